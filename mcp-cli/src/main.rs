@@ -1,0 +1,5 @@
+//! `mcp-cli`: talk to an MCP server from the command line.
+
+fn main() {
+    println!("mcp-cli");
+}

@@ -1,0 +1,70 @@
+//! Collects every error of one expansion, so a single build reports them all.
+
+use std::cell::RefCell;
+use std::fmt::Display;
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+
+/// An error collector. It must be consumed with [`Ctxt::check`]; dropping it unchecked is a bug
+/// in the macro and panics.
+pub(crate) struct Ctxt {
+    errors: RefCell<Option<Vec<syn::Error>>>,
+}
+
+impl Ctxt {
+    pub(crate) fn new() -> Self {
+        Ctxt {
+            errors: RefCell::new(Some(Vec::new())),
+        }
+    }
+
+    /// Records an error pointing at `tokens`.
+    pub(crate) fn error_spanned_by<T: ToTokens, M: Display>(&self, tokens: T, message: M) {
+        self.syn_error(syn::Error::new_spanned(tokens.into_token_stream(), message));
+    }
+
+    /// Records an error.
+    pub(crate) fn syn_error(&self, err: syn::Error) {
+        self.errors
+            .borrow_mut()
+            .as_mut()
+            .expect("Ctxt used after check")
+            .push(err);
+    }
+
+    /// Whether any error was recorded so far.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
+    }
+
+    /// Consumes the collector: every error, combined into one.
+    pub(crate) fn check(self) -> Result<(), syn::Error> {
+        let mut errors = self.errors.take().expect("Ctxt checked twice").into_iter();
+        let Some(mut combined) = errors.next() else {
+            return Ok(());
+        };
+        for rest in errors {
+            combined.combine(rest);
+        }
+        Err(combined)
+    }
+}
+
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if !std::thread::panicking() && self.errors.borrow().is_some() {
+            panic!("forgot to check for errors");
+        }
+    }
+}
+
+/// The user's item, unchanged, followed by the errors: the rest of the crate still compiles
+/// against the function, so one mistake does not cascade.
+pub(crate) fn fallback(item: TokenStream, err: syn::Error) -> TokenStream {
+    let errors = err.to_compile_error();
+    quote::quote! {
+        #item
+        #errors
+    }
+}

@@ -1,0 +1,460 @@
+//! An MCP client: in-memory against a [`Server`] in the same process (for tests), or over stdio
+//! against a server process.
+//!
+//! ```
+//! use mcp_runtime::prelude::*;
+//! use serde_json::json;
+//!
+//! /// Add two integers.
+//! #[tool]
+//! fn add(a: i64, b: i64) -> i64 {
+//!     a + b
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! let client = Client::connect(Server::new("calc")).await?;
+//! let result = client.call_tool("add", json!({"a": 2, "b": 3})).await?;
+//! assert_eq!(result.structured_content, Some(json!({"result": 5})));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Server;
+use crate::protocol::{
+    CallToolResult, ErrorObject, Implementation, Incoming, InitializeResult, JsonObject,
+    ListToolsResult, ProtocolVersion, RequestId, Tool, encode_error, encode_request,
+};
+use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::transport::lines::{Line, read_line_async, serve_lines};
+
+/// Why a client call failed.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The server answered with a JSON-RPC error.
+    Rpc(ErrorObject),
+    /// The connection closed before the answer came.
+    Closed,
+    /// The server sent something this client could not understand.
+    Protocol(String),
+    /// Starting or talking to the server process failed.
+    Io(std::io::Error),
+}
+
+impl ClientError {
+    /// The JSON-RPC error, when the server sent one.
+    pub fn rpc(&self) -> Option<&ErrorObject> {
+        match self {
+            ClientError::Rpc(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Rpc(e) => write!(f, "the server answered with an error: {e}"),
+            ClientError::Closed => f.write_str("the connection to the server closed"),
+            ClientError::Protocol(m) => write!(f, "unexpected message from the server: {m}"),
+            ClientError::Io(e) => write!(f, "I/O error talking to the server: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<std::io::Error> for ClientError {
+    fn from(e: std::io::Error) -> Self {
+        ClientError::Io(e)
+    }
+}
+
+/// A notification the server sent.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// Its method, e.g. `notifications/progress`.
+    pub method: String,
+    /// Its params.
+    pub params: Value,
+}
+
+/// How the client introduces itself.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The revision to ask for.
+    pub protocol_version: String,
+    /// Who the client is.
+    pub client_info: Implementation,
+    /// What the client supports.
+    pub capabilities: JsonObject,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            protocol_version: ProtocolVersion::LATEST.as_str().into(),
+            client_info: Implementation {
+                name: "mcp-runtime-client".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                ..Default::default()
+            },
+            capabilities: JsonObject::new(),
+        }
+    }
+}
+
+type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+
+enum Link {
+    Memory(mpsc::Sender<Line>),
+    Process(mpsc::UnboundedSender<Vec<u8>>),
+}
+
+/// A connected MCP client.
+pub struct Client {
+    link: Link,
+    pending: Pending,
+    next_id: AtomicI64,
+    notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
+    init: InitializeResult,
+    child: Option<tokio::sync::Mutex<Child>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.init.server_info.name)
+            .field("protocol_version", &self.init.protocol_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to `server` in this process and completes the handshake.
+    pub async fn connect(server: Server) -> Result<Client, ClientError> {
+        Self::connect_with(server, ClientOptions::default()).await
+    }
+
+    /// [`Client::connect`] with options.
+    pub async fn connect_with(server: Server, options: ClientOptions) -> Result<Client, ClientError> {
+        let core = server
+            .build()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let (in_tx, in_rx) = mpsc::channel(64);
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        tokio::spawn(serve_lines(
+            core,
+            in_rx,
+            out_tx,
+            std::future::pending(),
+            DEFAULT_MAX_MESSAGE_SIZE,
+        ));
+        Self::start(Link::Memory(in_tx), out_rx, None, options).await
+    }
+
+    /// Starts a server process and talks to it over its stdin and stdout.
+    pub async fn spawn(command: Command) -> Result<Client, ClientError> {
+        Self::spawn_with(command, ClientOptions::default()).await
+    }
+
+    /// [`Client::spawn`] with options.
+    pub async fn spawn_with(mut command: Command, options: ClientOptions) -> Result<Client, ClientError> {
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (to_tx, mut to_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(mut msg) = to_rx.recv().await {
+                msg.push(b'\n');
+                if stdin.write_all(&msg).await.is_err() || stdin.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let (from_tx, from_rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout);
+            let mut buf = Vec::new();
+            while let Ok(Some(line)) = read_line_async(&mut reader, &mut buf, DEFAULT_MAX_MESSAGE_SIZE).await {
+                if let Line::Message(m) = line {
+                    if from_tx.send(m).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Self::start(Link::Process(to_tx), from_rx, Some(child), options).await
+    }
+
+    async fn start(
+        link: Link,
+        mut from_server: mpsc::UnboundedReceiver<Vec<u8>>,
+        child: Option<Child>,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let pending: Pending = Arc::default();
+        let (note_tx, note_rx) = mpsc::unbounded_channel();
+        let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let reader_pending = Arc::clone(&pending);
+        tokio::spawn(async move {
+            while let Some(bytes) = from_server.recv().await {
+                let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+                match Incoming::parse(text) {
+                    Ok(Incoming::Response { id, result }) => {
+                        let waiter = reader_pending.lock().expect("pending map poisoned").remove(&id);
+                        if let Some(tx) = waiter {
+                            let result = result.and_then(|raw| {
+                                serde_json::from_str(raw.get())
+                                    .map_err(|e| ErrorObject::internal(e.to_string()))
+                            });
+                            let _ = tx.send(result);
+                        }
+                    }
+                    Ok(Incoming::Notification { method, params }) => {
+                        let params = params
+                            .and_then(|p| serde_json::from_str(p.get()).ok())
+                            .unwrap_or(Value::Null);
+                        let _ = note_tx.send(Notification { method: method.into_owned(), params });
+                    }
+                    Ok(Incoming::Request { id, method, .. }) => {
+                        let _ = reply_tx.send(encode_error(
+                            Some(&id),
+                            &ErrorObject::method_not_found(&method),
+                        ));
+                    }
+                    Err(bad) => {
+                        tracing::warn!(error = %bad.error, "unreadable message from the server");
+                    }
+                }
+            }
+            // Wake everyone still waiting: the connection is gone.
+            reader_pending.lock().expect("pending map poisoned").clear();
+        });
+        let mut client = Client {
+            link,
+            pending,
+            next_id: AtomicI64::new(0),
+            notifications: tokio::sync::Mutex::new(note_rx),
+            init: InitializeResult {
+                protocol_version: String::new(),
+                capabilities: JsonObject::new(),
+                server_info: Implementation::default(),
+                instructions: None,
+            },
+            child: child.map(tokio::sync::Mutex::new),
+        };
+        // Answers to server requests go out through the same link; held weakly, so that
+        // dropping the client still closes the connection.
+        let replies = client.link_sender().downgrade();
+        tokio::spawn(async move {
+            while let Some(bytes) = reply_rx.recv().await {
+                let Some(link) = replies.upgrade() else { break };
+                if !link.send(bytes).await {
+                    break;
+                }
+            }
+        });
+        let init: InitializeResult = client
+            .request(
+                "initialize",
+                &json!({
+                    "protocolVersion": options.protocol_version,
+                    "capabilities": options.capabilities,
+                    "clientInfo": options.client_info,
+                }),
+            )
+            .await?;
+        client.init = init;
+        client.notify("notifications/initialized", &json!({})).await?;
+        Ok(client)
+    }
+
+    fn link_sender(&self) -> LinkSender {
+        match &self.link {
+            Link::Memory(tx) => LinkSender::Memory(tx.clone()),
+            Link::Process(tx) => LinkSender::Process(tx.clone()),
+        }
+    }
+
+    async fn send(&self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        if self.link_sender().send(bytes).await {
+            Ok(())
+        } else {
+            Err(ClientError::Closed)
+        }
+    }
+
+    /// The server's `initialize` result.
+    pub fn initialize_result(&self) -> &InitializeResult {
+        &self.init
+    }
+
+    /// The server's name and version.
+    pub fn server_info(&self) -> &Implementation {
+        &self.init.server_info
+    }
+
+    /// The negotiated revision.
+    pub fn protocol_version(&self) -> &str {
+        &self.init.protocol_version
+    }
+
+    /// Sends a request and waits for its result.
+    pub async fn request<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<R, ClientError> {
+        let (_, fut) = self.start_request(method, params).await?;
+        let value = fut.await?;
+        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method} result: {e}")))
+    }
+
+    /// Sends a request and returns its id at once, with a future of its result; the id can be
+    /// given to [`Client::cancel`].
+    pub async fn start_request<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<(RequestId, impl Future<Output = Result<Value, ClientError>> + use<P>), ClientError> {
+        let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let bytes = encode_request(Some(&id), method, Some(params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().expect("pending map poisoned").insert(id.clone(), tx);
+        self.send(bytes).await?;
+        Ok((id, async move {
+            match rx.await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(ClientError::Rpc(e)),
+                Err(_) => Err(ClientError::Closed),
+            }
+        }))
+    }
+
+    /// Sends a notification.
+    pub async fn notify<P: Serialize>(&self, method: &str, params: &P) -> Result<(), ClientError> {
+        let bytes = encode_request(None, method, Some(params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.send(bytes).await
+    }
+
+    /// Asks the server to cancel a request.
+    pub async fn cancel(&self, id: &RequestId, reason: &str) -> Result<(), ClientError> {
+        self.pending.lock().expect("pending map poisoned").remove(id);
+        self.notify(
+            "notifications/cancelled",
+            &json!({"requestId": id, "reason": reason}),
+        )
+        .await
+    }
+
+    /// Sends raw bytes as one message: for testing how servers handle malformed input.
+    pub async fn send_raw(&self, message: impl Into<Vec<u8>>) -> Result<(), ClientError> {
+        self.send(message.into()).await
+    }
+
+    /// The next notification from the server; `None` once the connection closed.
+    pub async fn next_notification(&self) -> Option<Notification> {
+        self.notifications.lock().await.recv().await
+    }
+
+    /// `ping`.
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        let _: Value = self.request("ping", &json!({})).await?;
+        Ok(())
+    }
+
+    /// One page of `tools/list`.
+    pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult, ClientError> {
+        match cursor {
+            Some(c) => self.request("tools/list", &json!({"cursor": c})).await,
+            None => self.request("tools/list", &json!({})).await,
+        }
+    }
+
+    /// Every tool, following cursors.
+    pub async fn list_all_tools(&self) -> Result<Vec<Tool>, ClientError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.list_tools(cursor.as_deref()).await?;
+            all.extend(page.tools);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Calls a tool. A tool that fails is still `Ok`, with `is_error` set.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, ClientError> {
+        self.request("tools/call", &json!({"name": name, "arguments": arguments}))
+            .await
+    }
+
+    /// Closes the connection; a server process is waited for.
+    pub async fn close(self) -> Result<(), ClientError> {
+        let Client { link, child, .. } = self;
+        drop(link);
+        if let Some(child) = child {
+            let mut child = child.into_inner();
+            child.wait().await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+enum LinkSender {
+    Memory(mpsc::Sender<Line>),
+    Process(mpsc::UnboundedSender<Vec<u8>>),
+}
+
+enum WeakLink {
+    Memory(mpsc::WeakSender<Line>),
+    Process(mpsc::WeakUnboundedSender<Vec<u8>>),
+}
+
+impl WeakLink {
+    fn upgrade(&self) -> Option<LinkSender> {
+        match self {
+            WeakLink::Memory(w) => w.upgrade().map(LinkSender::Memory),
+            WeakLink::Process(w) => w.upgrade().map(LinkSender::Process),
+        }
+    }
+}
+
+impl LinkSender {
+    fn downgrade(&self) -> WeakLink {
+        match self {
+            LinkSender::Memory(tx) => WeakLink::Memory(tx.downgrade()),
+            LinkSender::Process(tx) => WeakLink::Process(tx.downgrade()),
+        }
+    }
+
+    async fn send(&self, bytes: Vec<u8>) -> bool {
+        match self {
+            LinkSender::Memory(tx) => tx.send(Line::Message(bytes)).await.is_ok(),
+            LinkSender::Process(tx) => tx.send(bytes).is_ok(),
+        }
+    }
+}

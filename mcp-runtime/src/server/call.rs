@@ -1,0 +1,587 @@
+//! What a `#[tool]` expansion calls into: argument extraction, extractors, and turning return
+//! values into `CallToolResult`s.
+//!
+//! Whether a parameter is an argument or an extractor, and how a return type becomes a result,
+//! is decided by the type system: the expansion calls a method on `&&Param<T>` / `&&&Ret<T>` and
+//! method resolution picks the first impl whose bounds hold (auto-ref specialization; the
+//! types are concrete at the call site, so this is sound).
+
+use std::fmt::{self, Display, Write as _};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::context::Context;
+use super::registry::ToolEntry;
+use super::schema::{self, InputSchemaBuilder};
+use crate::protocol::{CallToolResult, Content, JsonObject};
+
+/// A tool invocation being unpacked into the function's parameters.
+pub struct ToolCall<'a> {
+    pub(crate) tool: &'a ToolEntry,
+    pub(crate) arguments: JsonObject,
+    pub(crate) context: Context,
+    problems: Vec<String>,
+}
+
+impl<'a> ToolCall<'a> {
+    pub(crate) fn new(tool: &'a ToolEntry, arguments: JsonObject, context: Context) -> Self {
+        ToolCall {
+            tool,
+            arguments,
+            context,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The result when an argument could not be used (the problems were already reported).
+    pub fn invalid(&mut self) -> ToolFuture {
+        self.finish().unwrap_or_else(|| {
+            ToolFuture::ready(CallToolResult::error(format!(
+                "Invalid arguments for tool `{}`",
+                self.tool.def.name
+            )))
+        })
+    }
+
+    /// How the tool's return value becomes a result.
+    pub fn output_mode(&self) -> OutputMode {
+        self.tool.output_mode
+    }
+
+    /// The request's context.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// Records that an argument could not be used.
+    pub fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+
+    fn check_unknown(&mut self) {
+        if !self.tool.closed {
+            return;
+        }
+        let known = &self.tool.argument_names;
+        let unknown: Vec<&String> = self
+            .arguments
+            .keys()
+            .filter(|k| !known.iter().any(|n| n == *k))
+            .collect();
+        if unknown.is_empty() {
+            return;
+        }
+        let accepted = if known.is_empty() {
+            "this tool takes no arguments".to_string()
+        } else {
+            let list: Vec<String> = known.iter().map(|n| format!("`{n}`")).collect();
+            format!("accepted: {}", list.join(", "))
+        };
+        for k in unknown {
+            self.problems
+                .push(format!("unknown argument `{k}` ({accepted})"));
+        }
+    }
+
+    /// Called by the expansion once every parameter was extracted: `Some` ends the call with
+    /// an error result naming every argument that was wrong.
+    pub fn finish(&mut self) -> Option<ToolFuture> {
+        self.check_unknown();
+        if self.problems.is_empty() {
+            return None;
+        }
+        let mut text = format!("Invalid arguments for tool `{}`:", self.tool.def.name);
+        for p in &self.problems {
+            let _ = write!(text, "\n- {p}");
+        }
+        Some(ToolFuture::ready(CallToolResult::error(text)))
+    }
+
+    fn property_schema(&self, name: &str) -> Option<&Value> {
+        self.tool.input_schema.get("properties")?.get(name)
+    }
+
+    fn take_argument<T: DeserializeOwned>(&mut self, name: &str) -> Option<Result<T, String>> {
+        let value = self.arguments.get(name)?;
+        if value.is_null() {
+            return T::deserialize(&Value::Null).ok().map(Ok);
+        }
+        Some(match T::deserialize(value) {
+            Ok(v) => Ok(v),
+            Err(first) => {
+                let mut coerced = value.clone();
+                let retried = self
+                    .property_schema(name)
+                    .filter(|s| schema::coerce(&mut coerced, s))
+                    .and_then(|_| T::deserialize(&coerced).ok());
+                retried.ok_or_else(|| first.to_string())
+            }
+        })
+    }
+}
+
+/// Static facts about one argument, emitted by the macro.
+#[derive(Debug)]
+pub struct ArgSpec {
+    /// The name on the wire.
+    pub name: &'static str,
+    /// Its description.
+    pub description: Option<&'static str>,
+    /// Its default value as JSON, for the schema.
+    pub default_json: Option<fn() -> Value>,
+}
+
+/// Marker on which parameter methods are resolved; see the module docs.
+pub struct Param<T>(PhantomData<fn() -> T>);
+
+impl<T> Param<T> {
+    /// The marker.
+    pub const fn new() -> Self {
+        Param(PhantomData)
+    }
+}
+
+impl<T> Default for Param<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A value built from the request rather than from the tool's arguments: [`Context`], or an
+/// extractor of your own.
+///
+/// Parameters whose type implements this never appear in the tool's input schema.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor",
+    note = "extractors implement `mcp_runtime::FromContext`; tool arguments implement `serde::Deserialize` and `schemars::JsonSchema`"
+)]
+pub trait FromContext: Sized {
+    /// Builds the value, or says why it could not.
+    fn from_context(ctx: &Context) -> Result<Self, String>;
+}
+
+impl FromContext for Context {
+    fn from_context(ctx: &Context) -> Result<Self, String> {
+        Ok(ctx.clone())
+    }
+}
+
+/// Parameter handling for extractors (tried first).
+pub trait ExtractorParam<T> {
+    /// Adds nothing to the schema.
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
+    /// Builds the extractor.
+    fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, default: Option<fn() -> T>)
+    -> Option<T>;
+}
+
+impl<T: FromContext> ExtractorParam<T> for &Param<T> {
+    fn describe(&self, _: &mut InputSchemaBuilder, _: &ArgSpec) {}
+
+    fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
+        match T::from_context(&call.context) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                call.problem(format!("`{}`: {e}", spec.name));
+                None
+            }
+        }
+    }
+}
+
+/// Parameter handling for tool arguments: deserialized from `arguments`, described by schemars.
+pub trait ArgumentParam<T> {
+    /// Adds the argument to the input schema.
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
+    /// Reads the argument, recording a problem on the call when it is missing or invalid.
+    fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, default: Option<fn() -> T>)
+    -> Option<T>;
+}
+
+impl<T: DeserializeOwned + JsonSchema> ArgumentParam<T> for Param<T> {
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec) {
+        let accepts_null = T::deserialize(&Value::Null).is_ok();
+        schema.argument::<T>(
+            spec.name,
+            spec.description,
+            spec.default_json.map(|f| f()),
+            accepts_null,
+        );
+    }
+
+    fn extract(
+        &self,
+        call: &mut ToolCall<'_>,
+        spec: &ArgSpec,
+        default: Option<fn() -> T>,
+    ) -> Option<T> {
+        match call.take_argument::<T>(spec.name) {
+            Some(Ok(v)) => Some(v),
+            Some(Err(e)) => {
+                call.problem(format!("`{}`: {e}", spec.name));
+                None
+            }
+            None => {
+                if let Some(d) = default {
+                    return Some(d());
+                }
+                if let Ok(v) = T::deserialize(&Value::Null) {
+                    return Some(v);
+                }
+                let expected = call
+                    .property_schema(spec.name)
+                    .map(schema::expected_phrase)
+                    .unwrap_or_else(|| "a value".into());
+                call.problem(format!(
+                    "missing required argument `{}` (expected {expected})",
+                    spec.name
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Serializes a default value for the schema.
+pub fn default_json<T: Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// The future of a running tool: already finished (sync tools) or still running.
+pub enum ToolFuture {
+    /// The result is here.
+    Ready(Option<CallToolResult>),
+    /// The tool is running.
+    Pending(Pin<Box<dyn Future<Output = CallToolResult> + Send>>),
+}
+
+impl ToolFuture {
+    /// A finished call.
+    pub fn ready(result: CallToolResult) -> Self {
+        ToolFuture::Ready(Some(result))
+    }
+
+    /// A running call.
+    pub fn pending(fut: impl Future<Output = CallToolResult> + Send + 'static) -> Self {
+        ToolFuture::Pending(Box::pin(fut))
+    }
+
+    /// A sync tool run on the blocking thread pool, for tools marked `blocking`.
+    pub fn blocking(f: impl FnOnce() -> CallToolResult + Send + 'static) -> Self {
+        ToolFuture::pending(async move {
+            match tokio::task::spawn_blocking(f).await {
+                Ok(r) => r,
+                Err(e) => CallToolResult::error(format!("the tool failed unexpectedly: {e}")),
+            }
+        })
+    }
+}
+
+impl Future for ToolFuture {
+    type Output = CallToolResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<CallToolResult> {
+        match self.get_mut() {
+            ToolFuture::Ready(r) => Poll::Ready(r.take().expect("ToolFuture polled after completion")),
+            ToolFuture::Pending(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+/// An error a tool returns: becomes a result with `isError: true` and this message.
+///
+/// Any `std::error::Error` converts into it with `?`; `ToolError::new` takes any message.
+pub struct ToolError {
+    message: String,
+}
+
+impl ToolError {
+    /// An error with this message.
+    pub fn new(message: impl Display) -> Self {
+        ToolError {
+            message: message.to_string(),
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl<E: std::error::Error> From<E> for ToolError {
+    fn from(e: E) -> Self {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            let _ = write!(message, ": {s}");
+            source = s.source();
+        }
+        ToolError { message }
+    }
+}
+
+impl Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ToolError({:?})", self.message)
+    }
+}
+
+/// Return values that are content rather than data: text, media, resources, whole results.
+///
+/// Types implementing `Serialize + JsonSchema` need not implement this: they become structured
+/// output on their own.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a tool",
+    note = "return a type that implements `serde::Serialize` and `schemars::JsonSchema` (structured output), content (`String`, `Image`, `Audio`, `Content`, `Vec<Content>`, `CallToolResult`), or a `Result` of those"
+)]
+pub trait IntoToolResult {
+    /// Converts the value.
+    fn into_tool_result(self) -> CallToolResult;
+}
+
+impl IntoToolResult for CallToolResult {
+    fn into_tool_result(self) -> CallToolResult {
+        self
+    }
+}
+
+impl IntoToolResult for Content {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::content(vec![self])
+    }
+}
+
+impl IntoToolResult for Vec<Content> {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::content(self)
+    }
+}
+
+impl IntoToolResult for () {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::content(Vec::new())
+    }
+}
+
+impl<T: IntoToolResult, E: Display> IntoToolResult for Result<T, E> {
+    fn into_tool_result(self) -> CallToolResult {
+        match self {
+            Ok(v) => v.into_tool_result(),
+            Err(e) => CallToolResult::error(format!("{e:#}")),
+        }
+    }
+}
+
+/// Marker on which return-value methods are resolved; see the module docs.
+pub struct Ret<T>(PhantomData<fn() -> T>);
+
+impl<T> Ret<T> {
+    /// The marker.
+    pub const fn new() -> Self {
+        Ret(PhantomData)
+    }
+}
+
+impl<T> Default for Ret<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Content returns (tried first).
+pub trait ContentReturn<T> {
+    /// No output schema.
+    fn output_schema(&self) -> Option<OutputSchema>;
+    /// Converts the value.
+    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+}
+
+impl<T: IntoToolResult> ContentReturn<T> for &&Ret<T> {
+    fn output_schema(&self) -> Option<OutputSchema> {
+        None
+    }
+    fn into_result(&self, value: T, _: OutputMode) -> CallToolResult {
+        value.into_tool_result()
+    }
+}
+
+/// `Result<T, E>` with structured `T`.
+pub trait StructuredResultReturn<T> {
+    /// The output schema of `T`.
+    fn output_schema(&self) -> Option<OutputSchema>;
+    /// Converts the value.
+    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+}
+
+impl<T: Serialize + JsonSchema, E: Display> StructuredResultReturn<Result<T, E>>
+    for &Ret<Result<T, E>>
+{
+    fn output_schema(&self) -> Option<OutputSchema> {
+        Some(OutputSchema::of::<T>())
+    }
+    fn into_result(&self, value: Result<T, E>, mode: OutputMode) -> CallToolResult {
+        match value {
+            Ok(v) => structured_result::<T>(&v, mode),
+            Err(e) => CallToolResult::error(format!("{e:#}")),
+        }
+    }
+}
+
+/// Structured returns: any `Serialize + JsonSchema` type.
+pub trait StructuredReturn<T> {
+    /// The output schema of `T`.
+    fn output_schema(&self) -> Option<OutputSchema>;
+    /// Converts the value.
+    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+}
+
+impl<T: Serialize + JsonSchema> StructuredReturn<T> for Ret<T> {
+    fn output_schema(&self) -> Option<OutputSchema> {
+        Some(OutputSchema::of::<T>())
+    }
+    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult {
+        structured_result::<T>(&value, mode)
+    }
+}
+
+fn structured_result<T: Serialize>(value: &T, mode: OutputMode) -> CallToolResult {
+    let json = match serde_json::to_value(value) {
+        Ok(v) => v,
+        Err(e) => {
+            return CallToolResult::error(format!("the tool's result could not be serialized: {e}"));
+        }
+    };
+    let text = match &json {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let structured_content = match mode {
+        OutputMode::Text => None,
+        OutputMode::Structured => Some(json),
+        OutputMode::Wrapped => {
+            let mut m = serde_json::Map::with_capacity(1);
+            m.insert("result".into(), json);
+            Some(Value::Object(m))
+        }
+    };
+    CallToolResult {
+        content: vec![Content::text(text)],
+        structured_content,
+        ..Default::default()
+    }
+}
+
+/// How a tool's return value becomes a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Content only.
+    Text,
+    /// `structuredContent` is the value itself (an object).
+    Structured,
+    /// `structuredContent` is `{"result": value}`.
+    Wrapped,
+}
+
+/// An output schema, and whether values are wrapped in `{"result": …}` to match it.
+#[derive(Debug, Clone)]
+pub struct OutputSchema {
+    /// The schema.
+    pub schema: JsonObject,
+    /// Whether values are wrapped.
+    pub wrapped: bool,
+}
+
+impl OutputSchema {
+    /// The output schema of a `Serialize + JsonSchema` type.
+    pub fn of<T: JsonSchema>() -> OutputSchema {
+        let (schema, wrapped) = schema::output_schema::<T>();
+        OutputSchema { schema, wrapped }
+    }
+}
+
+/// An image to return from a tool.
+#[derive(Clone, Debug)]
+pub struct Image {
+    bytes: Vec<u8>,
+    mime_type: String,
+}
+
+impl Image {
+    /// An image with this MIME type.
+    pub fn new(bytes: impl Into<Vec<u8>>, mime_type: impl Into<String>) -> Self {
+        Image {
+            bytes: bytes.into(),
+            mime_type: mime_type.into(),
+        }
+    }
+
+    /// A PNG image.
+    pub fn png(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::new(bytes, "image/png")
+    }
+
+    /// A JPEG image.
+    pub fn jpeg(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::new(bytes, "image/jpeg")
+    }
+}
+
+impl From<Image> for Content {
+    fn from(i: Image) -> Content {
+        Content::image(&i.bytes, i.mime_type)
+    }
+}
+
+impl IntoToolResult for Image {
+    fn into_tool_result(self) -> CallToolResult {
+        Content::from(self).into_tool_result()
+    }
+}
+
+/// Audio to return from a tool.
+#[derive(Clone, Debug)]
+pub struct Audio {
+    bytes: Vec<u8>,
+    mime_type: String,
+}
+
+impl Audio {
+    /// Audio with this MIME type.
+    pub fn new(bytes: impl Into<Vec<u8>>, mime_type: impl Into<String>) -> Self {
+        Audio {
+            bytes: bytes.into(),
+            mime_type: mime_type.into(),
+        }
+    }
+
+    /// WAV audio.
+    pub fn wav(bytes: impl Into<Vec<u8>>) -> Self {
+        Self::new(bytes, "audio/wav")
+    }
+}
+
+impl From<Audio> for Content {
+    fn from(a: Audio) -> Content {
+        Content::audio(&a.bytes, a.mime_type)
+    }
+}
+
+impl IntoToolResult for Audio {
+    fn into_tool_result(self) -> CallToolResult {
+        Content::from(self).into_tool_result()
+    }
+}

@@ -1,0 +1,255 @@
+//! Static tool descriptors, collected through `inventory`, and the server's tool table.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::call::{OutputMode, OutputSchema, ToolCall, ToolFuture};
+use crate::protocol::{JsonObject, ProtocolVersion};
+
+/// An icon for a tool, resource, prompt or server.
+#[derive(Debug, Clone, Copy)]
+pub struct Icon {
+    /// `https:` or `data:` URI of the image.
+    pub src: &'static str,
+    /// MIME type, e.g. `image/png`.
+    pub mime_type: Option<&'static str>,
+    /// Sizes such as `"48x48"` or `"any"`.
+    pub sizes: &'static [&'static str],
+    /// `"light"` or `"dark"`.
+    pub theme: Option<&'static str>,
+}
+
+impl Icon {
+    /// An icon with only a source.
+    pub const fn new(src: &'static str) -> Icon {
+        Icon {
+            src,
+            mime_type: None,
+            sizes: &[],
+            theme: None,
+        }
+    }
+
+    pub(crate) fn to_json(self) -> Value {
+        let mut m = Map::new();
+        m.insert("src".into(), self.src.into());
+        if let Some(t) = self.mime_type {
+            m.insert("mimeType".into(), t.into());
+        }
+        if !self.sizes.is_empty() {
+            m.insert("sizes".into(), self.sizes.into());
+        }
+        if let Some(t) = self.theme {
+            m.insert("theme".into(), t.into());
+        }
+        Value::Object(m)
+    }
+}
+
+/// Hints about a tool's behaviour. `None` leaves a hint to the client's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ToolAnnotations {
+    /// Display name.
+    pub title: Option<&'static str>,
+    /// The tool does not modify its environment (default false).
+    pub read_only: Option<bool>,
+    /// The tool may perform destructive updates (default true).
+    pub destructive: Option<bool>,
+    /// Calling it again with the same arguments has no further effect (default false).
+    pub idempotent: Option<bool>,
+    /// The tool talks to an open world of external entities (default true).
+    pub open_world: Option<bool>,
+}
+
+impl ToolAnnotations {
+    /// No hints.
+    pub const NONE: ToolAnnotations = ToolAnnotations {
+        title: None,
+        read_only: None,
+        destructive: None,
+        idempotent: None,
+        open_world: None,
+    };
+
+    fn to_json(self) -> Option<Value> {
+        let mut m = Map::new();
+        if let Some(t) = self.title {
+            m.insert("title".into(), t.into());
+        }
+        for (key, v) in [
+            ("readOnlyHint", self.read_only),
+            ("destructiveHint", self.destructive),
+            ("idempotentHint", self.idempotent),
+            ("openWorldHint", self.open_world),
+        ] {
+            if let Some(v) = v {
+                m.insert(key.into(), v.into());
+            }
+        }
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+}
+
+/// Everything the runtime knows about one tool, as a static the `#[tool]` macro emits.
+///
+/// A `ToolDef` can also be written by hand and registered with
+/// [`Server::tool`](crate::Server::tool); see the `#[tool]` reference in `docs/`.
+#[derive(Debug)]
+pub struct ToolDef {
+    /// Programmatic name, unique per server.
+    pub name: &'static str,
+    /// Display name.
+    pub title: Option<&'static str>,
+    /// What the tool does; from the doc comment unless given.
+    pub description: Option<&'static str>,
+    /// The Rust module the tool was defined in (`module_path!()`).
+    pub module_path: &'static str,
+    /// Source file and line, for error messages.
+    pub location: (&'static str, u32),
+    /// Tags, for filtering.
+    pub tags: &'static [&'static str],
+    /// Icons.
+    pub icons: &'static [Icon],
+    /// Behaviour hints.
+    pub annotations: ToolAnnotations,
+    /// `_meta` of the tool, as JSON object text.
+    pub meta: Option<&'static str>,
+    /// Builds the JSON Schema of the arguments.
+    pub input_schema: fn() -> JsonObject,
+    /// Builds the JSON Schema of `structuredContent`, if the tool returns structured output.
+    pub output_schema: fn() -> Option<OutputSchema>,
+    /// Runs the tool.
+    pub handler: fn(ToolCall<'_>) -> ToolFuture,
+}
+
+inventory::collect!(ToolDef);
+
+/// A tool with its schemas built once, at server construction.
+pub(crate) struct ToolEntry {
+    pub(crate) def: &'static ToolDef,
+    pub(crate) input_schema: JsonObject,
+    pub(crate) output_schema: Option<JsonObject>,
+    pub(crate) output_mode: OutputMode,
+    /// Wire names of the arguments, for unknown-argument checks.
+    pub(crate) argument_names: Vec<String>,
+    /// Whether arguments not in the schema are refused.
+    pub(crate) closed: bool,
+    listing: [OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()],
+}
+
+impl ToolEntry {
+    pub(crate) fn new(def: &'static ToolDef) -> ToolEntry {
+        let input_schema = (def.input_schema)();
+        let argument_names = input_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let closed = input_schema.get("additionalProperties") == Some(&Value::Bool(false));
+        let output = (def.output_schema)();
+        let output_mode = match &output {
+            None => OutputMode::Text,
+            Some(o) if o.wrapped => OutputMode::Wrapped,
+            Some(_) => OutputMode::Structured,
+        };
+        ToolEntry {
+            def,
+            output_schema: output.map(|o| o.schema),
+            output_mode,
+            input_schema,
+            argument_names,
+            closed,
+            listing: Default::default(),
+        }
+    }
+
+    /// The tool's `tools/list` entry for a revision, built on first use.
+    pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
+        self.listing[version.index()].get_or_init(|| {
+            let json = self.to_json(version);
+            RawValue::from_string(json.to_string()).expect("serialized JSON is valid")
+        })
+    }
+
+    fn to_json(&self, version: ProtocolVersion) -> Value {
+        let d = self.def;
+        let mut m = Map::new();
+        m.insert("name".into(), d.name.into());
+        if let Some(t) = d.title.filter(|_| version.has_titles()) {
+            m.insert("title".into(), t.into());
+        }
+        if let Some(desc) = d.description {
+            m.insert("description".into(), desc.into());
+        }
+        m.insert(
+            "inputSchema".into(),
+            Value::Object(self.input_schema.clone()),
+        );
+        if let Some(out) = self.output_schema.as_ref().filter(|_| version.has_structured_output()) {
+            m.insert("outputSchema".into(), Value::Object(out.clone()));
+        }
+        if version.has_tool_annotations() {
+            let mut ann = d.annotations;
+            if !version.has_titles() && ann.title.is_none() {
+                ann.title = d.title;
+            }
+            if let Some(a) = ann.to_json() {
+                m.insert("annotations".into(), a);
+            }
+        }
+        if version.has_icons() && !d.icons.is_empty() {
+            m.insert(
+                "icons".into(),
+                Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
+            );
+        }
+        if version.has_item_meta() {
+            if let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+                m.insert("_meta".into(), meta);
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// The tools a server serves, in listing order, with a name index.
+pub(crate) struct ToolTable {
+    pub(crate) entries: Vec<ToolEntry>,
+    by_name: HashMap<&'static str, usize>,
+}
+
+impl ToolTable {
+    /// Builds the table; tools are listed by name. Fails on duplicate names.
+    pub(crate) fn build(mut defs: Vec<&'static ToolDef>) -> Result<ToolTable, String> {
+        defs.sort_by(|a, b| a.name.cmp(b.name).then(a.module_path.cmp(b.module_path)));
+        let mut by_name = HashMap::with_capacity(defs.len());
+        for (i, d) in defs.iter().enumerate() {
+            if let Some(&j) = by_name.get(d.name) {
+                let first: &ToolDef = defs[j];
+                return Err(format!(
+                    "two tools are named `{}`: one at {}:{} (`{}`), one at {}:{} (`{}`); \
+                     rename one with `#[tool(name = \"...\")]` or filter one out of the server",
+                    d.name,
+                    first.location.0,
+                    first.location.1,
+                    first.module_path,
+                    d.location.0,
+                    d.location.1,
+                    d.module_path
+                ));
+            }
+            by_name.insert(d.name, i);
+        }
+        Ok(ToolTable {
+            entries: defs.into_iter().map(ToolEntry::new).collect(),
+            by_name,
+        })
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&ToolEntry> {
+        self.by_name.get(name).map(|&i| &self.entries[i])
+    }
+}

@@ -1,0 +1,361 @@
+//! One client connection: its lifecycle state, its requests in flight, and dispatch.
+//!
+//! Dispatch is transport-agnostic: a transport hands each incoming line to
+//! [`Session::handle_message`] and sends what comes back; stdio, the in-memory client and HTTP
+//! all run this same code.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::ServerCore;
+use super::call::ToolCall;
+use super::context::Context;
+use crate::protocol::{
+    BadMessage, CallToolParams, CallToolResult, CancelledParams, ErrorObject, Implementation,
+    Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
+    RequestId, code, encode_error, encode_result,
+};
+
+/// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
+pub(crate) type Outbound = mpsc::UnboundedSender<Vec<u8>>;
+
+/// What the client said in `initialize`.
+pub(crate) struct Peer {
+    pub(crate) version: ProtocolVersion,
+    pub(crate) info: Implementation,
+    pub(crate) capabilities: JsonObject,
+}
+
+/// A connection's state.
+pub(crate) struct Session {
+    pub(crate) core: Arc<ServerCore>,
+    peer: OnceLock<Peer>,
+    in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
+    idle: tokio::sync::Notify,
+    out: Outbound,
+}
+
+/// The answer to one incoming message.
+pub(crate) enum Reply {
+    /// Nothing to send (notifications, responses).
+    None,
+    /// A response, ready now.
+    Now(Vec<u8>),
+    /// A response still being computed; `None` from the future means "send nothing".
+    Later(RequestId, Pin<Box<dyn Future<Output = Vec<u8>> + Send>>),
+}
+
+impl Session {
+    pub(crate) fn new(core: Arc<ServerCore>, out: Outbound) -> Arc<Session> {
+        Arc::new(Session {
+            core,
+            peer: OnceLock::new(),
+            in_flight: Mutex::new(HashMap::new()),
+            idle: tokio::sync::Notify::new(),
+            out,
+        })
+    }
+
+    pub(crate) fn protocol_version(&self) -> ProtocolVersion {
+        self.peer
+            .get()
+            .map_or(ProtocolVersion::LATEST, |p| p.version)
+    }
+
+    pub(crate) fn client_info(&self) -> Option<&Implementation> {
+        self.peer.get().map(|p| &p.info)
+    }
+
+    pub(crate) fn client_capabilities(&self) -> Option<&JsonObject> {
+        self.peer.get().map(|p| &p.capabilities)
+    }
+
+    /// Sends bytes to the client.
+    pub(crate) fn send(&self, bytes: Vec<u8>) {
+        let _ = self.out.send(bytes);
+    }
+
+    /// Handles one incoming message and runs what it starts: responses ready now are sent at
+    /// once, longer requests run on their own task and can be cancelled.
+    pub(crate) fn receive(self: &Arc<Self>, text: &str) {
+        match self.handle_message(text) {
+            Reply::None => {}
+            Reply::Now(bytes) => self.send(bytes),
+            Reply::Later(id, fut) => self.spawn_request(id, fut),
+        }
+    }
+
+    fn spawn_request(self: &Arc<Self>, id: RequestId, fut: Pin<Box<dyn Future<Output = Vec<u8>> + Send>>) {
+        let session = Arc::clone(self);
+        let task_id = id.clone();
+        let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
+        let handle = tokio::spawn(async move {
+            let bytes = match CatchUnwind(fut).await {
+                Ok(bytes) => bytes,
+                Err(panic) => encode_error(
+                    Some(&task_id),
+                    &ErrorObject::internal(format!("the request handler panicked: {panic}")),
+                ),
+            };
+            session.send(bytes);
+            session.finished(&task_id);
+        });
+        in_flight.insert(id, handle.abort_handle());
+    }
+
+    fn finished(&self, id: &RequestId) {
+        let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
+        in_flight.remove(id);
+        if in_flight.is_empty() {
+            self.idle.notify_waiters();
+        }
+    }
+
+    fn cancel(&self, id: &RequestId) {
+        if let Some(handle) = self.in_flight.lock().expect("in-flight map poisoned").remove(id) {
+            handle.abort();
+            tracing::debug!(%id, "request cancelled by the client");
+        }
+        if self.in_flight.lock().expect("in-flight map poisoned").is_empty() {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Waits until no request is in flight, or the deadline passes; then aborts what is left.
+    pub(crate) async fn drain(&self, deadline: Duration) {
+        let wait = async {
+            loop {
+                let notified = self.idle.notified();
+                if self.in_flight.lock().expect("in-flight map poisoned").is_empty() {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(deadline, wait).await.is_err() {
+            let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
+            tracing::warn!(
+                count = in_flight.len(),
+                "requests still running at shutdown were stopped"
+            );
+            for (_, h) in in_flight.drain() {
+                h.abort();
+            }
+        }
+    }
+
+    /// Handles one incoming message.
+    pub(crate) fn handle_message(self: &Arc<Self>, text: &str) -> Reply {
+        match Incoming::parse(text) {
+            Err(BadMessage { id, error }) => {
+                tracing::debug!(error = %error, "unreadable message");
+                Reply::Now(encode_error(id.as_ref(), &error))
+            }
+            Ok(Incoming::Request { id, method, params }) => self.handle_request(id, &method, params),
+            Ok(Incoming::Notification { method, params }) => {
+                self.handle_notification(&method, params);
+                Reply::None
+            }
+            Ok(Incoming::Response { id, .. }) => {
+                tracing::debug!(%id, "response to an unknown request ignored");
+                Reply::None
+            }
+        }
+    }
+
+    fn handle_notification(&self, method: &str, params: Option<&RawValue>) {
+        match method {
+            "notifications/cancelled" => match parse_params::<CancelledParams>(params) {
+                Ok(p) => self.cancel(&p.request_id),
+                Err(e) => tracing::debug!(error = %e, "bad notifications/cancelled"),
+            },
+            "notifications/initialized" => tracing::debug!("client initialized"),
+            other => tracing::debug!(method = other, "notification ignored"),
+        }
+    }
+
+    fn handle_request(self: &Arc<Self>, id: RequestId, method: &str, params: Option<&RawValue>) -> Reply {
+        let result = match method {
+            "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
+            "ping" => Ok(encode_result(&id, &Empty {})),
+            _ if self.peer.get().is_none() => Err(ErrorObject::new(
+                code::INVALID_REQUEST,
+                format!("received `{method}` before `initialize`: the client must send `initialize` first"),
+            )),
+            "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
+            "tools/call" => return self.call_tool(id, params),
+            _ => Err(ErrorObject::method_not_found(method)),
+        };
+        Reply::Now(result.unwrap_or_else(|e| encode_error(Some(&id), &e)))
+    }
+
+    fn initialize(&self, params: Option<&RawValue>) -> Result<InitializeResult, ErrorObject> {
+        let p: InitializeParams = parse_params(params)?;
+        let version = ProtocolVersion::negotiate(&p.protocol_version);
+        let peer = Peer {
+            version,
+            info: p.client_info,
+            capabilities: p.capabilities,
+        };
+        tracing::info!(client = %peer.info.name, client_version = %peer.info.version, %version, "initialize");
+        self.peer.set(peer).map_err(|_| {
+            ErrorObject::new(code::INVALID_REQUEST, "the session is already initialized")
+        })?;
+        Ok(self.core.initialize_result(version))
+    }
+
+    fn list_tools(&self, params: Option<&RawValue>) -> Result<ToolPage<'_>, ErrorObject> {
+        let p: ListParams = parse_optional_params(params)?;
+        let start = match p.cursor.as_deref() {
+            None => 0,
+            Some(c) => c
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n <= self.core.tools.entries.len())
+                .ok_or_else(|| ErrorObject::invalid_params(format!("invalid cursor {c:?}")))?,
+        };
+        let version = self.protocol_version();
+        let entries = &self.core.tools.entries;
+        let end = entries.len().min(start.saturating_add(self.core.page_size));
+        Ok(ToolPage {
+            tools: entries[start..end].iter().map(|e| e.listing(version)).collect(),
+            next_cursor: (end < entries.len()).then(|| end.to_string()),
+        })
+    }
+
+    fn call_tool(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
+        let p: CallToolParams = match parse_params(params) {
+            Ok(p) => p,
+            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
+        };
+        let Some(entry) = self.core.tools.get(&p.name) else {
+            return Reply::Now(encode_error(
+                Some(&id),
+                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
+            ));
+        };
+        let context = Context::new(id.clone(), p.meta, Arc::clone(self), self.out.clone());
+        let call = ToolCall::new(entry, p.arguments.unwrap_or_default(), context);
+        let version = self.protocol_version();
+        let handler = entry.def.handler;
+        let name = entry.def.name;
+        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
+            Ok(f) => f,
+            Err(panic) => {
+                return Reply::Now(encode_result(&id, &RenderedResult(panicked(name, &panic), version)));
+            }
+        };
+        match fut {
+            super::call::ToolFuture::Ready(Some(result)) => {
+                Reply::Now(encode_result(&id, &RenderedResult(result, version)))
+            }
+            fut => Reply::Later(
+                id.clone(),
+                Box::pin(async move {
+                    let result = match CatchUnwind(fut).await {
+                        Ok(r) => r,
+                        Err(msg) => panicked_msg(name, &msg),
+                    };
+                    encode_result(&id, &RenderedResult(result, version))
+                }),
+            ),
+        }
+    }
+}
+
+fn panicked(tool: &str, panic: &Box<dyn std::any::Any + Send>) -> CallToolResult {
+    panicked_msg(tool, &panic_message(panic))
+}
+
+fn panicked_msg(tool: &str, msg: &str) -> CallToolResult {
+    tracing::error!(tool, panic = msg, "tool panicked");
+    CallToolResult::error(format!("tool `{tool}` failed unexpectedly: {msg}"))
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// Runs a future, turning a panic into an error message.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic_message(&panic))),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToolPage<'a> {
+    tools: Vec<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// A tool result as the negotiated revision allows it.
+struct RenderedResult(CallToolResult, ProtocolVersion);
+
+impl Serialize for RenderedResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let RenderedResult(r, version) = self;
+        if version.has_structured_output() || r.structured_content.is_none() {
+            r.serialize(s)
+        } else {
+            let mut m = Map::new();
+            m.insert("content".into(), serde_json::to_value(&r.content).map_err(serde::ser::Error::custom)?);
+            if r.is_error {
+                m.insert("isError".into(), Value::Bool(true));
+            }
+            if let Some(meta) = &r.meta {
+                m.insert("_meta".into(), Value::Object(meta.clone()));
+            }
+            m.serialize(s)
+        }
+    }
+}
+
+/// Parses required params.
+fn parse_params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorObject> {
+    let raw = params.ok_or_else(|| ErrorObject::invalid_params("Invalid params: missing `params`"))?;
+    serde_json::from_str(raw.get()).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+}
+
+/// Parses params that may be absent.
+fn parse_optional_params<'a, T: Deserialize<'a> + Default>(
+    params: Option<&'a RawValue>,
+) -> Result<T, ErrorObject> {
+    match params {
+        None => Ok(T::default()),
+        Some(raw) if raw.get() == "null" => Ok(T::default()),
+        Some(_) => parse_params(params),
+    }
+}

@@ -1,0 +1,272 @@
+//! Newline-delimited JSON-RPC over any byte stream: stdio, pipes, sockets, in-memory duplexes.
+
+use std::future::Future;
+use std::io::{self, BufRead};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::protocol::{ErrorObject, code, encode_error};
+use crate::server::ServerCore;
+use crate::server::session::Session;
+
+/// The largest message accepted by default: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
+
+/// How long in-flight requests may run after the input ends.
+pub(crate) const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// One line read from the client.
+pub(crate) enum Line {
+    /// A message (without its newline).
+    Message(Vec<u8>),
+    /// A message longer than the limit, skipped.
+    TooLong(usize),
+}
+
+/// Reads newline-delimited lines with a size limit; blocking, for a dedicated thread.
+pub(crate) fn read_line_blocking(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<Line>> {
+    buf.clear();
+    let mut skipped = 0usize;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(finish(buf, skipped, true));
+        }
+        let (chunk, done) = match memchr(available) {
+            Some(i) => (&available[..i], Some(i + 1)),
+            None => (available, None),
+        };
+        if skipped > 0 || buf.len() + chunk.len() > max {
+            skipped += buf.len() + chunk.len();
+            buf.clear();
+        } else {
+            buf.extend_from_slice(chunk);
+        }
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(finish(buf, skipped, false));
+        }
+    }
+}
+
+/// Async twin of [`read_line_blocking`].
+pub(crate) async fn read_line_async(
+    reader: &mut (impl AsyncBufRead + Unpin),
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<Line>> {
+    buf.clear();
+    let mut skipped = 0usize;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(finish(buf, skipped, true));
+        }
+        let (chunk, done) = match memchr(available) {
+            Some(i) => (&available[..i], Some(i + 1)),
+            None => (available, None),
+        };
+        if skipped > 0 || buf.len() + chunk.len() > max {
+            skipped += buf.len() + chunk.len();
+            buf.clear();
+        } else {
+            buf.extend_from_slice(chunk);
+        }
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(finish(buf, skipped, false));
+        }
+    }
+}
+
+fn memchr(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+fn finish(buf: &mut Vec<u8>, skipped: usize, eof: bool) -> Option<Line> {
+    if skipped > 0 {
+        return Some(Line::TooLong(skipped));
+    }
+    if eof && buf.is_empty() {
+        return None;
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Some(Line::Message(std::mem::take(buf)))
+}
+
+/// Runs a session over a stream of lines until the input ends or `shutdown` completes, then
+/// lets in-flight requests finish (up to a deadline).
+pub(crate) async fn serve_lines(
+    core: Arc<ServerCore>,
+    mut incoming: mpsc::Receiver<Line>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
+    shutdown: impl Future<Output = ()>,
+    max: usize,
+) {
+    let session = Session::new(core, out);
+    tokio::pin!(shutdown);
+    loop {
+        let line = tokio::select! {
+            biased;
+            line = incoming.recv() => line,
+            () = &mut shutdown => {
+                tracing::info!("shutting down");
+                break;
+            }
+        };
+        match line {
+            None => {
+                tracing::debug!("end of input");
+                break;
+            }
+            Some(Line::TooLong(n)) => session.send(encode_error(
+                None,
+                &ErrorObject::new(
+                    code::INVALID_REQUEST,
+                    format!("message of {n} bytes is larger than the limit of {max} bytes"),
+                ),
+            )),
+            Some(Line::Message(bytes)) => {
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                match std::str::from_utf8(&bytes) {
+                    Ok(text) => session.receive(text),
+                    Err(_) => session.send(encode_error(
+                        None,
+                        &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
+                    )),
+                }
+            }
+        }
+    }
+    session.drain(DRAIN_DEADLINE).await;
+}
+
+/// Serves MCP over any async byte stream, one JSON-RPC message per line, until the reader ends.
+///
+/// This is the stdio framing, for pipes, Unix sockets or TCP connections.
+pub async fn serve_stream<R, W>(server: crate::Server, reader: R, writer: W) -> anyhow::Result<()>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let core = server.build()?;
+    serve_stream_core(core, reader, writer, std::future::pending(), DEFAULT_MAX_MESSAGE_SIZE).await
+}
+
+pub(crate) async fn serve_stream_core<R, W>(
+    core: Arc<ServerCore>,
+    reader: R,
+    writer: W,
+    shutdown: impl Future<Output = ()>,
+    max: usize,
+) -> anyhow::Result<()>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (in_tx, in_rx) = mpsc::channel(64);
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let reader_task = tokio::spawn(async move {
+        let mut reader = BufReader::new(reader);
+        let mut buf = Vec::new();
+        loop {
+            match read_line_async(&mut reader, &mut buf, max).await {
+                Ok(Some(line)) => {
+                    if in_tx.send(line).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "read failed");
+                    break;
+                }
+            }
+        }
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let writer_task = tokio::spawn(write_lines(writer, out_rx, stop_rx));
+    serve_lines(core, in_rx, out_tx, shutdown, max).await;
+    reader_task.abort();
+    let _ = stop_tx.send(());
+    writer_task.await??;
+    Ok(())
+}
+
+/// Writes each message followed by a newline, flushing whenever the queue is empty; after
+/// `stop`, writes what is queued and returns.
+pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let mut batch = Vec::with_capacity(8192);
+    loop {
+        let first = tokio::select! {
+            m = rx.recv() => m,
+            _ = &mut stop => {
+                while let Ok(m) = rx.try_recv() {
+                    batch.extend_from_slice(&m);
+                    batch.push(b'\n');
+                }
+                writer.write_all(&batch).await?;
+                return writer.flush().await;
+            }
+        };
+        let Some(first) = first else {
+            return writer.flush().await;
+        };
+        batch.clear();
+        batch.extend_from_slice(&first);
+        batch.push(b'\n');
+        while let Ok(m) = rx.try_recv() {
+            batch.extend_from_slice(&m);
+            batch.push(b'\n');
+        }
+        writer.write_all(&batch).await?;
+        writer.flush().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<String> {
+        let mut r = io::BufReader::with_capacity(4, input);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while let Some(l) = read_line_blocking(&mut r, &mut buf, max).unwrap() {
+            out.push(match l {
+                Line::Message(m) => String::from_utf8(m).unwrap(),
+                Line::TooLong(n) => format!("<too long: {n}>"),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines_and_enforces_the_limit() {
+        assert_eq!(lines(b"ab\r\ncd\nef", 10), ["ab", "cd", "ef"]);
+        assert_eq!(lines(b"0123456789abc\nok\n", 10), ["<too long: 13>", "ok"]);
+        assert_eq!(lines(b"", 10), Vec::<String>::new());
+        assert_eq!(lines(b"\n\n", 10), ["", ""]);
+    }
+}

@@ -1,0 +1,6 @@
+//! Transports move messages between a client and a [`Session`]; they know nothing of MCP.
+
+pub(crate) mod lines;
+pub mod stdio;
+
+pub use lines::{DEFAULT_MAX_MESSAGE_SIZE, serve_stream};
