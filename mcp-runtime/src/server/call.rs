@@ -55,6 +55,11 @@ impl<'a> ToolCall<'a> {
         self.tool.output_mode
     }
 
+    /// The arguments as sent.
+    pub fn arguments(&self) -> &JsonObject {
+        &self.arguments
+    }
+
     /// The request's context.
     pub fn context(&self) -> &Context {
         &self.context

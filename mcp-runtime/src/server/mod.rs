@@ -209,3 +209,32 @@ impl ServerCore {
         format!("{n} tool{}", if n == 1 { "" } else { "s" })
     }
 }
+
+/// Dispatch without a transport, one message at a time: for benchmarks of the dispatch path
+/// itself. Not public API.
+#[doc(hidden)]
+pub struct DirectSession {
+    session: Arc<session::Session>,
+    notifications: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
+impl DirectSession {
+    /// A session of `server`, not yet initialized.
+    pub fn new(server: Server) -> anyhow::Result<DirectSession> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Ok(DirectSession {
+            session: session::Session::new(server.build()?, tx),
+            notifications: rx,
+        })
+    }
+
+    /// Handles one message; returns the response (empty for notifications).
+    pub async fn handle(&mut self, message: &str) -> Vec<u8> {
+        while self.notifications.try_recv().is_ok() {}
+        match self.session.handle_message(message) {
+            session::Reply::None => Vec::new(),
+            session::Reply::Now(bytes) => bytes,
+            session::Reply::Later(_, fut) => fut.await,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The handshake, revisions, listing, pagination, registration, cancellation and concurrency,
+//! through the in-memory client.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use mcp_runtime::__private as private;
+use mcp_runtime::prelude::*;
+use mcp_runtime::protocol::ProtocolVersion;
+use mcp_runtime::{ClientOptions, ToolDef};
+use serde_json::{Value, json};
+
+mod math {
+    use mcp_runtime::prelude::*;
+
+    /// Add two integers.
+    #[tool(tags("math"), title = "Addition", annotations(read_only, title = "Add"))]
+    pub fn add(a: i64, b: i64) -> i64 {
+        a + b
+    }
+
+    /// Multiply two integers.
+    #[tool(tags("math"), icon(src = "https://example.com/x.png", mime_type = "image/png", sizes = ["48x48"]), meta(version = 2, "io.example/beta" = true))]
+    pub fn multiply(a: i64, b: i64) -> i64 {
+        a * b
+    }
+}
+
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// Wait, then remember that the wait finished.
+#[tool]
+async fn wait_then_mark(ms: u64) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    FINISHED.store(true, Ordering::SeqCst);
+    "done"
+}
+
+/// Echo text.
+#[tool]
+fn echo(text: String) -> String {
+    text
+}
+
+async fn connect(version: &str) -> Client {
+    Client::connect_with(
+        Server::new("lifecycle").version("9.9.9").title("Lifecycle").instructions("Be nice."),
+        ClientOptions {
+            protocol_version: version.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn initialize_answers_the_requested_revision_or_the_latest() {
+    for v in ProtocolVersion::HANDSHAKE {
+        let c = connect(v.as_str()).await;
+        assert_eq!(c.protocol_version(), v.as_str());
+        assert_eq!(c.server_info().name, "lifecycle");
+        assert_eq!(c.server_info().version, "9.9.9");
+        assert_eq!(c.server_info().title.is_some(), v.has_titles());
+        assert_eq!(c.initialize_result().instructions.as_deref(), Some("Be nice."));
+        assert_eq!(c.initialize_result().capabilities["tools"], json!({"listChanged": false}));
+    }
+    let c = connect("2099-01-01").await;
+    assert_eq!(c.protocol_version(), ProtocolVersion::LATEST.as_str());
+}
+
+#[tokio::test]
+async fn ping_is_an_empty_object_and_a_second_initialize_is_refused() {
+    let c = connect("2025-11-25").await;
+    let pong: Value = c.request("ping", &json!({})).await.unwrap();
+    assert_eq!(pong, json!({}));
+    let e = c
+        .request::<_, Value>(
+            "initialize",
+            &json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.rpc().unwrap().code, -32600);
+    let e = c.request::<_, Value>("resources/list", &json!({})).await.unwrap_err();
+    assert_eq!(e.rpc().unwrap().code, -32601);
+    assert!(e.rpc().unwrap().message.contains("resources/list"));
+}
+
+#[tokio::test]
+async fn tools_are_listed_by_name_with_every_option() {
+    let c = connect("2025-11-25").await;
+    let tools = c.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["add", "echo", "multiply", "wait_then_mark"]);
+    let add = &tools[0];
+    assert_eq!(add.title.as_deref(), Some("Addition"));
+    assert_eq!(add.annotations.as_ref().unwrap()["title"], "Add");
+    assert_eq!(add.annotations.as_ref().unwrap()["readOnlyHint"], true);
+    let mul = &tools[2];
+    assert_eq!(
+        serde_json::to_value(&mul.icons).unwrap(),
+        json!([{"src": "https://example.com/x.png", "mimeType": "image/png", "sizes": ["48x48"]}])
+    );
+    assert_eq!(mul.meta.as_ref().unwrap()["io.example/beta"], true);
+    assert_eq!(mul.meta.as_ref().unwrap()["version"], 2);
+}
+
+#[tokio::test]
+async fn older_revisions_get_only_what_they_define() {
+    let c = connect("2025-06-18").await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert!(tools.iter().all(|t| t.icons.is_none()), "icons are 2025-11-25");
+    assert!(tools[0].output_schema.is_some());
+
+    let c = connect("2025-03-26").await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert!(tools.iter().all(|t| t.output_schema.is_none() && t.title.is_none() && t.meta.is_none()));
+    assert_eq!(tools[0].annotations.as_ref().unwrap()["title"], "Add");
+    let r: Value = c
+        .request("tools/call", &json!({"name": "add", "arguments": {"a": 1, "b": 2}}))
+        .await
+        .unwrap();
+    assert_eq!(r, json!({"content": [{"type": "text", "text": "3"}]}), "no structuredContent before 2025-06-18");
+
+    let c = connect("2024-11-05").await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert!(tools.iter().all(|t| t.annotations.is_none()));
+}
+
+#[tokio::test]
+async fn pagination_walks_every_page() {
+    let c = Client::connect(Server::new("paged").page_size(3)).await.unwrap();
+    let first = c.list_tools(None).await.unwrap();
+    assert_eq!(first.tools.len(), 3);
+    let cursor = first.next_cursor.expect("a second page");
+    let second = c.list_tools(Some(&cursor)).await.unwrap();
+    assert_eq!(second.tools.len(), 1);
+    assert_eq!(second.next_cursor, None);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 4);
+    let e = c.list_tools(Some("not-a-cursor")).await.unwrap_err();
+    assert_eq!(e.rpc().unwrap().code, -32602);
+}
+
+#[tokio::test]
+async fn servers_can_be_filtered() {
+    let names = |s: Server| s.tool_names();
+    assert_eq!(names(Server::new("x").tagged("math")), ["add", "multiply"]);
+    assert_eq!(names(Server::new("x").only_tools(&["echo"])), ["echo"]);
+    assert_eq!(names(Server::new("x").in_module(concat!(module_path!(), "::math"))), ["add", "multiply"]);
+    assert_eq!(names(Server::new("x").in_module("lifecycle::mat")), Vec::<&str>::new());
+    assert_eq!(names(Server::new("x").retain_tools(|t| t.name.starts_with('w'))), ["wait_then_mark"]);
+    let c = Client::connect(Server::new("x").tagged("math")).await.unwrap();
+    let e = c.call_tool("echo", json!({"text": "hi"})).await.unwrap_err();
+    assert_eq!(e.rpc().unwrap().code, -32602, "filtered-out tools cannot be called");
+}
+
+// A tool written without the macro, and a second one with a clashing name.
+fn hand_schema() -> private::JsonObject {
+    let mut b = private::InputSchemaBuilder::new();
+    b.argument::<String>("text", Some("What to repeat."), None, false);
+    b.finish()
+}
+
+fn hand_handler(call: private::ToolCall<'_>) -> private::ToolFuture {
+    let text = call.arguments().get("text").and_then(Value::as_str).unwrap_or_default().repeat(2);
+    private::ToolFuture::ready(mcp_runtime::CallToolResult::text(text))
+}
+
+static HAND: ToolDef = ToolDef {
+    name: "echo",
+    title: None,
+    description: Some("Repeat text twice."),
+    module_path: module_path!(),
+    location: (file!(), line!()),
+    tags: &[],
+    icons: &[],
+    annotations: mcp_runtime::ToolAnnotations::NONE,
+    meta: None,
+    input_schema: hand_schema,
+    output_schema: || None,
+    handler: hand_handler,
+};
+
+#[tokio::test]
+async fn tools_can_be_registered_by_hand_and_duplicates_are_refused() {
+    let c = Client::connect(Server::empty("hand").tool(&HAND)).await.unwrap();
+    let r = c.call_tool("echo", json!({"text": "ab"})).await.unwrap();
+    assert_eq!(r.content[0].as_text(), Some("abab"));
+
+    let e = Client::connect(Server::new("dup").tool(&HAND)).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("two tools are named `echo`"), "{msg}");
+    assert!(msg.contains("tests/lifecycle.rs"), "both places are named: {msg}");
+}
+
+#[tokio::test]
+async fn a_slow_call_does_not_block_others_and_can_be_cancelled() {
+    let c = connect("2025-11-25").await;
+    let (id, slow) = c
+        .start_request("tools/call", &json!({"name": "wait_then_mark", "arguments": {"ms": 400}}))
+        .await
+        .unwrap();
+    // While it runs, other requests are answered.
+    c.ping().await.unwrap();
+    let r = c.call_tool("echo", json!({"text": "still here"})).await.unwrap();
+    assert_eq!(r.content[0].as_text(), Some("still here"));
+    c.cancel(&id, "changed my mind").await.unwrap();
+    assert!(matches!(slow.await, Err(mcp_runtime::ClientError::Closed)));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!FINISHED.load(Ordering::SeqCst), "the cancelled call was stopped");
+    c.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_before_initialize_are_refused_but_ping_is_answered() {
+    let core = mcp_runtime::server::DirectSession::new(Server::new("raw"));
+    let mut s = core.unwrap();
+    let out = s.handle(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).await;
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["code"], -32600);
+    assert!(v["error"]["message"].as_str().unwrap().contains("initialize"));
+    let out = s.handle(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#).await;
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json!({"jsonrpc":"2.0","id":2,"result":{}}));
+}

@@ -1,0 +1,198 @@
+//! The quickstart example as a real process on stdio: framing, bad input, shutdown, launch
+//! options. `cargo build --examples` must have run (the test command does it).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mcp_workspace::example_binary;
+use serde_json::{Value, json};
+
+fn quickstart() -> Command {
+    let path = example_binary("quickstart");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --examples` first (./scripts/test does)",
+        path.display()
+    );
+    Command::new(path)
+}
+
+struct Proc {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let mut child = quickstart()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Proc { child, stdin, stdout }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn recv(&mut self) -> Value {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        assert!(line.ends_with('\n'), "one message per line, got {line:?}");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"))
+    }
+
+    fn initialize(&mut self) {
+        self.send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#);
+        assert_eq!(self.recv()["result"]["serverInfo"]["name"], "quickstart");
+        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    }
+
+    fn wait(mut self, limit: Duration) -> (i32, String) {
+        drop(self.stdin.take());
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut rest = String::new();
+                self.stdout.read_to_string(&mut rest).unwrap();
+                return (status.code().unwrap_or(-1), rest);
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("the server did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn bad_lines_get_errors_and_the_server_keeps_going() {
+    let mut p = Proc::start(&[]);
+    p.initialize();
+    p.send("{not json");
+    let e = p.recv();
+    assert_eq!(e, json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": e["error"]["message"]}}));
+    p.send(r#"{"jsonrpc":"2.0","id":5}"#);
+    assert_eq!(p.recv()["error"]["code"], -32600);
+    p.send(r#"[{"jsonrpc":"2.0","id":6,"method":"ping"}]"#);
+    assert_eq!(p.recv()["error"]["code"], -32600);
+    p.send("");
+    p.send(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#);
+    assert_eq!(p.recv(), json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+    let (code, rest) = p.wait(Duration::from_secs(10));
+    assert_eq!(code, 0);
+    assert_eq!(rest, "", "nothing after the last answer");
+}
+
+#[test]
+fn oversized_messages_are_refused_without_dying() {
+    let mut p = Proc::start(&["--max-message-size", "200"]);
+    p.initialize();
+    let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"text_stats","arguments":{{"text":"{}"}}}}}}"#, "a ".repeat(200));
+    p.send(&big);
+    let e = p.recv();
+    assert_eq!(e["error"]["code"], -32600);
+    assert!(e["error"]["message"].as_str().unwrap().contains("limit of 200 bytes"), "{e}");
+    p.send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#);
+    assert_eq!(p.recv()["result"]["structuredContent"], json!({"result": 3}));
+}
+
+#[test]
+fn end_of_input_lets_running_calls_finish_then_exits_cleanly() {
+    let mut p = Proc::start(&[]);
+    p.initialize();
+    p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":300}}}"#);
+    let (code, rest) = p.wait(Duration::from_secs(10));
+    assert_eq!(code, 0);
+    let reply: Value = serde_json::from_str(rest.trim()).unwrap();
+    assert_eq!(reply["result"]["content"][0]["text"], "slept 300 ms");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_finishes_in_flight_calls_and_exits() {
+    let mut p = Proc::start(&[]);
+    p.initialize();
+    p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":300}}}"#);
+    std::thread::sleep(Duration::from_millis(100));
+    let status = Command::new("kill").args(["-TERM", &p.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let reply = p.recv();
+    assert_eq!(reply["id"], 1);
+    assert_eq!(reply["result"]["content"][0]["text"], "slept 300 ms");
+    // stdin is still open: the signal alone ends the server.
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn bad_options_are_one_line_and_exit_2() {
+    let out = quickstart().arg("--transport").arg("pigeon").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("unknown transport `pigeon`"), "{err}");
+
+    let out = quickstart().arg("--help").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("--transport"));
+}
+
+#[test]
+fn a_terminal_gets_a_banner_on_stderr_and_nothing_on_stdout() {
+    // `script` gives the server a terminal for stdin; stdout and stderr are told apart by
+    // redirecting stderr to a file inside the terminal session.
+    let dir = std::env::temp_dir().join(format!("mcp-banner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let err_file = dir.join("stderr");
+    let bin = example_binary("quickstart");
+    let inner = format!("{} 2>{}", bin.display(), err_file.display());
+    let out = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            // Ctrl-D on the terminal ends the input.
+            c.stdin.take().unwrap().write_all(b"\x04")?;
+            c.wait_with_output()
+        })
+        .expect("`script` (util-linux) runs");
+    let stderr = std::fs::read_to_string(&err_file).unwrap();
+    assert!(stderr.contains("quickstart 0.1.0: MCP server on stdio, serving 6 tools"), "{stderr}");
+    assert!(stderr.contains("Connect an MCP client"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("MCP server"), "the banner never goes to stdout: {stdout:?}");
+}
+
+#[tokio::test]
+async fn the_stdio_client_drives_a_server_process() {
+    let client = mcp_runtime::Client::spawn(tokio::process::Command::new(example_binary("quickstart")))
+        .await
+        .unwrap();
+    assert_eq!(client.server_info().name, "quickstart");
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 6);
+    let r = client.call_tool("divide", json!({"a": 1, "b": 4})).await.unwrap();
+    assert_eq!(r.structured_content, Some(json!({"result": 0.25})));
+    client.close().await.unwrap();
+}
