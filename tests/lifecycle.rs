@@ -14,7 +14,11 @@ mod math {
     use mcp_runtime::prelude::*;
 
     /// Add two integers.
-    #[tool(tags("math"), title = "Addition", annotations(read_only, title = "Add"))]
+    #[tool(
+        tags("math"),
+        title = "Addition",
+        annotations(read_only, title = "Add")
+    )]
     pub fn add(a: i64, b: i64) -> i64 {
         a + b
     }
@@ -44,7 +48,10 @@ fn echo(text: String) -> String {
 
 async fn connect(version: &str) -> Client {
     Client::connect_with(
-        Server::new("lifecycle").version("9.9.9").title("Lifecycle").instructions("Be nice."),
+        Server::new("lifecycle")
+            .version("9.9.9")
+            .title("Lifecycle")
+            .instructions("Be nice."),
         ClientOptions {
             protocol_version: version.into(),
             ..Default::default()
@@ -62,8 +69,14 @@ async fn initialize_answers_the_requested_revision_or_the_latest() {
         assert_eq!(c.server_info().name, "lifecycle");
         assert_eq!(c.server_info().version, "9.9.9");
         assert_eq!(c.server_info().title.is_some(), v.has_titles());
-        assert_eq!(c.initialize_result().instructions.as_deref(), Some("Be nice."));
-        assert_eq!(c.initialize_result().capabilities["tools"], json!({"listChanged": false}));
+        assert_eq!(
+            c.initialize_result().instructions.as_deref(),
+            Some("Be nice.")
+        );
+        assert_eq!(
+            c.initialize_result().capabilities["tools"],
+            json!({"listChanged": false})
+        );
     }
     let c = connect("2099-01-01").await;
     assert_eq!(c.protocol_version(), ProtocolVersion::LATEST.as_str());
@@ -82,7 +95,10 @@ async fn ping_is_an_empty_object_and_a_second_initialize_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32600);
-    let e = c.request::<_, Value>("resources/list", &json!({})).await.unwrap_err();
+    let e = c
+        .request::<_, Value>("resources/list", &json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32601);
     assert!(e.rpc().unwrap().message.contains("resources/list"));
 }
@@ -110,18 +126,32 @@ async fn tools_are_listed_by_name_with_every_option() {
 async fn older_revisions_get_only_what_they_define() {
     let c = connect("2025-06-18").await;
     let tools = c.list_all_tools().await.unwrap();
-    assert!(tools.iter().all(|t| t.icons.is_none()), "icons are 2025-11-25");
+    assert!(
+        tools.iter().all(|t| t.icons.is_none()),
+        "icons are 2025-11-25"
+    );
     assert!(tools[0].output_schema.is_some());
 
     let c = connect("2025-03-26").await;
     let tools = c.list_all_tools().await.unwrap();
-    assert!(tools.iter().all(|t| t.output_schema.is_none() && t.title.is_none() && t.meta.is_none()));
+    assert!(
+        tools
+            .iter()
+            .all(|t| t.output_schema.is_none() && t.title.is_none() && t.meta.is_none())
+    );
     assert_eq!(tools[0].annotations.as_ref().unwrap()["title"], "Add");
     let r: Value = c
-        .request("tools/call", &json!({"name": "add", "arguments": {"a": 1, "b": 2}}))
+        .request(
+            "tools/call",
+            &json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+        )
         .await
         .unwrap();
-    assert_eq!(r, json!({"content": [{"type": "text", "text": "3"}]}), "no structuredContent before 2025-06-18");
+    assert_eq!(
+        r,
+        json!({"content": [{"type": "text", "text": "3"}]}),
+        "no structuredContent before 2025-06-18"
+    );
 
     let c = connect("2024-11-05").await;
     let tools = c.list_all_tools().await.unwrap();
@@ -130,7 +160,9 @@ async fn older_revisions_get_only_what_they_define() {
 
 #[tokio::test]
 async fn pagination_walks_every_page() {
-    let c = Client::connect(Server::new("paged").page_size(3)).await.unwrap();
+    let c = Client::connect(Server::new("paged").page_size(3))
+        .await
+        .unwrap();
     let first = c.list_tools(None).await.unwrap();
     assert_eq!(first.tools.len(), 3);
     let cursor = first.next_cursor.expect("a second page");
@@ -147,12 +179,30 @@ async fn servers_can_be_filtered() {
     let names = |s: Server| s.tool_names();
     assert_eq!(names(Server::new("x").tagged("math")), ["add", "multiply"]);
     assert_eq!(names(Server::new("x").only_tools(&["echo"])), ["echo"]);
-    assert_eq!(names(Server::new("x").in_module(concat!(module_path!(), "::math"))), ["add", "multiply"]);
-    assert_eq!(names(Server::new("x").in_module("lifecycle::mat")), Vec::<&str>::new());
-    assert_eq!(names(Server::new("x").retain_tools(|t| t.name.starts_with('w'))), ["wait_then_mark"]);
-    let c = Client::connect(Server::new("x").tagged("math")).await.unwrap();
-    let e = c.call_tool("echo", json!({"text": "hi"})).await.unwrap_err();
-    assert_eq!(e.rpc().unwrap().code, -32602, "filtered-out tools cannot be called");
+    assert_eq!(
+        names(Server::new("x").in_module(concat!(module_path!(), "::math"))),
+        ["add", "multiply"]
+    );
+    assert_eq!(
+        names(Server::new("x").in_module("lifecycle::mat")),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        names(Server::new("x").retain_tools(|t| t.name.starts_with('w'))),
+        ["wait_then_mark"]
+    );
+    let c = Client::connect(Server::new("x").tagged("math"))
+        .await
+        .unwrap();
+    let e = c
+        .call_tool("echo", json!({"text": "hi"}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.rpc().unwrap().code,
+        -32602,
+        "filtered-out tools cannot be called"
+    );
 }
 
 // A tool written without the macro, and a second one with a clashing name.
@@ -163,7 +213,12 @@ fn hand_schema() -> private::JsonObject {
 }
 
 fn hand_handler(call: private::ToolCall<'_>) -> private::ToolFuture {
-    let text = call.arguments().get("text").and_then(Value::as_str).unwrap_or_default().repeat(2);
+    let text = call
+        .arguments()
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .repeat(2);
     private::ToolFuture::ready(mcp_runtime::CallToolResult::text(text))
 }
 
@@ -184,31 +239,47 @@ static HAND: ToolDef = ToolDef {
 
 #[tokio::test]
 async fn tools_can_be_registered_by_hand_and_duplicates_are_refused() {
-    let c = Client::connect(Server::empty("hand").tool(&HAND)).await.unwrap();
+    let c = Client::connect(Server::empty("hand").tool(&HAND))
+        .await
+        .unwrap();
     let r = c.call_tool("echo", json!({"text": "ab"})).await.unwrap();
     assert_eq!(r.content[0].as_text(), Some("abab"));
 
-    let e = Client::connect(Server::new("dup").tool(&HAND)).await.unwrap_err();
+    let e = Client::connect(Server::new("dup").tool(&HAND))
+        .await
+        .unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("two tools are named `echo`"), "{msg}");
-    assert!(msg.contains("tests/lifecycle.rs"), "both places are named: {msg}");
+    assert!(
+        msg.contains("tests/lifecycle.rs"),
+        "both places are named: {msg}"
+    );
 }
 
 #[tokio::test]
 async fn a_slow_call_does_not_block_others_and_can_be_cancelled() {
     let c = connect("2025-11-25").await;
     let (id, slow) = c
-        .start_request("tools/call", &json!({"name": "wait_then_mark", "arguments": {"ms": 400}}))
+        .start_request(
+            "tools/call",
+            &json!({"name": "wait_then_mark", "arguments": {"ms": 400}}),
+        )
         .await
         .unwrap();
     // While it runs, other requests are answered.
     c.ping().await.unwrap();
-    let r = c.call_tool("echo", json!({"text": "still here"})).await.unwrap();
+    let r = c
+        .call_tool("echo", json!({"text": "still here"}))
+        .await
+        .unwrap();
     assert_eq!(r.content[0].as_text(), Some("still here"));
     c.cancel(&id, "changed my mind").await.unwrap();
     assert!(matches!(slow.await, Err(mcp_runtime::ClientError::Closed)));
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(!FINISHED.load(Ordering::SeqCst), "the cancelled call was stopped");
+    assert!(
+        !FINISHED.load(Ordering::SeqCst),
+        "the cancelled call was stopped"
+    );
     c.ping().await.unwrap();
 }
 
@@ -216,10 +287,22 @@ async fn a_slow_call_does_not_block_others_and_can_be_cancelled() {
 async fn requests_before_initialize_are_refused_but_ping_is_answered() {
     let core = mcp_runtime::server::DirectSession::new(Server::new("raw"));
     let mut s = core.unwrap();
-    let out = s.handle(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).await;
+    let out = s
+        .handle(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .await;
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["error"]["code"], -32600);
-    assert!(v["error"]["message"].as_str().unwrap().contains("initialize"));
-    let out = s.handle(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#).await;
-    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), json!({"jsonrpc":"2.0","id":2,"result":{}}));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("initialize")
+    );
+    let out = s
+        .handle(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#)
+        .await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out).unwrap(),
+        json!({"jsonrpc":"2.0","id":2,"result":{}})
+    );
 }

@@ -35,7 +35,11 @@ impl Proc {
             .unwrap();
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        Proc { child, stdin, stdout }
+        Proc {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     fn send(&mut self, line: &str) {
@@ -49,7 +53,8 @@ impl Proc {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
         assert!(line.ends_with('\n'), "one message per line, got {line:?}");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"))
     }
 
     fn initialize(&mut self) {
@@ -82,7 +87,10 @@ fn bad_lines_get_errors_and_the_server_keeps_going() {
     p.initialize();
     p.send("{not json");
     let e = p.recv();
-    assert_eq!(e, json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": e["error"]["message"]}}));
+    assert_eq!(
+        e,
+        json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": e["error"]["message"]}})
+    );
     p.send(r#"{"jsonrpc":"2.0","id":5}"#);
     assert_eq!(p.recv()["error"]["code"], -32600);
     p.send(r#"[{"jsonrpc":"2.0","id":6,"method":"ping"}]"#);
@@ -99,13 +107,25 @@ fn bad_lines_get_errors_and_the_server_keeps_going() {
 fn oversized_messages_are_refused_without_dying() {
     let mut p = Proc::start(&["--max-message-size", "200"]);
     p.initialize();
-    let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"text_stats","arguments":{{"text":"{}"}}}}}}"#, "a ".repeat(200));
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"text_stats","arguments":{{"text":"{}"}}}}}}"#,
+        "a ".repeat(200)
+    );
     p.send(&big);
     let e = p.recv();
     assert_eq!(e["error"]["code"], -32600);
-    assert!(e["error"]["message"].as_str().unwrap().contains("limit of 200 bytes"), "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 200 bytes"),
+        "{e}"
+    );
     p.send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#);
-    assert_eq!(p.recv()["result"]["structuredContent"], json!({"result": 3}));
+    assert_eq!(
+        p.recv()["result"]["structuredContent"],
+        json!({"result": 3})
+    );
 }
 
 #[test]
@@ -126,7 +146,10 @@ fn sigterm_finishes_in_flight_calls_and_exits() {
     p.initialize();
     p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":300}}}"#);
     std::thread::sleep(Duration::from_millis(100));
-    let status = Command::new("kill").args(["-TERM", &p.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &p.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let reply = p.recv();
     assert_eq!(reply["id"], 1);
@@ -137,7 +160,10 @@ fn sigterm_finishes_in_flight_calls_and_exits() {
         if let Some(s) = p.child.try_wait().unwrap() {
             break s.code();
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(code, Some(0));
@@ -145,16 +171,29 @@ fn sigterm_finishes_in_flight_calls_and_exits() {
 
 #[test]
 fn bad_options_are_one_line_and_exit_2() {
-    let out = quickstart().arg("--transport").arg("pigeon").stdin(Stdio::null()).output().unwrap();
+    let out = quickstart()
+        .arg("--transport")
+        .arg("pigeon")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("unknown transport `pigeon`"), "{err}");
 
-    let out = quickstart().arg("--help").stdin(Stdio::null()).output().unwrap();
+    let out = quickstart()
+        .arg("--help")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("--transport"));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("--transport")
+    );
 }
 
 #[test]
@@ -178,21 +217,31 @@ fn a_terminal_gets_a_banner_on_stderr_and_nothing_on_stdout() {
         })
         .expect("`script` (util-linux) runs");
     let stderr = std::fs::read_to_string(&err_file).unwrap();
-    assert!(stderr.contains("quickstart 0.1.0: MCP server on stdio, serving 6 tools"), "{stderr}");
+    assert!(
+        stderr.contains("quickstart 0.1.0: MCP server on stdio, serving 6 tools"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Connect an MCP client"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("MCP server"), "the banner never goes to stdout: {stdout:?}");
+    assert!(
+        !stdout.contains("MCP server"),
+        "the banner never goes to stdout: {stdout:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_stdio_client_drives_a_server_process() {
-    let client = mcp_runtime::Client::spawn(tokio::process::Command::new(example_binary("quickstart")))
-        .await
-        .unwrap();
+    let client =
+        mcp_runtime::Client::spawn(tokio::process::Command::new(example_binary("quickstart")))
+            .await
+            .unwrap();
     assert_eq!(client.server_info().name, "quickstart");
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), 6);
-    let r = client.call_tool("divide", json!({"a": 1, "b": 4})).await.unwrap();
+    let r = client
+        .call_tool("divide", json!({"a": 1, "b": 4}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": 0.25})));
     client.close().await.unwrap();
 }

@@ -75,7 +75,10 @@ fn search(
     #[arg(rename = "sortBy", default)] sort_by: String,
     labels: HashMap<String, String>,
 ) -> Vec<String> {
-    let mut out = vec![format!("q={query} filters={} limit={limit:?} sort={sort_by:?}", filters.len())];
+    let mut out = vec![format!(
+        "q={query} filters={} limit={limit:?} sort={sort_by:?}",
+        filters.len()
+    )];
     let mut keys: Vec<_> = labels.keys().cloned().collect();
     keys.sort();
     out.extend(keys);
@@ -126,7 +129,9 @@ fn shout(text: String) -> String {
 #[tool]
 fn parse_number(text: String) -> anyhow::Result<i64> {
     use anyhow::Context as _;
-    text.trim().parse::<i64>().with_context(|| format!("`{text}` is not a number"))
+    text.trim()
+        .parse::<i64>()
+        .with_context(|| format!("`{text}` is not a number"))
 }
 
 /// Fails with a std error, through `?` into ToolError.
@@ -187,7 +192,9 @@ fn whoami(ctx: Context) -> String {
 // ---------------------------------------------------------------- helpers
 
 async fn client() -> Client {
-    Client::connect(Server::new("tools-test")).await.expect("connect")
+    Client::connect(Server::new("tools-test"))
+        .await
+        .expect("connect")
 }
 
 async fn tool(client: &Client, name: &str) -> Tool {
@@ -211,8 +218,9 @@ fn has_ref(v: &Value) -> bool {
 fn has_null_type(v: &Value) -> bool {
     match v {
         Value::Object(m) => {
-            m.get("type").is_some_and(|t| t == "null" || t.as_array().is_some_and(|a| a.contains(&json!("null"))))
-                || m.values().any(has_null_type)
+            m.get("type").is_some_and(|t| {
+                t == "null" || t.as_array().is_some_and(|a| a.contains(&json!("null")))
+            }) || m.values().any(has_null_type)
         }
         Value::Array(a) => a.iter().any(has_null_type),
         _ => false,
@@ -235,10 +243,19 @@ async fn nested_structs_and_enums_are_inlined() {
     let shape = &s["properties"]["shape"];
     assert_eq!(shape["description"], "The shape to describe.");
     assert_eq!(shape["type"], "object");
-    assert_eq!(shape["additionalProperties"], false, "deny_unknown_fields is kept");
+    assert_eq!(
+        shape["additionalProperties"], false,
+        "deny_unknown_fields is kept"
+    );
     assert_eq!(shape["properties"]["points"]["type"], "array");
-    assert_eq!(shape["properties"]["points"]["items"]["properties"]["x"]["description"], "Horizontal position.");
-    assert_eq!(shape["properties"]["style"]["enum"], json!(["solid", "dashed"]));
+    assert_eq!(
+        shape["properties"]["points"]["items"]["properties"]["x"]["description"],
+        "Horizontal position."
+    );
+    assert_eq!(
+        shape["properties"]["style"]["enum"],
+        json!(["solid", "dashed"])
+    );
     assert_eq!(s["properties"]["scale"]["default"], 1.0);
     assert_eq!(s["properties"]["scale"]["description"], "Scale factor.");
 }
@@ -250,19 +267,31 @@ async fn options_vectors_maps_renames_and_tagged_enums() {
     assert_eq!(t.title.as_deref(), Some("Search people"));
     let s = Value::Object(t.input_schema);
     assert!(!has_ref(&s));
-    let mut required: Vec<&str> = s["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut required: Vec<&str> = s["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     required.sort();
     assert_eq!(required, ["filters", "labels", "query"]);
     let props = &s["properties"];
     assert_eq!(props["query"]["description"], "Free text.");
-    assert_eq!(props["limit"]["type"], "integer", "Option<u8> is the schema of u8: {}", props["limit"]);
+    assert_eq!(
+        props["limit"]["type"], "integer",
+        "Option<u8> is the schema of u8: {}",
+        props["limit"]
+    );
     assert!(!has_null_type(&props["limit"]));
     assert_eq!(props["labels"]["type"], "object");
     assert_eq!(props["labels"]["additionalProperties"]["type"], "string");
     assert!(props.get("sort_by").is_none());
     assert_eq!(props["sortBy"]["default"], "");
     let filters = &props["filters"]["items"];
-    assert!(filters.get("oneOf").is_some() || filters.get("anyOf").is_some(), "{filters}");
+    assert!(
+        filters.get("oneOf").is_some() || filters.get("anyOf").is_some(),
+        "{filters}"
+    );
 }
 
 #[tokio::test]
@@ -273,7 +302,10 @@ async fn recursive_types_use_defs() {
     let defs = s["$defs"].as_object().expect("$defs at the root");
     assert!(defs.contains_key("Node"), "{s:#}");
     let r = c
-        .call_tool("count_nodes", json!({"tree": {"label": "a", "children": [{"label": "b", "children": []}]}}))
+        .call_tool(
+            "count_nodes",
+            json!({"tree": {"label": "a", "children": [{"label": "b", "children": []}]}}),
+        )
         .await
         .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": 2})));
@@ -283,11 +315,17 @@ async fn recursive_types_use_defs() {
 async fn no_argument_tools_have_a_closed_object_schema() {
     let c = client().await;
     let t = tool(&c, "nothing").await;
-    assert_eq!(Value::Object(t.input_schema), json!({"type": "object", "properties": {}, "additionalProperties": false}));
+    assert_eq!(
+        Value::Object(t.input_schema),
+        json!({"type": "object", "properties": {}, "additionalProperties": false})
+    );
     let r = c.call_tool("nothing", json!({})).await.unwrap();
     assert_eq!(r.content[0].as_text(), Some("nothing"));
     // `arguments` may be left out entirely.
-    let r: mcp_runtime::CallToolResult = c.request("tools/call", &json!({"name": "nothing"})).await.unwrap();
+    let r: mcp_runtime::CallToolResult = c
+        .request("tools/call", &json!({"name": "nothing"}))
+        .await
+        .unwrap();
     assert!(!r.is_error);
 }
 
@@ -297,7 +335,10 @@ async fn extractors_do_not_appear_in_the_schema() {
     let t = tool(&c, "whoami").await;
     assert_eq!(t.input_schema["properties"], json!({}));
     let r = c.call_tool("whoami", json!({})).await.unwrap();
-    assert_eq!(r.content[0].as_text(), Some("mcp-runtime-client speaking 2025-11-25"));
+    assert_eq!(
+        r.content[0].as_text(),
+        Some("mcp-runtime-client speaking 2025-11-25")
+    );
 }
 
 // ---------------------------------------------------------------- results
@@ -308,12 +349,18 @@ async fn structured_output_wraps_non_objects() {
     let t = tool(&c, "toggle").await;
     let out = Value::Object(t.output_schema.expect("output schema"));
     assert_eq!(out["properties"]["result"]["type"], "boolean");
-    let r = c.call_tool("toggle", json!({"flag": true, "times": 3})).await.unwrap();
+    let r = c
+        .call_tool("toggle", json!({"flag": true, "times": 3}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": false})));
     assert_eq!(r.content[0].as_text(), Some("false"));
 
     let t = tool(&c, "search.people").await;
-    assert_eq!(t.output_schema.unwrap()["properties"]["result"]["type"], "array");
+    assert_eq!(
+        t.output_schema.unwrap()["properties"]["result"]["type"],
+        "array"
+    );
 }
 
 #[tokio::test]
@@ -324,14 +371,24 @@ async fn structured_output_keeps_objects_as_they_are() {
     assert_eq!(out["type"], "object");
     assert_eq!(out["properties"]["x"]["type"], "number");
     let r = c
-        .call_tool("midpoint", json!({"a": {"x": 0, "y": 0}, "b": {"x": 2, "y": 4}}))
+        .call_tool(
+            "midpoint",
+            json!({"a": {"x": 0, "y": 0}, "b": {"x": 2, "y": 4}}),
+        )
         .await
         .unwrap();
     assert_eq!(r.structured_content, Some(json!({"x": 1.0, "y": 2.0})));
     let text: Value = serde_json::from_str(r.content[0].as_text().unwrap()).unwrap();
-    assert_eq!(text, json!({"x": 1.0, "y": 2.0}), "the text block carries the same JSON");
+    assert_eq!(
+        text,
+        json!({"x": 1.0, "y": 2.0}),
+        "the text block carries the same JSON"
+    );
 
-    let r = c.call_tool("letters", json!({"text": "abba"})).await.unwrap();
+    let r = c
+        .call_tool("letters", json!({"text": "abba"}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"a": 2, "b": 2})));
 }
 
@@ -347,18 +404,30 @@ async fn output_schema_false_means_text_only() {
 #[tokio::test]
 async fn errors_become_tool_execution_errors() {
     let c = client().await;
-    let r = c.call_tool("parse_number", json!({"text": "x1"})).await.unwrap();
+    let r = c
+        .call_tool("parse_number", json!({"text": "x1"}))
+        .await
+        .unwrap();
     assert!(r.is_error);
     let text = r.content[0].as_text().unwrap();
-    assert!(text.starts_with("`x1` is not a number: invalid digit"), "{text}");
+    assert!(
+        text.starts_with("`x1` is not a number: invalid digit"),
+        "{text}"
+    );
     assert_eq!(r.structured_content, None);
 
-    let r = c.call_tool("parse_number", json!({"text": " 42 "})).await.unwrap();
+    let r = c
+        .call_tool("parse_number", json!({"text": " 42 "}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": 42})));
 
     let r = c.call_tool("read_missing_file", json!({})).await.unwrap();
     assert!(r.is_error);
-    assert!(r.content[0].as_text().unwrap().contains("No such file"), "{r:?}");
+    assert!(
+        r.content[0].as_text().unwrap().contains("No such file"),
+        "{r:?}"
+    );
 }
 
 #[tokio::test]
@@ -368,8 +437,14 @@ async fn content_returns_pass_through() {
     let r = c.call_tool("mixed", json!({})).await.unwrap();
     let v = serde_json::to_value(&r).unwrap();
     assert_eq!(v["content"][0], json!({"type": "text", "text": "hello"}));
-    assert_eq!(v["content"][1], json!({"type": "image", "data": "AQID", "mimeType": "image/png"}));
-    assert_eq!(v["content"][2], json!({"type": "resource_link", "uri": "file:///tmp/x.txt", "name": "x.txt"}));
+    assert_eq!(
+        v["content"][1],
+        json!({"type": "image", "data": "AQID", "mimeType": "image/png"})
+    );
+    assert_eq!(
+        v["content"][2],
+        json!({"type": "resource_link", "uri": "file:///tmp/x.txt", "name": "x.txt"})
+    );
     assert_eq!(
         v["content"][3],
         json!({"type": "resource", "resource": {"uri": "memo://1", "mimeType": "text/plain", "text": "remember"}})
@@ -377,7 +452,10 @@ async fn content_returns_pass_through() {
     let r = c.call_tool("noop", json!({})).await.unwrap();
     assert!(r.content.is_empty() && !r.is_error);
     let r = serde_json::to_value(c.call_tool("beep", json!({})).await.unwrap()).unwrap();
-    assert_eq!(r["content"][0], json!({"type": "audio", "data": "AAAAAA==", "mimeType": "audio/wav"}));
+    assert_eq!(
+        r["content"][0],
+        json!({"type": "audio", "data": "AAAAAA==", "mimeType": "audio/wav"})
+    );
 }
 
 #[tokio::test]
@@ -403,28 +481,57 @@ async fn error_text(c: &Client, tool: &str, args: Value) -> String {
 async fn invalid_arguments_name_the_argument_and_what_was_expected() {
     let c = client().await;
     let t = error_text(&c, "toggle", json!({"flag": "maybe", "times": 1})).await;
-    assert!(t.contains("tool `toggle`") && t.contains("`flag`: invalid type: string \"maybe\", expected a boolean"), "{t}");
+    assert!(
+        t.contains("tool `toggle`")
+            && t.contains("`flag`: invalid type: string \"maybe\", expected a boolean"),
+        "{t}"
+    );
     let t = error_text(&c, "toggle", json!({"flag": true})).await;
-    assert!(t.contains("missing required argument `times` (expected an integer)"), "{t}");
+    assert!(
+        t.contains("missing required argument `times` (expected an integer)"),
+        "{t}"
+    );
     let t = error_text(&c, "toggle", json!({"flag": true, "times": 1, "extra": 0})).await;
-    assert!(t.contains("unknown argument `extra` (accepted: `flag`, `times`)"), "{t}");
+    assert!(
+        t.contains("unknown argument `extra` (accepted: `flag`, `times`)"),
+        "{t}"
+    );
     let t = error_text(&c, "toggle", json!({"flag": null, "times": -1})).await;
-    assert!(t.contains("`flag`") && t.contains("`times`"), "every problem is reported at once: {t}");
+    assert!(
+        t.contains("`flag`") && t.contains("`times`"),
+        "every problem is reported at once: {t}"
+    );
     let t = error_text(&c, "nothing", json!({"x": 1})).await;
     assert!(t.contains("this tool takes no arguments"), "{t}");
-    let t = error_text(&c, "describe_shape", json!({"shape": {"name": "s", "points": [], "style": "wavy"}})).await;
+    let t = error_text(
+        &c,
+        "describe_shape",
+        json!({"shape": {"name": "s", "points": [], "style": "wavy"}}),
+    )
+    .await;
     assert!(t.contains("`shape`") && t.contains("wavy"), "{t}");
-    let t = error_text(&c, "describe_shape", json!({"shape": {"name": "s", "points": [], "style": "solid", "color": 1}})).await;
+    let t = error_text(
+        &c,
+        "describe_shape",
+        json!({"shape": {"name": "s", "points": [], "style": "solid", "color": 1}}),
+    )
+    .await;
     assert!(t.contains("unknown field `color`"), "{t}");
 }
 
 #[tokio::test]
 async fn numbers_and_booleans_sent_as_strings_are_accepted() {
     let c = client().await;
-    let r = c.call_tool("toggle", json!({"flag": "true", "times": "2"})).await.unwrap();
+    let r = c
+        .call_tool("toggle", json!({"flag": "true", "times": "2"}))
+        .await
+        .unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": true})));
     let r = c
-        .call_tool("midpoint", json!({"a": {"x": "1", "y": 0}, "b": {"x": 3, "y": "2.5"}}))
+        .call_tool(
+            "midpoint",
+            json!({"a": {"x": "1", "y": 0}, "b": {"x": 3, "y": "2.5"}}),
+        )
         .await
         .unwrap();
     assert_eq!(r.structured_content, Some(json!({"x": 2.0, "y": 1.25})));
@@ -446,7 +553,10 @@ async fn optional_arguments_accept_absence_and_null() {
     with_null["limit"] = Value::Null;
     with_null["sortBy"] = json!("age");
     let r = c.call_tool("search.people", with_null).await.unwrap();
-    assert_eq!(r.structured_content.unwrap()["result"][0], "q=q filters=1 limit=None sort=\"age\"");
+    assert_eq!(
+        r.structured_content.unwrap()["result"][0],
+        "q=q filters=1 limit=None sort=\"age\""
+    );
 }
 
 #[tokio::test]
@@ -456,7 +566,10 @@ async fn unknown_tools_are_protocol_errors() {
     let e = e.rpc().expect("a JSON-RPC error");
     assert_eq!(e.code, -32602);
     assert!(e.message.contains("`nope`"));
-    let e = c.request::<_, Value>("tools/call", &json!({"arguments": {}})).await.unwrap_err();
+    let e = c
+        .request::<_, Value>("tools/call", &json!({"arguments": {}}))
+        .await
+        .unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32602);
     assert!(e.rpc().unwrap().message.contains("name"), "{e}");
 }

@@ -62,7 +62,10 @@ fn is_arguments_heading(line: &str) -> bool {
         return false;
     };
     let title = rest.trim_start_matches('#').trim().to_ascii_lowercase();
-    matches!(title.as_str(), "arguments" | "args" | "parameters" | "params")
+    matches!(
+        title.as_str(),
+        "arguments" | "args" | "parameters" | "params"
+    )
 }
 
 fn split_arguments(lines: &[(String, Span)]) -> (Vec<String>, Vec<(String, String, Span)>) {
@@ -162,7 +165,10 @@ mod tests {
             "When offline.",
         ]));
         assert_eq!(tidy(&body), "Current weather.\n\n# Errors\nWhen offline.");
-        let args: Vec<(&str, &str)> = args.iter().map(|(a, b, _)| (a.as_str(), b.as_str())).collect();
+        let args: Vec<(&str, &str)> = args
+            .iter()
+            .map(|(a, b, _)| (a.as_str(), b.as_str()))
+            .collect();
         assert_eq!(
             args,
             [

@@ -120,7 +120,10 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
-    let _ = tracing_subscriber::registry().with(layer).with(filter).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
 }
 
 impl Server {
@@ -188,9 +191,14 @@ mod tests {
             parse(&["--transport", "stdio"]),
             Ok(Launch::Serve(LaunchOptions::default()))
         );
-        assert_eq!(parse(&["--transport=stdio"]), Ok(Launch::Serve(LaunchOptions::default())));
+        assert_eq!(
+            parse(&["--transport=stdio"]),
+            Ok(Launch::Serve(LaunchOptions::default()))
+        );
         assert_eq!(parse(&["--help"]), Ok(Launch::Help));
-        let Ok(Launch::Serve(o)) = parse(&["--max-message-size", "10"]) else { panic!() };
+        let Ok(Launch::Serve(o)) = parse(&["--max-message-size", "10"]) else {
+            panic!()
+        };
         assert_eq!(o.max_message_size, 10);
     }
 

@@ -65,8 +65,12 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
             None => quote!(::core::option::Option::None),
         };
         let default_value = p.default.as_ref().map(|d| match d {
-            Default::Trait => quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default()),
-            Default::Expr(Expr::Lit(ExprLit { lit: Lit::Str(s), .. })) => {
+            Default::Trait => {
+                quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default())
+            }
+            Default::Expr(Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            })) => {
                 quote_spanned!(s.span()=> ::core::convert::From::from(#s))
             }
             Default::Expr(e) => quote!(#e),
@@ -101,10 +105,13 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         Some(ty) => quote!(#ty),
         None => quote!(()),
     };
-    let ret_span = tool.output.as_ref().map_or_else(|| item.sig.ident.span(), |t| t.span());
+    let ret_span = tool
+        .output
+        .as_ref()
+        .map_or_else(|| item.sig.ident.span(), |t| t.span());
     let convert = |value: TokenStream| {
         quote_spanned! {ret_span=>
-            (&&&#mcp::Ret::<#ret>::new()).into_result(#value, __mcp_mode)
+            (&&&#mcp::Ret::<#ret>::new()).make_result(#value, __mcp_mode)
         }
     };
     let call = quote!(#fn_ident(#(#vars),*));

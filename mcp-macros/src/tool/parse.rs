@@ -21,8 +21,13 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "output_schema",
     "blocking",
 ];
-pub(crate) const ANNOTATION_KEYS: &[&str] =
-    &["title", "read_only", "destructive", "idempotent", "open_world"];
+pub(crate) const ANNOTATION_KEYS: &[&str] = &[
+    "title",
+    "read_only",
+    "destructive",
+    "idempotent",
+    "open_world",
+];
 pub(crate) const ICON_KEYS: &[&str] = &["src", "mime_type", "sizes", "theme"];
 pub(crate) const ARG_KEYS: &[&str] = &["description", "default", "rename"];
 
@@ -277,9 +282,8 @@ fn parse_icon(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<I
 fn parse_meta_object(input: ParseStream<'_>) -> syn::Result<String> {
     let mut out = String::from("{");
     let mut keys: Vec<String> = Vec::new();
-    let entries = Punctuated::<(String, Span, String), Token![,]>::parse_terminated_with(
-        input,
-        |input| {
+    let entries =
+        Punctuated::<(String, Span, String), Token![,]>::parse_terminated_with(input, |input| {
             let (key, span) = if input.peek(LitStr) {
                 let s: LitStr = input.parse()?;
                 (s.value(), s.span())
@@ -293,8 +297,12 @@ fn parse_meta_object(input: ParseStream<'_>) -> syn::Result<String> {
             let value = match (&lit, negative) {
                 (Lit::Str(s), false) => json_string(&s.value()),
                 (Lit::Bool(b), false) => b.value.to_string(),
-                (Lit::Int(i), _) => format!("{}{}", if negative { "-" } else { "" }, i.base10_digits()),
-                (Lit::Float(f), _) => format!("{}{}", if negative { "-" } else { "" }, f.base10_digits()),
+                (Lit::Int(i), _) => {
+                    format!("{}{}", if negative { "-" } else { "" }, i.base10_digits())
+                }
+                (Lit::Float(f), _) => {
+                    format!("{}{}", if negative { "-" } else { "" }, f.base10_digits())
+                }
                 _ => {
                     return Err(syn::Error::new(
                         lit.span(),
@@ -303,11 +311,13 @@ fn parse_meta_object(input: ParseStream<'_>) -> syn::Result<String> {
                 }
             };
             Ok((key, span, value))
-        },
-    )?;
+        })?;
     for (i, (key, span, value)) in entries.into_iter().enumerate() {
         if keys.contains(&key) {
-            return Err(syn::Error::new(span, format!("duplicate `meta` key `{key}`")));
+            return Err(syn::Error::new(
+                span,
+                format!("duplicate `meta` key `{key}`"),
+            ));
         }
         if i > 0 {
             out.push(',');

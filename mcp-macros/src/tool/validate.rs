@@ -39,22 +39,25 @@ fn check_signature(cx: &Ctxt, tool: &Tool) {
         );
     }
     if let syn::Safety::Unsafe(token) = &sig.safety {
-        cx.error_spanned_by(token, "`#[tool]` functions cannot be `unsafe`: clients call them with arbitrary input");
+        cx.error_spanned_by(
+            token,
+            "`#[tool]` functions cannot be `unsafe`: clients call them with arbitrary input",
+        );
     }
     if let Some(v) = &sig.variadic {
         cx.error_spanned_by(v, "`#[tool]` functions cannot be variadic");
     }
-    if let Some(ty) = &tool.output {
-        if contains_impl_trait(ty) {
-            cx.error_spanned_by(
+    if let Some(ty) = &tool.output
+        && contains_impl_trait(ty)
+    {
+        cx.error_spanned_by(
                 ty,
                 "`#[tool]` functions must name their return type; `impl Trait` hides the type the output schema comes from",
             );
-        }
     }
     if tool.options.blocking && sig.asyncness.is_some() {
         cx.error_spanned_by(
-            &sig.asyncness,
+            sig.asyncness,
             "`blocking` is for sync functions; an `async fn` already runs without blocking",
         );
     }
@@ -69,14 +72,23 @@ fn check_params(cx: &Ctxt, tool: &Tool) {
                 Type::Slice(_) => "; use a `Vec`",
                 _ => "",
             };
-            cx.error_spanned_by(&p.ty, format!("tool parameters take owned values, not references{hint}"));
+            cx.error_spanned_by(
+                &p.ty,
+                format!("tool parameters take owned values, not references{hint}"),
+            );
         } else if contains_impl_trait(&p.ty) {
-            cx.error_spanned_by(&p.ty, "tool parameters need a concrete type, not `impl Trait`");
+            cx.error_spanned_by(
+                &p.ty,
+                "tool parameters need a concrete type, not `impl Trait`",
+            );
         }
         if seen.contains(&p.name.as_str()) {
             match &p.rename {
                 Some(r) => cx.error_spanned_by(r, format!("two arguments are named `{}`", p.name)),
-                None => cx.syn_error(syn::Error::new(p.span, format!("two arguments are named `{}`", p.name))),
+                None => cx.syn_error(syn::Error::new(
+                    p.span,
+                    format!("two arguments are named `{}`", p.name),
+                )),
             }
         }
         seen.push(&p.name);

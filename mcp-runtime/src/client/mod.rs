@@ -150,7 +150,10 @@ impl Client {
     }
 
     /// [`Client::connect`] with options.
-    pub async fn connect_with(server: Server, options: ClientOptions) -> Result<Client, ClientError> {
+    pub async fn connect_with(
+        server: Server,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
         let core = server
             .build()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
@@ -172,7 +175,10 @@ impl Client {
     }
 
     /// [`Client::spawn`] with options.
-    pub async fn spawn_with(mut command: Command, options: ClientOptions) -> Result<Client, ClientError> {
+    pub async fn spawn_with(
+        mut command: Command,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -193,11 +199,13 @@ impl Client {
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout);
             let mut buf = Vec::new();
-            while let Ok(Some(line)) = read_line_async(&mut reader, &mut buf, DEFAULT_MAX_MESSAGE_SIZE).await {
-                if let Line::Message(m) = line {
-                    if from_tx.send(m).is_err() {
-                        break;
-                    }
+            while let Ok(Some(line)) =
+                read_line_async(&mut reader, &mut buf, DEFAULT_MAX_MESSAGE_SIZE).await
+            {
+                if let Line::Message(m) = line
+                    && from_tx.send(m).is_err()
+                {
+                    break;
                 }
             }
         });
@@ -216,10 +224,15 @@ impl Client {
         let reader_pending = Arc::clone(&pending);
         tokio::spawn(async move {
             while let Some(bytes) = from_server.recv().await {
-                let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+                let Ok(text) = std::str::from_utf8(&bytes) else {
+                    continue;
+                };
                 match Incoming::parse(text) {
                     Ok(Incoming::Response { id, result }) => {
-                        let waiter = reader_pending.lock().expect("pending map poisoned").remove(&id);
+                        let waiter = reader_pending
+                            .lock()
+                            .expect("pending map poisoned")
+                            .remove(&id);
                         if let Some(tx) = waiter {
                             let result = result.and_then(|raw| {
                                 serde_json::from_str(raw.get())
@@ -232,7 +245,10 @@ impl Client {
                         let params = params
                             .and_then(|p| serde_json::from_str(p.get()).ok())
                             .unwrap_or(Value::Null);
-                        let _ = note_tx.send(Notification { method: method.into_owned(), params });
+                        let _ = note_tx.send(Notification {
+                            method: method.into_owned(),
+                            params,
+                        });
                     }
                     Ok(Incoming::Request { id, method, .. }) => {
                         let _ = reply_tx.send(encode_error(
@@ -283,7 +299,9 @@ impl Client {
             )
             .await?;
         client.init = init;
-        client.notify("notifications/initialized", &json!({})).await?;
+        client
+            .notify("notifications/initialized", &json!({}))
+            .await?;
         Ok(client)
     }
 
@@ -325,7 +343,8 @@ impl Client {
     ) -> Result<R, ClientError> {
         let (_, fut) = self.start_request(method, params).await?;
         let value = fut.await?;
-        serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("{method} result: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")))
     }
 
     /// Sends a request and returns its id at once, with a future of its result; the id can be
@@ -334,12 +353,21 @@ impl Client {
         &self,
         method: &str,
         params: &P,
-    ) -> Result<(RequestId, impl Future<Output = Result<Value, ClientError>> + use<P>), ClientError> {
+    ) -> Result<
+        (
+            RequestId,
+            impl Future<Output = Result<Value, ClientError>> + use<P>,
+        ),
+        ClientError,
+    > {
         let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
         let bytes = encode_request(Some(&id), method, Some(params))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().expect("pending map poisoned").insert(id.clone(), tx);
+        self.pending
+            .lock()
+            .expect("pending map poisoned")
+            .insert(id.clone(), tx);
         self.send(bytes).await?;
         Ok((id, async move {
             match rx.await {
@@ -359,7 +387,10 @@ impl Client {
 
     /// Asks the server to cancel a request.
     pub async fn cancel(&self, id: &RequestId, reason: &str) -> Result<(), ClientError> {
-        self.pending.lock().expect("pending map poisoned").remove(id);
+        self.pending
+            .lock()
+            .expect("pending map poisoned")
+            .remove(id);
         self.notify(
             "notifications/cancelled",
             &json!({"requestId": id, "reason": reason}),
@@ -406,7 +437,11 @@ impl Client {
     }
 
     /// Calls a tool. A tool that fails is still `Ok`, with `is_error` set.
-    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult, ClientError> {
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, ClientError> {
         self.request("tools/call", &json!({"name": name, "arguments": arguments}))
             .await
     }

@@ -195,10 +195,7 @@ impl<'a> Incoming<'a> {
             Err(e) => {
                 return Err(BadMessage {
                     id: None,
-                    error: ErrorObject::new(
-                        code::INVALID_REQUEST,
-                        format!("Invalid Request: {e}"),
-                    ),
+                    error: ErrorObject::new(code::INVALID_REQUEST, format!("Invalid Request: {e}")),
                 });
             }
         };
@@ -378,9 +375,11 @@ mod tests {
     #[test]
     fn classifies_messages() {
         let m = Incoming::parse(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
-        assert!(matches!(m, Incoming::Request { id: RequestId::Number(1), ref method, params: None } if method == "ping"));
-        let m = Incoming::parse(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
-            .unwrap();
+        assert!(
+            matches!(m, Incoming::Request { id: RequestId::Number(1), ref method, params: None } if method == "ping")
+        );
+        let m =
+            Incoming::parse(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert!(matches!(m, Incoming::Notification { .. }));
         let m = Incoming::parse(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
         assert!(matches!(m, Incoming::Response { result: Ok(_), .. }));

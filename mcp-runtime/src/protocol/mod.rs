@@ -6,8 +6,7 @@ mod revision;
 mod types;
 
 pub use jsonrpc::{
-    BadMessage, ErrorObject, Incoming, RequestId, code, encode_error, encode_request,
-    encode_result,
+    BadMessage, ErrorObject, Incoming, RequestId, code, encode_error, encode_request, encode_result,
 };
 pub use revision::ProtocolVersion;
 pub use types::*;

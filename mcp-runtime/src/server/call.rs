@@ -26,16 +26,26 @@ use crate::protocol::{CallToolResult, Content, JsonObject};
 pub struct ToolCall<'a> {
     pub(crate) tool: &'a ToolEntry,
     pub(crate) arguments: JsonObject,
-    pub(crate) context: Context,
+    request: Option<RequestParts>,
+    context: Option<Context>,
     problems: Vec<String>,
 }
 
+/// What a [`Context`] is made of; it is built only when a parameter asks for it.
+pub(crate) struct RequestParts {
+    pub(crate) id: crate::protocol::RequestId,
+    pub(crate) meta: Option<JsonObject>,
+    pub(crate) session: std::sync::Arc<super::session::Session>,
+    pub(crate) out: super::session::Outbound,
+}
+
 impl<'a> ToolCall<'a> {
-    pub(crate) fn new(tool: &'a ToolEntry, arguments: JsonObject, context: Context) -> Self {
+    pub(crate) fn new(tool: &'a ToolEntry, arguments: JsonObject, request: RequestParts) -> Self {
         ToolCall {
             tool,
             arguments,
-            context,
+            request: Some(request),
+            context: None,
             problems: Vec::new(),
         }
     }
@@ -61,8 +71,12 @@ impl<'a> ToolCall<'a> {
     }
 
     /// The request's context.
-    pub fn context(&self) -> &Context {
-        &self.context
+    pub fn context(&mut self) -> &Context {
+        let request = &mut self.request;
+        self.context.get_or_insert_with(|| {
+            let r = request.take().expect("request parts are taken once");
+            Context::new(r.id, r.meta, r.session, r.out)
+        })
     }
 
     /// Records that an argument could not be used.
@@ -183,15 +197,19 @@ pub trait ExtractorParam<T> {
     /// Adds nothing to the schema.
     fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
     /// Builds the extractor.
-    fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, default: Option<fn() -> T>)
-    -> Option<T>;
+    fn extract(
+        &self,
+        call: &mut ToolCall<'_>,
+        spec: &ArgSpec,
+        default: Option<fn() -> T>,
+    ) -> Option<T>;
 }
 
 impl<T: FromContext> ExtractorParam<T> for &Param<T> {
     fn describe(&self, _: &mut InputSchemaBuilder, _: &ArgSpec) {}
 
     fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
-        match T::from_context(&call.context) {
+        match T::from_context(call.context()) {
             Ok(v) => Some(v),
             Err(e) => {
                 call.problem(format!("`{}`: {e}", spec.name));
@@ -206,8 +224,12 @@ pub trait ArgumentParam<T> {
     /// Adds the argument to the input schema.
     fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
     /// Reads the argument, recording a problem on the call when it is missing or invalid.
-    fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, default: Option<fn() -> T>)
-    -> Option<T>;
+    fn extract(
+        &self,
+        call: &mut ToolCall<'_>,
+        spec: &ArgSpec,
+        default: Option<fn() -> T>,
+    ) -> Option<T>;
 }
 
 impl<T: DeserializeOwned + JsonSchema> ArgumentParam<T> for Param<T> {
@@ -294,7 +316,9 @@ impl Future for ToolFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<CallToolResult> {
         match self.get_mut() {
-            ToolFuture::Ready(r) => Poll::Ready(r.take().expect("ToolFuture polled after completion")),
+            ToolFuture::Ready(r) => {
+                Poll::Ready(r.take().expect("ToolFuture polled after completion"))
+            }
             ToolFuture::Pending(f) => f.as_mut().poll(cx),
         }
     }
@@ -412,14 +436,14 @@ pub trait ContentReturn<T> {
     /// No output schema.
     fn output_schema(&self) -> Option<OutputSchema>;
     /// Converts the value.
-    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
 impl<T: IntoToolResult> ContentReturn<T> for &&Ret<T> {
     fn output_schema(&self) -> Option<OutputSchema> {
         None
     }
-    fn into_result(&self, value: T, _: OutputMode) -> CallToolResult {
+    fn make_result(&self, value: T, _: OutputMode) -> CallToolResult {
         value.into_tool_result()
     }
 }
@@ -429,7 +453,7 @@ pub trait StructuredResultReturn<T> {
     /// The output schema of `T`.
     fn output_schema(&self) -> Option<OutputSchema>;
     /// Converts the value.
-    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
 impl<T: Serialize + JsonSchema, E: Display> StructuredResultReturn<Result<T, E>>
@@ -438,7 +462,7 @@ impl<T: Serialize + JsonSchema, E: Display> StructuredResultReturn<Result<T, E>>
     fn output_schema(&self) -> Option<OutputSchema> {
         Some(OutputSchema::of::<T>())
     }
-    fn into_result(&self, value: Result<T, E>, mode: OutputMode) -> CallToolResult {
+    fn make_result(&self, value: Result<T, E>, mode: OutputMode) -> CallToolResult {
         match value {
             Ok(v) => structured_result::<T>(&v, mode),
             Err(e) => CallToolResult::error(format!("{e:#}")),
@@ -451,14 +475,14 @@ pub trait StructuredReturn<T> {
     /// The output schema of `T`.
     fn output_schema(&self) -> Option<OutputSchema>;
     /// Converts the value.
-    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
 impl<T: Serialize + JsonSchema> StructuredReturn<T> for Ret<T> {
     fn output_schema(&self) -> Option<OutputSchema> {
         Some(OutputSchema::of::<T>())
     }
-    fn into_result(&self, value: T, mode: OutputMode) -> CallToolResult {
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult {
         structured_result::<T>(&value, mode)
     }
 }
@@ -467,7 +491,9 @@ fn structured_result<T: Serialize>(value: &T, mode: OutputMode) -> CallToolResul
     let json = match serde_json::to_value(value) {
         Ok(v) => v,
         Err(e) => {
-            return CallToolResult::error(format!("the tool's result could not be serialized: {e}"));
+            return CallToolResult::error(format!(
+                "the tool's result could not be serialized: {e}"
+            ));
         }
     };
     let text = match &json {

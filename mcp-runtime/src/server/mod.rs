@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 pub use call::{
     ArgSpec, ArgumentParam, Audio, ContentReturn, ExtractorParam, FromContext, Image,
-    IntoToolResult, OutputMode, OutputSchema, Param, Ret, StructuredResultReturn,
-    StructuredReturn, ToolCall, ToolError, ToolFuture, default_json,
+    IntoToolResult, OutputMode, OutputSchema, Param, Ret, StructuredResultReturn, StructuredReturn,
+    ToolCall, ToolError, ToolFuture, default_json,
 };
 pub use context::Context;
 pub use registry::{Icon, ToolAnnotations, ToolDef};
@@ -53,7 +53,10 @@ impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("name", &self.info.name)
-            .field("tools", &self.tools.iter().map(|t| t.name).collect::<Vec<_>>())
+            .field(
+                "tools",
+                &self.tools.iter().map(|t| t.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

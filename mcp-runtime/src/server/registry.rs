@@ -188,7 +188,11 @@ impl ToolEntry {
             "inputSchema".into(),
             Value::Object(self.input_schema.clone()),
         );
-        if let Some(out) = self.output_schema.as_ref().filter(|_| version.has_structured_output()) {
+        if let Some(out) = self
+            .output_schema
+            .as_ref()
+            .filter(|_| version.has_structured_output())
+        {
             m.insert("outputSchema".into(), Value::Object(out.clone()));
         }
         if version.has_tool_annotations() {
@@ -206,10 +210,10 @@ impl ToolEntry {
                 Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
             );
         }
-        if version.has_item_meta() {
-            if let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok()) {
-                m.insert("_meta".into(), meta);
-            }
+        if version.has_item_meta()
+            && let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
+        {
+            m.insert("_meta".into(), meta);
         }
         Value::Object(m)
     }

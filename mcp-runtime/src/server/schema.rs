@@ -141,33 +141,35 @@ fn strip_null(schema: &mut Schema) {
     let Some(obj) = schema.as_object_mut() else {
         return;
     };
-    if let Some(Value::Array(types)) = obj.get_mut("type") {
-        if types.len() > 1 {
-            types.retain(|t| t != "null");
-            if types.len() == 1 {
-                let only = types.pop().expect("one element");
-                obj.insert("type".into(), only);
-            }
+    if let Some(Value::Array(types)) = obj.get_mut("type")
+        && types.len() > 1
+    {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.pop().expect("one element");
+            obj.insert("type".into(), only);
         }
     }
-    if let Some(Value::Array(values)) = obj.get_mut("enum") {
-        if values.len() > 1 && values.iter().any(Value::is_null) {
-            values.retain(|v| !v.is_null());
-        }
+    if let Some(Value::Array(values)) = obj.get_mut("enum")
+        && values.len() > 1
+        && values.iter().any(Value::is_null)
+    {
+        values.retain(|v| !v.is_null());
     }
     let null_alternative = |v: &Value| v.get("type") == Some(&Value::String("null".into()));
-    if let Some(Value::Array(any)) = obj.get("anyOf") {
-        if any.len() == 2 && any.iter().any(null_alternative) {
-            let other = any
-                .iter()
-                .find(|v| !null_alternative(v))
-                .cloned()
-                .unwrap_or(Value::Object(Map::new()));
-            obj.remove("anyOf");
-            if let Value::Object(inner) = other {
-                for (k, v) in inner {
-                    obj.entry(k).or_insert(v);
-                }
+    if let Some(Value::Array(any)) = obj.get("anyOf")
+        && any.len() == 2
+        && any.iter().any(null_alternative)
+    {
+        let other = any
+            .iter()
+            .find(|v| !null_alternative(v))
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        obj.remove("anyOf");
+        if let Value::Object(inner) = other {
+            for (k, v) in inner {
+                obj.entry(k).or_insert(v);
             }
         }
     }
@@ -192,7 +194,7 @@ pub(crate) fn coerce(value: &mut Value, schema: &Value) -> bool {
             };
             let new = new.or_else(|| {
                 wants("boolean")
-                    .then(|| match s {
+                    .then_some(match s {
                         "true" | "True" | "TRUE" => Some(Value::Bool(true)),
                         "false" | "False" | "FALSE" => Some(Value::Bool(false)),
                         _ => None,

@@ -20,8 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::ServerCore;
-use super::call::ToolCall;
-use super::context::Context;
+use super::call::{RequestParts, ToolCall};
 use crate::protocol::{
     BadMessage, CallToolParams, CallToolResult, CancelledParams, ErrorObject, Implementation,
     Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
@@ -97,7 +96,11 @@ impl Session {
         }
     }
 
-    fn spawn_request(self: &Arc<Self>, id: RequestId, fut: Pin<Box<dyn Future<Output = Vec<u8>> + Send>>) {
+    fn spawn_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        fut: Pin<Box<dyn Future<Output = Vec<u8>> + Send>>,
+    ) {
         let session = Arc::clone(self);
         let task_id = id.clone();
         let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
@@ -124,11 +127,21 @@ impl Session {
     }
 
     fn cancel(&self, id: &RequestId) {
-        if let Some(handle) = self.in_flight.lock().expect("in-flight map poisoned").remove(id) {
+        if let Some(handle) = self
+            .in_flight
+            .lock()
+            .expect("in-flight map poisoned")
+            .remove(id)
+        {
             handle.abort();
             tracing::debug!(%id, "request cancelled by the client");
         }
-        if self.in_flight.lock().expect("in-flight map poisoned").is_empty() {
+        if self
+            .in_flight
+            .lock()
+            .expect("in-flight map poisoned")
+            .is_empty()
+        {
             self.idle.notify_waiters();
         }
     }
@@ -138,7 +151,12 @@ impl Session {
         let wait = async {
             loop {
                 let notified = self.idle.notified();
-                if self.in_flight.lock().expect("in-flight map poisoned").is_empty() {
+                if self
+                    .in_flight
+                    .lock()
+                    .expect("in-flight map poisoned")
+                    .is_empty()
+                {
                     return;
                 }
                 notified.await;
@@ -163,7 +181,9 @@ impl Session {
                 tracing::debug!(error = %error, "unreadable message");
                 Reply::Now(encode_error(id.as_ref(), &error))
             }
-            Ok(Incoming::Request { id, method, params }) => self.handle_request(id, &method, params),
+            Ok(Incoming::Request { id, method, params }) => {
+                self.handle_request(id, &method, params)
+            }
             Ok(Incoming::Notification { method, params }) => {
                 self.handle_notification(&method, params);
                 Reply::None
@@ -186,13 +206,20 @@ impl Session {
         }
     }
 
-    fn handle_request(self: &Arc<Self>, id: RequestId, method: &str, params: Option<&RawValue>) -> Reply {
+    fn handle_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Reply {
         let result = match method {
             "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
             "ping" => Ok(encode_result(&id, &Empty {})),
             _ if self.peer.get().is_none() => Err(ErrorObject::new(
                 code::INVALID_REQUEST,
-                format!("received `{method}` before `initialize`: the client must send `initialize` first"),
+                format!(
+                    "received `{method}` before `initialize`: the client must send `initialize` first"
+                ),
             )),
             "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
             "tools/call" => return self.call_tool(id, params),
@@ -230,7 +257,10 @@ impl Session {
         let entries = &self.core.tools.entries;
         let end = entries.len().min(start.saturating_add(self.core.page_size));
         Ok(ToolPage {
-            tools: entries[start..end].iter().map(|e| e.listing(version)).collect(),
+            tools: entries[start..end]
+                .iter()
+                .map(|e| e.listing(version))
+                .collect(),
             next_cursor: (end < entries.len()).then(|| end.to_string()),
         })
     }
@@ -246,15 +276,23 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
             ));
         };
-        let context = Context::new(id.clone(), p.meta, Arc::clone(self), self.out.clone());
-        let call = ToolCall::new(entry, p.arguments.unwrap_or_default(), context);
+        let request = RequestParts {
+            id: id.clone(),
+            meta: p.meta,
+            session: Arc::clone(self),
+            out: self.out.clone(),
+        };
+        let call = ToolCall::new(entry, p.arguments.unwrap_or_default(), request);
         let version = self.protocol_version();
         let handler = entry.def.handler;
         let name = entry.def.name;
         let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
             Ok(f) => f,
             Err(panic) => {
-                return Reply::Now(encode_result(&id, &RenderedResult(panicked(name, &panic), version)));
+                return Reply::Now(encode_result(
+                    &id,
+                    &RenderedResult(panicked(name, &panic), version),
+                ));
             }
         };
         match fut {
@@ -331,7 +369,10 @@ impl Serialize for RenderedResult {
             r.serialize(s)
         } else {
             let mut m = Map::new();
-            m.insert("content".into(), serde_json::to_value(&r.content).map_err(serde::ser::Error::custom)?);
+            m.insert(
+                "content".into(),
+                serde_json::to_value(&r.content).map_err(serde::ser::Error::custom)?,
+            );
             if r.is_error {
                 m.insert("isError".into(), Value::Bool(true));
             }
@@ -345,8 +386,10 @@ impl Serialize for RenderedResult {
 
 /// Parses required params.
 fn parse_params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorObject> {
-    let raw = params.ok_or_else(|| ErrorObject::invalid_params("Invalid params: missing `params`"))?;
-    serde_json::from_str(raw.get()).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+    let raw =
+        params.ok_or_else(|| ErrorObject::invalid_params("Invalid params: missing `params`"))?;
+    serde_json::from_str(raw.get())
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
 }
 
 /// Parses params that may be absent.

@@ -167,7 +167,14 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let core = server.build()?;
-    serve_stream_core(core, reader, writer, std::future::pending(), DEFAULT_MAX_MESSAGE_SIZE).await
+    serve_stream_core(
+        core,
+        reader,
+        writer,
+        std::future::pending(),
+        DEFAULT_MAX_MESSAGE_SIZE,
+    )
+    .await
 }
 
 pub(crate) async fn serve_stream_core<R, W>(
