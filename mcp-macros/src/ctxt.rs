@@ -33,11 +33,6 @@ impl Ctxt {
             .push(err);
     }
 
-    /// Whether any error was recorded so far.
-    pub(crate) fn has_errors(&self) -> bool {
-        self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
-    }
-
     /// Consumes the collector: every error, combined into one.
     pub(crate) fn check(self) -> Result<(), syn::Error> {
         let mut errors = self.errors.take().expect("Ctxt checked twice").into_iter();

@@ -9,6 +9,7 @@ pub mod server;
 pub mod transport;
 
 pub use client::{Client, ClientError, ClientOptions};
+#[doc = include_str!("tool.md")]
 pub use mcp_macros::tool;
 pub use protocol::{CallToolResult, Content};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
@@ -31,8 +32,8 @@ pub mod __private {
     pub use crate::server::schema::InputSchemaBuilder;
     pub use crate::server::{
         ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, OutputSchema, Param, Ret,
-        StructuredResultReturn, StructuredReturn, ToolAnnotations, ToolCall, ToolDef, ToolFuture,
-        default_json,
+        StructuredResultReturn, StructuredReturn, ToolAnnotations, ToolArgument, ToolCall, ToolDef,
+        ToolFuture, ToolOutput, default_from_str, default_json,
     };
     pub use ::inventory;
     pub use ::schemars;

@@ -52,6 +52,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     );
 
     let mut specs = Vec::new();
+    let mut defaults = Vec::new();
     let mut describes = Vec::new();
     let mut extracts = Vec::new();
     let mut vars = Vec::new();
@@ -71,15 +72,21 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
             Default::Expr(Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
             })) => {
-                quote_spanned!(s.span()=> ::core::convert::From::from(#s))
+                quote_spanned!(s.span()=> #mcp::default_from_str::<#ty>(#s))
             }
             Default::Expr(e) => quote!(#e),
         });
+        let default_fn_ident = format_ident!("__mcp_default_{}", i);
         let (default_json, default_fn) = match &default_value {
-            Some(v) => (
-                quote_spanned!(ty.span()=> ::core::option::Option::Some(|| #mcp::default_json::<#ty>(#v))),
-                quote!(::core::option::Option::Some((|| -> #ty { #v }) as fn() -> #ty)),
-            ),
+            Some(v) => {
+                defaults.push(quote! {
+                    fn #default_fn_ident() -> #ty { #v }
+                });
+                (
+                    quote_spanned!(ty.span()=> ::core::option::Option::Some(|| #mcp::default_json::<#ty>(#default_fn_ident()))),
+                    quote!(::core::option::Option::Some(#default_fn_ident as fn() -> #ty)),
+                )
+            }
             None => (
                 quote!(::core::option::Option::None),
                 quote!(::core::option::Option::None),
@@ -143,6 +150,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                 StructuredResultReturn as _, StructuredReturn as _};
 
             #(#specs)*
+            #(#defaults)*
 
             fn __mcp_input_schema() -> #mcp::JsonObject {
                 let mut __mcp_schema = #mcp::InputSchemaBuilder::new();

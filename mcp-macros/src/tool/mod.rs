@@ -21,9 +21,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     };
     let cx = Ctxt::new();
     let mut tool = parse::parse(&cx, args, item);
-    if !cx.has_errors() {
-        validate::validate(&cx, &mut tool);
-    }
+    validate::validate(&cx, &mut tool);
     match cx.check() {
         Ok(()) => expand::expand(&tool),
         // The function, minus `#[arg]` attributes, stays usable while the errors show.

@@ -289,10 +289,15 @@ fn parse_meta_object(input: ParseStream<'_>) -> syn::Result<String> {
                 (s.value(), s.span())
             } else {
                 let i: Ident = input.call(syn::ext::IdentExt::parse_any)?;
-                (i.to_string(), i.span())
+                (syn::ext::IdentExt::unraw(&i).to_string(), i.span())
             };
             input.parse::<Token![=]>()?;
             let negative = input.parse::<Option<Token![-]>>()?.is_some();
+            if !input.peek(Lit) {
+                return Err(
+                    input.error("`meta` values are string, integer, float or boolean literals")
+                );
+            }
             let lit: Lit = input.parse()?;
             let value = match (&lit, negative) {
                 (Lit::Str(s), false) => json_string(&s.value()),

@@ -66,14 +66,14 @@ fn check_signature(cx: &Ctxt, tool: &Tool) {
 fn check_params(cx: &Ctxt, tool: &Tool) {
     let mut seen: Vec<&str> = Vec::new();
     for p in &tool.params {
-        if let Type::Reference(r) = &p.ty {
+        if let Some(r) = find_reference(&p.ty) {
             let hint = match &*r.elem {
                 Type::Path(tp) if tp.path.is_ident("str") => "; use `String`",
                 Type::Slice(_) => "; use a `Vec`",
                 _ => "",
             };
             cx.error_spanned_by(
-                &p.ty,
+                r,
                 format!("tool parameters take owned values, not references{hint}"),
             );
         } else if contains_impl_trait(&p.ty) {
@@ -114,6 +114,20 @@ fn attach_argument_docs(cx: &Ctxt, tool: &mut Tool) {
             )),
         }
     }
+}
+
+fn find_reference(ty: &Type) -> Option<&syn::TypeReference> {
+    struct Finder<'a>(Option<&'a syn::TypeReference>);
+    impl<'ast> Visit<'ast> for Finder<'ast> {
+        fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+            if self.0.is_none() {
+                self.0 = Some(r);
+            }
+        }
+    }
+    let mut f = Finder(None);
+    f.visit_type(ty);
+    f.0
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {

@@ -219,21 +219,39 @@ impl<T: FromContext> ExtractorParam<T> for &Param<T> {
     }
 }
 
+/// A type that can be a tool argument: it deserializes from JSON and has a JSON Schema.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool parameter",
+    label = "neither a tool argument nor an extractor",
+    note = "a tool argument's type implements `serde::Deserialize` and `schemars::JsonSchema`: add `#[derive(Deserialize, JsonSchema)]`",
+    note = "an extractor (a value built from the request, never in the schema) implements `mcp_runtime::FromContext`"
+)]
+pub trait ToolArgument: DeserializeOwned + JsonSchema {}
+
+impl<T: DeserializeOwned + JsonSchema> ToolArgument for T {}
+
 /// Parameter handling for tool arguments: deserialized from `arguments`, described by schemars.
 pub trait ArgumentParam<T> {
     /// Adds the argument to the input schema.
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec)
+    where
+        T: ToolArgument;
     /// Reads the argument, recording a problem on the call when it is missing or invalid.
     fn extract(
         &self,
         call: &mut ToolCall<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>;
+    ) -> Option<T>
+    where
+        T: ToolArgument;
 }
 
-impl<T: DeserializeOwned + JsonSchema> ArgumentParam<T> for Param<T> {
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec) {
+impl<T> ArgumentParam<T> for Param<T> {
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec)
+    where
+        T: ToolArgument,
+    {
         let accepts_null = T::deserialize(&Value::Null).is_ok();
         schema.argument::<T>(
             spec.name,
@@ -248,7 +266,10 @@ impl<T: DeserializeOwned + JsonSchema> ArgumentParam<T> for Param<T> {
         call: &mut ToolCall<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T> {
+    ) -> Option<T>
+    where
+        T: ToolArgument,
+    {
         match call.take_argument::<T>(spec.name) {
             Some(Ok(v)) => Some(v),
             Some(Err(e)) => {
@@ -470,19 +491,40 @@ impl<T: Serialize + JsonSchema, E: Display> StructuredResultReturn<Result<T, E>>
     }
 }
 
+/// A type whose values become structured output: it serializes and has a JSON Schema.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a tool",
+    label = "neither content nor structured output",
+    note = "structured output implements `serde::Serialize` and `schemars::JsonSchema`: add `#[derive(Serialize, JsonSchema)]`",
+    note = "content is `String`, `Image`, `Audio`, `Content`, `Vec<Content>`, `CallToolResult` or `()`; errors come as `Result<T, E>` with `E: Display`"
+)]
+pub trait ToolOutput: Serialize + JsonSchema {}
+
+impl<T: Serialize + JsonSchema> ToolOutput for T {}
+
 /// Structured returns: any `Serialize + JsonSchema` type.
 pub trait StructuredReturn<T> {
     /// The output schema of `T`.
-    fn output_schema(&self) -> Option<OutputSchema>;
+    fn output_schema(&self) -> Option<OutputSchema>
+    where
+        T: ToolOutput;
     /// Converts the value.
-    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult
+    where
+        T: ToolOutput;
 }
 
-impl<T: Serialize + JsonSchema> StructuredReturn<T> for Ret<T> {
-    fn output_schema(&self) -> Option<OutputSchema> {
+impl<T> StructuredReturn<T> for Ret<T> {
+    fn output_schema(&self) -> Option<OutputSchema>
+    where
+        T: ToolOutput,
+    {
         Some(OutputSchema::of::<T>())
     }
-    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult {
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult
+    where
+        T: ToolOutput,
+    {
         structured_result::<T>(&value, mode)
     }
 }
@@ -615,4 +657,26 @@ impl IntoToolResult for Audio {
     fn into_tool_result(self) -> CallToolResult {
         Content::from(self).into_tool_result()
     }
+}
+
+/// A type a string-literal default (`#[arg(default = "…")]`) can become.
+#[diagnostic::on_unimplemented(
+    message = "a string default cannot become a `{Self}`",
+    label = "this default is a string",
+    note = "string defaults suit types built from `&str`, such as `String`; write numbers and booleans without quotes: `default = 2`"
+)]
+pub trait FromStrDefault {
+    /// Builds the default.
+    fn from_str_default(s: &'static str) -> Self;
+}
+
+impl<T: From<&'static str>> FromStrDefault for T {
+    fn from_str_default(s: &'static str) -> Self {
+        T::from(s)
+    }
+}
+
+/// Builds a string-literal default.
+pub fn default_from_str<T: FromStrDefault>(s: &'static str) -> T {
+    T::from_str_default(s)
 }

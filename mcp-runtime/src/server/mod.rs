@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 pub use call::{
     ArgSpec, ArgumentParam, Audio, ContentReturn, ExtractorParam, FromContext, Image,
     IntoToolResult, OutputMode, OutputSchema, Param, Ret, StructuredResultReturn, StructuredReturn,
-    ToolCall, ToolError, ToolFuture, default_json,
+    ToolArgument, ToolCall, ToolError, ToolFuture, ToolOutput, default_from_str, default_json,
 };
 pub use context::Context;
 pub use registry::{Icon, ToolAnnotations, ToolDef};

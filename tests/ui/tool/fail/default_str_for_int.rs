@@ -1,0 +1,9 @@
+use mcp_runtime::prelude::*;
+
+/// Repeat a text.
+#[tool]
+fn repeat(text: String, #[arg(default = "2")] times: usize) -> String {
+    text.repeat(times)
+}
+
+fn main() {}

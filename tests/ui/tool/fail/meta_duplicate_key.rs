@@ -1,0 +1,9 @@
+use mcp_runtime::prelude::*;
+
+/// Add two integers.
+#[tool(meta(owner = "math", version = 1, owner = "arith"))]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+fn main() {}
