@@ -5,6 +5,7 @@ mod context;
 pub(crate) mod registry;
 pub mod schema;
 pub(crate) mod session;
+pub mod text;
 pub mod uri_template;
 
 use std::sync::Arc;
