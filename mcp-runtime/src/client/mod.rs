@@ -1,7 +1,7 @@
 //! An MCP client: in-memory against a [`Server`] in the same process (for tests), or over stdio
 //! against a server process.
 //!
-//! ```
+//! ```rust,standalone_crate
 //! use mcp_runtime::prelude::*;
 //! use serde_json::json;
 //!

@@ -315,6 +315,8 @@ struct ResultEnvelope<'a, T: Serialize> {
 #[derive(Serialize)]
 struct ErrorEnvelope<'a> {
     jsonrpc: &'static str,
+    // Left out when the request's id could not be read: the MCP schema allows no `null` id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a RequestId>,
     error: &'a ErrorObject,
 }
@@ -344,7 +346,7 @@ pub fn encode_result<T: Serialize>(id: &RequestId, result: &T) -> Vec<u8> {
     })
 }
 
-/// Serializes an error response; `id` is `null` when the request's id could not be read.
+/// Serializes an error response; `id` is left out when the request's id could not be read.
 pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
     serde_json::to_vec(&ErrorEnvelope {
         jsonrpc: "2.0",
@@ -414,7 +416,7 @@ mod tests {
         let bytes = encode_error(None, &ErrorObject::new(code::PARSE_ERROR, "bad"));
         assert_eq!(
             bytes,
-            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#
+            br#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"bad"}}"#
         );
     }
 }

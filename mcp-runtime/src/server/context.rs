@@ -10,7 +10,7 @@ use crate::protocol::{Implementation, JsonObject, ProtocolVersion, RequestId, en
 
 /// The request a handler is serving. Take it as a parameter of any `#[tool]` function:
 ///
-/// ```
+/// ```rust,standalone_crate
 /// use mcp_runtime::prelude::*;
 ///
 /// /// Count to `n`, reporting progress.

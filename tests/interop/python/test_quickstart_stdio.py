@@ -363,6 +363,34 @@ def test_notifications_get_no_response(raw_server) -> None:
     validate.assert_log_valid(server.log)
 
 
+def test_initialize_with_older_supported_revision(raw_server) -> None:
+    """2025-06-18 is a revision the server supports: it must answer with the same one, and what
+    it sends must then be valid against the 2025-06-18 schema."""
+    server = raw_server()
+    init = server.initialize("2025-06-18")
+    assert init["result"]["protocolVersion"] == "2025-06-18", init
+    server.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert server.recv()["id"] == 2
+    server.send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}}})
+    result = server.recv()
+    assert result["id"] == 3 and result["result"]["structuredContent"] == {"result": 5}, result
+    server.close_stdin()
+    assert server.wait(timeout=5) == 0
+    report = validate.assert_log_valid(server.log)
+    assert report.version == "2025-06-18"
+
+
+def test_initialize_with_unsupported_revision(raw_server) -> None:
+    """An unknown requested revision: the server answers with another revision it supports."""
+    server = raw_server()
+    init = server.initialize("1999-01-01")
+    version = init["result"]["protocolVersion"]
+    assert version != "1999-01-01" and version in CLIENT_VERSIONS, init
+    server.close_stdin()
+    assert server.wait(timeout=5) == 0
+    validate.assert_log_valid(server.log)
+
+
 def test_exits_on_stdin_eof_after_session(raw_server) -> None:
     server = raw_server()
     server.initialize()
