@@ -75,7 +75,9 @@ struct TextStats {
 fn text_stats(text: String, #[arg(default = 3)] top: usize) -> TextStats {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for w in text.split_whitespace() {
-        let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        let w = w
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
         if !w.is_empty() {
             *counts.entry(w).or_default() += 1;
         }
