@@ -87,9 +87,10 @@ fn bad_lines_get_errors_and_the_server_keeps_going() {
     p.initialize();
     p.send("{not json");
     let e = p.recv();
+    // No `id` at all: the MCP schema has no `null` ids.
     assert_eq!(
         e,
-        json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": e["error"]["message"]}})
+        json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": e["error"]["message"]}})
     );
     p.send(r#"{"jsonrpc":"2.0","id":5}"#);
     assert_eq!(p.recv()["error"]["code"], -32600);

@@ -9,7 +9,9 @@ mod tool;
 
 use proc_macro::TokenStream;
 
-/// Turns a function into an MCP tool. See `mcp_runtime::tool` for the reference.
+// Documented where users meet it: on the `mcp_runtime::tool` re-export (mcp-runtime/src/tool.md),
+// whose rustdoc would otherwise end with this item's own doc comment.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into()).into()

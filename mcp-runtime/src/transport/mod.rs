@@ -1,4 +1,4 @@
-//! Transports move messages between a client and a [`Session`]; they know nothing of MCP.
+//! Transports move messages between a client and a session; they know nothing of MCP.
 
 pub(crate) mod lines;
 pub mod stdio;
