@@ -1,0 +1,15 @@
+//! The smallest useful server: one `add` tool on stdio. The stdio benchmark
+//! (`cargo bench --bench stdio`) measures it against `examples/raw_stdio_add.rs`.
+
+use mcp_runtime::prelude::*;
+
+/// Add two integers.
+#[tool]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    Server::new("bench").run().await
+}
