@@ -89,10 +89,22 @@ impl Session {
     /// Handles one incoming message and runs what it starts: responses ready now are sent at
     /// once, longer requests run on their own task and can be cancelled.
     pub(crate) fn receive(self: &Arc<Self>, text: &str) {
+        if let Some(bytes) = self.dispatch(text) {
+            self.send(bytes);
+        }
+    }
+
+    /// Like [`Session::receive`], but hands a response that is ready at once back to the
+    /// caller, which may write it without a hop through the outgoing queue. Must be called
+    /// within a tokio runtime context: longer requests are spawned.
+    pub(crate) fn dispatch(self: &Arc<Self>, text: &str) -> Option<Vec<u8>> {
         match self.handle_message(text) {
-            Reply::None => {}
-            Reply::Now(bytes) => self.send(bytes),
-            Reply::Later(id, fut) => self.spawn_request(id, fut),
+            Reply::None => None,
+            Reply::Now(bytes) => Some(bytes),
+            Reply::Later(id, fut) => {
+                self.spawn_request(id, fut);
+                None
+            }
         }
     }
 

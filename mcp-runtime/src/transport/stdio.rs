@@ -1,80 +1,125 @@
 //! The stdio transport: newline-delimited JSON-RPC on stdin and stdout.
 //!
-//! stdin is read and stdout written on two dedicated threads, so a blocked read never holds up
-//! shutdown and writes never wait behind the async runtime. Nothing but protocol messages is
-//! ever written to stdout; logs go to stderr.
+//! stdin is read on a dedicated thread, which also answers every request that is ready at once
+//! (`ping`, `tools/list`, sync tools) and writes the answer itself: the common call costs no
+//! thread hand-off. Requests that run longer are spawned on the tokio runtime; their answers,
+//! and notifications, go through a queue to a writer thread. Both writers share one buffered
+//! stdout, flushed whenever no more input is waiting, so pipelined requests are answered in
+//! batches. Nothing but protocol messages is ever written to stdout; logs go to stderr.
 
-use std::io::{self, Write};
-use std::sync::Arc;
+use std::io::{self, BufReader, Write};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::lines::{Line, read_line_blocking, serve_lines};
+use super::lines::{DRAIN_DEADLINE, Line, read_line_blocking};
+use crate::protocol::{ErrorObject, code, encode_error};
 use crate::server::ServerCore;
+use crate::server::session::Session;
+
+type Stdout = Arc<Mutex<io::BufWriter<io::Stdout>>>;
 
 /// Serves `core` on stdin/stdout until end of input or SIGINT/SIGTERM.
 pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> anyhow::Result<()> {
-    let (in_tx, in_rx) = mpsc::channel::<Line>(64);
-    std::thread::Builder::new()
-        .name("mcp-stdin".into())
-        .spawn(move || {
-            let stdin = io::stdin();
-            let mut reader = stdin.lock();
-            let mut buf = Vec::new();
-            loop {
-                match read_line_blocking(&mut reader, &mut buf, max) {
-                    Ok(Some(line)) => {
-                        if in_tx.blocking_send(line).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reading stdin failed");
-                        break;
-                    }
-                }
-            }
-        })?;
-
+    let stdout: Stdout = Arc::new(Mutex::new(io::BufWriter::with_capacity(
+        64 * 1024,
+        io::stdout(),
+    )));
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<io::Result<()>>();
+    let session = Session::new(core, out_tx.clone());
+
+    let (writer_done_tx, writer_done_rx) = oneshot::channel::<io::Result<()>>();
+    let writer_out = Arc::clone(&stdout);
     std::thread::Builder::new()
         .name("mcp-stdout".into())
         .spawn(move || {
-            let stdout = io::stdout();
-            let mut w = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
             let result = (|| {
-                while let Some(msg) = out_rx.blocking_recv() {
-                    if msg.is_empty() {
-                        break;
-                    }
-                    w.write_all(&msg)?;
-                    w.write_all(b"\n")?;
+                while let Some(first) = out_rx.blocking_recv() {
+                    let mut w = writer_out.lock().expect("stdout lock poisoned");
+                    let mut message = first;
                     loop {
+                        if message.is_empty() {
+                            // Told to stop.
+                            return w.flush();
+                        }
+                        w.write_all(&message)?;
+                        w.write_all(b"\n")?;
                         match out_rx.try_recv() {
-                            Ok(m) if m.is_empty() => return w.flush(),
-                            Ok(m) => {
-                                w.write_all(&m)?;
-                                w.write_all(b"\n")?;
-                            }
+                            Ok(next) => message = next,
                             Err(_) => break,
                         }
                     }
                     w.flush()?;
                 }
-                w.flush()
+                Ok(())
             })();
-            let _ = done_tx.send(result);
+            let _ = writer_done_tx.send(result);
         })?;
 
-    serve_lines(core, in_rx, out_tx.clone(), shutdown_signal(), max).await;
+    let (eof_tx, eof_rx) = oneshot::channel::<()>();
+    let runtime = tokio::runtime::Handle::current();
+    let reader_session = Arc::clone(&session);
+    let reader_out = Arc::clone(&stdout);
+    std::thread::Builder::new()
+        .name("mcp-stdin".into())
+        .spawn(move || {
+            let _runtime = runtime.enter();
+            if let Err(e) = read_loop(&reader_session, &reader_out, max) {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    tracing::warn!(error = %e, "stdio failed");
+                }
+            }
+            let _ = eof_tx.send(());
+        })?;
+
+    tokio::select! {
+        _ = eof_rx => tracing::debug!("end of input"),
+        () = shutdown_signal() => tracing::info!("shutting down"),
+    }
+    session.drain(DRAIN_DEADLINE).await;
     // An empty message tells the writer to flush and stop, even if handlers still hold senders.
     let _ = out_tx.send(Vec::new());
-    match done_rx.await {
+    match writer_done_rx.await {
         Ok(Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// Reads and answers messages until end of input.
+fn read_loop(session: &Arc<Session>, stdout: &Stdout, max: usize) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(64 * 1024, io::stdin());
+    let mut buf = Vec::new();
+    while let Some(line) = read_line_blocking(&mut reader, &mut buf, max)? {
+        let reply = match line {
+            Line::TooLong(n) => Some(encode_error(
+                None,
+                &ErrorObject::new(
+                    code::INVALID_REQUEST,
+                    format!("message of {n} bytes is larger than the limit of {max} bytes"),
+                ),
+            )),
+            Line::Message(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => None,
+            Line::Message(bytes) => match std::str::from_utf8(&bytes) {
+                Ok(text) => session.dispatch(text),
+                Err(_) => Some(encode_error(
+                    None,
+                    &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
+                )),
+            },
+        };
+        let more_waiting = !reader.buffer().is_empty();
+        if let Some(bytes) = reply {
+            let mut w = stdout.lock().expect("stdout lock poisoned");
+            w.write_all(&bytes)?;
+            w.write_all(b"\n")?;
+            if !more_waiting {
+                w.flush()?;
+            }
+        } else if !more_waiting {
+            stdout.lock().expect("stdout lock poisoned").flush()?;
+        }
+    }
+    stdout.lock().expect("stdout lock poisoned").flush()
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C elsewhere).
