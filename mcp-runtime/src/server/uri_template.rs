@@ -318,15 +318,7 @@ fn decode_expression(e: &Expression, text: &str, bindings: &mut Bindings) -> boo
     for (i, var) in e.vars.iter().enumerate() {
         let last = i + 1 == e.vars.len();
         if var.explode && last {
-            let mut list = Vec::new();
-            for item in items.by_ref() {
-                match percent_decode(item) {
-                    Some(v) => list.push(v),
-                    None => return false,
-                }
-            }
-            bindings.push((var.name.clone(), VarValue::List(list)));
-            return true;
+            return push_list(&var.name, Vec::new(), items, bindings);
         }
         let Some(item) = items.next() else {
             return true;
@@ -337,19 +329,28 @@ fn decode_expression(e: &Expression, text: &str, bindings: &mut Bindings) -> boo
         };
         // A non-exploded list in a single-variable expression reads as comma-separated.
         if last && e.vars.len() == 1 && sep == ',' && items.peek().is_some() {
-            let mut list = vec![value];
-            for item in items.by_ref() {
-                match percent_decode(item) {
-                    Some(v) => list.push(v),
-                    None => return false,
-                }
-            }
-            bindings.push((var.name.clone(), VarValue::List(list)));
-            return true;
+            return push_list(&var.name, vec![value], items, bindings);
         }
         bindings.push((var.name.clone(), VarValue::One(value)));
     }
     items.next().is_none()
+}
+
+/// Binds `name` to `list` plus every remaining item, decoded; false on a bad escape.
+fn push_list<'a>(
+    name: &str,
+    mut list: Vec<String>,
+    items: impl Iterator<Item = &'a str>,
+    bindings: &mut Bindings,
+) -> bool {
+    for item in items {
+        match percent_decode(item) {
+            Some(v) => list.push(v),
+            None => return false,
+        }
+    }
+    bindings.push((name.to_string(), VarValue::List(list)));
+    true
 }
 
 /// Decodes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
