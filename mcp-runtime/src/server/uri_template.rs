@@ -215,12 +215,12 @@ fn parse_expression(body: &str, source: &str) -> Result<Expression, TemplateErro
             Some(n) => (n, true),
             None => (spec.split(':').next().unwrap_or(spec), false),
         };
-        if let Some((_, len)) = spec.split_once(':') {
-            if len.is_empty() || len.len() > 4 || !len.chars().all(|c| c.is_ascii_digit()) {
-                return Err(TemplateError(format!(
-                    "bad prefix length `{len}` in `{{{body}}}` of `{source}`"
-                )));
-            }
+        if let Some((_, len)) = spec.split_once(':')
+            && (len.is_empty() || len.len() > 4 || !len.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(TemplateError(format!(
+                "bad prefix length `{len}` in `{{{body}}}` of `{source}`"
+            )));
         }
         let valid = !name.is_empty()
             && name.split('.').all(|seg| {

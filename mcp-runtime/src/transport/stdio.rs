@@ -64,10 +64,10 @@ pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> anyhow::Result<(
         .name("mcp-stdin".into())
         .spawn(move || {
             let _runtime = runtime.enter();
-            if let Err(e) = read_loop(&reader_session, &reader_out, max) {
-                if e.kind() != io::ErrorKind::BrokenPipe {
-                    tracing::warn!(error = %e, "stdio failed");
-                }
+            if let Err(e) = read_loop(&reader_session, &reader_out, max)
+                && e.kind() != io::ErrorKind::BrokenPipe
+            {
+                tracing::warn!(error = %e, "stdio failed");
             }
             let _ = eof_tx.send(());
         })?;
