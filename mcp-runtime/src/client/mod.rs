@@ -398,11 +398,6 @@ impl Client {
         .await
     }
 
-    /// Sends raw bytes as one message: for testing how servers handle malformed input.
-    pub async fn send_raw(&self, message: impl Into<Vec<u8>>) -> Result<(), ClientError> {
-        self.send(message.into()).await
-    }
-
     /// The next notification from the server; `None` once the connection closed.
     pub async fn next_notification(&self) -> Option<Notification> {
         self.notifications.lock().await.recv().await

@@ -26,6 +26,7 @@ use crate::protocol::{
     Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
     RequestId, code, encode_error, encode_result,
 };
+use crate::transport::lines::Line;
 
 /// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
 pub(crate) type Outbound = mpsc::UnboundedSender<Vec<u8>>;
@@ -52,7 +53,7 @@ pub(crate) enum Reply {
     None,
     /// A response, ready now.
     Now(Vec<u8>),
-    /// A response still being computed; `None` from the future means "send nothing".
+    /// A response still being computed.
     Later(RequestId, Pin<Box<dyn Future<Output = Vec<u8>> + Send>>),
 }
 
@@ -86,18 +87,31 @@ impl Session {
         let _ = self.out.send(bytes);
     }
 
-    /// Handles one incoming message and runs what it starts: responses ready now are sent at
-    /// once, longer requests run on their own task and can be cancelled.
-    pub(crate) fn receive(self: &Arc<Self>, text: &str) {
-        if let Some(bytes) = self.dispatch(text) {
-            self.send(bytes);
+    /// Answers one line read from the client: requests answered at once come back to the
+    /// caller to write; longer ones are spawned (so this must run within a tokio runtime
+    /// context) and answer through the outgoing queue.
+    pub(crate) fn answer_line(self: &Arc<Self>, line: Line, max: usize) -> Option<Vec<u8>> {
+        let bytes = match line {
+            Line::TooLong(n) => {
+                return Some(encode_error(
+                    None,
+                    &ErrorObject::new(
+                        code::INVALID_REQUEST,
+                        format!("message of {n} bytes is larger than the limit of {max} bytes"),
+                    ),
+                ));
+            }
+            Line::Message(bytes) => bytes,
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return None;
         }
-    }
-
-    /// Like [`Session::receive`], but hands a response that is ready at once back to the
-    /// caller, which may write it without a hop through the outgoing queue. Must be called
-    /// within a tokio runtime context: longer requests are spawned.
-    pub(crate) fn dispatch(self: &Arc<Self>, text: &str) -> Option<Vec<u8>> {
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Some(encode_error(
+                None,
+                &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
+            ));
+        };
         match self.handle_message(text) {
             Reply::None => None,
             Reply::Now(bytes) => Some(bytes),
@@ -139,21 +153,12 @@ impl Session {
     }
 
     fn cancel(&self, id: &RequestId) {
-        if let Some(handle) = self
-            .in_flight
-            .lock()
-            .expect("in-flight map poisoned")
-            .remove(id)
-        {
+        let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
+        if let Some(handle) = in_flight.remove(id) {
             handle.abort();
             tracing::debug!(%id, "request cancelled by the client");
         }
-        if self
-            .in_flight
-            .lock()
-            .expect("in-flight map poisoned")
-            .is_empty()
-        {
+        if in_flight.is_empty() {
             self.idle.notify_waiters();
         }
     }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::protocol::{ErrorObject, code, encode_error};
 use crate::server::ServerCore;
 use crate::server::session::Session;
 
@@ -32,31 +31,17 @@ pub(crate) fn read_line_blocking(
     buf: &mut Vec<u8>,
     max: usize,
 ) -> io::Result<Option<Line>> {
-    buf.clear();
-    let mut skipped = 0usize;
+    let mut scan = Scan::start(buf);
     loop {
         let available = match reader.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if available.is_empty() {
-            return Ok(finish(buf, skipped, true));
-        }
-        let (chunk, done) = match memchr(available) {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        if skipped > 0 || buf.len() + chunk.len() > max {
-            skipped += buf.len() + chunk.len();
-            buf.clear();
-        } else {
-            buf.extend_from_slice(chunk);
-        }
-        let used = done.unwrap_or(chunk.len());
+        let (used, line) = scan.feed(buf, available, max);
         reader.consume(used);
-        if done.is_some() {
-            return Ok(finish(buf, skipped, false));
+        if let Some(line) = line {
+            return Ok(line);
         }
     }
 }
@@ -67,46 +52,66 @@ pub(crate) async fn read_line_async(
     buf: &mut Vec<u8>,
     max: usize,
 ) -> io::Result<Option<Line>> {
-    buf.clear();
-    let mut skipped = 0usize;
+    let mut scan = Scan::start(buf);
     loop {
         let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(finish(buf, skipped, true));
+        let (used, line) = scan.feed(buf, available, max);
+        reader.consume(used);
+        if let Some(line) = line {
+            return Ok(line);
         }
-        let (chunk, done) = match memchr(available) {
-            Some(i) => (&available[..i], Some(i + 1)),
-            None => (available, None),
-        };
-        if skipped > 0 || buf.len() + chunk.len() > max {
-            skipped += buf.len() + chunk.len();
+    }
+}
+
+/// The state of reading one line, shared by the blocking and the async reader.
+struct Scan {
+    /// Bytes dropped because the line is over the limit.
+    skipped: usize,
+}
+
+impl Scan {
+    fn start(buf: &mut Vec<u8>) -> Scan {
+        buf.clear();
+        Scan { skipped: 0 }
+    }
+
+    /// Takes what the reader has buffered (empty at end of input). Returns how many bytes to
+    /// consume, and the line once it is complete (`Some(None)` at end of input).
+    fn feed(
+        &mut self,
+        buf: &mut Vec<u8>,
+        available: &[u8],
+        max: usize,
+    ) -> (usize, Option<Option<Line>>) {
+        if available.is_empty() {
+            return (0, Some(self.finish(buf, true)));
+        }
+        let newline = available.iter().position(|&c| c == b'\n');
+        let chunk = &available[..newline.unwrap_or(available.len())];
+        if self.skipped > 0 || buf.len() + chunk.len() > max {
+            self.skipped += buf.len() + chunk.len();
             buf.clear();
         } else {
             buf.extend_from_slice(chunk);
         }
-        let used = done.unwrap_or(chunk.len());
-        reader.consume(used);
-        if done.is_some() {
-            return Ok(finish(buf, skipped, false));
+        match newline {
+            Some(i) => (i + 1, Some(self.finish(buf, false))),
+            None => (chunk.len(), None),
         }
     }
-}
 
-fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
-
-fn finish(buf: &mut Vec<u8>, skipped: usize, eof: bool) -> Option<Line> {
-    if skipped > 0 {
-        return Some(Line::TooLong(skipped));
+    fn finish(&self, buf: &mut Vec<u8>, eof: bool) -> Option<Line> {
+        if self.skipped > 0 {
+            return Some(Line::TooLong(self.skipped));
+        }
+        if eof && buf.is_empty() {
+            return None;
+        }
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        Some(Line::Message(std::mem::take(buf)))
     }
-    if eof && buf.is_empty() {
-        return None;
-    }
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    Some(Line::Message(std::mem::take(buf)))
 }
 
 /// Runs a session over a stream of lines until the input ends or `shutdown` completes, then
@@ -129,30 +134,12 @@ pub(crate) async fn serve_lines(
                 break;
             }
         };
-        match line {
-            None => {
-                tracing::debug!("end of input");
-                break;
-            }
-            Some(Line::TooLong(n)) => session.send(encode_error(
-                None,
-                &ErrorObject::new(
-                    code::INVALID_REQUEST,
-                    format!("message of {n} bytes is larger than the limit of {max} bytes"),
-                ),
-            )),
-            Some(Line::Message(bytes)) => {
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                match std::str::from_utf8(&bytes) {
-                    Ok(text) => session.receive(text),
-                    Err(_) => session.send(encode_error(
-                        None,
-                        &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
-                    )),
-                }
-            }
+        let Some(line) = line else {
+            tracing::debug!("end of input");
+            break;
+        };
+        if let Some(reply) = session.answer_line(line, max) {
+            session.send(reply);
         }
     }
     session.drain(DRAIN_DEADLINE).await;

@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::lines::{DRAIN_DEADLINE, Line, read_line_blocking};
-use crate::protocol::{ErrorObject, code, encode_error};
+use super::lines::{DRAIN_DEADLINE, read_line_blocking};
 use crate::server::ServerCore;
 use crate::server::session::Session;
 
@@ -90,33 +89,18 @@ fn read_loop(session: &Arc<Session>, stdout: &Stdout, max: usize) -> io::Result<
     let mut reader = BufReader::with_capacity(64 * 1024, io::stdin());
     let mut buf = Vec::new();
     while let Some(line) = read_line_blocking(&mut reader, &mut buf, max)? {
-        let reply = match line {
-            Line::TooLong(n) => Some(encode_error(
-                None,
-                &ErrorObject::new(
-                    code::INVALID_REQUEST,
-                    format!("message of {n} bytes is larger than the limit of {max} bytes"),
-                ),
-            )),
-            Line::Message(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => None,
-            Line::Message(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => session.dispatch(text),
-                Err(_) => Some(encode_error(
-                    None,
-                    &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
-                )),
-            },
-        };
+        let reply = session.answer_line(line, max);
         let more_waiting = !reader.buffer().is_empty();
+        if reply.is_none() && more_waiting {
+            continue;
+        }
+        let mut w = stdout.lock().expect("stdout lock poisoned");
         if let Some(bytes) = reply {
-            let mut w = stdout.lock().expect("stdout lock poisoned");
             w.write_all(&bytes)?;
             w.write_all(b"\n")?;
-            if !more_waiting {
-                w.flush()?;
-            }
-        } else if !more_waiting {
-            stdout.lock().expect("stdout lock poisoned").flush()?;
+        }
+        if !more_waiting {
+            w.flush()?;
         }
     }
     stdout.lock().expect("stdout lock poisoned").flush()
