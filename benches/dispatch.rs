@@ -228,6 +228,9 @@ fn session(rt: &tokio::runtime::Runtime) -> DirectSession {
     s
 }
 
+/// A framework-free answer to one message.
+type Baseline<'a> = dyn Fn(&str) -> Vec<u8> + 'a;
+
 /// `iters` messages through `DirectSession::handle`, timed as a whole.
 fn time_direct(
     rt: &tokio::runtime::Runtime,
@@ -284,41 +287,20 @@ fn dispatch(c: &mut Criterion) {
     let listing: Box<RawValue> = serde_json::from_str(&list["result"].to_string()).unwrap();
     same_answer(&list, &baseline_list(LIST, &listing));
 
-    let mut g = c.benchmark_group("tools_call_add");
-    g.bench_function("baseline_serde", |b| {
-        b.iter(|| baseline_add(black_box(CALL_ADD)))
-    });
-    g.bench_function("direct_session", |b| {
-        b.iter_custom(|n| time_direct(&rt, &mut s, CALL_ADD, n))
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("tools_call_structured");
-    g.bench_function("baseline_serde", |b| {
-        b.iter(|| baseline_divmod(black_box(CALL_DIVMOD)))
-    });
-    g.bench_function("direct_session", |b| {
-        b.iter_custom(|n| time_direct(&rt, &mut s, CALL_DIVMOD, n))
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("tools_call_bad_argument");
-    g.bench_function("baseline_serde", |b| {
-        b.iter(|| baseline_bad_argument(black_box(CALL_BAD)))
-    });
-    g.bench_function("direct_session", |b| {
-        b.iter_custom(|n| time_direct(&rt, &mut s, CALL_BAD, n))
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("tools_list");
-    g.bench_function("baseline_serde", |b| {
-        b.iter(|| baseline_list(black_box(LIST), &listing))
-    });
-    g.bench_function("direct_session", |b| {
-        b.iter_custom(|n| time_direct(&rt, &mut s, LIST, n))
-    });
-    g.finish();
+    let groups: [(&str, &str, &Baseline); 4] = [
+        ("tools_call_add", CALL_ADD, &baseline_add),
+        ("tools_call_structured", CALL_DIVMOD, &baseline_divmod),
+        ("tools_call_bad_argument", CALL_BAD, &baseline_bad_argument),
+        ("tools_list", LIST, &|msg| baseline_list(msg, &listing)),
+    ];
+    for (group, msg, baseline) in groups {
+        let mut g = c.benchmark_group(group);
+        g.bench_function("baseline_serde", |b| b.iter(|| baseline(black_box(msg))));
+        g.bench_function("direct_session", |b| {
+            b.iter_custom(|n| time_direct(&rt, &mut s, msg, n))
+        });
+        g.finish();
+    }
 }
 
 fn client(c: &mut Criterion) {

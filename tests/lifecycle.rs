@@ -108,12 +108,15 @@ async fn tools_are_listed_by_name_with_every_option() {
     let c = connect("2025-11-25").await;
     let tools = c.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["add", "echo", "multiply", "wait_then_mark"]);
+    assert_eq!(
+        names,
+        ["add", "count_up", "echo", "multiply", "wait_then_mark"]
+    );
     let add = &tools[0];
     assert_eq!(add.title.as_deref(), Some("Addition"));
     assert_eq!(add.annotations.as_ref().unwrap()["title"], "Add");
     assert_eq!(add.annotations.as_ref().unwrap()["readOnlyHint"], true);
-    let mul = &tools[2];
+    let mul = &tools[3];
     assert_eq!(
         serde_json::to_value(&mul.icons).unwrap(),
         json!([{"src": "https://example.com/x.png", "mimeType": "image/png", "sizes": ["48x48"]}])
@@ -167,9 +170,9 @@ async fn pagination_walks_every_page() {
     assert_eq!(first.tools.len(), 3);
     let cursor = first.next_cursor.expect("a second page");
     let second = c.list_tools(Some(&cursor)).await.unwrap();
-    assert_eq!(second.tools.len(), 1);
+    assert_eq!(second.tools.len(), 2);
     assert_eq!(second.next_cursor, None);
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 4);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 5);
     let e = c.list_tools(Some("not-a-cursor")).await.unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32602);
 }
@@ -305,4 +308,79 @@ async fn requests_before_initialize_are_refused_but_ping_is_answered() {
         serde_json::from_slice::<Value>(&out).unwrap(),
         json!({"jsonrpc":"2.0","id":2,"result":{}})
     );
+}
+
+/// Count to `n`, reporting progress.
+#[tool]
+async fn count_up(n: u32, ctx: Context) -> u32 {
+    for i in 1..=n {
+        ctx.progress(f64::from(i), Some(f64::from(n)), Some("counting"))
+            .await;
+    }
+    n
+}
+
+#[tokio::test]
+async fn progress_reaches_the_client_only_when_asked_for() {
+    let c = connect("2025-11-25").await;
+    let (_, done) = c
+        .start_request(
+            "tools/call",
+            &json!({"name": "count_up", "arguments": {"n": 2}, "_meta": {"progressToken": "tok"}}),
+        )
+        .await
+        .unwrap();
+    let result = done.await.unwrap();
+    assert_eq!(result["structuredContent"], json!({"result": 2}));
+    for i in 1..=2 {
+        let n = c.next_notification().await.unwrap();
+        assert_eq!(n.method, "notifications/progress");
+        assert_eq!(
+            n.params,
+            json!({"progressToken": "tok", "progress": f64::from(i), "total": 2.0, "message": "counting"})
+        );
+    }
+    // Without a token, nothing is sent: the next notification is the one of the next call.
+    c.call_tool("count_up", json!({"n": 1})).await.unwrap();
+    let (_, done) = c
+        .start_request(
+            "tools/call",
+            &json!({"name": "count_up", "arguments": {"n": 1}, "_meta": {"progressToken": 7}}),
+        )
+        .await
+        .unwrap();
+    done.await.unwrap();
+    assert_eq!(
+        c.next_notification().await.unwrap().params["progressToken"],
+        7
+    );
+}
+
+#[tokio::test]
+async fn serve_stream_speaks_mcp_over_any_byte_stream() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (client_side, server_side) = tokio::io::duplex(4096);
+    let (read, write) = tokio::io::split(server_side);
+    let server = tokio::spawn(mcp_runtime::transport::serve_stream(
+        Server::new("stream").only_tools(&["echo"]),
+        read,
+        write,
+    ));
+    let (read, mut write) = tokio::io::split(client_side);
+    let mut lines = BufReader::new(read).lines();
+    write
+        .write_all(concat!(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"over a socket"}}}"#,
+            "\n"
+        ).as_bytes())
+        .await
+        .unwrap();
+    let init: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(init["result"]["protocolVersion"], "2025-06-18");
+    let call: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(call["result"]["content"][0]["text"], "over a socket");
+    write.shutdown().await.unwrap();
+    server.await.unwrap().unwrap();
 }

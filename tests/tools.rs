@@ -573,3 +573,53 @@ async fn unknown_tools_are_protocol_errors() {
     assert_eq!(e.rpc().unwrap().code, -32602);
     assert!(e.rpc().unwrap().message.contains("name"), "{e}");
 }
+
+/// An extractor of our own: the client's name, refused for anonymous clients.
+struct ClientName(String);
+
+impl mcp_runtime::FromContext for ClientName {
+    fn from_context(ctx: &Context) -> Result<Self, String> {
+        match ctx.client_info() {
+            Some(info) if info.name != "anonymous" => Ok(ClientName(info.name.clone())),
+            _ => Err("this tool needs a named client".into()),
+        }
+    }
+}
+
+/// Greet the client by name.
+#[tool]
+fn greet_client(who: ClientName, greeting: String) -> String {
+    format!("{greeting}, {}", who.0)
+}
+
+#[tokio::test]
+async fn user_defined_extractors_are_injected_and_can_refuse() {
+    let c = client().await;
+    let t = tool(&c, "greet_client").await;
+    assert_eq!(
+        t.input_schema["required"],
+        json!(["greeting"]),
+        "extractors are not arguments"
+    );
+    let r = c
+        .call_tool("greet_client", json!({"greeting": "Hi"}))
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("Hi, mcp-runtime-client"));
+
+    let anon = Client::connect_with(
+        Server::new("tools-test"),
+        mcp_runtime::ClientOptions {
+            client_info: mcp_runtime::protocol::Implementation {
+                name: "anonymous".into(),
+                version: "1".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let t = error_text(&anon, "greet_client", json!({"greeting": "Hi"})).await;
+    assert!(t.contains("`who`: this tool needs a named client"), "{t}");
+}
