@@ -4,7 +4,10 @@
 mod attr;
 mod ctxt;
 mod docs;
+mod item;
 mod paths;
+mod prompt;
+mod resource;
 mod tool;
 
 use proc_macro::TokenStream;
@@ -15,4 +18,18 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into()).into()
+}
+
+// Documented on the `mcp_runtime::resource` re-export (mcp-runtime/src/resource.md).
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
+    resource::expand(args.into(), input.into()).into()
+}
+
+// Documented on the `mcp_runtime::prompt` re-export (mcp-runtime/src/prompt.md).
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
+    prompt::expand(args.into(), input.into()).into()
 }

@@ -9,31 +9,48 @@ pub mod server;
 pub mod transport;
 
 pub use client::{Client, ClientError, ClientOptions};
+#[doc = include_str!("prompt.md")]
+pub use mcp_macros::prompt;
+#[doc = include_str!("resource.md")]
+pub use mcp_macros::resource;
 #[doc = include_str!("tool.md")]
 pub use mcp_macros::tool;
-pub use protocol::{CallToolResult, Content};
+pub use protocol::{CallToolResult, Content, ResourceContents, Role};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
-    Audio, Context, FromContext, Icon, Image, IntoToolResult, Server, ToolAnnotations, ToolDef,
-    ToolError,
+    Audio, Completion, CompletionContext, Context, FromContext, GetPromptResult, Icon, Image,
+    IntoCompletion, IntoPromptResult, IntoToolResult, Json, PromptDef, PromptMessage,
+    ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Server, ServerHandle,
+    ToolAnnotations, ToolDef, ToolError,
 };
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::protocol::{CallToolResult, Content};
-    pub use crate::server::{Audio, Context, Image, Server, ToolError};
-    pub use crate::{Client, tool};
+    pub use crate::protocol::{CallToolResult, Content, ResourceContents};
+    pub use crate::server::{
+        Audio, Completion, CompletionContext, Context, GetPromptResult, Image, Json, PromptMessage,
+        ResourceError, Server, ServerHandle, ToolError,
+    };
+    pub use crate::{Client, prompt, resource, tool};
 }
 
 /// What macro expansions name. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::protocol::JsonObject;
+    pub use crate::protocol::Role;
+    pub use crate::server::completion::{
+        Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
+        completion_kind,
+    };
     pub use crate::server::schema::InputSchemaBuilder;
     pub use crate::server::{
-        ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, OutputSchema, Param, Ret,
-        StructuredResultReturn, StructuredReturn, ToolAnnotations, ToolArgument, ToolCall, ToolDef,
-        ToolFuture, ToolOutput, default_from_str, default_json,
+        ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, OutputSchema, Param,
+        PromptArgument, PromptArgumentParam, PromptDef, PromptFuture, PromptGet, PromptTarget,
+        ResourceAnnotations, ResourceDef, ResourceFuture, ResourceOutput, ResourceRead,
+        ResourceTarget, Ret, StructuredResultReturn, StructuredReturn, TemplateVariable,
+        ToolAnnotations, ToolArgument, ToolCall, ToolDef, ToolFuture, ToolOutput, default_from_str,
+        default_json, resource_extractor,
     };
     pub use ::inventory;
     pub use ::schemars;

@@ -1,50 +1,29 @@
 //! The tool model → the function unchanged, plus a `ToolDef` registered through `inventory`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit};
 
-use super::parse::{Default, Tool};
-use crate::paths;
+use super::parse::Tool;
+use crate::{item, paths};
 
 pub(crate) fn expand(tool: &Tool) -> TokenStream {
     let mcp = paths::private();
     let item = &tool.item;
     let fn_ident = &item.sig.ident;
-    let name = match &tool.options.name {
-        Some(n) => n.value(),
-        None => fn_ident.to_string().trim_start_matches("r#").to_string(),
-    };
-    let opt_str = |s: &Option<syn::LitStr>| match s {
-        Some(s) => quote!(::core::option::Option::Some(#s)),
-        None => quote!(::core::option::Option::None),
-    };
-    let title = opt_str(&tool.options.title);
-    let description = match (&tool.options.description, &tool.docs.description) {
-        (Some(d), _) => quote!(::core::option::Option::Some(#d)),
-        (None, Some(d)) => quote!(::core::option::Option::Some(#d)),
-        (None, None) => quote!(::core::option::Option::None),
-    };
-    let tags = &tool.options.tags;
-    let meta = match &tool.options.meta {
-        Some(m) => quote!(::core::option::Option::Some(#m)),
-        None => quote!(::core::option::Option::None),
-    };
-    let icons = tool.options.icons.iter().map(|i| {
-        let src = &i.src;
-        let mime = opt_str(&i.mime_type);
-        let theme = opt_str(&i.theme);
-        let sizes = &i.sizes;
-        quote!(#mcp::Icon { src: #src, mime_type: #mime, sizes: &[#(#sizes),*], theme: #theme })
-    });
+    let name = item::name(&tool.common, item);
+    let title = item::opt_str(&tool.common.title);
+    let description = item::description(&tool.common, &tool.docs);
+    let tags = &tool.common.tags;
+    let meta = item::meta(&tool.common);
+    let icons = item::icons(&mcp, &tool.common);
     let a = &tool.options.annotations;
     let opt_bool = |b: Option<bool>| match b {
         Some(b) => quote!(::core::option::Option::Some(#b)),
         None => quote!(::core::option::Option::None),
     };
     let (ann_title, read_only, destructive, idempotent, open_world) = (
-        opt_str(&a.title),
+        item::opt_str(&a.title),
         opt_bool(a.read_only),
         opt_bool(a.destructive),
         opt_bool(a.idempotent),
@@ -58,54 +37,17 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     let mut vars = Vec::new();
     for (i, p) in tool.params.iter().enumerate() {
         let ty = &p.ty;
-        let spec = format_ident!("__MCP_ARG_{}", i);
-        let var = format_ident!("__mcp_p{}", i);
-        let wire = &p.name;
-        let desc = match &p.description {
-            Some(d) => quote!(::core::option::Option::Some(#d)),
-            None => quote!(::core::option::Option::None),
-        };
-        let default_value = p.default.as_ref().map(|d| match d {
-            Default::Trait => {
-                quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default())
-            }
-            Default::Expr(Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            })) => {
-                quote_spanned!(s.span()=> #mcp::default_from_str::<#ty>(#s))
-            }
-            Default::Expr(e) => quote!(#e),
-        });
-        let default_fn_ident = format_ident!("__mcp_default_{}", i);
-        let (default_json, default_fn) = match &default_value {
-            Some(v) => {
-                defaults.push(quote! {
-                    fn #default_fn_ident() -> #ty { #v }
-                });
-                (
-                    quote_spanned!(ty.span()=> ::core::option::Option::Some(|| #mcp::default_json::<#ty>(#default_fn_ident()))),
-                    quote!(::core::option::Option::Some(#default_fn_ident as fn() -> #ty)),
-                )
-            }
-            None => (
-                quote!(::core::option::Option::None),
-                quote!(::core::option::Option::None),
-            ),
-        };
-        specs.push(quote! {
-            static #spec: #mcp::ArgSpec = #mcp::ArgSpec {
-                name: #wire,
-                description: #desc,
-                default_json: #default_json,
-            };
-        });
+        let t = item::arg_tokens(&mcp, i, p);
+        let (spec, var, default_fn) = (&t.spec, &t.var, &t.default_fn);
+        specs.push(t.spec_static.clone());
+        defaults.extend(t.default_item.clone());
         describes.push(quote_spanned! {ty.span()=>
             (&&#mcp::Param::<#ty>::new()).describe(&mut __mcp_schema, &#spec);
         });
         extracts.push(quote_spanned! {ty.span()=>
             let #var = (&&#mcp::Param::<#ty>::new()).extract(&mut __mcp_call, &#spec, #default_fn);
         });
-        vars.push(var);
+        vars.push(t.var);
     }
 
     let ret = match &tool.output {
@@ -183,7 +125,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     module_path: ::core::module_path!(),
                     location: (::core::file!(), ::core::line!()),
                     tags: &[#(#tags),*],
-                    icons: &[#(#icons),*],
+                    icons: #icons,
                     annotations: #mcp::ToolAnnotations {
                         title: #ann_title,
                         read_only: #read_only,

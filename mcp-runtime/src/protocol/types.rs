@@ -76,6 +76,77 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
+/// `resources/read`, `resources/subscribe` and `resources/unsubscribe` parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResourceParams {
+    /// The resource's URI.
+    pub uri: String,
+    /// Request metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+}
+
+/// `prompts/get` parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetPromptParams {
+    /// The prompt.
+    pub name: String,
+    /// Its arguments, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<JsonObject>,
+    /// Request metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+}
+
+/// `completion/complete` parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompleteParams {
+    /// What is being completed: a prompt or a resource template.
+    #[serde(rename = "ref")]
+    pub reference: CompletionReference,
+    /// The argument being completed, and its partial value.
+    pub argument: CompletionArgument,
+    /// The other arguments already given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<CompletionRequestContext>,
+}
+
+/// The target of a completion.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum CompletionReference {
+    /// A prompt, by name.
+    #[serde(rename = "ref/prompt")]
+    Prompt {
+        /// The prompt's name.
+        name: String,
+    },
+    /// A resource template (or resource), by URI.
+    #[serde(rename = "ref/resource")]
+    Resource {
+        /// The template or URI.
+        uri: String,
+    },
+}
+
+/// The argument of a completion.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompletionArgument {
+    /// Its name.
+    pub name: String,
+    /// What was typed so far.
+    pub value: String,
+}
+
+/// The `context` of a completion.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CompletionRequestContext {
+    /// Arguments already given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<std::collections::HashMap<String, String>>,
+}
+
 /// `notifications/cancelled` parameters.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

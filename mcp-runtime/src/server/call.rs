@@ -155,6 +155,8 @@ pub struct ArgSpec {
     pub description: Option<&'static str>,
     /// Its default value as JSON, for the schema.
     pub default_json: Option<fn() -> Value>,
+    /// Suggests values for `completion/complete` (prompt arguments and template variables).
+    pub complete: Option<super::completion::Completer>,
 }
 
 /// Marker on which parameter methods are resolved; see the module docs.
@@ -192,29 +194,56 @@ impl FromContext for Context {
     }
 }
 
+/// A request being unpacked into a handler's parameters: a tool call, a prompt, a resource read.
+pub trait Extraction {
+    /// The request's context, built on first use.
+    fn context(&mut self) -> &Context;
+    /// Records that a parameter could not be built.
+    fn problem(&mut self, message: String);
+}
+
+impl Extraction for ToolCall<'_> {
+    fn context(&mut self) -> &Context {
+        ToolCall::context(self)
+    }
+    fn problem(&mut self, message: String) {
+        ToolCall::problem(self, message);
+    }
+}
+
 /// Parameter handling for extractors (tried first).
 pub trait ExtractorParam<T> {
-    /// Adds nothing to the schema.
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
+    /// Adds nothing to the schema or argument list.
+    fn describe<D>(&self, schema: &mut D, spec: &ArgSpec);
     /// Builds the extractor.
-    fn extract(
+    fn extract<C: Extraction>(
         &self,
-        call: &mut ToolCall<'_>,
+        call: &mut C,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
     ) -> Option<T>;
 }
 
 impl<T: FromContext> ExtractorParam<T> for &Param<T> {
-    fn describe(&self, _: &mut InputSchemaBuilder, _: &ArgSpec) {}
+    fn describe<D>(&self, _: &mut D, _: &ArgSpec) {}
 
-    fn extract(&self, call: &mut ToolCall<'_>, spec: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
-        match T::from_context(call.context()) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                call.problem(format!("`{}`: {e}", spec.name));
-                None
-            }
+    fn extract<C: Extraction>(
+        &self,
+        call: &mut C,
+        spec: &ArgSpec,
+        _: Option<fn() -> T>,
+    ) -> Option<T> {
+        extract_context(call, spec)
+    }
+}
+
+/// Builds an extractor parameter.
+pub fn extract_context<T: FromContext, C: Extraction>(call: &mut C, spec: &ArgSpec) -> Option<T> {
+    match T::from_context(call.context()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            call.problem(format!("`{}`: {e}", spec.name));
+            None
         }
     }
 }
@@ -302,28 +331,33 @@ pub fn default_json<T: Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// The future of a running tool: already finished (sync tools) or still running.
-pub enum ToolFuture {
+/// The future of a running handler: already finished (sync handlers) or still running.
+pub enum HandlerFuture<T> {
     /// The result is here.
-    Ready(Option<CallToolResult>),
-    /// The tool is running.
-    Pending(Pin<Box<dyn Future<Output = CallToolResult> + Send>>),
+    Ready(Option<T>),
+    /// The handler is running.
+    Pending(Pin<Box<dyn Future<Output = T> + Send>>),
 }
 
-impl ToolFuture {
+/// The future of a running tool.
+pub type ToolFuture = HandlerFuture<CallToolResult>;
+
+impl<T> HandlerFuture<T> {
     /// A finished call.
-    pub fn ready(result: CallToolResult) -> Self {
-        ToolFuture::Ready(Some(result))
+    pub fn ready(result: T) -> Self {
+        HandlerFuture::Ready(Some(result))
     }
 
     /// A running call.
-    pub fn pending(fut: impl Future<Output = CallToolResult> + Send + 'static) -> Self {
-        ToolFuture::Pending(Box::pin(fut))
+    pub fn pending(fut: impl Future<Output = T> + Send + 'static) -> Self {
+        HandlerFuture::Pending(Box::pin(fut))
     }
+}
 
+impl HandlerFuture<CallToolResult> {
     /// A sync tool run on the blocking thread pool, for tools marked `blocking`.
     pub fn blocking(f: impl FnOnce() -> CallToolResult + Send + 'static) -> Self {
-        ToolFuture::pending(async move {
+        HandlerFuture::pending(async move {
             match tokio::task::spawn_blocking(f).await {
                 Ok(r) => r,
                 Err(e) => CallToolResult::error(format!("the tool failed unexpectedly: {e}")),
@@ -332,15 +366,17 @@ impl ToolFuture {
     }
 }
 
-impl Future for ToolFuture {
-    type Output = CallToolResult;
+impl<T> Unpin for HandlerFuture<T> {}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<CallToolResult> {
+impl<T> Future for HandlerFuture<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<T> {
         match self.get_mut() {
-            ToolFuture::Ready(r) => {
-                Poll::Ready(r.take().expect("ToolFuture polled after completion"))
+            HandlerFuture::Ready(r) => {
+                Poll::Ready(r.take().expect("HandlerFuture polled after completion"))
             }
-            ToolFuture::Pending(f) => f.as_mut().poll(cx),
+            HandlerFuture::Pending(f) => f.as_mut().poll(cx),
         }
     }
 }

@@ -81,6 +81,11 @@ impl Context {
         self.inner.session.client_capabilities()
     }
 
+    /// A handle on the server: change what it serves, notify resource subscribers.
+    pub fn server(&self) -> super::ServerHandle {
+        super::ServerHandle::of(&self.inner.session.core)
+    }
+
     /// Reports progress, when the client asked for it with a progress token; otherwise does
     /// nothing. `progress` should grow with every call.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {

@@ -1,33 +1,55 @@
 //! The server: what it serves, and how it answers.
 
 pub(crate) mod call;
+pub(crate) mod catalog;
+pub mod completion;
 mod context;
+mod handle;
+mod methods;
+pub(crate) mod prompt;
 pub(crate) mod registry;
+pub(crate) mod resource;
 pub mod schema;
 pub(crate) mod session;
 pub mod text;
 pub mod uri_template;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{Map, Value};
 
 pub use call::{
-    ArgSpec, ArgumentParam, Audio, ContentReturn, ExtractorParam, FromContext, Image,
-    IntoToolResult, OutputMode, OutputSchema, Param, Ret, StructuredResultReturn, StructuredReturn,
-    ToolArgument, ToolCall, ToolError, ToolFuture, ToolOutput, default_from_str, default_json,
+    ArgSpec, ArgumentParam, Audio, ContentReturn, Extraction, ExtractorParam, FromContext,
+    HandlerFuture, Image, IntoToolResult, OutputMode, OutputSchema, Param, Ret,
+    StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall, ToolError, ToolFuture,
+    ToolOutput, default_from_str, default_json, extract_context,
 };
+pub use completion::{Completion, CompletionContext, IntoCompletion};
 pub use context::Context;
+pub use handle::ServerHandle;
+pub use prompt::{
+    GetPromptResult, IntoPromptResult, PromptArgument, PromptArgumentParam, PromptArgumentType,
+    PromptDef, PromptFuture, PromptGet, PromptMessage, PromptTarget,
+};
 pub use registry::{Icon, ToolAnnotations, ToolDef};
+pub use resource::{
+    Json, ResourceAnnotations, ResourceDef, ResourceError, ResourceExtractor, ResourceFuture,
+    ResourceOutput, ResourceRead, ResourceTarget, TemplateVariable, resource_extractor,
+};
 
 use crate::protocol::{Implementation, InitializeResult, ProtocolVersion};
-use registry::ToolTable;
+use catalog::Catalog;
+use prompt::PromptEntry;
+use registry::ToolEntry;
+use resource::ResourceEntry;
 
-/// An MCP server under construction: its identity, and which tools it serves.
+/// An MCP server under construction: its identity, and what it serves.
 ///
-/// `Server::new` serves every `#[tool]` in the program; filter with [`Server::retain_tools`],
-/// [`Server::only_tools`] or [`Server::tagged`], or start from [`Server::empty`] and add tools
-/// with [`Server::tool`].
+/// `Server::new` serves every `#[tool]`, `#[resource]` and `#[prompt]` in the program; filter
+/// with [`Server::retain_tools`], [`Server::only_tools`], [`Server::tagged`] and friends, or
+/// start from [`Server::empty`] and add items with [`Server::tool`], [`Server::resource`] and
+/// [`Server::prompt`]. What a running server serves can change through its
+/// [`ServerHandle`].
 ///
 /// ```no_run
 /// use mcp_runtime::prelude::*;
@@ -48,7 +70,10 @@ pub struct Server {
     info: Implementation,
     instructions: Option<String>,
     tools: Vec<&'static ToolDef>,
+    resources: Vec<&'static ResourceDef>,
+    prompts: Vec<&'static PromptDef>,
     page_size: usize,
+    handle: ServerHandle,
 }
 
 impl std::fmt::Debug for Server {
@@ -59,15 +84,32 @@ impl std::fmt::Debug for Server {
                 "tools",
                 &self.tools.iter().map(|t| t.name).collect::<Vec<_>>(),
             )
+            .field(
+                "resources",
+                &self.resources.iter().map(|r| r.uri).collect::<Vec<_>>(),
+            )
+            .field(
+                "prompts",
+                &self.prompts.iter().map(|p| p.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
 
+fn in_module(module_path: &str, module: &str) -> bool {
+    module_path == module
+        || module_path
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.starts_with("::"))
+}
+
 impl Server {
-    /// A server named `name` serving every tool registered in the program.
+    /// A server named `name` serving every tool, resource and prompt registered in the program.
     pub fn new(name: impl Into<String>) -> Server {
         let mut server = Server::empty(name);
         server.tools = inventory::iter::<ToolDef>.into_iter().collect();
+        server.resources = inventory::iter::<ResourceDef>.into_iter().collect();
+        server.prompts = inventory::iter::<PromptDef>.into_iter().collect();
         server
     }
 
@@ -81,7 +123,10 @@ impl Server {
             },
             instructions: None,
             tools: Vec::new(),
+            resources: Vec::new(),
+            prompts: Vec::new(),
             page_size: usize::MAX,
+            handle: ServerHandle::new(),
         }
     }
 
@@ -122,9 +167,33 @@ impl Server {
         self
     }
 
+    /// Adds a resource or resource template by its descriptor.
+    pub fn resource(mut self, def: &'static ResourceDef) -> Server {
+        self.resources.push(def);
+        self
+    }
+
+    /// Adds a prompt by its descriptor.
+    pub fn prompt(mut self, def: &'static PromptDef) -> Server {
+        self.prompts.push(def);
+        self
+    }
+
     /// Keeps only the tools for which `keep` is true.
     pub fn retain_tools(mut self, keep: impl Fn(&ToolDef) -> bool) -> Server {
         self.tools.retain(|t| keep(t));
+        self
+    }
+
+    /// Keeps only the resources and templates for which `keep` is true.
+    pub fn retain_resources(mut self, keep: impl Fn(&ResourceDef) -> bool) -> Server {
+        self.resources.retain(|r| keep(r));
+        self
+    }
+
+    /// Keeps only the prompts for which `keep` is true.
+    pub fn retain_prompts(mut self, keep: impl Fn(&PromptDef) -> bool) -> Server {
+        self.prompts.retain(|p| keep(p));
         self
     }
 
@@ -133,22 +202,23 @@ impl Server {
         self.retain_tools(|t| names.contains(&t.name))
     }
 
-    /// Keeps only the tools carrying `tag`.
+    /// Keeps only the tools, resources and prompts carrying `tag`.
     pub fn tagged(self, tag: &str) -> Server {
         self.retain_tools(|t| t.tags.contains(&tag))
+            .retain_resources(|r| r.tags.contains(&tag))
+            .retain_prompts(|p| p.tags.contains(&tag))
     }
 
-    /// Keeps only the tools defined in `module` (a `module_path!()` prefix) or below it.
+    /// Keeps only the tools, resources and prompts defined in `module` (a `module_path!()`
+    /// prefix) or below it.
     pub fn in_module(self, module: &str) -> Server {
-        self.retain_tools(|t| {
-            t.module_path == module
-                || t.module_path
-                    .strip_prefix(module)
-                    .is_some_and(|rest| rest.starts_with("::"))
-        })
+        self.retain_tools(|t| in_module(t.module_path, module))
+            .retain_resources(|r| in_module(r.module_path, module))
+            .retain_prompts(|p| in_module(p.module_path, module))
     }
 
-    /// How many items a page of `tools/list` holds (default: all of them).
+    /// How many items a page of `tools/list`, `resources/list`,
+    /// `resources/templates/list` and `prompts/list` holds (default: all of them).
     pub fn page_size(mut self, n: usize) -> Server {
         self.page_size = n.max(1);
         self
@@ -166,15 +236,52 @@ impl Server {
         names
     }
 
-    /// Builds what the transports serve. Fails when two tools share a name.
+    /// The URIs and URI templates of the resources this server will serve, in listing order.
+    pub fn resource_uris(&self) -> Vec<&'static str> {
+        let mut uris: Vec<_> = self.resources.iter().map(|r| r.uri).collect();
+        uris.sort_unstable();
+        uris
+    }
+
+    /// The names of the prompts this server will serve, in listing order.
+    pub fn prompt_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.prompts.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// A handle on the server once it runs: change what it serves, notify subscribers.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Builds what the transports serve. Fails when two items share a name or URI, or a URI
+    /// template is invalid.
     pub(crate) fn build(self) -> anyhow::Result<Arc<ServerCore>> {
-        let tools = ToolTable::build(self.tools).map_err(anyhow::Error::msg)?;
-        Ok(Arc::new(ServerCore {
+        let tools = Catalog::build(self.tools.into_iter().map(ToolEntry::new).collect())
+            .map_err(anyhow::Error::msg)?;
+        let (mut fixed, mut templates) = (Vec::new(), Vec::new());
+        for def in self.resources {
+            let entry = ResourceEntry::new(def).map_err(anyhow::Error::msg)?;
+            if entry.template.is_some() {
+                templates.push(entry);
+            } else {
+                fixed.push(entry);
+            }
+        }
+        let core = Arc::new(ServerCore {
             info: self.info,
             instructions: self.instructions,
             tools,
+            resources: Catalog::build(fixed).map_err(anyhow::Error::msg)?,
+            templates: Catalog::build(templates).map_err(anyhow::Error::msg)?,
+            prompts: Catalog::build(self.prompts.into_iter().map(PromptEntry::new).collect())
+                .map_err(anyhow::Error::msg)?,
             page_size: self.page_size,
-        }))
+            sessions: Mutex::new(Vec::new()),
+        });
+        self.handle.attach(&core);
+        Ok(core)
     }
 }
 
@@ -182,16 +289,31 @@ impl Server {
 pub(crate) struct ServerCore {
     pub(crate) info: Implementation,
     pub(crate) instructions: Option<String>,
-    pub(crate) tools: ToolTable,
+    pub(crate) tools: Catalog<ToolEntry>,
+    pub(crate) resources: Catalog<ResourceEntry>,
+    pub(crate) templates: Catalog<ResourceEntry>,
+    pub(crate) prompts: Catalog<PromptEntry>,
     pub(crate) page_size: usize,
+    /// Every live connection, for notifications that concern them all.
+    sessions: Mutex<Vec<Weak<session::Session>>>,
 }
 
 impl ServerCore {
     pub(crate) fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {
+        let list_changed = || {
+            let mut m = Map::new();
+            m.insert("listChanged".into(), Value::Bool(true));
+            m
+        };
         let mut capabilities = Map::new();
-        let mut tools = Map::new();
-        tools.insert("listChanged".into(), Value::Bool(false));
-        capabilities.insert("tools".into(), Value::Object(tools));
+        capabilities.insert("tools".into(), Value::Object(list_changed()));
+        let mut resources = list_changed();
+        resources.insert("subscribe".into(), Value::Bool(true));
+        capabilities.insert("resources".into(), Value::Object(resources));
+        capabilities.insert("prompts".into(), Value::Object(list_changed()));
+        if version.has_completions() {
+            capabilities.insert("completions".into(), Value::Object(Map::new()));
+        }
         let mut info = self.info.clone();
         if !version.has_titles() {
             info.title = None;
@@ -210,8 +332,28 @@ impl ServerCore {
 
     /// A one-line summary for banners and logs.
     pub(crate) fn summary(&self) -> String {
-        let n = self.tools.entries.len();
-        format!("{n} tool{}", if n == 1 { "" } else { "s" })
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{}, {}, {}, {}",
+            plural(self.tools.len(), "tool"),
+            plural(self.resources.len(), "resource"),
+            plural(self.templates.len(), "resource template"),
+            plural(self.prompts.len(), "prompt"),
+        )
+    }
+
+    /// Remembers a new connection.
+    pub(crate) fn register(&self, session: &Arc<session::Session>) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.push(Arc::downgrade(session));
+    }
+
+    /// The live connections.
+    pub(crate) fn sessions(&self) -> Vec<Arc<session::Session>> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.iter().filter_map(Weak::upgrade).collect()
     }
 }
 

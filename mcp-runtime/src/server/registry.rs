@@ -1,6 +1,5 @@
-//! Static tool descriptors, collected through `inventory`, and the server's tool table.
+//! Static tool descriptors, collected through `inventory`, and tools as a server holds them.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::value::RawValue;
@@ -219,41 +218,17 @@ impl ToolEntry {
     }
 }
 
-/// The tools a server serves, in listing order, with a name index.
-pub(crate) struct ToolTable {
-    pub(crate) entries: Vec<ToolEntry>,
-    by_name: HashMap<&'static str, usize>,
-}
-
-impl ToolTable {
-    /// Builds the table; tools are listed by name. Fails on duplicate names.
-    pub(crate) fn build(mut defs: Vec<&'static ToolDef>) -> Result<ToolTable, String> {
-        defs.sort_by(|a, b| a.name.cmp(b.name).then(a.module_path.cmp(b.module_path)));
-        let mut by_name = HashMap::with_capacity(defs.len());
-        for (i, d) in defs.iter().enumerate() {
-            if let Some(&j) = by_name.get(d.name) {
-                let first: &ToolDef = defs[j];
-                return Err(format!(
-                    "two tools are named `{}`: one at {}:{} (`{}`), one at {}:{} (`{}`); \
-                     rename one with `#[tool(name = \"...\")]` or filter one out of the server",
-                    d.name,
-                    first.location.0,
-                    first.location.1,
-                    first.module_path,
-                    d.location.0,
-                    d.location.1,
-                    d.module_path
-                ));
-            }
-            by_name.insert(d.name, i);
-        }
-        Ok(ToolTable {
-            entries: defs.into_iter().map(ToolEntry::new).collect(),
-            by_name,
-        })
+impl super::catalog::Item for ToolEntry {
+    fn kind(&self) -> &'static str {
+        "tool"
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&ToolEntry> {
-        self.by_name.get(name).map(|&i| &self.entries[i])
+    fn key(&self) -> &'static str {
+        self.def.name
+    }
+
+    fn origin(&self) -> String {
+        let d = self.def;
+        format!("{}:{} (`{}`)", d.location.0, d.location.1, d.module_path)
     }
 }

@@ -4,7 +4,7 @@
 //! [`Session::handle_message`] and sends what comes back; stdio, the in-memory client and HTTP
 //! all run this same code.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::ServerCore;
-use super::call::{RequestParts, ToolCall};
+use super::call::{HandlerFuture, RequestParts, ToolCall};
 use crate::protocol::{
     BadMessage, CallToolParams, CallToolResult, CancelledParams, ErrorObject, Implementation,
     Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
@@ -45,6 +45,8 @@ pub(crate) struct Session {
     in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
     idle: tokio::sync::Notify,
     out: Outbound,
+    /// URIs the client subscribed to with `resources/subscribe`.
+    pub(crate) subscriptions: Mutex<HashSet<String>>,
 }
 
 /// The answer to one incoming message.
@@ -59,13 +61,29 @@ pub(crate) enum Reply {
 
 impl Session {
     pub(crate) fn new(core: Arc<ServerCore>, out: Outbound) -> Arc<Session> {
-        Arc::new(Session {
+        let session = Arc::new(Session {
             core,
             peer: OnceLock::new(),
             in_flight: Mutex::new(HashMap::new()),
             idle: tokio::sync::Notify::new(),
             out,
-        })
+            subscriptions: Mutex::new(HashSet::new()),
+        });
+        session.core.register(&session);
+        session
+    }
+
+    /// Whether `initialize` was answered.
+    pub(crate) fn is_initialized(&self) -> bool {
+        self.peer.get().is_some()
+    }
+
+    /// Whether the client subscribed to updates of `uri`.
+    pub(crate) fn is_subscribed(&self, uri: &str) -> bool {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(uri)
     }
 
     pub(crate) fn protocol_version(&self) -> ProtocolVersion {
@@ -240,6 +258,22 @@ impl Session {
             )),
             "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
             "tools/call" => return self.call_tool(id, params),
+            "resources/list" => self.list_resources(params).map(|r| encode_result(&id, &r)),
+            "resources/templates/list" => self
+                .list_resource_templates(params)
+                .map(|r| encode_result(&id, &r)),
+            "resources/read" => return self.read_resource(id, params),
+            "resources/subscribe" => self
+                .subscribe(params, true)
+                .map(|()| encode_result(&id, &Empty {})),
+            "resources/unsubscribe" => self
+                .subscribe(params, false)
+                .map(|()| encode_result(&id, &Empty {})),
+            "prompts/list" => self.list_prompts(params).map(|r| encode_result(&id, &r)),
+            "prompts/get" => return self.get_prompt(id, params),
+            "completion/complete" if self.protocol_version().has_completions() => {
+                return self.complete(id, params);
+            }
             _ => Err(ErrorObject::method_not_found(method)),
         };
         Reply::Now(result.unwrap_or_else(|e| encode_error(Some(&id), &e)))
@@ -260,26 +294,44 @@ impl Session {
         Ok(self.core.initialize_result(version))
     }
 
-    fn list_tools(&self, params: Option<&RawValue>) -> Result<ToolPage<'_>, ErrorObject> {
+    fn list_tools(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
+        let table = self.core.tools.load();
+        self.page(params, "tools", table.live(), |e, v| e.listing(v))
+    }
+
+    /// One page of a list result.
+    pub(crate) fn page<E>(
+        &self,
+        params: Option<&RawValue>,
+        key: &'static str,
+        items: &[Arc<E>],
+        listing: impl Fn(&E, ProtocolVersion) -> &RawValue,
+    ) -> Result<Page, ErrorObject> {
         let p: ListParams = parse_optional_params(params)?;
-        let start = match p.cursor.as_deref() {
-            None => 0,
-            Some(c) => c
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n <= self.core.tools.entries.len())
-                .ok_or_else(|| ErrorObject::invalid_params(format!("invalid cursor {c:?}")))?,
-        };
+        let (start, end) =
+            super::catalog::page_bounds(p.cursor.as_deref(), items.len(), self.core.page_size)?;
         let version = self.protocol_version();
-        let entries = &self.core.tools.entries;
-        let end = entries.len().min(start.saturating_add(self.core.page_size));
-        Ok(ToolPage {
-            tools: entries[start..end]
-                .iter()
-                .map(|e| e.listing(version))
-                .collect(),
-            next_cursor: (end < entries.len()).then(|| end.to_string()),
-        })
+        let mut out = Vec::with_capacity(32 + (end - start) * 256);
+        out.extend_from_slice(b"{\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":[");
+        for (i, e) in items[start..end].iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(listing(e, version).get().as_bytes());
+        }
+        out.push(b']');
+        if end < items.len() {
+            out.extend_from_slice(b",\"nextCursor\":\"");
+            out.extend_from_slice(end.to_string().as_bytes());
+            out.push(b'"');
+        }
+        out.push(b'}');
+        Ok(Page(
+            RawValue::from_string(String::from_utf8(out).expect("JSON is UTF-8"))
+                .expect("a page is valid JSON"),
+        ))
     }
 
     fn call_tool(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
@@ -293,13 +345,8 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
             ));
         };
-        let request = RequestParts {
-            id: id.clone(),
-            meta: p.meta,
-            session: Arc::clone(self),
-            out: self.out.clone(),
-        };
-        let call = ToolCall::new(entry, p.arguments.unwrap_or_default(), request);
+        let request = self.request_parts(&id, p.meta);
+        let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
         let version = self.protocol_version();
         let handler = entry.def.handler;
         let name = entry.def.name;
@@ -327,6 +374,46 @@ impl Session {
                 }),
             ),
         }
+    }
+}
+
+impl Session {
+    /// What a handler's `Context` is built from.
+    pub(crate) fn request_parts(
+        self: &Arc<Self>,
+        id: &RequestId,
+        meta: Option<JsonObject>,
+    ) -> RequestParts {
+        RequestParts {
+            id: id.clone(),
+            meta,
+            session: Arc::clone(self),
+            out: self.out.clone(),
+        }
+    }
+}
+
+/// Runs a handler: `start` builds its future (a panic there is caught too); the answer is
+/// sent now when the future is already done, and from a spawned task otherwise. `encode`
+/// turns the outcome, or a panic's message, into the response.
+pub(crate) fn run_handler<T: Send + 'static>(
+    id: RequestId,
+    start: impl FnOnce() -> HandlerFuture<T>,
+    encode: impl FnOnce(&RequestId, Result<T, String>) -> Vec<u8> + Send + 'static,
+) -> Reply {
+    let fut = match std::panic::catch_unwind(AssertUnwindSafe(start)) {
+        Ok(f) => f,
+        Err(panic) => return Reply::Now(encode(&id, Err(panic_message(&panic)))),
+    };
+    match fut {
+        HandlerFuture::Ready(Some(v)) => Reply::Now(encode(&id, Ok(v))),
+        fut => Reply::Later(
+            id.clone(),
+            Box::pin(async move {
+                let outcome = CatchUnwind(fut).await;
+                encode(&id, outcome)
+            }),
+        ),
     }
 }
 
@@ -366,14 +453,15 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 }
 
 #[derive(Serialize)]
-struct Empty {}
+pub(crate) struct Empty {}
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ToolPage<'a> {
-    tools: Vec<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
+/// A page of a list result, serialized.
+pub(crate) struct Page(Box<RawValue>);
+
+impl Serialize for Page {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 /// A tool result as the negotiated revision allows it.
@@ -402,7 +490,9 @@ impl Serialize for RenderedResult {
 }
 
 /// Parses required params.
-fn parse_params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorObject> {
+pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
+    params: Option<&'a RawValue>,
+) -> Result<T, ErrorObject> {
     let raw =
         params.ok_or_else(|| ErrorObject::invalid_params("Invalid params: missing `params`"))?;
     serde_json::from_str(raw.get())
@@ -410,7 +500,7 @@ fn parse_params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<
 }
 
 /// Parses params that may be absent.
-fn parse_optional_params<'a, T: Deserialize<'a> + Default>(
+pub(crate) fn parse_optional_params<'a, T: Deserialize<'a> + Default>(
     params: Option<&'a RawValue>,
 ) -> Result<T, ErrorObject> {
     match params {

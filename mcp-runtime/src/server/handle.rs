@@ -1,0 +1,212 @@
+//! `ServerHandle`: change what a running server serves, and tell its clients.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use serde_json::{Map, Value};
+
+use super::ServerCore;
+use super::catalog::{Catalog, Item};
+use super::prompt::{PromptDef, PromptEntry};
+use super::registry::{ToolDef, ToolEntry};
+use super::resource::{ResourceDef, ResourceEntry};
+use crate::protocol::encode_request;
+
+/// A handle on a running server, from [`Server::handle`](crate::Server::handle) or
+/// [`Context::server`](crate::Context::server).
+///
+/// Adding, removing, enabling or disabling a tool, resource, template or prompt takes effect
+/// for the next request, and every connected client is sent the matching `list_changed`
+/// notification. [`ServerHandle::notify_resource_updated`] tells the clients subscribed to a
+/// URI that it changed.
+///
+/// A handle taken before the server starts acts on it once it runs; until then its methods
+/// change nothing and return `false` (or an error). When one `Server` runs several times (one
+/// per in-memory connection, say), the handle acts on every running instance.
+#[derive(Clone, Default)]
+pub struct ServerHandle {
+    cores: Arc<Mutex<Vec<Weak<ServerCore>>>>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    pub(crate) fn new() -> ServerHandle {
+        ServerHandle::default()
+    }
+
+    pub(crate) fn of(core: &Arc<ServerCore>) -> ServerHandle {
+        let handle = ServerHandle::new();
+        handle.attach(core);
+        handle
+    }
+
+    pub(crate) fn attach(&self, core: &Arc<ServerCore>) {
+        let mut cores = self.cores.lock().unwrap_or_else(|e| e.into_inner());
+        cores.retain(|c| c.strong_count() > 0);
+        cores.push(Arc::downgrade(core));
+    }
+
+    fn cores(&self) -> Vec<Arc<ServerCore>> {
+        let cores = self.cores.lock().unwrap_or_else(|e| e.into_inner());
+        cores.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Whether the server is running.
+    pub fn is_running(&self) -> bool {
+        !self.cores().is_empty()
+    }
+
+    /// Adds a tool. Fails when the name is taken, or the server is not running.
+    pub fn add_tool(&self, def: &'static ToolDef) -> Result<(), String> {
+        self.add(|c| &c.tools, || ToolEntry::new(def), TOOLS)
+    }
+
+    /// Removes a tool; whether there was one.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        self.change(|c| c.tools.remove(name), TOOLS)
+    }
+
+    /// Enables a disabled tool; whether that changed anything.
+    pub fn enable_tool(&self, name: &str) -> bool {
+        self.change(|c| c.tools.set_enabled(name, true), TOOLS)
+    }
+
+    /// Disables a tool: it is no longer listed, and calls to it fail as for an unknown tool.
+    pub fn disable_tool(&self, name: &str) -> bool {
+        self.change(|c| c.tools.set_enabled(name, false), TOOLS)
+    }
+
+    /// Adds a resource or resource template. Fails when the URI is taken or not a valid
+    /// template, or the server is not running.
+    pub fn add_resource(&self, def: &'static ResourceDef) -> Result<(), String> {
+        let entry = ResourceEntry::new(def)?;
+        if entry.template.is_some() {
+            self.add(
+                |c| &c.templates,
+                || ResourceEntry::new(def).expect("parsed above"),
+                RESOURCES,
+            )
+        } else {
+            self.add(
+                |c| &c.resources,
+                || ResourceEntry::new(def).expect("parsed above"),
+                RESOURCES,
+            )
+        }
+    }
+
+    /// Removes a resource or template by its URI or URI template; whether there was one.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        self.change(
+            |c| c.resources.remove(uri) | c.templates.remove(uri),
+            RESOURCES,
+        )
+    }
+
+    /// Enables a disabled resource or template; whether that changed anything.
+    pub fn enable_resource(&self, uri: &str) -> bool {
+        self.change(
+            |c| c.resources.set_enabled(uri, true) | c.templates.set_enabled(uri, true),
+            RESOURCES,
+        )
+    }
+
+    /// Disables a resource or template: it is no longer listed or read.
+    pub fn disable_resource(&self, uri: &str) -> bool {
+        self.change(
+            |c| c.resources.set_enabled(uri, false) | c.templates.set_enabled(uri, false),
+            RESOURCES,
+        )
+    }
+
+    /// Adds a prompt. Fails when the name is taken, or the server is not running.
+    pub fn add_prompt(&self, def: &'static PromptDef) -> Result<(), String> {
+        self.add(|c| &c.prompts, || PromptEntry::new(def), PROMPTS)
+    }
+
+    /// Removes a prompt; whether there was one.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        self.change(|c| c.prompts.remove(name), PROMPTS)
+    }
+
+    /// Enables a disabled prompt; whether that changed anything.
+    pub fn enable_prompt(&self, name: &str) -> bool {
+        self.change(|c| c.prompts.set_enabled(name, true), PROMPTS)
+    }
+
+    /// Disables a prompt: it is no longer listed or served.
+    pub fn disable_prompt(&self, name: &str) -> bool {
+        self.change(|c| c.prompts.set_enabled(name, false), PROMPTS)
+    }
+
+    /// Sends `notifications/resources/updated` for `uri` to every client subscribed to it;
+    /// returns how many were told.
+    pub fn notify_resource_updated(&self, uri: &str) -> usize {
+        let mut params = Map::new();
+        params.insert("uri".into(), Value::String(uri.to_string()));
+        let Ok(bytes) = encode_request(None, "notifications/resources/updated", Some(&params))
+        else {
+            return 0;
+        };
+        let mut told = 0;
+        for core in self.cores() {
+            for session in core.sessions() {
+                if session.is_subscribed(uri) {
+                    session.send(bytes.clone());
+                    told += 1;
+                }
+            }
+        }
+        told
+    }
+
+    fn add<E: Item>(
+        &self,
+        catalog: impl Fn(&ServerCore) -> &Catalog<E>,
+        entry: impl Fn() -> E,
+        method: &str,
+    ) -> Result<(), String> {
+        let cores = self.cores();
+        if cores.is_empty() {
+            return Err("the server is not running".into());
+        }
+        for core in &cores {
+            catalog(core).add(entry())?;
+            broadcast(core, method);
+        }
+        Ok(())
+    }
+
+    fn change(&self, f: impl Fn(&ServerCore) -> bool, method: &str) -> bool {
+        let mut changed = false;
+        for core in self.cores() {
+            if f(&core) {
+                changed = true;
+                broadcast(&core, method);
+            }
+        }
+        changed
+    }
+}
+
+const TOOLS: &str = "notifications/tools/list_changed";
+const RESOURCES: &str = "notifications/resources/list_changed";
+const PROMPTS: &str = "notifications/prompts/list_changed";
+
+/// Tells every initialized client of `core` that a list changed.
+fn broadcast(core: &ServerCore, method: &str) {
+    let Ok(bytes) = encode_request::<()>(None, method, None) else {
+        return;
+    };
+    for session in core.sessions() {
+        if session.is_initialized() {
+            session.send(bytes.clone());
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Prompts: descriptors the `#[prompt]` macro emits, their arguments, and what a prompt
+//! function may return.
+
+use std::fmt::{Display, Write as _};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::call::{ArgSpec, Extraction, HandlerFuture, Param, RequestParts};
+use super::catalog::Item;
+use super::context::Context;
+use super::registry::Icon;
+use super::text::Text;
+use crate::protocol::{Content, ErrorObject, JsonObject, ProtocolVersion, Role};
+
+/// Everything the runtime knows about one prompt, as a static the `#[prompt]` macro emits.
+#[derive(Debug)]
+pub struct PromptDef {
+    /// Programmatic name, unique per server.
+    pub name: &'static str,
+    /// Display name.
+    pub title: Option<&'static str>,
+    /// What the prompt is for; from the doc comment unless given.
+    pub description: Option<&'static str>,
+    /// The Rust module it was defined in (`module_path!()`).
+    pub module_path: &'static str,
+    /// Source file and line, for error messages.
+    pub location: (&'static str, u32),
+    /// Tags, for filtering.
+    pub tags: &'static [&'static str],
+    /// Icons.
+    pub icons: &'static [Icon],
+    /// `_meta`, as JSON object text.
+    pub meta: Option<&'static str>,
+    /// Lists the prompt's arguments.
+    pub arguments: fn() -> Vec<PromptArgument>,
+    /// Renders the prompt.
+    pub handler: fn(PromptGet<'_>) -> PromptFuture,
+}
+
+inventory::collect!(PromptDef);
+
+/// One argument of a prompt, as listed.
+#[derive(Debug, Clone, Copy)]
+pub struct PromptArgument {
+    /// Name, description and completion function.
+    pub spec: &'static ArgSpec,
+    /// Whether the client must give it.
+    pub required: bool,
+}
+
+/// The future of a prompt being rendered.
+pub type PromptFuture = HandlerFuture<Result<GetPromptResult, ErrorObject>>;
+
+/// A prompt being served.
+pub(crate) struct PromptEntry {
+    pub(crate) def: &'static PromptDef,
+    pub(crate) arguments: Vec<PromptArgument>,
+    listing: [OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()],
+}
+
+impl PromptEntry {
+    pub(crate) fn new(def: &'static PromptDef) -> PromptEntry {
+        PromptEntry {
+            def,
+            arguments: (def.arguments)(),
+            listing: Default::default(),
+        }
+    }
+
+    /// The prompt's `prompts/list` item.
+    pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
+        self.listing[version.index()].get_or_init(|| {
+            let json = self.to_json(version).to_string();
+            RawValue::from_string(json).expect("serialized JSON is valid")
+        })
+    }
+
+    fn to_json(&self, version: ProtocolVersion) -> Value {
+        let d = self.def;
+        let mut m = Map::new();
+        m.insert("name".into(), d.name.into());
+        if let Some(t) = d.title.filter(|_| version.has_titles()) {
+            m.insert("title".into(), t.into());
+        }
+        if let Some(desc) = d.description {
+            m.insert("description".into(), desc.into());
+        }
+        let args: Vec<Value> = self
+            .arguments
+            .iter()
+            .map(|a| {
+                let mut arg = Map::new();
+                arg.insert("name".into(), a.spec.name.into());
+                if let Some(desc) = a.spec.description {
+                    arg.insert("description".into(), desc.into());
+                }
+                arg.insert("required".into(), a.required.into());
+                Value::Object(arg)
+            })
+            .collect();
+        m.insert("arguments".into(), Value::Array(args));
+        if version.has_icons() && !d.icons.is_empty() {
+            m.insert(
+                "icons".into(),
+                Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
+            );
+        }
+        if version.has_item_meta()
+            && let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
+        {
+            m.insert("_meta".into(), meta);
+        }
+        Value::Object(m)
+    }
+
+    /// The listed argument with this name.
+    pub(crate) fn argument(&self, name: &str) -> Option<&PromptArgument> {
+        self.arguments.iter().find(|a| a.spec.name == name)
+    }
+}
+
+impl Item for PromptEntry {
+    fn kind(&self) -> &'static str {
+        "prompt"
+    }
+
+    fn key(&self) -> &'static str {
+        self.def.name
+    }
+
+    fn origin(&self) -> String {
+        let d = self.def;
+        format!("{}:{} (`{}`)", d.location.0, d.location.1, d.module_path)
+    }
+}
+
+/// A `prompts/get` being unpacked into the function's parameters.
+pub struct PromptGet<'a> {
+    pub(crate) prompt: &'a PromptEntry,
+    arguments: JsonObject,
+    request: Option<RequestParts>,
+    context: Option<Context>,
+    problems: Vec<String>,
+}
+
+impl<'a> PromptGet<'a> {
+    pub(crate) fn new(
+        prompt: &'a PromptEntry,
+        arguments: JsonObject,
+        request: RequestParts,
+    ) -> Self {
+        PromptGet {
+            prompt,
+            arguments,
+            request: Some(request),
+            context: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Called once every parameter was built: `Some` ends the request with an error naming
+    /// every argument that was missing or wrong.
+    pub fn finish(&mut self) -> Option<PromptFuture> {
+        let unknown: Vec<String> = self
+            .arguments
+            .keys()
+            .filter(|k| self.prompt.argument(k).is_none())
+            .map(|k| format!("unknown argument `{k}`"))
+            .collect();
+        self.problems.extend(unknown);
+        if self.problems.is_empty() {
+            return None;
+        }
+        let mut text = format!("Invalid arguments for prompt `{}`:", self.prompt.def.name);
+        for p in &self.problems {
+            let _ = write!(text, " {p};");
+        }
+        text.pop();
+        Some(PromptFuture::ready(Err(ErrorObject::invalid_params(text))))
+    }
+
+    /// The error when a parameter could not be built (already recorded).
+    pub fn invalid(&mut self) -> PromptFuture {
+        self.finish().unwrap_or_else(|| {
+            PromptFuture::ready(Err(ErrorObject::invalid_params(format!(
+                "Invalid arguments for prompt `{}`",
+                self.prompt.def.name
+            ))))
+        })
+    }
+
+    /// What a result is completed with: the prompt's name and description.
+    pub fn target(&self) -> PromptTarget {
+        PromptTarget {
+            name: self.prompt.def.name,
+            description: self.prompt.def.description,
+        }
+    }
+}
+
+/// The prompt a result belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct PromptTarget {
+    name: &'static str,
+    description: Option<&'static str>,
+}
+
+impl PromptTarget {
+    /// Converts what the prompt function returned; an error names the prompt.
+    pub fn convert<R: IntoPromptResult>(self, value: R) -> Result<GetPromptResult, ErrorObject> {
+        let mut result = value
+            .into_prompt_result()
+            .map_err(|e| ErrorObject::internal(format!("prompt `{}` failed: {e}", self.name)))?;
+        if result.description.is_none() {
+            result.description = self.description.map(str::to_owned);
+        }
+        Ok(result)
+    }
+}
+
+impl Extraction for PromptGet<'_> {
+    fn context(&mut self) -> &Context {
+        let request = &mut self.request;
+        self.context.get_or_insert_with(|| {
+            let r = request.take().expect("request parts are taken once");
+            Context::new(r.id, r.meta, r.session, r.out)
+        })
+    }
+
+    fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+}
+
+/// A type a prompt argument can be: it deserializes from the argument's text.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a prompt parameter",
+    label = "neither a prompt argument nor an extractor",
+    note = "prompt arguments arrive as text; their type implements `serde::Deserialize` (`String`, numbers, `bool`, enums, `Option<T>` for optional arguments)",
+    note = "an extractor (a value built from the request) implements `mcp_runtime::FromContext`"
+)]
+pub trait PromptArgumentType: serde::de::DeserializeOwned {}
+
+impl<T: serde::de::DeserializeOwned> PromptArgumentType for T {}
+
+/// Parameter handling for prompt arguments: read from the text the client sent.
+pub trait PromptArgumentParam<T> {
+    /// Lists the argument.
+    fn describe(&self, arguments: &mut Vec<PromptArgument>, spec: &'static ArgSpec)
+    where
+        T: PromptArgumentType;
+    /// Reads the argument, recording a problem when it is missing or invalid.
+    fn extract(
+        &self,
+        get: &mut PromptGet<'_>,
+        spec: &ArgSpec,
+        default: Option<fn() -> T>,
+    ) -> Option<T>
+    where
+        T: PromptArgumentType;
+}
+
+impl<T> PromptArgumentParam<T> for Param<T> {
+    fn describe(&self, arguments: &mut Vec<PromptArgument>, spec: &'static ArgSpec)
+    where
+        T: PromptArgumentType,
+    {
+        arguments.push(PromptArgument {
+            spec,
+            required: spec.default_json.is_none() && !Text::accepts_absent::<T>(),
+        });
+    }
+
+    fn extract(
+        &self,
+        get: &mut PromptGet<'_>,
+        spec: &ArgSpec,
+        default: Option<fn() -> T>,
+    ) -> Option<T>
+    where
+        T: PromptArgumentType,
+    {
+        let parsed = match get.arguments.get(spec.name) {
+            Some(Value::String(s)) => Text::One(s).parse::<T>(),
+            Some(Value::Null) | None => {
+                if let Some(d) = default {
+                    return Some(d());
+                }
+                match Text::Absent.parse::<T>() {
+                    Ok(v) => return Some(v),
+                    Err(_) => Err("missing required argument".to_string()),
+                }
+            }
+            Some(other) => {
+                let text = other.to_string();
+                Text::One(&text).parse::<T>()
+            }
+        };
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) if e == "missing required argument" => {
+                get.problems
+                    .push(format!("missing required argument `{}`", spec.name));
+                None
+            }
+            Err(e) => {
+                get.problems.push(format!("argument `{}`: {e}", spec.name));
+                None
+            }
+        }
+    }
+}
+
+/// One message of a rendered prompt.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PromptMessage {
+    /// Who says it.
+    pub role: Role,
+    /// What is said: text, an image, audio, a resource link or an embedded resource.
+    pub content: Content,
+}
+
+impl PromptMessage {
+    /// A message from the user.
+    pub fn user(content: impl Into<Content>) -> PromptMessage {
+        PromptMessage {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+
+    /// A message from the assistant.
+    pub fn assistant(content: impl Into<Content>) -> PromptMessage {
+        PromptMessage {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// A rendered prompt: messages, and optionally a description.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GetPromptResult {
+    /// A description of this rendering; the prompt's own description when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The messages.
+    pub messages: Vec<PromptMessage>,
+}
+
+impl GetPromptResult {
+    /// A result with these messages.
+    pub fn new(messages: Vec<PromptMessage>) -> GetPromptResult {
+        GetPromptResult {
+            description: None,
+            messages,
+        }
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> GetPromptResult {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+/// What a prompt function may return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a prompt",
+    note = "return `String` (one user message), `PromptMessage`, `Vec<PromptMessage>`, `GetPromptResult` (messages and a description), or a `Result` of those whose error implements `Display`"
+)]
+pub trait IntoPromptResult {
+    /// Converts the value; an error becomes the request's error.
+    fn into_prompt_result(self) -> Result<GetPromptResult, String>;
+}
+
+impl IntoPromptResult for String {
+    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+        Ok(GetPromptResult::new(vec![PromptMessage::user(self)]))
+    }
+}
+
+impl IntoPromptResult for &'static str {
+    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+        self.to_string().into_prompt_result()
+    }
+}
+
+impl IntoPromptResult for PromptMessage {
+    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+        Ok(GetPromptResult::new(vec![self]))
+    }
+}
+
+impl IntoPromptResult for Vec<PromptMessage> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+        Ok(GetPromptResult::new(self))
+    }
+}
+
+impl IntoPromptResult for GetPromptResult {
+    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+        Ok(self)
+    }
+}
+
+impl<T: IntoPromptResult, E: Display> IntoPromptResult for Result<T, E> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+        self.map_err(|e| format!("{e:#}"))?.into_prompt_result()
+    }
+}
+
+impl From<String> for Content {
+    fn from(text: String) -> Content {
+        Content::text(text)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Content {
+        Content::text(text)
+    }
+}

@@ -1,0 +1,562 @@
+//! Resources and resource templates: descriptors the `#[resource]` macro emits, reading them,
+//! and what a read may return.
+
+use std::any::Any;
+use std::fmt::{self, Display, Write as _};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::call::{ArgSpec, Extraction, HandlerFuture, RequestParts};
+use super::catalog::Item;
+use super::context::Context;
+use super::registry::Icon;
+use super::text::Text;
+use super::uri_template::{Bindings, UriTemplate, VarValue};
+use crate::protocol::{ProtocolVersion, ResourceContents, Role, base64};
+
+/// Hints about a resource, for the client's display and selection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResourceAnnotations {
+    /// Who the resource is meant for.
+    pub audience: &'static [Role],
+    /// 0 (least) to 1 (most important).
+    pub priority: Option<f64>,
+    /// ISO 8601 time of the last change.
+    pub last_modified: Option<&'static str>,
+}
+
+impl ResourceAnnotations {
+    /// No hints.
+    pub const NONE: ResourceAnnotations = ResourceAnnotations {
+        audience: &[],
+        priority: None,
+        last_modified: None,
+    };
+
+    fn to_json(self, version: ProtocolVersion) -> Option<Value> {
+        let mut m = Map::new();
+        if !self.audience.is_empty() {
+            m.insert(
+                "audience".into(),
+                serde_json::to_value(self.audience).unwrap_or_default(),
+            );
+        }
+        if let Some(p) = self.priority {
+            m.insert("priority".into(), p.into());
+        }
+        if let Some(t) = self.last_modified.filter(|_| version.has_titles()) {
+            m.insert("lastModified".into(), t.into());
+        }
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+}
+
+/// Everything the runtime knows about one resource or resource template, as a static the
+/// `#[resource]` macro emits.
+#[derive(Debug)]
+pub struct ResourceDef {
+    /// The URI, or an RFC 6570 URI template when it has `{…}` expressions.
+    pub uri: &'static str,
+    /// Programmatic name.
+    pub name: &'static str,
+    /// Display name.
+    pub title: Option<&'static str>,
+    /// What the resource is; from the doc comment unless given.
+    pub description: Option<&'static str>,
+    /// MIME type of its contents.
+    pub mime_type: Option<&'static str>,
+    /// Size in bytes, when known in advance.
+    pub size: Option<u64>,
+    /// Audience, priority and last modification.
+    pub annotations: ResourceAnnotations,
+    /// Icons.
+    pub icons: &'static [Icon],
+    /// `_meta`, as JSON object text.
+    pub meta: Option<&'static str>,
+    /// Tags, for filtering.
+    pub tags: &'static [&'static str],
+    /// The Rust module it was defined in (`module_path!()`).
+    pub module_path: &'static str,
+    /// Source file and line, for error messages.
+    pub location: (&'static str, u32),
+    /// The template's variables, with their completion functions.
+    pub variables: &'static [&'static ArgSpec],
+    /// Reads the resource.
+    pub handler: fn(ResourceRead<'_>) -> ResourceFuture,
+}
+
+inventory::collect!(ResourceDef);
+
+/// The future of a resource read.
+pub type ResourceFuture = HandlerFuture<Result<Vec<ResourceContents>, ResourceError>>;
+
+/// A resource or template being served.
+pub(crate) struct ResourceEntry {
+    pub(crate) def: &'static ResourceDef,
+    pub(crate) template: Option<UriTemplate>,
+    listing: [OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()],
+}
+
+impl ResourceEntry {
+    /// Parses the URI; fails when a template is not valid RFC 6570.
+    pub(crate) fn new(def: &'static ResourceDef) -> Result<ResourceEntry, String> {
+        let t = UriTemplate::parse(def.uri).map_err(|e| {
+            format!(
+                "resource `{}` at {}:{}: {e}",
+                def.name, def.location.0, def.location.1
+            )
+        })?;
+        Ok(ResourceEntry {
+            def,
+            template: (!t.is_fixed()).then_some(t),
+            listing: Default::default(),
+        })
+    }
+
+    /// The entry's `resources/list` or `resources/templates/list` item.
+    pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
+        self.listing[version.index()].get_or_init(|| {
+            let json = self.to_json(version).to_string();
+            RawValue::from_string(json).expect("serialized JSON is valid")
+        })
+    }
+
+    fn to_json(&self, version: ProtocolVersion) -> Value {
+        let d = self.def;
+        let mut m = Map::new();
+        let uri_key = if self.template.is_some() {
+            "uriTemplate"
+        } else {
+            "uri"
+        };
+        m.insert(uri_key.into(), d.uri.into());
+        m.insert("name".into(), d.name.into());
+        if let Some(t) = d.title.filter(|_| version.has_titles()) {
+            m.insert("title".into(), t.into());
+        }
+        if let Some(desc) = d.description {
+            m.insert("description".into(), desc.into());
+        }
+        if let Some(mime) = d.mime_type {
+            m.insert("mimeType".into(), mime.into());
+        }
+        if let Some(size) = d.size.filter(|_| self.template.is_none()) {
+            m.insert("size".into(), size.into());
+        }
+        if let Some(a) = d.annotations.to_json(version) {
+            m.insert("annotations".into(), a);
+        }
+        if version.has_icons() && !d.icons.is_empty() {
+            m.insert(
+                "icons".into(),
+                Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
+            );
+        }
+        if version.has_item_meta()
+            && let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
+        {
+            m.insert("_meta".into(), meta);
+        }
+        Value::Object(m)
+    }
+
+    /// The completion function of a template variable, if it has one; `None` when the
+    /// template has no such variable.
+    pub(crate) fn variable(&self, name: &str) -> Option<&ArgSpec> {
+        self.def.variables.iter().find(|v| v.name == name).copied()
+    }
+}
+
+impl Item for ResourceEntry {
+    fn kind(&self) -> &'static str {
+        if self.template.is_some() {
+            "resource template"
+        } else {
+            "resource"
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        self.def.uri
+    }
+
+    fn origin(&self) -> String {
+        let d = self.def;
+        format!("{}:{} (`{}`)", d.location.0, d.location.1, d.module_path)
+    }
+}
+
+/// A resource read being unpacked into the function's parameters.
+pub struct ResourceRead<'a> {
+    pub(crate) entry: &'a ResourceEntry,
+    uri: String,
+    bindings: Bindings,
+    request: Option<RequestParts>,
+    context: Option<Context>,
+    problems: Vec<String>,
+}
+
+impl<'a> ResourceRead<'a> {
+    pub(crate) fn new(
+        entry: &'a ResourceEntry,
+        uri: String,
+        bindings: Bindings,
+        request: RequestParts,
+    ) -> Self {
+        ResourceRead {
+            entry,
+            uri,
+            bindings,
+            request: Some(request),
+            context: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The URI being read.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The value of a template variable, converted to the parameter's type.
+    pub fn variable<T: TemplateVariable>(
+        &mut self,
+        spec: &ArgSpec,
+        default: Option<fn() -> T>,
+    ) -> Option<T> {
+        let text = match self.bindings.iter().find(|(n, _)| n == spec.name) {
+            Some((_, VarValue::One(s))) => Text::One(s),
+            Some((_, VarValue::List(l))) => Text::List(l),
+            None => match default {
+                Some(d) => return Some(d()),
+                None => Text::Absent,
+            },
+        };
+        match text.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problems
+                    .push(format!("template variable `{}`: {e}", spec.name));
+                None
+            }
+        }
+    }
+
+    /// Called once every parameter was built: `Some` ends the read with an error naming every
+    /// variable that could not be used.
+    pub fn finish(&mut self) -> Option<ResourceFuture> {
+        if self.problems.is_empty() {
+            return None;
+        }
+        let mut text = format!("Invalid URI `{}`:", self.uri);
+        for p in &self.problems {
+            let _ = write!(text, " {p};");
+        }
+        text.pop();
+        Some(ResourceFuture::ready(Err(ResourceError::invalid(text))))
+    }
+
+    /// The error when a parameter could not be built (already recorded).
+    pub fn invalid(&mut self) -> ResourceFuture {
+        self.finish().unwrap_or_else(|| {
+            ResourceFuture::ready(Err(ResourceError::invalid(format!(
+                "Invalid URI `{}`",
+                self.uri
+            ))))
+        })
+    }
+
+    /// Where the contents go: the URI and the declared MIME type.
+    pub fn target(&self) -> ResourceTarget {
+        ResourceTarget {
+            uri: self.uri.clone(),
+            mime_type: self.entry.def.mime_type,
+        }
+    }
+}
+
+impl Extraction for ResourceRead<'_> {
+    fn context(&mut self) -> &Context {
+        let request = &mut self.request;
+        self.context.get_or_insert_with(|| {
+            let r = request.take().expect("request parts are taken once");
+            Context::new(r.id, r.meta, r.session, r.out)
+        })
+    }
+
+    fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+}
+
+/// The URI and MIME type the contents of a read are labelled with.
+#[derive(Debug, Clone)]
+pub struct ResourceTarget {
+    /// The URI read.
+    pub uri: String,
+    /// The MIME type declared on the resource, if any.
+    pub mime_type: Option<&'static str>,
+}
+
+impl ResourceTarget {
+    /// Converts a read function's return value.
+    pub fn convert<R: ResourceOutput>(
+        &self,
+        value: R,
+    ) -> Result<Vec<ResourceContents>, ResourceError> {
+        value.into_contents(self)
+    }
+
+    fn text(&self, text: String, default_mime: &str) -> Vec<ResourceContents> {
+        vec![ResourceContents::Text {
+            uri: self.uri.clone(),
+            mime_type: Some(self.mime_type.unwrap_or(default_mime).to_string()),
+            text,
+        }]
+    }
+
+    fn blob(&self, bytes: &[u8]) -> Vec<ResourceContents> {
+        vec![ResourceContents::Blob {
+            uri: self.uri.clone(),
+            mime_type: Some(
+                self.mime_type
+                    .unwrap_or("application/octet-stream")
+                    .to_string(),
+            ),
+            blob: base64::encode(bytes),
+        }]
+    }
+}
+
+/// A type that can be a template variable: it deserializes from the variable's text.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a URI template variable",
+    label = "template variables are read from text",
+    note = "a variable's type implements `serde::Deserialize`: numbers, `bool`, `String`, enums, `Vec<T>` for exploded `{{var*}}`, `Option<T>` for query variables that may be absent"
+)]
+pub trait TemplateVariable: serde::de::DeserializeOwned {}
+
+impl<T: serde::de::DeserializeOwned> TemplateVariable for T {}
+
+/// A parameter of a resource function that is not a template variable must be an extractor.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor, and the parameter is not a variable of the URI template",
+    label = "not a template variable",
+    note = "name the parameter after a variable of the URI template (`{{name}}`), or use an extractor such as `Context` (a type implementing `mcp_runtime::FromContext`)"
+)]
+pub trait ResourceExtractor: super::call::FromContext {}
+
+impl<T: super::call::FromContext> ResourceExtractor for T {}
+
+/// Builds a parameter of a resource function that is not a template variable.
+pub fn resource_extractor<T: ResourceExtractor>(
+    read: &mut ResourceRead<'_>,
+    spec: &ArgSpec,
+) -> Option<T> {
+    super::call::extract_context(read, spec)
+}
+
+/// JSON contents: the value serialized, labelled `application/json`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+/// What a resource function may return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a resource",
+    note = "return `String` or `&'static str` (text), `Vec<u8>` or `Bytes` (binary), `Json<T>` (JSON text), `ResourceContents` or `Vec<ResourceContents>`, or a `Result` of those whose error implements `Display`"
+)]
+pub trait ResourceOutput {
+    /// The MIME type listed when the resource declares none.
+    const MIME_TYPE: Option<&'static str> = None;
+    /// Converts the value into contents labelled with the target's URI.
+    fn into_contents(self, target: &ResourceTarget)
+    -> Result<Vec<ResourceContents>, ResourceError>;
+}
+
+impl ResourceOutput for String {
+    const MIME_TYPE: Option<&'static str> = Some("text/plain");
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(t.text(self, "text/plain"))
+    }
+}
+
+impl ResourceOutput for &'static str {
+    const MIME_TYPE: Option<&'static str> = Some("text/plain");
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(t.text(self.to_string(), "text/plain"))
+    }
+}
+
+impl ResourceOutput for Vec<u8> {
+    const MIME_TYPE: Option<&'static str> = Some("application/octet-stream");
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(t.blob(&self))
+    }
+}
+
+impl ResourceOutput for &'static [u8] {
+    const MIME_TYPE: Option<&'static str> = Some("application/octet-stream");
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(t.blob(self))
+    }
+}
+
+impl ResourceOutput for bytes::Bytes {
+    const MIME_TYPE: Option<&'static str> = Some("application/octet-stream");
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(t.blob(&self))
+    }
+}
+
+impl<T: Serialize> ResourceOutput for Json<T> {
+    const MIME_TYPE: Option<&'static str> = Some("application/json");
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        let text = serde_json::to_string_pretty(&self.0).map_err(|e| {
+            ResourceError::new(format!(
+                "the contents of `{}` could not be serialized: {e}",
+                t.uri
+            ))
+        })?;
+        Ok(t.text(text, "application/json"))
+    }
+}
+
+impl ResourceOutput for ResourceContents {
+    fn into_contents(self, _: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(vec![self])
+    }
+}
+
+impl ResourceOutput for Vec<ResourceContents> {
+    fn into_contents(self, _: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        Ok(self)
+    }
+}
+
+impl<T: ResourceOutput, E: Display + 'static> ResourceOutput for Result<T, E> {
+    const MIME_TYPE: Option<&'static str> = T::MIME_TYPE;
+    fn into_contents(self, t: &ResourceTarget) -> Result<Vec<ResourceContents>, ResourceError> {
+        match self {
+            Ok(v) => v.into_contents(t),
+            Err(e) => Err(match (&e as &dyn Any).downcast_ref::<ResourceError>() {
+                Some(r) => r.clone(),
+                None => ResourceError::new(format!("{e:#}")),
+            }),
+        }
+    }
+}
+
+/// Why a read failed; it becomes the request's error.
+///
+/// Any `std::error::Error` converts into it with `?` (an internal error with its message);
+/// [`ResourceError::not_found`] is the protocol's "resource not found".
+#[derive(Clone)]
+pub struct ResourceError {
+    pub(crate) kind: ResourceErrorKind,
+    pub(crate) message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ResourceErrorKind {
+    NotFound,
+    Invalid,
+    Internal,
+}
+
+impl ResourceError {
+    /// An internal error with this message.
+    pub fn new(message: impl Display) -> Self {
+        ResourceError {
+            kind: ResourceErrorKind::Internal,
+            message: message.to_string(),
+        }
+    }
+
+    /// There is no resource at this URI.
+    pub fn not_found(uri: impl Display) -> Self {
+        ResourceError {
+            kind: ResourceErrorKind::NotFound,
+            message: format!("Resource not found: {uri}"),
+        }
+    }
+
+    /// The URI is not one the resource accepts (invalid params).
+    pub fn invalid(message: impl Display) -> Self {
+        ResourceError {
+            kind: ResourceErrorKind::Invalid,
+            message: message.to_string(),
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl<E: std::error::Error> From<E> for ResourceError {
+    fn from(e: E) -> Self {
+        ResourceError::new(super::call::ToolError::from(e))
+    }
+}
+
+impl Display for ResourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for ResourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResourceError({:?}, {:?})", self.kind, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(mime: Option<&'static str>) -> ResourceTarget {
+        ResourceTarget {
+            uri: "x://a".into(),
+            mime_type: mime,
+        }
+    }
+
+    #[test]
+    fn returns_become_labelled_contents() {
+        let t = target(None);
+        assert_eq!(
+            t.convert("hi").unwrap(),
+            vec![ResourceContents::Text {
+                uri: "x://a".into(),
+                mime_type: Some("text/plain".into()),
+                text: "hi".into()
+            }]
+        );
+        let blob = t.convert(vec![1u8, 2, 3]).unwrap();
+        assert!(
+            matches!(&blob[0], ResourceContents::Blob { blob, mime_type, .. } if blob == "AQID" && mime_type.as_deref() == Some("application/octet-stream"))
+        );
+        let json = target(Some("application/vnd.x+json"))
+            .convert(Json(serde_json::json!({"a": 1})))
+            .unwrap();
+        assert!(
+            matches!(&json[0], ResourceContents::Text { mime_type, text, .. } if mime_type.as_deref() == Some("application/vnd.x+json") && text.contains("\"a\": 1"))
+        );
+    }
+
+    #[test]
+    fn errors_keep_their_kind() {
+        let t = target(None);
+        let r: Result<String, ResourceError> = Err(ResourceError::not_found("x://a"));
+        assert_eq!(t.convert(r).unwrap_err().kind, ResourceErrorKind::NotFound);
+        let r: Result<String, std::io::Error> = Err(std::io::Error::other("disk on fire"));
+        let e = t.convert(r).unwrap_err();
+        assert_eq!(e.kind, ResourceErrorKind::Internal);
+        assert_eq!(e.message(), "disk on fire");
+    }
+}
