@@ -73,10 +73,14 @@ async fn initialize_answers_the_requested_revision_or_the_latest() {
             c.initialize_result().instructions.as_deref(),
             Some("Be nice.")
         );
+        let caps = &c.initialize_result().capabilities;
+        assert_eq!(caps["tools"], json!({"listChanged": true}));
         assert_eq!(
-            c.initialize_result().capabilities["tools"],
-            json!({"listChanged": false})
+            caps["resources"],
+            json!({"listChanged": true, "subscribe": true})
         );
+        assert_eq!(caps["prompts"], json!({"listChanged": true}));
+        assert_eq!(caps.contains_key("completions"), v.has_completions());
     }
     let c = connect("2099-01-01").await;
     assert_eq!(c.protocol_version(), ProtocolVersion::LATEST.as_str());
@@ -96,11 +100,11 @@ async fn ping_is_an_empty_object_and_a_second_initialize_is_refused() {
         .unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32600);
     let e = c
-        .request::<_, Value>("resources/list", &json!({}))
+        .request::<_, Value>("sampling/createMessage", &json!({}))
         .await
         .unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32601);
-    assert!(e.rpc().unwrap().message.contains("resources/list"));
+    assert!(e.rpc().unwrap().message.contains("sampling/createMessage"));
 }
 
 #[tokio::test]
@@ -252,7 +256,7 @@ async fn tools_can_be_registered_by_hand_and_duplicates_are_refused() {
         .await
         .unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("two tools are named `echo`"), "{msg}");
+    assert!(msg.contains("two tools have the name `echo`"), "{msg}");
     assert!(
         msg.contains("tests/lifecycle.rs"),
         "both places are named: {msg}"

@@ -8,6 +8,8 @@ mod run;
 pub mod server;
 pub mod transport;
 
+/// Cheaply cloneable bytes, which a `#[resource]` may return.
+pub use bytes::Bytes;
 pub use client::{Client, ClientError, ClientOptions};
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;

@@ -20,6 +20,8 @@
 //! # }
 //! ```
 
+mod catalog;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::process::Stdio;

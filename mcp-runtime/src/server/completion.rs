@@ -29,22 +29,22 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The most values one completion result carries.
 pub const MAX_COMPLETION_VALUES: usize = 100;
 
 /// Suggested values for an argument.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Completion {
     /// The values, best first; at most 100 are sent.
     pub values: Vec<String>,
     /// How many values there are in all, when more exist than were sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<usize>,
     /// Whether there are more values than were sent.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub has_more: bool,
 }
 

@@ -4,7 +4,7 @@
 use std::fmt::{Display, Write as _};
 use std::sync::OnceLock;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -315,7 +315,7 @@ impl<T> PromptArgumentParam<T> for Param<T> {
 }
 
 /// One message of a rendered prompt.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PromptMessage {
     /// Who says it.
     pub role: Role,
@@ -342,10 +342,10 @@ impl PromptMessage {
 }
 
 /// A rendered prompt: messages, and optionally a description.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetPromptResult {
     /// A description of this rendering; the prompt's own description when not set.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The messages.
     pub messages: Vec<PromptMessage>,
