@@ -550,7 +550,9 @@ pub(crate) struct ArgTokens {
     pub(crate) var: Ident,
 }
 
-pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param) -> ArgTokens {
+/// `schema`: whether the default value goes into a JSON Schema (tools), which needs
+/// `T: Serialize`.
+pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param, schema: bool) -> ArgTokens {
     let ty = &p.ty;
     let spec = format_ident!("__MCP_ARG_{}", i);
     let wire = &p.name;
@@ -570,7 +572,15 @@ pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param) -> ArgTokens {
         Default::Expr(e) => quote!(#e),
     });
     let default_fn_ident = format_ident!("__mcp_default_{}", i);
+    let has_default = default_value.is_some();
     let (default_item, default_json, default_fn) = match &default_value {
+        Some(v) if !schema => (
+            Some(quote! {
+                fn #default_fn_ident() -> #ty { #v }
+            }),
+            quote!(::core::option::Option::None),
+            quote!(::core::option::Option::Some(#default_fn_ident as fn() -> #ty)),
+        ),
         Some(v) => (
             Some(quote! {
                 fn #default_fn_ident() -> #ty { #v }
@@ -604,6 +614,7 @@ pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param) -> ArgTokens {
             name: #wire,
             description: #desc,
             default_json: #default_json,
+            has_default: #has_default,
             complete: #complete,
         };
     };

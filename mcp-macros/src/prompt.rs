@@ -106,7 +106,7 @@ fn generate(p: &Prompt) -> TokenStream {
     let mut vars = Vec::new();
     for (i, param) in p.params.iter().enumerate() {
         let ty = &param.ty;
-        let t = item::arg_tokens(&mcp, i, param);
+        let t = item::arg_tokens(&mcp, i, param, false);
         let (spec, var, default_fn) = (&t.spec, &t.var, &t.default_fn);
         items.push(t.spec_static.clone());
         items.extend(t.default_item.clone());

@@ -351,7 +351,7 @@ fn generate(r: &Resource) -> TokenStream {
     let mut variable_specs = Vec::new();
     for (i, p) in r.params.iter().enumerate() {
         let ty = &p.ty;
-        let t = item::arg_tokens(&mcp, i, p);
+        let t = item::arg_tokens(&mcp, i, p, false);
         let (spec, var, default_fn) = (&t.spec, &t.var, &t.default_fn);
         items.push(t.spec_static.clone());
         items.extend(t.default_item.clone());

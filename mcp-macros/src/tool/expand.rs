@@ -37,7 +37,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     let mut vars = Vec::new();
     for (i, p) in tool.params.iter().enumerate() {
         let ty = &p.ty;
-        let t = item::arg_tokens(&mcp, i, p);
+        let t = item::arg_tokens(&mcp, i, p, true);
         let (spec, var, default_fn) = (&t.spec, &t.var, &t.default_fn);
         specs.push(t.spec_static.clone());
         defaults.extend(t.default_item.clone());

@@ -155,6 +155,8 @@ pub struct ArgSpec {
     pub description: Option<&'static str>,
     /// Its default value as JSON, for the schema.
     pub default_json: Option<fn() -> Value>,
+    /// Whether it has a default value (and so need not be given).
+    pub has_default: bool,
     /// Suggests values for `completion/complete` (prompt arguments and template variables).
     pub complete: Option<super::completion::Completer>,
 }

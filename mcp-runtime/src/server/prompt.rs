@@ -270,7 +270,7 @@ impl<T> PromptArgumentParam<T> for Param<T> {
     {
         arguments.push(PromptArgument {
             spec,
-            required: spec.default_json.is_none() && !Text::accepts_absent::<T>(),
+            required: !spec.has_default && !Text::accepts_absent::<T>(),
         });
     }
 

@@ -1,0 +1,7 @@
+use mcp_runtime::prelude::*;
+
+/// Nothing.
+#[resource("void://nothing")]
+fn nothing() {}
+
+fn main() {}
