@@ -147,6 +147,10 @@ impl<'de> Deserializer<'de> for TextDeserializer<'de> {
                     .filter(|p| !p.is_empty())
                     .map(|p| TextDeserializer(Text::One(p))),
             )),
+            // An exploded variable with no items is undefined in RFC 6570: an empty list.
+            Text::Absent => visitor.visit_seq(SeqDeserializer::new(std::iter::empty::<
+                TextDeserializer<'de>,
+            >())),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -244,6 +248,7 @@ mod tests {
         );
         assert!(Text::Absent.parse::<u8>().is_err());
         assert!(Text::accepts_absent::<Option<String>>());
+        assert_eq!(Text::Absent.parse::<Vec<u8>>(), Ok(vec![]));
         assert!(!Text::accepts_absent::<String>());
     }
 }

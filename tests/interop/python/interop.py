@@ -120,8 +120,18 @@ class TapLogs:
         return path
 
 
-def tap_command(log: Path) -> list[str]:
-    return [sys.executable, str(TAP), "--log", str(log), "--", str(quickstart_bin())]
+def example_bin(name: str) -> Path:
+    """The binary of an example server, built by `cargo build --examples`."""
+    if name == "quickstart":
+        return quickstart_bin()
+    path = ROOT / "target" / "debug" / "examples" / name
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"example server {name!r} not found at {path}; build it with `cargo build --example {name}`", pytrace=False)
+    return path
+
+
+def tap_command(log: Path, example: str = "quickstart") -> list[str]:
+    return [sys.executable, str(TAP), "--log", str(log), "--", str(example_bin(example))]
 
 
 def log_messages(log: Path, direction: str) -> list[dict[str, Any]]:
@@ -175,19 +185,22 @@ class Conn:
 
 
 @asynccontextmanager
-async def connect(logs: TapLogs, *, check_clean_exit: bool = True) -> AsyncIterator[Conn]:
-    """An initialized SDK session with the quickstart (through the tap).
+async def connect(
+    logs: TapLogs, *, check_clean_exit: bool = True, example: str = "quickstart", **session_options: Any
+) -> AsyncIterator[Conn]:
+    """An initialized SDK session with an example server, the quickstart by default (through the tap).
+    `session_options` go to `ClientSession` (a `message_handler`, say).
 
     On a clean exit of the `async with` body: closes the session, then checks that the server
     exited by itself with status 0 once its stdin closed, and validates every message it sent.
     """
     log = logs.new()
-    command = tap_command(log)
+    command = tap_command(log, example)
     params = StdioServerParameters(
         command=command[0], args=command[1:], env={"RUST_BACKTRACE": "1", **_passthrough_env()}
     )
     async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write, read_timeout_seconds=30) as session:
+        async with ClientSession(read, write, read_timeout_seconds=30, **session_options) as session:
             init = dump(await session.initialize())
             yield Conn(session=session, init=init, log=log)
     if check_clean_exit:
