@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use super::completion::{Completion, CompletionContext, CompletionRequest};
 use super::prompt::{GetPromptResult, PromptGet};
 use super::resource::{ResourceErrorKind, ResourceRead};
-use super::session::{Page, Reply, Session, parse_params, run_handler};
+use super::session::{Outbound, Page, Reply, Session, parse_params, run_handler};
 use crate::protocol::{
     CompleteParams, CompletionReference, ErrorObject, GetPromptParams, RequestId, ResourceContents,
     ResourceParams, code, encode_error, encode_result,
@@ -65,6 +65,7 @@ impl Session {
         self: &Arc<Self>,
         id: RequestId,
         params: Option<&RawValue>,
+        out: &Outbound,
     ) -> Reply {
         let p: ResourceParams = match parse_params(params) {
             Ok(p) => p,
@@ -81,7 +82,7 @@ impl Session {
             let message = format!("Resource not found: {}", p.uri);
             return Reply::Now(encode_error(Some(&id), &not_found(&p.uri, message)));
         };
-        let request = self.request_parts(&id, p.meta);
+        let request = self.request_parts(&id, p.meta, out);
         let handler = entry.def.handler;
         let uri = p.uri;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
@@ -114,7 +115,12 @@ impl Session {
         )
     }
 
-    pub(crate) fn get_prompt(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
+    pub(crate) fn get_prompt(
+        self: &Arc<Self>,
+        id: RequestId,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
         let p: GetPromptParams = match parse_params(params) {
             Ok(p) => p,
             Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
@@ -125,7 +131,7 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", p.name)),
             ));
         };
-        let request = self.request_parts(&id, p.meta);
+        let request = self.request_parts(&id, p.meta, out);
         let handler = entry.def.handler;
         let name = entry.def.name;
         let get = PromptGet::new(&entry, p.arguments.unwrap_or_default(), request);

@@ -362,6 +362,7 @@ impl ServerCore {
 #[doc(hidden)]
 pub struct DirectSession {
     session: Arc<session::Session>,
+    out: session::Outbound,
     notifications: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
 }
 
@@ -370,7 +371,8 @@ impl DirectSession {
     pub fn new(server: Server) -> anyhow::Result<DirectSession> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(DirectSession {
-            session: session::Session::new(server.build()?, tx),
+            session: session::Session::new(server.build()?, tx.clone()),
+            out: tx,
             notifications: rx,
         })
     }
@@ -378,7 +380,7 @@ impl DirectSession {
     /// Handles one message; returns the response (empty for notifications).
     pub async fn handle(&mut self, message: &str) -> Vec<u8> {
         while self.notifications.try_recv().is_ok() {}
-        match self.session.handle_message(message) {
+        match self.session.handle_message(message, &self.out) {
             session::Reply::None => Vec::new(),
             session::Reply::Now(bytes) => bytes,
             session::Reply::Later(_, fut) => fut.await,

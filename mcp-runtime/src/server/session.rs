@@ -1,8 +1,10 @@
 //! One client connection: its lifecycle state, its requests in flight, and dispatch.
 //!
-//! Dispatch is transport-agnostic: a transport hands each incoming line to
-//! [`Session::handle_message`] and sends what comes back; stdio, the in-memory client and HTTP
-//! all run this same code.
+//! Dispatch is transport-agnostic: a transport hands each incoming message to
+//! [`Session::handle_message`] (or, having parsed it, [`Session::handle_incoming`]) together with
+//! the outbound sink for what the request says while it runs, and sends what comes back;
+//! stdio, the in-memory client and HTTP all run this same code. stdio sends everything on the
+//! session's own sink; HTTP gives each request the sink of its own response stream.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -26,6 +28,9 @@ use crate::protocol::{
     Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
     RequestId, code, encode_error, encode_result,
 };
+
+/// A response still being computed, as handed back in [`Reply::Later`].
+pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
 use crate::transport::lines::Line;
 
 /// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
@@ -55,8 +60,8 @@ pub(crate) enum Reply {
     None,
     /// A response, ready now.
     Now(Vec<u8>),
-    /// A response still being computed.
-    Later(RequestId, Pin<Box<dyn Future<Output = Vec<u8>> + Send>>),
+    /// A response still being computed; run it with [`Session::spawn_request`].
+    Later(RequestId, PendingReply),
 }
 
 impl Session {
@@ -100,6 +105,16 @@ impl Session {
         self.peer.get().map(|p| &p.capabilities)
     }
 
+    /// Treats the session as initialized at `version` without a handshake, for transports
+    /// that serve each message with a fresh session (stateless HTTP). The client is unnamed.
+    pub(crate) fn assume_initialized(&self, version: ProtocolVersion) {
+        let _ = self.peer.set(Peer {
+            version,
+            info: Implementation::default(),
+            capabilities: JsonObject::new(),
+        });
+    }
+
     /// Sends bytes to the client.
     pub(crate) fn send(&self, bytes: Vec<u8>) {
         let _ = self.out.send(bytes);
@@ -130,20 +145,25 @@ impl Session {
                 &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
             ));
         };
-        match self.handle_message(text) {
+        match self.handle_message(text, &self.out) {
             Reply::None => None,
             Reply::Now(bytes) => Some(bytes),
             Reply::Later(id, fut) => {
-                self.spawn_request(id, fut);
+                let session = Arc::clone(self);
+                self.spawn_request(id, fut, move |bytes| session.send(bytes));
                 None
             }
         }
     }
 
-    fn spawn_request(
+    /// Runs a [`Reply::Later`] on the runtime, as a request in flight (so that
+    /// `notifications/cancelled` and [`Session::drain`] can stop it), and hands its response
+    /// to `reply`. A cancelled request never calls `reply`.
+    pub(crate) fn spawn_request(
         self: &Arc<Self>,
         id: RequestId,
-        fut: Pin<Box<dyn Future<Output = Vec<u8>> + Send>>,
+        fut: PendingReply,
+        reply: impl FnOnce(Vec<u8>) + Send + 'static,
     ) {
         let session = Arc::clone(self);
         let task_id = id.clone();
@@ -156,7 +176,7 @@ impl Session {
                     &ErrorObject::internal(format!("the request handler panicked: {panic}")),
                 ),
             };
-            session.send(bytes);
+            reply(bytes);
             session.finished(&task_id);
         });
         in_flight.insert(id, handle.abort_handle());
@@ -170,7 +190,8 @@ impl Session {
         }
     }
 
-    fn cancel(&self, id: &RequestId) {
+    /// Stops a request in flight, if it still is; it sends nothing more.
+    pub(crate) fn cancel(&self, id: &RequestId) {
         let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
         if let Some(handle) = in_flight.remove(id) {
             handle.abort();
@@ -209,21 +230,33 @@ impl Session {
         }
     }
 
-    /// Handles one incoming message.
-    pub(crate) fn handle_message(self: &Arc<Self>, text: &str) -> Reply {
+    /// Handles one incoming message; what a request says while it runs (progress, logging)
+    /// goes to `out`.
+    pub(crate) fn handle_message(self: &Arc<Self>, text: &str, out: &Outbound) -> Reply {
         match Incoming::parse(text) {
             Err(BadMessage { id, error }) => {
                 tracing::debug!(error = %error, "unreadable message");
                 Reply::Now(encode_error(id.as_ref(), &error))
             }
-            Ok(Incoming::Request { id, method, params }) => {
-                self.handle_request(id, &method, params)
+            Ok(message) => self.handle_incoming(message, out),
+        }
+    }
+
+    /// [`Session::handle_message`] for a message the transport has already parsed.
+    pub(crate) fn handle_incoming(
+        self: &Arc<Self>,
+        message: Incoming<'_>,
+        out: &Outbound,
+    ) -> Reply {
+        match message {
+            Incoming::Request { id, method, params } => {
+                self.handle_request(id, &method, params, out)
             }
-            Ok(Incoming::Notification { method, params }) => {
+            Incoming::Notification { method, params } => {
                 self.handle_notification(&method, params);
                 Reply::None
             }
-            Ok(Incoming::Response { id, .. }) => {
+            Incoming::Response { id, .. } => {
                 tracing::debug!(%id, "response to an unknown request ignored");
                 Reply::None
             }
@@ -246,6 +279,7 @@ impl Session {
         id: RequestId,
         method: &str,
         params: Option<&RawValue>,
+        out: &Outbound,
     ) -> Reply {
         let result = match method {
             "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
@@ -257,12 +291,12 @@ impl Session {
                 ),
             )),
             "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
-            "tools/call" => return self.call_tool(id, params),
+            "tools/call" => return self.call_tool(id, params, out),
             "resources/list" => self.list_resources(params).map(|r| encode_result(&id, &r)),
             "resources/templates/list" => self
                 .list_resource_templates(params)
                 .map(|r| encode_result(&id, &r)),
-            "resources/read" => return self.read_resource(id, params),
+            "resources/read" => return self.read_resource(id, params, out),
             "resources/subscribe" => self
                 .subscribe(params, true)
                 .map(|()| encode_result(&id, &Empty {})),
@@ -270,7 +304,7 @@ impl Session {
                 .subscribe(params, false)
                 .map(|()| encode_result(&id, &Empty {})),
             "prompts/list" => self.list_prompts(params).map(|r| encode_result(&id, &r)),
-            "prompts/get" => return self.get_prompt(id, params),
+            "prompts/get" => return self.get_prompt(id, params, out),
             "completion/complete" if self.protocol_version().has_completions() => {
                 return self.complete(id, params);
             }
@@ -334,7 +368,12 @@ impl Session {
         ))
     }
 
-    fn call_tool(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
+    fn call_tool(
+        self: &Arc<Self>,
+        id: RequestId,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
         let p: CallToolParams = match parse_params(params) {
             Ok(p) => p,
             Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
@@ -345,7 +384,7 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
             ));
         };
-        let request = self.request_parts(&id, p.meta);
+        let request = self.request_parts(&id, p.meta, out);
         let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
         let version = self.protocol_version();
         let handler = entry.def.handler;
@@ -383,12 +422,13 @@ impl Session {
         self: &Arc<Self>,
         id: &RequestId,
         meta: Option<JsonObject>,
+        out: &Outbound,
     ) -> RequestParts {
         RequestParts {
             id: id.clone(),
             meta,
             session: Arc::clone(self),
-            out: self.out.clone(),
+            out: out.clone(),
         }
     }
 }
