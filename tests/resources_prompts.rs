@@ -123,6 +123,12 @@ async fn sizes(partial: &str, _: &CompletionContext) -> Result<Vec<&'static str>
     Ok(vec!["small", "large"])
 }
 
+/// A tool, to switch off and on.
+#[tool]
+fn unused() -> &'static str {
+    "here"
+}
+
 // ---------------------------------------------------------------- prompts
 
 /// Say hello.
@@ -502,6 +508,13 @@ async fn items_added_removed_enabled_and_disabled_at_run_time_are_announced() {
     assert_eq!(read_error(&c, "hand://made").await.code, -32002);
     assert!(!handle.remove_resource("hand://made"));
     assert!(!handle.remove_prompt("nope"));
+
+    assert!(handle.disable_tool("unused"));
+    assert_eq!(next_method(&c).await, "notifications/tools/list_changed");
+    assert!(c.list_all_tools().await.unwrap().is_empty());
+    assert!(handle.enable_tool("unused"));
+    assert_eq!(next_method(&c).await, "notifications/tools/list_changed");
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -185,6 +185,8 @@ pub trait PendingCompletion<F> {
 }
 
 impl<F> PendingCompletion<F> for CompletionKind<F> {
+    // Written out to match the trait's `+ Send` signature.
+    #[allow(clippy::manual_async_fn)]
     fn resolve(&self, value: F) -> impl Future<Output = Result<Completion, String>> + Send
     where
         F: CompletionOutput,
@@ -194,6 +196,7 @@ impl<F> PendingCompletion<F> for CompletionKind<F> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // the `&&` is the dispatch under test
 mod tests {
     use super::*;
 
