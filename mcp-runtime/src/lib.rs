@@ -10,7 +10,7 @@ pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
 pub use bytes::Bytes;
-pub use client::{Client, ClientError, ClientOptions};
+pub use client::{Client, ClientError, ClientOptions, ServerRequestHandler};
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;
 #[doc = include_str!("resource.md")]
@@ -20,18 +20,20 @@ pub use mcp_macros::tool;
 pub use protocol::{CallToolResult, Content, ResourceContents, Role};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
-    Audio, Completion, CompletionContext, Context, FromContext, GetPromptResult, Icon, Image,
-    IntoCompletion, IntoPromptResult, IntoToolResult, Json, PromptDef, PromptMessage,
-    ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Server, ServerHandle,
-    ToolAnnotations, ToolDef, ToolError,
+    Audio, ClientRequestError, Completion, CompletionContext, Context, FromContext,
+    GetPromptResult, Icon, Image, IntoCompletion, IntoPromptResult, IntoToolResult, Json, LogLevel,
+    PromptDef, PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput,
+    Root, SamplingRequest, SamplingResult, Server, ServerHandle, ToolAnnotations, ToolDef,
+    ToolError,
 };
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
-        Audio, Completion, CompletionContext, Context, GetPromptResult, Image, Json, PromptMessage,
-        ResourceError, Server, ServerHandle, ToolError,
+        Audio, ClientRequestError, Completion, CompletionContext, Context, GetPromptResult, Image,
+        Json, LogLevel, PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle,
+        ToolError,
     };
     pub use crate::{Client, prompt, resource, tool};
 }

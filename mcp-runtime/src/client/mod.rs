@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::Server;
 use crate::protocol::{
     CallToolResult, ErrorObject, Implementation, Incoming, InitializeResult, JsonObject,
-    ListToolsResult, ProtocolVersion, RequestId, Tool, encode_error, encode_request,
+    ListToolsResult, ProtocolVersion, RequestId, Tool, encode_error, encode_request, encode_result,
 };
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::lines::{Line, read_line_async, serve_lines};
@@ -103,6 +103,33 @@ pub struct ClientOptions {
     pub client_info: Implementation,
     /// What the client supports.
     pub capabilities: JsonObject,
+    /// Answers the server's requests (`sampling/createMessage`, `elicitation/create`,
+    /// `roots/list`…); without one, they get "method not found". Declare the matching
+    /// `capabilities` too.
+    pub on_request: Option<ServerRequestHandler>,
+}
+
+/// The future of an answer to a server's request.
+pub type ServerRequestFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, ErrorObject>> + Send>>;
+
+/// Answers requests from the server: gets the method and params, returns the result.
+#[derive(Clone)]
+pub struct ServerRequestHandler(
+    pub Arc<dyn Fn(String, Value) -> ServerRequestFuture + Send + Sync>,
+);
+
+impl ServerRequestHandler {
+    /// A handler from a closure.
+    pub fn new(f: impl Fn(String, Value) -> ServerRequestFuture + Send + Sync + 'static) -> Self {
+        ServerRequestHandler(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for ServerRequestHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerRequestHandler")
+    }
 }
 
 impl Default for ClientOptions {
@@ -115,6 +142,7 @@ impl Default for ClientOptions {
                 ..Default::default()
             },
             capabilities: JsonObject::new(),
+            on_request: None,
         }
     }
 }
@@ -224,6 +252,7 @@ impl Client {
         let (note_tx, note_rx) = mpsc::unbounded_channel();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let reader_pending = Arc::clone(&pending);
+        let on_request = options.on_request.clone();
         tokio::spawn(async move {
             while let Some(bytes) = from_server.recv().await {
                 let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -252,12 +281,28 @@ impl Client {
                             params,
                         });
                     }
-                    Ok(Incoming::Request { id, method, .. }) => {
-                        let _ = reply_tx.send(encode_error(
-                            Some(&id),
-                            &ErrorObject::method_not_found(&method),
-                        ));
-                    }
+                    Ok(Incoming::Request { id, method, params }) => match &on_request {
+                        Some(handler) => {
+                            let params = params
+                                .and_then(|p| serde_json::from_str(p.get()).ok())
+                                .unwrap_or(Value::Null);
+                            let answer = (handler.0)(method.into_owned(), params);
+                            let reply_tx = reply_tx.clone();
+                            tokio::spawn(async move {
+                                let bytes = match answer.await {
+                                    Ok(result) => encode_result(&id, &result),
+                                    Err(e) => encode_error(Some(&id), &e),
+                                };
+                                let _ = reply_tx.send(bytes);
+                            });
+                        }
+                        None => {
+                            let _ = reply_tx.send(encode_error(
+                                Some(&id),
+                                &ErrorObject::method_not_found(&method),
+                            ));
+                        }
+                    },
                     Err(bad) => {
                         tracing::warn!(error = %bad.error, "unreadable message from the server");
                     }

@@ -3,8 +3,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::client_requests::{
+    ClientRequestError, ListRootsResult, LogLevel, Root, SamplingRequest, SamplingResult,
+};
 use super::session::{Outbound, Session};
 use crate::protocol::{Implementation, JsonObject, ProtocolVersion, RequestId, encode_request};
 
@@ -104,14 +108,101 @@ impl Context {
         self.notify("notifications/progress", &params).await;
     }
 
-    /// Sends a notification to the client.
-    pub async fn notify<P: Serialize>(&self, method: &str, params: &P) {
+    /// Sends a log message (`notifications/message`) to the client, if it asked for this
+    /// level or a less severe one with `logging/setLevel` (default: `info`). `data` is any
+    /// JSON value; `logger` names the message's source.
+    pub fn log<D: Serialize>(&self, level: LogLevel, logger: Option<&str>, data: D) {
+        if level < self.inner.session.min_log_level() {
+            return;
+        }
+        let mut params = Map::new();
+        params.insert(
+            "level".into(),
+            serde_json::to_value(level).unwrap_or_default(),
+        );
+        if let Some(l) = logger {
+            params.insert("logger".into(), l.into());
+        }
+        params.insert(
+            "data".into(),
+            serde_json::to_value(data).unwrap_or_default(),
+        );
+        self.send_notification("notifications/message", &params);
+    }
+
+    /// Logs a debugging message to the client.
+    pub fn debug(&self, message: impl std::fmt::Display) {
+        self.log(LogLevel::Debug, None, message.to_string());
+    }
+
+    /// Logs an informational message to the client.
+    pub fn info(&self, message: impl std::fmt::Display) {
+        self.log(LogLevel::Info, None, message.to_string());
+    }
+
+    /// Logs a warning to the client.
+    pub fn warning(&self, message: impl std::fmt::Display) {
+        self.log(LogLevel::Warning, None, message.to_string());
+    }
+
+    /// Logs an error to the client.
+    pub fn error(&self, message: impl std::fmt::Display) {
+        self.log(LogLevel::Error, None, message.to_string());
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`). Fails without
+    /// sending anything when the client did not declare the `sampling` capability.
+    pub async fn sample(
+        &self,
+        request: SamplingRequest,
+    ) -> Result<SamplingResult, ClientRequestError> {
+        self.request_client("sampling/createMessage", "sampling", &request)
+            .await
+    }
+
+    /// The client's roots (`roots/list`). Fails without sending anything when the client did
+    /// not declare the `roots` capability.
+    pub async fn roots(&self) -> Result<Vec<Root>, ClientRequestError> {
+        let r: ListRootsResult = self
+            .request_client("roots/list", "roots", &Map::new())
+            .await?;
+        Ok(r.roots)
+    }
+
+    /// Sends a request to the client, once it declared `capability`, and waits for the
+    /// answer up to the server's client-request timeout.
+    pub(crate) async fn request_client<P: Serialize, R: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        capability: &'static str,
+        params: &P,
+    ) -> Result<R, ClientRequestError> {
+        let session = &self.inner.session;
+        if !session.client_has(capability) {
+            return Err(ClientRequestError::NotSupported { method, capability });
+        }
+        session
+            .request_client(
+                &self.inner.out,
+                method,
+                params,
+                session.core.client_request_timeout,
+            )
+            .await
+    }
+
+    fn send_notification<P: Serialize>(&self, method: &str, params: &P) {
         match encode_request(None, method, Some(params)) {
             Ok(bytes) => {
                 let _ = self.inner.out.send(bytes);
             }
             Err(e) => tracing::warn!(method, error = %e, "could not serialize a notification"),
         }
+    }
+
+    /// Sends a notification to the client.
+    pub async fn notify<P: Serialize>(&self, method: &str, params: &P) {
+        self.send_notification(method, params);
     }
 }
 

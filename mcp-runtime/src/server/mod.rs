@@ -2,6 +2,7 @@
 
 pub(crate) mod call;
 pub(crate) mod catalog;
+pub mod client_requests;
 pub mod completion;
 mod context;
 mod handle;
@@ -23,6 +24,9 @@ pub use call::{
     HandlerFuture, Image, IntoToolResult, OutputMode, OutputSchema, Param, Ret,
     StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall, ToolError, ToolFuture,
     ToolOutput, default_from_str, default_json, extract_context,
+};
+pub use client_requests::{
+    ClientRequestError, LogLevel, Root, SamplingMessage, SamplingRequest, SamplingResult,
 };
 pub use completion::{Completion, CompletionContext, IntoCompletion};
 pub use context::Context;
@@ -73,6 +77,7 @@ pub struct Server {
     resources: Vec<&'static ResourceDef>,
     prompts: Vec<&'static PromptDef>,
     page_size: usize,
+    client_request_timeout: std::time::Duration,
     handle: ServerHandle,
 }
 
@@ -126,6 +131,7 @@ impl Server {
             resources: Vec::new(),
             prompts: Vec::new(),
             page_size: usize::MAX,
+            client_request_timeout: client_requests::DEFAULT_CLIENT_REQUEST_TIMEOUT,
             handle: ServerHandle::new(),
         }
     }
@@ -224,6 +230,13 @@ impl Server {
         self
     }
 
+    /// How long a request to the client (sampling, elicitation, roots) may wait for its
+    /// answer before it fails and is cancelled (default: 5 minutes, for a human in the loop).
+    pub fn client_request_timeout(mut self, timeout: std::time::Duration) -> Server {
+        self.client_request_timeout = timeout;
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -278,6 +291,7 @@ impl Server {
             prompts: Catalog::build(self.prompts.into_iter().map(PromptEntry::new).collect())
                 .map_err(anyhow::Error::msg)?,
             page_size: self.page_size,
+            client_request_timeout: self.client_request_timeout,
             sessions: Mutex::new(Vec::new()),
         });
         self.handle.attach(&core);
@@ -294,6 +308,7 @@ pub(crate) struct ServerCore {
     pub(crate) templates: Catalog<ResourceEntry>,
     pub(crate) prompts: Catalog<PromptEntry>,
     pub(crate) page_size: usize,
+    pub(crate) client_request_timeout: std::time::Duration,
     /// Every live connection, for notifications that concern them all.
     sessions: Mutex<Vec<Weak<session::Session>>>,
 }
@@ -311,6 +326,7 @@ impl ServerCore {
         resources.insert("subscribe".into(), Value::Bool(true));
         capabilities.insert("resources".into(), Value::Object(resources));
         capabilities.insert("prompts".into(), Value::Object(list_changed()));
+        capabilities.insert("logging".into(), Value::Object(Map::new()));
         if version.has_completions() {
             capabilities.insert("completions".into(), Value::Object(Map::new()));
         }

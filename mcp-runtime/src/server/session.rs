@@ -52,6 +52,10 @@ pub(crate) struct Session {
     out: Outbound,
     /// URIs the client subscribed to with `resources/subscribe`.
     pub(crate) subscriptions: Mutex<HashSet<String>>,
+    /// Requests this server sent the client, awaiting their responses.
+    pub(crate) outgoing: super::client_requests::Outgoing,
+    /// The least severe log level the client wants (`logging/setLevel`).
+    pub(crate) log_level: std::sync::atomic::AtomicU8,
 }
 
 /// The answer to one incoming message.
@@ -73,6 +77,10 @@ impl Session {
             idle: tokio::sync::Notify::new(),
             out,
             subscriptions: Mutex::new(HashSet::new()),
+            outgoing: Default::default(),
+            log_level: std::sync::atomic::AtomicU8::new(
+                super::client_requests::LogLevel::Info as u8,
+            ),
         });
         session.core.register(&session);
         session
@@ -257,8 +265,8 @@ impl Session {
                 self.handle_notification(&method, params);
                 Reply::None
             }
-            Incoming::Response { id, .. } => {
-                tracing::debug!(%id, "response to an unknown request ignored");
+            Incoming::Response { id, result } => {
+                self.outgoing.answer(&id, result);
                 Reply::None
             }
         }
@@ -305,6 +313,9 @@ impl Session {
                 .subscribe(params, false)
                 .map(|()| encode_result(&id, &Empty {})),
             "prompts/list" => self.list_prompts(params).map(|r| encode_result(&id, &r)),
+            "logging/setLevel" => self
+                .set_log_level(params)
+                .map(|()| encode_result(&id, &Empty {})),
             "prompts/get" => return self.get_prompt(id, params, out),
             "completion/complete" if self.protocol_version().has_completions() => {
                 return self.complete(id, params);

@@ -1,0 +1,349 @@
+//! What a handler asks of the client while it runs: log messages (`notifications/message`),
+//! and requests (`sampling/createMessage`, `roots/list`, `elicitation/create`) whose responses
+//! come back on the same connection.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+
+use super::session::{Outbound, Session, parse_params};
+use crate::protocol::{ErrorObject, RequestId, encode_request};
+
+/// How long a request to the client may take unless the server says otherwise.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The severity of a log message, as RFC 5424 orders them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[repr(u8)]
+pub enum LogLevel {
+    /// Detailed debugging.
+    Debug,
+    /// Informational.
+    Info,
+    /// Normal but significant.
+    Notice,
+    /// A warning.
+    Warning,
+    /// An error.
+    Error,
+    /// A critical condition.
+    Critical,
+    /// Action must be taken at once.
+    Alert,
+    /// The system is unusable.
+    Emergency,
+}
+
+impl LogLevel {
+    const ALL: [LogLevel; 8] = [
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Notice,
+        LogLevel::Warning,
+        LogLevel::Error,
+        LogLevel::Critical,
+        LogLevel::Alert,
+        LogLevel::Emergency,
+    ];
+
+    pub(crate) fn from_u8(n: u8) -> LogLevel {
+        LogLevel::ALL[usize::from(n).min(7)]
+    }
+}
+
+/// Requests sent to the client and not yet answered.
+#[derive(Default)]
+pub(crate) struct Outgoing {
+    next_id: AtomicI64,
+    waiting: Mutex<HashMap<RequestId, oneshot::Sender<Result<Box<RawValue>, ErrorObject>>>>,
+}
+
+impl Outgoing {
+    /// Hands a response from the client to the request that awaits it.
+    pub(crate) fn answer(&self, id: &RequestId, result: Result<&RawValue, ErrorObject>) {
+        let waiter = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(result.map(ToOwned::to_owned));
+            }
+            None => tracing::debug!(%id, "response to an unknown request ignored"),
+        }
+    }
+
+    fn forget(&self, id: &RequestId) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+}
+
+/// Why a request to the client failed.
+#[derive(Debug)]
+pub enum ClientRequestError {
+    /// The client did not declare the capability the request needs; nothing was sent.
+    NotSupported {
+        /// The request's method.
+        method: &'static str,
+        /// The capability the client did not declare.
+        capability: &'static str,
+    },
+    /// The client did not answer in time; the request was cancelled.
+    Timeout {
+        /// The request's method.
+        method: &'static str,
+        /// How long the server waited.
+        after: Duration,
+    },
+    /// The client answered with an error.
+    Rejected {
+        /// The request's method.
+        method: &'static str,
+        /// The client's error.
+        error: ErrorObject,
+    },
+    /// The connection closed before the client answered.
+    Disconnected {
+        /// The request's method.
+        method: &'static str,
+    },
+    /// The client's answer could not be read.
+    InvalidResponse {
+        /// The request's method.
+        method: &'static str,
+        /// What was wrong with it.
+        message: String,
+    },
+}
+
+impl fmt::Display for ClientRequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientRequestError::NotSupported { method, capability } => write!(
+                f,
+                "the client does not support `{method}`: it did not declare the `{capability}` capability"
+            ),
+            ClientRequestError::Timeout { method, after } => write!(
+                f,
+                "the client did not answer `{method}` within {} s",
+                after.as_secs_f64()
+            ),
+            ClientRequestError::Rejected { method, error } => write!(
+                f,
+                "the client refused `{method}`: {} (code {})",
+                error.message, error.code
+            ),
+            ClientRequestError::Disconnected { method } => {
+                write!(f, "the client disconnected before answering `{method}`")
+            }
+            ClientRequestError::InvalidResponse { method, message } => {
+                write!(f, "the client's answer to `{method}` is invalid: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClientRequestError {}
+
+#[derive(Deserialize)]
+struct SetLevelParams {
+    level: LogLevel,
+}
+
+impl Session {
+    pub(crate) fn set_log_level(&self, params: Option<&RawValue>) -> Result<(), ErrorObject> {
+        let p: SetLevelParams = parse_params(params)?;
+        self.log_level.store(p.level as u8, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The least severe level the client wants to hear.
+    pub(crate) fn min_log_level(&self) -> LogLevel {
+        LogLevel::from_u8(self.log_level.load(Ordering::Relaxed))
+    }
+
+    /// Whether the client declared a capability (`"sampling"`, `"roots"`, `"elicitation"`).
+    pub(crate) fn client_has(&self, capability: &str) -> bool {
+        self.client_capabilities()
+            .and_then(|c| c.get(capability))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Sends a request to the client on `out` and waits for its answer.
+    pub(crate) async fn request_client<P: Serialize, R: DeserializeOwned>(
+        &self,
+        out: &Outbound,
+        method: &'static str,
+        params: &P,
+        timeout: Duration,
+    ) -> Result<R, ClientRequestError> {
+        let id = RequestId::Number(self.outgoing.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let bytes = encode_request(Some(&id), method, Some(params)).map_err(|e| {
+            ClientRequestError::InvalidResponse {
+                method,
+                message: format!("the request could not be serialized: {e}"),
+            }
+        })?;
+        let (tx, rx) = oneshot::channel();
+        self.outgoing
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), tx);
+        // Forget the request however this future ends: answered, timed out or dropped.
+        struct Forget<'a>(&'a Outgoing, &'a RequestId);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                self.0.forget(self.1);
+            }
+        }
+        let _forget = Forget(&self.outgoing, &id);
+        if out.send(bytes).is_err() {
+            return Err(ClientRequestError::Disconnected { method });
+        }
+        let answer = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => return Err(ClientRequestError::Disconnected { method }),
+            Err(_) => {
+                let mut params = Map::new();
+                params.insert(
+                    "requestId".into(),
+                    serde_json::to_value(&id).unwrap_or_default(),
+                );
+                params.insert("reason".into(), Value::String("timed out".into()));
+                if let Ok(bytes) = encode_request(None, "notifications/cancelled", Some(&params)) {
+                    let _ = out.send(bytes);
+                }
+                return Err(ClientRequestError::Timeout {
+                    method,
+                    after: timeout,
+                });
+            }
+        };
+        let raw = answer.map_err(|error| ClientRequestError::Rejected { method, error })?;
+        serde_json::from_str(raw.get()).map_err(|e| ClientRequestError::InvalidResponse {
+            method,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// A message of a sampling conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SamplingMessage {
+    /// `user` or `assistant`.
+    pub role: crate::protocol::Role,
+    /// A content block (text, image, audio; tool use and results from 2025-11-25), or a list
+    /// of them.
+    pub content: Value,
+}
+
+/// What to ask the client's model: `sampling/createMessage`.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplingRequest {
+    /// The conversation so far.
+    pub messages: Vec<SamplingMessage>,
+    /// A system prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// The most tokens to generate.
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Sequences that stop generation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stop_sequences: Vec<String>,
+    /// Model preferences (hints, cost/speed/intelligence priorities), as the spec shapes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_preferences: Option<Value>,
+    /// Which server context to include (`none`, `thisServer`, `allServers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_context: Option<String>,
+    /// Tools the model may call (2025-11-25).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Value>>,
+    /// How the model chooses tools (2025-11-25).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+}
+
+impl SamplingRequest {
+    /// A request of at most `max_tokens` tokens answering one user message.
+    pub fn new(prompt: impl Into<String>, max_tokens: u32) -> SamplingRequest {
+        SamplingRequest {
+            messages: vec![SamplingMessage {
+                role: crate::protocol::Role::User,
+                content: serde_json::json!({"type": "text", "text": prompt.into()}),
+            }],
+            max_tokens,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the system prompt.
+    pub fn system(mut self, prompt: impl Into<String>) -> SamplingRequest {
+        self.system_prompt = Some(prompt.into());
+        self
+    }
+}
+
+/// The client model's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SamplingResult {
+    /// Normally `assistant`.
+    pub role: crate::protocol::Role,
+    /// A content block, or a list of them.
+    pub content: Value,
+    /// The model that answered.
+    pub model: String,
+    /// Why generation stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+}
+
+impl SamplingResult {
+    /// The text of the answer's text blocks, joined.
+    pub fn text(&self) -> String {
+        let blocks = match &self.content {
+            Value::Array(a) => a.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        };
+        blocks
+            .into_iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A root the client exposes: a directory or other URI the server may work in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Root {
+    /// The root's URI (`file://…`).
+    pub uri: String,
+    /// A name for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListRootsResult {
+    pub(crate) roots: Vec<Root>,
+}

@@ -1,0 +1,216 @@
+//! What a handler asks of the client through `Context`: log messages, sampling and roots,
+//! through the in-memory client.
+
+use std::time::Duration;
+
+use mcp_runtime::prelude::*;
+use mcp_runtime::{ClientOptions, ServerRequestHandler};
+use serde_json::{Value, json};
+
+/// Log at every level.
+#[tool]
+fn chatty(ctx: Context) -> &'static str {
+    ctx.debug("debug detail");
+    ctx.info("starting");
+    ctx.warning("careful");
+    ctx.log(LogLevel::Error, Some("db"), json!({"table": "users"}));
+    "done"
+}
+
+/// Ask the client's model.
+#[tool]
+async fn ask(question: String, ctx: Context) -> Result<String, ToolError> {
+    let answer = ctx
+        .sample(SamplingRequest::new(question, 100).system("Be brief."))
+        .await?;
+    Ok(format!("{} said: {}", answer.model, answer.text()))
+}
+
+/// List the client's roots.
+#[tool]
+async fn roots(ctx: Context) -> Result<String, ToolError> {
+    let roots = ctx.roots().await?;
+    Ok(roots
+        .iter()
+        .map(|r| r.uri.as_str())
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+fn options(capabilities: Value, handler: Option<ServerRequestHandler>) -> ClientOptions {
+    ClientOptions {
+        capabilities: capabilities.as_object().unwrap().clone(),
+        on_request: handler,
+        ..Default::default()
+    }
+}
+
+fn model() -> ServerRequestHandler {
+    ServerRequestHandler::new(|method, params| {
+        Box::pin(async move {
+            match method.as_str() {
+                "sampling/createMessage" => {
+                    assert_eq!(params["maxTokens"], 100);
+                    assert_eq!(params["systemPrompt"], "Be brief.");
+                    let q = params["messages"][0]["content"]["text"].as_str().unwrap();
+                    Ok(json!({
+                        "role": "assistant",
+                        "content": {"type": "text", "text": format!("42 is the answer to {q}")},
+                        "model": "test-model",
+                        "stopReason": "endTurn"
+                    }))
+                }
+                "roots/list" => Ok(json!({"roots": [
+                    {"uri": "file:///a", "name": "A"},
+                    {"uri": "file:///b"}
+                ]})),
+                other => Err(mcp_runtime::protocol::ErrorObject::method_not_found(other)),
+            }
+        })
+    })
+}
+
+async fn log_levels(c: &Client, n: usize) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let note = tokio::time::timeout(Duration::from_secs(5), c.next_notification())
+            .await
+            .expect("a log message")
+            .unwrap();
+        assert_eq!(note.method, "notifications/message");
+        out.push((
+            note.params["level"].as_str().unwrap().to_string(),
+            note.params.clone(),
+        ));
+    }
+    out
+}
+
+#[tokio::test]
+async fn log_messages_follow_the_level_the_client_set() {
+    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    assert_eq!(c.initialize_result().capabilities["logging"], json!({}));
+    c.call_tool("chatty", json!({})).await.unwrap();
+    let got = log_levels(&c, 3).await;
+    let levels: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        levels,
+        ["info", "warning", "error"],
+        "debug is below the default level"
+    );
+    assert_eq!(
+        got[2].1,
+        json!({"level": "error", "logger": "db", "data": {"table": "users"}})
+    );
+
+    let r: Value = c
+        .request("logging/setLevel", &json!({"level": "debug"}))
+        .await
+        .unwrap();
+    assert_eq!(r, json!({}), "the result is exactly {{}}");
+    c.call_tool("chatty", json!({})).await.unwrap();
+    let levels: Vec<String> = log_levels(&c, 4)
+        .await
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(levels, ["debug", "info", "warning", "error"]);
+
+    c.request::<_, Value>("logging/setLevel", &json!({"level": "error"}))
+        .await
+        .unwrap();
+    c.call_tool("chatty", json!({})).await.unwrap();
+    let levels: Vec<String> = log_levels(&c, 1)
+        .await
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(levels, ["error"]);
+
+    let e = c
+        .request::<_, Value>("logging/setLevel", &json!({"level": "loud"}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.rpc().unwrap().code, -32602);
+}
+
+#[tokio::test]
+async fn sampling_and_roots_round_trip_through_the_client() {
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(json!({"sampling": {}, "roots": {}}), Some(model())),
+    )
+    .await
+    .unwrap();
+    let r = c
+        .call_tool("ask", json!({"question": "life"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error, "{r:?}");
+    assert_eq!(r.text_joined(), "test-model said: 42 is the answer to life");
+    let r = c.call_tool("roots", json!({})).await.unwrap();
+    assert_eq!(r.text_joined(), "file:///a,file:///b");
+}
+
+#[tokio::test]
+async fn requests_need_the_client_capability_and_nothing_is_sent_without_it() {
+    let c = Client::connect_with(Server::new("ctx"), options(json!({}), Some(model())))
+        .await
+        .unwrap();
+    let r = c.call_tool("ask", json!({"question": "x"})).await.unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined()
+            .contains("did not declare the `sampling` capability"),
+        "{}",
+        r.text_joined()
+    );
+    let r = c.call_tool("roots", json!({})).await.unwrap();
+    assert!(r.text_joined().contains("`roots` capability"));
+}
+
+#[tokio::test]
+async fn a_client_error_or_silence_fails_the_request_clearly() {
+    // The client declares sampling but cannot do it.
+    let refusing = ServerRequestHandler::new(|_, _| {
+        Box::pin(async {
+            Err(mcp_runtime::protocol::ErrorObject::new(
+                -1,
+                "User rejected sampling request",
+            ))
+        })
+    });
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(json!({"sampling": {}}), Some(refusing)),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("ask", json!({"question": "x"})).await.unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined().contains("User rejected sampling request"),
+        "{}",
+        r.text_joined()
+    );
+
+    // The client never answers: the request times out and is cancelled.
+    let silent = ServerRequestHandler::new(|_, _| Box::pin(std::future::pending()));
+    let c = Client::connect_with(
+        Server::new("ctx").client_request_timeout(Duration::from_millis(100)),
+        options(json!({"sampling": {}}), Some(silent)),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("ask", json!({"question": "x"})).await.unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined()
+            .contains("did not answer `sampling/createMessage`"),
+        "{}",
+        r.text_joined()
+    );
+    let note = c.next_notification().await.unwrap();
+    assert_eq!(note.method, "notifications/cancelled");
+    assert_eq!(note.params["reason"], "timed out");
+}
