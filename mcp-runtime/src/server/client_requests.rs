@@ -60,11 +60,14 @@ impl LogLevel {
     }
 }
 
+/// Where the client's answer to one request goes.
+type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+
 /// Requests sent to the client and not yet answered.
 #[derive(Default)]
 pub(crate) struct Outgoing {
     next_id: AtomicI64,
-    waiting: Mutex<HashMap<RequestId, oneshot::Sender<Result<Box<RawValue>, ErrorObject>>>>,
+    waiting: Mutex<HashMap<RequestId, Waiter>>,
 }
 
 impl Outgoing {
