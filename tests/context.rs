@@ -214,3 +214,37 @@ async fn a_client_error_or_silence_fails_the_request_clearly() {
     assert_eq!(note.method, "notifications/cancelled");
     assert_eq!(note.params["reason"], "timed out");
 }
+
+struct Greeting(String);
+
+/// Greet with the configured greeting.
+#[tool]
+fn greet(name: String, greeting: mcp_runtime::State<Greeting>) -> String {
+    format!("{}, {name}", greeting.0)
+}
+
+#[tokio::test]
+async fn state_is_injected_by_type_and_missing_state_is_named() {
+    let c = Client::connect(Server::new("ctx").state(Greeting("Hello".into())))
+        .await
+        .unwrap();
+    let r = c.call_tool("greet", json!({"name": "Ada"})).await.unwrap();
+    assert_eq!(r.text_joined(), "Hello, Ada");
+    let schema = &c.list_all_tools().await.unwrap();
+    let greet = schema.iter().find(|t| t.name == "greet").unwrap();
+    assert_eq!(
+        greet.input_schema["required"],
+        json!(["name"]),
+        "state is not an argument"
+    );
+
+    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let r = c.call_tool("greet", json!({"name": "Ada"})).await.unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined()
+            .contains("no state of type `context::Greeting`"),
+        "{}",
+        r.text_joined()
+    );
+}

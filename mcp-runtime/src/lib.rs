@@ -23,7 +23,7 @@ pub use server::{
     Audio, ClientRequestError, Completion, CompletionContext, Context, FromContext,
     GetPromptResult, Icon, Image, IntoCompletion, IntoPromptResult, IntoToolResult, Json, LogLevel,
     PromptDef, PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput,
-    Root, SamplingRequest, SamplingResult, Server, ServerHandle, ToolAnnotations, ToolDef,
+    Root, SamplingRequest, SamplingResult, Server, ServerHandle, State, ToolAnnotations, ToolDef,
     ToolError,
 };
 
@@ -32,7 +32,7 @@ pub mod prelude {
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, ClientRequestError, Completion, CompletionContext, Context, GetPromptResult, Image,
-        Json, LogLevel, PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle,
+        Json, LogLevel, PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle, State,
         ToolError,
     };
     pub use crate::{Client, prompt, resource, tool};

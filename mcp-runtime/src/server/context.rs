@@ -85,6 +85,12 @@ impl Context {
         self.inner.session.client_capabilities()
     }
 
+    /// The server's shared state of type `T`, if it was given one with
+    /// [`Server::state`](crate::Server::state).
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<std::sync::Arc<T>> {
+        self.inner.session.core.state.get::<T>()
+    }
+
     /// A handle on the server: change what it serves, notify resource subscribers.
     pub fn server(&self) -> super::ServerHandle {
         super::ServerHandle::of(&self.inner.session.core)

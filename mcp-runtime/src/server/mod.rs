@@ -12,6 +12,7 @@ pub(crate) mod registry;
 pub(crate) mod resource;
 pub mod schema;
 pub(crate) mod session;
+mod state;
 pub mod text;
 pub mod uri_template;
 
@@ -40,6 +41,7 @@ pub use resource::{
     Json, ResourceAnnotations, ResourceDef, ResourceError, ResourceExtractor, ResourceFuture,
     ResourceOutput, ResourceRead, ResourceTarget, TemplateVariable, resource_extractor,
 };
+pub use state::State;
 
 use crate::protocol::{Implementation, InitializeResult, ProtocolVersion};
 use catalog::Catalog;
@@ -78,6 +80,7 @@ pub struct Server {
     prompts: Vec<&'static PromptDef>,
     page_size: usize,
     client_request_timeout: std::time::Duration,
+    state: state::StateMap,
     handle: ServerHandle,
 }
 
@@ -132,6 +135,7 @@ impl Server {
             prompts: Vec::new(),
             page_size: usize::MAX,
             client_request_timeout: client_requests::DEFAULT_CLIENT_REQUEST_TIMEOUT,
+            state: state::StateMap::default(),
             handle: ServerHandle::new(),
         }
     }
@@ -237,6 +241,13 @@ impl Server {
         self
     }
 
+    /// Shares `value` with every handler that takes a [`State<T>`] parameter. One value per
+    /// type; a second one of the same type replaces the first.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Server {
+        self.state.insert(value);
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -292,6 +303,7 @@ impl Server {
                 .map_err(anyhow::Error::msg)?,
             page_size: self.page_size,
             client_request_timeout: self.client_request_timeout,
+            state: self.state,
             sessions: Mutex::new(Vec::new()),
         });
         self.handle.attach(&core);
@@ -309,6 +321,7 @@ pub(crate) struct ServerCore {
     pub(crate) prompts: Catalog<PromptEntry>,
     pub(crate) page_size: usize,
     pub(crate) client_request_timeout: std::time::Duration,
+    pub(crate) state: state::StateMap,
     /// Every live connection, for notifications that concern them all.
     sessions: Mutex<Vec<Weak<session::Session>>>,
 }

@@ -1,0 +1,86 @@
+//! `State<T>`: application state shared by every request, injected by type.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use super::call::FromContext;
+use super::context::Context;
+
+/// Values given to [`Server::state`](crate::Server::state), by type.
+#[derive(Clone, Default)]
+pub(crate) struct StateMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl StateMap {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let any = Arc::clone(self.0.get(&TypeId::of::<T>())?);
+        any.downcast::<T>().ok()
+    }
+}
+
+/// Shared application state of type `T`, given to the server with
+/// [`Server::state`](crate::Server::state) and taken by any handler as a parameter.
+///
+/// ```rust,standalone_crate
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use mcp_runtime::prelude::*;
+/// use mcp_runtime::State;
+///
+/// #[derive(Default)]
+/// struct Counter(AtomicU64);
+///
+/// /// Count the calls.
+/// #[tool]
+/// fn hit(counter: State<Counter>) -> u64 {
+///     counter.0.fetch_add(1, Ordering::Relaxed) + 1
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> anyhow::Result<()> {
+/// let client = Client::connect(Server::new("counter").state(Counter::default())).await?;
+/// client.call_tool("hit", serde_json::json!({})).await?;
+/// let second = client.call_tool("hit", serde_json::json!({})).await?;
+/// assert_eq!(second.structured_content, Some(serde_json::json!({"result": 2})));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A handler asking for state the server was not given fails with an error naming the type.
+pub struct State<T: ?Sized>(Arc<T>);
+
+impl<T> State<T> {
+    /// The shared value.
+    pub fn arc(&self) -> &Arc<T> {
+        &self.0
+    }
+}
+
+impl<T> Clone for State<T> {
+    fn clone(&self) -> Self {
+        State(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Deref for State<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static> FromContext for State<T> {
+    fn from_context(ctx: &Context) -> Result<Self, String> {
+        ctx.state::<T>().map(State).ok_or_else(|| {
+            format!(
+                "the server has no state of type `{}`; give it one with `Server::state(…)`",
+                std::any::type_name::<T>()
+            )
+        })
+    }
+}
