@@ -4,6 +4,7 @@ pub(crate) mod call;
 pub(crate) mod catalog;
 pub mod completion;
 mod context;
+pub mod elicitation;
 mod handle;
 mod methods;
 pub(crate) mod prompt;
