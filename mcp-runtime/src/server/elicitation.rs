@@ -1,8 +1,9 @@
-//! Form elicitation: the `requestedSchema` of a Rust struct.
+//! Form elicitation: the `requestedSchema` of a Rust struct, and the client's answer.
 //!
 //! A server asks the user for input with `elicitation/create`, sending a message and a
 //! `requestedSchema`: a flat JSON object schema whose properties are primitives only.
-//! [`requested_schema`] derives that schema from a struct's [`JsonSchema`] impl.
+//! [`requested_schema`] derives that schema from a struct's [`JsonSchema`] impl, and
+//! [`parse_response`] reads the client's `ElicitResult` back into the struct.
 //!
 //! Each field of the struct becomes one form field:
 //!
@@ -35,7 +36,7 @@
 //! variant.
 //!
 //! ```
-//! use mcp_runtime::server::elicitation::requested_schema;
+//! use mcp_runtime::server::elicitation::{requested_schema, parse_response, ElicitationResponse};
 //! use schemars::JsonSchema;
 //! use serde::Deserialize;
 //!
@@ -50,11 +51,18 @@
 //!
 //! let schema = requested_schema::<Booking>().unwrap();
 //! assert_eq!(schema["required"], serde_json::json!(["guests"]));
+//!
+//! let answer = serde_json::json!({"action": "accept", "content": {"guests": 2}});
+//! match parse_response::<Booking>(&answer).unwrap() {
+//!     ElicitationResponse::Accept(booking) => assert_eq!(booking.guests, 2),
+//!     ElicitationResponse::Decline | ElicitationResponse::Cancel => unreachable!(),
+//! }
 //! ```
 
 use std::fmt;
 
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::schema::{expected_phrase, generator};
@@ -471,6 +479,107 @@ fn copy_default(from: &JsonObject, to: &mut JsonObject, fits: impl Fn(&Value) ->
         && fits(d)
     {
         to.insert("default".into(), d.clone());
+    }
+}
+
+/// The user's answer to a form elicitation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ElicitationResponse<T> {
+    /// The user submitted the form; its content, deserialized.
+    Accept(T),
+    /// The user explicitly refused to give the information.
+    Decline,
+    /// The user dismissed the request without choosing.
+    Cancel,
+}
+
+impl<T> ElicitationResponse<T> {
+    /// The submitted content, if the user accepted.
+    pub fn accepted(self) -> Option<T> {
+        match self {
+            ElicitationResponse::Accept(content) => Some(content),
+            ElicitationResponse::Decline | ElicitationResponse::Cancel => None,
+        }
+    }
+}
+
+/// Reads a client's `ElicitResult` (`{"action":"accept","content":{…}}`, or the action
+/// `"decline"` or `"cancel"`) into an [`ElicitationResponse`].
+///
+/// An `accept` without `content` deserializes `T` from an empty object, so a struct whose
+/// fields are all optional still reads. When the content does not fit `T`, the error names
+/// the field: ``field `age`: invalid type: string "ten", expected u8``.
+pub fn parse_response<T: DeserializeOwned>(
+    result: &Value,
+) -> Result<ElicitationResponse<T>, String> {
+    let Some(result) = result.as_object() else {
+        return Err(format!(
+            "an elicitation result must be an object, not {}",
+            json_kind(result)
+        ));
+    };
+    match result.get("action").and_then(Value::as_str) {
+        Some("accept") => {}
+        Some("decline") => return Ok(ElicitationResponse::Decline),
+        Some("cancel") => return Ok(ElicitationResponse::Cancel),
+        _ => {
+            let action = result
+                .get("action")
+                .map_or("nothing".into(), Value::to_string);
+            return Err(format!(
+                "the elicitation result's `action` is {action}; expected \"accept\", \"decline\" or \"cancel\""
+            ));
+        }
+    }
+    let empty = Map::new();
+    let content = match result.get("content") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(content)) => content,
+        Some(other) => {
+            return Err(format!(
+                "the elicitation result's `content` must be an object, not {}",
+                json_kind(other)
+            ));
+        }
+    };
+    deserialize_content(content).map(ElicitationResponse::Accept)
+}
+
+/// Deserializes the content of an accepted form, naming the field a failure comes from.
+///
+/// The content is written out one field per line, so the line of a deserialization error
+/// tells which field it is about.
+fn deserialize_content<T: DeserializeOwned>(content: &JsonObject) -> Result<T, String> {
+    let mut text = String::from("{");
+    for (i, (name, value)) in content.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push('\n');
+        text.push_str(&Value::from(name.as_str()).to_string());
+        text.push(':');
+        text.push_str(&value.to_string());
+    }
+    text.push_str("\n}");
+    serde_json::from_str(&text).map_err(|e| {
+        let message = e.to_string();
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&position).unwrap_or(&message);
+        match e.line().checked_sub(2).and_then(|i| content.keys().nth(i)) {
+            Some(field) => format!("field `{field}`: {message}"),
+            None => format!("the elicited content: {message}"),
+        }
+    })
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -1058,5 +1167,93 @@ mod tests {
             "HashMap<String, (i32, B)>"
         );
         assert_eq!(short_type_name("u8"), "u8");
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Person {
+        name: String,
+        age: u8,
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize, Default)]
+    struct Optional {
+        note: Option<String>,
+    }
+
+    #[test]
+    fn responses_accept_decline_cancel() {
+        let accept = json!({"action": "accept",
+            "content": {"name": "Jane Smith", "age": 25, "tags": ["a"]}});
+        assert_eq!(
+            parse_response::<Person>(&accept),
+            Ok(ElicitationResponse::Accept(Person {
+                name: "Jane Smith".into(),
+                age: 25,
+                tags: vec!["a".into()],
+            }))
+        );
+        for (action, expected) in [
+            ("decline", ElicitationResponse::Decline),
+            ("cancel", ElicitationResponse::Cancel),
+        ] {
+            assert_eq!(
+                parse_response::<Person>(&json!({"action": action})),
+                Ok(expected)
+            );
+        }
+        let declined = json!({"action": "decline", "content": {"ignored": true}, "_meta": {}});
+        assert_eq!(
+            parse_response::<Person>(&declined).map(ElicitationResponse::accepted),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_response::<Optional>(&json!({"action": "accept"})),
+            Ok(ElicitationResponse::Accept(Optional::default()))
+        );
+    }
+
+    #[test]
+    fn response_errors_name_the_field() {
+        let parse = |v: Value| parse_response::<Person>(&v).unwrap_err();
+        assert_eq!(
+            parse(json!({"action": "accept",
+                "content": {"name": "Jane\nSmith", "age": "ten", "tags": []}})),
+            "field `age`: invalid type: string \"ten\", expected u8"
+        );
+        assert_eq!(
+            parse(json!({"action": "accept",
+                "content": {"age": 3, "name": "Jane", "tags": [1]}})),
+            "field `tags`: invalid type: integer `1`, expected a string"
+        );
+        assert_eq!(
+            parse(json!({"action": "accept", "content": {"age": 300, "name": "J"}})),
+            "field `age`: invalid value: integer `300`, expected u8"
+        );
+        assert_eq!(
+            parse(json!({"action": "accept", "content": {"name": "Jane"}})),
+            "the elicited content: missing field `age`"
+        );
+        assert_eq!(
+            parse(json!({"action": "accept"})),
+            "the elicited content: missing field `name`"
+        );
+        assert_eq!(
+            parse(json!({"action": "accept", "content": "Jane"})),
+            "the elicitation result's `content` must be an object, not a string"
+        );
+        assert_eq!(
+            parse(json!({"action": "ok"})),
+            "the elicitation result's `action` is \"ok\"; expected \"accept\", \"decline\" or \"cancel\""
+        );
+        assert_eq!(
+            parse(json!({})),
+            "the elicitation result's `action` is nothing; expected \"accept\", \"decline\" or \"cancel\""
+        );
+        assert_eq!(
+            parse(json!([])),
+            "an elicitation result must be an object, not an array"
+        );
     }
 }
