@@ -1156,6 +1156,110 @@ mod tests {
         );
     }
 
+    /// Whether `value` conforms to `schema`, for the keywords the protocol's schema.json uses
+    /// in its elicitation definitions. Stricter than JSON Schema: an object may hold only the
+    /// keys its schema's `properties` name, unless `additionalProperties` says otherwise, so
+    /// that a keyword the restricted schema does not define is caught.
+    fn conforms(value: &Value, schema: &Value, root: &Value) -> bool {
+        let Some(s) = schema.as_object() else {
+            return schema != &Value::Bool(false);
+        };
+        if let Some(reference) = s.get("$ref").and_then(Value::as_str) {
+            let target = root.pointer(reference.trim_start_matches('#')).unwrap();
+            if !conforms(value, target, root) {
+                return false;
+            }
+        }
+        if let Some(any) = s.get("anyOf").and_then(Value::as_array)
+            && !any.iter().any(|a| conforms(value, a, root))
+        {
+            return false;
+        }
+        if s.get("const").is_some_and(|c| c != value)
+            || s.get("enum")
+                .and_then(Value::as_array)
+                .is_some_and(|e| !e.contains(value))
+        {
+            return false;
+        }
+        let has_type = |t: &Value| match t.as_str().unwrap() {
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => value.is_null(),
+        };
+        match s.get("type") {
+            Some(Value::Array(types)) if !types.iter().any(has_type) => return false,
+            Some(t @ Value::String(_)) if !has_type(t) => return false,
+            _ => {}
+        }
+        if let Value::Object(obj) = value {
+            let properties = s.get("properties").and_then(Value::as_object);
+            let required = s.get("required").and_then(Value::as_array);
+            if required.is_some_and(|r| r.iter().any(|k| !obj.contains_key(k.as_str().unwrap()))) {
+                return false;
+            }
+            for (k, v) in obj {
+                let ok = match (
+                    properties.and_then(|p| p.get(k)),
+                    s.get("additionalProperties"),
+                ) {
+                    (Some(p), _) | (None, Some(p)) => conforms(v, p, root),
+                    (None, None) => properties.is_none(),
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
+        if let (Value::Array(values), Some(items)) = (value, s.get("items")) {
+            return values.iter().all(|v| conforms(v, items, root));
+        }
+        true
+    }
+
+    #[test]
+    fn produced_schemas_conform_to_the_protocol_schema() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/schemas/2025-11-25/schema.json"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} is not there");
+            return;
+        };
+        let root: Value = serde_json::from_str(&text).unwrap();
+        let requested = &root["$defs"]["ElicitRequestFormParams"]["properties"]["requestedSchema"];
+        assert!(requested.is_object());
+        let check = |schema: Value| conforms(&schema, requested, &root);
+        for schema in [
+            requested_schema::<Primitives>(),
+            requested_schema::<Sep1034>(),
+            requested_schema::<Sep1330>(),
+            requested_schema::<Selections>(),
+            requested_schema::<Empty>(),
+            requested_schema::<Strict>(),
+        ] {
+            let schema = Value::Object(schema.unwrap());
+            assert!(check(schema.clone()), "{schema:#}");
+        }
+        // The check itself refuses what the restricted schema does not allow.
+        for bad in [
+            json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "x"}}}),
+            json!({"type": "object", "properties": {"a": {"type": "object"}}}),
+            json!({"type": "object", "properties": {"a": {"type": "string",
+                "oneOf": [{"const": "x"}]}}}),
+            json!({"type": "object", "properties": {"a": {"type": "array",
+                "items": {"type": "integer"}}}}),
+            json!({"type": "object", "properties": {}, "additionalProperties": false}),
+        ] {
+            assert!(!check(bad.clone()), "{bad:#}");
+        }
+    }
+
     #[test]
     fn type_names_lose_their_paths() {
         assert_eq!(
