@@ -5,6 +5,7 @@ pub(crate) mod catalog;
 pub mod client_requests;
 pub mod completion;
 mod context;
+pub mod elicitation;
 mod handle;
 mod methods;
 pub(crate) mod prompt;
