@@ -248,3 +248,105 @@ async fn state_is_injected_by_type_and_missing_state_is_named() {
         r.text_joined()
     );
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Contact {
+    /// Your name.
+    user_name: String,
+    age: Option<u8>,
+}
+
+/// Ask the user who they are.
+#[tool]
+async fn who(ctx: Context) -> Result<String, ToolError> {
+    use mcp_runtime::server::elicitation::ElicitationResponse;
+    Ok(match ctx.elicit::<Contact>("Who are you?").await? {
+        ElicitationResponse::Accept(c) => format!("{} ({:?})", c.user_name, c.age),
+        ElicitationResponse::Decline => "declined".into(),
+        ElicitationResponse::Cancel => "cancelled".into(),
+    })
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Nested {
+    inner: Contact,
+}
+
+/// Ask for a form that cannot be a form.
+#[tool]
+async fn bad_form(ctx: Context) -> Result<String, ToolError> {
+    ctx.elicit::<Nested>("?").await?;
+    Ok("unreachable".into())
+}
+
+fn user(answer: Value) -> ServerRequestHandler {
+    ServerRequestHandler::new(move |method, params| {
+        let answer = answer.clone();
+        Box::pin(async move {
+            assert_eq!(method, "elicitation/create");
+            assert_eq!(params["mode"], "form");
+            assert_eq!(params["message"], "Who are you?");
+            let schema = &params["requestedSchema"];
+            assert_eq!(schema["type"], "object");
+            assert_eq!(schema["required"], json!(["userName"]));
+            assert_eq!(schema["properties"]["userName"]["type"], "string");
+            assert_eq!(
+                schema["properties"]["userName"]["description"],
+                "Your name."
+            );
+            assert_eq!(schema["properties"]["age"]["type"], "integer");
+            Ok(answer)
+        })
+    })
+}
+
+#[tokio::test]
+async fn elicitation_sends_the_form_and_reads_what_the_user_did() {
+    let cases = [
+        (
+            json!({"action": "accept", "content": {"userName": "Ada", "age": 36}}),
+            "Ada (Some(36))",
+        ),
+        (
+            json!({"action": "accept", "content": {"userName": "Bo"}}),
+            "Bo (None)",
+        ),
+        (json!({"action": "decline"}), "declined"),
+        (json!({"action": "cancel"}), "cancelled"),
+    ];
+    for (answer, expected) in cases {
+        let c = Client::connect_with(
+            Server::new("ctx"),
+            options(json!({"elicitation": {}}), Some(user(answer))),
+        )
+        .await
+        .unwrap();
+        let r = c.call_tool("who", json!({})).await.unwrap();
+        assert!(!r.is_error, "{r:?}");
+        assert_eq!(r.text_joined(), expected);
+    }
+
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(
+            json!({"elicitation": {}}),
+            Some(user(
+                json!({"action": "accept", "content": {"userName": 5}}),
+            )),
+        ),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("who", json!({})).await.unwrap();
+    assert!(r.is_error);
+    assert!(r.text_joined().contains("userName"), "{}", r.text_joined());
+
+    let r = c.call_tool("bad_form", json!({})).await.unwrap();
+    assert!(r.is_error);
+    assert!(r.text_joined().contains("`inner`"), "{}", r.text_joined());
+
+    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let r = c.call_tool("who", json!({})).await.unwrap();
+    assert!(r.text_joined().contains("`elicitation` capability"));
+}

@@ -123,6 +123,14 @@ pub enum ClientRequestError {
         /// The request's method.
         method: &'static str,
     },
+    /// The request could not be made as asked (an elicitation form type that is not a flat
+    /// struct, say); nothing was sent.
+    InvalidRequest {
+        /// The request's method.
+        method: &'static str,
+        /// What was wrong with it.
+        message: String,
+    },
     /// The client's answer could not be read.
     InvalidResponse {
         /// The request's method.
@@ -151,6 +159,9 @@ impl fmt::Display for ClientRequestError {
             ),
             ClientRequestError::Disconnected { method } => {
                 write!(f, "the client disconnected before answering `{method}`")
+            }
+            ClientRequestError::InvalidRequest { method, message } => {
+                write!(f, "cannot send `{method}`: {message}")
             }
             ClientRequestError::InvalidResponse { method, message } => {
                 write!(f, "the client's answer to `{method}` is invalid: {message}")

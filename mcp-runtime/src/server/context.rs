@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::client_requests::{
     ClientRequestError, ListRootsResult, LogLevel, Root, SamplingRequest, SamplingResult,
 };
+use super::elicitation::{ElicitationResponse, parse_response, requested_schema};
 use super::session::{Outbound, Session};
 use crate::protocol::{Implementation, JsonObject, ProtocolVersion, RequestId, encode_request};
 
@@ -164,6 +165,99 @@ impl Context {
     ) -> Result<SamplingResult, ClientRequestError> {
         self.request_client("sampling/createMessage", "sampling", &request)
             .await
+    }
+
+    /// Asks the user to fill in a form (`elicitation/create`) whose fields are those of `T`: a
+    /// struct of strings, numbers, booleans, enums (single choice) and `Vec`s of enums
+    /// (multiple choice), with `Option` fields optional and defaults given. Returns what the
+    /// user did: accepted (with the values), declined, or cancelled. Fails without sending
+    /// anything when the client did not declare `elicitation`, or when `T` is not such a
+    /// struct.
+    ///
+    /// ```rust,standalone_crate
+    /// use mcp_runtime::prelude::*;
+    /// use mcp_runtime::server::elicitation::ElicitationResponse;
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Booking {
+    ///     /// How many nights.
+    ///     nights: u32,
+    ///     breakfast: Option<bool>,
+    /// }
+    ///
+    /// /// Book a room.
+    /// #[tool]
+    /// async fn book(ctx: Context) -> Result<String, ToolError> {
+    ///     Ok(match ctx.elicit::<Booking>("Your booking?").await? {
+    ///         ElicitationResponse::Accept(b) => format!("{} nights booked", b.nights),
+    ///         ElicitationResponse::Decline | ElicitationResponse::Cancel => "no booking".into(),
+    ///     })
+    /// }
+    /// ```
+    pub async fn elicit<T>(
+        &self,
+        message: impl Into<String>,
+    ) -> Result<ElicitationResponse<T>, ClientRequestError>
+    where
+        T: schemars::JsonSchema + DeserializeOwned,
+    {
+        const METHOD: &str = "elicitation/create";
+        let schema = requested_schema::<T>().map_err(|e| ClientRequestError::InvalidRequest {
+            method: METHOD,
+            message: e.to_string(),
+        })?;
+        let mut params = Map::new();
+        if self.protocol_version() >= crate::protocol::ProtocolVersion::V2025_11_25 {
+            params.insert("mode".into(), "form".into());
+        }
+        params.insert("message".into(), Value::String(message.into()));
+        params.insert("requestedSchema".into(), Value::Object(schema));
+        let result: Value = self.request_client(METHOD, "elicitation", &params).await?;
+        parse_response(&result).map_err(|message| ClientRequestError::InvalidResponse {
+            method: METHOD,
+            message,
+        })
+    }
+
+    /// Asks the user to visit `url` (URL-mode elicitation, 2025-11-25), for interactions
+    /// that must not pass through the client, such as entering credentials. Returns whether
+    /// the user agreed to open it. Fails without sending anything unless the client declared
+    /// `elicitation.url`.
+    pub async fn elicit_url(
+        &self,
+        message: impl Into<String>,
+        url: impl Into<String>,
+        elicitation_id: impl Into<String>,
+    ) -> Result<ElicitationResponse<()>, ClientRequestError> {
+        const METHOD: &str = "elicitation/create";
+        let supports_url = self
+            .client_capabilities()
+            .and_then(|c| c.get("elicitation"))
+            .and_then(|e| e.get("url"))
+            .is_some();
+        if !supports_url {
+            return Err(ClientRequestError::NotSupported {
+                method: METHOD,
+                capability: "elicitation.url",
+            });
+        }
+        let mut params = Map::new();
+        params.insert("mode".into(), "url".into());
+        params.insert("message".into(), Value::String(message.into()));
+        params.insert("url".into(), Value::String(url.into()));
+        params.insert("elicitationId".into(), Value::String(elicitation_id.into()));
+        let result: Value = self.request_client(METHOD, "elicitation", &params).await?;
+        match result.get("action").and_then(Value::as_str) {
+            Some("accept") => Ok(ElicitationResponse::Accept(())),
+            Some("decline") => Ok(ElicitationResponse::Decline),
+            Some("cancel") => Ok(ElicitationResponse::Cancel),
+            _ => Err(ClientRequestError::InvalidResponse {
+                method: METHOD,
+                message: format!("expected an `action` of accept, decline or cancel: {result}"),
+            }),
+        }
     }
 
     /// The client's roots (`roots/list`). Fails without sending anything when the client did
