@@ -269,6 +269,7 @@ async fn who(ctx: Context) -> Result<String, ToolError> {
 }
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)] // only its schema is used
 struct Nested {
     inner: Contact,
 }
