@@ -17,6 +17,7 @@ pub use server::{
     Audio, Context, FromContext, Icon, Image, IntoToolResult, Server, ToolAnnotations, ToolDef,
     ToolError,
 };
+pub use transport::http::{HttpOptions, HttpServer};
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {
