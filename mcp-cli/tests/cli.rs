@@ -82,7 +82,9 @@ fn bad_usage_and_unreachable_servers_fail_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
     let out = cli(&["tools"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("after `--`"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`--url URL`, or its command after `--`")
+    );
     let out = cli(&["tools", "--", "/no/such/server"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not start `/no/such/server`"));

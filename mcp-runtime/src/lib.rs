@@ -8,7 +8,7 @@ mod run;
 pub mod server;
 pub mod transport;
 
-pub use client::{Client, ClientError, ClientOptions};
+pub use client::{Client, ClientError, ClientOptions, HttpClientOptions};
 #[doc = include_str!("tool.md")]
 pub use mcp_macros::tool;
 pub use protocol::{CallToolResult, Content};
