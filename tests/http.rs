@@ -383,6 +383,8 @@ async fn media_types_and_sizes_are_checked() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Its body was never read: the connection is not reused.
+    assert_eq!(reply.header("connection"), Some("close"));
     reply.error().await;
 
     let big = call(1, "text_stats", json!({"text": "word ".repeat(1000)})).to_string();

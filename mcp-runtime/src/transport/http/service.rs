@@ -50,14 +50,28 @@ struct Log {
     origin: Option<HeaderValue>,
     /// Health checks come every few seconds from load balancers: not worth a line each.
     health_check: bool,
+    /// The request's body was read (a refused request's body is not).
+    body_read: bool,
 }
 
 /// Serves one request and logs it.
 pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -> HttpResponse {
     let started = Instant::now();
     let method = request.method().clone();
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|n| n != "0");
     let mut log = Log::default();
     let mut response = route(&shared, request, &mut log).await;
+    if has_body && !log.body_read {
+        // Refused before its body was read: the connection cannot be reused, and the client
+        // must know not to send another request on it.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(origin) = log.origin.take() {
         let headers = response.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -167,7 +181,10 @@ async fn post(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Log
         return too_large(max);
     }
     let bytes = match Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
+        Ok(collected) => {
+            log.body_read = true;
+            collected.to_bytes()
+        }
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
         Err(e) => {
             tracing::debug!(error = %e, "reading a request body failed");
