@@ -840,6 +840,38 @@ async fn the_get_stream_is_primed_and_single() {
 }
 
 #[tokio::test]
+async fn a_dropped_client_stops_listening() {
+    let q = Quickstart::start(&[]);
+    let client = Client::connect_http(&q.url()).await.unwrap();
+    let session = client.session_id().unwrap();
+    client.ping().await.unwrap();
+    let headers = [
+        ("accept", "text/event-stream"),
+        ("mcp-session-id", session.as_str()),
+    ];
+    // The client holds the session's GET stream...
+    assert_eq!(
+        send(&q.addr, "GET", &headers, "").await.status,
+        StatusCode::CONFLICT
+    );
+    drop(client);
+    // ...until it is dropped (without `close`, the session itself stays).
+    let started = Instant::now();
+    loop {
+        let reply = send(&q.addr, "GET", &headers, "").await;
+        if reply.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::CONFLICT);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the GET stream stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn sse_close_after_lets_clients_poll() {
     let q = Quickstart::start(&["--sse-close-after", "150", "--sse-retry", "20"]);
     let session = q.initialize().await;

@@ -7,7 +7,6 @@
 //!
 //! [`Client::close`]: super::Client::close
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{mpsc, watch};
 
 use super::ClientError;
 use crate::protocol::{ErrorObject, Incoming, RequestId, code, encode_error};
@@ -63,8 +62,8 @@ pub(crate) struct HttpTransport {
     protocol_version: Mutex<Option<HeaderValue>>,
     /// Every message from the server goes here, to the client's reader.
     from_server: mpsc::UnboundedSender<Vec<u8>>,
-    closing: AtomicBool,
-    closed: Notify,
+    /// Set once the client is gone or closing: the GET stream stops.
+    closing: watch::Sender<bool>,
 }
 
 impl HttpTransport {
@@ -129,8 +128,7 @@ impl HttpTransport {
             session_id: Mutex::new(None),
             protocol_version: Mutex::new(None),
             from_server,
-            closing: AtomicBool::new(false),
-            closed: Notify::new(),
+            closing: watch::Sender::new(false),
         })
     }
 
@@ -166,6 +164,18 @@ impl HttpTransport {
                 }
             }
         }
+        // The client is gone: nobody will read what the GET stream brings.
+        self.closing.send_replace(true);
+    }
+
+    fn is_closing(&self) -> bool {
+        *self.closing.borrow()
+    }
+
+    /// Completes once the client is closing.
+    async fn closed(&self) {
+        let mut closing = self.closing.subscribe();
+        let _ = closing.wait_for(|c| *c).await;
     }
 
     async fn post_owned(self: Arc<Self>, message: Vec<u8>, id: RequestId) {
@@ -254,7 +264,7 @@ impl HttpTransport {
                 return self.fail(Some(id), "the stream ended without a response".into());
             };
             attempts += 1;
-            if attempts > RESUME_ATTEMPTS || self.closing.load(Ordering::Relaxed) {
+            if attempts > RESUME_ATTEMPTS || self.is_closing() {
                 return self.fail(
                     Some(id),
                     "the stream ended without a response, and resuming it failed".into(),
@@ -288,14 +298,14 @@ impl HttpTransport {
         let mut last: Option<String> = None;
         let mut retry = DEFAULT_RETRY;
         let mut failures = 0;
-        while !self.closing.load(Ordering::Relaxed) {
+        while !self.is_closing() {
             match self.get(last.as_deref()).await {
                 Ok((response, connection)) if response.status().is_success() => {
                     failures = 0;
                     let read = self.read_stream(response.into_body(), None);
                     let outcome = tokio::select! {
                         o = read => o,
-                        () = self.closed.notified() => return,
+                        () = self.closed() => return,
                     };
                     drop(connection);
                     last = outcome.last_event_id.or(last);
@@ -317,7 +327,7 @@ impl HttpTransport {
             }
             tokio::select! {
                 () = tokio::time::sleep(retry) => {}
-                () = self.closed.notified() => return,
+                () = self.closed() => return,
             }
         }
     }
@@ -381,8 +391,7 @@ impl HttpTransport {
 
     /// Ends the session (DELETE) and stops the GET stream.
     pub(crate) async fn close(&self) {
-        self.closing.store(true, Ordering::Relaxed);
-        self.closed.notify_waiters();
+        self.closing.send_replace(true);
         if self.session_id().is_none() {
             return;
         }
