@@ -850,6 +850,19 @@ async fn a_dropped_client_stops_listening() {
         ("mcp-session-id", session.as_str()),
     ];
     // The client holds the session's GET stream...
+    let opened = format!(
+        "method=GET rpc=\"-\" tool=\"-\" session=\"{}\" status=200",
+        &session[..8]
+    );
+    let started = Instant::now();
+    while !q.log().contains(&opened) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no GET stream: {}",
+            q.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         send(&q.addr, "GET", &headers, "").await.status,
         StatusCode::CONFLICT
