@@ -132,6 +132,13 @@ impl HttpTransport {
         })
     }
 
+    /// Opens the first connection, so that an unreachable server is an I/O error at once.
+    pub(crate) async fn connect_first(&self) -> std::io::Result<()> {
+        let sender = self.connect().await?;
+        lock(&self.idle).push(sender);
+        Ok(())
+    }
+
     /// The session id the server gave, if any.
     pub(crate) fn session_id(&self) -> Option<String> {
         lock(&self.session_id)

@@ -249,6 +249,7 @@ impl Client {
     ) -> Result<Client, ClientError> {
         let (from_tx, from_rx) = mpsc::unbounded_channel();
         let transport = Arc::new(HttpTransport::new(url, &http, from_tx)?);
+        transport.connect_first().await?;
         let (to_tx, to_rx) = mpsc::unbounded_channel();
         tokio::spawn(Arc::clone(&transport).write(to_rx));
         let mut client = Self::start(Link::Queue(to_tx), from_rx, None, options).await?;
