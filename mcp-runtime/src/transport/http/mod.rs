@@ -13,7 +13,7 @@
 //! sse.rs       SSE framing and the streaming response body
 //! ```
 //!
-//! Dispatch is the same [`Session`](crate::server::session::Session) code as stdio: each POST
+//! Dispatch is the same session code as stdio (`server/session.rs`): each POST
 //! hands its message to the session with a sink of its own, so what a request says while it
 //! runs goes to that request's response stream and nowhere else.
 
