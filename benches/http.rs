@@ -27,7 +27,8 @@
 //! The load generator is a small hand-written HTTP/1.1 client on one thread (a current-thread
 //! tokio runtime), so that it costs little next to the servers and leaves them the other core;
 //! the servers run tokio's multi-thread runtime. Our server runs with `RUST_LOG=warn`: its
-//! per-request access log (on by default, at `info`) is not part of what is compared.
+//! per-request access log (on by default, at `info`) is not part of what is compared; set
+//! `MCP_BENCH_LOG=info` to measure with it.
 //!
 //! The harness builds both examples itself (`cargo build --profile bench --example …`, the
 //! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that.
@@ -60,9 +61,10 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, args: &[&str]) -> Server {
+        let log = std::env::var("MCP_BENCH_LOG").unwrap_or_else(|_| "warn".into());
         let mut child = Command::new(bin)
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
