@@ -229,7 +229,9 @@ impl HttpTransport {
             );
         }
         if is_sse && status.is_success() {
-            let outcome = self.read_stream(response.into_body(), Some(&id)).await;
+            let outcome = self
+                .read_stream(response.into_body(), Some(&id), initialize)
+                .await;
             drop(connection);
             return self.resume(outcome, &id).await;
         }
@@ -253,12 +255,8 @@ impl HttpTransport {
                 });
             return self.deliver(encode_error(Some(&id), &error));
         }
-        if initialize
-            && let Ok(answer) = serde_json::from_slice::<InitializeAnswer<'_>>(&body)
-            && let Some(result) = answer.result
-            && let Ok(version) = HeaderValue::from_str(result.protocol_version)
-        {
-            *lock(&self.protocol_version) = Some(version);
+        if initialize {
+            self.note_revision(&body);
         }
         self.deliver(body.to_vec());
     }
@@ -289,7 +287,9 @@ impl HttpTransport {
                     format!("resuming the stream failed with {status}"),
                 );
             }
-            let next = self.read_stream(response.into_body(), Some(id)).await;
+            let next = self
+                .read_stream(response.into_body(), Some(id), false)
+                .await;
             drop(connection);
             attempts = if next.events > 0 { 0 } else { attempts };
             outcome = StreamOutcome {
@@ -309,7 +309,7 @@ impl HttpTransport {
             match self.get(last.as_deref()).await {
                 Ok((response, connection)) if response.status().is_success() => {
                     failures = 0;
-                    let read = self.read_stream(response.into_body(), None);
+                    let read = self.read_stream(response.into_body(), None, false);
                     let outcome = tokio::select! {
                         o = read => o,
                         () = self.closed() => return,
@@ -356,9 +356,24 @@ impl HttpTransport {
         self.send(request).await
     }
 
+    /// The revision `initialize` settled on goes on every later request.
+    fn note_revision(&self, initialize_answer: &[u8]) {
+        if let Ok(answer) = serde_json::from_slice::<InitializeAnswer<'_>>(initialize_answer)
+            && let Some(result) = answer.result
+            && let Ok(version) = HeaderValue::from_str(result.protocol_version)
+        {
+            *lock(&self.protocol_version) = Some(version);
+        }
+    }
+
     /// Reads an SSE stream, delivering each message, until it ends or (for a POST's stream)
-    /// the answer to `id` came.
-    async fn read_stream(&self, mut body: ResponseBody, id: Option<&RequestId>) -> StreamOutcome {
+    /// the answer to `id` came; the answer to `initialize` also sets the revision.
+    async fn read_stream(
+        &self,
+        mut body: ResponseBody,
+        id: Option<&RequestId>,
+        initialize: bool,
+    ) -> StreamOutcome {
         let mut decoder = SseDecoder::default();
         let mut outcome = StreamOutcome::default();
         let mut events = Vec::new();
@@ -386,6 +401,9 @@ impl HttpTransport {
                     && answers(&event.data, id)
                 {
                     outcome.answered = true;
+                    if initialize {
+                        self.note_revision(&event.data);
+                    }
                 }
                 self.deliver(event.data);
             }
