@@ -160,6 +160,8 @@ pub(crate) struct Shared {
     pub(crate) options: HttpOptions,
     pub(crate) guard: Guard,
     pub(crate) sessions: SessionStore,
+    /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
+    pub(crate) nowhere: crate::server::session::Outbound,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -211,6 +213,7 @@ impl HttpServer {
         let addr = listener.local_addr()?;
         let guard = Guard::new(&options, addr.ip().is_loopback());
         let sessions = SessionStore::new(&options);
+        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         Ok(HttpServer {
             listener,
             addr,
@@ -219,6 +222,7 @@ impl HttpServer {
                 options,
                 guard,
                 sessions,
+                nowhere,
             }),
         })
     }

@@ -220,9 +220,9 @@ async fn post(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Log
     };
 
     if shared.options.stateless {
-        // A fresh session for every message: nothing is kept between POSTs.
-        let (out, _) = mpsc::unbounded_channel();
-        let session = Session::new(Arc::clone(&shared.core), out);
+        // A fresh session for every message: nothing is kept between POSTs, and what such a
+        // session says outside a request has nowhere to go.
+        let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ASSUMED_VERSION));
         }
@@ -254,7 +254,9 @@ async fn post(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Log
 fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<RequestId>, bool) {
     match message {
         Incoming::Request { id, method, params } => {
-            if method == "tools/call" {
+            if method == "tools/call"
+                && tracing::enabled!(target: "mcp_runtime::http", tracing::Level::INFO)
+            {
                 #[derive(Deserialize)]
                 struct Name<'a> {
                     #[serde(borrow)]
@@ -288,8 +290,7 @@ fn initialize(shared: &Arc<Shared>, message: Incoming<'_>, log: &mut Log) -> Htt
         return too_many_sessions(id.as_ref());
     }
     let http = shared.sessions.create(Arc::clone(&shared.core));
-    let (out, _) = mpsc::unbounded_channel();
-    let bytes = match http.session.handle_incoming(message, &out) {
+    let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
         Reply::Now(bytes) => bytes,
         Reply::None | Reply::Later(..) => {
             return http_error(
