@@ -162,6 +162,19 @@ fn sleep_with_progress(id: i64, ms: u64) -> Value {
                       "_meta": {"progressToken": format!("p{id}")}}})
 }
 
+/// A POST with the usual headers and no session, answered fully.
+async fn q_post_plain(addr: &str, body: Value) -> String {
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", LATEST),
+    ];
+    send(addr, "POST", &headers, &body.to_string())
+        .await
+        .text()
+        .await
+}
+
 /// A response whose body has not been read yet.
 struct Reply {
     status: StatusCode,
@@ -728,6 +741,26 @@ async fn stateless_mode_serves_every_post_alone() {
 
 #[tokio::test]
 async fn without_a_session_a_client_going_away_cancels_its_request() {
+    // While the POST waits for a JSON answer...
+    let q = Quickstart::start_with_env(&["--stateless"], &[("RUST_LOG", "debug")]);
+    let waiting = tokio::spawn({
+        let addr = q.addr.clone();
+        async move {
+            q_post_plain(&addr, call(5, "sleep", json!({"ms": 4000}))).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    waiting.abort();
+    let started = Instant::now();
+    while !q.log().contains("request cancelled") {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the request was not cancelled: {}",
+            q.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // ...and while it streams.
     let q = Quickstart::start_with_env(&["--stateless"], &[("RUST_LOG", "debug")]);
     let mut events = q.post(None, sleep_with_progress(5, 4000)).await.events();
     assert_eq!(

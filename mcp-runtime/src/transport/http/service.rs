@@ -340,46 +340,78 @@ async fn answer(
             stream(shared, http, session, None, before, said, ready(bytes), log)
         }
         Reply::Later(id, future) => {
-            let (done_tx, mut done) = oneshot::channel();
+            let (done_tx, done) = oneshot::channel();
             session.spawn_request(id.clone(), future, move |bytes| {
                 let _ = done_tx.send(bytes);
             });
-            let mut said_open = true;
-            match mode {
-                Mode::Sse => stream(shared, http, session, Some(id), Vec::new(), said, done, log),
-                Mode::Json => loop {
-                    // One JSON body cannot carry what is said before the result: it is dropped.
-                    tokio::select! {
-                        biased;
-                        result = &mut done => return finished_json(result),
-                        m = said.recv(), if said_open => said_open = m.is_some(),
-                    }
-                },
-                Mode::Auto => {
-                    let upgrade = tokio::time::sleep(shared.options.sse_keep_alive);
-                    tokio::pin!(upgrade);
-                    let first = loop {
-                        tokio::select! {
-                            biased;
-                            result = &mut done => {
-                                let before = drain(&mut said);
-                                return match result {
-                                    Ok(bytes) if !before.is_empty() => stream(
-                                        shared, http, session, None, before, said, ready(bytes), log,
-                                    ),
-                                    result => finished_json(result),
-                                };
-                            }
-                            m = said.recv(), if said_open => match m {
-                                Some(m) => break vec![m],
-                                None => said_open = false,
-                            },
-                            () = &mut upgrade => break Vec::new(),
-                        }
-                    };
-                    stream(shared, http, session, Some(id), first, said, done, log)
-                }
+            // Without a session nothing could resume the answer: a client that goes away
+            // while the POST waits cancels the request (once streaming, the pump does).
+            let mut waiting =
+                CancelOnDrop(http.is_none().then(|| (Arc::clone(session), id.clone())));
+            let response = wait(shared, http, session, id, said, done, mode, log).await;
+            waiting.0 = None;
+            response
+        }
+    }
+}
+
+/// Waits for a running request: its result as JSON, or a stream once it says something.
+#[allow(clippy::too_many_arguments)]
+async fn wait(
+    shared: &Arc<Shared>,
+    http: Option<&Arc<HttpSession>>,
+    session: &Arc<Session>,
+    id: RequestId,
+    mut said: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut done: oneshot::Receiver<Vec<u8>>,
+    mode: Mode,
+    log: &mut Log,
+) -> HttpResponse {
+    let mut said_open = true;
+    match mode {
+        Mode::Sse => stream(shared, http, session, Some(id), Vec::new(), said, done, log),
+        Mode::Json => loop {
+            // One JSON body cannot carry what is said before the result: it is dropped.
+            tokio::select! {
+                biased;
+                result = &mut done => return finished_json(result),
+                m = said.recv(), if said_open => said_open = m.is_some(),
             }
+        },
+        Mode::Auto => {
+            let upgrade = tokio::time::sleep(shared.options.sse_keep_alive);
+            tokio::pin!(upgrade);
+            let first = loop {
+                tokio::select! {
+                    biased;
+                    result = &mut done => {
+                        let before = drain(&mut said);
+                        return match result {
+                            Ok(bytes) if !before.is_empty() => stream(
+                                shared, http, session, None, before, said, ready(bytes), log,
+                            ),
+                            result => finished_json(result),
+                        };
+                    }
+                    m = said.recv(), if said_open => match m {
+                        Some(m) => break vec![m],
+                        None => said_open = false,
+                    },
+                    () = &mut upgrade => break Vec::new(),
+                }
+            };
+            stream(shared, http, session, Some(id), first, said, done, log)
+        }
+    }
+}
+
+/// Cancels a request whose POST was dropped (the client went away) before its answer came.
+struct CancelOnDrop(Option<(Arc<Session>, RequestId)>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some((session, id)) = self.0.take() {
+            session.cancel(&id);
         }
     }
 }
