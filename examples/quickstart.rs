@@ -1,7 +1,8 @@
 //! A few tools showing the common shapes: plain values, structured output, enums, defaults,
-//! errors, async work and images.
+//! errors, async work with progress, and images.
 //!
-//! Run it with `cargo run --example quickstart`; it speaks MCP on stdin/stdout.
+//! Run it with `cargo run --example quickstart`; it speaks MCP on stdin/stdout, or over HTTP
+//! with `cargo run --example quickstart -- --transport http` (`--help` lists the options).
 
 use std::collections::BTreeMap;
 
@@ -93,9 +94,16 @@ fn text_stats(text: String, #[arg(default = 3)] top: usize) -> TextStats {
 }
 
 /// Wait for `ms` milliseconds, then say so.
+///
+/// Reports progress four times along the way when the client asks for progress.
 #[tool(annotations(read_only, open_world = false))]
-async fn sleep(ms: u64) -> String {
-    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+async fn sleep(ms: u64, ctx: Context) -> String {
+    let start = tokio::time::Instant::now();
+    for quarter in 1..=4u64 {
+        tokio::time::sleep_until(start + std::time::Duration::from_millis(ms * quarter / 4)).await;
+        let done = (ms * quarter / 4) as f64;
+        ctx.progress(done, Some(ms as f64), Some("sleeping")).await;
+    }
     format!("slept {ms} ms")
 }
 

@@ -10,7 +10,7 @@ pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
 pub use bytes::Bytes;
-pub use client::{Client, ClientError, ClientOptions, ServerRequestHandler};
+pub use client::{Client, ClientError, ClientOptions, HttpClientOptions, ServerRequestHandler};
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;
 #[doc = include_str!("resource.md")]
@@ -26,6 +26,7 @@ pub use server::{
     Root, SamplingRequest, SamplingResult, Server, ServerHandle, State, ToolAnnotations, ToolDef,
     ToolError,
 };
+pub use transport::http::{HttpOptions, HttpServer};
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {

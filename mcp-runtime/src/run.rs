@@ -1,8 +1,10 @@
 //! Launch options (`--transport` and friends) and `Server::run`.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use crate::Server;
+use crate::transport::http::{HttpOptions, HttpServer};
 use crate::transport::{DEFAULT_MAX_MESSAGE_SIZE, stdio};
 
 /// How to serve, from the command line and the environment.
@@ -10,8 +12,11 @@ use crate::transport::{DEFAULT_MAX_MESSAGE_SIZE, stdio};
 pub struct LaunchOptions {
     /// The transport.
     pub transport: Transport,
-    /// The largest message accepted, in bytes.
+    /// The largest message accepted, in bytes, on every transport (for HTTP it replaces
+    /// [`HttpOptions::max_message_size`]).
     pub max_message_size: usize,
+    /// How to serve when the transport is [`Transport::Http`].
+    pub http: HttpOptions,
 }
 
 /// A transport a server can be launched on.
@@ -19,6 +24,8 @@ pub struct LaunchOptions {
 pub enum Transport {
     /// Newline-delimited JSON-RPC on stdin/stdout.
     Stdio,
+    /// Streamable HTTP (`--transport http`, or `streamable-http`).
+    Http,
 }
 
 impl Default for LaunchOptions {
@@ -26,18 +33,39 @@ impl Default for LaunchOptions {
         LaunchOptions {
             transport: Transport::Stdio,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            http: HttpOptions::default(),
         }
     }
 }
 
 /// What the command line asked for.
 #[derive(Debug, PartialEq, Eq)]
+// Made once at start-up: the size of `Serve` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Launch {
     /// Serve with these options.
     Serve(LaunchOptions),
     /// Print the help text and exit.
     Help,
 }
+
+/// Every option: its flag, its environment variable, and whether it takes a value.
+const OPTIONS: &[(&str, &str, bool)] = &[
+    ("--transport", "MCP_TRANSPORT", true),
+    ("--max-message-size", "MCP_MAX_MESSAGE_SIZE", true),
+    ("--host", "MCP_HOST", true),
+    ("--port", "MCP_PORT", true),
+    ("--path", "MCP_PATH", true),
+    ("--stateless", "MCP_STATELESS", false),
+    ("--json-response", "MCP_JSON_RESPONSE", false),
+    ("--allowed-origins", "MCP_ALLOWED_ORIGINS", true),
+    ("--allowed-hosts", "MCP_ALLOWED_HOSTS", true),
+    ("--auth-token", "MCP_AUTH_TOKEN", true),
+    ("--session-timeout", "MCP_SESSION_TIMEOUT", true),
+    ("--max-sessions", "MCP_MAX_SESSIONS", true),
+    ("--sse-retry", "MCP_SSE_RETRY", true),
+    ("--sse-close-after", "MCP_SSE_CLOSE_AFTER", true),
+];
 
 impl LaunchOptions {
     /// Parses arguments (without the program name) and environment variables; arguments win.
@@ -46,46 +74,93 @@ impl LaunchOptions {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Launch, String> {
         let mut opts = LaunchOptions::default();
-        if let Some(t) = env("MCP_TRANSPORT") {
-            opts.transport = parse_transport(&t).map_err(|e| format!("MCP_TRANSPORT: {e}"))?;
+        for &(flag, var, _) in OPTIONS {
+            if let Some(value) = env(var) {
+                opts.set(flag, &value).map_err(|e| format!("{var}: {e}"))?;
+            }
         }
-        if let Some(n) = env("MCP_MAX_MESSAGE_SIZE") {
-            opts.max_message_size =
-                parse_size(&n).map_err(|e| format!("MCP_MAX_MESSAGE_SIZE: {e}"))?;
-        }
+        let mut http_flag = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
                 _ => (arg.clone(), None),
             };
-            let mut value = |name: &str| {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("`{name}` needs a value"))
-            };
-            match flag.as_str() {
+            let flag = match flag.as_str() {
                 "-h" | "--help" => return Ok(Launch::Help),
-                "--transport" | "-t" => opts.transport = parse_transport(&value("--transport")?)?,
-                "--max-message-size" => {
-                    opts.max_message_size = parse_size(&value("--max-message-size")?)?
-                }
-                other => {
-                    return Err(format!(
-                        "unknown option `{other}`; run with `--help` to see the options"
-                    ));
-                }
+                "-t" => "--transport".to_string(),
+                _ => flag,
+            };
+            let Some(&(name, _, takes_value)) = OPTIONS.iter().find(|o| o.0 == flag) else {
+                return Err(format!(
+                    "unknown option `{flag}`; run with `--help` to see the options"
+                ));
+            };
+            let value = match (takes_value, inline) {
+                (_, Some(v)) => v,
+                (true, None) => args
+                    .next()
+                    .ok_or_else(|| format!("`{name}` needs a value"))?,
+                (false, None) => "true".to_string(),
+            };
+            opts.set(name, &value)
+                .map_err(|e| format!("`{name}`: {e}"))?;
+            if !matches!(name, "--transport" | "--max-message-size") {
+                http_flag.get_or_insert(name);
             }
         }
+        if let (Transport::Stdio, Some(flag)) = (opts.transport, http_flag) {
+            return Err(format!(
+                "`{flag}` is an option of the HTTP transport; add `--transport http`"
+            ));
+        }
         Ok(Launch::Serve(opts))
+    }
+
+    /// Sets one option from its text.
+    fn set(&mut self, flag: &str, value: &str) -> Result<(), String> {
+        let http = &mut self.http;
+        match flag {
+            "--transport" => self.transport = parse_transport(value)?,
+            "--max-message-size" => self.max_message_size = parse_size(value)?,
+            "--host" => http.host = non_empty(value)?,
+            "--port" => {
+                http.port = value
+                    .parse()
+                    .map_err(|_| format!("`{value}` is not a port number (0 to 65535)"))?
+            }
+            "--path" => {
+                if !value.starts_with('/') {
+                    return Err(format!("`{value}` must start with `/`"));
+                }
+                http.path = value.to_string();
+            }
+            "--stateless" => http.stateless = parse_bool(value)?,
+            "--json-response" => http.json_response = parse_bool(value)?,
+            "--allowed-origins" => http.allowed_origins.extend(list(value)),
+            "--allowed-hosts" => http.allowed_hosts.extend(list(value)),
+            "--auth-token" => http.auth_token = Some(non_empty(value)?),
+            "--session-timeout" => {
+                http.session_idle_timeout = Duration::from_secs(parse_positive(value)?)
+            }
+            "--max-sessions" => http.max_sessions = parse_positive(value)? as usize,
+            "--sse-retry" => http.sse_retry = Duration::from_millis(parse_positive(value)?),
+            "--sse-close-after" => {
+                http.sse_close_after = Some(Duration::from_millis(parse_positive(value)?))
+            }
+            other => unreachable!("no option {other}"),
+        }
+        Ok(())
     }
 }
 
 fn parse_transport(s: &str) -> Result<Transport, String> {
     match s {
         "stdio" => Ok(Transport::Stdio),
-        other => Err(format!("unknown transport `{other}`; expected `stdio`")),
+        "http" | "streamable-http" => Ok(Transport::Http),
+        other => Err(format!(
+            "unknown transport `{other}`; expected `stdio` or `http`"
+        )),
     }
 }
 
@@ -96,14 +171,58 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{s}` is not a positive number of bytes"))
 }
 
+fn parse_positive(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a positive whole number"))
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("`{s}` is not a boolean (true or false)")),
+    }
+}
+
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// A comma-separated list; empty items are dropped.
+fn list(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(',')
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(str::to_string)
+}
+
 fn help(name: &str) -> String {
     format!(
         "{name}: an MCP server\n\n\
          Usage: {name} [OPTIONS]\n\n\
          Options:\n  \
-           -t, --transport <stdio>        How to serve (default: stdio) [env: MCP_TRANSPORT]\n      \
+           -t, --transport <stdio|http>   How to serve (default: stdio) [env: MCP_TRANSPORT]\n      \
                --max-message-size <BYTES> Largest message accepted (default: {DEFAULT_MAX_MESSAGE_SIZE}) [env: MCP_MAX_MESSAGE_SIZE]\n  \
            -h, --help                     Print this help\n\n\
+         Streamable HTTP (with --transport http):\n      \
+               --host <ADDRESS>           Address to listen on (default: 127.0.0.1) [env: MCP_HOST]\n      \
+               --port <PORT>              Port (default: 8000; 0 picks a free one) [env: MCP_PORT]\n      \
+               --path <PATH>              The MCP endpoint (default: /mcp) [env: MCP_PATH]\n      \
+               --stateless                No sessions: every POST stands alone [env: MCP_STATELESS]\n      \
+               --json-response            Answer with JSON only, never SSE streams [env: MCP_JSON_RESPONSE]\n      \
+               --allowed-origins <LIST>   Browser origins allowed besides localhost, comma-separated, or * [env: MCP_ALLOWED_ORIGINS]\n      \
+               --allowed-hosts <LIST>     Host headers allowed besides localhost, comma-separated, or * [env: MCP_ALLOWED_HOSTS]\n      \
+               --auth-token <TOKEN>       Require `Authorization: Bearer <TOKEN>` [env: MCP_AUTH_TOKEN]\n      \
+               --session-timeout <SECS>   End sessions idle this long (default: 1800) [env: MCP_SESSION_TIMEOUT]\n      \
+               --max-sessions <N>         Most sessions at once (default: 10000) [env: MCP_MAX_SESSIONS]\n      \
+               --sse-retry <MS>           Reconnection delay told to clients (default: 1000) [env: MCP_SSE_RETRY]\n      \
+               --sse-close-after <MS>     Close SSE connections after this long; clients resume them [env: MCP_SSE_CLOSE_AFTER]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }
@@ -147,10 +266,14 @@ impl Server {
     }
 
     /// Serves with explicit options, ignoring the command line.
-    pub async fn serve(self, opts: LaunchOptions) -> anyhow::Result<()> {
+    pub async fn serve(self, mut opts: LaunchOptions) -> anyhow::Result<()> {
         init_logging();
         let core = self.build()?;
         match opts.transport {
+            Transport::Http => {
+                opts.http.max_message_size = opts.max_message_size;
+                serve_http(core, opts.http).await
+            }
             Transport::Stdio => {
                 if std::io::stdin().is_terminal() {
                     let exe = std::env::current_exe()
@@ -174,6 +297,51 @@ impl Server {
     pub async fn serve_stdio(self) -> anyhow::Result<()> {
         self.serve(LaunchOptions::default()).await
     }
+
+    /// Serves streamable HTTP with these options, ignoring the command line, until SIGINT or
+    /// SIGTERM. See [`HttpServer`] to bind first and learn the address.
+    pub async fn serve_http(self, options: HttpOptions) -> anyhow::Result<()> {
+        init_logging();
+        serve_http(self.build()?, options).await
+    }
+}
+
+async fn serve_http(
+    core: std::sync::Arc<crate::server::ServerCore>,
+    options: HttpOptions,
+) -> anyhow::Result<()> {
+    let (name, version, summary) = (
+        core.info.name.clone(),
+        core.info.version.clone(),
+        core.summary(),
+    );
+    let server = HttpServer::bind_core(core, options.clone()).await?;
+    let mut notes = Vec::new();
+    if options.stateless {
+        notes.push("stateless");
+    }
+    if options.json_response {
+        notes.push("JSON responses");
+    }
+    if options.auth_token.is_some() {
+        notes.push("bearer token required");
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join(", "))
+    };
+    eprintln!(
+        "{name} {version}: MCP server on {}{notes}, serving {summary}.",
+        server.url()
+    );
+    if !server.local_addr().ip().is_loopback() && options.auth_token.is_none() {
+        tracing::warn!(
+            "listening on {} without --auth-token: anyone who can reach this address can call the tools",
+            server.local_addr()
+        );
+    }
+    server.run().await
 }
 
 #[cfg(test)]
@@ -213,5 +381,122 @@ mod tests {
         let e = LaunchOptions::parse(Vec::new(), |k| (k == "MCP_TRANSPORT").then(|| "x".into()))
             .unwrap_err();
         assert!(e.starts_with("MCP_TRANSPORT"), "{e}");
+    }
+
+    fn serve(args: &[&str], env: &[(&str, &str)]) -> Result<LaunchOptions, String> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match LaunchOptions::parse(args.iter().map(|s| s.to_string()), |k| {
+            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })? {
+            Launch::Serve(o) => Ok(o),
+            Launch::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn parses_http_flags() {
+        let o = serve(
+            &[
+                "--transport",
+                "http",
+                "--host=0.0.0.0",
+                "--port",
+                "9000",
+                "--path",
+                "/rpc",
+                "--stateless",
+                "--json-response",
+                "--allowed-origins",
+                "https://a.example, https://b.example",
+                "--allowed-hosts=mcp.internal",
+                "--auth-token",
+                "t0k",
+                "--session-timeout",
+                "60",
+                "--max-sessions",
+                "5",
+                "--sse-retry",
+                "250",
+                "--sse-close-after",
+                "2000",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(o.transport, Transport::Http);
+        let h = &o.http;
+        assert_eq!(
+            (h.host.as_str(), h.port, h.path.as_str()),
+            ("0.0.0.0", 9000, "/rpc")
+        );
+        assert!(h.stateless && h.json_response);
+        assert_eq!(
+            h.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(h.allowed_hosts, ["mcp.internal"]);
+        assert_eq!(h.auth_token.as_deref(), Some("t0k"));
+        assert_eq!(h.session_idle_timeout, Duration::from_secs(60));
+        assert_eq!(h.max_sessions, 5);
+        assert_eq!(h.sse_retry, Duration::from_millis(250));
+        assert_eq!(h.sse_close_after, Some(Duration::from_millis(2000)));
+        assert!(!format!("{h:?}").contains("t0k"), "the token is not logged");
+
+        assert_eq!(
+            serve(&["-t", "streamable-http"], &[]).unwrap().transport,
+            Transport::Http
+        );
+        let d = serve(&["--transport", "http"], &[]).unwrap();
+        assert_eq!(d.http, HttpOptions::default());
+        assert_eq!(
+            (d.http.host.as_str(), d.http.port, d.http.path.as_str()),
+            ("127.0.0.1", 8000, "/mcp")
+        );
+    }
+
+    #[test]
+    fn reads_the_environment_and_lets_flags_win() {
+        let env = [
+            ("MCP_TRANSPORT", "http"),
+            ("MCP_PORT", "7000"),
+            ("MCP_STATELESS", "1"),
+            ("MCP_AUTH_TOKEN", "from-env"),
+            ("MCP_ALLOWED_ORIGINS", "https://x.example"),
+        ];
+        let o = serve(&["--port", "7001"], &env).unwrap();
+        assert_eq!(o.transport, Transport::Http);
+        assert_eq!(o.http.port, 7001);
+        assert!(o.http.stateless);
+        assert_eq!(o.http.auth_token.as_deref(), Some("from-env"));
+        assert_eq!(o.http.allowed_origins, ["https://x.example"]);
+        let o = serve(&["--stateless=false"], &env).unwrap();
+        assert!(!o.http.stateless);
+        // HTTP settings in the environment are no error under stdio.
+        let o = serve(&[], &[("MCP_PORT", "7000")]).unwrap();
+        assert_eq!(o.transport, Transport::Stdio);
+    }
+
+    #[test]
+    fn rejects_bad_http_flags() {
+        let e = serve(&["--port", "9000"], &[]).unwrap_err();
+        assert!(
+            e.contains("`--port` is an option of the HTTP transport"),
+            "{e}"
+        );
+        let e = serve(&["-t", "http", "--port", "99999"], &[]).unwrap_err();
+        assert!(e.contains("not a port number"), "{e}");
+        let e = serve(&["-t", "http", "--path", "mcp"], &[]).unwrap_err();
+        assert!(e.contains("must start with `/`"), "{e}");
+        let e = serve(&["-t", "http", "--stateless=maybe"], &[]).unwrap_err();
+        assert!(e.contains("not a boolean"), "{e}");
+        let e = serve(&["-t", "http", "--max-sessions", "0"], &[]).unwrap_err();
+        assert!(e.contains("positive"), "{e}");
+        let e = serve(&[], &[("MCP_PORT", "x")]).unwrap_err();
+        assert!(e.starts_with("MCP_PORT"), "{e}");
+        let e = serve(&["-t", "http", "--auth-token"], &[]).unwrap_err();
+        assert!(e.contains("needs a value"), "{e}");
     }
 }

@@ -1,5 +1,6 @@
-//! An MCP client: in-memory against a [`Server`] in the same process (for tests), or over stdio
-//! against a server process.
+//! An MCP client: in-memory against a [`Server`] in the same process (for tests), over stdio
+//! against a server process, or over streamable HTTP against a server's URL
+//! ([`Client::connect_http`]).
 //!
 //! ```rust,standalone_crate
 //! use mcp_runtime::prelude::*;
@@ -42,6 +43,11 @@ use crate::protocol::{
 };
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::lines::{Line, read_line_async, serve_lines};
+
+mod http;
+
+pub use http::HttpClientOptions;
+use http::HttpTransport;
 
 /// Why a client call failed.
 #[derive(Debug)]
@@ -151,7 +157,8 @@ type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorO
 
 enum Link {
     Memory(mpsc::Sender<Line>),
-    Process(mpsc::UnboundedSender<Vec<u8>>),
+    /// A queue drained by a writer task: a child's stdin, or HTTP POSTs.
+    Queue(mpsc::UnboundedSender<Vec<u8>>),
 }
 
 /// A connected MCP client.
@@ -162,6 +169,7 @@ pub struct Client {
     notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
     init: InitializeResult,
     child: Option<tokio::sync::Mutex<Child>>,
+    http: Option<Arc<HttpTransport>>,
 }
 
 impl fmt::Debug for Client {
@@ -239,7 +247,50 @@ impl Client {
                 }
             }
         });
-        Self::start(Link::Process(to_tx), from_rx, Some(child), options).await
+        Self::start(Link::Queue(to_tx), from_rx, Some(child), options).await
+    }
+
+    /// Connects to a server's streamable HTTP endpoint (e.g. `http://127.0.0.1:8000/mcp`) and
+    /// completes the handshake.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), mcp_runtime::ClientError> {
+    /// use mcp_runtime::{Client, ClientOptions, HttpClientOptions};
+    ///
+    /// let client = Client::connect_http_with(
+    ///     "http://127.0.0.1:8000/mcp",
+    ///     HttpClientOptions::default().header("Authorization", "Bearer s3cret"),
+    ///     ClientOptions::default(),
+    /// )
+    /// .await?;
+    /// println!("{:?}", client.list_all_tools().await?);
+    /// client.close().await // ends the session
+    /// # }
+    /// ```
+    pub async fn connect_http(url: &str) -> Result<Client, ClientError> {
+        Self::connect_http_with(url, HttpClientOptions::default(), ClientOptions::default()).await
+    }
+
+    /// [`Client::connect_http`] with options: extra headers, and how to introduce the client.
+    pub async fn connect_http_with(
+        url: &str,
+        http: HttpClientOptions,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let (from_tx, from_rx) = mpsc::unbounded_channel();
+        let transport = Arc::new(HttpTransport::new(url, &http, from_tx)?);
+        transport.connect_first().await?;
+        let (to_tx, to_rx) = mpsc::unbounded_channel();
+        tokio::spawn(Arc::clone(&transport).write(to_rx));
+        let mut client = Self::start(Link::Queue(to_tx), from_rx, None, options).await?;
+        client.http = Some(transport);
+        Ok(client)
+    }
+
+    /// The HTTP session id the server issued, for a client connected with
+    /// [`Client::connect_http`] to a server that keeps sessions.
+    pub fn session_id(&self) -> Option<String> {
+        self.http.as_ref().and_then(|h| h.session_id())
     }
 
     async fn start(
@@ -323,6 +374,7 @@ impl Client {
                 instructions: None,
             },
             child: child.map(tokio::sync::Mutex::new),
+            http: None,
         };
         // Answers to server requests go out through the same link; held weakly, so that
         // dropping the client still closes the connection.
@@ -355,7 +407,7 @@ impl Client {
     fn link_sender(&self) -> LinkSender {
         match &self.link {
             Link::Memory(tx) => LinkSender::Memory(tx.clone()),
-            Link::Process(tx) => LinkSender::Process(tx.clone()),
+            Link::Queue(tx) => LinkSender::Queue(tx.clone()),
         }
     }
 
@@ -488,10 +540,16 @@ impl Client {
             .await
     }
 
-    /// Closes the connection; a server process is waited for.
+    /// Closes the connection: a server process is waited for; an HTTP session is ended
+    /// (DELETE).
     pub async fn close(self) -> Result<(), ClientError> {
-        let Client { link, child, .. } = self;
+        let Client {
+            link, child, http, ..
+        } = self;
         drop(link);
+        if let Some(http) = http {
+            http.close().await;
+        }
         if let Some(child) = child {
             let mut child = child.into_inner();
             child.wait().await?;
@@ -503,19 +561,19 @@ impl Client {
 #[derive(Clone)]
 enum LinkSender {
     Memory(mpsc::Sender<Line>),
-    Process(mpsc::UnboundedSender<Vec<u8>>),
+    Queue(mpsc::UnboundedSender<Vec<u8>>),
 }
 
 enum WeakLink {
     Memory(mpsc::WeakSender<Line>),
-    Process(mpsc::WeakUnboundedSender<Vec<u8>>),
+    Queue(mpsc::WeakUnboundedSender<Vec<u8>>),
 }
 
 impl WeakLink {
     fn upgrade(&self) -> Option<LinkSender> {
         match self {
             WeakLink::Memory(w) => w.upgrade().map(LinkSender::Memory),
-            WeakLink::Process(w) => w.upgrade().map(LinkSender::Process),
+            WeakLink::Queue(w) => w.upgrade().map(LinkSender::Queue),
         }
     }
 }
@@ -524,14 +582,14 @@ impl LinkSender {
     fn downgrade(&self) -> WeakLink {
         match self {
             LinkSender::Memory(tx) => WeakLink::Memory(tx.downgrade()),
-            LinkSender::Process(tx) => WeakLink::Process(tx.downgrade()),
+            LinkSender::Queue(tx) => WeakLink::Queue(tx.downgrade()),
         }
     }
 
     async fn send(&self, bytes: Vec<u8>) -> bool {
         match self {
             LinkSender::Memory(tx) => tx.send(Line::Message(bytes)).await.is_ok(),
-            LinkSender::Process(tx) => tx.send(bytes).is_ok(),
+            LinkSender::Queue(tx) => tx.send(bytes).is_ok(),
         }
     }
 }

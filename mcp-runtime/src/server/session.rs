@@ -115,7 +115,6 @@ impl Session {
 
     /// Treats the session as initialized at `version` without a handshake, for transports
     /// that serve each message with a fresh session (stateless HTTP). The client is unnamed.
-    #[allow(dead_code)] // until the HTTP transport lands
     pub(crate) fn assume_initialized(&self, version: ProtocolVersion) {
         let _ = self.peer.set(Peer {
             version,

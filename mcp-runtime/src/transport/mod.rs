@@ -1,5 +1,6 @@
 //! Transports move messages between a client and a session; they know nothing of MCP.
 
+pub mod http;
 pub(crate) mod lines;
 pub mod stdio;
 

@@ -112,6 +112,10 @@ class TapLogs:
         self.paths: list[Path] = []
         OUT.mkdir(parents=True, exist_ok=True)
 
+    def server_stderr(self) -> Path:
+        """Where a server started by this test writes its stderr."""
+        return OUT / f"{self.stem}.server.stderr"
+
     def new(self) -> Path:
         suffix = "" if not self.paths else f"-{len(self.paths) + 1}"
         path = OUT / f"{self.stem}{suffix}.log"
@@ -290,3 +294,192 @@ class RawServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+# ------------------------------------------------------------------ streamable HTTP
+
+
+import httpx2  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+
+
+class HttpQuickstart:
+    """The quickstart serving streamable HTTP on a free port (`--transport http --port 0`)."""
+
+    def __init__(self, stderr_path: Path, *args: str) -> None:
+        self.stderr_path = stderr_path
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(quickstart_bin()), "--transport", "http", "--port", "0", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            env={**os.environ, "RUST_BACKTRACE": "1"},
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            text = self.stderr_path.read_text(encoding="utf-8", errors="replace")
+            match = re.search(r"MCP server on (http://\S+?)[ ,]", text)
+            if match:
+                self.url = match.group(1)
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the quickstart did not start serving HTTP: {text}")
+            time.sleep(0.02)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit status (a clean shutdown is 0)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            self._stderr.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
+
+
+class HttpTap:
+    """Records HTTP traffic in the tap log format validate.py reads: each JSON-RPC message the
+    client POSTs (`C2S`), each message the server sends, as a JSON body or as SSE data (`S2C`),
+    and a `#` note per HTTP exchange."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self._file = open(log, "a", encoding="utf-8")
+        self.exchanges: list[dict[str, Any]] = []
+
+    def note(self, text: str) -> None:
+        self._file.write(f"# {text}\n")
+        self._file.flush()
+
+    def message(self, direction: str, raw: bytes | str) -> None:
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        try:
+            line = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+        except ValueError:
+            line = text.replace("\n", "\\n")
+        self._file.write(f"{direction}\t{line}\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _TeeStream(httpx2.AsyncByteStream):
+    """A response body passed through unchanged, its JSON-RPC messages recorded on the way."""
+
+    def __init__(self, inner: httpx2.AsyncByteStream, tap: HttpTap, sse: bool) -> None:
+        self.inner = inner
+        self.tap = tap
+        self.sse = sse
+        self.buffer = b""
+
+    async def __aiter__(self):  # type: ignore[override]
+        async for chunk in self.inner:
+            self.buffer += chunk
+            if self.sse:
+                self._events()
+            yield chunk
+        if not self.sse and self.buffer.strip():
+            self.tap.message("S2C", self.buffer)
+
+    def _events(self) -> None:
+        data = self.buffer.replace(b"\r\n", b"\n")
+        while b"\n\n" in data:
+            event, data = data.split(b"\n\n", 1)
+            payload = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
+            if payload and any(payload):
+                self.tap.message("S2C", b"\n".join(payload))
+        self.buffer = data
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class TappingTransport(httpx2.AsyncBaseTransport):
+    """httpx2 transport that records every exchange into an HttpTap."""
+
+    def __init__(self, tap: HttpTap) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.tap = tap
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        rpc: dict[str, Any] = {}
+        if body:
+            self.tap.message("C2S", body)
+            try:
+                rpc = json.loads(body)
+            except ValueError:
+                rpc = {}
+        response = await self.inner.handle_async_request(request)
+        content_type = response.headers.get("content-type", "")
+        session = response.headers.get("mcp-session-id")
+        self.tap.exchanges.append(
+            {
+                "method": request.method,
+                "rpc": rpc.get("method"),
+                "tool": (rpc.get("params") or {}).get("name") if isinstance(rpc.get("params"), dict) else None,
+                "status": response.status_code,
+                "content_type": content_type,
+                "session": session,
+                "request_session": request.headers.get("mcp-session-id"),
+                "protocol_version": request.headers.get("mcp-protocol-version"),
+                "last_event_id": request.headers.get("last-event-id"),
+            }
+        )
+        self.tap.note(
+            f"{request.method}"
+            + (f" (Last-Event-ID {request.headers['last-event-id']})" if "last-event-id" in request.headers else "")
+            + f" -> {response.status_code} {content_type or '-'}"
+            + (f" mcp-session-id={session}" if session else "")
+        )
+        if response.status_code == 202:
+            return response
+        sse = content_type.startswith("text/event-stream")
+        return httpx2.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_TeeStream(response.stream, self.tap, sse),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class HttpConn:
+    session: ClientSession
+    init: dict[str, Any]
+    log: Path
+    tap: HttpTap
+
+
+@asynccontextmanager
+async def connect_http(logs: TapLogs, server: HttpQuickstart) -> AsyncIterator[HttpConn]:
+    """An initialized SDK session over streamable HTTP, every message recorded; on a clean exit
+    of the body, everything the server sent is validated against the schema."""
+    log = logs.new()
+    tap = HttpTap(log)
+    tap.note(f"streamable HTTP client of {server.url}")
+    http_client = httpx2.AsyncClient(
+        transport=TappingTransport(tap), timeout=httpx2.Timeout(30, read=300)
+    )
+    try:
+        async with http_client:
+            async with streamable_http_client(server.url, http_client=http_client) as (read, write):
+                async with ClientSession(read, write, read_timeout_seconds=30) as session:
+                    init = dump(await session.initialize())
+                    yield HttpConn(session=session, init=init, log=log, tap=tap)
+    finally:
+        tap.close()
+    validate.assert_log_valid(log)

@@ -1,0 +1,483 @@
+//! HTTP load benchmark: our server (`examples/bench_add.rs` with `--transport http`) against a
+//! bare hyper server answering the same JSON-RPC with no framework (`examples/raw_http_add.rs`),
+//! both driven by the same load generator over loopback.
+//!
+//! ```text
+//! cargo bench --bench http
+//! ```
+//!
+//! Three servers are measured:
+//!
+//! * **bare hyper**: the baseline;
+//! * **stateless**: ours with `--stateless` (JSON answers, no session);
+//! * **sessions**: ours with sessions; each connection first runs the `initialize` handshake
+//!   and sends its `Mcp-Session-Id` on every call.
+//!
+//! For each number of connections in `MCP_BENCH_CONNS` (default `1,16,64`), every connection
+//! runs a closed loop of `tools/call add` POSTs (keep-alive, one request in flight per
+//! connection) for `MCP_BENCH_SECONDS` (default 3) after half a second of warm-up; the table
+//! gives requests per second and the p50/p99 of the round trip. Every reply is checked: status
+//! 200, the id sent, and the right sum in both `content[0].text` and
+//! `structuredContent.result`. Measurements alternate between the servers over
+//! `MCP_BENCH_ROUNDS` rounds (default 2); throughput is the median round, latencies are pooled.
+//!
+//! Also measured: resident memory of each server after one handshake, and the memory each idle
+//! session adds (`MCP_BENCH_SESSIONS` sessions, default 2000, opened on a fresh server).
+//!
+//! The load generator is a small hand-written HTTP/1.1 client on one thread (a current-thread
+//! tokio runtime), so that it costs little next to the servers and leaves them the other core;
+//! the servers run tokio's multi-thread runtime. Our server runs with `RUST_LOG=warn`: its
+//! per-request access log (on by default, at `info`) is not part of what is compared; set
+//! `MCP_BENCH_LOG=info` to measure with it.
+//!
+//! The harness builds both examples itself (`cargo build --profile bench --example …`, the
+//! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The whole run is abandoned (with a non-zero exit) if it takes longer than this.
+const DEADLINE: Duration = Duration::from_secs(900);
+const WARMUP: Duration = Duration::from_millis(500);
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A server process under test.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(bin: &Path, args: &[&str]) -> Server {
+        let log = std::env::var("MCP_BENCH_LOG").unwrap_or_else(|_| "warn".into());
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("RUST_LOG", log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {}: {e}", bin.display()));
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut banner = String::new();
+        stderr.read_line(&mut banner).unwrap();
+        let addr = banner
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http://"))
+            .and_then(|u| u.split('/').next())
+            .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+            .to_string();
+        std::thread::spawn(move || for _ in stderr.lines() {});
+        Server { child, addr }
+    }
+
+    /// Resident memory, in bytes.
+    fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection, speaking just enough of the protocol.
+struct Conn {
+    stream: TcpStream,
+    head: String,
+    request: Vec<u8>,
+    buf: Vec<u8>,
+    session: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    id: u64,
+    result: CallResult,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallResult {
+    content: Vec<Text>,
+    structured_content: Sum,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Sum {
+    result: i64,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            head: format!(
+                "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+            ),
+            request: Vec::with_capacity(512),
+            buf: Vec::with_capacity(4096),
+            session: None,
+        }
+    }
+
+    /// POSTs `body`; returns the status and the range of the response body in `self.buf`.
+    async fn post(&mut self, body: &[u8]) -> (u16, std::ops::Range<usize>) {
+        use std::io::Write;
+        self.request.clear();
+        self.request.extend_from_slice(self.head.as_bytes());
+        if let Some(s) = &self.session {
+            write!(self.request, "Mcp-Session-Id: {s}\r\n").unwrap();
+        }
+        write!(self.request, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.request.extend_from_slice(body);
+        self.stream.write_all(&self.request).await.expect("write");
+        self.buf.clear();
+        let mut chunk = [0u8; 8192];
+        let header_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = std::str::from_utf8(&self.buf[..header_end]).expect("ASCII headers");
+        let status: u16 = head[9..12].parse().expect("a status line");
+        let mut length = 0usize;
+        for line in head.split("\r\n").skip(1) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            } else if name.eq_ignore_ascii_case("mcp-session-id") {
+                self.session = Some(value.trim().to_string());
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                panic!("expected a Content-Length body, got {head}");
+            }
+        }
+        while self.buf.len() < header_end + length {
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        (status, header_end..header_end + length)
+    }
+
+    /// The `initialize` handshake (keeps the session id, if any).
+    async fn handshake(&mut self) {
+        let (status, _) = self
+            .post(br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"http-bench","version":"0"}}}"#)
+            .await;
+        assert_eq!(status, 200, "initialize");
+        let (status, _) = self
+            .post(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await;
+        assert_eq!(status, 202, "notifications/initialized");
+    }
+
+    /// `tools/call add` with id `id` (a = id, b = 2·id + 1), checked.
+    async fn call(&mut self, id: u64, body: &mut Vec<u8>) {
+        use std::io::Write;
+        body.clear();
+        write!(
+            body,
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"add","arguments":{{"a":{id},"b":{}}}}}}}"#,
+            2 * id + 1
+        )
+        .unwrap();
+        let (status, range) = self.post(body).await;
+        let text = &self.buf[range];
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(text));
+        let reply: Reply = serde_json::from_slice(text)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(text)));
+        let sum = (3 * id + 1) as i64;
+        assert_eq!(reply.id, id, "reply to the wrong request");
+        assert_eq!(reply.result.structured_content.result, sum);
+        assert_eq!(reply.result.content[0].text, sum.to_string());
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `conns` connections in closed loops for `seconds` after the warm-up: requests per second and
+/// round-trip times in nanoseconds.
+async fn load(addr: &str, conns: usize, handshake: bool, seconds: Duration) -> (f64, Vec<u64>) {
+    let start = Instant::now() + Duration::from_millis(100);
+    let measure_from = start + WARMUP;
+    let stop = measure_from + seconds;
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let addr = addr.to_string();
+        tasks.push(tokio::task::spawn_local(async move {
+            let mut conn = Conn::open(&addr).await;
+            if handshake {
+                conn.handshake().await;
+            }
+            tokio::time::sleep_until(start.into()).await;
+            let mut body = Vec::with_capacity(256);
+            let mut samples = Vec::with_capacity(1 << 16);
+            let mut id = (c as u64) << 40;
+            loop {
+                id += 1;
+                let t = Instant::now();
+                if t >= stop {
+                    break;
+                }
+                conn.call(id, &mut body).await;
+                if t >= measure_from {
+                    samples.push(t.elapsed().as_nanos() as u64);
+                }
+            }
+            samples
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = all.len() as f64 / seconds.as_secs_f64();
+    (rate, all)
+}
+
+/// Opens `n` idle sessions on one connection; returns the memory each one added.
+async fn memory_per_session(server: &Server, n: u64) -> f64 {
+    let mut conn = Conn::open(&server.addr).await;
+    // One session first, so that what is made once (the map, the first allocations) is not
+    // counted as the cost of a session.
+    conn.handshake().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = server.rss();
+    for _ in 0..n {
+        conn.session = None;
+        conn.handshake().await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    (server.rss().saturating_sub(before)) as f64 / n as f64
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.0} µs", ns as f64 / 1e3)
+}
+
+fn build_examples() -> (PathBuf, PathBuf) {
+    let raw = mcp_workspace::example_binary("raw_http_add");
+    let ours = mcp_workspace::example_binary("bench_add");
+    if std::env::var_os("MCP_BENCH_NO_BUILD").is_none() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        eprintln!(
+            "building the examples: cargo build --profile bench --example raw_http_add --example bench_add"
+        );
+        let status = Command::new(cargo)
+            .current_dir(mcp_workspace::workspace_root())
+            .args([
+                "build",
+                "--profile",
+                "bench",
+                "--example",
+                "raw_http_add",
+                "--example",
+                "bench_add",
+            ])
+            .status()
+            .expect("running cargo");
+        assert!(status.success(), "building the examples failed");
+    }
+    (raw, ours)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` only checks that the harness builds.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("HTTP benchmark: run it with `cargo bench --bench http`");
+        return;
+    }
+    std::thread::spawn(|| {
+        std::thread::sleep(DEADLINE);
+        eprintln!("HTTP benchmark: still running after {DEADLINE:?}; giving up");
+        std::process::exit(1);
+    });
+    let seconds = Duration::from_secs(env_num("MCP_BENCH_SECONDS", 3).max(1));
+    let rounds = env_num("MCP_BENCH_ROUNDS", 2).max(1);
+    let sessions = env_num("MCP_BENCH_SESSIONS", 2000).max(1);
+    let conns: Vec<usize> = std::env::var("MCP_BENCH_CONNS")
+        .unwrap_or_else(|_| "1,16,64".into())
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+
+    let (raw_bin, ours_bin) = build_examples();
+    let http = ["--transport", "http", "--port", "0"];
+    let servers = [
+        (
+            "bare hyper",
+            Server::start(&raw_bin, &["--port", "0"]),
+            false,
+        ),
+        (
+            "stateless",
+            Server::start(&ours_bin, &[&http[..], &["--stateless"]].concat()),
+            false,
+        ),
+        ("sessions", Server::start(&ours_bin, &http), true),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+
+    // Memory after one handshake (and one call), before any load.
+    let idle: Vec<u64> = servers
+        .iter()
+        .map(|(_, server, _)| {
+            local.block_on(&runtime, async {
+                let mut conn = Conn::open(&server.addr).await;
+                conn.handshake().await;
+                conn.call(1, &mut Vec::new()).await;
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            server.rss()
+        })
+        .collect();
+
+    // rates[server][conns] per round; latencies pooled.
+    let mut rates = vec![vec![Vec::new(); conns.len()]; servers.len()];
+    let mut latencies = vec![vec![Vec::new(); conns.len()]; servers.len()];
+    for round in 1..=rounds {
+        for (ci, &c) in conns.iter().enumerate() {
+            for (si, (name, server, handshake)) in servers.iter().enumerate() {
+                let (rate, samples) =
+                    local.block_on(&runtime, load(&server.addr, c, *handshake, seconds));
+                eprintln!("round {round}/{rounds}, {c} connections, {name}: {rate:.0} req/s");
+                rates[si][ci].push(rate);
+                latencies[si][ci].extend(samples);
+            }
+        }
+    }
+    drop(servers);
+
+    let fresh = Server::start(&ours_bin, &http);
+    let per_session = local.block_on(&runtime, memory_per_session(&fresh, sessions));
+    drop(fresh);
+
+    println!();
+    println!(
+        "HTTP, tools/call add over loopback: closed loops of one request per connection, {}s \
+         measured per run after {}ms warm-up, {rounds} rounds; every reply verified",
+        seconds.as_secs(),
+        WARMUP.as_millis()
+    );
+    println!();
+    println!(
+        "| connections | bare hyper req/s | p50 | p99 | stateless req/s (ratio) | p50 (ratio) | p99 | sessions req/s (ratio) | p50 (ratio) | p99 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (ci, &c) in conns.iter().enumerate() {
+        let rate: Vec<f64> = rates.iter().map(|r| median(&mut r[ci].clone())).collect();
+        let lat: Vec<Vec<u64>> = latencies
+            .iter()
+            .map(|l| {
+                let mut v = l[ci].clone();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        let p50: Vec<u64> = lat.iter().map(|v| percentile(v, 0.5)).collect();
+        let p99: Vec<u64> = lat.iter().map(|v| percentile(v, 0.99)).collect();
+        let mut row = format!("| {c} | {:.0} | {} | {} |", rate[0], us(p50[0]), us(p99[0]));
+        for s in 1..3 {
+            row.push_str(&format!(
+                " {:.0} ({:.2}×) | {} ({:.2}×) | {} |",
+                rate[s],
+                rate[s] / rate[0],
+                us(p50[s]),
+                p50[s] as f64 / p50[0] as f64,
+                us(p99[s])
+            ));
+        }
+        println!("{row}");
+    }
+    println!();
+    println!(
+        "throughput per round (req/s), by connections: {}",
+        conns
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| format!(
+                "{c}: bare {:?}, stateless {:?}, sessions {:?}",
+                rates[0][ci].iter().map(|r| r.round()).collect::<Vec<_>>(),
+                rates[1][ci].iter().map(|r| r.round()).collect::<Vec<_>>(),
+                rates[2][ci].iter().map(|r| r.round()).collect::<Vec<_>>()
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    println!();
+    println!("| memory | bare hyper | stateless | sessions |");
+    println!("|---|---|---|---|");
+    println!(
+        "| resident after one handshake and one call | {:.1} MB | {:.1} MB ({:.2}×) | {:.1} MB ({:.2}×) |",
+        idle[0] as f64 / 1e6,
+        idle[1] as f64 / 1e6,
+        idle[1] as f64 / idle[0] as f64,
+        idle[2] as f64 / 1e6,
+        idle[2] as f64 / idle[0] as f64
+    );
+    println!(
+        "| per open idle session ({sessions} sessions) | | | {:.0} bytes |",
+        per_session
+    );
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    println!();
+    println!(
+        "binaries (bench profile, not stripped): bare hyper {:.1} MB, bench_add {:.1} MB",
+        size(&raw_bin) as f64 / 1e6,
+        size(&ours_bin) as f64 / 1e6
+    );
+}

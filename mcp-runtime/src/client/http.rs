@@ -1,0 +1,752 @@
+//! The client side of streamable HTTP: every message is a POST; a request's answer comes back
+//! as JSON or as an SSE stream (resumed with GET and `Last-Event-ID` when it breaks off); a GET
+//! stream carries what the server starts; `Mcp-Session-Id` and `MCP-Protocol-Version` go on
+//! every request once known, and the session is ended with DELETE on [`Client::close`].
+//!
+//! Plain `http://` only, over hyper's HTTP/1 client connections, kept alive and reused.
+//!
+//! [`Client::close`]: super::Client::close
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming as ResponseBody};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use super::ClientError;
+use crate::protocol::{ErrorObject, Incoming, RequestId, code, encode_error};
+use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
+
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// How often a broken SSE stream is resumed before giving up.
+const RESUME_ATTEMPTS: u32 = 3;
+/// The wait before resuming, when the server did not say (`retry`).
+const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+
+/// How an HTTP client connects, besides the URL.
+#[derive(Debug, Clone, Default)]
+pub struct HttpClientOptions {
+    /// Headers sent with every request, e.g. `("Authorization", "Bearer …")`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpClientOptions {
+    /// Adds a header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// One server endpoint, its session, and a pool of kept-alive connections to it.
+pub(crate) struct HttpTransport {
+    /// `host:port` to dial.
+    address: String,
+    /// The `Host` header.
+    authority: HeaderValue,
+    /// The endpoint's path (and query).
+    path: Uri,
+    headers: HeaderMap,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    session_id: Mutex<Option<HeaderValue>>,
+    protocol_version: Mutex<Option<HeaderValue>>,
+    /// Every message from the server goes here, to the client's reader.
+    from_server: mpsc::UnboundedSender<Vec<u8>>,
+    /// Set once the client is gone or closing: the GET stream stops.
+    closing: watch::Sender<bool>,
+}
+
+impl HttpTransport {
+    pub(crate) fn new(
+        url: &str,
+        options: &HttpClientOptions,
+        from_server: mpsc::UnboundedSender<Vec<u8>>,
+    ) -> Result<HttpTransport, ClientError> {
+        let bad = |why: &str| {
+            ClientError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("`{url}` {why}"),
+            ))
+        };
+        let uri: Uri = url.parse().map_err(|_| bad("is not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(bad(
+                    "uses https, which this client does not speak; reach the server over http (e.g. through a local TLS-terminating proxy)",
+                ));
+            }
+            _ => return Err(bad("is not an http:// URL")),
+        }
+        let authority = uri.authority().ok_or_else(|| bad("has no host"))?;
+        let host = authority.host();
+        let port = authority.port_u16().unwrap_or(80);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let address = if bare.contains(':') {
+            format!("[{bare}]:{port}")
+        } else {
+            format!("{bare}:{port}")
+        };
+        let path = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|_| bad("has an invalid path"))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &options.headers {
+            let name = HeaderName::try_from(name.as_str()).map_err(|_| {
+                ClientError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("`{name}` is not a valid header name"),
+                ))
+            })?;
+            let value = HeaderValue::try_from(value.as_str()).map_err(|_| {
+                ClientError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("the value of header `{name}` is not valid"),
+                ))
+            })?;
+            headers.append(name, value);
+        }
+        Ok(HttpTransport {
+            address,
+            authority: HeaderValue::from_str(authority.as_str())
+                .map_err(|_| bad("has an invalid host"))?,
+            path,
+            headers,
+            idle: Mutex::new(Vec::new()),
+            session_id: Mutex::new(None),
+            protocol_version: Mutex::new(None),
+            from_server,
+            closing: watch::Sender::new(false),
+        })
+    }
+
+    /// Opens the first connection, so that an unreachable server is an I/O error at once.
+    pub(crate) async fn connect_first(&self) -> std::io::Result<()> {
+        let sender = self.connect().await?;
+        lock(&self.idle).push(sender);
+        Ok(())
+    }
+
+    /// The session id the server gave, if any.
+    pub(crate) fn session_id(&self) -> Option<String> {
+        lock(&self.session_id)
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    /// Sends the client's messages, in order, until the client goes away.
+    pub(crate) async fn write(self: Arc<Self>, mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>) {
+        while let Some(message) = outgoing.recv().await {
+            let (request, method) = match std::str::from_utf8(&message).ok().map(Incoming::parse) {
+                Some(Ok(Incoming::Request { id, method, .. })) => (Some(id), method.into_owned()),
+                Some(Ok(Incoming::Notification { method, .. })) => (None, method.into_owned()),
+                _ => (None, String::new()),
+            };
+            match request {
+                // The session id comes with the answer to `initialize`: nothing may overtake it.
+                Some(id) if method == "initialize" => self.post(message, Some(id), true).await,
+                // Requests may take long: each gets its own connection.
+                Some(id) => {
+                    tokio::spawn(Arc::clone(&self).post_owned(message, id));
+                }
+                // Notifications and responses are quick: sent in order.
+                None => {
+                    self.post(message, None, false).await;
+                    if method == "notifications/initialized" && self.session_id().is_some() {
+                        tokio::spawn(Arc::clone(&self).listen());
+                    }
+                }
+            }
+        }
+        // The client is gone: nobody will read what the GET stream brings.
+        self.closing.send_replace(true);
+    }
+
+    fn is_closing(&self) -> bool {
+        *self.closing.borrow()
+    }
+
+    /// Completes once the client is closing.
+    async fn closed(&self) {
+        let mut closing = self.closing.subscribe();
+        let _ = closing.wait_for(|c| *c).await;
+    }
+
+    async fn post_owned(self: Arc<Self>, message: Vec<u8>, id: RequestId) {
+        self.post(message, Some(id), false).await;
+    }
+
+    /// POSTs one message and delivers what comes back.
+    async fn post(&self, message: Vec<u8>, id: Option<RequestId>, initialize: bool) {
+        let mut request = self.request(Method::POST, Full::new(Bytes::from(message)));
+        let headers = request.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        let (response, connection) = match self.send(request).await {
+            Ok(r) => r,
+            Err(e) => return self.fail(id.as_ref(), format!("the request failed: {e}")),
+        };
+        let status = response.status();
+        if initialize
+            && status.is_success()
+            && let Some(session) = response.headers().get(SESSION_ID)
+        {
+            *lock(&self.session_id) = Some(session.clone());
+        }
+        let is_sse = media_type(response.headers()) == Some("text/event-stream");
+        let Some(id) = id else {
+            // A notification or a response: 202, or an error nobody waits for.
+            if !status.is_success() {
+                let body = read_text(response.into_body()).await;
+                tracing::warn!(%status, body, "the server refused a notification or response");
+            }
+            drop(connection);
+            return;
+        };
+        if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
+            return self.fail(
+                Some(&id),
+                format!("the server answered the request with {status} and no response"),
+            );
+        }
+        if is_sse && status.is_success() {
+            let outcome = self
+                .read_stream(response.into_body(), Some(&id), initialize)
+                .await;
+            drop(connection);
+            return self.resume(outcome, &id).await;
+        }
+        let body = match Limited::new(response.into_body(), DEFAULT_MAX_MESSAGE_SIZE)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return self.fail(Some(&id), format!("reading the response failed: {e}")),
+        };
+        drop(connection);
+        if !status.is_success() {
+            // The server explains itself with a JSON-RPC error, maybe without an id.
+            let error = serde_json::from_slice::<ErrorBody>(&body)
+                .map(|b| b.error)
+                .unwrap_or_else(|_| {
+                    ErrorObject::new(
+                        code::INTERNAL_ERROR,
+                        format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim()),
+                    )
+                });
+            return self.deliver(encode_error(Some(&id), &error));
+        }
+        if initialize {
+            self.note_revision(&body);
+        }
+        self.deliver(body.to_vec());
+    }
+
+    /// Resumes a stream that broke off before the answer came.
+    async fn resume(&self, mut outcome: StreamOutcome, id: &RequestId) {
+        let mut attempts = 0;
+        while !outcome.answered {
+            let Some(last) = outcome.last_event_id.clone() else {
+                return self.fail(Some(id), "the stream ended without a response".into());
+            };
+            attempts += 1;
+            if attempts > RESUME_ATTEMPTS || self.is_closing() {
+                return self.fail(
+                    Some(id),
+                    "the stream ended without a response, and resuming it failed".into(),
+                );
+            }
+            tokio::time::sleep(outcome.retry.unwrap_or(DEFAULT_RETRY)).await;
+            let Ok((response, connection)) = self.get(Some(&last)).await else {
+                continue;
+            };
+            if !response.status().is_success() {
+                let status = response.status();
+                drop(connection);
+                return self.fail(
+                    Some(id),
+                    format!("resuming the stream failed with {status}"),
+                );
+            }
+            let next = self
+                .read_stream(response.into_body(), Some(id), false)
+                .await;
+            drop(connection);
+            attempts = if next.events > 0 { 0 } else { attempts };
+            outcome = StreamOutcome {
+                last_event_id: next.last_event_id.or(Some(last)),
+                retry: next.retry.or(outcome.retry),
+                ..next
+            };
+        }
+    }
+
+    /// The GET stream: what the server starts, for as long as the client lives.
+    async fn listen(self: Arc<Self>) {
+        let mut last: Option<String> = None;
+        let mut retry = DEFAULT_RETRY;
+        let mut failures = 0;
+        while !self.is_closing() {
+            match self.get(last.as_deref()).await {
+                Ok((response, connection)) if response.status().is_success() => {
+                    failures = 0;
+                    let read = self.read_stream(response.into_body(), None, false);
+                    let outcome = tokio::select! {
+                        o = read => o,
+                        () = self.closed() => return,
+                    };
+                    drop(connection);
+                    last = outcome.last_event_id.or(last);
+                    retry = outcome.retry.unwrap_or(retry);
+                }
+                // The server offers no GET stream.
+                Ok((response, _)) if response.status() == StatusCode::METHOD_NOT_ALLOWED => return,
+                Ok((response, _)) => {
+                    tracing::debug!(status = %response.status(), "the GET stream was refused");
+                    failures += 1;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "the GET stream failed");
+                    failures += 1;
+                }
+            }
+            if failures > RESUME_ATTEMPTS {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(retry) => {}
+                () = self.closed() => return,
+            }
+        }
+    }
+
+    /// Opens a GET stream, resuming after `last` when given.
+    async fn get(
+        &self,
+        last: Option<&str>,
+    ) -> Result<(Response<ResponseBody>, Connection<'_>), SendError> {
+        let mut request = self.request(Method::GET, Full::new(Bytes::new()));
+        let headers = request.headers_mut();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        if let Some(last) = last.and_then(|l| HeaderValue::from_str(l).ok()) {
+            headers.insert(LAST_EVENT_ID, last);
+        }
+        self.send(request).await
+    }
+
+    /// The revision `initialize` settled on goes on every later request.
+    fn note_revision(&self, initialize_answer: &[u8]) {
+        if let Ok(answer) = serde_json::from_slice::<InitializeAnswer<'_>>(initialize_answer)
+            && let Some(result) = answer.result
+            && let Ok(version) = HeaderValue::from_str(result.protocol_version)
+        {
+            *lock(&self.protocol_version) = Some(version);
+        }
+    }
+
+    /// Reads an SSE stream, delivering each message, until it ends or (for a POST's stream)
+    /// the answer to `id` came; the answer to `initialize` also sets the revision.
+    async fn read_stream(
+        &self,
+        mut body: ResponseBody,
+        id: Option<&RequestId>,
+        initialize: bool,
+    ) -> StreamOutcome {
+        let mut decoder = SseDecoder::default();
+        let mut outcome = StreamOutcome::default();
+        let mut events = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { break };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if decoder.feed(&data, &mut events).is_err() {
+                tracing::warn!("an SSE event was larger than the limit; the stream was dropped");
+                break;
+            }
+            for event in events.drain(..) {
+                outcome.events += 1;
+                if let Some(event_id) = event.id {
+                    outcome.last_event_id = Some(event_id);
+                }
+                if let Some(retry) = event.retry {
+                    outcome.retry = Some(retry);
+                }
+                if event.data.is_empty() {
+                    continue;
+                }
+                if let Some(id) = id
+                    && answers(&event.data, id)
+                {
+                    outcome.answered = true;
+                    if initialize {
+                        self.note_revision(&event.data);
+                    }
+                }
+                self.deliver(event.data);
+            }
+            if outcome.answered {
+                break;
+            }
+        }
+        outcome
+    }
+
+    /// Ends the session (DELETE) and stops the GET stream.
+    pub(crate) async fn close(&self) {
+        self.closing.send_replace(true);
+        if self.session_id().is_none() {
+            return;
+        }
+        let request = self.request(Method::DELETE, Full::new(Bytes::new()));
+        match self.send(request).await {
+            Ok((response, _)) if response.status().is_success() => {}
+            // 405: the server does not let clients end sessions; 404: it already ended.
+            Ok((response, _)) => {
+                tracing::debug!(status = %response.status(), "DELETE of the session refused")
+            }
+            Err(e) => tracing::debug!(error = %e, "DELETE of the session failed"),
+        }
+    }
+
+    fn request(&self, method: Method, body: Full<Bytes>) -> Request<Full<Bytes>> {
+        let mut request = Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = self.path.clone();
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, self.authority.clone());
+        for (name, value) in &self.headers {
+            headers.append(name, value.clone());
+        }
+        if let Some(session) = lock(&self.session_id).clone() {
+            headers.insert(SESSION_ID, session);
+        }
+        if let Some(version) = lock(&self.protocol_version).clone() {
+            headers.insert(PROTOCOL_VERSION, version);
+        }
+        request
+    }
+
+    /// Sends a request on an idle connection, or a new one.
+    async fn send(
+        &self,
+        request: Request<Full<Bytes>>,
+    ) -> Result<(Response<ResponseBody>, Connection<'_>), SendError> {
+        let mut sender = loop {
+            let idle = lock(&self.idle).pop();
+            match idle {
+                Some(mut s) => {
+                    if s.ready().await.is_ok() {
+                        break s;
+                    }
+                }
+                None => break self.connect().await.map_err(SendError::Connect)?,
+            }
+        };
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(SendError::Hyper)?;
+        Ok((
+            response,
+            Connection {
+                transport: self,
+                sender: Some(sender),
+            },
+        ))
+    }
+
+    async fn connect(&self) -> std::io::Result<SendRequest<Full<Bytes>>> {
+        let stream = TcpStream::connect(&self.address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn deliver(&self, message: Vec<u8>) {
+        let _ = self.from_server.send(message);
+    }
+
+    /// Answers request `id` with an error, since the server's answer cannot come.
+    fn fail(&self, id: Option<&RequestId>, message: String) {
+        match id {
+            Some(id) => self.deliver(encode_error(
+                Some(id),
+                &ErrorObject::new(code::INTERNAL_ERROR, message),
+            )),
+            None => tracing::warn!("{message}"),
+        }
+    }
+}
+
+/// A connection lent for one exchange; back to the pool once its response was read.
+struct Connection<'a> {
+    transport: &'a HttpTransport,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Drop for Connection<'_> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take()
+            && !sender.is_closed()
+        {
+            lock(&self.transport.idle).push(sender);
+        }
+    }
+}
+
+#[derive(Debug)]
+enum SendError {
+    Connect(std::io::Error),
+    Hyper(hyper::Error),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Connect(e) => write!(f, "cannot connect: {e}"),
+            SendError::Hyper(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn media_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()
+        .map(str::trim)
+}
+
+async fn read_text(body: ResponseBody) -> String {
+    match Limited::new(body, 64 * 1024).collect().await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => "(a long body)".into(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Whether `message` is the response to request `id`.
+fn answers(message: &[u8], id: &RequestId) -> bool {
+    std::str::from_utf8(message)
+        .ok()
+        .and_then(|text| Incoming::parse(text).ok())
+        .is_some_and(|m| matches!(m, Incoming::Response { id: ref r, .. } if r == id))
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct InitializeAnswer<'a> {
+    #[serde(borrow)]
+    result: Option<InitializeVersion<'a>>,
+}
+
+#[derive(Deserialize)]
+struct InitializeVersion<'a> {
+    #[serde(rename = "protocolVersion")]
+    protocol_version: &'a str,
+}
+
+/// How reading an SSE stream ended.
+#[derive(Default)]
+struct StreamOutcome {
+    answered: bool,
+    events: usize,
+    last_event_id: Option<String>,
+    retry: Option<Duration>,
+}
+
+/// One event of an SSE stream.
+#[derive(Debug, PartialEq, Eq)]
+struct SseEvent {
+    id: Option<String>,
+    retry: Option<Duration>,
+    data: Vec<u8>,
+}
+
+/// An incremental SSE parser (the event-stream format of the HTML standard), for the
+/// `message` events MCP uses.
+#[derive(Default)]
+struct SseDecoder {
+    line: Vec<u8>,
+    data: Vec<u8>,
+    has_data: bool,
+    id: Option<String>,
+    retry: Option<Duration>,
+}
+
+/// An event over the size limit.
+#[derive(Debug)]
+struct TooLarge;
+
+impl SseDecoder {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), TooLarge> {
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            self.line.extend_from_slice(&rest[..end]);
+            rest = &rest[end + 1..];
+            let mut line = std::mem::take(&mut self.line);
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            self.field(&line, out);
+        }
+        self.line.extend_from_slice(rest);
+        if self.line.len() + self.data.len() > DEFAULT_MAX_MESSAGE_SIZE {
+            return Err(TooLarge);
+        }
+        Ok(())
+    }
+
+    fn field(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        if line.is_empty() {
+            if self.has_data || self.id.is_some() || self.retry.is_some() {
+                out.push(SseEvent {
+                    id: self.id.take(),
+                    retry: self.retry.take(),
+                    data: std::mem::take(&mut self.data),
+                });
+            }
+            self.has_data = false;
+            return;
+        }
+        if line[0] == b':' {
+            return; // a comment
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" => {
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"id" if !value.contains(&0) => {
+                self.id = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            b"retry" => {
+                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse::<u64>() {
+                    self.retry = Some(Duration::from_millis(ms));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(chunks: &[&str]) -> Vec<SseEvent> {
+        let mut d = SseDecoder::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            d.feed(c.as_bytes(), &mut out).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn decodes_sse_across_chunks() {
+        let events = decode(&[
+            "id: 1-0\nretry: 250\ndata: \n\n: keep-alive\n\nid: 1-1\r\nda",
+            "ta: {\"a\":\n",
+            "data: 1}\n\ndata:x\n\n",
+        ]);
+        assert_eq!(
+            events,
+            [
+                SseEvent {
+                    id: Some("1-0".into()),
+                    retry: Some(Duration::from_millis(250)),
+                    data: Vec::new()
+                },
+                SseEvent {
+                    id: Some("1-1".into()),
+                    retry: None,
+                    data: b"{\"a\":\n1}".to_vec()
+                },
+                SseEvent {
+                    id: None,
+                    retry: None,
+                    data: b"x".to_vec()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn recognises_the_answer_to_a_request() {
+        let id = RequestId::Number(7);
+        assert!(answers(br#"{"jsonrpc":"2.0","id":7,"result":{}}"#, &id));
+        assert!(answers(
+            br#"{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"x"}}"#,
+            &id
+        ));
+        assert!(!answers(br#"{"jsonrpc":"2.0","id":8,"result":{}}"#, &id));
+        assert!(!answers(
+            br#"{"jsonrpc":"2.0","method":"notifications/progress"}"#,
+            &id
+        ));
+    }
+
+    #[test]
+    fn refuses_urls_it_cannot_serve() {
+        let (tx, _) = mpsc::unbounded_channel();
+        let options = HttpClientOptions::default();
+        assert!(HttpTransport::new("https://example.com/mcp", &options, tx.clone()).is_err());
+        assert!(HttpTransport::new("not a url", &options, tx.clone()).is_err());
+        let t = HttpTransport::new("http://[::1]:8000/mcp?x=1", &options, tx.clone()).unwrap();
+        assert_eq!(t.address, "[::1]:8000");
+        assert_eq!(t.path, "/mcp?x=1");
+        let t = HttpTransport::new("http://localhost/mcp", &options, tx).unwrap();
+        assert_eq!(t.address, "localhost:80");
+    }
+}

@@ -1,0 +1,463 @@
+//! HTTP sessions: their ids, lookup, idle expiry and the cap on how many exist; and each
+//! session's SSE streams, kept for replay to a client that reconnects.
+//!
+//! A session's streams are numbered: 0 is the GET stream, for messages the server starts; every
+//! POST answered with SSE gets the next number. Event ids are `<stream>-<sequence>`, unique in
+//! the session and naming their stream, so `Last-Event-ID` says which stream to resume and
+//! from where. Each stream keeps its last [`HttpOptions::replay_buffer`] events; a finished
+//! POST stream is kept (for a late resume) until [`FINISHED_KEPT`] newer ones finished.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use hyper::body::Bytes;
+use tokio::sync::mpsc;
+
+use super::sse;
+use super::{HttpOptions, Shared};
+use crate::server::ServerCore;
+use crate::server::session::Session;
+
+/// Finished POST streams a session keeps for replay.
+const FINISHED_KEPT: usize = 16;
+
+/// The stream of messages the server starts (opened with GET).
+const LISTEN_STREAM: u64 = 0;
+
+/// Every live session of a server.
+pub(crate) struct SessionStore {
+    map: RwLock<HashMap<Arc<str>, Arc<HttpSession>>>,
+    epoch: Instant,
+    idle_timeout: Duration,
+    max: usize,
+    replay: usize,
+}
+
+impl SessionStore {
+    pub(crate) fn new(options: &HttpOptions) -> SessionStore {
+        SessionStore {
+            map: RwLock::new(HashMap::new()),
+            epoch: Instant::now(),
+            idle_timeout: options.session_idle_timeout,
+            max: options.max_sessions,
+            replay: options.replay_buffer.max(1),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// A new session, not yet registered: it is registered with [`SessionStore::insert`] once
+    /// its `initialize` succeeded.
+    pub(crate) fn create(&self, core: Arc<ServerCore>) -> Arc<HttpSession> {
+        let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
+        let http = Arc::new(HttpSession {
+            id: new_session_id().into(),
+            session: Session::new(core, out),
+            last_seen: AtomicU64::new(self.now()),
+            streams: Mutex::new(Streams {
+                map: HashMap::from([(LISTEN_STREAM, Stream::default())]),
+                ..Streams::default()
+            }),
+            replay: self.replay,
+        });
+        // What the session says outside any request goes to its GET stream, buffered for
+        // replay while no GET is open. The task ends with the session.
+        let weak = Arc::downgrade(&http);
+        tokio::spawn(async move {
+            while let Some(message) = listen.recv().await {
+                let Some(http) = weak.upgrade() else { break };
+                http.publish(LISTEN_STREAM, &message);
+            }
+        });
+        http
+    }
+
+    /// Whether no more sessions may be started.
+    pub(crate) fn is_full(&self) -> bool {
+        self.read().len() >= self.max
+    }
+
+    /// Registers a session; gives it back when the cap is reached.
+    pub(crate) fn insert(&self, session: Arc<HttpSession>) -> Result<(), Arc<HttpSession>> {
+        let mut map = self.write();
+        if map.len() >= self.max {
+            return Err(session);
+        }
+        session.last_seen.store(self.now(), Ordering::Relaxed);
+        map.insert(Arc::clone(&session.id), session);
+        Ok(())
+    }
+
+    /// The session with this id, marked as used now.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<HttpSession>> {
+        let session = self.read().get(id).cloned()?;
+        session.last_seen.store(self.now(), Ordering::Relaxed);
+        Some(session)
+    }
+
+    pub(crate) fn remove(&self, id: &str) -> Option<Arc<HttpSession>> {
+        self.write().remove(id)
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<HttpSession>> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Ends every open GET stream (at shutdown: they would never end by themselves).
+    pub(crate) fn end_listening_streams(&self) {
+        for session in self.read().values() {
+            if let Some(stream) = session.streams().map.get_mut(&LISTEN_STREAM) {
+                stream.live = None;
+            }
+        }
+    }
+
+    /// Removes and returns the sessions idle for longer than the timeout with no stream open.
+    fn take_expired(&self) -> Vec<Arc<HttpSession>> {
+        let now = self.now();
+        let limit = self.idle_timeout.as_millis() as u64;
+        let expired: Vec<Arc<str>> = self
+            .read()
+            .values()
+            .filter(|s| {
+                now.saturating_sub(s.last_seen.load(Ordering::Relaxed)) > limit
+                    && !s.has_open_stream()
+            })
+            .map(|s| Arc::clone(&s.id))
+            .collect();
+        if expired.is_empty() {
+            return Vec::new();
+        }
+        let mut map = self.write();
+        expired.iter().filter_map(|id| map.remove(id)).collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Arc<HttpSession>>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<HttpSession>>> {
+        self.map.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Ends idle sessions, forever; runs beside the server.
+pub(crate) async fn reap(shared: Arc<Shared>) {
+    let period = (shared.options.session_idle_timeout / 2)
+        .clamp(Duration::from_millis(50), Duration::from_secs(60));
+    loop {
+        tokio::time::sleep(period).await;
+        for session in shared.sessions.take_expired() {
+            tracing::info!(session = session.short_id(), "session expired");
+            session.close().await;
+        }
+    }
+}
+
+/// A session id: 128 bits from the operating system's secure random source, in hex (visible
+/// ASCII, as the transport requires).
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    let mut id = String::with_capacity(32);
+    for b in bytes {
+        let _ = write!(id, "{b:02x}");
+    }
+    id
+}
+
+/// One session of the HTTP transport: the MCP session and its SSE streams.
+pub(crate) struct HttpSession {
+    pub(crate) id: Arc<str>,
+    pub(crate) session: Arc<Session>,
+    /// Milliseconds since the store's epoch.
+    last_seen: AtomicU64,
+    streams: Mutex<Streams>,
+    replay: usize,
+}
+
+#[derive(Default)]
+struct Streams {
+    /// The number of the last POST stream opened.
+    last: u64,
+    map: HashMap<u64, Stream>,
+    /// Finished POST streams, oldest first.
+    finished: VecDeque<u64>,
+}
+
+#[derive(Default)]
+struct Stream {
+    next_seq: u64,
+    /// The last events, for replay.
+    events: VecDeque<(u64, Bytes)>,
+    /// The connection the stream is delivered on, when one is open.
+    live: Option<mpsc::UnboundedSender<Bytes>>,
+    /// The request was answered: nothing more will come.
+    finished: bool,
+    /// The first event published while no connection was open (the GET stream delivers
+    /// these to the next GET).
+    undelivered: Option<u64>,
+}
+
+impl Stream {
+    fn live(&self) -> Option<&mpsc::UnboundedSender<Bytes>> {
+        self.live.as_ref().filter(|l| !l.is_closed())
+    }
+
+    /// Sends the buffered events after `after` (all of them for `None`) to `to`.
+    fn replay(&self, after: Option<u64>, to: &mpsc::UnboundedSender<Bytes>) {
+        for (seq, event) in &self.events {
+            if after.is_none_or(|a| *seq > a) {
+                let _ = to.send(event.clone());
+            }
+        }
+    }
+}
+
+/// Why a `Last-Event-ID` cannot be resumed.
+#[derive(Debug)]
+pub(crate) struct UnknownStream;
+
+/// A GET stream is already open on the session.
+#[derive(Debug)]
+pub(crate) struct AlreadyListening;
+
+impl HttpSession {
+    /// The first characters of the id, enough to tell sessions apart in logs without logging
+    /// the credential itself.
+    pub(crate) fn short_id(&self) -> &str {
+        &self.id[..8.min(self.id.len())]
+    }
+
+    fn streams(&self) -> MutexGuard<'_, Streams> {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens the SSE stream of a POST on `live`, and primes it.
+    pub(crate) fn open_stream(&self, live: mpsc::UnboundedSender<Bytes>, retry: Duration) -> u64 {
+        let mut streams = self.streams();
+        streams.last += 1;
+        let number = streams.last;
+        let _ = live.send(sse::priming(&format!("{number}-0"), retry));
+        streams.map.insert(
+            number,
+            Stream {
+                next_seq: 1,
+                live: Some(live),
+                ..Stream::default()
+            },
+        );
+        number
+    }
+
+    /// Opens the GET stream on `live`: first what was said while nobody listened, or else a
+    /// priming event.
+    pub(crate) fn listen(
+        &self,
+        live: mpsc::UnboundedSender<Bytes>,
+        retry: Duration,
+    ) -> Result<(), AlreadyListening> {
+        let mut streams = self.streams();
+        let stream = streams.map.entry(LISTEN_STREAM).or_default();
+        if stream.live().is_some() {
+            return Err(AlreadyListening);
+        }
+        match stream.undelivered.take() {
+            Some(first) => stream.replay(first.checked_sub(1), &live),
+            None => {
+                let seq = stream.next_seq;
+                stream.next_seq += 1;
+                let _ = live.send(sse::priming(&format!("{LISTEN_STREAM}-{seq}"), retry));
+            }
+        }
+        stream.live = Some(live);
+        Ok(())
+    }
+
+    /// Resumes stream `number` on `live` after event `after`: replays what came since, then
+    /// goes on with what comes next (or ends, if the stream is finished).
+    pub(crate) fn resume(
+        &self,
+        number: u64,
+        after: u64,
+        live: mpsc::UnboundedSender<Bytes>,
+    ) -> Result<(), UnknownStream> {
+        let mut streams = self.streams();
+        let stream = streams.map.get_mut(&number).ok_or(UnknownStream)?;
+        if after >= stream.next_seq {
+            return Err(UnknownStream);
+        }
+        if let Some((oldest, _)) = stream.events.front()
+            && *oldest > after + 1
+        {
+            tracing::warn!(
+                session = self.short_id(),
+                stream = number,
+                lost = oldest - after - 1,
+                "events past the replay buffer cannot be replayed"
+            );
+        }
+        stream.replay(Some(after), &live);
+        stream.undelivered = None;
+        // A finished stream ends once replayed; otherwise this connection replaces any other.
+        stream.live = (!stream.finished).then_some(live);
+        Ok(())
+    }
+
+    /// Sends a message on a stream (and keeps it for replay).
+    pub(crate) fn publish(&self, number: u64, message: &[u8]) {
+        let replay = self.replay;
+        let mut streams = self.streams();
+        let Some(stream) = streams.map.get_mut(&number) else {
+            return;
+        };
+        let seq = stream.next_seq;
+        stream.next_seq += 1;
+        let event = sse::event(Some(&format!("{number}-{seq}")), message);
+        if stream.events.len() >= replay {
+            stream.events.pop_front();
+        }
+        stream.events.push_back((seq, event.clone()));
+        let delivered = stream.live.as_ref().is_some_and(|l| l.send(event).is_ok());
+        if !delivered {
+            stream.live = None;
+            stream.undelivered.get_or_insert(seq);
+        }
+    }
+
+    /// Marks a POST stream answered: its connection ends; its events stay for replay.
+    pub(crate) fn finish(&self, number: u64) {
+        let mut streams = self.streams();
+        let Some(stream) = streams.map.get_mut(&number) else {
+            return;
+        };
+        stream.finished = true;
+        stream.live = None;
+        streams.finished.push_back(number);
+        while streams.finished.len() > FINISHED_KEPT {
+            if let Some(old) = streams.finished.pop_front() {
+                streams.map.remove(&old);
+            }
+        }
+    }
+
+    /// Whether a client is connected to any of the session's streams.
+    pub(crate) fn has_open_stream(&self) -> bool {
+        self.streams().map.values().any(|s| s.live().is_some())
+    }
+
+    /// Ends the session: closes its streams and stops its requests.
+    pub(crate) async fn close(&self) {
+        self.streams().map.clear();
+        self.session.drain(Duration::ZERO).await;
+    }
+}
+
+/// Parses a `Last-Event-ID`: `<stream>-<sequence>`.
+pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
+    let (stream, seq) = id.trim().split_once('-')?;
+    Some((stream.parse().ok()?, seq.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Arc<HttpSession> {
+        let store = SessionStore::new(&HttpOptions {
+            replay_buffer: 3,
+            ..HttpOptions::default()
+        });
+        store.create(crate::Server::empty("t").build().unwrap())
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(b) = rx.try_recv() {
+            out.push(String::from_utf8(b.to_vec()).unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn streams_replay_after_the_last_event_id() {
+        let s = session();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let n = s.open_stream(tx, Duration::from_millis(5));
+        assert_eq!(n, 1);
+        assert_eq!(drain(&mut rx), ["id: 1-0\nretry: 5\ndata: \n\n"]);
+        s.publish(n, b"a");
+        drop(rx); // the client went away
+        s.publish(n, b"b");
+        s.publish(n, b"c");
+        s.finish(n);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.resume(n, 1, tx).unwrap();
+        assert_eq!(
+            drain(&mut rx),
+            ["id: 1-2\ndata: b\n\n", "id: 1-3\ndata: c\n\n"]
+        );
+        // Finished: the replaying connection is not kept.
+        assert!(rx.recv().await.is_none());
+        assert!(s.resume(n, 9, mpsc::unbounded_channel().0).is_err());
+        assert!(s.resume(7, 0, mpsc::unbounded_channel().0).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_replay_buffer_is_bounded() {
+        let s = session();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let n = s.open_stream(tx, Duration::from_secs(1));
+        for m in ["1", "2", "3", "4", "5"] {
+            s.publish(n, m.as_bytes());
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.resume(n, 0, tx).unwrap();
+        assert_eq!(
+            drain(&mut rx),
+            [
+                "id: 1-3\ndata: 3\n\n",
+                "id: 1-4\ndata: 4\n\n",
+                "id: 1-5\ndata: 5\n\n"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_get_stream_delivers_what_was_said_while_nobody_listened() {
+        let s = session();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.listen(tx.clone(), Duration::from_secs(1)).unwrap();
+        assert_eq!(drain(&mut rx), ["id: 0-0\nretry: 1000\ndata: \n\n"]);
+        assert!(
+            s.listen(mpsc::unbounded_channel().0, Duration::from_secs(1))
+                .is_err()
+        );
+        drop((tx, rx));
+        s.publish(LISTEN_STREAM, b"while away");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.listen(tx, Duration::from_secs(1)).unwrap();
+        assert_eq!(drain(&mut rx), ["id: 0-1\ndata: while away\n\n"]);
+        s.publish(LISTEN_STREAM, b"now");
+        assert_eq!(drain(&mut rx), ["id: 0-2\ndata: now\n\n"]);
+
+        // Before the first GET too.
+        let s = session();
+        s.publish(LISTEN_STREAM, b"early");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        s.listen(tx, Duration::from_secs(1)).unwrap();
+        assert_eq!(drain(&mut rx), ["id: 0-0\ndata: early\n\n"]);
+    }
+
+    #[test]
+    fn event_ids_round_trip() {
+        assert_eq!(parse_event_id("3-17"), Some((3, 17)));
+        assert_eq!(parse_event_id("x-1"), None);
+        assert_eq!(parse_event_id("3"), None);
+    }
+}

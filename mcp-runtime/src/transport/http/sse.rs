@@ -1,0 +1,157 @@
+//! Server-sent events: framing, and the body of a streaming response.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use hyper::body::{Body, Bytes, Frame, SizeHint};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+
+/// One event carrying a JSON-RPC message; `id` lets the client resume after it.
+pub(crate) fn event(id: Option<&str>, message: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(message.len() + 32);
+    if let Some(id) = id {
+        out.extend_from_slice(b"id: ");
+        out.extend_from_slice(id.as_bytes());
+        out.push(b'\n');
+    }
+    // Serialized JSON has no raw newlines, but a line break must never end the field early.
+    for line in message.split(|&b| b == b'\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    Bytes::from(out)
+}
+
+/// The first event of a resumable stream: an id and empty data, so that the client can
+/// reconnect with `Last-Event-ID` even before any message came, and how long to wait before
+/// reconnecting.
+pub(crate) fn priming(id: &str, retry: Duration) -> Bytes {
+    Bytes::from(format!(
+        "id: {id}\nretry: {}\ndata: \n\n",
+        retry.as_millis()
+    ))
+}
+
+/// A comment line: keeps proxies from closing an idle stream.
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+/// The body of an SSE response: events from a channel, a keep-alive comment whenever the
+/// stream is idle, and an optional time limit after which the connection is closed (the
+/// stream itself goes on, to be resumed). Ends when the channel closes.
+pub(crate) struct SseBody {
+    events: mpsc::UnboundedReceiver<Bytes>,
+    keep_alive: Interval,
+    close_at: Option<Pin<Box<Sleep>>>,
+}
+
+impl SseBody {
+    pub(crate) fn new(
+        events: mpsc::UnboundedReceiver<Bytes>,
+        keep_alive: Duration,
+        close_after: Option<Duration>,
+    ) -> SseBody {
+        let mut interval = tokio::time::interval_at(Instant::now() + keep_alive, keep_alive);
+        interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        SseBody {
+            events,
+            keep_alive: interval,
+            close_at: close_after.map(|d| Box::pin(tokio::time::sleep(d))),
+        }
+    }
+}
+
+impl Body for SseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        match this.events.poll_recv(cx) {
+            Poll::Ready(Some(event)) => {
+                this.keep_alive.reset();
+                return Poll::Ready(Some(Ok(Frame::data(event))));
+            }
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => {}
+        }
+        if let Some(close_at) = &mut this.close_at
+            && close_at.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(None);
+        }
+        ready!(this.keep_alive.poll_tick(cx));
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(KEEP_ALIVE)))))
+    }
+}
+
+/// Every response body the endpoint sends.
+pub(crate) enum ResponseBody {
+    /// All of it at once (JSON, text, or nothing).
+    Full(Option<Bytes>),
+    /// An SSE stream.
+    Sse(SseBody),
+}
+
+impl ResponseBody {
+    pub(crate) fn empty() -> ResponseBody {
+        ResponseBody::Full(None)
+    }
+
+    pub(crate) fn full(bytes: impl Into<Bytes>) -> ResponseBody {
+        ResponseBody::Full(Some(bytes.into()))
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            ResponseBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            ResponseBody::Sse(sse) => Pin::new(sse).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, ResponseBody::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ResponseBody::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            ResponseBody::Sse(_) => SizeHint::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_events() {
+        assert_eq!(
+            &event(Some("3-1"), br#"{"a":1}"#)[..],
+            b"id: 3-1\ndata: {\"a\":1}\n\n"
+        );
+        assert_eq!(&event(None, b"x\ny")[..], b"data: x\ndata: y\n\n");
+        assert_eq!(
+            &priming("0-0", Duration::from_millis(1500))[..],
+            b"id: 0-0\nretry: 1500\ndata: \n\n"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Runs the official MCP conformance suite (@modelcontextprotocol/conformance, pinned in
+package.json) against the quickstart example over streamable HTTP.
+
+Usage:
+    python run.py --node NODE --server BIN [--junit FILE] [--out DIR]
+
+The quickstart is started with `--transport http --port 0` once per server mode; each scenario
+of that mode is one run of `conformance server --url ... --scenario ...`. A scenario passes when
+the suite exits 0 and reports neither failures nor warnings. After its scenarios, each server
+gets SIGTERM and must exit with status 0. Scenarios are those the quickstart can satisfy: the
+transport, lifecycle and DNS-rebinding ones, plus `ping` and `tools-list` (the rest need the
+conformance fixtures: resources, prompts, logging, sampling, `test_*` tools).
+
+Results: one line per scenario on stdout, the suite's checks under --out, a JUnit report in
+--junit. Exit status 1 when anything failed. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SUITE = HERE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+
+STATEFUL = [
+    "server-initialize",
+    "server-session-lifecycle",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+    "ping",
+    "tools-list",
+]
+# Without sessions the lifecycle and multiple-stream scenarios have nothing to check.
+STATELESS = ["server-initialize", "dns-rebinding-protection", "ping", "tools-list"]
+
+MODES = [
+    ("sessions", [], STATEFUL),
+    ("json-response", ["--json-response"], STATEFUL),
+    ("stateless", ["--stateless"], STATELESS),
+]
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def start(server: str, args: list[str], stderr_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    stderr = open(stderr_path, "wb")
+    proc = subprocess.Popen(
+        [server, "--transport", "http", "--port", "0", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        text = stderr_path.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"MCP server on (http://\S+?)[ ,]", text)
+        if match:
+            return proc, match.group(1)
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"conformance: the server did not start:\n{text}")
+        time.sleep(0.02)
+
+
+def run_scenario(node: str, url: str, scenario: str, out: Path) -> tuple[bool, str, float]:
+    started = time.monotonic()
+    run = subprocess.run(
+        [node, str(SUITE), "server", "--url", url, "--scenario", scenario, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    took = time.monotonic() - started
+    output = ANSI.sub("", run.stdout + run.stderr)
+    summary = re.search(r"Passed: (\d+)/(\d+), (\d+) failed, (\d+) warnings", output)
+    if run.returncode != 0 or not summary:
+        return False, output, took
+    passed, total, failed, warnings = (int(g) for g in summary.groups())
+    ok = failed == 0 and warnings == 0 and passed == total and total > 0
+    return ok, output, took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--node", required=True, help="Node.js >= 22")
+    parser.add_argument("--server", required=True, help="the quickstart binary")
+    parser.add_argument("--junit", type=Path)
+    parser.add_argument("--out", type=Path, default=HERE.parents[1] / "tests" / "interop" / "out" / "conformance")
+    args = parser.parse_args()
+    if not SUITE.is_file():
+        print(f"conformance: {SUITE} is missing; run `npm ci` in {HERE}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    cases: list[tuple[str, str, bool, str, float]] = []
+    for mode, flags, scenarios in MODES:
+        proc, url = start(args.server, flags, args.out / f"server-{mode}.stderr")
+        try:
+            for scenario in scenarios:
+                ok, output, took = run_scenario(args.node, url, scenario, args.out / mode)
+                cases.append((mode, scenario, ok, output, took))
+                print(f"    {'ok  ' if ok else 'FAIL'} {mode:<14} {scenario} ({took:.1f}s)", flush=True)
+                if not ok:
+                    print("\n".join("      | " + line for line in output.strip().splitlines()), flush=True)
+        finally:
+            started = time.monotonic()
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                status = proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                status = None
+            took = time.monotonic() - started
+        ok = status == 0
+        cases.append((mode, "clean exit on SIGTERM", ok, f"exit status {status}", took))
+        print(f"    {'ok  ' if ok else 'FAIL'} {mode:<14} clean exit on SIGTERM (status {status})", flush=True)
+
+    failed = sum(1 for c in cases if not c[2])
+    if args.junit:
+        suite = ET.Element("testsuite", name="conformance", tests=str(len(cases)), failures=str(failed))
+        for mode, scenario, ok, output, took in cases:
+            case = ET.SubElement(suite, "testcase", classname=f"conformance.{mode}", name=scenario, time=f"{took:.3f}")
+            if not ok:
+                ET.SubElement(case, "failure", message=f"{scenario} failed").text = output
+        ET.ElementTree(suite).write(args.junit, encoding="unicode", xml_declaration=True)
+    print(f"    conformance: {len(cases) - failed} passed, {failed} failed (checks in {args.out})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
