@@ -199,14 +199,12 @@ const TOOLS: &str = "notifications/tools/list_changed";
 const RESOURCES: &str = "notifications/resources/list_changed";
 const PROMPTS: &str = "notifications/prompts/list_changed";
 
-/// Tells every initialized client of `core` that a list changed.
+/// Tells every client of `core` that completed the handshake that a list changed.
 fn broadcast(core: &ServerCore, method: &str) {
     let Ok(bytes) = encode_request::<()>(None, method, None) else {
         return;
     };
     for session in core.sessions() {
-        if session.is_initialized() {
-            session.send(bytes.clone());
-        }
+        session.send(bytes.clone());
     }
 }

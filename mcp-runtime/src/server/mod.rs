@@ -323,7 +323,8 @@ pub(crate) struct ServerCore {
     pub(crate) page_size: usize,
     pub(crate) client_request_timeout: std::time::Duration,
     pub(crate) state: state::StateMap,
-    /// Every live connection, for notifications that concern them all.
+    /// Every live session that completed the handshake, for notifications that concern
+    /// them all.
     sessions: Mutex<Vec<Weak<session::Session>>>,
 }
 
@@ -372,7 +373,7 @@ impl ServerCore {
         )
     }
 
-    /// Remembers a new connection.
+    /// Remembers a session that completed the handshake.
     pub(crate) fn register(&self, session: &Arc<session::Session>) {
         let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         sessions.retain(|s| s.strong_count() > 0);

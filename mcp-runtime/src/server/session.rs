@@ -82,13 +82,7 @@ impl Session {
                 super::client_requests::LogLevel::Info as u8,
             ),
         });
-        session.core.register(&session);
         session
-    }
-
-    /// Whether `initialize` was answered.
-    pub(crate) fn is_initialized(&self) -> bool {
-        self.peer.get().is_some()
     }
 
     /// Whether the client subscribed to updates of `uri`.
@@ -324,7 +318,10 @@ impl Session {
         Reply::Now(result.unwrap_or_else(|e| encode_error(Some(&id), &e)))
     }
 
-    fn initialize(&self, params: Option<&RawValue>) -> Result<InitializeResult, ErrorObject> {
+    fn initialize(
+        self: &Arc<Self>,
+        params: Option<&RawValue>,
+    ) -> Result<InitializeResult, ErrorObject> {
         let p: InitializeParams = parse_params(params)?;
         let version = ProtocolVersion::negotiate(&p.protocol_version);
         let peer = Peer {
@@ -336,6 +333,9 @@ impl Session {
         self.peer.set(peer).map_err(|_| {
             ErrorObject::new(code::INVALID_REQUEST, "the session is already initialized")
         })?;
+        // Sessions that completed the handshake hear about list changes and resource
+        // updates; stateless ones (a fresh session per HTTP request) never register.
+        self.core.register(self);
         Ok(self.core.initialize_result(version))
     }
 
