@@ -26,9 +26,31 @@ use crate::protocol::{CallToolResult, Content, JsonObject};
 pub struct ToolCall<'a> {
     pub(crate) tool: &'a ToolEntry,
     pub(crate) arguments: JsonObject,
-    request: Option<RequestParts>,
-    context: Option<Context>,
+    context: LazyContext,
     problems: Vec<String>,
+}
+
+/// A request's [`Context`], built from its parts only when a parameter asks for it.
+pub(crate) struct LazyContext {
+    parts: Option<RequestParts>,
+    built: Option<Context>,
+}
+
+impl LazyContext {
+    pub(crate) fn new(parts: RequestParts) -> Self {
+        LazyContext {
+            parts: Some(parts),
+            built: None,
+        }
+    }
+
+    pub(crate) fn get(&mut self) -> &Context {
+        let parts = &mut self.parts;
+        self.built.get_or_insert_with(|| {
+            let r = parts.take().expect("request parts are taken once");
+            Context::new(r.id, r.meta, r.session, r.out)
+        })
+    }
 }
 
 /// What a [`Context`] is made of; it is built only when a parameter asks for it.
@@ -44,8 +66,7 @@ impl<'a> ToolCall<'a> {
         ToolCall {
             tool,
             arguments,
-            request: Some(request),
-            context: None,
+            context: LazyContext::new(request),
             problems: Vec::new(),
         }
     }
@@ -72,11 +93,7 @@ impl<'a> ToolCall<'a> {
 
     /// The request's context.
     pub fn context(&mut self) -> &Context {
-        let request = &mut self.request;
-        self.context.get_or_insert_with(|| {
-            let r = request.take().expect("request parts are taken once");
-            Context::new(r.id, r.meta, r.session, r.out)
-        })
+        self.context.get()
     }
 
     /// Records that an argument could not be used.

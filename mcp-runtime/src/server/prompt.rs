@@ -2,16 +2,15 @@
 //! function may return.
 
 use std::fmt::{Display, Write as _};
-use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::call::{ArgSpec, Extraction, HandlerFuture, Param, RequestParts};
+use super::call::{ArgSpec, Extraction, HandlerFuture, LazyContext, Param, RequestParts};
 use super::catalog::Item;
 use super::context::Context;
-use super::registry::Icon;
+use super::registry::{Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin};
 use super::text::Text;
 use crate::protocol::{Content, ErrorObject, JsonObject, ProtocolVersion, Role};
 
@@ -58,7 +57,7 @@ pub type PromptFuture = HandlerFuture<Result<GetPromptResult, ErrorObject>>;
 pub(crate) struct PromptEntry {
     pub(crate) def: &'static PromptDef,
     pub(crate) arguments: Vec<PromptArgument>,
-    listing: [OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()],
+    listing: Listing,
 }
 
 impl PromptEntry {
@@ -72,22 +71,14 @@ impl PromptEntry {
 
     /// The prompt's `prompts/list` item.
     pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing[version.index()].get_or_init(|| {
-            let json = self.to_json(version).to_string();
-            RawValue::from_string(json).expect("serialized JSON is valid")
-        })
+        self.listing.get(version, || self.to_json(version))
     }
 
     fn to_json(&self, version: ProtocolVersion) -> Value {
         let d = self.def;
         let mut m = Map::new();
         m.insert("name".into(), d.name.into());
-        if let Some(t) = d.title.filter(|_| version.has_titles()) {
-            m.insert("title".into(), t.into());
-        }
-        if let Some(desc) = d.description {
-            m.insert("description".into(), desc.into());
-        }
+        insert_title_and_description(&mut m, version, d.title, d.description);
         let args: Vec<Value> = self
             .arguments
             .iter()
@@ -102,17 +93,7 @@ impl PromptEntry {
             })
             .collect();
         m.insert("arguments".into(), Value::Array(args));
-        if version.has_icons() && !d.icons.is_empty() {
-            m.insert(
-                "icons".into(),
-                Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
-            );
-        }
-        if version.has_item_meta()
-            && let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
-        {
-            m.insert("_meta".into(), meta);
-        }
+        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
         Value::Object(m)
     }
 
@@ -132,8 +113,7 @@ impl Item for PromptEntry {
     }
 
     fn origin(&self) -> String {
-        let d = self.def;
-        format!("{}:{} (`{}`)", d.location.0, d.location.1, d.module_path)
+        origin(self.def.location, self.def.module_path)
     }
 }
 
@@ -141,8 +121,7 @@ impl Item for PromptEntry {
 pub struct PromptGet<'a> {
     pub(crate) prompt: &'a PromptEntry,
     arguments: JsonObject,
-    request: Option<RequestParts>,
-    context: Option<Context>,
+    context: LazyContext,
     problems: Vec<String>,
 }
 
@@ -155,8 +134,7 @@ impl<'a> PromptGet<'a> {
         PromptGet {
             prompt,
             arguments,
-            request: Some(request),
-            context: None,
+            context: LazyContext::new(request),
             problems: Vec::new(),
         }
     }
@@ -223,11 +201,7 @@ impl PromptTarget {
 
 impl Extraction for PromptGet<'_> {
     fn context(&mut self) -> &Context {
-        let request = &mut self.request;
-        self.context.get_or_insert_with(|| {
-            let r = request.take().expect("request parts are taken once");
-            Context::new(r.id, r.meta, r.session, r.out)
-        })
+        self.context.get()
     }
 
     fn problem(&mut self, message: String) {

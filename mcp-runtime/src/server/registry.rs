@@ -48,6 +48,59 @@ impl Icon {
     }
 }
 
+/// An item's listing entry (`tools/list`, `resources/list`…), serialized once per revision on
+/// first use, so that a listing is a concatenation of cached strings.
+#[derive(Default)]
+pub(crate) struct Listing([OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()]);
+
+impl Listing {
+    pub(crate) fn get(&self, version: ProtocolVersion, build: impl FnOnce() -> Value) -> &RawValue {
+        self.0[version.index()].get_or_init(|| {
+            RawValue::from_string(build().to_string()).expect("serialized JSON is valid")
+        })
+    }
+}
+
+/// `title` (from 2025-06-18) and `description`, as every listed item has them.
+pub(crate) fn insert_title_and_description(
+    m: &mut Map<String, Value>,
+    version: ProtocolVersion,
+    title: Option<&'static str>,
+    description: Option<&'static str>,
+) {
+    if let Some(t) = title.filter(|_| version.has_titles()) {
+        m.insert("title".into(), t.into());
+    }
+    if let Some(desc) = description {
+        m.insert("description".into(), desc.into());
+    }
+}
+
+/// `icons` (from 2025-11-25) and `_meta` (from 2025-06-18), as every listed item has them.
+pub(crate) fn insert_icons_and_meta(
+    m: &mut Map<String, Value>,
+    version: ProtocolVersion,
+    icons: &[Icon],
+    meta: Option<&'static str>,
+) {
+    if version.has_icons() && !icons.is_empty() {
+        m.insert(
+            "icons".into(),
+            Value::Array(icons.iter().map(|i| i.to_json()).collect()),
+        );
+    }
+    if version.has_item_meta()
+        && let Some(meta) = meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        m.insert("_meta".into(), meta);
+    }
+}
+
+/// Where an item was defined, for messages: `file:line (`module`)`.
+pub(crate) fn origin(location: (&str, u32), module_path: &str) -> String {
+    format!("{}:{} (`{module_path}`)", location.0, location.1)
+}
+
 /// Hints about a tool's behaviour. `None` leaves a hint to the client's default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ToolAnnotations {
@@ -136,7 +189,7 @@ pub(crate) struct ToolEntry {
     pub(crate) argument_names: Vec<String>,
     /// Whether arguments not in the schema are refused.
     pub(crate) closed: bool,
-    listing: [OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()],
+    listing: Listing,
 }
 
 impl ToolEntry {
@@ -167,22 +220,14 @@ impl ToolEntry {
 
     /// The tool's `tools/list` entry for a revision, built on first use.
     pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing[version.index()].get_or_init(|| {
-            let json = self.to_json(version);
-            RawValue::from_string(json.to_string()).expect("serialized JSON is valid")
-        })
+        self.listing.get(version, || self.to_json(version))
     }
 
     fn to_json(&self, version: ProtocolVersion) -> Value {
         let d = self.def;
         let mut m = Map::new();
         m.insert("name".into(), d.name.into());
-        if let Some(t) = d.title.filter(|_| version.has_titles()) {
-            m.insert("title".into(), t.into());
-        }
-        if let Some(desc) = d.description {
-            m.insert("description".into(), desc.into());
-        }
+        insert_title_and_description(&mut m, version, d.title, d.description);
         m.insert(
             "inputSchema".into(),
             Value::Object(self.input_schema.clone()),
@@ -203,17 +248,7 @@ impl ToolEntry {
                 m.insert("annotations".into(), a);
             }
         }
-        if version.has_icons() && !d.icons.is_empty() {
-            m.insert(
-                "icons".into(),
-                Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
-            );
-        }
-        if version.has_item_meta()
-            && let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
-        {
-            m.insert("_meta".into(), meta);
-        }
+        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
         Value::Object(m)
     }
 }
@@ -228,7 +263,6 @@ impl super::catalog::Item for ToolEntry {
     }
 
     fn origin(&self) -> String {
-        let d = self.def;
-        format!("{}:{} (`{}`)", d.location.0, d.location.1, d.module_path)
+        origin(self.def.location, self.def.module_path)
     }
 }

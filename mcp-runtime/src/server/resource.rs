@@ -3,16 +3,15 @@
 
 use std::any::Any;
 use std::fmt::{self, Display, Write as _};
-use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::call::{ArgSpec, Extraction, HandlerFuture, RequestParts};
+use super::call::{ArgSpec, Extraction, HandlerFuture, LazyContext, RequestParts};
 use super::catalog::Item;
 use super::context::Context;
-use super::registry::Icon;
+use super::registry::{Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin};
 use super::text::Text;
 use super::uri_template::{Bindings, UriTemplate, VarValue};
 use crate::protocol::{ProtocolVersion, ResourceContents, Role, base64};
@@ -97,7 +96,7 @@ pub type ResourceFuture = HandlerFuture<Result<Vec<ResourceContents>, ResourceEr
 pub(crate) struct ResourceEntry {
     pub(crate) def: &'static ResourceDef,
     pub(crate) template: Option<UriTemplate>,
-    listing: [OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()],
+    listing: Listing,
 }
 
 impl ResourceEntry {
@@ -118,10 +117,7 @@ impl ResourceEntry {
 
     /// The entry's `resources/list` or `resources/templates/list` item.
     pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing[version.index()].get_or_init(|| {
-            let json = self.to_json(version).to_string();
-            RawValue::from_string(json).expect("serialized JSON is valid")
-        })
+        self.listing.get(version, || self.to_json(version))
     }
 
     fn to_json(&self, version: ProtocolVersion) -> Value {
@@ -134,12 +130,7 @@ impl ResourceEntry {
         };
         m.insert(uri_key.into(), d.uri.into());
         m.insert("name".into(), d.name.into());
-        if let Some(t) = d.title.filter(|_| version.has_titles()) {
-            m.insert("title".into(), t.into());
-        }
-        if let Some(desc) = d.description {
-            m.insert("description".into(), desc.into());
-        }
+        insert_title_and_description(&mut m, version, d.title, d.description);
         if let Some(mime) = d.mime_type {
             m.insert("mimeType".into(), mime.into());
         }
@@ -149,17 +140,7 @@ impl ResourceEntry {
         if let Some(a) = d.annotations.to_json(version) {
             m.insert("annotations".into(), a);
         }
-        if version.has_icons() && !d.icons.is_empty() {
-            m.insert(
-                "icons".into(),
-                Value::Array(d.icons.iter().map(|i| i.to_json()).collect()),
-            );
-        }
-        if version.has_item_meta()
-            && let Some(meta) = d.meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
-        {
-            m.insert("_meta".into(), meta);
-        }
+        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
         Value::Object(m)
     }
 
@@ -184,8 +165,7 @@ impl Item for ResourceEntry {
     }
 
     fn origin(&self) -> String {
-        let d = self.def;
-        format!("{}:{} (`{}`)", d.location.0, d.location.1, d.module_path)
+        origin(self.def.location, self.def.module_path)
     }
 }
 
@@ -194,8 +174,7 @@ pub struct ResourceRead<'a> {
     pub(crate) entry: &'a ResourceEntry,
     uri: String,
     bindings: Bindings,
-    request: Option<RequestParts>,
-    context: Option<Context>,
+    context: LazyContext,
     problems: Vec<String>,
 }
 
@@ -210,8 +189,7 @@ impl<'a> ResourceRead<'a> {
             entry,
             uri,
             bindings,
-            request: Some(request),
-            context: None,
+            context: LazyContext::new(request),
             problems: Vec::new(),
         }
     }
@@ -280,11 +258,7 @@ impl<'a> ResourceRead<'a> {
 
 impl Extraction for ResourceRead<'_> {
     fn context(&mut self) -> &Context {
-        let request = &mut self.request;
-        self.context.get_or_insert_with(|| {
-            let r = request.take().expect("request parts are taken once");
-            Context::new(r.id, r.meta, r.session, r.out)
-        })
+        self.context.get()
     }
 
     fn problem(&mut self, message: String) {
