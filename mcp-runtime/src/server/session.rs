@@ -70,7 +70,7 @@ pub(crate) enum Reply {
 
 impl Session {
     pub(crate) fn new(core: Arc<ServerCore>, out: Outbound) -> Arc<Session> {
-        let session = Arc::new(Session {
+        Arc::new(Session {
             core,
             peer: OnceLock::new(),
             in_flight: Mutex::new(HashMap::new()),
@@ -81,8 +81,7 @@ impl Session {
             log_level: std::sync::atomic::AtomicU8::new(
                 super::client_requests::LogLevel::Info as u8,
             ),
-        });
-        session
+        })
     }
 
     /// Whether the client subscribed to updates of `uri`.
