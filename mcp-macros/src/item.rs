@@ -627,3 +627,68 @@ pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param, schema: bool) -
         var: format_ident!("__mcp_p{}", i),
     }
 }
+
+/// The handler every item macro emits: build each parameter (`extracts` bind `vars`), stop
+/// with the error naming every parameter at fault, then run the function (`run`, after
+/// `prepare`).
+pub(crate) struct Handler<'a> {
+    /// The request being unpacked, e.g. `__mcp_call`.
+    pub(crate) input: Ident,
+    /// Its type, e.g. `ToolCall<'_>`.
+    pub(crate) input_ty: TokenStream,
+    /// The handler's return type, e.g. `ToolFuture`.
+    pub(crate) future: TokenStream,
+    pub(crate) extracts: &'a [TokenStream],
+    pub(crate) vars: &'a [Ident],
+    /// Statements between extraction and the call.
+    pub(crate) prepare: TokenStream,
+    pub(crate) run: TokenStream,
+}
+
+impl Handler<'_> {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let Handler {
+            input,
+            input_ty,
+            future,
+            extracts,
+            vars,
+            prepare,
+            run,
+        } = self;
+        quote! {
+            fn __mcp_handler(mut #input: #input_ty) -> #future {
+                #(#extracts)*
+                if let ::core::option::Option::Some(__mcp_err) = #input.finish() {
+                    return __mcp_err;
+                }
+                #prepare
+                match (#(#vars,)*) {
+                    (#(::core::option::Option::Some(#vars),)*) => #run,
+                    #[allow(unreachable_patterns)]
+                    _ => #input.invalid(),
+                }
+            }
+        }
+    }
+}
+
+/// Runs the function and converts what it returns with `__mcp_target.convert::<ret>(…)`,
+/// inline for a sync function, as a pending future for an `async` one.
+pub(crate) fn run_converted(
+    future: &TokenStream,
+    item: &ItemFn,
+    ret: &Type,
+    vars: &[Ident],
+) -> TokenStream {
+    let fn_ident = &item.sig.ident;
+    let ret_span = ret.span();
+    let call = quote!(#fn_ident(#(#vars),*));
+    if item.sig.asyncness.is_some() {
+        let convert = quote_spanned!(ret_span=> __mcp_target.convert::<#ret>(#call.await));
+        quote!(#future::pending(async move { #convert }))
+    } else {
+        let convert = quote_spanned!(ret_span=> __mcp_target.convert::<#ret>(#call));
+        quote!(#future::ready(#convert))
+    }
+}

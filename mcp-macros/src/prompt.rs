@@ -2,7 +2,7 @@
 //! whose return value is the rendered prompt.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType, Type};
@@ -90,7 +90,6 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
 fn generate(p: &Prompt) -> TokenStream {
     let mcp = paths::private();
     let item = &p.item;
-    let fn_ident = &item.sig.ident;
     let name = item::name(&p.common, item);
     let title = item::opt_str(&p.common.title);
     let description = item::description(&p.common, &p.docs);
@@ -98,7 +97,6 @@ fn generate(p: &Prompt) -> TokenStream {
     let meta = item::meta(&p.common);
     let icons = item::icons(&mcp, &p.common);
     let ret = p.output.as_ref().expect("validated");
-    let ret_span = ret.span();
 
     let mut items = Vec::new();
     let mut describes = Vec::new();
@@ -120,14 +118,17 @@ fn generate(p: &Prompt) -> TokenStream {
         vars.push(t.var);
     }
 
-    let call = quote!(#fn_ident(#(#vars),*));
-    let run = if item.sig.asyncness.is_some() {
-        let convert = quote_spanned!(ret_span=> __mcp_target.convert::<#ret>(#call.await));
-        quote!(#mcp::PromptFuture::pending(async move { #convert }))
-    } else {
-        let convert = quote_spanned!(ret_span=> __mcp_target.convert::<#ret>(#call));
-        quote!(#mcp::PromptFuture::ready(#convert))
-    };
+    let future = quote!(#mcp::PromptFuture);
+    let handler = item::Handler {
+        input: format_ident!("__mcp_get"),
+        input_ty: quote!(#mcp::PromptGet<'_>),
+        run: item::run_converted(&future, item, ret, &vars),
+        future,
+        extracts: &extracts,
+        vars: &vars,
+        prepare: quote!(let __mcp_target = __mcp_get.target();),
+    }
+    .tokens();
 
     quote! {
         #item
@@ -148,18 +149,7 @@ fn generate(p: &Prompt) -> TokenStream {
                 __mcp_args
             }
 
-            fn __mcp_handler(mut __mcp_get: #mcp::PromptGet<'_>) -> #mcp::PromptFuture {
-                #(#extracts)*
-                if let ::core::option::Option::Some(__mcp_err) = __mcp_get.finish() {
-                    return __mcp_err;
-                }
-                let __mcp_target = __mcp_get.target();
-                match (#(#vars,)*) {
-                    (#(::core::option::Option::Some(#vars),)*) => #run,
-                    #[allow(unreachable_patterns)]
-                    _ => __mcp_get.invalid(),
-                }
-            }
+            #handler
 
             #mcp::inventory::submit! {
                 #mcp::PromptDef {

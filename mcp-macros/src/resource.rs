@@ -2,7 +2,7 @@
 //! function's parameters by name.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{ItemFn, Lit, LitStr, ReturnType, Token, Type};
@@ -314,7 +314,6 @@ fn validate(cx: &Ctxt, r: &mut Resource) {
 fn generate(r: &Resource) -> TokenStream {
     let mcp = paths::private();
     let item = &r.item;
-    let fn_ident = &item.sig.ident;
     let uri = &r.uri;
     let name = item::name(&r.common, item);
     let title = item::opt_str(&r.common.title);
@@ -371,14 +370,17 @@ fn generate(r: &Resource) -> TokenStream {
     variable_specs.sort_by_key(|(pos, _)| *pos);
     let variable_specs = variable_specs.into_iter().map(|(_, s)| s);
 
-    let call = quote!(#fn_ident(#(#vars),*));
-    let run = if item.sig.asyncness.is_some() {
-        let convert = quote_spanned!(ret_span=> __mcp_target.convert::<#ret>(#call.await));
-        quote!(#mcp::ResourceFuture::pending(async move { #convert }))
-    } else {
-        let convert = quote_spanned!(ret_span=> __mcp_target.convert::<#ret>(#call));
-        quote!(#mcp::ResourceFuture::ready(#convert))
-    };
+    let future = quote!(#mcp::ResourceFuture);
+    let handler = item::Handler {
+        input: format_ident!("__mcp_read"),
+        input_ty: quote!(#mcp::ResourceRead<'_>),
+        run: item::run_converted(&future, item, ret, &vars),
+        future,
+        extracts: &extracts,
+        vars: &vars,
+        prepare: quote!(let __mcp_target = __mcp_read.target();),
+    }
+    .tokens();
 
     quote! {
         #item
@@ -391,18 +393,7 @@ fn generate(r: &Resource) -> TokenStream {
 
             #(#items)*
 
-            fn __mcp_handler(mut __mcp_read: #mcp::ResourceRead<'_>) -> #mcp::ResourceFuture {
-                #(#extracts)*
-                if let ::core::option::Option::Some(__mcp_err) = __mcp_read.finish() {
-                    return __mcp_err;
-                }
-                let __mcp_target = __mcp_read.target();
-                match (#(#vars,)*) {
-                    (#(::core::option::Option::Some(#vars),)*) => #run,
-                    #[allow(unreachable_patterns)]
-                    _ => __mcp_read.invalid(),
-                }
-            }
+            #handler
 
             #mcp::inventory::submit! {
                 #mcp::ResourceDef {

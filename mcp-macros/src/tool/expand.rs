@@ -1,7 +1,7 @@
 //! The tool model → the function unchanged, plus a `ToolDef` registered through `inventory`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::parse::Tool;
@@ -75,6 +75,16 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         let converted = convert(call);
         quote!(#mcp::ToolFuture::ready(#converted))
     };
+    let handler = item::Handler {
+        input: format_ident!("__mcp_call"),
+        input_ty: quote!(#mcp::ToolCall<'_>),
+        future: quote!(#mcp::ToolFuture),
+        extracts: &extracts,
+        vars: &vars,
+        prepare: quote!(let __mcp_mode = __mcp_call.output_mode();),
+        run,
+    }
+    .tokens();
     let output_schema = if tool.options.output_schema {
         quote_spanned!(ret_span=> (&&&#mcp::Ret::<#ret>::new()).output_schema())
     } else {
@@ -104,18 +114,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                 #output_schema
             }
 
-            fn __mcp_handler(mut __mcp_call: #mcp::ToolCall<'_>) -> #mcp::ToolFuture {
-                #(#extracts)*
-                if let ::core::option::Option::Some(__mcp_err) = __mcp_call.finish() {
-                    return __mcp_err;
-                }
-                let __mcp_mode = __mcp_call.output_mode();
-                match (#(#vars,)*) {
-                    (#(::core::option::Option::Some(#vars),)*) => #run,
-                    #[allow(unreachable_patterns)]
-                    _ => __mcp_call.invalid(),
-                }
-            }
+            #handler
 
             #mcp::inventory::submit! {
                 #mcp::ToolDef {
