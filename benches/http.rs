@@ -33,6 +33,7 @@
 //! The harness builds both examples itself (`cargo build --profile bench --example …`, the
 //! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that.
 
+use mcp_workspace::bench::{build_examples as build_bench_examples, env_num, median, percentile};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -45,13 +46,6 @@ use tokio::net::TcpStream;
 /// The whole run is abandoned (with a non-zero exit) if it takes longer than this.
 const DEADLINE: Duration = Duration::from_secs(900);
 const WARMUP: Duration = Duration::from_millis(500);
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A server process under test.
 struct Server {
@@ -288,47 +282,13 @@ async fn memory_per_session(server: &Server, n: u64) -> f64 {
     (server.rss().saturating_sub(before)) as f64 / n as f64
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn us(ns: u64) -> String {
     format!("{:.0} µs", ns as f64 / 1e3)
 }
 
 fn build_examples() -> (PathBuf, PathBuf) {
-    let raw = mcp_workspace::example_binary("raw_http_add");
-    let ours = mcp_workspace::example_binary("bench_add");
-    if std::env::var_os("MCP_BENCH_NO_BUILD").is_none() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        eprintln!(
-            "building the examples: cargo build --profile bench --example raw_http_add --example bench_add"
-        );
-        let status = Command::new(cargo)
-            .current_dir(mcp_workspace::workspace_root())
-            .args([
-                "build",
-                "--profile",
-                "bench",
-                "--example",
-                "raw_http_add",
-                "--example",
-                "bench_add",
-            ])
-            .status()
-            .expect("running cargo");
-        assert!(status.success(), "building the examples failed");
-    }
-    (raw, ours)
+    let mut paths = build_bench_examples(&["raw_http_add", "bench_add"]).into_iter();
+    (paths.next().unwrap(), paths.next().unwrap())
 }
 
 fn main() {

@@ -24,6 +24,7 @@
 //! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that and use what is in
 //! `target/release/examples`.
 
+use mcp_workspace::bench::{build_examples as build_bench_examples, env_num, median, percentile};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -40,13 +41,6 @@ const WARMUP: u64 = 500;
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"stdio-bench","version":"0.0.0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A server under test: a child process with piped stdin and stdout.
 struct Proc {
@@ -238,16 +232,6 @@ fn cold_start(bin: &Path, n: u64) -> Vec<u64> {
     samples
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn median_f64(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn us(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1e3)
 }
@@ -257,36 +241,8 @@ fn ms(ns: u64) -> String {
 }
 
 fn build_examples() -> (PathBuf, PathBuf) {
-    let raw = mcp_workspace::example_binary("raw_stdio_add");
-    let ours = mcp_workspace::example_binary("bench_add");
-    if std::env::var_os("MCP_BENCH_NO_BUILD").is_none() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        eprintln!(
-            "building the examples: cargo build --profile bench --example raw_stdio_add --example bench_add"
-        );
-        let status = Command::new(cargo)
-            .current_dir(mcp_workspace::workspace_root())
-            .args([
-                "build",
-                "--profile",
-                "bench",
-                "--example",
-                "raw_stdio_add",
-                "--example",
-                "bench_add",
-            ])
-            .status()
-            .expect("running cargo");
-        assert!(status.success(), "building the examples failed");
-    }
-    for b in [&raw, &ours] {
-        assert!(
-            b.exists(),
-            "{} is missing; run `cargo build --profile bench --example raw_stdio_add --example bench_add`",
-            b.display()
-        );
-    }
-    (raw, ours)
+    let mut paths = build_bench_examples(&["raw_stdio_add", "bench_add"]).into_iter();
+    (paths.next().unwrap(), paths.next().unwrap())
 }
 
 fn main() {
@@ -334,8 +290,8 @@ fn main() {
     // Rounds are paired (raw then ours, back to back), so the per-round ratio cancels most of
     // the drift in what else the machine is doing; its median is the reported ratio.
     let round_ratios: Vec<f64> = tput[1].iter().zip(&tput[0]).map(|(o, r)| o / r).collect();
-    let tput_ratio = median_f64(&mut round_ratios.clone());
-    let t: Vec<f64> = tput.iter().map(|v| median_f64(&mut v.clone())).collect();
+    let tput_ratio = median(&mut round_ratios.clone());
+    let t: Vec<f64> = tput.iter().map(|v| median(&mut v.clone())).collect();
 
     println!();
     println!(
