@@ -64,7 +64,7 @@ impl ServerHandle {
 
     /// Adds a tool. Fails when the name is taken, or the server is not running.
     pub fn add_tool(&self, def: &'static ToolDef) -> Result<(), String> {
-        self.add(|c| &c.tools, || ToolEntry::new(def), TOOLS)
+        self.add(|c| &c.tools, || Ok(ToolEntry::new(def)), TOOLS)
     }
 
     /// Removes a tool; whether there was one.
@@ -85,20 +85,12 @@ impl ServerHandle {
     /// Adds a resource or resource template. Fails when the URI is taken or not a valid
     /// template, or the server is not running.
     pub fn add_resource(&self, def: &'static ResourceDef) -> Result<(), String> {
-        let entry = ResourceEntry::new(def)?;
-        if entry.template.is_some() {
-            self.add(
-                |c| &c.templates,
-                || ResourceEntry::new(def).expect("parsed above"),
-                RESOURCES,
-            )
-        } else {
-            self.add(
-                |c| &c.resources,
-                || ResourceEntry::new(def).expect("parsed above"),
-                RESOURCES,
-            )
-        }
+        let template = ResourceEntry::new(def)?.template.is_some();
+        self.add(
+            move |c| if template { &c.templates } else { &c.resources },
+            || ResourceEntry::new(def),
+            RESOURCES,
+        )
     }
 
     /// Removes a resource or template by its URI or URI template; whether there was one.
@@ -127,7 +119,7 @@ impl ServerHandle {
 
     /// Adds a prompt. Fails when the name is taken, or the server is not running.
     pub fn add_prompt(&self, def: &'static PromptDef) -> Result<(), String> {
-        self.add(|c| &c.prompts, || PromptEntry::new(def), PROMPTS)
+        self.add(|c| &c.prompts, || Ok(PromptEntry::new(def)), PROMPTS)
     }
 
     /// Removes a prompt; whether there was one.
@@ -169,7 +161,7 @@ impl ServerHandle {
     fn add<E: Item>(
         &self,
         catalog: impl Fn(&ServerCore) -> &Catalog<E>,
-        entry: impl Fn() -> E,
+        entry: impl Fn() -> Result<E, String>,
         method: &str,
     ) -> Result<(), String> {
         let cores = self.cores();
@@ -177,7 +169,7 @@ impl ServerHandle {
             return Err("the server is not running".into());
         }
         for core in &cores {
-            catalog(core).add(entry())?;
+            catalog(core).add(entry()?)?;
             broadcast(core, method);
         }
         Ok(())
