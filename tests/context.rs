@@ -351,3 +351,51 @@ async fn elicitation_sends_the_form_and_reads_what_the_user_did() {
     let r = c.call_tool("who", json!({})).await.unwrap();
     assert!(r.text_joined().contains("`elicitation` capability"));
 }
+
+/// Send the user to a sign-in page.
+#[tool]
+async fn sign_in(ctx: Context) -> Result<String, ToolError> {
+    use mcp_runtime::server::elicitation::ElicitationResponse;
+    let r = ctx
+        .elicit_url("Sign in, please", "https://example.com/login", "login-1")
+        .await?;
+    Ok(format!("{}", matches!(r, ElicitationResponse::Accept(()))))
+}
+
+#[tokio::test]
+async fn url_elicitation_needs_the_url_capability() {
+    let browser = ServerRequestHandler::new(|method, params| {
+        Box::pin(async move {
+            assert_eq!(method, "elicitation/create");
+            assert_eq!(
+                params,
+                json!({"mode": "url", "message": "Sign in, please",
+                       "url": "https://example.com/login", "elicitationId": "login-1"})
+            );
+            Ok(json!({"action": "accept"}))
+        })
+    });
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(json!({"elicitation": {"url": {}}}), Some(browser.clone())),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("sign_in", json!({})).await.unwrap();
+    assert_eq!(r.text_joined(), "true");
+
+    // Form elicitation alone is not enough.
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(json!({"elicitation": {}}), Some(browser)),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("sign_in", json!({})).await.unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined().contains("`elicitation.url` capability"),
+        "{}",
+        r.text_joined()
+    );
+}
