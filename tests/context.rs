@@ -399,3 +399,139 @@ async fn url_elicitation_needs_the_url_capability() {
         r.text_joined()
     );
 }
+
+static CANCEL_SEEN: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Wait, forever, for the client to give up; a background watcher reports the cancellation.
+#[tool]
+async fn wait_for_cancel(ctx: Context) -> String {
+    let watcher = ctx.clone();
+    tokio::spawn(async move {
+        watcher.cancelled().await;
+        assert!(watcher.is_cancelled());
+        CANCEL_SEEN.notify_one();
+    });
+    assert!(!ctx.is_cancelled());
+    std::future::pending::<()>().await;
+    unreachable!("a cancelled call is dropped")
+}
+
+#[tokio::test]
+async fn a_cancelled_call_is_dropped_and_its_context_hears_of_it() {
+    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let (id, answer) = c
+        .start_request("tools/call", &json!({"name": "wait_for_cancel"}))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    c.cancel(&id, "the user gave up").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), CANCEL_SEEN.notified())
+        .await
+        .expect("ctx.cancelled() completes once the client cancels");
+    assert!(
+        answer.await.is_err(),
+        "no answer is sent for a cancelled call"
+    );
+    c.ping().await.expect("the session goes on");
+}
+
+/// The session this call belongs to.
+#[tool]
+fn which_session(ctx: Context) -> String {
+    ctx.session_id().unwrap_or("none").to_string()
+}
+
+#[tokio::test]
+async fn the_session_id_is_the_http_session_and_none_elsewhere() {
+    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let r = c.call_tool("which_session", json!({})).await.unwrap();
+    assert_eq!(r.text_joined(), "none");
+
+    let server = mcp_runtime::HttpServer::bind(
+        Server::new("ctx"),
+        mcp_runtime::HttpOptions {
+            port: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = server.url();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run_until(async {
+        let _ = stopped.await;
+    }));
+    let c = Client::connect_http(&url).await.unwrap();
+    let r = c.call_tool("which_session", json!({})).await.unwrap();
+    let id = c.session_id().expect("HTTP sessions have an id");
+    assert_eq!(r.text_joined(), id);
+    c.close().await.unwrap();
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+}
+
+/// A greeting card for `name`.
+#[resource("card://{name}", mime_type = "text/plain")]
+fn card(name: String) -> String {
+    format!("Dear {name},")
+}
+
+/// Quote a resource of this server.
+#[tool]
+async fn quote(uri: String, ctx: Context) -> Result<String, ToolError> {
+    let contents = ctx.read_resource(&uri).await?;
+    match contents.first() {
+        Some(mcp_runtime::protocol::ResourceContents::Text { text, .. }) => {
+            Ok(format!("«{text}»"))
+        }
+        _ => Err(ToolError::new("not text")),
+    }
+}
+
+#[tokio::test]
+async fn a_handler_reads_the_servers_own_resources() {
+    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let r = c
+        .call_tool("quote", json!({"uri": "card://Ada"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error, "{}", r.text_joined());
+    assert_eq!(r.text_joined(), "«Dear Ada,»");
+    let r = c
+        .call_tool("quote", json!({"uri": "nowhere://x"}))
+        .await
+        .unwrap();
+    assert!(r.is_error);
+    assert_eq!(r.text_joined(), "Resource not found: nowhere://x");
+}
+
+#[tokio::test]
+async fn a_lifespan_sets_up_state_before_serving_and_tears_down_after() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SETUPS: AtomicUsize = AtomicUsize::new(0);
+    static TEARDOWN: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+    let server = Server::new("ctx").lifespan(|| async {
+        SETUPS.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        Ok(mcp_runtime::Lifespan::new()
+            .state(Greeting("Welcome".into()))
+            .on_shutdown(async { TEARDOWN.notify_one() }))
+    });
+    assert_eq!(SETUPS.load(Ordering::SeqCst), 0, "nothing runs until served");
+    let c = Client::connect(server).await.unwrap();
+    assert_eq!(SETUPS.load(Ordering::SeqCst), 1);
+    let r = c.call_tool("greet", json!({"name": "Ada"})).await.unwrap();
+    assert_eq!(r.text_joined(), "Welcome, Ada");
+    c.close().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), TEARDOWN.notified())
+        .await
+        .expect("the teardown runs once the client is gone");
+
+    let failing = Server::new("ctx").lifespan(|| async { anyhow::bail!("no database at db:5432") });
+    let e = Client::connect(failing).await.unwrap_err().to_string();
+    assert!(
+        e.contains("lifespan setup failed") && e.contains("no database at db:5432"),
+        "{e}"
+    );
+}

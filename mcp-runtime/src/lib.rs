@@ -21,10 +21,10 @@ pub use protocol::{CallToolResult, Content, ResourceContents, Role};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
     Audio, ClientRequestError, Completion, CompletionContext, Context, FromContext,
-    GetPromptResult, Icon, Image, IntoCompletion, IntoPromptResult, IntoToolResult, Json, LogLevel,
-    PromptDef, PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput,
-    Root, SamplingRequest, SamplingResult, Server, ServerHandle, State, ToolAnnotations, ToolDef,
-    ToolError,
+    GetPromptResult, Icon, Image, IntoCompletion, IntoPromptResult, IntoToolResult, Json, Lifespan,
+    LogLevel, PromptDef, PromptMessage, ResourceAnnotations, ResourceDef, ResourceError,
+    ResourceOutput, Root, SamplingRequest, SamplingResult, Server, ServerHandle, State,
+    ToolAnnotations, ToolDef, ToolError,
 };
 pub use transport::http::{HttpOptions, HttpServer};
 

@@ -268,11 +268,11 @@ impl Server {
     /// Serves with explicit options, ignoring the command line.
     pub async fn serve(self, mut opts: LaunchOptions) -> anyhow::Result<()> {
         init_logging();
-        let core = self.build()?;
+        let (core, teardown) = self.start().await?;
         match opts.transport {
             Transport::Http => {
                 opts.http.max_message_size = opts.max_message_size;
-                serve_http(core, opts.http).await
+                serve_http(core, teardown, opts.http).await
             }
             Transport::Stdio => {
                 if std::io::stdin().is_terminal() {
@@ -288,7 +288,9 @@ impl Server {
                         core.summary()
                     );
                 }
-                stdio::serve(core, opts.max_message_size).await
+                let served = stdio::serve(core, opts.max_message_size).await;
+                teardown.run().await;
+                served
             }
         }
     }
@@ -302,12 +304,14 @@ impl Server {
     /// SIGTERM. See [`HttpServer`] to bind first and learn the address.
     pub async fn serve_http(self, options: HttpOptions) -> anyhow::Result<()> {
         init_logging();
-        serve_http(self.build()?, options).await
+        let (core, teardown) = self.start().await?;
+        serve_http(core, teardown, options).await
     }
 }
 
 async fn serve_http(
     core: std::sync::Arc<crate::server::ServerCore>,
+    teardown: crate::server::Teardown,
     options: HttpOptions,
 ) -> anyhow::Result<()> {
     let (name, version, summary) = (
@@ -315,7 +319,7 @@ async fn serve_http(
         core.info.version.clone(),
         core.summary(),
     );
-    let server = HttpServer::bind_core(core, options.clone()).await?;
+    let server = HttpServer::bind_core(core, teardown, options.clone()).await?;
     let mut notes = Vec::new();
     if options.stateless {
         notes.push("stateless");

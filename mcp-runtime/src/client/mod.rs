@@ -192,18 +192,23 @@ impl Client {
         server: Server,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
-        let core = server
-            .build()
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let (core, teardown) = server
+            .start()
+            .await
+            .map_err(|e| ClientError::Protocol(format!("{e:#}")))?;
         let (in_tx, in_rx) = mpsc::channel(64);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
-        tokio::spawn(serve_lines(
-            core,
-            in_rx,
-            out_tx,
-            std::future::pending(),
-            DEFAULT_MAX_MESSAGE_SIZE,
-        ));
+        tokio::spawn(async move {
+            serve_lines(
+                core,
+                in_rx,
+                out_tx,
+                std::future::pending(),
+                DEFAULT_MAX_MESSAGE_SIZE,
+            )
+            .await;
+            teardown.run().await;
+        });
         Self::start(Link::Memory(in_tx), out_rx, None, options).await
     }
 

@@ -1,10 +1,12 @@
 //! `Context`: what a handler can learn about, and say during, the request it serves.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tokio::sync::Notify;
 
 use super::client_requests::{
     ClientRequestError, ListRootsResult, LogLevel, Root, SamplingRequest, SamplingResult,
@@ -32,11 +34,37 @@ pub struct Context {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     request_id: RequestId,
     meta: Option<JsonObject>,
     session: Arc<Session>,
     out: Outbound,
+    cancel: Cancel,
+}
+
+/// Whether the client cancelled the request, and who waits to hear it.
+#[derive(Default)]
+struct Cancel {
+    fired: AtomicBool,
+    waiters: Notify,
+}
+
+impl Inner {
+    pub(crate) fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// Marks the request cancelled and wakes every [`Context::cancelled`] waiting on it.
+    pub(crate) fn fire_cancel(&self) {
+        self.cancel.fired.store(true, Ordering::Release);
+        self.cancel.waiters.notify_waiters();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.session.forget_context(&self.request_id, self);
+    }
 }
 
 impl Context {
@@ -46,13 +74,85 @@ impl Context {
         session: Arc<Session>,
         out: Outbound,
     ) -> Context {
-        Context {
-            inner: Arc::new(Inner {
-                request_id,
-                meta,
-                session,
-                out,
-            }),
+        let inner = Arc::new(Inner {
+            request_id,
+            meta,
+            session,
+            out,
+            cancel: Cancel::default(),
+        });
+        inner.session.remember_context(&inner);
+        Context { inner }
+    }
+
+    /// Whether the client cancelled this request (`notifications/cancelled`, or, on HTTP, by
+    /// going away). A cancelled request's handler future is dropped at its next `.await`, so
+    /// the handler itself never sees `true`; work it handed elsewhere (a spawned task, a
+    /// blocking thread) holding a clone of the `Context` can check this and stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.fired.load(Ordering::Acquire)
+    }
+
+    /// Completes when the client cancels this request; see [`Context::is_cancelled`].
+    ///
+    /// ```rust,standalone_crate
+    /// use mcp_runtime::prelude::*;
+    ///
+    /// /// Index the files in the background; stop when the call is cancelled.
+    /// #[tool]
+    /// async fn index(ctx: Context) -> String {
+    ///     let worker = ctx.clone();
+    ///     let job = tokio::spawn(async move {
+    ///         tokio::select! {
+    ///             () = worker.cancelled() => "stopped",
+    ///             () = tokio::time::sleep(std::time::Duration::from_millis(10)) => "indexed",
+    ///         }
+    ///     });
+    ///     job.await.unwrap_or("failed").to_string()
+    /// }
+    /// ```
+    pub async fn cancelled(&self) {
+        let cancel = &self.inner.cancel;
+        loop {
+            let notified = cancel.waiters.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if cancel.fired.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The session's id: the `Mcp-Session-Id` of a streamable HTTP session; `None` on stdio
+    /// and in stateless HTTP, where there is no session to name.
+    pub fn session_id(&self) -> Option<&str> {
+        self.inner.session.id()
+    }
+
+    /// Reads a resource of this server, as `resources/read` would, with this request's
+    /// context (its progress token, its session). Errors are those the read would answer
+    /// with: not found, invalid template variables, or the handler's own error.
+    pub async fn read_resource(
+        &self,
+        uri: &str,
+    ) -> Result<Vec<crate::protocol::ResourceContents>, super::ResourceError> {
+        let session = &self.inner.session;
+        let Some((entry, bindings)) = session.find_resource(uri) else {
+            return Err(super::ResourceError::not_found(uri));
+        };
+        let parts = session.request_parts(
+            &self.inner.request_id,
+            self.inner.meta.clone(),
+            &self.inner.out,
+        );
+        let read = super::ResourceRead::new(&entry, uri.to_string(), bindings, parts);
+        match (entry.def.handler)(read) {
+            super::HandlerFuture::Ready(Some(result)) => result,
+            super::HandlerFuture::Ready(None) => Err(super::ResourceError::new(format!(
+                "reading `{uri}` produced no result"
+            ))),
+            super::HandlerFuture::Pending(fut) => fut.await,
         }
     }
 

@@ -7,8 +7,9 @@ use serde_json::value::RawValue;
 
 use super::completion::{Completion, CompletionContext, CompletionRequest};
 use super::prompt::{GetPromptResult, PromptGet};
-use super::resource::{ResourceErrorKind, ResourceRead};
+use super::resource::{ResourceEntry, ResourceErrorKind, ResourceRead};
 use super::session::{Outbound, Page, Reply, Session, parse_params, run_handler};
+use super::uri_template::Bindings;
 use crate::protocol::{
     CompleteParams, CompletionReference, ErrorObject, GetPromptParams, RequestId, ResourceContents,
     ResourceParams, code, encode_error, encode_result,
@@ -61,6 +62,18 @@ impl Session {
         Ok(())
     }
 
+    /// The resource `uri` names: a fixed one, or else the first template that matches it,
+    /// with the variables it binds.
+    pub(crate) fn find_resource(&self, uri: &str) -> Option<(Arc<ResourceEntry>, Bindings)> {
+        match self.core.resources.get(uri) {
+            Some(entry) => Some((entry, Vec::new())),
+            None => self.core.templates.load().live().iter().find_map(|t| {
+                let bindings = t.template.as_ref()?.match_uri(uri)?;
+                Some((Arc::clone(t), bindings))
+            }),
+        }
+    }
+
     pub(crate) fn read_resource(
         self: &Arc<Self>,
         id: RequestId,
@@ -71,14 +84,7 @@ impl Session {
             Ok(p) => p,
             Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
         };
-        let found = match self.core.resources.get(&p.uri) {
-            Some(entry) => Some((entry, Vec::new())),
-            None => self.core.templates.load().live().iter().find_map(|t| {
-                let bindings = t.template.as_ref()?.match_uri(&p.uri)?;
-                Some((Arc::clone(t), bindings))
-            }),
-        };
-        let Some((entry, bindings)) = found else {
+        let Some((entry, bindings)) = self.find_resource(&p.uri) else {
             let message = format!("Resource not found: {}", p.uri);
             return Reply::Now(encode_error(Some(&id), &not_found(&p.uri, message)));
         };

@@ -7,6 +7,7 @@ pub mod completion;
 mod context;
 pub mod elicitation;
 mod handle;
+mod lifespan;
 mod methods;
 pub(crate) mod prompt;
 pub(crate) mod registry;
@@ -33,6 +34,8 @@ pub use client_requests::{
 pub use completion::{Completion, CompletionContext, IntoCompletion};
 pub use context::Context;
 pub use handle::ServerHandle;
+pub use lifespan::Lifespan;
+pub(crate) use lifespan::Teardown;
 pub use prompt::{
     GetPromptResult, IntoPromptResult, PromptArgument, PromptArgumentParam, PromptArgumentType,
     PromptDef, PromptFuture, PromptGet, PromptMessage, PromptTarget,
@@ -82,6 +85,7 @@ pub struct Server {
     page_size: usize,
     client_request_timeout: std::time::Duration,
     state: state::StateMap,
+    lifespans: Vec<lifespan::Setup>,
     handle: ServerHandle,
 }
 
@@ -137,6 +141,7 @@ impl Server {
             page_size: usize::MAX,
             client_request_timeout: client_requests::DEFAULT_CLIENT_REQUEST_TIMEOUT,
             state: state::StateMap::default(),
+            lifespans: Vec::new(),
             handle: ServerHandle::new(),
         }
     }
@@ -249,6 +254,23 @@ impl Server {
         self
     }
 
+    /// Runs `setup` before the server serves, and the teardown it returns after the server
+    /// stops: open a database pool, start a background task, and close them again. What
+    /// `setup` puts in its [`Lifespan`] reaches handlers as [`State<T>`] parameters. A
+    /// failing setup stops the server from starting, with its error. Several lifespans run
+    /// in the order given; their teardowns in reverse.
+    ///
+    /// Setup runs once per server start: for each `run`, each in-process
+    /// [`Client::connect`](crate::Client::connect), each [`HttpServer::bind`](crate::HttpServer::bind).
+    pub fn lifespan<F, Fut>(mut self, setup: F) -> Server
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<Lifespan>> + Send + 'static,
+    {
+        self.lifespans.push(Arc::new(move || Box::pin(setup())));
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -280,8 +302,22 @@ impl Server {
         self.handle.clone()
     }
 
-    /// Builds what the transports serve. Fails when two items share a name or URI, or a URI
-    /// template is invalid.
+    /// Runs the lifespans' setup, then builds what the transports serve; the teardown is for
+    /// when serving ends.
+    pub(crate) async fn start(mut self) -> anyhow::Result<(Arc<ServerCore>, lifespan::Teardown)> {
+        let lifespans = std::mem::take(&mut self.lifespans);
+        let teardown = lifespan::start(&lifespans, &mut self.state).await?;
+        match self.build() {
+            Ok(core) => Ok((core, teardown)),
+            Err(e) => {
+                teardown.run().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Builds what the transports serve, without running lifespans. Fails when two items
+    /// share a name or URI, or a URI template is invalid.
     pub(crate) fn build(self) -> anyhow::Result<Arc<ServerCore>> {
         let tools = Catalog::build(self.tools.into_iter().map(ToolEntry::new).collect())
             .map_err(anyhow::Error::msg)?;

@@ -477,6 +477,14 @@ impl<E: std::error::Error> From<E> for ResourceError {
     }
 }
 
+/// A resource read from a tool with [`Context::read_resource`](crate::Context::read_resource)
+/// fails the tool with the read's message.
+impl From<ResourceError> for super::call::ToolError {
+    fn from(e: ResourceError) -> Self {
+        super::call::ToolError::new(e.message)
+    }
+}
+
 impl Display for ResourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -6,11 +6,12 @@
 //! stdio, the in-memory client and HTTP all run this same code. stdio sends everything on the
 //! session's own sink; HTTP gives each request the sink of its own response stream.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use tokio::task::AbortHandle;
 
 use super::ServerCore;
 use super::call::{HandlerFuture, RequestParts, ToolCall};
+use super::context::Inner as ContextInner;
 use crate::protocol::{
     BadMessage, CallToolParams, CallToolResult, CancelledParams, ErrorObject, Implementation,
     Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
@@ -56,6 +58,10 @@ pub(crate) struct Session {
     pub(crate) outgoing: super::client_requests::Outgoing,
     /// The least severe log level the client wants (`logging/setLevel`).
     pub(crate) log_level: std::sync::atomic::AtomicU8,
+    /// The transport's name for the session (HTTP's `Mcp-Session-Id`).
+    id: OnceLock<Arc<str>>,
+    /// The `Context`s of requests in flight, to tell them of a cancellation.
+    contexts: Mutex<HashMap<RequestId, Weak<ContextInner>>>,
 }
 
 /// The answer to one incoming message.
@@ -81,7 +87,54 @@ impl Session {
             log_level: std::sync::atomic::AtomicU8::new(
                 super::client_requests::LogLevel::Info as u8,
             ),
+            id: OnceLock::new(),
+            contexts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Names the session (once).
+    pub(crate) fn set_id(&self, id: Arc<str>) {
+        let _ = self.id.set(id);
+    }
+
+    pub(crate) fn id(&self) -> Option<&str> {
+        self.id.get().map(|id| &**id)
+    }
+
+    pub(crate) fn remember_context(&self, context: &Arc<ContextInner>) {
+        // A context made for the same request (`Context::read_resource`) leaves the first
+        // one registered.
+        let mut contexts = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        match contexts.entry(context.request_id().clone()) {
+            Entry::Occupied(e) if e.get().strong_count() > 0 => {}
+            Entry::Occupied(mut e) => {
+                e.insert(Arc::downgrade(context));
+            }
+            Entry::Vacant(e) => {
+                e.insert(Arc::downgrade(context));
+            }
+        }
+    }
+
+    /// Forgets a dropped `Context`, unless a later request reused its id.
+    pub(crate) fn forget_context(&self, id: &RequestId, context: *const ContextInner) {
+        let mut contexts = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        if contexts.get(id).is_some_and(|w| w.as_ptr() == context) {
+            contexts.remove(id);
+        }
+    }
+
+    /// Tells the request's `Context`, if it has one, that it was cancelled.
+    fn signal_cancelled(&self, id: &RequestId) {
+        let context = self
+            .contexts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .and_then(Weak::upgrade);
+        if let Some(c) = context {
+            c.fire_cancel();
+        }
     }
 
     /// Whether the client subscribed to updates of `uri`.
@@ -193,12 +246,23 @@ impl Session {
 
     /// Stops a request in flight, if it still is; it sends nothing more.
     pub(crate) fn cancel(&self, id: &RequestId) {
-        let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
-        if let Some(handle) = in_flight.remove(id) {
-            handle.abort();
-            tracing::debug!(%id, "request cancelled by the client");
-        }
-        if in_flight.is_empty() {
+        let Some(handle) = self
+            .in_flight
+            .lock()
+            .expect("in-flight map poisoned")
+            .remove(id)
+        else {
+            return;
+        };
+        self.signal_cancelled(id);
+        handle.abort();
+        tracing::debug!(%id, "request cancelled by the client");
+        if self
+            .in_flight
+            .lock()
+            .expect("in-flight map poisoned")
+            .is_empty()
+        {
             self.idle.notify_waiters();
         }
     }
@@ -225,7 +289,10 @@ impl Session {
                 count = in_flight.len(),
                 "requests still running at shutdown were stopped"
             );
-            for (_, h) in in_flight.drain() {
+            let stopped: Vec<_> = in_flight.drain().collect();
+            drop(in_flight);
+            for (id, h) in stopped {
+                self.signal_cancelled(&id);
                 h.abort();
             }
         }

@@ -17,6 +17,15 @@ impl StateMap {
         self.0.insert(TypeId::of::<T>(), Arc::new(value));
     }
 
+    pub(crate) fn insert_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        self.0.insert(TypeId::of::<T>(), value);
+    }
+
+    /// Adds `other`'s values, replacing those of the same type.
+    pub(crate) fn extend(&mut self, other: StateMap) {
+        self.0.extend(other.0);
+    }
+
     pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         let any = Arc::clone(self.0.get(&TypeId::of::<T>())?);
         any.downcast::<T>().ok()

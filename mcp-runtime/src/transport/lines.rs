@@ -153,15 +153,17 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let core = server.build()?;
-    serve_stream_core(
+    let (core, teardown) = server.start().await?;
+    let served = serve_stream_core(
         core,
         reader,
         writer,
         std::future::pending(),
         DEFAULT_MAX_MESSAGE_SIZE,
     )
-    .await
+    .await;
+    teardown.run().await;
+    served
 }
 
 pub(crate) async fn serve_stream_core<R, W>(

@@ -181,6 +181,7 @@ pub struct HttpServer {
     listener: TcpListener,
     addr: SocketAddr,
     shared: Arc<Shared>,
+    teardown: crate::server::Teardown,
 }
 
 impl fmt::Debug for HttpServer {
@@ -195,21 +196,25 @@ impl fmt::Debug for HttpServer {
 impl HttpServer {
     /// Builds `server` and binds its listening socket.
     pub async fn bind(server: Server, options: HttpOptions) -> anyhow::Result<HttpServer> {
-        Self::bind_core(server.build()?, options).await
+        let (core, teardown) = server.start().await?;
+        Self::bind_core(core, teardown, options).await
     }
 
     pub(crate) async fn bind_core(
         core: Arc<ServerCore>,
+        teardown: crate::server::Teardown,
         options: HttpOptions,
     ) -> anyhow::Result<HttpServer> {
         if !options.path.starts_with('/') {
             anyhow::bail!("the endpoint path `{}` must start with `/`", options.path);
         }
-        let listener = TcpListener::bind((options.host.as_str(), options.port))
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("cannot listen on {}:{}: {e}", options.host, options.port)
-            })?;
+        let listener = match TcpListener::bind((options.host.as_str(), options.port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                teardown.run().await;
+                anyhow::bail!("cannot listen on {}:{}: {e}", options.host, options.port);
+            }
+        };
         let addr = listener.local_addr()?;
         let guard = Guard::new(&options, addr.ip().is_loopback());
         let sessions = SessionStore::new(&options);
@@ -224,6 +229,7 @@ impl HttpServer {
                 sessions,
                 nowhere,
             }),
+            teardown,
         })
     }
 
@@ -247,7 +253,10 @@ impl HttpServer {
     /// [`HttpOptions::shutdown_timeout`]; what is still running then is stopped.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let HttpServer {
-            listener, shared, ..
+            listener,
+            shared,
+            teardown,
+            ..
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
@@ -296,6 +305,7 @@ impl HttpServer {
                 session.session.drain(Duration::ZERO).await;
             }
         }
+        teardown.run().await;
         Ok(())
     }
 }

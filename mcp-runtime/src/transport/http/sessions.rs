@@ -55,9 +55,12 @@ impl SessionStore {
     /// its `initialize` succeeded.
     pub(crate) fn create(&self, core: Arc<ServerCore>) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
+        let id: Arc<str> = new_session_id().into();
+        let session = Session::new(core, out);
+        session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
-            id: new_session_id().into(),
-            session: Session::new(core, out),
+            id,
+            session,
             last_seen: AtomicU64::new(self.now()),
             streams: Mutex::new(Streams {
                 map: HashMap::from([(LISTEN_STREAM, Stream::default())]),
