@@ -481,9 +481,7 @@ fn card(name: String) -> String {
 async fn quote(uri: String, ctx: Context) -> Result<String, ToolError> {
     let contents = ctx.read_resource(&uri).await?;
     match contents.first() {
-        Some(mcp_runtime::protocol::ResourceContents::Text { text, .. }) => {
-            Ok(format!("«{text}»"))
-        }
+        Some(mcp_runtime::protocol::ResourceContents::Text { text, .. }) => Ok(format!("«{text}»")),
         _ => Err(ToolError::new("not text")),
     }
 }
@@ -518,7 +516,11 @@ async fn a_lifespan_sets_up_state_before_serving_and_tears_down_after() {
             .state(Greeting("Welcome".into()))
             .on_shutdown(async { TEARDOWN.notify_one() }))
     });
-    assert_eq!(SETUPS.load(Ordering::SeqCst), 0, "nothing runs until served");
+    assert_eq!(
+        SETUPS.load(Ordering::SeqCst),
+        0,
+        "nothing runs until served"
+    );
     let c = Client::connect(server).await.unwrap();
     assert_eq!(SETUPS.load(Ordering::SeqCst), 1);
     let r = c.call_tool("greet", json!({"name": "Ada"})).await.unwrap();

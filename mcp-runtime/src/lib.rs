@@ -48,7 +48,7 @@ pub mod __private {
         Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
         completion_kind,
     };
-    pub use crate::server::schema::InputSchemaBuilder;
+    pub use crate::server::schema::{InputSchemaBuilder, raw_input_schema};
     pub use crate::server::{
         ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, OutputSchema, Param,
         PromptArgument, PromptArgumentParam, PromptDef, PromptFuture, PromptGet, PromptTarget,

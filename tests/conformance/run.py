@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Runs the official MCP conformance suite (@modelcontextprotocol/conformance, pinned in
-package.json) against the quickstart example over streamable HTTP.
+package.json) against the `everything` example over streamable HTTP.
 
 Usage:
     python run.py --node NODE --server BIN [--junit FILE] [--out DIR]
 
-The quickstart is started with `--transport http --port 0` once per server mode; each scenario
-of that mode is one run of `conformance server --url ... --scenario ...`. A scenario passes when
-the suite exits 0 and reports neither failures nor warnings. After its scenarios, each server
-gets SIGTERM and must exit with status 0. Scenarios are those the quickstart can satisfy: the
-transport, lifecycle and DNS-rebinding ones, plus `ping` and `tools-list` (the rest need the
-conformance fixtures: resources, prompts, logging, sampling, `test_*` tools).
+The server is started with `--transport http --port 0` once per server mode:
+
+- sessions: the suite's complete runs, each one `conformance server` invocation:
+  `--requirements 2025-11-25`, `--suite all --spec-version 2025-06-18` and
+  `--suite all --spec-version 2025-11-25`. Every scenario a run selects, scored or not, is a
+  test case; it passes when its checks hold no FAILURE and no WARNING. The run itself must exit 0.
+- json-response and stateless: the transport and lifecycle scenarios those modes can
+  satisfy, one `--scenario` run each (server-to-client requests need an SSE stream, and
+  session scenarios need sessions).
+
+After its runs, each server gets SIGTERM and must exit with status 0.
 
 Results: one line per scenario on stdout, the suite's checks under --out, a JUnit report in
 --junit. Exit status 1 when anything failed. Standard library only.
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,21 +38,33 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SUITE = HERE / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 
-STATEFUL = [
+# Complete runs against the server with sessions: (name, suite arguments).
+FULL_RUNS = [
+    ("requirements-2025-11-25", ["--requirements", "2025-11-25"]),
+    ("all-2025-06-18", ["--suite", "all", "--spec-version", "2025-06-18"]),
+    ("all-2025-11-25", ["--suite", "all", "--spec-version", "2025-11-25"]),
+]
+TRANSPORT = [
     "server-initialize",
     "server-session-lifecycle",
     "server-sse-multiple-streams",
     "dns-rebinding-protection",
     "ping",
     "tools-list",
+    "tools-call-simple-text",
+    "tools-call-with-progress",
+    "resources-read-text",
+    "prompts-get-simple",
 ]
 # Without sessions the lifecycle and multiple-stream scenarios have nothing to check.
-STATELESS = ["server-initialize", "dns-rebinding-protection", "ping", "tools-list"]
+STATELESS = [s for s in TRANSPORT if s not in ("server-session-lifecycle", "server-sse-multiple-streams")]
 
+# (mode, server flags, complete runs, single scenarios)
 MODES = [
-    ("sessions", [], STATEFUL),
-    ("json-response", ["--json-response"], STATEFUL),
-    ("stateless", ["--stateless"], STATELESS),
+    ("sessions", [], FULL_RUNS, []),
+    # One JSON body cannot carry progress notifications.
+    ("json-response", ["--json-response"], [], [s for s in TRANSPORT if s != "tools-call-with-progress"]),
+    ("stateless", ["--stateless"], [], STATELESS),
 ]
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -90,10 +108,35 @@ def run_scenario(node: str, url: str, scenario: str, out: Path) -> tuple[bool, s
     return ok, output, took
 
 
+def run_full(node: str, url: str, args: list[str], out: Path) -> tuple[int, str, list[tuple[str, bool, str]]]:
+    """One complete suite run: its exit status, its output, and each scenario's verdict from
+    the checks it wrote."""
+    if out.exists():
+        shutil.rmtree(out)
+    run = subprocess.run(
+        [node, str(SUITE), "server", "--url", url, *args, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    output = ANSI.sub("", run.stdout + run.stderr)
+    verdicts = []
+    for checks_file in sorted(out.glob("server-*/checks.json")):
+        match = re.match(r"server-(.+)-\d{4}-\d{2}-\d{2}T", checks_file.parent.name)
+        scenario = match.group(1) if match else checks_file.parent.name
+        checks = json.loads(checks_file.read_text(encoding="utf-8"))
+        bad = [c for c in checks if c.get("status") in ("FAILURE", "WARNING")]
+        detail = "\n".join(
+            f"{c['status']} {c['id']}: {c.get('errorMessage') or c.get('description', '')}" for c in bad
+        )
+        verdicts.append((scenario, not bad and bool(checks), detail or ("no checks" if not checks else "")))
+    return run.returncode, output, verdicts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--node", required=True, help="Node.js >= 22")
-    parser.add_argument("--server", required=True, help="the quickstart binary")
+    parser.add_argument("--server", required=True, help="the everything example binary")
     parser.add_argument("--junit", type=Path)
     parser.add_argument("--out", type=Path, default=HERE.parents[1] / "tests" / "interop" / "out" / "conformance")
     args = parser.parse_args()
@@ -103,15 +146,29 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     cases: list[tuple[str, str, bool, str, float]] = []
-    for mode, flags, scenarios in MODES:
+
+    def report(mode: str, name: str, ok: bool, output: str, took: float) -> None:
+        cases.append((mode, name, ok, output, took))
+        print(f"    {'ok  ' if ok else 'FAIL'} {mode:<14} {name} ({took:.1f}s)", flush=True)
+        if not ok:
+            print("\n".join("      | " + line for line in output.strip().splitlines()[-60:]), flush=True)
+
+    for mode, flags, full_runs, scenarios in MODES:
         proc, url = start(args.server, flags, args.out / f"server-{mode}.stderr")
         try:
+            for run_name, run_args in full_runs:
+                started = time.monotonic()
+                code, output, verdicts = run_full(args.node, url, run_args, args.out / run_name)
+                took = time.monotonic() - started
+                for scenario, ok, detail in verdicts:
+                    report(run_name, scenario, ok, detail, 0.0)
+                if code != 0 or not verdicts:
+                    report(run_name, "suite exit status", False, f"exit status {code}\n{output}", took)
+                else:
+                    print(f"    {run_name}: {len(verdicts)} scenarios in {took:.1f}s", flush=True)
             for scenario in scenarios:
                 ok, output, took = run_scenario(args.node, url, scenario, args.out / mode)
-                cases.append((mode, scenario, ok, output, took))
-                print(f"    {'ok  ' if ok else 'FAIL'} {mode:<14} {scenario} ({took:.1f}s)", flush=True)
-                if not ok:
-                    print("\n".join("      | " + line for line in output.strip().splitlines()), flush=True)
+                report(mode, scenario, ok, output, took)
         finally:
             started = time.monotonic()
             if proc.poll() is None:

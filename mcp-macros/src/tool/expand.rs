@@ -85,6 +85,13 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         run,
     }
     .tokens();
+    let input_schema = match &tool.options.input_schema {
+        Some(path) => quote_spanned! {path.span()=>
+            ::core::mem::drop(__mcp_schema);
+            #mcp::raw_input_schema(#path())
+        },
+        None => quote!(__mcp_schema.finish()),
+    };
     let output_schema = if tool.options.output_schema {
         quote_spanned!(ret_span=> (&&&#mcp::Ret::<#ret>::new()).output_schema())
     } else {
@@ -107,7 +114,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
             fn __mcp_input_schema() -> #mcp::JsonObject {
                 let mut __mcp_schema = #mcp::InputSchemaBuilder::new();
                 #(#describes)*
-                __mcp_schema.finish()
+                #input_schema
             }
 
             fn __mcp_output_schema() -> ::core::option::Option<#mcp::OutputSchema> {

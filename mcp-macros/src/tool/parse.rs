@@ -19,6 +19,7 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "icon",
     "annotations",
     "output_schema",
+    "input_schema",
     "blocking",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[
@@ -53,6 +54,9 @@ pub(crate) struct Tool {
 pub(crate) struct Options {
     pub(crate) annotations: Annotations,
     pub(crate) output_schema: bool,
+    /// A function giving the input schema verbatim, instead of the one built from the
+    /// parameters.
+    pub(crate) input_schema: Option<syn::Path>,
     pub(crate) blocking: bool,
 }
 
@@ -88,6 +92,7 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     let mut annotations = Slot::new("annotations");
     let mut output_schema = Slot::new("output_schema");
     let mut blocking = Slot::new("blocking");
+    let mut input_schema = Slot::new("input_schema");
     let parser = syn::meta::parser(|meta| {
         let span = meta.path.span();
         if common.parse(cx, &meta)? {
@@ -95,6 +100,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             annotations.set(cx, span, parse_annotations(cx, &meta)?);
         } else if meta.path.is_ident("output_schema") {
             output_schema.set(cx, span, attr::flag(&meta)?);
+        } else if meta.path.is_ident("input_schema") {
+            input_schema.set(cx, span, meta.value()?.parse::<syn::Path>()?);
         } else if meta.path.is_ident("blocking") {
             blocking.set(cx, span, attr::flag(&meta)?);
         } else {
@@ -111,6 +118,7 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
         Options {
             annotations: annotations.get().unwrap_or_default(),
             output_schema: output_schema.get().unwrap_or(true),
+            input_schema: input_schema.get(),
             blocking: blocking.get().unwrap_or(false),
         },
     )

@@ -130,6 +130,18 @@ impl Context {
         self.inner.session.id()
     }
 
+    /// On streamable HTTP with a session, ends the connection that carries this request's
+    /// SSE stream (answering with a stream, if it was not one yet). The client reconnects
+    /// after the stream's `retry` interval with `Last-Event-ID` and receives everything sent
+    /// since, the result included: a long call need not hold a connection open (SSE
+    /// polling). Does nothing on stdio and stateless HTTP, which cannot resume a stream.
+    pub fn close_sse_stream(&self) {
+        if self.inner.session.id().is_some() {
+            // The HTTP transport reads an empty message as "close the connection".
+            let _ = self.inner.out.send(Vec::new());
+        }
+    }
+
     /// Reads a resource of this server, as `resources/read` would, with this request's
     /// context (its progress token, its session). Errors are those the read would answer
     /// with: not found, invalid template variables, or the handler's own error.

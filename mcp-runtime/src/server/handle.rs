@@ -64,7 +64,7 @@ impl ServerHandle {
 
     /// Adds a tool. Fails when the name is taken, or the server is not running.
     pub fn add_tool(&self, def: &'static ToolDef) -> Result<(), String> {
-        self.add(|c| &c.tools, || Ok(ToolEntry::new(def)), TOOLS)
+        self.add(|c| &c.tools, || ToolEntry::new(def), TOOLS)
     }
 
     /// Removes a tool; whether there was one.

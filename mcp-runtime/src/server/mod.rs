@@ -319,8 +319,13 @@ impl Server {
     /// Builds what the transports serve, without running lifespans. Fails when two items
     /// share a name or URI, or a URI template is invalid.
     pub(crate) fn build(self) -> anyhow::Result<Arc<ServerCore>> {
-        let tools = Catalog::build(self.tools.into_iter().map(ToolEntry::new).collect())
+        let tools = self
+            .tools
+            .into_iter()
+            .map(ToolEntry::new)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::msg)?;
+        let tools = Catalog::build(tools).map_err(anyhow::Error::msg)?;
         let (mut fixed, mut templates) = (Vec::new(), Vec::new());
         for def in self.resources {
             let entry = ResourceEntry::new(def).map_err(anyhow::Error::msg)?;

@@ -193,8 +193,14 @@ pub(crate) struct ToolEntry {
 }
 
 impl ToolEntry {
-    pub(crate) fn new(def: &'static ToolDef) -> ToolEntry {
+    pub(crate) fn new(def: &'static ToolDef) -> Result<ToolEntry, String> {
         let input_schema = (def.input_schema)();
+        if input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(format!(
+                "tool `{}` ({}:{}): its input schema must be a JSON object with `\"type\": \"object\"`",
+                def.name, def.location.0, def.location.1
+            ));
+        }
         let argument_names = input_schema
             .get("properties")
             .and_then(Value::as_object)
@@ -207,7 +213,7 @@ impl ToolEntry {
             Some(o) if o.wrapped => OutputMode::Wrapped,
             Some(_) => OutputMode::Structured,
         };
-        ToolEntry {
+        Ok(ToolEntry {
             def,
             output_schema: output.map(|o| o.schema),
             output_mode,
@@ -215,7 +221,7 @@ impl ToolEntry {
             argument_names,
             closed,
             listing: Default::default(),
-        }
+        })
     }
 
     /// The tool's `tools/list` entry for a revision, built on first use.

@@ -37,6 +37,16 @@ impl Default for InputSchemaBuilder {
     }
 }
 
+/// The input schema of a tool given one verbatim with `#[tool(input_schema = f)]`: `f()`'s
+/// JSON object, as is. Anything but an object (or one without `"type": "object"`) makes the
+/// server refuse to start, naming the tool.
+pub fn raw_input_schema(schema: serde_json::Value) -> JsonObject {
+    match schema {
+        serde_json::Value::Object(m) => m,
+        _ => JsonObject::new(),
+    }
+}
+
 impl InputSchemaBuilder {
     /// An empty builder.
     pub fn new() -> Self {

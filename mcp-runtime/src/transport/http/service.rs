@@ -491,6 +491,13 @@ enum Sink {
 
 impl Sink {
     fn send(&self, message: &[u8]) {
+        if message.is_empty() {
+            // `Context::close_sse_stream`: end the connection, keep the stream.
+            if let Sink::Session { http, stream } = self {
+                http.disconnect(*stream);
+            }
+            return;
+        }
         match self {
             Sink::Session { http, stream } => http.publish(*stream, message),
             Sink::Direct { live, .. } => {

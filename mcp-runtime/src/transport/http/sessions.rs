@@ -333,6 +333,14 @@ impl HttpSession {
         }
     }
 
+    /// Ends the connection a POST stream is delivered on; what follows is kept for the client
+    /// to resume with `Last-Event-ID`.
+    pub(crate) fn disconnect(&self, number: u64) {
+        if let Some(stream) = self.streams().map.get_mut(&number) {
+            stream.live = None;
+        }
+    }
+
     /// Marks a POST stream answered: its connection ends; its events stay for replay.
     pub(crate) fn finish(&self, number: u64) {
         let mut streams = self.streams();
