@@ -7,11 +7,12 @@
 //! `http://127.0.0.1:3000/mcp`, where `npx @modelcontextprotocol/conformance server --url …`
 //! can test it; without flags it speaks MCP on stdin/stdout.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use mcp_runtime::prelude::*;
 use mcp_runtime::server::elicitation::ElicitationResponse;
-use mcp_runtime::{Lifespan, ServerHandle};
+use mcp_runtime::{Lifespan, ServerHandle, State};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -273,6 +274,47 @@ async fn test_elicitation_sep1330_enums(ctx: Context) -> Result<String, ToolErro
     Ok(format!("Elicitation completed: {}", describe(answer)))
 }
 
+/// Tests roots: lists the client's roots.
+#[tool]
+async fn test_roots(ctx: Context) -> Result<String, ToolError> {
+    let roots = ctx.roots().await?;
+    Ok(roots
+        .iter()
+        .map(|r| r.uri.as_str())
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+// ---------------------------------------------------------------- tools: cancellation
+
+/// The request ids of the `test_cancellation` calls the client cancelled.
+#[derive(Default)]
+struct Cancellations(Mutex<Vec<String>>);
+
+/// Tests cancellation: runs until the client cancels it (or a minute passes); the
+/// cancellation is recorded for `test_cancellation_log`.
+#[tool]
+async fn test_cancellation(ctx: Context, log: State<Cancellations>) -> &'static str {
+    let watcher = ctx.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = watcher.cancelled() => {
+                let mut ids = log.0.lock().unwrap_or_else(|e| e.into_inner());
+                ids.push(watcher.request_id().to_string());
+            }
+            () = tokio::time::sleep(Duration::from_secs(61)) => {}
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    "The call ran for a minute without being cancelled."
+}
+
+/// Lists the request ids of the `test_cancellation` calls that were cancelled.
+#[tool]
+fn test_cancellation_log(log: State<Cancellations>) -> Vec<String> {
+    log.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 // ---------------------------------------------------------------- tools: a raw input schema
 
 /// The input schema of `json_schema_2020_12_tool`, verbatim: JSON Schema 2020-12 keywords
@@ -408,7 +450,7 @@ fn test_prompt_with_image() -> Vec<PromptMessage> {
 // ---------------------------------------------------------------- serving
 
 /// Tells subscribers of `test://watched-resource` that it changed, every 3 seconds, from
-/// start-up to shutdown.
+/// start-up to shutdown; and keeps the log of cancellations.
 async fn watch(server: ServerHandle) -> anyhow::Result<Lifespan> {
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3));
@@ -418,7 +460,9 @@ async fn watch(server: ServerHandle) -> anyhow::Result<Lifespan> {
             server.notify_resource_updated("test://watched-resource");
         }
     });
-    Ok(Lifespan::new().on_shutdown(async move { ticker.abort() }))
+    Ok(Lifespan::new()
+        .state(Cancellations::default())
+        .on_shutdown(async move { ticker.abort() }))
 }
 
 #[tokio::main]

@@ -304,13 +304,14 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
 
 class HttpQuickstart:
-    """The quickstart serving streamable HTTP on a free port (`--transport http --port 0`)."""
+    """An example server (the quickstart by default) serving streamable HTTP on a free port
+    (`--transport http --port 0`)."""
 
-    def __init__(self, stderr_path: Path, *args: str) -> None:
+    def __init__(self, stderr_path: Path, *args: str, example: str = "quickstart") -> None:
         self.stderr_path = stderr_path
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [str(quickstart_bin()), "--transport", "http", "--port", "0", *args],
+            [str(example_bin(example)), "--transport", "http", "--port", "0", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
@@ -324,7 +325,7 @@ class HttpQuickstart:
                 self.url = match.group(1)
                 break
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the quickstart did not start serving HTTP: {text}")
+                raise AssertionError(f"the {example} example did not start serving HTTP: {text}")
             time.sleep(0.02)
 
     def stderr(self) -> str:
@@ -465,9 +466,10 @@ class HttpConn:
 
 
 @asynccontextmanager
-async def connect_http(logs: TapLogs, server: HttpQuickstart) -> AsyncIterator[HttpConn]:
+async def connect_http(logs: TapLogs, server: HttpQuickstart, **session_options: Any) -> AsyncIterator[HttpConn]:
     """An initialized SDK session over streamable HTTP, every message recorded; on a clean exit
-    of the body, everything the server sent is validated against the schema."""
+    of the body, everything the server sent is validated against the schema. `session_options`
+    go to `ClientSession` (callbacks, say)."""
     log = logs.new()
     tap = HttpTap(log)
     tap.note(f"streamable HTTP client of {server.url}")
@@ -477,7 +479,7 @@ async def connect_http(logs: TapLogs, server: HttpQuickstart) -> AsyncIterator[H
     try:
         async with http_client:
             async with streamable_http_client(server.url, http_client=http_client) as (read, write):
-                async with ClientSession(read, write, read_timeout_seconds=30) as session:
+                async with ClientSession(read, write, read_timeout_seconds=30, **session_options) as session:
                     init = dump(await session.initialize())
                     yield HttpConn(session=session, init=init, log=log, tap=tap)
     finally:
