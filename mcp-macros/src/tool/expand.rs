@@ -86,10 +86,16 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     }
     .tokens();
     let input_schema = match &tool.options.input_schema {
-        Some(path) => quote_spanned! {path.span()=>
-            ::core::mem::drop(__mcp_schema);
-            #mcp::raw_input_schema(#path())
-        },
+        Some(path) => {
+            let typed = quote_spanned! {path.span()=>
+                let __mcp_raw: fn() -> #mcp::serde_json::Value = #path;
+            };
+            quote! {
+                ::core::mem::drop(__mcp_schema);
+                #typed
+                #mcp::raw_input_schema(__mcp_raw())
+            }
+        }
         None => quote!(__mcp_schema.finish()),
     };
     let output_schema = if tool.options.output_schema {

@@ -272,3 +272,47 @@ impl super::catalog::Item for ToolEntry {
         origin(self.def.location, self.def.module_path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed_schema() -> JsonObject {
+        serde_json::json!({"type": "array"})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    static NOT_AN_OBJECT: ToolDef = ToolDef {
+        name: "shapeless",
+        title: None,
+        description: Some("A tool whose schema is not an object schema."),
+        module_path: "tests",
+        location: ("src/lib.rs", 7),
+        tags: &[],
+        icons: &[],
+        annotations: ToolAnnotations {
+            title: None,
+            read_only: None,
+            destructive: None,
+            idempotent: None,
+            open_world: None,
+        },
+        meta: None,
+        input_schema: listed_schema,
+        output_schema: || None,
+        handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
+    };
+
+    #[test]
+    fn an_input_schema_that_is_not_an_object_schema_is_refused_by_name() {
+        let Err(e) = ToolEntry::new(&NOT_AN_OBJECT) else {
+            panic!("a schema of type array must be refused");
+        };
+        assert_eq!(
+            e,
+            "tool `shapeless` (src/lib.rs:7): its input schema must be a JSON object with `\"type\": \"object\"`"
+        );
+    }
+}

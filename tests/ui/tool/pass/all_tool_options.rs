@@ -55,6 +55,21 @@ fn double(a: i64) -> i64 {
     a * 2
 }
 
+fn point_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "properties": {"x": {"type": "integer"}},
+        "$defs": {"unused": {"$anchor": "u"}},
+        "additionalProperties": false
+    })
+}
+
+/// A verbatim input schema.
+#[tool(input_schema = point_schema)]
+fn point(x: Option<i64>) -> i64 {
+    x.unwrap_or(0)
+}
+
 /// No options at all, and no parameters.
 #[tool()]
 fn zero() -> i64 {
@@ -113,6 +128,9 @@ fn main() {
     let double = def("double");
     assert_eq!(double.tags, ["math"]);
     assert_eq!((double.annotations.read_only, double.annotations.destructive), (Some(true), Some(true)));
+
+    let point = def("point");
+    assert_eq!(serde_json::Value::Object((point.input_schema)()), point_schema());
 
     let zero = def("zero");
     assert!(zero.tags.is_empty() && zero.icons.is_empty());
