@@ -537,3 +537,61 @@ async fn a_lifespan_sets_up_state_before_serving_and_tears_down_after() {
         "{e}"
     );
 }
+
+/// Ask the client's model, offering it a tool.
+#[tool]
+async fn ask_with_tools(ctx: Context) -> Result<String, ToolError> {
+    let mut request = SamplingRequest::new("What is the weather in Paris?", 50);
+    request.tools = Some(vec![json!({
+        "name": "weather",
+        "inputSchema": {"type": "object", "properties": {"city": {"type": "string"}}}
+    })]);
+    request.tool_choice = Some(json!({"mode": "auto"}));
+    let answer = ctx.sample(request).await?;
+    Ok(answer.content.to_string())
+}
+
+#[tokio::test]
+async fn sampling_with_tools_needs_the_sampling_tools_capability() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let handler = ServerRequestHandler::new(move |_method, params| {
+        log.lock().unwrap().push(params.clone());
+        Box::pin(async move {
+            Ok(json!({
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "weather", "input": {"city": "Paris"}}],
+                "model": "test-model",
+                "stopReason": "toolUse"
+            }))
+        })
+    });
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(json!({"sampling": {}}), Some(handler.clone())),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("ask_with_tools", json!({})).await.unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined()
+            .contains("did not declare the `sampling.tools` capability"),
+        "{}",
+        r.text_joined()
+    );
+    assert!(seen.lock().unwrap().is_empty(), "nothing is sent");
+
+    let c = Client::connect_with(
+        Server::new("ctx"),
+        options(json!({"sampling": {"tools": {}}}), Some(handler)),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("ask_with_tools", json!({})).await.unwrap();
+    assert!(!r.is_error, "{}", r.text_joined());
+    assert!(r.text_joined().contains("tool_use"));
+    let sent = seen.lock().unwrap();
+    assert_eq!(sent[0]["tools"][0]["name"], "weather");
+    assert_eq!(sent[0]["toolChoice"], json!({"mode": "auto"}));
+}

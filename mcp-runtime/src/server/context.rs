@@ -270,11 +270,25 @@ impl Context {
     }
 
     /// Asks the client's model for a completion (`sampling/createMessage`). Fails without
-    /// sending anything when the client did not declare the `sampling` capability.
+    /// sending anything when the client did not declare the `sampling` capability, or, for a
+    /// request offering the model `tools`, `sampling.tools`.
     pub async fn sample(
         &self,
         request: SamplingRequest,
     ) -> Result<SamplingResult, ClientRequestError> {
+        let uses_tools = request.tools.is_some() || request.tool_choice.is_some();
+        if uses_tools
+            && self
+                .client_capabilities()
+                .and_then(|c| c.get("sampling"))
+                .and_then(|s| s.get("tools"))
+                .is_none()
+        {
+            return Err(ClientRequestError::NotSupported {
+                method: "sampling/createMessage",
+                capability: "sampling.tools",
+            });
+        }
         self.request_client("sampling/createMessage", "sampling", &request)
             .await
     }
