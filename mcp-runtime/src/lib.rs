@@ -20,11 +20,11 @@ pub use mcp_macros::tool;
 pub use protocol::{CallToolResult, Content, ResourceContents, Role};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
-    Audio, ClientRequestError, Completion, CompletionContext, Context, FromContext,
-    GetPromptResult, Icon, Image, IntoCompletion, IntoPromptResult, IntoToolResult, Json, Lifespan,
-    LogLevel, PromptDef, PromptMessage, ResourceAnnotations, ResourceDef, ResourceError,
-    ResourceOutput, Root, SamplingRequest, SamplingResult, Server, ServerHandle, State,
-    ToolAnnotations, ToolDef, ToolError,
+    Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
+    CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
+    IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptMessage,
+    ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SamplingRequest,
+    SamplingResult, Server, ServerHandle, State, ToolAnnotations, ToolDef, ToolError,
 };
 pub use transport::http::{HttpOptions, HttpServer};
 
@@ -32,9 +32,9 @@ pub use transport::http::{HttpOptions, HttpServer};
 pub mod prelude {
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
-        Audio, ClientRequestError, Completion, CompletionContext, Context, GetPromptResult, Image,
-        Json, LogLevel, PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle, State,
-        ToolError,
+        Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
+        CompletionContext, Context, GetPromptResult, Image, Json, LogLevel, PromptMessage,
+        ResourceError, SamplingRequest, Server, ServerHandle, State, ToolError,
     };
     pub use crate::{Client, prompt, resource, tool};
 }

@@ -23,6 +23,12 @@ pub mod code {
     pub const INTERNAL_ERROR: i64 = -32603;
     /// Resource not found (revisions up to 2025-11-25).
     pub const RESOURCE_NOT_FOUND: i64 = -32002;
+    /// An HTTP header disagrees with the body, or a required one is missing (2026-07-28).
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// The request needs a client capability the client did not declare (2026-07-28).
+    pub const MISSING_CAPABILITY: i64 = -32021;
+    /// The request's protocol revision is not one the server speaks (2026-07-28).
+    pub const UNSUPPORTED_VERSION: i64 = -32022;
 }
 
 /// A request id: a string or an integer, never `null`.

@@ -16,6 +16,9 @@ pub enum ProtocolVersion {
     V2025_06_18,
     /// `2025-11-25`: icons, URL elicitation, sampling with tools.
     V2025_11_25,
+    /// `2026-07-28`: no handshake and no sessions; each request says who sends it in its
+    /// `_meta`; requests to the client become `input_required` results.
+    V2026_07_28,
 }
 
 impl ProtocolVersion {
@@ -27,6 +30,18 @@ impl ProtocolVersion {
         ProtocolVersion::V2025_11_25,
     ];
 
+    /// Every revision served, oldest first: the handshake ones and the per-request one.
+    pub const ALL: [ProtocolVersion; 5] = [
+        ProtocolVersion::V2024_11_05,
+        ProtocolVersion::V2025_03_26,
+        ProtocolVersion::V2025_06_18,
+        ProtocolVersion::V2025_11_25,
+        ProtocolVersion::V2026_07_28,
+    ];
+
+    /// The newest revision, newest first in `server/discover`'s `supportedVersions`.
+    pub const NEWEST: ProtocolVersion = ProtocolVersion::V2026_07_28;
+
     /// The newest handshake revision, answered when a client asks for one we do not know.
     pub const LATEST: ProtocolVersion = ProtocolVersion::V2025_11_25;
 
@@ -37,12 +52,24 @@ impl ProtocolVersion {
             ProtocolVersion::V2025_03_26 => "2025-03-26",
             ProtocolVersion::V2025_06_18 => "2025-06-18",
             ProtocolVersion::V2025_11_25 => "2025-11-25",
+            ProtocolVersion::V2026_07_28 => "2026-07-28",
         }
     }
 
-    /// Parses a revision's date string.
+    /// Parses a handshake revision's date string.
     pub fn parse(s: &str) -> Option<ProtocolVersion> {
         Self::HANDSHAKE.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Parses any revision's date string, the per-request one included.
+    pub fn parse_any(s: &str) -> Option<ProtocolVersion> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Served without a handshake: each request carries the client's version, capabilities
+    /// and identity in its `_meta`.
+    pub fn is_per_request(self) -> bool {
+        self >= ProtocolVersion::V2026_07_28
     }
 
     /// The revision to answer an `initialize` that asked for `requested`: the same one when

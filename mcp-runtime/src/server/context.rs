@@ -231,7 +231,7 @@ impl Context {
     /// level or a less severe one with `logging/setLevel` (default: `info`). `data` is any
     /// JSON value; `logger` names the message's source.
     pub fn log<D: Serialize>(&self, level: LogLevel, logger: Option<&str>, data: D) {
-        if level < self.inner.session.min_log_level() {
+        if level < self.inner.session.min_log_level() || self.inner.session.logs_off() {
             return;
         }
         let mut params = Map::new();
@@ -272,25 +272,43 @@ impl Context {
     /// Asks the client's model for a completion (`sampling/createMessage`). Fails without
     /// sending anything when the client did not declare the `sampling` capability, or, for a
     /// request offering the model `tools`, `sampling.tools`.
-    pub async fn sample(
-        &self,
-        request: SamplingRequest,
-    ) -> Result<SamplingResult, ClientRequestError> {
+    ///
+    /// Like [`Context::elicit`] and [`Context::roots`], this returns a [`ClientRequest`] to
+    /// `.await`, which [`ClientRequest::key`] can name first.
+    pub fn sample(&self, request: SamplingRequest) -> ClientRequest<'_, SamplingResult> {
         let uses_tools = request.tools.is_some() || request.tool_choice.is_some();
-        if uses_tools
+        let params = if uses_tools
             && self
                 .client_capabilities()
                 .and_then(|c| c.get("sampling"))
                 .and_then(|s| s.get("tools"))
                 .is_none()
         {
-            return Err(ClientRequestError::NotSupported {
+            Err(ClientRequestError::NotSupported {
                 method: "sampling/createMessage",
                 capability: "sampling.tools",
-            });
-        }
-        self.request_client("sampling/createMessage", "sampling", &request)
-            .await
+            })
+        } else {
+            match serde_json::to_value(&request) {
+                Ok(Value::Object(m)) => Ok(m),
+                _ => Err(ClientRequestError::InvalidRequest {
+                    method: "sampling/createMessage",
+                    message: "the request did not serialize to an object".into(),
+                }),
+            }
+        };
+        ClientRequest::new(
+            self,
+            "sampling/createMessage",
+            "sampling",
+            params,
+            |m, v| {
+                serde_json::from_value(v).map_err(|e| ClientRequestError::InvalidResponse {
+                    method: m,
+                    message: e.to_string(),
+                })
+            },
+        )
     }
 
     /// Asks the user to fill in a form (`elicitation/create`) whose fields are those of `T`: a
@@ -322,88 +340,116 @@ impl Context {
     ///     })
     /// }
     /// ```
-    pub async fn elicit<T>(
-        &self,
-        message: impl Into<String>,
-    ) -> Result<ElicitationResponse<T>, ClientRequestError>
+    pub fn elicit<T>(&self, message: impl Into<String>) -> ClientRequest<'_, ElicitationResponse<T>>
     where
         T: schemars::JsonSchema + DeserializeOwned,
     {
         const METHOD: &str = "elicitation/create";
-        let schema = requested_schema::<T>().map_err(|e| ClientRequestError::InvalidRequest {
-            method: METHOD,
-            message: e.to_string(),
-        })?;
-        let mut params = Map::new();
-        if self.protocol_version() >= crate::protocol::ProtocolVersion::V2025_11_25 {
-            params.insert("mode".into(), "form".into());
-        }
-        params.insert("message".into(), Value::String(message.into()));
-        params.insert("requestedSchema".into(), Value::Object(schema));
-        let result: Value = self.request_client(METHOD, "elicitation", &params).await?;
-        parse_response(&result).map_err(|message| ClientRequestError::InvalidResponse {
-            method: METHOD,
-            message,
+        let params = requested_schema::<T>()
+            .map_err(|e| ClientRequestError::InvalidRequest {
+                method: METHOD,
+                message: e.to_string(),
+            })
+            .map(|schema| {
+                let mut params = Map::new();
+                if self.protocol_version() >= crate::protocol::ProtocolVersion::V2025_11_25 {
+                    params.insert("mode".into(), "form".into());
+                }
+                params.insert("message".into(), Value::String(message.into()));
+                params.insert("requestedSchema".into(), Value::Object(schema));
+                params
+            });
+        ClientRequest::new(self, METHOD, "elicitation", params, |m, v| {
+            parse_response(&v)
+                .map_err(|message| ClientRequestError::InvalidResponse { method: m, message })
         })
     }
 
     /// Asks the user to visit `url` (URL-mode elicitation, 2025-11-25), for interactions
     /// that must not pass through the client, such as entering credentials. Returns whether
     /// the user agreed to open it. Fails without sending anything unless the client declared
-    /// `elicitation.url`.
-    pub async fn elicit_url(
+    /// `elicitation.url`. (2026-07-28 clients get no `elicitationId`: that revision ties the
+    /// answer to the request itself.)
+    pub fn elicit_url(
         &self,
         message: impl Into<String>,
         url: impl Into<String>,
         elicitation_id: impl Into<String>,
-    ) -> Result<ElicitationResponse<()>, ClientRequestError> {
+    ) -> ClientRequest<'_, ElicitationResponse<()>> {
         const METHOD: &str = "elicitation/create";
         let supports_url = self
             .client_capabilities()
             .and_then(|c| c.get("elicitation"))
             .and_then(|e| e.get("url"))
             .is_some();
-        if !supports_url {
-            return Err(ClientRequestError::NotSupported {
+        let params = if supports_url {
+            let mut params = Map::new();
+            params.insert("mode".into(), "url".into());
+            params.insert("message".into(), Value::String(message.into()));
+            params.insert("url".into(), Value::String(url.into()));
+            if !self.protocol_version().is_per_request() {
+                params.insert("elicitationId".into(), Value::String(elicitation_id.into()));
+            }
+            Ok(params)
+        } else {
+            Err(ClientRequestError::NotSupported {
                 method: METHOD,
                 capability: "elicitation.url",
-            });
-        }
-        let mut params = Map::new();
-        params.insert("mode".into(), "url".into());
-        params.insert("message".into(), Value::String(message.into()));
-        params.insert("url".into(), Value::String(url.into()));
-        params.insert("elicitationId".into(), Value::String(elicitation_id.into()));
-        let result: Value = self.request_client(METHOD, "elicitation", &params).await?;
-        match result.get("action").and_then(Value::as_str) {
-            Some("accept") => Ok(ElicitationResponse::Accept(())),
-            Some("decline") => Ok(ElicitationResponse::Decline),
-            Some("cancel") => Ok(ElicitationResponse::Cancel),
-            _ => Err(ClientRequestError::InvalidResponse {
-                method: METHOD,
-                message: format!("expected an `action` of accept, decline or cancel: {result}"),
-            }),
-        }
+            })
+        };
+        ClientRequest::new(
+            self,
+            METHOD,
+            "elicitation",
+            params,
+            |m, result| match result.get("action").and_then(Value::as_str) {
+                Some("accept") => Ok(ElicitationResponse::Accept(())),
+                Some("decline") => Ok(ElicitationResponse::Decline),
+                Some("cancel") => Ok(ElicitationResponse::Cancel),
+                _ => Err(ClientRequestError::InvalidResponse {
+                    method: m,
+                    message: format!("expected an `action` of accept, decline or cancel: {result}"),
+                }),
+            },
+        )
     }
 
     /// The client's roots (`roots/list`). Fails without sending anything when the client did
     /// not declare the `roots` capability.
-    pub async fn roots(&self) -> Result<Vec<Root>, ClientRequestError> {
-        let r: ListRootsResult = self
-            .request_client("roots/list", "roots", &Map::new())
-            .await?;
-        Ok(r.roots)
+    pub fn roots(&self) -> ClientRequest<'_, Vec<Root>> {
+        ClientRequest::new(self, "roots/list", "roots", Ok(Map::new()), |m, v| {
+            serde_json::from_value::<ListRootsResult>(v)
+                .map(|r| r.roots)
+                .map_err(|e| ClientRequestError::InvalidResponse {
+                    method: m,
+                    message: e.to_string(),
+                })
+        })
     }
 
     /// Sends a request to the client, once it declared `capability`, and waits for the
-    /// answer up to the server's client-request timeout.
-    pub(crate) async fn request_client<P: Serialize, R: DeserializeOwned>(
+    /// answer up to the server's client-request timeout. For a 2026-07-28 request, the
+    /// answer comes from the client's retry instead (see [`ClientRequest`]).
+    async fn request_client(
         &self,
         method: &'static str,
         capability: &'static str,
-        params: &P,
-    ) -> Result<R, ClientRequestError> {
+        params: Map<String, Value>,
+        key: Option<String>,
+    ) -> Result<Value, ClientRequestError> {
         let session = &self.inner.session;
+        if let Some(round) = session.round() {
+            if !session.client_has(capability) {
+                round.require(capability);
+                return std::future::pending().await;
+            }
+            let kind = method.split('/').next().unwrap_or(method);
+            let key = key.unwrap_or_else(|| round.next_key(kind));
+            return match round.ask(key, method, Value::Object(params)) {
+                super::modern::Input::Answered(answer) => Ok(answer),
+                super::modern::Input::Asked => std::future::pending().await,
+            };
+        }
         if !session.client_has(capability) {
             return Err(ClientRequestError::NotSupported { method, capability });
         }
@@ -411,7 +457,7 @@ impl Context {
             .request_client(
                 &self.inner.out,
                 method,
-                params,
+                &params,
                 session.core.client_request_timeout,
             )
             .await
@@ -436,6 +482,80 @@ impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
             .field("request_id", &self.inner.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request to the client from a handler: `.await` it for the answer.
+///
+/// With a handshake revision the request goes to the client at once and the handler waits
+/// for its answer. With 2026-07-28, whose servers send clients no requests, the call's result
+/// becomes `input_required`, asking the client for this answer (and for any other request the
+/// handler made at the same time, with `tokio::join!`, say); the client calls again with the
+/// answers, and the handler runs again from the start, this time receiving them. A handler
+/// therefore asks in the same order on every run, and does nothing irreversible before its
+/// last question.
+///
+/// Each request has a key in the `input_required` result: `elicitation-1`, `sampling-1`,
+/// `roots-1`… in the order asked, or the one [`ClientRequest::key`] gives.
+#[must_use = "a request to the client does nothing until awaited"]
+pub struct ClientRequest<'a, R> {
+    ctx: &'a Context,
+    method: &'static str,
+    capability: &'static str,
+    params: Result<Map<String, Value>, ClientRequestError>,
+    key: Option<String>,
+    parse: fn(&'static str, Value) -> Result<R, ClientRequestError>,
+}
+
+impl<'a, R> ClientRequest<'a, R> {
+    fn new(
+        ctx: &'a Context,
+        method: &'static str,
+        capability: &'static str,
+        params: Result<Map<String, Value>, ClientRequestError>,
+        parse: fn(&'static str, Value) -> Result<R, ClientRequestError>,
+    ) -> Self {
+        ClientRequest {
+            ctx,
+            method,
+            capability,
+            params,
+            key: None,
+            parse,
+        }
+    }
+
+    /// Names the request in a 2026-07-28 `input_required` result, where the client answers
+    /// it by this key; unique within a handler.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+}
+
+impl<'a, R: Send + 'a> std::future::IntoFuture for ClientRequest<'a, R> {
+    type Output = Result<R, ClientRequestError>;
+    type IntoFuture =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let params = self.params?;
+            let answer = self
+                .ctx
+                .request_client(self.method, self.capability, params, self.key)
+                .await?;
+            (self.parse)(self.method, answer)
+        })
+    }
+}
+
+impl<R> std::fmt::Debug for ClientRequest<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRequest")
+            .field("method", &self.method)
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }

@@ -148,6 +148,7 @@ impl ServerHandle {
         };
         let mut told = 0;
         for core in self.cores() {
+            core.offer_listeners("notifications/resources/updated", Some(uri));
             for session in core.sessions() {
                 if session.is_subscribed(uri) {
                     session.send(bytes.clone());
@@ -199,4 +200,5 @@ fn broadcast(core: &ServerCore, method: &str) {
     for session in core.sessions() {
         session.send(bytes.clone());
     }
+    core.offer_listeners(method, None);
 }

@@ -9,6 +9,7 @@ pub mod elicitation;
 mod handle;
 mod lifespan;
 mod methods;
+pub(crate) mod modern;
 pub(crate) mod prompt;
 pub(crate) mod registry;
 pub(crate) mod resource;
@@ -32,10 +33,11 @@ pub use client_requests::{
     ClientRequestError, LogLevel, Root, SamplingMessage, SamplingRequest, SamplingResult,
 };
 pub use completion::{Completion, CompletionContext, IntoCompletion};
-pub use context::Context;
+pub use context::{ClientRequest, Context};
 pub use handle::ServerHandle;
 pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;
+pub use modern::{CacheHints, CacheScope};
 pub use prompt::{
     GetPromptResult, IntoPromptResult, PromptArgument, PromptArgumentParam, PromptArgumentType,
     PromptDef, PromptFuture, PromptGet, PromptMessage, PromptTarget,
@@ -86,6 +88,7 @@ pub struct Server {
     client_request_timeout: std::time::Duration,
     state: state::StateMap,
     lifespans: Vec<lifespan::Setup>,
+    per_request: modern::PerRequestConfig,
     handle: ServerHandle,
 }
 
@@ -142,6 +145,7 @@ impl Server {
             client_request_timeout: client_requests::DEFAULT_CLIENT_REQUEST_TIMEOUT,
             state: state::StateMap::default(),
             lifespans: Vec::new(),
+            per_request: modern::PerRequestConfig::default(),
             handle: ServerHandle::new(),
         }
     }
@@ -271,6 +275,43 @@ impl Server {
         self
     }
 
+    /// How long 2026-07-28 clients may cache list results (`tools/list`, `prompts/list`,
+    /// `resources/list`, `resources/templates/list`), `server/discover` and resource reads,
+    /// and whether shared caches may keep them: the `ttlMs` and `cacheScope` of those results.
+    /// Default: no caching (`ttlMs: 0`), public.
+    pub fn cache_hints(mut self, ttl: std::time::Duration, scope: CacheScope) -> Server {
+        self.per_request.lists = CacheHints { ttl, scope };
+        self
+    }
+
+    /// The caching hints of reads of one resource or resource template (its URI or template
+    /// text, as given to `#[resource]`), instead of the server's.
+    pub fn resource_cache_hints(
+        mut self,
+        uri: impl Into<String>,
+        ttl: std::time::Duration,
+        scope: CacheScope,
+    ) -> Server {
+        self.per_request
+            .resources
+            .insert(uri.into(), CacheHints { ttl, scope });
+        self
+    }
+
+    /// The key that seals the `requestState` of 2026-07-28 multi round-trip requests (an
+    /// HMAC-SHA256 key, 32 bytes or more). Give every instance behind a load balancer the
+    /// same key, so that any of them can take the next round; the default is a random key
+    /// per process. A state older than `max_age` is refused (default: 10 minutes).
+    pub fn request_state_key(
+        mut self,
+        key: impl AsRef<[u8]>,
+        max_age: std::time::Duration,
+    ) -> Server {
+        self.per_request.state_key = key.as_ref().into();
+        self.per_request.state_max_age = max_age;
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -347,6 +388,8 @@ impl Server {
             client_request_timeout: self.client_request_timeout,
             state: self.state,
             sessions: Mutex::new(Vec::new()),
+            listeners: Mutex::new(Vec::new()),
+            per_request: self.per_request,
         });
         self.handle.attach(&core);
         Ok(core)
@@ -367,6 +410,9 @@ pub(crate) struct ServerCore {
     /// Every live session that completed the handshake, for notifications that concern
     /// them all.
     sessions: Mutex<Vec<Weak<session::Session>>>,
+    /// The open `subscriptions/listen` requests (2026-07-28).
+    listeners: Mutex<Vec<Arc<modern::Listener>>>,
+    pub(crate) per_request: modern::PerRequestConfig,
 }
 
 impl ServerCore {

@@ -51,7 +51,7 @@ impl Icon {
 /// An item's listing entry (`tools/list`, `resources/list`…), serialized once per revision on
 /// first use, so that a listing is a concatenation of cached strings.
 #[derive(Default)]
-pub(crate) struct Listing([OnceLock<Box<RawValue>>; ProtocolVersion::HANDSHAKE.len()]);
+pub(crate) struct Listing([OnceLock<Box<RawValue>>; ProtocolVersion::ALL.len()]);
 
 impl Listing {
     pub(crate) fn get(&self, version: ProtocolVersion, build: impl FnOnce() -> Value) -> &RawValue {

@@ -62,7 +62,14 @@ pub(crate) struct Session {
     id: OnceLock<Arc<str>>,
     /// The `Context`s of requests in flight, to tell them of a cancellation.
     contexts: Mutex<HashMap<RequestId, Weak<ContextInner>>>,
+    /// The connection's session, for the session of one per-request (2026-07-28) request.
+    parent: Option<Arc<Session>>,
+    /// The requests to the client of a per-request request, and their answers.
+    round: Option<super::modern::InputRound>,
 }
+
+/// `log_level` of a session whose client asked for no log messages.
+const LOGS_OFF: u8 = u8::MAX;
 
 /// The answer to one incoming message.
 pub(crate) enum Reply {
@@ -89,7 +96,55 @@ impl Session {
             ),
             id: OnceLock::new(),
             contexts: Mutex::new(HashMap::new()),
+            parent: None,
+            round: None,
         })
+    }
+
+    /// The session of one per-request request made on `parent`'s connection.
+    pub(crate) fn new_child(
+        core: Arc<ServerCore>,
+        out: Outbound,
+        parent: &Arc<Session>,
+        round: super::modern::InputRound,
+    ) -> Arc<Session> {
+        let mut session = Arc::into_inner(Session::new(core, out)).expect("a new session");
+        session.parent = Some(Arc::clone(parent.root()));
+        session.round = Some(round);
+        Arc::new(session)
+    }
+
+    /// The connection's session.
+    fn root(self: &Arc<Self>) -> &Arc<Session> {
+        self.parent.as_ref().unwrap_or(self)
+    }
+
+    /// The requests to the client of a per-request request.
+    pub(crate) fn round(&self) -> Option<&super::modern::InputRound> {
+        self.round.as_ref()
+    }
+
+    pub(crate) fn set_peer(
+        &self,
+        version: ProtocolVersion,
+        info: Implementation,
+        capabilities: JsonObject,
+    ) {
+        let _ = self.peer.set(Peer {
+            version,
+            info,
+            capabilities,
+        });
+    }
+
+    /// No log message reaches the client.
+    pub(crate) fn silence_logs(&self) {
+        self.log_level
+            .store(LOGS_OFF, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn logs_off(&self) -> bool {
+        self.log_level.load(std::sync::atomic::Ordering::Relaxed) == LOGS_OFF
     }
 
     /// Names the session (once).
@@ -101,10 +156,11 @@ impl Session {
         self.id.get().map(|id| &**id)
     }
 
-    pub(crate) fn remember_context(&self, context: &Arc<ContextInner>) {
+    pub(crate) fn remember_context(self: &Arc<Self>, context: &Arc<ContextInner>) {
+        let root = self.root();
         // A context made for the same request (`Context::read_resource`) leaves the first
         // one registered.
-        let mut contexts = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut contexts = root.contexts.lock().unwrap_or_else(|e| e.into_inner());
         match contexts.entry(context.request_id().clone()) {
             Entry::Occupied(e) if e.get().strong_count() > 0 => {}
             Entry::Occupied(mut e) => {
@@ -118,7 +174,8 @@ impl Session {
 
     /// Forgets a dropped `Context`, unless a later request reused its id.
     pub(crate) fn forget_context(&self, id: &RequestId, context: *const ContextInner) {
-        let mut contexts = self.contexts.lock().unwrap_or_else(|e| e.into_inner());
+        let root = self.parent.as_deref().unwrap_or(self);
+        let mut contexts = root.contexts.lock().unwrap_or_else(|e| e.into_inner());
         if contexts.get(id).is_some_and(|w| w.as_ptr() == context) {
             contexts.remove(id);
         }
@@ -342,13 +399,16 @@ impl Session {
         }
     }
 
-    fn handle_request(
+    pub(crate) fn handle_request(
         self: &Arc<Self>,
         id: RequestId,
         method: &str,
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
+        if self.round.is_none() && super::modern::names_revision(params) {
+            return self.handle_per_request(id, method, params, out, None);
+        }
         let result = match method {
             "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
             "ping" => Ok(encode_result(&id, &Empty {})),

@@ -28,6 +28,7 @@ use super::security::{Accepts, Refusal, is_json_body};
 use super::sessions::{HttpSession, parse_event_id};
 use super::sse::{self, ResponseBody, SseBody};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
+use crate::server::modern;
 use crate::server::session::{Reply, Session};
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -214,6 +215,16 @@ async fn post(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Log
         }
     };
     let (id, is_initialize) = describe(&message, log);
+    let header = headers
+        .get(PROTOCOL_VERSION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+    let per_request = header
+        .as_deref()
+        .is_some_and(|h| ProtocolVersion::parse(h).is_none())
+        || matches!(&message, Incoming::Request { params, .. } if modern::names_revision(*params));
+    if per_request {
+        return serve_per_request(shared, headers, header.as_deref(), message, mode, log).await;
+    }
     let version = match header_version(headers) {
         Ok(v) => v,
         Err(problem) => return problem.respond(id.as_ref()),
@@ -313,6 +324,122 @@ fn initialize(shared: &Arc<Shared>, message: Incoming<'_>, log: &mut Log) -> Htt
     let mut response = json(StatusCode::OK, bytes);
     response.headers_mut().insert(SESSION_ID, session_id);
     response
+}
+
+const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+/// A POST of the per-request revision (2026-07-28): no session, whatever the headers say;
+/// the routing headers must agree with the body; errors this revision defines get its status
+/// codes.
+async fn serve_per_request(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    header_version: Option<&str>,
+    message: Incoming<'_>,
+    mode: Mode,
+    log: &mut Log,
+) -> HttpResponse {
+    let Incoming::Request { id, method, params } = &message else {
+        // Clients of this revision send notifications only for themselves (cancellation is
+        // closing the stream); there is nothing to answer.
+        return accepted();
+    };
+    let checked = modern::check_request(*params, header_version)
+        .and_then(|_| check_routing_headers(headers, method, *params));
+    if let Err(e) = checked {
+        let bytes = encode_error(Some(id), &e);
+        return json(per_request_status(&bytes), bytes);
+    }
+    let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+    let mut response = answer(shared, None, &session, message, mode, log).await;
+    if let ResponseBody::Full(Some(body)) = response.body() {
+        *response.status_mut() = per_request_status(body);
+    }
+    response
+}
+
+/// `Mcp-Method` must be the body's method, and `Mcp-Name` its tool or prompt name or
+/// resource URI (HeaderMismatch, -32020, otherwise).
+fn check_routing_headers(
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&serde_json::value::RawValue>,
+) -> Result<(), ErrorObject> {
+    let mismatch = |message: String| ErrorObject::new(code::HEADER_MISMATCH, message);
+    let read = |name: &HeaderName| -> Result<Option<String>, ErrorObject> {
+        headers
+            .get(name)
+            .map(|v| {
+                let text = v.to_str().map_err(|_| {
+                    mismatch(format!("Header mismatch: `{name}` is not visible ASCII"))
+                })?;
+                modern::decode_header_value(text)
+                    .map_err(|e| mismatch(format!("Header mismatch: `{name}`: {e}")))
+            })
+            .transpose()
+    };
+    match read(&MCP_METHOD)? {
+        None => {
+            return Err(mismatch(format!(
+                "Header mismatch: the `Mcp-Method` header is required; it must be `{method}`"
+            )));
+        }
+        Some(m) if m != method => {
+            return Err(mismatch(format!(
+                "Header mismatch: `Mcp-Method` is `{m}` but the body's method is `{method}`"
+            )));
+        }
+        Some(_) => {}
+    }
+    let key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        _ => return Ok(()),
+    };
+    let expected = params
+        .and_then(|p| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(p.get()).ok()
+        })
+        .and_then(|p| p.get(key).and_then(|v| v.as_str()).map(str::to_string));
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    match read(&MCP_NAME)? {
+        None => Err(mismatch(format!(
+            "Header mismatch: the `Mcp-Name` header is required for `{method}`; it must be `{expected}`"
+        ))),
+        Some(n) if n != expected => Err(mismatch(format!(
+            "Header mismatch: `Mcp-Name` is `{n}` but the body's `{key}` is `{expected}`"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The HTTP status of a per-request JSON answer: 404 for an unknown method, 400 for the
+/// errors of this revision's checks, 200 otherwise.
+fn per_request_status(body: &[u8]) -> StatusCode {
+    #[derive(Deserialize)]
+    struct Error {
+        code: i64,
+        #[serde(default)]
+        message: String,
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Option<Error>,
+    }
+    let Ok(Envelope { error: Some(e) }) = serde_json::from_slice::<Envelope>(body) else {
+        return StatusCode::OK;
+    };
+    match e.code {
+        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        code::HEADER_MISMATCH | code::MISSING_CAPABILITY | code::UNSUPPORTED_VERSION => {
+            StatusCode::BAD_REQUEST
+        }
+        code::INVALID_PARAMS if e.message.contains("_meta") => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
 }
 
 /// Hands a message to the session and answers the POST.
