@@ -413,6 +413,8 @@ def validate_entries(
                         rtype = RESULT_TYPES.get(method)
                         if method == "tools/call" and "task" in params and schema.has("CreateTaskResult"):
                             rtype = "CreateTaskResult"
+                        if result.get("resultType") == "input_required" and schema.has("InputRequiredResult"):
+                            rtype = "InputRequiredResult"
                         if rtype and schema.has(rtype):
                             problems += [f"{rtype}: {r}" for r in schema.errors(rtype, result)]
                         if method == "tools/list":
