@@ -9,6 +9,7 @@ pub mod elicitation;
 mod handle;
 mod lifespan;
 mod methods;
+pub(crate) mod param_headers;
 pub(crate) mod prompt;
 pub(crate) mod registry;
 pub(crate) mod resource;
