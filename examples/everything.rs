@@ -312,6 +312,16 @@ fn accepted<T>(answer: ElicitationResponse<T>) -> Result<T, ToolError> {
     }
 }
 
+/// Tests an argument mirrored into an HTTP header (`Mcp-Param-Value`), which the server
+/// checks against the body.
+///
+/// # Arguments
+/// * `value` - Any text.
+#[tool]
+fn test_custom_header(#[arg(header = "Value")] value: String) -> String {
+    format!("Value: {value}")
+}
+
 /// Tests a request that needs a client capability (sampling) the client may not declare.
 #[tool]
 async fn test_missing_capability(ctx: Context) -> Result<String, ToolError> {

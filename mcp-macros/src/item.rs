@@ -38,6 +38,8 @@ pub(crate) struct Param {
     pub(crate) default: Option<Default>,
     /// `#[arg(complete = path)]`.
     pub(crate) complete: Option<syn::Path>,
+    /// `#[arg(header = "Name")]`: mirrored into the HTTP header `Mcp-Param-Name`.
+    pub(crate) header: Option<LitStr>,
     pub(crate) span: Span,
 }
 
@@ -171,6 +173,7 @@ pub(crate) fn params(cx: &Ctxt, item: &mut ItemFn, kind: &Kind) -> Vec<Param> {
                     description: None,
                     default: None,
                     complete: None,
+                    header: None,
                     span: pt.span(),
                 };
                 for a in &arg_attrs {
@@ -188,6 +191,7 @@ fn parse_arg(cx: &Ctxt, a: &syn::Attribute, param: &mut Param, keys: &[&str]) {
     let mut default = Slot::new("default");
     let mut rename = Slot::new("rename");
     let mut complete = Slot::new("complete");
+    let mut header = Slot::new("header");
     let result = a.parse_nested_meta(|meta| {
         let span = meta.path.span();
         if meta.path.is_ident("description") {
@@ -203,6 +207,8 @@ fn parse_arg(cx: &Ctxt, a: &syn::Attribute, param: &mut Param, keys: &[&str]) {
             rename.set(cx, span, attr::string(&meta)?);
         } else if meta.path.is_ident("complete") && keys.contains(&"complete") {
             complete.set(cx, span, meta.value()?.parse::<syn::Path>()?);
+        } else if meta.path.is_ident("header") && keys.contains(&"header") {
+            header.set(cx, span, attr::string(&meta)?);
         } else {
             cx.syn_error(attr::unknown(&meta, "`#[arg]`", keys));
             attr::skip_value(&meta)?;
@@ -221,6 +227,7 @@ fn parse_arg(cx: &Ctxt, a: &syn::Attribute, param: &mut Param, keys: &[&str]) {
         param.rename = Some(r);
     }
     param.complete = complete.get();
+    param.header = header.get();
 }
 
 fn parse_icon(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Icon> {
@@ -594,6 +601,7 @@ pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param, schema: bool) -
             quote!(::core::option::Option::None),
         ),
     };
+    let header = opt_str(&p.header);
     let complete_ident = format_ident!("__mcp_complete_{}", i);
     let (complete_item, complete) = match &p.complete {
         Some(path) => (
@@ -616,6 +624,7 @@ pub(crate) fn arg_tokens(mcp: &TokenStream, i: usize, p: &Param, schema: bool) -
             default_json: #default_json,
             has_default: #has_default,
             complete: #complete,
+            header: #header,
         };
     };
     ArgTokens {

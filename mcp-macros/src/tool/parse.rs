@@ -35,7 +35,7 @@ pub(crate) const KIND: Kind = Kind {
     noun: "tool",
     generic_reason: "each argument's JSON Schema is fixed at compile time",
     return_reason: "the type the output schema comes from",
-    arg_keys: &["description", "default", "rename"],
+    arg_keys: &["description", "default", "rename", "header"],
 };
 
 /// The whole tool, as understood from the attribute and the function.

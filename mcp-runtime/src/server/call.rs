@@ -176,6 +176,9 @@ pub struct ArgSpec {
     pub has_default: bool,
     /// Suggests values for `completion/complete` (prompt arguments and template variables).
     pub complete: Option<super::completion::Completer>,
+    /// The `Name` of the `Mcp-Param-Name` HTTP header the argument is mirrored into (tool
+    /// arguments, `"x-mcp-header"` in the input schema).
+    pub header: Option<&'static str>,
 }
 
 /// Marker on which parameter methods are resolved; see the module docs.
@@ -307,6 +310,9 @@ impl<T> ArgumentParam<T> for Param<T> {
             spec.default_json.map(|f| f()),
             accepts_null,
         );
+        if let Some(header) = spec.header {
+            schema.header(spec.name, header);
+        }
     }
 
     fn extract(

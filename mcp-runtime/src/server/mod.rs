@@ -10,6 +10,7 @@ mod handle;
 mod lifespan;
 mod methods;
 pub(crate) mod modern;
+pub(crate) mod param_headers;
 pub(crate) mod prompt;
 pub(crate) mod registry;
 pub(crate) mod resource;

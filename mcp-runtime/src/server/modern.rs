@@ -172,23 +172,6 @@ pub(crate) fn check_request(
     }
 }
 
-/// The text of an HTTP header value: trimmed of surrounding whitespace, and decoded when
-/// written `=?base64?…?=` (for text that is not plain ASCII).
-pub(crate) fn decode_header_value(raw: &str) -> Result<String, String> {
-    let text = raw.trim_matches([' ', '\t']);
-    match text
-        .strip_prefix("=?base64?")
-        .and_then(|t| t.strip_suffix("?="))
-    {
-        Some(encoded) => {
-            let bytes =
-                base64::decode(encoded).map_err(|e| format!("invalid base64 in {text:?}: {e}"))?;
-            String::from_utf8(bytes).map_err(|_| format!("{text:?} does not decode to UTF-8"))
-        }
-        None => Ok(text.to_string()),
-    }
-}
-
 /// How long clients may cache a result, and whether for everyone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheHints {

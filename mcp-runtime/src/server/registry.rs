@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::call::{OutputMode, OutputSchema, ToolCall, ToolFuture};
+use super::param_headers;
 use crate::protocol::{JsonObject, ProtocolVersion};
 
 /// An icon for a tool, resource, prompt or server.
@@ -189,6 +190,9 @@ pub(crate) struct ToolEntry {
     pub(crate) argument_names: Vec<String>,
     /// Whether arguments not in the schema are refused.
     pub(crate) closed: bool,
+    /// Arguments mirrored into `Mcp-Param-*` HTTP headers, as `(property, header name)`;
+    /// see [`param_headers`](super::param_headers).
+    pub(crate) header_params: Vec<(String, String)>,
     listing: Listing,
 }
 
@@ -201,6 +205,13 @@ impl ToolEntry {
                 def.name, def.location.0, def.location.1
             ));
         }
+        param_headers::check_annotations(&input_schema).map_err(|e| {
+            format!(
+                "tool `{}` ({}:{}): {e}",
+                def.name, def.location.0, def.location.1
+            )
+        })?;
+        let header_params = param_headers::header_params(&input_schema);
         let argument_names = input_schema
             .get("properties")
             .and_then(Value::as_object)
@@ -220,6 +231,7 @@ impl ToolEntry {
             input_schema,
             argument_names,
             closed,
+            header_params,
             listing: Default::default(),
         })
     }
@@ -276,6 +288,7 @@ impl super::catalog::Item for ToolEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::schema::InputSchemaBuilder;
 
     fn listed_schema() -> JsonObject {
         serde_json::json!({"type": "array"})
@@ -304,6 +317,68 @@ mod tests {
         output_schema: || None,
         handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
     };
+
+    fn def_with_schema(input_schema: fn() -> JsonObject) -> &'static ToolDef {
+        Box::leak(Box::new(ToolDef {
+            name: "transfer",
+            location: ("src/bank.rs", 12),
+            input_schema,
+            ..NOT_AN_OBJECT
+        }))
+    }
+
+    #[test]
+    fn a_number_argument_mirrored_into_a_header_is_refused_by_tool_and_argument() {
+        let def = def_with_schema(|| {
+            let mut b = InputSchemaBuilder::new();
+            b.argument::<f64>("amount", None, None, false);
+            b.header("amount", "Amount");
+            b.finish()
+        });
+        let Err(e) = ToolEntry::new(def) else {
+            panic!("a `number` argument cannot carry `x-mcp-header`");
+        };
+        assert_eq!(
+            e,
+            "tool `transfer` (src/bank.rs:12): argument `amount` is mirrored into header `Mcp-Param-Amount`, but only string, integer and boolean arguments can be; its schema has `\"type\": \"number\"`"
+        );
+    }
+
+    #[test]
+    fn mirrored_arguments_are_listed_and_kept_with_the_tool() {
+        let def = def_with_schema(|| {
+            let mut b = InputSchemaBuilder::new();
+            b.argument::<String>("region", None, None, false);
+            b.header("region", "Region");
+            b.argument::<Option<u32>>("shard", None, None, true);
+            b.header("shard", "Shard");
+            b.argument::<String>("query", None, None, false);
+            b.finish()
+        });
+        let entry = ToolEntry::new(def).expect("string and integer arguments can be mirrored");
+        assert_eq!(
+            entry.header_params,
+            [
+                ("region".to_string(), "Region".to_string()),
+                ("shard".to_string(), "Shard".to_string())
+            ]
+        );
+        let listed: Value = serde_json::from_str(entry.listing(ProtocolVersion::LATEST).get())
+            .expect("a listing is JSON");
+        assert_eq!(
+            listed["inputSchema"]["properties"]["region"]["x-mcp-header"],
+            "Region"
+        );
+        assert_eq!(
+            listed["inputSchema"]["properties"]["shard"]["x-mcp-header"],
+            "Shard"
+        );
+        assert!(
+            listed["inputSchema"]["properties"]["query"]
+                .get("x-mcp-header")
+                .is_none()
+        );
+    }
 
     #[test]
     fn an_input_schema_that_is_not_an_object_schema_is_refused_by_name() {

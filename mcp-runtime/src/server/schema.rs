@@ -88,6 +88,15 @@ impl InputSchemaBuilder {
         self.properties.insert(name.into(), schema);
     }
 
+    /// Mirrors the argument `name`, added before, into the HTTP header `Mcp-Param-{header}`:
+    /// its property gets `"x-mcp-header": header`. Whether its type allows this is checked
+    /// when the server builds the tool.
+    pub fn header(&mut self, name: &str, header: &str) {
+        if let Some(Value::Object(property)) = self.properties.get_mut(name) {
+            property.insert(super::param_headers::ANNOTATION.into(), header.into());
+        }
+    }
+
     /// The finished root schema: an object that refuses unknown properties.
     pub fn finish(mut self) -> JsonObject {
         let mut root = Map::new();

@@ -28,7 +28,7 @@ use super::security::{Accepts, Refusal, is_json_body};
 use super::sessions::{HttpSession, parse_event_id};
 use super::sse::{self, ResponseBody, SseBody};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
-use crate::server::modern;
+use crate::server::{modern, param_headers};
 use crate::server::session::{Reply, Session};
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -346,7 +346,8 @@ async fn serve_per_request(
         return accepted();
     };
     let checked = modern::check_request(*params, header_version)
-        .and_then(|_| check_routing_headers(headers, method, *params));
+        .and_then(|_| check_routing_headers(headers, method, *params))
+        .and_then(|()| check_argument_headers(shared, headers, method, *params));
     if let Err(e) = checked {
         let bytes = encode_error(Some(id), &e);
         return json(per_request_status(&bytes), bytes);
@@ -374,7 +375,7 @@ fn check_routing_headers(
                 let text = v.to_str().map_err(|_| {
                     mismatch(format!("Header mismatch: `{name}` is not visible ASCII"))
                 })?;
-                modern::decode_header_value(text)
+                param_headers::decode_header_value(text)
                     .map_err(|e| mismatch(format!("Header mismatch: `{name}`: {e}")))
             })
             .transpose()
@@ -414,6 +415,41 @@ fn check_routing_headers(
         ))),
         Some(_) => Ok(()),
     }
+}
+
+/// A `tools/call`'s `Mcp-Param-*` headers must mirror the arguments its tool marks with
+/// `x-mcp-header` (HeaderMismatch, -32020, otherwise).
+fn check_argument_headers(
+    shared: &Shared,
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&serde_json::value::RawValue>,
+) -> Result<(), ErrorObject> {
+    if method != "tools/call" {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct Call {
+        name: String,
+        #[serde(default)]
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    let Some(call) = params.and_then(|p| serde_json::from_str::<Call>(p.get()).ok()) else {
+        return Ok(());
+    };
+    let Some(tool) = shared.core.tools.get(&call.name) else {
+        return Ok(());
+    };
+    if tool.header_params.is_empty() {
+        return Ok(());
+    }
+    let arguments = call.arguments.unwrap_or_default();
+    param_headers::check_param_headers(&tool.header_params, &arguments, |name| {
+        headers
+            .get(format!("mcp-param-{}", name.to_ascii_lowercase()))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    })
+    .map_err(|e| ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {e}")))
 }
 
 /// The HTTP status of a per-request JSON answer: 404 for an unknown method, 400 for the

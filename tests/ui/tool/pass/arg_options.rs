@@ -1,4 +1,4 @@
-//! `#[arg(...)]`, optional arguments, extractors and raw identifiers.
+//! `#[arg(...)]`, optional arguments, extractors, raw identifiers and header-mirrored arguments.
 
 use mcp_runtime::__private::{ToolDef, inventory};
 use mcp_runtime::prelude::*;
@@ -62,6 +62,17 @@ fn sub(a: i64, b: i64) -> i64 {
     a - b
 }
 
+/// Routed by region and shard: both travel in HTTP headers too.
+#[tool]
+fn route(
+    #[arg(header = "Region", description = "Where to run.")] region: String,
+    #[arg(header = "Shard-No.")] shard: Option<u32>,
+    #[arg(header = "Dry_Run", default)] dry_run: bool,
+    sql: String,
+) -> String {
+    format!("{region} {shard:?} {dry_run} {sql}")
+}
+
 fn input_schema(name: &str) -> serde_json::Value {
     let def = inventory::iter::<ToolDef>
         .into_iter()
@@ -104,6 +115,22 @@ fn main() {
     assert_eq!(names, ["first", "loop"], "{s:#}");
 
     assert!(inventory::iter::<ToolDef>.into_iter().any(|d| d.name == "match"));
+
+    let s = input_schema("route");
+    let props = s["properties"].as_object().expect("properties");
+    assert_eq!(props["region"]["x-mcp-header"], "Region", "{s:#}");
+    assert_eq!(props["region"]["description"], "Where to run.", "{s:#}");
+    assert_eq!(props["region"]["type"], "string", "{s:#}");
+    assert_eq!(props["shard"]["x-mcp-header"], "Shard-No.", "{s:#}");
+    assert_eq!(props["shard"]["type"], "integer", "{s:#}");
+    assert_eq!(props["dry_run"]["x-mcp-header"], "Dry_Run", "{s:#}");
+    assert_eq!(props["dry_run"]["type"], "boolean", "{s:#}");
+    assert!(props["sql"].get("x-mcp-header").is_none(), "{s:#}");
+    let s = input_schema("forecast");
+    assert!(
+        s["properties"].as_object().expect("properties").values().all(|p| p.get("x-mcp-header").is_none()),
+        "{s:#}"
+    );
 
     let s = input_schema("sub");
     assert_eq!(s["properties"]["a"]["description"], "The first.", "{s:#}");
