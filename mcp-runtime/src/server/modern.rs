@@ -153,23 +153,25 @@ pub(crate) fn check_request(
     }
     match ProtocolVersion::parse_any(&meta.version) {
         Some(v) if v.is_per_request() => Ok(meta),
-        _ => {
-            let supported: Vec<&str> = ProtocolVersion::ALL
-                .iter()
-                .rev()
-                .map(|v| v.as_str())
-                .collect();
-            Err(ErrorObject::new(
-                code::UNSUPPORTED_VERSION,
-                format!(
-                    "Unsupported protocol version `{}`; supported: {}",
-                    meta.version,
-                    supported.join(", ")
-                ),
-            )
-            .with_data(json!({"supported": supported, "requested": meta.version})))
-        }
+        _ => Err(unsupported_version(&meta.version)),
     }
+}
+
+/// UnsupportedProtocolVersion (-32022), naming every revision the server speaks.
+pub(crate) fn unsupported_version(requested: &str) -> ErrorObject {
+    let supported: Vec<&str> = ProtocolVersion::ALL
+        .iter()
+        .rev()
+        .map(|v| v.as_str())
+        .collect();
+    ErrorObject::new(
+        code::UNSUPPORTED_VERSION,
+        format!(
+            "Unsupported protocol version `{requested}`; supported: {}",
+            supported.join(", ")
+        ),
+    )
+    .with_data(json!({"supported": supported, "requested": requested}))
 }
 
 /// How long clients may cache a result, and whether for everyone.

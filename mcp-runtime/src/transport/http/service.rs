@@ -28,8 +28,8 @@ use super::security::{Accepts, Refusal, is_json_body};
 use super::sessions::{HttpSession, parse_event_id};
 use super::sse::{self, ResponseBody, SseBody};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
-use crate::server::{modern, param_headers};
 use crate::server::session::{Reply, Session};
+use crate::server::{modern, param_headers};
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
@@ -340,6 +340,21 @@ async fn serve_per_request(
     mode: Mode,
     log: &mut Log,
 ) -> HttpResponse {
+    let names_revision =
+        matches!(&message, Incoming::Request { params, .. } if modern::names_revision(*params));
+    if let Some(h) =
+        header_version.filter(|h| !names_revision && ProtocolVersion::parse_any(h).is_none())
+    {
+        // Neither a handshake revision nor a request of the per-request one.
+        let id = match &message {
+            Incoming::Request { id, .. } => Some(id),
+            _ => None,
+        };
+        return json(
+            StatusCode::BAD_REQUEST,
+            encode_error(id, &modern::unsupported_version(h)),
+        );
+    }
     let Incoming::Request { id, method, params } = &message else {
         // Clients of this revision send notifications only for themselves (cancellation is
         // closing the stream); there is nothing to answer.
