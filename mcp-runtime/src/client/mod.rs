@@ -113,6 +113,36 @@ pub struct ClientOptions {
     /// `roots/list`…); without one, they get "method not found". Declare the matching
     /// `capabilities` too.
     pub on_request: Option<ServerRequestHandler>,
+    /// Sees every JSON-RPC message, as sent and as received, before anything else does:
+    /// for protocol logs and inspectors.
+    pub on_message: Option<MessageTap>,
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client to the server.
+    Sent,
+    /// From the server to the client.
+    Received,
+}
+
+/// Watches the messages of a connection: gets each one's direction and bytes (one JSON-RPC
+/// message, without the line feed). It runs on the connection's tasks, so it should be quick.
+#[derive(Clone)]
+pub struct MessageTap(pub Arc<dyn Fn(Direction, &[u8]) + Send + Sync>);
+
+impl MessageTap {
+    /// A tap from a closure.
+    pub fn new(f: impl Fn(Direction, &[u8]) + Send + Sync + 'static) -> Self {
+        MessageTap(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for MessageTap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MessageTap")
+    }
 }
 
 /// The future of an answer to a server's request.
@@ -149,6 +179,7 @@ impl Default for ClientOptions {
             },
             capabilities: JsonObject::new(),
             on_request: None,
+            on_message: None,
         }
     }
 }
@@ -170,6 +201,7 @@ pub struct Client {
     init: InitializeResult,
     child: Option<tokio::sync::Mutex<Child>>,
     http: Option<Arc<HttpTransport>>,
+    tap: Option<MessageTap>,
 }
 
 impl fmt::Debug for Client {
@@ -304,8 +336,13 @@ impl Client {
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let reader_pending = Arc::clone(&pending);
         let on_request = options.on_request.clone();
+        let tap = options.on_message.clone();
+        let reader_tap = tap.clone();
         tokio::spawn(async move {
             while let Some(bytes) = from_server.recv().await {
+                if let Some(tap) = &reader_tap {
+                    (tap.0)(Direction::Received, &bytes);
+                }
                 let Ok(text) = std::str::from_utf8(&bytes) else {
                     continue;
                 };
@@ -375,6 +412,7 @@ impl Client {
             },
             child: child.map(tokio::sync::Mutex::new),
             http: None,
+            tap: tap.clone(),
         };
         // Answers to server requests go out through the same link; held weakly, so that
         // dropping the client still closes the connection.
@@ -382,6 +420,9 @@ impl Client {
         tokio::spawn(async move {
             while let Some(bytes) = reply_rx.recv().await {
                 let Some(link) = replies.upgrade() else { break };
+                if let Some(tap) = &tap {
+                    (tap.0)(Direction::Sent, &bytes);
+                }
                 if !link.send(bytes).await {
                     break;
                 }
@@ -412,6 +453,9 @@ impl Client {
     }
 
     async fn send(&self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        if let Some(tap) = &self.tap {
+            (tap.0)(Direction::Sent, &bytes);
+        }
         if self.link_sender().send(bytes).await {
             Ok(())
         } else {
