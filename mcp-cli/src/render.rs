@@ -10,8 +10,13 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
+/// The first paragraph, on one line (doc comments wrap their sentences).
+fn first_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Two columns, the first padded to the widest entry.
@@ -39,7 +44,7 @@ pub fn tools(tools: &[Value]) -> String {
         .map(|t| {
             (
                 signature(s(t, "name"), &t["inputSchema"]),
-                first_line(s(t, "description")).to_string(),
+                first_line(s(t, "description")),
             )
         })
         .collect();
@@ -103,7 +108,7 @@ pub fn prompts(prompts: &[Value]) -> String {
                 .unwrap_or_default();
             (
                 format!("{}({})", s(p, "name"), args.join(", ")),
-                first_line(s(p, "description")).to_string(),
+                first_line(s(p, "description")),
             )
         })
         .collect();
@@ -216,9 +221,9 @@ mod tests {
     #[test]
     fn aligned_lists() {
         let t = tools(&[
-            json!({"name": "add", "description": "Add.\nMore.", "inputSchema": {"properties": {"a": {"type": "integer"}}, "required": ["a"]}}),
+            json!({"name": "add", "description": "Add\nthem.\n\nMore.", "inputSchema": {"properties": {"a": {"type": "integer"}}, "required": ["a"]}}),
             json!({"name": "logo", "inputSchema": {}}),
         ]);
-        assert_eq!(t, "add(a: integer)  Add.\nlogo()\n");
+        assert_eq!(t, "add(a: integer)  Add them.\nlogo()\n");
     }
 }

@@ -71,10 +71,14 @@ async function open(url) {
   return { page, errors, close: () => page.close() };
 }
 
-async function shot(page, name) {
+/** Saves a screenshot for the docs (with INSPECTOR_SCREENSHOTS), `height` pixels tall. */
+async function shot(page, name, height = 820) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
+  await page.setViewportSize({ width: 1280, height });
+  await page.$eval('main', (m) => { m.scrollTop = 0; });
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  await page.setViewportSize({ width: 1280, height: 820 });
 }
 
 test('fill a tool form, call it and see the result, checked against its output schema', { timeout: TIMEOUT }, async () => {
@@ -245,7 +249,7 @@ test('nested forms, every content kind, and inputs kept across a revision switch
     await page.click('#tool-run');
     await page.waitForSelector('#schema-check[data-valid=true]');
     assert.deepEqual(JSON.parse(await page.textContent('#structured')), { route: ['Lyon', 'Turin'], nights: 5, mode: 'train', rail_pass: true });
-    await shot(page, 'tools');
+    await shot(page, 'tools', 1480);
 
     // Switch revision: the server restarts, the page reconnects, the form keeps its inputs.
     await page.selectOption('#revision', '2025-03-26');
@@ -266,10 +270,10 @@ test('nested forms, every content kind, and inputs kept across a revision switch
       assert.ok(await page.$(`#tool-result [data-type=${kind}]`), `a ${kind} block`);
     }
     assert.ok(await page.$eval('#tool-result [data-type=image] img', (img) => img.naturalWidth === 8), 'the image decodes');
+    await shot(page, 'content', 1180);
     await page.click('#tool-result [data-type=resource_link] button');
     await page.waitForSelector('#resource-result .resource-contents');
     assert.match(await page.textContent('#resource-result'), /Inspector demo/);
-    await shot(page, 'content');
     assert.deepEqual(errors, []);
   } finally {
     await close();
