@@ -652,10 +652,7 @@ fn the_inspector_switches_revisions_and_shows_build_failures() {
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let d = dev(&["--example", "no_such_example"], Some(&root));
-    let e = d.events_until(|e| {
-        e["type"] == "snapshot" && e["status"]["state"] == "build_failed"
-            || e["type"] == "status" && e["status"]["state"] == "build_failed"
-    });
+    let e = d.events_until(|e| e["status"]["state"] == "build_failed");
     let output = e["status"]["output"].as_str().unwrap();
     assert!(
         output.contains("no example target named `no_such_example`"),

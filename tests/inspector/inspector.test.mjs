@@ -147,6 +147,17 @@ test('a progress bar moves while a tool reports progress', { timeout: TIMEOUT },
     await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === 'slept 2400 ms');
     await page.click('[data-tab=notifications]');
     assert.ok((await page.$$('#notifications tr')).length >= 5, 'four progress notifications and a header');
+
+    // Cancel sends notifications/cancelled; the call ends as cancelled.
+    await page.click('[data-tab=tools]');
+    await page.fill('[data-field=ms]', '8000');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => Number(document.querySelector('#tool-progress')?.value) > 0);
+    await page.click('#tool-cancel');
+    await page.waitForSelector('#tool-result');
+    assert.match(await page.textContent('#tool-result'), /cancelled/);
+    await page.click('[data-tab=history]');
+    await page.waitForSelector('#history tr.entry[data-method="notifications/cancelled"]');
     assert.deepEqual(errors, []);
   } finally {
     await close();
@@ -164,6 +175,18 @@ test('read a resource, and a template filled in with completion suggestions', { 
     await page.waitForSelector('#resource-result .resource-contents');
     const index = JSON.parse(await page.textContent('#resource-result .json-text'));
     assert.ok(Array.isArray(index) && index.length > 0, JSON.stringify(index));
+
+    // Subscribed, the page marks what it read as stale when the server says it changed.
+    await page.click('#resource-subscribe');
+    await page.waitForSelector('#resource-subscribe:has-text("Unsubscribe")');
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=write_note]');
+    await page.fill('[data-field=name]', 'fresh');
+    await page.fill('[data-field=text]', 'a new note');
+    await page.click('#tool-run');
+    await page.waitForSelector('#tool-result');
+    await page.click('[data-tab=resources]');
+    await page.waitForSelector('#resource-updated');
 
     await page.click('.template-item[data-template="notes://{name}"]');
     await page.click('[data-var=name]');
@@ -274,6 +297,30 @@ test('nested forms, every content kind, and inputs kept across a revision switch
     await page.click('#tool-result [data-type=resource_link] button');
     await page.waitForSelector('#resource-result .resource-contents');
     assert.match(await page.textContent('#resource-result'), /Inspector demo/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});
+
+test('log messages follow the level chosen in the page', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'inspector_demo')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.click('[data-tab=notifications]');
+    await page.selectOption('#log-level', 'warning');
+    await page.click('[data-tab=history]');
+    await page.waitForSelector('#history tr.entry[data-kind=response][data-method="logging/setLevel"]');
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=countdown]');
+    await page.fill('[data-field=from]', '2');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === 'lift-off');
+    await page.click('[data-tab=notifications]');
+    const levels = await page.$$eval('#notifications .lvl', (l) => l.map((x) => x.textContent));
+    assert.deepEqual(levels, ['warning'], 'info messages are below the level');
+    assert.equal((await page.$$('#notifications progress')).length, 2, 'two progress notifications');
     assert.deepEqual(errors, []);
   } finally {
     await close();

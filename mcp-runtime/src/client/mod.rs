@@ -130,7 +130,10 @@ pub enum Direction {
 /// Watches the messages of a connection: gets each one's direction and bytes (one JSON-RPC
 /// message, without the line feed). It runs on the connection's tasks, so it should be quick.
 #[derive(Clone)]
-pub struct MessageTap(pub Arc<dyn Fn(Direction, &[u8]) + Send + Sync>);
+pub struct MessageTap(pub Arc<TapFn>);
+
+/// What a [`MessageTap`] calls.
+pub type TapFn = dyn Fn(Direction, &[u8]) + Send + Sync;
 
 impl MessageTap {
     /// A tap from a closure.
