@@ -317,49 +317,64 @@ async fn with_activity<T>(
     let tty = std::io::stderr().is_terminal();
     let mut drew_bar = false;
     tokio::pin!(fut);
-    let result = loop {
-        tokio::select! {
-            r = &mut fut => break r,
-            Some(n) = client.next_notification() => {
-                let mut err = std::io::stderr().lock();
-                match n.method.as_str() {
-                    "notifications/progress" => {
-                        let done = n.params["progress"].as_f64().unwrap_or(0.0);
-                        let total = n.params["total"].as_f64();
-                        let msg = n.params["message"].as_str().unwrap_or("");
-                        if tty {
-                            let bar = match total {
-                                Some(t) if t > 0.0 => {
-                                    let f = (done / t).clamp(0.0, 1.0);
-                                    let filled = (f * 30.0).round() as usize;
-                                    format!("[{}{}] {:>3.0}%", "#".repeat(filled), " ".repeat(30 - filled), f * 100.0)
-                                }
-                                _ => format!("[{done}]"),
-                            };
-                            let _ = write!(err, "\r\x1b[2K{bar} {msg}");
-                            drew_bar = true;
-                        } else {
-                            let of = total.map(|t| format!("/{t}")).unwrap_or_default();
-                            let _ = writeln!(err, "progress {done}{of} {msg}");
+    let mut show = |n: mcp_runtime::client::Notification| {
+        let mut err = std::io::stderr().lock();
+        match n.method.as_str() {
+            "notifications/progress" => {
+                let done = n.params["progress"].as_f64().unwrap_or(0.0);
+                let total = n.params["total"].as_f64();
+                let msg = n.params["message"].as_str().unwrap_or("");
+                if tty {
+                    let bar = match total {
+                        Some(t) if t > 0.0 => {
+                            let f = (done / t).clamp(0.0, 1.0);
+                            let filled = (f * 30.0).round() as usize;
+                            format!(
+                                "[{}{}] {:>3.0}%",
+                                "#".repeat(filled),
+                                " ".repeat(30 - filled),
+                                f * 100.0
+                            )
                         }
-                    }
-                    "notifications/message" => {
-                        if drew_bar {
-                            let _ = write!(err, "\r\x1b[2K");
-                        }
-                        let level = n.params["level"].as_str().unwrap_or("info");
-                        let data = match &n.params["data"] {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        let logger = n.params["logger"].as_str().map(|l| format!(" {l}:")).unwrap_or_default();
-                        let _ = writeln!(err, "[{level}]{logger} {data}");
-                    }
-                    _ => {}
+                        _ => format!("[{done}]"),
+                    };
+                    let _ = write!(err, "\r\x1b[2K{bar} {msg}");
+                    drew_bar = true;
+                } else {
+                    let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+                    let _ = writeln!(err, "progress {done}{of} {msg}");
                 }
             }
+            "notifications/message" => {
+                if drew_bar {
+                    let _ = write!(err, "\r\x1b[2K");
+                }
+                let level = n.params["level"].as_str().unwrap_or("info");
+                let data = match &n.params["data"] {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let logger = n.params["logger"]
+                    .as_str()
+                    .map(|l| format!(" {l}:"))
+                    .unwrap_or_default();
+                let _ = writeln!(err, "[{level}]{logger} {data}");
+            }
+            _ => {}
         }
     };
+    let result = loop {
+        tokio::select! {
+            // Notifications first: they were sent before the answer that follows them.
+            biased;
+            Some(n) = client.next_notification() => show(n),
+            r = &mut fut => break r,
+        }
+    };
+    // Whatever arrived with the answer is still shown.
+    while let Ok(Some(n)) = tokio::time::timeout(Duration::ZERO, client.next_notification()).await {
+        show(n);
+    }
     if drew_bar {
         eprint!("\r\x1b[2K");
     }
