@@ -191,13 +191,13 @@ test('read a resource, and a template filled in with completion suggestions', { 
     await page.click('.template-item[data-template="notes://{name}"]');
     await page.click('[data-var=name]');
     await page.waitForSelector('.suggestion');
+    await shot(page, 'resources');
     const suggestions = await page.$$eval('.suggestion', (b) => b.map((x) => x.textContent));
     assert.ok(suggestions.includes(index[0].name), `${suggestions} should offer ${index[0].name}`);
     await page.click(`.suggestion >> text="${index[0].name}"`);
     assert.equal(await page.textContent('#template-uri'), `notes://${index[0].name}`);
     await page.click('#template-read');
     await page.waitForFunction((uri) => document.querySelector('#resource-result .resource-contents .kind')?.textContent.startsWith(uri), `notes://${index[0].name}`);
-    await shot(page, 'resources');
 
     // Prompts: an argument form, and the rendered messages.
     await page.click('[data-tab=prompts]');
