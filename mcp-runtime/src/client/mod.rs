@@ -26,7 +26,7 @@ mod catalog;
 use std::collections::HashMap;
 use std::fmt;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -205,6 +205,8 @@ pub struct Client {
     child: Option<tokio::sync::Mutex<Child>>,
     http: Option<Arc<HttpTransport>>,
     tap: Option<MessageTap>,
+    /// Set once the connection is gone; no request can wait for an answer after that.
+    closed: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Client {
@@ -338,6 +340,8 @@ impl Client {
         let (note_tx, note_rx) = mpsc::unbounded_channel();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let reader_pending = Arc::clone(&pending);
+        let closed = Arc::new(AtomicBool::new(false));
+        let reader_closed = Arc::clone(&closed);
         let on_request = options.on_request.clone();
         let tap = options.on_message.clone();
         let reader_tap = tap.clone();
@@ -399,7 +403,9 @@ impl Client {
                     }
                 }
             }
-            // Wake everyone still waiting: the connection is gone.
+            // Wake everyone still waiting: the connection is gone. A request registered after
+            // this sees the flag and fails at once.
+            reader_closed.store(true, Ordering::SeqCst);
             reader_pending.lock().expect("pending map poisoned").clear();
         });
         let mut client = Client {
@@ -416,6 +422,7 @@ impl Client {
             child: child.map(tokio::sync::Mutex::new),
             http: None,
             tap: tap.clone(),
+            closed,
         };
         // Answers to server requests go out through the same link; held weakly, so that
         // dropping the client still closes the connection.
@@ -514,6 +521,13 @@ impl Client {
             .lock()
             .expect("pending map poisoned")
             .insert(id.clone(), tx);
+        if self.closed.load(Ordering::SeqCst) {
+            self.pending
+                .lock()
+                .expect("pending map poisoned")
+                .remove(&id);
+            return Err(ClientError::Closed);
+        }
         self.send(bytes).await?;
         Ok((id, async move {
             match rx.await {
