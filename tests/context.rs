@@ -594,4 +594,53 @@ async fn sampling_with_tools_needs_the_sampling_tools_capability() {
     let sent = seen.lock().unwrap();
     assert_eq!(sent[0]["tools"][0]["name"], "weather");
     assert_eq!(sent[0]["toolChoice"], json!({"mode": "auto"}));
+
+#[tokio::test]
+async fn the_message_tap_sees_every_message_both_ways_in_order() {
+    use mcp_runtime::{Direction, MessageTap};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(Direction, Value)>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let mut opts = options(json!({"sampling": {}}), Some(model()));
+    opts.on_message = Some(MessageTap::new(move |dir, bytes| {
+        let v: Value = serde_json::from_slice(bytes).expect("one JSON message");
+        sink.lock().unwrap().push((dir, v));
+    }));
+    let c = Client::connect_with(Server::new("ctx"), opts)
+        .await
+        .unwrap();
+    c.call_tool("ask", json!({"question": "life"}))
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let summary: Vec<(Direction, String)> = seen
+        .iter()
+        .map(|(d, m)| {
+            let what = match (m.get("method"), m.get("id")) {
+                (Some(method), _) => method.as_str().unwrap().to_string(),
+                (None, Some(_)) if m.get("error").is_some() => "error".to_string(),
+                (None, Some(_)) => "result".to_string(),
+                _ => "?".to_string(),
+            };
+            (*d, what)
+        })
+        .collect();
+    use Direction::{Received, Sent};
+    assert_eq!(
+        summary,
+        [
+            (Sent, "initialize".to_string()),
+            (Received, "result".to_string()),
+            (Sent, "notifications/initialized".to_string()),
+            (Sent, "tools/call".to_string()),
+            (Received, "sampling/createMessage".to_string()),
+            (Sent, "result".to_string()),
+            (Received, "result".to_string()),
+        ]
+    );
+    assert_eq!(seen[5].1["result"]["model"], "test-model");
+    assert_eq!(
+        seen[6].1["result"]["content"][0]["text"],
+        "test-model said: 42 is the answer to life"
+    );
 }

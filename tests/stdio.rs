@@ -246,3 +246,20 @@ async fn the_stdio_client_drives_a_server_process() {
     assert_eq!(r.structured_content, Some(json!({"result": 0.25})));
     client.close().await.unwrap();
 }
+
+/// A server that exits before answering fails the handshake at once, however the exit races
+/// with the `initialize` request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_exits_at_once_fails_the_handshake_without_waiting() {
+    for _ in 0..40 {
+        let command = tokio::process::Command::new("true");
+        let outcome =
+            tokio::time::timeout(Duration::from_secs(5), mcp_runtime::Client::spawn(command))
+                .await
+                .expect("an answer, not a hang");
+        assert!(
+            matches!(outcome, Err(mcp_runtime::ClientError::Closed)),
+            "{outcome:?}"
+        );
+    }
+}

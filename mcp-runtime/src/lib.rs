@@ -10,7 +10,10 @@ pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
 pub use bytes::Bytes;
-pub use client::{Client, ClientError, ClientOptions, HttpClientOptions, ServerRequestHandler};
+pub use client::{
+    Client, ClientError, ClientOptions, Direction, HttpClientOptions, MessageTap,
+    ServerRequestHandler,
+};
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;
 #[doc = include_str!("resource.md")]

@@ -26,7 +26,7 @@ mod catalog;
 use std::collections::HashMap;
 use std::fmt;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -113,6 +113,39 @@ pub struct ClientOptions {
     /// `roots/list`…); without one, they get "method not found". Declare the matching
     /// `capabilities` too.
     pub on_request: Option<ServerRequestHandler>,
+    /// Sees every JSON-RPC message, as sent and as received, before anything else does:
+    /// for protocol logs and inspectors.
+    pub on_message: Option<MessageTap>,
+}
+
+/// Which way a message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client to the server.
+    Sent,
+    /// From the server to the client.
+    Received,
+}
+
+/// Watches the messages of a connection: gets each one's direction and bytes (one JSON-RPC
+/// message, without the line feed). It runs on the connection's tasks, so it should be quick.
+#[derive(Clone)]
+pub struct MessageTap(pub Arc<TapFn>);
+
+/// What a [`MessageTap`] calls.
+pub type TapFn = dyn Fn(Direction, &[u8]) + Send + Sync;
+
+impl MessageTap {
+    /// A tap from a closure.
+    pub fn new(f: impl Fn(Direction, &[u8]) + Send + Sync + 'static) -> Self {
+        MessageTap(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for MessageTap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MessageTap")
+    }
 }
 
 /// The future of an answer to a server's request.
@@ -149,6 +182,7 @@ impl Default for ClientOptions {
             },
             capabilities: JsonObject::new(),
             on_request: None,
+            on_message: None,
         }
     }
 }
@@ -170,6 +204,9 @@ pub struct Client {
     init: InitializeResult,
     child: Option<tokio::sync::Mutex<Child>>,
     http: Option<Arc<HttpTransport>>,
+    tap: Option<MessageTap>,
+    /// Set once the connection is gone; no request can wait for an answer after that.
+    closed: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Client {
@@ -308,9 +345,16 @@ impl Client {
         let (note_tx, note_rx) = mpsc::unbounded_channel();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let reader_pending = Arc::clone(&pending);
+        let closed = Arc::new(AtomicBool::new(false));
+        let reader_closed = Arc::clone(&closed);
         let on_request = options.on_request.clone();
+        let tap = options.on_message.clone();
+        let reader_tap = tap.clone();
         tokio::spawn(async move {
             while let Some(bytes) = from_server.recv().await {
+                if let Some(tap) = &reader_tap {
+                    (tap.0)(Direction::Received, &bytes);
+                }
                 let Ok(text) = std::str::from_utf8(&bytes) else {
                     continue;
                 };
@@ -364,7 +408,9 @@ impl Client {
                     }
                 }
             }
-            // Wake everyone still waiting: the connection is gone.
+            // Wake everyone still waiting: the connection is gone. A request registered after
+            // this sees the flag and fails at once.
+            reader_closed.store(true, Ordering::SeqCst);
             reader_pending.lock().expect("pending map poisoned").clear();
         });
         let mut client = Client {
@@ -380,6 +426,8 @@ impl Client {
             },
             child: child.map(tokio::sync::Mutex::new),
             http: None,
+            tap: tap.clone(),
+            closed,
         };
         // Answers to server requests go out through the same link; held weakly, so that
         // dropping the client still closes the connection.
@@ -387,6 +435,9 @@ impl Client {
         tokio::spawn(async move {
             while let Some(bytes) = reply_rx.recv().await {
                 let Some(link) = replies.upgrade() else { break };
+                if let Some(tap) = &tap {
+                    (tap.0)(Direction::Sent, &bytes);
+                }
                 if !link.send(bytes).await {
                     break;
                 }
@@ -417,6 +468,9 @@ impl Client {
     }
 
     async fn send(&self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        if let Some(tap) = &self.tap {
+            (tap.0)(Direction::Sent, &bytes);
+        }
         if self.link_sender().send(bytes).await {
             Ok(())
         } else {
@@ -472,6 +526,13 @@ impl Client {
             .lock()
             .expect("pending map poisoned")
             .insert(id.clone(), tx);
+        if self.closed.load(Ordering::SeqCst) {
+            self.pending
+                .lock()
+                .expect("pending map poisoned")
+                .remove(&id);
+            return Err(ClientError::Closed);
+        }
         self.send(bytes).await?;
         Ok((id, async move {
             match rx.await {

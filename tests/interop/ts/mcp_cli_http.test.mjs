@@ -96,15 +96,15 @@ test('mcp-cli lists and calls the tools of an SDK server over HTTP', { timeout: 
   }
   const server = await listen();
   try {
-    const tools = await cli(['tools', '--url', server.url]);
+    const tools = await cli(['list', 'tools', '--json', '--url', server.url]);
     assert.equal(tools.code, 0, tools.stderr);
     assert.deepEqual(JSON.parse(tools.stdout).map((t) => t.name), ['add', 'fail']);
 
-    const added = await cli(['call', 'add', '{"a": 2, "b": 40}', '--url', server.url]);
+    const added = await cli(['call', 'add', 'a=2', 'b=40', '--json', '--url', server.url]);
     assert.equal(added.code, 0, added.stderr);
     assert.deepEqual(JSON.parse(added.stdout).content, [{ type: 'text', text: '42' }]);
 
-    const failed = await cli(['call', 'fail', '--url', server.url]);
+    const failed = await cli(['call', 'fail', '--json', '--url', server.url]);
     assert.equal(failed.code, 1, failed.stderr);
     assert.equal(JSON.parse(failed.stdout).isError, true);
 

@@ -1,0 +1,212 @@
+//! What the inspector knows, shared by the session supervisor and the web server: the
+//! connection's status, the current client, the protocol history, the server's stderr and the
+//! server's requests waiting for the developer. Every change is also an event for the browsers.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use mcp_runtime::Client;
+use mcp_runtime::protocol::{ErrorObject, RequestId};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// How many history entries and stderr lines a browser that connects late still sees.
+const HISTORY: usize = 2000;
+const STDERR: usize = 500;
+
+/// A request from the session's owner to the supervisor.
+#[derive(Debug)]
+pub enum Control {
+    /// Reconnect (restarting a stdio server), asking for this revision.
+    Reconnect { revision: String },
+}
+
+type Answer = oneshot::Sender<Result<Value, ErrorObject>>;
+
+#[derive(Default)]
+struct State {
+    status: Value,
+    history: VecDeque<Value>,
+    seq: u64,
+    stderr: VecDeque<String>,
+    pending: HashMap<u64, (Value, Answer)>,
+    next_pending: u64,
+    inflight: HashMap<String, (RequestId, Arc<Client>)>,
+}
+
+/// The shared state of one inspector.
+pub struct Hub {
+    started: Instant,
+    events: broadcast::Sender<Arc<str>>,
+    state: Mutex<State>,
+    client: Mutex<Option<Arc<Client>>>,
+    revision: Mutex<String>,
+    pub control: mpsc::UnboundedSender<Control>,
+    /// What the inspector runs, for the page's title bar.
+    pub target: String,
+    /// Whether sources are watched.
+    pub watching: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Hub {
+    pub fn new(
+        target: String,
+        watching: bool,
+        revision: String,
+    ) -> (Arc<Hub>, mpsc::UnboundedReceiver<Control>) {
+        let (control, rx) = mpsc::unbounded_channel();
+        let hub = Hub {
+            started: Instant::now(),
+            events: broadcast::channel(4096).0,
+            state: Mutex::new(State {
+                status: json!({ "state": "starting" }),
+                ..State::default()
+            }),
+            client: Mutex::new(None),
+            revision: Mutex::new(revision),
+            control,
+            target,
+            watching,
+        };
+        (Arc::new(hub), rx)
+    }
+
+    fn millis(&self) -> f64 {
+        (self.started.elapsed().as_micros() as f64) / 1000.0
+    }
+
+    fn broadcast(&self, event: &Value) {
+        let _ = self.events.send(Arc::from(event.to_string()));
+    }
+
+    /// Subscribes to events, with a snapshot of everything so far to send first.
+    pub fn subscribe(&self) -> (Value, broadcast::Receiver<Arc<str>>) {
+        let state = lock(&self.state);
+        let rx = self.events.subscribe();
+        let pending: Vec<Value> = {
+            let mut p: Vec<(&u64, &(Value, Answer))> = state.pending.iter().collect();
+            p.sort_by_key(|(id, _)| **id);
+            p.into_iter().map(|(_, (req, _))| req.clone()).collect()
+        };
+        let snapshot = json!({
+            "type": "snapshot",
+            "target": self.target,
+            "watching": self.watching,
+            "revision": *lock(&self.revision),
+            "revisions": super::revisions(),
+            "status": state.status,
+            "history": state.history,
+            "stderr": state.stderr,
+            "pending": pending,
+        });
+        (snapshot, rx)
+    }
+
+    /// The revision the next connection asks for.
+    pub fn revision(&self) -> String {
+        lock(&self.revision).clone()
+    }
+
+    pub fn set_revision(&self, revision: String) {
+        *lock(&self.revision) = revision;
+    }
+
+    /// Sets the connection status: `{"state": "building" | "connected" | …, …}`.
+    pub fn set_status(&self, status: Value) {
+        let mut state = lock(&self.state);
+        state.status = status.clone();
+        self.broadcast(&json!({ "type": "status", "status": status }));
+    }
+
+    /// Records one JSON-RPC message.
+    pub fn record(&self, sent: bool, bytes: &[u8]) {
+        let message: Value = serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
+        let mut state = lock(&self.state);
+        state.seq += 1;
+        let entry = json!({
+            "seq": state.seq,
+            "t": self.millis(),
+            "dir": if sent { "out" } else { "in" },
+            "msg": message,
+        });
+        if state.history.len() == HISTORY {
+            state.history.pop_front();
+        }
+        state.history.push_back(entry.clone());
+        self.broadcast(&json!({ "type": "message", "entry": entry }));
+    }
+
+    /// Records a line the server wrote to stderr, or a line of the inspector's own.
+    pub fn stderr(&self, line: String) {
+        let mut state = lock(&self.state);
+        if state.stderr.len() == STDERR {
+            state.stderr.pop_front();
+        }
+        state.stderr.push_back(line.clone());
+        self.broadcast(&json!({ "type": "stderr", "line": line }));
+    }
+
+    /// Shows a request of the server to the developer and waits for the answer.
+    pub fn ask(
+        &self,
+        method: String,
+        params: Value,
+    ) -> oneshot::Receiver<Result<Value, ErrorObject>> {
+        let (tx, rx) = oneshot::channel();
+        let mut state = lock(&self.state);
+        state.next_pending += 1;
+        let id = state.next_pending;
+        let request = json!({ "id": id, "method": method, "params": params, "t": self.millis() });
+        state.pending.insert(id, (request.clone(), tx));
+        self.broadcast(&json!({ "type": "serverRequest", "request": request }));
+        rx
+    }
+
+    /// Answers a pending request of the server; `false` when there is no such request.
+    pub fn answer(&self, id: u64, answer: Result<Value, ErrorObject>) -> bool {
+        let entry = lock(&self.state).pending.remove(&id);
+        match entry {
+            Some((_, tx)) => {
+                let _ = tx.send(answer);
+                self.broadcast(&json!({ "type": "serverRequestDone", "id": id }));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops every pending request of the server (its connection is gone).
+    pub fn forget_pending(&self) {
+        let ids: Vec<u64> = lock(&self.state)
+            .pending
+            .drain()
+            .map(|(id, _)| id)
+            .collect();
+        for id in ids {
+            self.broadcast(&json!({ "type": "serverRequestDone", "id": id }));
+        }
+    }
+
+    pub fn client(&self) -> Option<Arc<Client>> {
+        lock(&self.client).clone()
+    }
+
+    pub fn set_client(&self, client: Option<Arc<Client>>) -> Option<Arc<Client>> {
+        std::mem::replace(&mut *lock(&self.client), client)
+    }
+
+    /// Remembers a request the browser may cancel by its tag.
+    pub fn track(&self, tag: String, id: RequestId, client: Arc<Client>) {
+        lock(&self.state).inflight.insert(tag, (id, client));
+    }
+
+    pub fn untrack(&self, tag: &str) -> Option<(RequestId, Arc<Client>)> {
+        lock(&self.state).inflight.remove(tag)
+    }
+}
