@@ -594,6 +594,7 @@ async fn sampling_with_tools_needs_the_sampling_tools_capability() {
     let sent = seen.lock().unwrap();
     assert_eq!(sent[0]["tools"][0]["name"], "weather");
     assert_eq!(sent[0]["toolChoice"], json!({"mode": "auto"}));
+}
 
 #[tokio::test]
 async fn the_message_tap_sees_every_message_both_ways_in_order() {
