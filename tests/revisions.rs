@@ -278,3 +278,42 @@ async fn subscriptions_listen_acknowledges_then_forwards_what_it_asked_for() {
     );
     c.cancel(&id, "done").await.unwrap();
 }
+
+/// Send the user to a sign-in page.
+#[tool]
+async fn sign_in_elsewhere(ctx: Context) -> Result<String, ToolError> {
+    let answer = ctx
+        .elicit_url("Sign in, please.", "https://example.com/login", "login-1")
+        .key("login")
+        .await?;
+    Ok(format!(
+        "accepted: {}",
+        matches!(answer, ElicitationResponse::Accept(()))
+    ))
+}
+
+#[tokio::test]
+async fn url_elicitation_in_2026_has_no_elicitation_id() {
+    let c = Client::connect(server()).await.unwrap();
+    let caps = json!({"elicitation": {"url": {}}});
+    let first = call(
+        &c,
+        "tools/call",
+        json!({"name": "sign_in_elsewhere", "_meta": meta(caps.clone())}),
+    )
+    .await
+    .unwrap();
+    let params = &first["inputRequests"]["login"]["params"];
+    assert_eq!(params["mode"], "url");
+    assert_eq!(params["url"], "https://example.com/login");
+    assert!(params.get("elicitationId").is_none(), "{params}");
+    let done = call(
+        &c,
+        "tools/call",
+        json!({"name": "sign_in_elsewhere", "requestState": first["requestState"],
+            "inputResponses": {"login": {"action": "accept"}}, "_meta": meta(caps)}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done["content"][0]["text"], "accepted: true");
+}

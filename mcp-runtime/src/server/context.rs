@@ -277,13 +277,7 @@ impl Context {
     /// `.await`, which [`ClientRequest::key`] can name first.
     pub fn sample(&self, request: SamplingRequest) -> ClientRequest<'_, SamplingResult> {
         let uses_tools = request.tools.is_some() || request.tool_choice.is_some();
-        let params = if uses_tools
-            && self
-                .client_capabilities()
-                .and_then(|c| c.get("sampling"))
-                .and_then(|s| s.get("tools"))
-                .is_none()
-        {
+        let params = if uses_tools && !self.declares("sampling", "tools") {
             Err(ClientRequestError::NotSupported {
                 method: "sampling/createMessage",
                 capability: "sampling.tools",
@@ -377,12 +371,7 @@ impl Context {
         elicitation_id: impl Into<String>,
     ) -> ClientRequest<'_, ElicitationResponse<()>> {
         const METHOD: &str = "elicitation/create";
-        let supports_url = self
-            .client_capabilities()
-            .and_then(|c| c.get("elicitation"))
-            .and_then(|e| e.get("url"))
-            .is_some();
-        let params = if supports_url {
+        let params = if self.declares("elicitation", "url") {
             let mut params = Map::new();
             params.insert("mode".into(), "url".into());
             params.insert("message".into(), Value::String(message.into()));
@@ -425,6 +414,14 @@ impl Context {
                     message: e.to_string(),
                 })
         })
+    }
+
+    /// Whether the client declared `feature` of `capability` (`sampling.tools`, say).
+    fn declares(&self, capability: &str, feature: &str) -> bool {
+        self.client_capabilities()
+            .and_then(|c| c.get(capability))
+            .and_then(|c| c.get(feature))
+            .is_some()
     }
 
     /// Sends a request to the client, once it declared `capability`, and waits for the

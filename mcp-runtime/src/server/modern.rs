@@ -410,9 +410,8 @@ impl Session {
                 let bytes = encode_result(&id, &discover(core));
                 return Ok(Reply::Now(finish(
                     bytes,
-                    method,
                     &core.info,
-                    core.per_request.lists,
+                    Some(core.per_request.lists),
                 )));
             }
             "subscriptions/listen" => {
@@ -436,31 +435,26 @@ impl Session {
                 .unwrap_or(core.per_request.lists),
             _ => core.per_request.lists,
         };
+        let hints = CACHEABLE.contains(&method).then_some(hints);
         let session = Session::for_request(Arc::clone(core), out.clone(), self, &meta, answers);
-        let method: Arc<str> = method.into();
-        let config = core.per_request.clone();
-        let info = core.info.clone();
-        Ok(match session.handle_request(id, &method, params, out) {
+        Ok(match session.handle_request(id, method, params, out) {
             Reply::None => Reply::None,
-            Reply::Now(bytes) => Reply::Now(finish(bytes, &method, &info, hints)),
-            Reply::Later(id, fut) => {
-                let round = Arc::clone(&session);
-                Reply::Later(
-                    id.clone(),
-                    Box::pin(async move {
-                        let bytes = match (WaitForInput {
-                            fut,
-                            session: &round,
-                        })
-                        .await
-                        {
-                            Waited::Done(bytes) => bytes,
-                            Waited::Stuck => stuck(&id, &round, retry.as_ref(), &config, &info),
-                        };
-                        finish(bytes, &method, &info, hints)
-                    }) as PendingReply,
-                )
-            }
+            Reply::Now(bytes) => Reply::Now(finish(bytes, &core.info, hints)),
+            Reply::Later(id, fut) => Reply::Later(
+                id.clone(),
+                Box::pin(async move {
+                    let bytes = match (WaitForInput {
+                        fut,
+                        session: &session,
+                    })
+                    .await
+                    {
+                        Waited::Done(bytes) => bytes,
+                        Waited::Stuck => stuck(&id, &session, retry.as_ref()),
+                    };
+                    finish(bytes, &session.core.info, hints)
+                }) as PendingReply,
+            ),
         })
     }
 
@@ -579,13 +573,8 @@ impl Future for WaitForInput<'_> {
 
 /// The answer of a handler that waits on the client: the `input_required` result asking
 /// for it, or, when it needs a capability the client did not declare, that error.
-fn stuck(
-    id: &RequestId,
-    session: &Session,
-    retry: Option<&Retry>,
-    config: &PerRequestConfig,
-    info: &Implementation,
-) -> Vec<u8> {
+fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) -> Vec<u8> {
+    let core = &session.core;
     let round = session.round().expect("a per-request session has a round");
     if let Some((key, answer)) = round
         .malformed
@@ -625,10 +614,16 @@ fn stuck(
     if let Some(r) = retry {
         result.insert(
             "requestState".into(),
-            seal(&config.state_key, &r.method, &r.target, &round.answers).into(),
+            seal(
+                &core.per_request.state_key,
+                &r.method,
+                &r.target,
+                &round.answers,
+            )
+            .into(),
         );
     }
-    result.insert("_meta".into(), server_info_meta(info));
+    result.insert("_meta".into(), server_info_meta(&core.info));
     encode_result(id, &result)
 }
 
@@ -642,8 +637,8 @@ fn server_info_meta(info: &Implementation) -> Value {
 }
 
 /// What every per-request response carries: `resultType`, the server's identity, caching
-/// hints where they belong; and this revision's error codes.
-fn finish(bytes: Vec<u8>, method: &str, info: &Implementation, hints: CacheHints) -> Vec<u8> {
+/// hints for the methods that have them (`hints`); and this revision's error codes.
+fn finish(bytes: Vec<u8>, info: &Implementation, hints: Option<CacheHints>) -> Vec<u8> {
     let Ok(mut message) = serde_json::from_slice::<Map<String, Value>>(&bytes) else {
         return bytes;
     };
@@ -671,7 +666,7 @@ fn finish(bytes: Vec<u8>, method: &str, info: &Implementation, hints: CacheHints
             result.insert("_meta".into(), server_info_meta(info));
         }
     }
-    if complete && CACHEABLE.contains(&method) {
+    if let Some(hints) = hints.filter(|_| complete) {
         let ttl = u64::try_from(hints.ttl.as_millis()).unwrap_or(u64::MAX);
         result.insert("ttlMs".into(), ttl.into());
         result.insert("cacheScope".into(), hints.scope.as_str().into());

@@ -83,7 +83,11 @@ pub(crate) enum Reply {
 
 impl Session {
     pub(crate) fn new(core: Arc<ServerCore>, out: Outbound) -> Arc<Session> {
-        Arc::new(Session {
+        Arc::new(Session::fresh(core, out))
+    }
+
+    fn fresh(core: Arc<ServerCore>, out: Outbound) -> Session {
+        Session {
             core,
             peer: OnceLock::new(),
             in_flight: Mutex::new(HashMap::new()),
@@ -98,7 +102,7 @@ impl Session {
             contexts: Mutex::new(HashMap::new()),
             parent: None,
             round: None,
-        })
+        }
     }
 
     /// The session of one per-request request made on `parent`'s connection.
@@ -108,10 +112,11 @@ impl Session {
         parent: &Arc<Session>,
         round: super::modern::InputRound,
     ) -> Arc<Session> {
-        let mut session = Arc::into_inner(Session::new(core, out)).expect("a new session");
-        session.parent = Some(Arc::clone(parent.root()));
-        session.round = Some(round);
-        Arc::new(session)
+        Arc::new(Session {
+            parent: Some(Arc::clone(parent.root())),
+            round: Some(round),
+            ..Session::fresh(core, out)
+        })
     }
 
     /// The connection's session.

@@ -364,8 +364,8 @@ async fn serve_per_request(
         .and_then(|_| check_routing_headers(headers, method, *params))
         .and_then(|()| check_argument_headers(shared, headers, method, *params));
     if let Err(e) = checked {
-        let bytes = encode_error(Some(id), &e);
-        return json(per_request_status(&bytes), bytes);
+        // Every check before dispatch is a bad request: `_meta`, headers, revision.
+        return json(StatusCode::BAD_REQUEST, encode_error(Some(id), &e));
     }
     let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
     let mut response = answer(shared, None, &session, message, mode, log).await;
@@ -467,14 +467,12 @@ fn check_argument_headers(
     .map_err(|e| ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {e}")))
 }
 
-/// The HTTP status of a per-request JSON answer: 404 for an unknown method, 400 for the
-/// errors of this revision's checks, 200 otherwise.
+/// The HTTP status of a dispatched per-request JSON answer: 404 for an unknown method, 400
+/// for a missing client capability, 200 otherwise.
 fn per_request_status(body: &[u8]) -> StatusCode {
     #[derive(Deserialize)]
     struct Error {
         code: i64,
-        #[serde(default)]
-        message: String,
     }
     #[derive(Deserialize)]
     struct Envelope {
@@ -488,7 +486,6 @@ fn per_request_status(body: &[u8]) -> StatusCode {
         code::HEADER_MISMATCH | code::MISSING_CAPABILITY | code::UNSUPPORTED_VERSION => {
             StatusCode::BAD_REQUEST
         }
-        code::INVALID_PARAMS if e.message.contains("_meta") => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     }
 }
