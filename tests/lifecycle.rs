@@ -241,6 +241,7 @@ static HAND: ToolDef = ToolDef {
     meta: None,
     input_schema: hand_schema,
     output_schema: || None,
+    task: mcp_runtime::TaskSupport::Forbidden,
     handler: hand_handler,
 };
 

@@ -27,7 +27,7 @@ pub use server::{
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
     IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptMessage,
     ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SamplingRequest,
-    SamplingResult, Server, ServerHandle, State, ToolAnnotations, ToolDef, ToolError,
+    SamplingResult, Server, ServerHandle, State, TaskSupport, ToolAnnotations, ToolDef, ToolError,
 };
 pub use transport::http::{HttpOptions, HttpServer};
 
@@ -56,9 +56,9 @@ pub mod __private {
         ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, OutputSchema, Param,
         PromptArgument, PromptArgumentParam, PromptDef, PromptFuture, PromptGet, PromptTarget,
         ResourceAnnotations, ResourceDef, ResourceFuture, ResourceOutput, ResourceRead,
-        ResourceTarget, Ret, StructuredResultReturn, StructuredReturn, TemplateVariable,
-        ToolAnnotations, ToolArgument, ToolCall, ToolDef, ToolFuture, ToolOutput, default_from_str,
-        default_json, resource_extractor,
+        ResourceTarget, Ret, StructuredResultReturn, StructuredReturn, TaskSupport,
+        TemplateVariable, ToolAnnotations, ToolArgument, ToolCall, ToolDef, ToolFuture, ToolOutput,
+        default_from_str, default_json, resource_extractor,
     };
     pub use ::inventory;
     pub use ::schemars;

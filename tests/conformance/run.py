@@ -46,9 +46,6 @@ FULL_RUNS = [
     ("requirements-2026-07-28", ["--requirements", "2026-07-28"]),
     ("all-2026-07-28", ["--suite", "all", "--spec-version", "2026-07-28"]),
 ]
-# Scenarios of extensions the server does not implement: reported, not counted. The
-# `--requirements 2026-07-28` run includes them as not scored.
-NOT_IMPLEMENTED = {"tasks-": "the io.modelcontextprotocol/tasks extension is not implemented"}
 TRANSPORT = [
     "server-initialize",
     "server-session-lifecycle",
@@ -166,10 +163,6 @@ def main() -> int:
                 code, output, verdicts = run_full(args.node, url, run_args, args.out / run_name)
                 took = time.monotonic() - started
                 for scenario, ok, detail in verdicts:
-                    skip = next((why for p, why in NOT_IMPLEMENTED.items() if scenario.startswith(p)), None)
-                    if skip:
-                        print(f"    skip {run_name:<14} {scenario} ({skip})", flush=True)
-                        continue
                     report(run_name, scenario, ok, detail, 0.0)
                 if code != 0 or not verdicts:
                     report(run_name, "suite exit status", False, f"exit status {code}\n{output}", took)

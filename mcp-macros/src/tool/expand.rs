@@ -98,6 +98,11 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         }
         None => quote!(__mcp_schema.finish()),
     };
+    let task = match tool.options.task {
+        None => quote!(#mcp::TaskSupport::Forbidden),
+        Some(super::parse::TaskMode::Optional) => quote!(#mcp::TaskSupport::Optional),
+        Some(super::parse::TaskMode::Required) => quote!(#mcp::TaskSupport::Required),
+    };
     let output_schema = if tool.options.output_schema {
         quote_spanned!(ret_span=> (&&&#mcp::Ret::<#ret>::new()).output_schema())
     } else {
@@ -148,6 +153,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     meta: #meta,
                     input_schema: __mcp_input_schema,
                     output_schema: __mcp_output_schema,
+                    task: #task,
                     handler: __mcp_handler,
                 }
             }

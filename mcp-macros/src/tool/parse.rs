@@ -21,6 +21,7 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "output_schema",
     "input_schema",
     "blocking",
+    "task",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[
     "title",
@@ -58,6 +59,14 @@ pub(crate) struct Options {
     /// parameters.
     pub(crate) input_schema: Option<syn::Path>,
     pub(crate) blocking: bool,
+    /// `task = "optional" | "required"` (a bare `task` is optional).
+    pub(crate) task: Option<TaskMode>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskMode {
+    Optional,
+    Required,
 }
 
 #[derive(Default)]
@@ -93,6 +102,7 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     let mut output_schema = Slot::new("output_schema");
     let mut blocking = Slot::new("blocking");
     let mut input_schema = Slot::new("input_schema");
+    let mut task = Slot::new("task");
     let parser = syn::meta::parser(|meta| {
         let span = meta.path.span();
         if common.parse(cx, &meta)? {
@@ -104,6 +114,10 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             input_schema.set(cx, span, meta.value()?.parse::<syn::Path>()?);
         } else if meta.path.is_ident("blocking") {
             blocking.set(cx, span, attr::flag(&meta)?);
+        } else if meta.path.is_ident("task") {
+            if let Some(mode) = parse_task(cx, &meta)? {
+                task.set(cx, span, mode);
+            }
         } else {
             cx.syn_error(attr::unknown(&meta, "`#[tool]`", TOOL_KEYS));
             attr::skip_value(&meta)?;
@@ -120,8 +134,30 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             output_schema: output_schema.get().unwrap_or(true),
             input_schema: input_schema.get(),
             blocking: blocking.get().unwrap_or(false),
+            task: task.get(),
         },
     )
+}
+
+/// `task`, `task = "optional"` or `task = "required"`.
+fn parse_task(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Option<TaskMode>> {
+    if !meta.input.peek(syn::Token![=]) {
+        return Ok(Some(TaskMode::Optional));
+    }
+    let lit = attr::string(meta)?;
+    match lit.value().as_str() {
+        "optional" => Ok(Some(TaskMode::Optional)),
+        "required" => Ok(Some(TaskMode::Required)),
+        other => {
+            cx.syn_error(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown task mode `{other}`; expected \"optional\" (a task when the client supports tasks) or \"required\" (only as a task)"
+                ),
+            ));
+            Ok(None)
+        }
+    }
 }
 
 fn parse_annotations(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Annotations> {

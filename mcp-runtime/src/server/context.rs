@@ -130,6 +130,56 @@ impl Context {
         self.inner.session.id()
     }
 
+    /// Answers the client with a task now, when this call may become one, and goes on in
+    /// the background; `true` once the call is a task.
+    ///
+    /// A call may become a task when its tool is marked `#[tool(task = "optional")]` or
+    /// `#[tool(task = "required")]` and the client's 2026-07-28 request declares the
+    /// `io.modelcontextprotocol/tasks` extension. Such a call becomes a task by itself the
+    /// first time it waits on anything but the client; this makes it one before that, so
+    /// that what it asks the client next is asked through the task (`tasks/get` and
+    /// `tasks/update`) rather than in `input_required` rounds that re-run the handler.
+    /// Otherwise (another client, another tool, or already a task) it returns at once.
+    ///
+    /// ```rust,standalone_crate
+    /// use mcp_runtime::prelude::*;
+    ///
+    /// /// Delete a file, once the user confirms.
+    /// #[tool(task = "optional")]
+    /// async fn delete(path: String, ctx: Context) -> Result<String, ToolError> {
+    ///     ctx.continue_as_task().await;
+    ///     let answer = ctx.elicit::<bool>(format!("Delete {path}?")).await?;
+    ///     Ok(match answer.accepted() {
+    ///         Some(true) => format!("deleted {path}"),
+    ///         _ => "kept".to_string(),
+    ///     })
+    /// }
+    /// ```
+    pub async fn continue_as_task(&self) -> bool {
+        let Some(round) = self.inner.session.round() else {
+            return false;
+        };
+        if round.may_become_task() {
+            // The dispatcher makes the call a task at the first wait.
+            YieldOnce(false).await;
+        }
+        round.task().is_some()
+    }
+
+    /// The task this call became (its `taskId`), if it did.
+    pub fn task_id(&self) -> Option<&str> {
+        self.inner.session.round()?.task().map(|t| &*t.id)
+    }
+
+    /// Sets the `statusMessage` clients see on this call's task (progress, what it waits
+    /// on…); does nothing when the call is not a task. Progress and log notifications are
+    /// not sent for tasks: this is how a task tells how it is doing.
+    pub fn set_status_message(&self, message: impl Into<String>) {
+        if let Some(task) = self.inner.session.round().and_then(|r| r.task()) {
+            task.set_message(message.into());
+        }
+    }
+
     /// On streamable HTTP with a session, ends the connection that carries this request's
     /// SSE stream (answering with a stream, if it was not one yet). The client reconnects
     /// after the stream's `retry` interval with `Last-Event-ID` and receives everything sent
@@ -436,6 +486,22 @@ impl Context {
     ) -> Result<Value, ClientRequestError> {
         let session = &self.inner.session;
         if let Some(round) = session.round() {
+            if let Some(task) = round.task() {
+                // A task asks through `tasks/get`; the answer comes with `tasks/update`.
+                if !session.client_has(capability) {
+                    return Err(ClientRequestError::NotSupported { method, capability });
+                }
+                let kind = method.split('/').next().unwrap_or(method);
+                let key = key.unwrap_or_else(|| round.next_key(kind));
+                let mut request = Map::new();
+                request.insert("method".into(), method.into());
+                request.insert("params".into(), Value::Object(params));
+                let (key, answer) = task.ask(key, Value::Object(request));
+                let _unanswered = Unanswered { task, key };
+                return answer
+                    .await
+                    .map_err(|_| ClientRequestError::Disconnected { method });
+            }
             if !session.client_has(capability) {
                 round.require(capability);
                 return std::future::pending().await;
@@ -461,6 +527,15 @@ impl Context {
     }
 
     fn send_notification<P: Serialize>(&self, method: &str, params: &P) {
+        if self
+            .inner
+            .session
+            .round()
+            .is_some_and(|r| r.task().is_some())
+        {
+            // The request was answered with a task: its stream is gone.
+            return;
+        }
         match encode_request(None, method, Some(params)) {
             Ok(bytes) => {
                 let _ = self.inner.out.send(bytes);
@@ -554,5 +629,36 @@ impl<R> std::fmt::Debug for ClientRequest<'_, R> {
             .field("method", &self.method)
             .field("key", &self.key)
             .finish_non_exhaustive()
+    }
+}
+
+/// Withdraws a task's request to the client when the handler stops waiting for it.
+struct Unanswered<'a> {
+    task: &'a Arc<super::tasks::Task>,
+    key: String,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        self.task.forget(&self.key);
+    }
+}
+
+/// Pending once, then ready: lets the dispatcher see the handler wait.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }

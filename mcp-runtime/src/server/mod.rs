@@ -17,6 +17,7 @@ pub(crate) mod resource;
 pub mod schema;
 pub(crate) mod session;
 mod state;
+mod tasks;
 pub mod text;
 pub mod uri_template;
 
@@ -49,6 +50,7 @@ pub use resource::{
     ResourceOutput, ResourceRead, ResourceTarget, TemplateVariable, resource_extractor,
 };
 pub use state::State;
+pub use tasks::TaskSupport;
 
 use crate::protocol::{Implementation, InitializeResult, ProtocolVersion};
 use catalog::Catalog;
@@ -90,6 +92,7 @@ pub struct Server {
     state: state::StateMap,
     lifespans: Vec<lifespan::Setup>,
     per_request: modern::PerRequestConfig,
+    tasks: tasks::TaskConfig,
     handle: ServerHandle,
 }
 
@@ -147,6 +150,7 @@ impl Server {
             state: state::StateMap::default(),
             lifespans: Vec::new(),
             per_request: modern::PerRequestConfig::default(),
+            tasks: tasks::TaskConfig::default(),
             handle: ServerHandle::new(),
         }
     }
@@ -313,6 +317,28 @@ impl Server {
         self
     }
 
+    /// How long a task (`#[tool(task = …)]`, 2026-07-28) stays after it was created: its
+    /// `ttlMs`. Past it, the task is gone, and stopped if it still ran. `None` keeps tasks
+    /// until the process ends. Default: one hour.
+    pub fn task_ttl(mut self, ttl: Option<std::time::Duration>) -> Server {
+        self.tasks.ttl = ttl;
+        self
+    }
+
+    /// How often clients should poll a task with `tasks/get`: its `pollIntervalMs`.
+    /// Default: 500 ms.
+    pub fn task_poll_interval(mut self, interval: std::time::Duration) -> Server {
+        self.tasks.poll_interval = Some(interval.max(std::time::Duration::from_millis(1)));
+        self
+    }
+
+    /// The most tasks kept at once; a call that would make one more answers with an error
+    /// until some expire. Default: 10 000.
+    pub fn max_tasks(mut self, max: usize) -> Server {
+        self.tasks.max_tasks = max;
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -391,6 +417,7 @@ impl Server {
             sessions: Mutex::new(Vec::new()),
             listeners: Mutex::new(Vec::new()),
             per_request: self.per_request,
+            tasks: tasks::TaskStore::new(self.tasks),
         });
         self.handle.attach(&core);
         Ok(core)
@@ -414,6 +441,8 @@ pub(crate) struct ServerCore {
     /// The open `subscriptions/listen` requests (2026-07-28).
     listeners: Mutex<Vec<Arc<modern::Listener>>>,
     pub(crate) per_request: modern::PerRequestConfig,
+    /// The tasks of 2026-07-28 calls (the tasks extension).
+    pub(crate) tasks: tasks::TaskStore,
 }
 
 impl ServerCore {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +25,7 @@ use sha2::Sha256;
 use super::ServerCore;
 use super::client_requests::LogLevel;
 use super::session::{Outbound, PendingReply, Reply, Session};
+use super::tasks::{self, Task, TaskSupport};
 use crate::protocol::{
     ErrorObject, Implementation, JsonObject, ProtocolVersion, RequestId, base64, code,
     encode_error, encode_request, encode_result,
@@ -300,6 +301,10 @@ pub(crate) struct InputRound {
     malformed: Mutex<Option<(String, Value)>>,
     counts: Mutex<HashMap<&'static str, usize>>,
     asked_or_missing: AtomicUsize,
+    /// Whether the call may become a task (a task tool, a client declaring the extension).
+    task_capable: bool,
+    /// The task the call became.
+    task: OnceLock<Arc<Task>>,
 }
 
 /// What a request to the client comes to in a per-request session.
@@ -311,7 +316,7 @@ pub(crate) enum Input {
 }
 
 impl InputRound {
-    fn new(answers: JsonObject) -> InputRound {
+    fn new(answers: JsonObject, task_capable: bool) -> InputRound {
         InputRound {
             answers,
             asked: Mutex::new(Vec::new()),
@@ -319,7 +324,19 @@ impl InputRound {
             malformed: Mutex::new(None),
             counts: Mutex::new(HashMap::new()),
             asked_or_missing: AtomicUsize::new(0),
+            task_capable,
+            task: OnceLock::new(),
         }
+    }
+
+    /// The task the call became, once it has.
+    pub(crate) fn task(&self) -> Option<&Arc<Task>> {
+        self.task.get()
+    }
+
+    /// Whether the call would become a task at its next wait.
+    pub(crate) fn may_become_task(&self) -> bool {
+        self.task_capable && self.task.get().is_none()
     }
 
     /// A key for the next request of `kind` when the handler named none: `elicitation-1`,
@@ -415,13 +432,38 @@ impl Session {
                 )));
             }
             "subscriptions/listen" => {
-                return Ok(listen(core, id, params, out.clone()));
+                return listen(core, id, params, out.clone(), &meta.capabilities);
+            }
+            "tasks/get" | "tasks/update" | "tasks/cancel" => {
+                if !tasks::declared(&meta.capabilities) {
+                    return Err(tasks::missing_extension(&format!("`{method}`")));
+                }
+                let result = core.tasks.serve(method, params)?;
+                let bytes = encode_result(&id, &result);
+                return Ok(Reply::Now(finish(bytes, &core.info, None)));
             }
             _ => {}
         }
         let retry = match method {
             "tools/call" | "prompts/get" | "resources/read" => Some(retry_of(method, params)?),
             _ => None,
+        };
+        let task_capable = match &retry {
+            Some(r) if method == "tools/call" => {
+                let support = core.tools.get(&r.target).map(|t| t.def.task);
+                let declared = tasks::declared(&meta.capabilities);
+                match support {
+                    Some(TaskSupport::Required) if !declared => {
+                        return Err(tasks::missing_extension(&format!(
+                            "tool `{}` runs as a task only, so calling it",
+                            r.target
+                        )));
+                    }
+                    Some(TaskSupport::Optional | TaskSupport::Required) => declared,
+                    _ => false,
+                }
+            }
+            _ => false,
         };
         let answers = match &retry {
             Some(r) => self.answers(r, params)?,
@@ -436,21 +478,28 @@ impl Session {
             _ => core.per_request.lists,
         };
         let hints = CACHEABLE.contains(&method).then_some(hints);
-        let session = Session::for_request(Arc::clone(core), out.clone(), self, &meta, answers);
+        let session = Session::for_request(
+            Arc::clone(core),
+            out.clone(),
+            self,
+            &meta,
+            InputRound::new(answers, task_capable),
+        );
         Ok(match session.handle_request(id, method, params, out) {
             Reply::None => Reply::None,
             Reply::Now(bytes) => Reply::Now(finish(bytes, &core.info, hints)),
-            Reply::Later(id, fut) => Reply::Later(
+            Reply::Later(id, mut fut) => Reply::Later(
                 id.clone(),
                 Box::pin(async move {
-                    let bytes = match (WaitForInput {
-                        fut,
+                    let waited = WaitForInput {
+                        fut: &mut fut,
                         session: &session,
-                    })
-                    .await
-                    {
+                    }
+                    .await;
+                    let bytes = match waited {
                         Waited::Done(bytes) => bytes,
                         Waited::Stuck => stuck(&id, &session, retry.as_ref()),
+                        Waited::Detach => detach(&id, &session, fut),
                     };
                     finish(bytes, &session.core.info, hints)
                 }) as PendingReply,
@@ -507,9 +556,9 @@ impl Session {
         out: Outbound,
         parent: &Arc<Session>,
         meta: &RequestMeta,
-        answers: JsonObject,
+        round: InputRound,
     ) -> Arc<Session> {
-        let session = Session::new_child(core, out, parent, InputRound::new(answers));
+        let session = Session::new_child(core, out, parent, round);
         session.set_peer(
             ProtocolVersion::V2026_07_28,
             meta.info.clone().unwrap_or_default(),
@@ -548,12 +597,14 @@ fn retry_of(method: &str, params: Option<&RawValue>) -> Result<Retry, ErrorObjec
 enum Waited {
     Done(Vec<u8>),
     Stuck,
+    Detach,
 }
 
 /// Runs a handler until it finishes, or until a poll leaves it waiting on requests to the
-/// client (all those it made in that poll are then asked at once).
+/// client (all those it made in that poll are then asked at once), or, for a call that may
+/// become a task, waiting on anything else.
 struct WaitForInput<'a> {
-    fut: PendingReply,
+    fut: &'a mut PendingReply,
     session: &'a Session,
 }
 
@@ -563,12 +614,41 @@ impl Future for WaitForInput<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Waited> {
         match self.fut.as_mut().poll(cx) {
             Poll::Ready(bytes) => Poll::Ready(Waited::Done(bytes)),
-            Poll::Pending if self.session.round().is_some_and(InputRound::stuck) => {
-                Poll::Ready(Waited::Stuck)
-            }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => match self.session.round() {
+                Some(r) if r.stuck() => Poll::Ready(Waited::Stuck),
+                Some(r) if r.may_become_task() => Poll::Ready(Waited::Detach),
+                _ => Poll::Pending,
+            },
         }
     }
+}
+
+/// Makes a waiting call a task: stores it, runs the handler on in the background, and
+/// answers with the `CreateTaskResult`.
+fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) -> Vec<u8> {
+    let core = &session.core;
+    let task = match core.tasks.create(core) {
+        Ok(t) => t,
+        Err(e) => return encode_error(Some(id), &e),
+    };
+    let round = session.round().expect("a per-request session has a round");
+    let _ = round.task.set(Arc::clone(&task));
+    // The request is answered; from now on its `Context` hears of `tasks/cancel`, not of
+    // the connection's `notifications/cancelled`.
+    if let Some(context) = session.take_context(id) {
+        task.set_context(context);
+    }
+    let created = task.create_result();
+    let runner = Arc::clone(&task);
+    let keep = Arc::clone(session);
+    let handle = tokio::spawn(async move {
+        let bytes = fut.await;
+        runner.finish(&bytes);
+        drop(keep);
+    });
+    task.set_abort(handle.abort_handle());
+    tracing::debug!(task = %task.id, "the call continues as a task");
+    encode_result(id, &created)
 }
 
 /// The answer of a handler that waits on the client: the `input_required` result asking
@@ -682,9 +762,21 @@ fn discover(core: &ServerCore) -> Value {
         .rev()
         .map(|v| v.as_str())
         .collect();
+    let mut capabilities = init.capabilities;
+    if core
+        .tools
+        .load()
+        .live()
+        .iter()
+        .any(|t| t.def.task != TaskSupport::Forbidden)
+    {
+        let mut extensions = Map::new();
+        extensions.insert(tasks::EXTENSION.into(), json!({}));
+        capabilities.insert("extensions".into(), Value::Object(extensions));
+    }
     let mut result = Map::new();
     result.insert("supportedVersions".into(), json!(supported));
-    result.insert("capabilities".into(), Value::Object(init.capabilities));
+    result.insert("capabilities".into(), Value::Object(capabilities));
     if let Some(i) = init.instructions {
         result.insert("instructions".into(), i.into());
     }
@@ -703,6 +795,8 @@ struct Filter {
     resources_list_changed: bool,
     #[serde(default)]
     resource_subscriptions: Vec<String>,
+    #[serde(default)]
+    task_ids: Vec<String>,
 }
 
 /// One open `subscriptions/listen`.
@@ -737,6 +831,18 @@ impl Listener {
         }
     }
 
+    /// Sends a task's new state (`notifications/tasks`) if this listener asked for it.
+    pub(crate) fn offer_task(&self, id: &str, detailed: &Map<String, Value>) {
+        if !self.filter.task_ids.iter().any(|t| t == id) {
+            return;
+        }
+        let mut params = detailed.clone();
+        params.insert("_meta".into(), self.tag());
+        if let Ok(bytes) = encode_request(None, "notifications/tasks", Some(&params)) {
+            let _ = self.out.send(bytes);
+        }
+    }
+
     fn tag(&self) -> Value {
         let mut meta = Map::new();
         meta.insert(
@@ -754,21 +860,27 @@ fn listen(
     id: RequestId,
     params: Option<&RawValue>,
     out: Outbound,
-) -> Reply {
+    capabilities: &JsonObject,
+) -> Result<Reply, ErrorObject> {
     #[derive(Default, Deserialize)]
     struct ListenParams {
         #[serde(default)]
         notifications: Filter,
     }
-    let p: ListenParams = match params.map(|p| serde_json::from_str(p.get())).transpose() {
-        Ok(p) => p.unwrap_or_default(),
-        Err(e) => {
-            return Reply::Now(encode_error(
-                Some(&id),
-                &ErrorObject::invalid_params(format!("Invalid params: {e}")),
-            ));
-        }
-    };
+    let mut p: ListenParams = params
+        .map(|p| serde_json::from_str(p.get()))
+        .transpose()
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))?
+        .unwrap_or_default();
+    if !p.notifications.task_ids.is_empty() && !tasks::declared(capabilities) {
+        return Err(tasks::missing_extension(
+            "listening for `notifications/tasks`",
+        ));
+    }
+    // Only tasks that exist are followed.
+    p.notifications
+        .task_ids
+        .retain(|t| core.tasks.detailed(t).is_some());
     let listener = Arc::new(Listener {
         id: id.clone(),
         filter: p.notifications,
@@ -791,6 +903,9 @@ fn listen(
             json!(f.resource_subscriptions),
         );
     }
+    if !f.task_ids.is_empty() {
+        honored.insert("taskIds".into(), json!(f.task_ids));
+    }
     let mut ack = Map::new();
     ack.insert("notifications".into(), Value::Object(honored));
     ack.insert("_meta".into(), listener.tag());
@@ -799,13 +914,13 @@ fn listen(
         let _ = listener.out.send(bytes);
     }
     let registered = core.listen(&listener);
-    Reply::Later(
+    Ok(Reply::Later(
         id,
         Box::pin(async move {
             let _registered = registered;
             std::future::pending::<Vec<u8>>().await
         }),
-    )
+    ))
 }
 
 /// Keeps a listener registered while its request runs.
@@ -839,6 +954,18 @@ impl ServerCore {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|l| !Arc::ptr_eq(l, listener));
+    }
+
+    /// Offers a task's new state to every open `subscriptions/listen`.
+    pub(crate) fn offer_task(&self, id: &str, detailed: Map<String, Value>) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for l in listeners {
+            l.offer_task(id, &detailed);
+        }
     }
 
     /// Offers a notification to every open `subscriptions/listen`.

@@ -174,6 +174,8 @@ pub struct ToolDef {
     pub input_schema: fn() -> JsonObject,
     /// Builds the JSON Schema of `structuredContent`, if the tool returns structured output.
     pub output_schema: fn() -> Option<OutputSchema>,
+    /// Whether calls may become tasks (the 2026-07-28 tasks extension).
+    pub task: super::TaskSupport,
     /// Runs the tool.
     pub handler: fn(ToolCall<'_>) -> ToolFuture,
 }
@@ -315,6 +317,7 @@ mod tests {
         meta: None,
         input_schema: listed_schema,
         output_schema: || None,
+        task: crate::server::TaskSupport::Forbidden,
         handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
     };
 

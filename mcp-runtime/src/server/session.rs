@@ -177,6 +177,16 @@ impl Session {
         }
     }
 
+    /// Takes a request's `Context` out of the connection's, so that a later request reusing
+    /// its id is not mistaken for it (a call that became a task).
+    pub(crate) fn take_context(self: &Arc<Self>, id: &RequestId) -> Option<Weak<ContextInner>> {
+        self.root()
+            .contexts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id)
+    }
+
     /// Forgets a dropped `Context`, unless a later request reused its id.
     pub(crate) fn forget_context(&self, id: &RequestId, context: *const ContextInner) {
         let root = self.parent.as_deref().unwrap_or(self);
@@ -544,16 +554,35 @@ impl Session {
             super::call::ToolFuture::Ready(Some(result)) => {
                 Reply::Now(encode_result(&id, &RenderedResult(result, version)))
             }
-            fut => Reply::Later(
-                id.clone(),
-                Box::pin(async move {
-                    let result = match CatchUnwind(fut).await {
-                        Ok(r) => r,
-                        Err(msg) => panicked_msg(name, &msg),
-                    };
-                    encode_result(&id, &RenderedResult(result, version))
-                }),
-            ),
+            fut => {
+                // In a task, a panic fails the task (a protocol-level fault: there is no
+                // result); a direct call answers with an `isError` result.
+                let round = self.round.is_some().then(|| Arc::clone(self));
+                Reply::Later(
+                    id.clone(),
+                    Box::pin(async move {
+                        let result = match CatchUnwind(fut).await {
+                            Ok(r) => r,
+                            Err(msg)
+                                if round
+                                    .as_ref()
+                                    .and_then(|s| s.round())
+                                    .is_some_and(|r| r.task().is_some()) =>
+                            {
+                                tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
+                                return encode_error(
+                                    Some(&id),
+                                    &ErrorObject::internal(format!(
+                                        "tool `{name}` failed unexpectedly: {msg}"
+                                    )),
+                                );
+                            }
+                            Err(msg) => panicked_msg(name, &msg),
+                        };
+                        encode_result(&id, &RenderedResult(result, version))
+                    }),
+                )
+            }
         }
     }
 }

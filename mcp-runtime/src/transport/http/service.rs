@@ -375,8 +375,8 @@ async fn serve_per_request(
     response
 }
 
-/// `Mcp-Method` must be the body's method, and `Mcp-Name` its tool or prompt name or
-/// resource URI (HeaderMismatch, -32020, otherwise).
+/// `Mcp-Method` must be the body's method, and `Mcp-Name` its tool or prompt name, resource
+/// URI or task id (HeaderMismatch, -32020, otherwise).
 fn check_routing_headers(
     headers: &HeaderMap,
     method: &str,
@@ -411,6 +411,8 @@ fn check_routing_headers(
     let key = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
+        // The tasks extension routes a task's requests to the instance holding it.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
     let expected = params
