@@ -144,13 +144,19 @@ impl Context {
     /// ```rust,standalone_crate
     /// use mcp_runtime::prelude::*;
     ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Confirm {
+    ///     /// Go ahead?
+    ///     confirm: bool,
+    /// }
+    ///
     /// /// Delete a file, once the user confirms.
     /// #[tool(task = "optional")]
     /// async fn delete(path: String, ctx: Context) -> Result<String, ToolError> {
     ///     ctx.continue_as_task().await;
-    ///     let answer = ctx.elicit::<bool>(format!("Delete {path}?")).await?;
+    ///     let answer = ctx.elicit::<Confirm>(format!("Delete {path}?")).await?;
     ///     Ok(match answer.accepted() {
-    ///         Some(true) => format!("deleted {path}"),
+    ///         Some(Confirm { confirm: true }) => format!("deleted {path}"),
     ///         _ => "kept".to_string(),
     ///     })
     /// }
@@ -172,11 +178,18 @@ impl Context {
     }
 
     /// Sets the `statusMessage` clients see on this call's task (progress, what it waits
-    /// on…); does nothing when the call is not a task. Progress and log notifications are
+    /// on…), or on the task it is about to become; does nothing when the call cannot be a
+    /// task. Progress and log notifications are
     /// not sent for tasks: this is how a task tells how it is doing.
     pub fn set_status_message(&self, message: impl Into<String>) {
-        if let Some(task) = self.inner.session.round().and_then(|r| r.task()) {
-            task.set_message(message.into());
+        let Some(round) = self.inner.session.round() else {
+            return;
+        };
+        match round.task() {
+            Some(task) => task.set_message(message.into()),
+            // Kept for the task the call may become.
+            None if round.may_become_task() => round.stash_status_message(message.into()),
+            None => {}
         }
     }
 

@@ -305,6 +305,8 @@ pub(crate) struct InputRound {
     task_capable: bool,
     /// The task the call became.
     task: OnceLock<Arc<Task>>,
+    /// A status message set before the call became a task, for the task.
+    status_message: Mutex<Option<String>>,
 }
 
 /// What a request to the client comes to in a per-request session.
@@ -326,7 +328,16 @@ impl InputRound {
             asked_or_missing: AtomicUsize::new(0),
             task_capable,
             task: OnceLock::new(),
+            status_message: Mutex::new(None),
         }
+    }
+
+    /// Keeps a status message for the task the call may become.
+    pub(crate) fn stash_status_message(&self, message: String) {
+        *self
+            .status_message
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(message);
     }
 
     /// The task the call became, once it has.
@@ -633,6 +644,14 @@ fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) -> Vec<u8> 
     };
     let round = session.round().expect("a per-request session has a round");
     let _ = round.task.set(Arc::clone(&task));
+    if let Some(message) = round
+        .status_message
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        task.set_message(message);
+    }
     // The request is answered; from now on its `Context` hears of `tasks/cancel`, not of
     // the connection's `notifications/cancelled`.
     if let Some(context) = session.take_context(id) {

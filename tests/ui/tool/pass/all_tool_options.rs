@@ -38,19 +38,20 @@ use mcp_runtime::prelude::*;
     ),
     output_schema = false,
     blocking,
+    task = "required",
 )]
 fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
-/// `tags = [...]`, `output_schema` as a bare flag, `blocking = false`.
-#[tool(tags = ["math"], output_schema, blocking = false)]
+/// `tags = [...]`, `output_schema` as a bare flag, `blocking = false`, `task` as a bare flag.
+#[tool(tags = ["math"], output_schema, blocking = false, task)]
 fn negate(a: i64) -> i64 {
     -a
 }
 
 /// A single tag as a plain string.
-#[tool(tags = "math", annotations(read_only = true, destructive))]
+#[tool(tags = "math", annotations(read_only = true, destructive), task = "optional")]
 fn double(a: i64) -> i64 {
     a * 2
 }
@@ -118,16 +119,19 @@ fn main() {
         (Some("Adder"), Some(true), Some(false), Some(true), Some(false))
     );
     assert!((add.output_schema)().is_none(), "output_schema = false");
+    assert_eq!(add.task, mcp_runtime::TaskSupport::Required);
 
     let negate = def("negate");
     assert_eq!(negate.tags, ["math"]);
     assert!((negate.output_schema)().is_some());
     assert_eq!(negate.meta, None);
-    assert_eq!(negate.description, Some("`tags = [...]`, `output_schema` as a bare flag, `blocking = false`."));
+    assert_eq!(negate.description, Some("`tags = [...]`, `output_schema` as a bare flag, `blocking = false`, `task` as a bare flag."));
+    assert_eq!(negate.task, mcp_runtime::TaskSupport::Optional);
 
     let double = def("double");
     assert_eq!(double.tags, ["math"]);
     assert_eq!((double.annotations.read_only, double.annotations.destructive), (Some(true), Some(true)));
+    assert_eq!(double.task, mcp_runtime::TaskSupport::Optional);
 
     let point = def("point");
     assert_eq!(serde_json::Value::Object((point.input_schema)()), point_schema());
@@ -135,4 +139,5 @@ fn main() {
     let zero = def("zero");
     assert!(zero.tags.is_empty() && zero.icons.is_empty());
     assert_eq!(zero.annotations.read_only, None);
+    assert_eq!(zero.task, mcp_runtime::TaskSupport::Forbidden);
 }
