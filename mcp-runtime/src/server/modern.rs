@@ -975,6 +975,15 @@ impl ServerCore {
             .retain(|l| !Arc::ptr_eq(l, listener));
     }
 
+    /// Whether an open `subscriptions/listen` follows the task `id`.
+    pub(crate) fn follows_task(&self, id: &str) -> bool {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|l| l.filter.task_ids.iter().any(|t| t == id))
+    }
+
     /// Offers a task's new state to every open `subscriptions/listen`.
     pub(crate) fn offer_task(&self, id: &str, detailed: Map<String, Value>) {
         let listeners = self

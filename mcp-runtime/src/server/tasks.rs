@@ -197,11 +197,12 @@ impl Task {
     /// Records a change and tells the listeners.
     fn changed(&self, mut state: std::sync::MutexGuard<'_, State>) {
         state.updated = SystemTime::now();
+        let Some(core) = self.core.upgrade().filter(|c| c.follows_task(&self.id)) else {
+            return;
+        };
         let detailed = self.detailed_locked(&state);
         drop(state);
-        if let Some(core) = self.core.upgrade() {
-            core.offer_task(&self.id, detailed);
-        }
+        core.offer_task(&self.id, detailed);
     }
 
     /// The background run of the handler, to stop on cancellation.
