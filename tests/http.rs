@@ -1171,3 +1171,59 @@ async fn an_http_server_in_process() {
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
 }
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct NameForm {
+    name: String,
+}
+
+/// Asks the user's name.
+#[tool]
+async fn ask_name(ctx: Context) -> Result<String, ToolError> {
+    let answer = ctx.elicit::<NameForm>("Your name?").await?;
+    Ok(answer.accepted().map_or("no name".into(), |f| f.name))
+}
+
+#[tokio::test]
+async fn a_plain_json_response_fails_requests_to_the_client_at_once() {
+    let server = HttpServer::bind(
+        Server::new("json-only")
+            .only_tools(&["ask_name"])
+            .client_request_timeout(Duration::from_secs(60)),
+        HttpOptions {
+            port: 0,
+            json_response: true,
+            ..HttpOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = server.url();
+    let serving = tokio::spawn(server.run_until(std::future::pending::<()>()));
+    let options = ClientOptions {
+        capabilities: json!({"elicitation": {}}).as_object().unwrap().clone(),
+        on_request: Some(mcp_runtime::ServerRequestHandler::new(|_, _| {
+            Box::pin(async { Ok(json!({"action": "accept", "content": {"name": "Ada"}})) })
+        })),
+        ..ClientOptions::default()
+    };
+    let client = Client::connect_http_with(&url, HttpClientOptions::default(), options)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let result: Value = client
+        .request("tools/call", &json!({"name": "ask_name"}))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited for the timeout"
+    );
+    assert_eq!(result["isError"], true);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("cannot send `elicitation/create`") && text.contains("plain JSON"),
+        "{text}"
+    );
+    serving.abort();
+}

@@ -60,8 +60,16 @@ impl LogLevel {
     }
 }
 
+/// What became of one request to the client.
+enum Answer {
+    /// The client's result or error.
+    Client(Result<Box<RawValue>, ErrorObject>),
+    /// The transport could not deliver it (a plain JSON HTTP response).
+    Undeliverable,
+}
+
 /// Where the client's answer to one request goes.
-type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+type Waiter = oneshot::Sender<Answer>;
 
 /// Requests sent to the client and not yet answered.
 #[derive(Default)]
@@ -80,9 +88,21 @@ impl Outgoing {
             .remove(id);
         match waiter {
             Some(tx) => {
-                let _ = tx.send(result.map(ToOwned::to_owned));
+                let _ = tx.send(Answer::Client(result.map(ToOwned::to_owned)));
             }
             None => tracing::debug!(%id, "response to an unknown request ignored"),
+        }
+    }
+
+    /// Fails a request the transport cannot deliver, at once rather than at its timeout.
+    pub(crate) fn undeliverable(&self, id: &RequestId) {
+        let waiter = self
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+        if let Some(tx) = waiter {
+            let _ = tx.send(Answer::Undeliverable);
         }
     }
 
@@ -131,6 +151,13 @@ pub enum ClientRequestError {
         /// What was wrong with it.
         message: String,
     },
+    /// The request could not reach the client: the HTTP response carrying the call is plain
+    /// JSON (the server's `json_response` option, or a client that does not accept
+    /// `text/event-stream`), which has no room for requests to the client.
+    NoStream {
+        /// The request's method.
+        method: &'static str,
+    },
     /// The client's answer could not be read.
     InvalidResponse {
         /// The request's method.
@@ -163,6 +190,10 @@ impl fmt::Display for ClientRequestError {
             ClientRequestError::InvalidRequest { method, message } => {
                 write!(f, "cannot send `{method}`: {message}")
             }
+            ClientRequestError::NoStream { method } => write!(
+                f,
+                "cannot send `{method}`: this call is answered with plain JSON (the server's `json_response` option, or a client that does not accept `text/event-stream`), which cannot carry requests to the client; serve it with SSE"
+            ),
             ClientRequestError::InvalidResponse { method, message } => {
                 write!(f, "the client's answer to `{method}` is invalid: {message}")
             }
@@ -229,7 +260,10 @@ impl Session {
             return Err(ClientRequestError::Disconnected { method });
         }
         let answer = match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(answer)) => answer,
+            Ok(Ok(Answer::Client(answer))) => answer,
+            Ok(Ok(Answer::Undeliverable)) => {
+                return Err(ClientRequestError::NoStream { method });
+            }
             Ok(Err(_)) => return Err(ClientRequestError::Disconnected { method }),
             Err(_) => {
                 let mut params = Map::new();

@@ -548,11 +548,15 @@ async fn wait(
     match mode {
         Mode::Sse => stream(shared, http, session, Some(id), Vec::new(), said, done, log),
         Mode::Json => loop {
-            // One JSON body cannot carry what is said before the result: it is dropped.
+            // One JSON body cannot carry what is said before the result: notifications are
+            // dropped, and requests to the client fail at once.
             tokio::select! {
                 biased;
                 result = &mut done => return finished_json(result),
-                m = said.recv(), if said_open => said_open = m.is_some(),
+                m = said.recv(), if said_open => match m {
+                    Some(bytes) => refuse_request(session, &bytes),
+                    None => said_open = false,
+                },
             }
         },
         Mode::Auto => {
@@ -579,6 +583,16 @@ async fn wait(
             };
             stream(shared, http, session, Some(id), first, said, done, log)
         }
+    }
+}
+
+/// Fails a request to the client that a plain JSON response cannot carry.
+fn refuse_request(session: &Session, bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    if let Ok(Incoming::Request { id, .. }) = Incoming::parse(text) {
+        session.outgoing.undeliverable(&id);
     }
 }
 
