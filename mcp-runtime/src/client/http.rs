@@ -3,10 +3,15 @@
 //! stream carries what the server starts; `Mcp-Session-Id` and `MCP-Protocol-Version` go on
 //! every request once known, and the session is ended with DELETE on [`Client::close`].
 //!
+//! Under 2026-07-28 there is no session and no GET stream: every POST carries
+//! `MCP-Protocol-Version`, `Mcp-Method` and, for `tools/call`, `prompts/get` and
+//! `resources/read`, `Mcp-Name`; a request is cancelled by closing its stream.
+//!
 //! Plain `http://` only, over hyper's HTTP/1 client connections, kept alive and reused.
 //!
 //! [`Client::close`]: super::Client::close
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,14 +24,17 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
 
 use super::ClientError;
-use crate::protocol::{ErrorObject, Incoming, RequestId, code, encode_error};
+use crate::protocol::{ErrorObject, Incoming, RequestId, base64, code, encode_error};
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 /// How often a broken SSE stream is resumed before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
@@ -64,13 +72,70 @@ pub(crate) struct HttpTransport {
     from_server: mpsc::UnboundedSender<Vec<u8>>,
     /// Set once the client is gone or closing: the GET stream stops.
     closing: watch::Sender<bool>,
+    /// Speaking 2026-07-28: routing headers on every POST, requests cancelled by closing
+    /// their streams.
+    per_request: bool,
+    /// The POSTs of requests still running (2026-07-28 only), to close when cancelled.
+    running: Mutex<HashMap<RequestId, AbortHandle>>,
+}
+
+/// The routing headers of a 2026-07-28 POST.
+struct Routing {
+    method: HeaderValue,
+    name: Option<HeaderValue>,
+}
+
+impl Routing {
+    fn of(method: &str, params: Option<&serde_json::value::RawValue>) -> Option<Routing> {
+        #[derive(Deserialize)]
+        struct Target {
+            name: Option<String>,
+            uri: Option<String>,
+        }
+        let key = |t: Target| match method {
+            "tools/call" | "prompts/get" => t.name,
+            "resources/read" => t.uri,
+            _ => None,
+        };
+        let name = match method {
+            "tools/call" | "prompts/get" | "resources/read" => params
+                .and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
+                .and_then(key),
+            _ => None,
+        };
+        Some(Routing {
+            method: header_value(method)?,
+            name: match name {
+                Some(n) => Some(header_value(&n)?),
+                None => None,
+            },
+        })
+    }
+}
+
+/// A header carrying `text`: as it is when a header can carry it unchanged, otherwise as
+/// `=?base64?…?=` (which the server decodes).
+fn header_value(text: &str) -> Option<HeaderValue> {
+    let visible = text
+        .chars()
+        .all(|c| c == ' ' || c == '\t' || c.is_ascii_graphic());
+    let trimmed = text.trim_matches([' ', '\t']).len() == text.len();
+    let looks_encoded = text.starts_with("=?base64?") && text.ends_with("?=");
+    let plain = visible && trimmed && !looks_encoded;
+    if plain {
+        HeaderValue::from_str(text).ok()
+    } else {
+        HeaderValue::from_str(&format!("=?base64?{}?=", base64::encode(text.as_bytes()))).ok()
+    }
 }
 
 impl HttpTransport {
+    /// `per_request` is the revision when it is one without a handshake (2026-07-28).
     pub(crate) fn new(
         url: &str,
         options: &HttpClientOptions,
         from_server: mpsc::UnboundedSender<Vec<u8>>,
+        per_request: Option<&str>,
     ) -> Result<HttpTransport, ClientError> {
         let bad = |why: &str| {
             ClientError::Io(std::io::Error::new(
@@ -126,9 +191,15 @@ impl HttpTransport {
             headers,
             idle: Mutex::new(Vec::new()),
             session_id: Mutex::new(None),
-            protocol_version: Mutex::new(None),
+            protocol_version: Mutex::new(
+                per_request
+                    .map(|v| HeaderValue::from_str(v).map_err(|_| bad("has an invalid revision")))
+                    .transpose()?,
+            ),
             from_server,
             closing: watch::Sender::new(false),
+            per_request: per_request.is_some(),
+            running: Mutex::new(HashMap::new()),
         })
     }
 
@@ -150,29 +221,73 @@ impl HttpTransport {
     /// Sends the client's messages, in order, until the client goes away.
     pub(crate) async fn write(self: Arc<Self>, mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>) {
         while let Some(message) = outgoing.recv().await {
-            let (request, method) = match std::str::from_utf8(&message).ok().map(Incoming::parse) {
-                Some(Ok(Incoming::Request { id, method, .. })) => (Some(id), method.into_owned()),
-                Some(Ok(Incoming::Notification { method, .. })) => (None, method.into_owned()),
-                _ => (None, String::new()),
-            };
+            let (request, method, routing) =
+                match std::str::from_utf8(&message).ok().map(Incoming::parse) {
+                    Some(Ok(Incoming::Request { id, method, params })) => {
+                        let routing = if self.per_request {
+                            Routing::of(&method, params)
+                        } else {
+                            None
+                        };
+                        (Some(id), method.into_owned(), routing)
+                    }
+                    Some(Ok(Incoming::Notification { method, .. })) => {
+                        (None, method.into_owned(), None)
+                    }
+                    _ => (None, String::new(), None),
+                };
             match request {
+                // Each request on its own connection, closed to cancel it.
+                Some(id) if self.per_request => {
+                    let mut running = lock(&self.running);
+                    let task =
+                        tokio::spawn(Arc::clone(&self).post_tracked(message, id.clone(), routing));
+                    running.insert(id, task.abort_handle());
+                }
                 // The session id comes with the answer to `initialize`: nothing may overtake it.
-                Some(id) if method == "initialize" => self.post(message, Some(id), true).await,
+                Some(id) if method == "initialize" => {
+                    self.post(message, Some(id), true, None).await
+                }
                 // Requests may take long: each gets its own connection.
                 Some(id) => {
                     tokio::spawn(Arc::clone(&self).post_owned(message, id));
                 }
                 // Notifications and responses are quick: sent in order.
                 None => {
-                    self.post(message, None, false).await;
+                    self.post(message, None, false, None).await;
                     if method == "notifications/initialized" && self.session_id().is_some() {
                         tokio::spawn(Arc::clone(&self).listen());
                     }
                 }
             }
         }
-        // The client is gone: nobody will read what the GET stream brings.
+        // The client is gone: nobody will read what the GET stream or a request brings.
         self.closing.send_replace(true);
+        self.abort_all();
+    }
+
+    /// Closes the stream of a running request: under 2026-07-28, its cancellation.
+    pub(crate) fn abort(&self, id: &RequestId) {
+        if let Some(task) = lock(&self.running).remove(id) {
+            task.abort();
+        }
+    }
+
+    fn abort_all(&self) {
+        for (_, task) in lock(&self.running).drain() {
+            task.abort();
+        }
+    }
+
+    async fn post_tracked(
+        self: Arc<Self>,
+        message: Vec<u8>,
+        id: RequestId,
+        routing: Option<Routing>,
+    ) {
+        self.post(message, Some(id.clone()), false, routing.as_ref())
+            .await;
+        lock(&self.running).remove(&id);
     }
 
     fn is_closing(&self) -> bool {
@@ -186,13 +301,25 @@ impl HttpTransport {
     }
 
     async fn post_owned(self: Arc<Self>, message: Vec<u8>, id: RequestId) {
-        self.post(message, Some(id), false).await;
+        self.post(message, Some(id), false, None).await;
     }
 
     /// POSTs one message and delivers what comes back.
-    async fn post(&self, message: Vec<u8>, id: Option<RequestId>, initialize: bool) {
+    async fn post(
+        &self,
+        message: Vec<u8>,
+        id: Option<RequestId>,
+        initialize: bool,
+        routing: Option<&Routing>,
+    ) {
         let mut request = self.request(Method::POST, Full::new(Bytes::from(message)));
         let headers = request.headers_mut();
+        if let Some(r) = routing {
+            headers.insert(MCP_METHOD, r.method.clone());
+            if let Some(name) = &r.name {
+                headers.insert(MCP_NAME, name.clone());
+            }
+        }
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -417,6 +544,7 @@ impl HttpTransport {
     /// Ends the session (DELETE) and stops the GET stream.
     pub(crate) async fn close(&self) {
         self.closing.send_replace(true);
+        self.abort_all();
         if self.session_id().is_none() {
             return;
         }
@@ -738,15 +866,38 @@ mod tests {
     }
 
     #[test]
+    fn routing_headers_carry_what_a_header_cannot_as_base64() {
+        assert_eq!(header_value("tools/call").unwrap(), "tools/call");
+        assert_eq!(header_value("a b").unwrap(), "a b");
+        // Non-ASCII, edge white space, and text that looks encoded are all encoded.
+        assert_eq!(header_value("Zoë").unwrap(), "=?base64?Wm/Dqw==?=");
+        assert_eq!(header_value(" x").unwrap(), "=?base64?IHg=?=");
+        assert_eq!(
+            header_value("=?base64?eA==?=").unwrap(),
+            "=?base64?PT9iYXNlNjQ/ZUE9PT89?="
+        );
+        let r = Routing::of(
+            "resources/read",
+            Some(&serde_json::value::RawValue::from_string(r#"{"uri":"a://b"}"#.into()).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(r.method, "resources/read");
+        assert_eq!(r.name.unwrap(), "a://b");
+        let r = Routing::of("tools/list", None).unwrap();
+        assert!(r.name.is_none());
+    }
+
+    #[test]
     fn refuses_urls_it_cannot_serve() {
         let (tx, _) = mpsc::unbounded_channel();
         let options = HttpClientOptions::default();
-        assert!(HttpTransport::new("https://example.com/mcp", &options, tx.clone()).is_err());
-        assert!(HttpTransport::new("not a url", &options, tx.clone()).is_err());
-        let t = HttpTransport::new("http://[::1]:8000/mcp?x=1", &options, tx.clone()).unwrap();
+        assert!(HttpTransport::new("https://example.com/mcp", &options, tx.clone(), None).is_err());
+        assert!(HttpTransport::new("not a url", &options, tx.clone(), None).is_err());
+        let t =
+            HttpTransport::new("http://[::1]:8000/mcp?x=1", &options, tx.clone(), None).unwrap();
         assert_eq!(t.address, "[::1]:8000");
         assert_eq!(t.path, "/mcp?x=1");
-        let t = HttpTransport::new("http://localhost/mcp", &options, tx).unwrap();
+        let t = HttpTransport::new("http://localhost/mcp", &options, tx, None).unwrap();
         assert_eq!(t.address, "localhost:80");
     }
 }
