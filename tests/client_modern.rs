@@ -618,3 +618,38 @@ async fn a_server_without_the_revision_is_refused_naming_what_it_speaks() {
     );
     assert!(e.to_string().contains("handshake revision"), "{e}");
 }
+
+#[tokio::test]
+async fn cancelling_while_the_answers_are_gathered_ends_the_request() {
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let seen = Arc::clone(&asked);
+    let c = Client::connect_with(
+        server(),
+        ClientOptions {
+            protocol_version: REVISION.into(),
+            capabilities: json!({"elicitation": {}}).as_object().unwrap().clone(),
+            // A user who never answers.
+            on_request: Some(ServerRequestHandler::new(move |_, _| {
+                seen.notify_one();
+                Box::pin(std::future::pending())
+            })),
+            ..ClientOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (id, call) = c
+        .start_request("tools/call", &json!({"name": "two_steps"}))
+        .await
+        .unwrap();
+    let call = tokio::spawn(call);
+    tokio::time::timeout(Duration::from_secs(5), asked.notified())
+        .await
+        .expect("the handler is asked");
+    c.cancel(&id, "never mind").await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("the call ends without an answer")
+        .unwrap();
+    assert!(matches!(ended, Err(ClientError::Closed)), "{ended:?}");
+}

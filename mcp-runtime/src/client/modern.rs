@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tokio::task::AbortHandle;
 
 use super::{Client, ClientError, ServerRequestHandler, Shared, wait_answer};
@@ -48,6 +48,8 @@ pub(super) struct PerRequest {
     /// Requests in flight, by the id the caller was given: the id of their current round.
     /// Cancelling removes the entry, which also stops a request between two rounds.
     rounds: Mutex<HashMap<RequestId, RequestId>>,
+    /// Woken whenever a request is cancelled.
+    cancelled: Notify,
     /// `subscriptions/listen` requests waiting for their acknowledgement.
     acks: Mutex<HashMap<RequestId, oneshot::Sender<Value>>>,
 }
@@ -66,6 +68,7 @@ impl PerRequest {
             log_level: Mutex::new(None),
             on_request,
             rounds: Mutex::new(HashMap::new()),
+            cancelled: Notify::new(),
             acks: Mutex::new(HashMap::new()),
         }
     }
@@ -118,7 +121,24 @@ impl PerRequest {
     /// Stops following request `id` (as the caller knows it); returns the id of its current
     /// round, which is what the server must be told to cancel.
     pub(super) fn untrack(&self, id: &RequestId) -> RequestId {
-        lock(&self.rounds).remove(id).unwrap_or_else(|| id.clone())
+        let current = lock(&self.rounds).remove(id);
+        if current.is_some() {
+            self.cancelled.notify_waiters();
+        }
+        current.unwrap_or_else(|| id.clone())
+    }
+
+    /// Completes once request `id` is cancelled.
+    async fn until_cancelled(&self, id: &RequestId) {
+        loop {
+            let woken = self.cancelled.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if !lock(&self.rounds).contains_key(id) {
+                return;
+            }
+            woken.await;
+        }
     }
 
     pub(super) fn expect_ack(&self, id: &RequestId) -> oneshot::Receiver<Value> {
@@ -202,7 +222,11 @@ pub(super) async fn finish(
                 )));
             }
         };
-        let answers = answer_all(modern.on_request.as_ref(), &method, requests).await?;
+        let answers = tokio::select! {
+            answers = answer_all(modern.on_request.as_ref(), &method, requests) => answers?,
+            // Cancelled while the answers are being gathered: the questions are withdrawn.
+            () = modern.until_cancelled(&first) => return Err(ClientError::Closed),
+        };
         let (id, rx) = {
             let mut rounds = lock(&modern.rounds);
             if !rounds.contains_key(&first) {
