@@ -97,6 +97,12 @@ async fn slow(stopped: State<Stopped>) -> String {
     "finished".into()
 }
 
+/// Routes by region, which proxies read from the `Mcp-Param-Region` header.
+#[tool]
+fn route(#[arg(header = "Region")] region: String) -> String {
+    format!("routed to {region}")
+}
+
 /// A profile per user id.
 #[resource("people://{id}/profile")]
 fn profile(id: String) -> String {
@@ -443,6 +449,13 @@ async fn over_http_the_routing_headers_go_with_each_request_and_closing_cancels(
     // The server checks Mcp-Method and Mcp-Name against the body: these pass only with both.
     let r = c.call_tool("two_steps", json!({})).await.unwrap();
     assert_eq!(text(&r), "Ada likes teal");
+    // An argument the tool mirrors into a header goes there too, once `tools/list` said so.
+    c.list_all_tools().await.unwrap();
+    let r = c
+        .call_tool("route", json!({"region": "Zürich"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "routed to Zürich");
     // A URI a header cannot carry as it is goes base64-encoded.
     let contents = c.read_resource("people://Zoë ü/profile").await.unwrap();
     assert_eq!(

@@ -77,39 +77,80 @@ pub(crate) struct HttpTransport {
     per_request: bool,
     /// The POSTs of requests still running (2026-07-28 only), to close when cancelled.
     running: Mutex<HashMap<RequestId, AbortHandle>>,
+    /// By tool, the arguments its input schema mirrors into `Mcp-Param-*` headers
+    /// (`x-mcp-header`), as `tools/list` told (2026-07-28 only).
+    param_headers: Mutex<HashMap<String, Vec<(String, String)>>>,
+}
+
+/// What an answer teaches the transport.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Learn {
+    Nothing,
+    /// The answer to `initialize`: the session id and the revision.
+    Initialize,
+    /// A page of `tools/list`: which arguments go in headers.
+    ToolHeaders,
 }
 
 /// The routing headers of a 2026-07-28 POST.
 struct Routing {
     method: HeaderValue,
     name: Option<HeaderValue>,
+    /// A `tools/call`'s `Mcp-Param-*` headers.
+    params: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Routing {
-    fn of(method: &str, params: Option<&serde_json::value::RawValue>) -> Option<Routing> {
+    /// The headers of request `method`: the method, the tool, prompt or resource it names,
+    /// and for a tool call the arguments that `mirrored` (`(argument, header)` pairs from the
+    /// tool's schema, looked up by tool name) says go in headers.
+    fn of(
+        method: &str,
+        params: Option<&serde_json::value::RawValue>,
+        mirrored: impl FnOnce(&str) -> Vec<(String, String)>,
+    ) -> Option<Routing> {
         #[derive(Deserialize)]
         struct Target {
             name: Option<String>,
             uri: Option<String>,
+            arguments: Option<serde_json::Map<String, serde_json::Value>>,
         }
-        let key = |t: Target| match method {
-            "tools/call" | "prompts/get" => t.name,
-            "resources/read" => t.uri,
+        let target = match method {
+            "tools/call" | "prompts/get" | "resources/read" => {
+                params.and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
+            }
             _ => None,
+        };
+        let mut routing = Routing {
+            method: header_value(method)?,
+            name: None,
+            params: Vec::new(),
+        };
+        let Some(target) = target else {
+            return Some(routing);
         };
         let name = match method {
-            "tools/call" | "prompts/get" | "resources/read" => params
-                .and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
-                .and_then(key),
-            _ => None,
+            "resources/read" => target.uri,
+            _ => target.name,
         };
-        Some(Routing {
-            method: header_value(method)?,
-            name: match name {
-                Some(n) => Some(header_value(&n)?),
-                None => None,
-            },
-        })
+        if let Some(n) = &name {
+            routing.name = Some(header_value(n)?);
+        }
+        if let (Some(tool), "tools/call") = (&name, method) {
+            let arguments = target.arguments.unwrap_or_default();
+            for (argument, header) in mirrored(tool) {
+                let text = match arguments.get(&argument) {
+                    None | Some(serde_json::Value::Null) => continue,
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                let Ok(name) = HeaderName::try_from(format!("mcp-param-{header}")) else {
+                    continue;
+                };
+                routing.params.push((name, header_value(&text)?));
+            }
+        }
+        Some(routing)
     }
 }
 
@@ -200,6 +241,7 @@ impl HttpTransport {
             closing: watch::Sender::new(false),
             per_request: per_request.is_some(),
             running: Mutex::new(HashMap::new()),
+            param_headers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -225,7 +267,12 @@ impl HttpTransport {
                 match std::str::from_utf8(&message).ok().map(Incoming::parse) {
                     Some(Ok(Incoming::Request { id, method, params })) => {
                         let routing = if self.per_request {
-                            Routing::of(&method, params)
+                            Routing::of(&method, params, |tool| {
+                                lock(&self.param_headers)
+                                    .get(tool)
+                                    .cloned()
+                                    .unwrap_or_default()
+                            })
                         } else {
                             None
                         };
@@ -240,13 +287,22 @@ impl HttpTransport {
                 // Each request on its own connection, closed to cancel it.
                 Some(id) if self.per_request => {
                     let mut running = lock(&self.running);
-                    let task =
-                        tokio::spawn(Arc::clone(&self).post_tracked(message, id.clone(), routing));
+                    let learn = if method == "tools/list" {
+                        Learn::ToolHeaders
+                    } else {
+                        Learn::Nothing
+                    };
+                    let task = tokio::spawn(Arc::clone(&self).post_tracked(
+                        message,
+                        id.clone(),
+                        routing,
+                        learn,
+                    ));
                     running.insert(id, task.abort_handle());
                 }
                 // The session id comes with the answer to `initialize`: nothing may overtake it.
                 Some(id) if method == "initialize" => {
-                    self.post(message, Some(id), true, None).await
+                    self.post(message, Some(id), Learn::Initialize, None).await
                 }
                 // Requests may take long: each gets its own connection.
                 Some(id) => {
@@ -254,7 +310,7 @@ impl HttpTransport {
                 }
                 // Notifications and responses are quick: sent in order.
                 None => {
-                    self.post(message, None, false, None).await;
+                    self.post(message, None, Learn::Nothing, None).await;
                     if method == "notifications/initialized" && self.session_id().is_some() {
                         tokio::spawn(Arc::clone(&self).listen());
                     }
@@ -284,8 +340,9 @@ impl HttpTransport {
         message: Vec<u8>,
         id: RequestId,
         routing: Option<Routing>,
+        learn: Learn,
     ) {
-        self.post(message, Some(id.clone()), false, routing.as_ref())
+        self.post(message, Some(id.clone()), learn, routing.as_ref())
             .await;
         lock(&self.running).remove(&id);
     }
@@ -301,7 +358,7 @@ impl HttpTransport {
     }
 
     async fn post_owned(self: Arc<Self>, message: Vec<u8>, id: RequestId) {
-        self.post(message, Some(id), false, None).await;
+        self.post(message, Some(id), Learn::Nothing, None).await;
     }
 
     /// POSTs one message and delivers what comes back.
@@ -309,7 +366,7 @@ impl HttpTransport {
         &self,
         message: Vec<u8>,
         id: Option<RequestId>,
-        initialize: bool,
+        learn: Learn,
         routing: Option<&Routing>,
     ) {
         let mut request = self.request(Method::POST, Full::new(Bytes::from(message)));
@@ -318,6 +375,9 @@ impl HttpTransport {
             headers.insert(MCP_METHOD, r.method.clone());
             if let Some(name) = &r.name {
                 headers.insert(MCP_NAME, name.clone());
+            }
+            for (name, value) in &r.params {
+                headers.insert(name.clone(), value.clone());
             }
         }
         headers.insert(
@@ -333,7 +393,7 @@ impl HttpTransport {
             Err(e) => return self.fail(id.as_ref(), format!("the request failed: {e}")),
         };
         let status = response.status();
-        if initialize
+        if learn == Learn::Initialize
             && status.is_success()
             && let Some(session) = response.headers().get(SESSION_ID)
         {
@@ -357,7 +417,7 @@ impl HttpTransport {
         }
         if is_sse && status.is_success() {
             let outcome = self
-                .read_stream(response.into_body(), Some(&id), initialize)
+                .read_stream(response.into_body(), Some(&id), learn)
                 .await;
             drop(connection);
             return self.resume(outcome, &id).await;
@@ -382,9 +442,7 @@ impl HttpTransport {
                 });
             return self.deliver(encode_error(Some(&id), &error));
         }
-        if initialize {
-            self.note_revision(&body);
-        }
+        self.learn(learn, &body);
         self.deliver(body.to_vec());
     }
 
@@ -415,7 +473,7 @@ impl HttpTransport {
                 );
             }
             let next = self
-                .read_stream(response.into_body(), Some(id), false)
+                .read_stream(response.into_body(), Some(id), Learn::Nothing)
                 .await;
             drop(connection);
             attempts = if next.events > 0 { 0 } else { attempts };
@@ -436,7 +494,7 @@ impl HttpTransport {
             match self.get(last.as_deref()).await {
                 Ok((response, connection)) if response.status().is_success() => {
                     failures = 0;
-                    let read = self.read_stream(response.into_body(), None, false);
+                    let read = self.read_stream(response.into_body(), None, Learn::Nothing);
                     let outcome = tokio::select! {
                         o = read => o,
                         () = self.closed() => return,
@@ -483,6 +541,44 @@ impl HttpTransport {
         self.send(request).await
     }
 
+    fn learn(&self, learn: Learn, answer: &[u8]) {
+        match learn {
+            Learn::Nothing => {}
+            Learn::Initialize => self.note_revision(answer),
+            Learn::ToolHeaders => self.note_param_headers(answer),
+        }
+    }
+
+    /// Which arguments of each listed tool go in `Mcp-Param-*` headers.
+    fn note_param_headers(&self, tools_list_answer: &[u8]) {
+        #[derive(Deserialize)]
+        struct Answer {
+            result: Option<Page>,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            tools: Vec<ToolSchema>,
+        }
+        #[derive(Deserialize)]
+        struct ToolSchema {
+            name: String,
+            #[serde(rename = "inputSchema", default)]
+            input_schema: crate::protocol::JsonObject,
+        }
+        let Ok(Answer { result: Some(page) }) = serde_json::from_slice(tools_list_answer) else {
+            return;
+        };
+        let mut known = lock(&self.param_headers);
+        for tool in page.tools {
+            let mirrored = crate::server::param_headers::header_params(&tool.input_schema);
+            if mirrored.is_empty() {
+                known.remove(&tool.name);
+            } else {
+                known.insert(tool.name, mirrored);
+            }
+        }
+    }
+
     /// The revision `initialize` settled on goes on every later request.
     fn note_revision(&self, initialize_answer: &[u8]) {
         if let Ok(answer) = serde_json::from_slice::<InitializeAnswer<'_>>(initialize_answer)
@@ -494,12 +590,12 @@ impl HttpTransport {
     }
 
     /// Reads an SSE stream, delivering each message, until it ends or (for a POST's stream)
-    /// the answer to `id` came; the answer to `initialize` also sets the revision.
+    /// the answer to `id` came, from which the transport learns what `learn` says.
     async fn read_stream(
         &self,
         mut body: ResponseBody,
         id: Option<&RequestId>,
-        initialize: bool,
+        learn: Learn,
     ) -> StreamOutcome {
         let mut decoder = SseDecoder::default();
         let mut outcome = StreamOutcome::default();
@@ -528,9 +624,7 @@ impl HttpTransport {
                     && answers(&event.data, id)
                 {
                     outcome.answered = true;
-                    if initialize {
-                        self.note_revision(&event.data);
-                    }
+                    self.learn(learn, &event.data);
                 }
                 self.deliver(event.data);
             }
@@ -876,15 +970,41 @@ mod tests {
             header_value("=?base64?eA==?=").unwrap(),
             "=?base64?PT9iYXNlNjQ/ZUE9PT89?="
         );
-        let r = Routing::of(
-            "resources/read",
-            Some(&serde_json::value::RawValue::from_string(r#"{"uri":"a://b"}"#.into()).unwrap()),
-        )
-        .unwrap();
+        let raw = |s: &str| serde_json::value::RawValue::from_string(s.into()).unwrap();
+        let none = |_: &str| Vec::new();
+        let r = Routing::of("resources/read", Some(&raw(r#"{"uri":"a://b"}"#)), none).unwrap();
         assert_eq!(r.method, "resources/read");
         assert_eq!(r.name.unwrap(), "a://b");
-        let r = Routing::of("tools/list", None).unwrap();
+        let r = Routing::of("tools/list", None, none).unwrap();
         assert!(r.name.is_none());
+        let mirrored = |tool: &str| {
+            assert_eq!(tool, "route");
+            vec![
+                ("region".to_string(), "Region".to_string()),
+                ("n".to_string(), "N".to_string()),
+                ("off".to_string(), "Off".to_string()),
+            ]
+        };
+        let r = Routing::of(
+            "tools/call",
+            Some(&raw(
+                r#"{"name":"route","arguments":{"region":"Zürich","n":7,"off":null}}"#,
+            )),
+            mirrored,
+        )
+        .unwrap();
+        let params: Vec<(String, String)> = r
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                ("mcp-param-region".into(), "=?base64?WsO8cmljaA==?=".into()),
+                ("mcp-param-n".into(), "7".into()),
+            ]
+        );
     }
 
     #[test]

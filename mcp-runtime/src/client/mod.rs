@@ -31,8 +31,10 @@
 //!   [`Client::initialize_result`] answer from it. A server that does not speak the revision
 //!   is refused with [`ClientError::UnsupportedRevision`], which lists those it does.
 //! - every request carries the revision, [`ClientOptions::capabilities`] and
-//!   [`ClientOptions::client_info`] in its `_meta` (and on HTTP the `MCP-Protocol-Version`,
-//!   `Mcp-Method` and `Mcp-Name` headers); there is no session.
+//!   [`ClientOptions::client_info`] in its `_meta`, and on HTTP the `MCP-Protocol-Version`,
+//!   `Mcp-Method` and `Mcp-Name` headers, plus the `Mcp-Param-*` headers of the arguments a
+//!   tool's schema mirrors into headers (`x-mcp-header`, learnt from `tools/list`: list the
+//!   tools before calling one of those); there is no session.
 //! - a result of type `input_required` is answered by [`ClientOptions::on_request`], as
 //!   the server's requests are under a handshake revision, and the request is sent again
 //!   with the answers until its result is complete (at most [`MAX_INPUT_ROUNDS`] rounds).
