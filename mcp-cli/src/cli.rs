@@ -31,7 +31,8 @@ SERVER (default: build and run the current package's binary with cargo):
 Options:
   --json             machine-readable output (list, call, read, prompt)
   --revision V       the protocol revision to ask for: 2024-11-05, 2025-03-26, 2025-06-18,
-                     2025-11-25 (the default)
+                     2025-11-25 (the default), or 2026-07-28 (no handshake: server/discover,
+                     and each request carries the client's identity)
   --progress         show progress and log messages on stderr (the default on a terminal)
   --timeout SECS     how long to wait for the handshake (default 30)
   --port N           dev: the inspector's port (default 6274; 0 picks a free one)
@@ -182,10 +183,10 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
             "--no-progress" => progress = Some(false),
             "--revision" => {
                 let v = value()?;
-                revision = ProtocolVersion::parse(&v).ok_or_else(|| {
+                revision = ProtocolVersion::parse_any(&v).ok_or_else(|| {
                     format!(
                         "unknown revision `{v}`: choose one of {}",
-                        ProtocolVersion::HANDSHAKE.map(|r| r.as_str()).join(", ")
+                        ProtocolVersion::ALL.map(|r| r.as_str()).join(", ")
                     )
                 })?;
             }
@@ -436,6 +437,8 @@ mod tests {
             }
         );
         assert_eq!(i.revision, ProtocolVersion::V2025_03_26);
+        let i = parse(&args(&["call", "t", "--revision", "2026-07-28"])).unwrap();
+        assert_eq!(i.revision, ProtocolVersion::V2026_07_28);
         let i = parse(&args(&[
             "call",
             "t",
@@ -479,7 +482,10 @@ mod tests {
             ),
             (&["list", "tools", "--watch"], "goes with `mcp-cli dev`"),
             (&["read", "x://y", "--args", "{}"], "goes with `call`"),
-            (&["dev", "--revision", "2099-01-01"], "2025-11-25"),
+            (
+                &["dev", "--revision", "2099-01-01"],
+                "2025-11-25, 2026-07-28",
+            ),
             (&["dev", "--port", "http"], "port number"),
             (&["dev", "--example", "a", "--bin", "b"], "not both"),
             (&["dev", "--example", "a", "--url", "http://h/"], "not both"),

@@ -5,7 +5,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use mcp_runtime::protocol::Implementation;
-use mcp_runtime::{Client, ClientError, ClientOptions};
+use mcp_runtime::{Client, ClientError, ClientOptions, LogLevel};
 use serde_json::{Map, Value, json};
 
 use crate::args::tool_arguments;
@@ -86,6 +86,11 @@ pub async fn run(inv: Invocation) -> Result<(), Failure> {
     let show_activity = inv
         .progress
         .unwrap_or_else(|| std::io::stderr().is_terminal());
+    if show_activity && client.is_per_request() {
+        // Without a level a 2026-07-28 request gets no log messages; `info` is what a
+        // handshake session gets by default.
+        client.set_log_level(Some(LogLevel::Info)).await?;
+    }
     let outcome = execute(&client, &inv, show_activity).await;
     // A server that ignores the end of its input is stopped when the client is dropped.
     let _ = tokio::time::timeout(Duration::from_secs(3), client.close()).await;

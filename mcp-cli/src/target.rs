@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use mcp_runtime::protocol::ProtocolVersion;
 use mcp_runtime::{Client, ClientOptions, HttpClientOptions};
 use serde_json::Value;
 
@@ -135,6 +136,14 @@ pub async fn connect(
     stderr: Stdio,
     timeout: Duration,
 ) -> Result<Client, ConnectError> {
+    // What the client sends first: the handshake, or under 2026-07-28 the discovery.
+    let first = if ProtocolVersion::parse_any(&options.protocol_version)
+        .is_some_and(ProtocolVersion::is_per_request)
+    {
+        "server/discover"
+    } else {
+        "initialize"
+    };
     let connecting = async {
         match (target, program) {
             (Target::Http { url, headers }, _) => {
@@ -143,10 +152,13 @@ pub async fn connect(
                 };
                 Client::connect_http_with(url, http, options)
                     .await
-                    .map_err(|e| {
-                        ConnectError::new(format!(
+                    .map_err(|e| match e {
+                        e @ mcp_runtime::ClientError::UnsupportedRevision { .. } => {
+                            ConnectError::new(format!("{url}: {e} (`--revision`)"))
+                        }
+                        e => ConnectError::new(format!(
                             "could not connect to {url}: {e}; is the server running, and is the URL its MCP endpoint?"
-                        ))
+                        )),
                     })
             }
             (_, Some(program)) => {
@@ -158,8 +170,11 @@ pub async fn connect(
                         "could not start `{shown}`: {io}; check the command after `--`"
                     )),
                     mcp_runtime::ClientError::Closed => ConnectError::new(format!(
-                        "`{shown}` exited before answering `initialize`: is it an MCP server speaking stdio?"
+                        "`{shown}` exited before answering `{first}`: is it an MCP server speaking stdio?"
                     )),
+                    e @ mcp_runtime::ClientError::UnsupportedRevision { .. } => {
+                        ConnectError::new(format!("`{shown}`: {e} (`--revision`)"))
+                    }
                     other => ConnectError::new(format!("`{shown}` failed the handshake: {other}")),
                 })
             }
@@ -169,7 +184,7 @@ pub async fn connect(
     match tokio::time::timeout(timeout, connecting).await {
         Ok(r) => r,
         Err(_) => Err(ConnectError::new(format!(
-            "{} did not answer `initialize` within {} s: is it an MCP server? (`--timeout` waits longer)",
+            "{} did not answer `{first}` within {} s: is it an MCP server? (`--timeout` waits longer)",
             target.describe(),
             timeout.as_secs()
         ))),

@@ -454,6 +454,68 @@ fn talks_to_a_server_over_http_with_headers() {
     fails(&cli(&["list", "tools", "--url", &url]), 3, "Unauthorized");
 }
 
+#[test]
+fn revision_2026_07_28_needs_no_handshake_over_stdio_and_http() {
+    let everything = example("everything");
+    let rev = ["--revision", "2026-07-28"];
+    let manifest = json_out(&cli(
+        &[&["inspect"][..], &rev, &["--", &everything]].concat()
+    ));
+    assert_eq!(manifest["protocolVersion"], "2026-07-28");
+    assert_eq!(
+        manifest["serverInfo"]["name"],
+        "mcp-conformance-test-server"
+    );
+    assert!(
+        manifest["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "test_input_required_result_elicitation")
+    );
+    // Log messages come only to requests that name a level: `--progress` names `info`.
+    let o = cli(&[
+        &["call", "test_tool_with_logging", "--progress"][..],
+        &rev,
+        &["--", &everything],
+    ]
+    .concat());
+    assert_eq!(ok(&o), "Tool with logging executed successfully\n");
+    assert!(
+        stderr(&o).contains("[info] Tool processing data"),
+        "{}",
+        stderr(&o)
+    );
+    // The command line declares no capabilities: a tool that asks the user fails and says why.
+    fails(
+        &cli(&[
+            &["call", "test_input_required_result_elicitation"][..],
+            &rev,
+            &["--", &everything],
+        ]
+        .concat()),
+        1,
+        "Missing required client capability",
+    );
+
+    let (_server, url) = http_quickstart(&[]);
+    assert_eq!(
+        ok(&cli(&[
+            &["call", "add", "a=2", "b=40", "--url", &url][..],
+            &rev
+        ]
+        .concat())),
+        "42\n"
+    );
+    let o = cli(&[
+        &["read", "--json", "--url", &url][..],
+        &rev,
+        &["notes://nothing"],
+    ]
+    .concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
 // ---------------------------------------------------------------- the inspector's web API
 
 /// `mcp-cli dev` on a free port, with the URL it printed.
@@ -649,6 +711,65 @@ fn the_inspector_switches_revisions_and_shows_build_failures() {
         s["state"] == "connected" && s["protocolVersion"] == "2025-03-26"
     });
     assert_eq!(e["status"]["requested"], "2025-03-26");
+    assert_eq!(e["status"]["mode"], "handshake");
+    // 2026-07-28: no handshake, no session; the page's log level and resource subscriptions
+    // become the revision's `_meta` and `subscriptions/listen`.
+    let (code, _) = d.post("/api/reconnect", &json!({"revision": "2026-07-28"}));
+    assert_eq!(code, 200);
+    let e = d.events_until(|e| {
+        let s = &e["status"];
+        s["state"] == "connected" && s["protocolVersion"] == "2026-07-28"
+    });
+    assert_eq!(e["status"]["mode"], "per-request");
+    assert_eq!(e["status"]["sessionId"], Value::Null);
+    let r = d.rpc(
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+    );
+    assert_eq!(
+        r["result"]["structuredContent"],
+        json!({"result": 3}),
+        "{r}"
+    );
+    assert!(r["result"].get("resultType").is_none(), "{r}");
+    let r = d.rpc("logging/setLevel", json!({"level": "debug"}));
+    assert_eq!(r["result"], json!({}), "{r}");
+    let r = d.rpc("logging/setLevel", json!({"level": "loud"}));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    d.rpc(
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+    );
+    let snap = d.events_until(|e| e["type"] == "snapshot");
+    let sent: Vec<&Value> = snap["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["dir"] == "out")
+        .map(|h| &h["msg"])
+        .collect();
+    let since = sent
+        .iter()
+        .rposition(|m| m["method"] == "server/discover")
+        .expect("server/discover was sent");
+    let modern = &sent[since..];
+    assert!(
+        !modern
+            .iter()
+            .any(|m| m["method"] == "initialize" || m["method"] == "logging/setLevel"),
+        "no handshake, and the level is the client's own: {modern:?}"
+    );
+    let last_call = modern
+        .iter()
+        .rev()
+        .find(|m| m["method"] == "tools/call")
+        .unwrap();
+    let meta = &last_call["params"]["_meta"];
+    assert_eq!(
+        meta["io.modelcontextprotocol/protocolVersion"],
+        "2026-07-28"
+    );
+    assert_eq!(meta["io.modelcontextprotocol/logLevel"], "debug");
 
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let d = dev(&["--example", "no_such_example"], Some(&root));

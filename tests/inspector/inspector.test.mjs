@@ -368,3 +368,94 @@ test('--watch restarts the server when a watched file changes and the page recon
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('revision 2026-07-28: no handshake, and an elicitation arrives as input_required and is answered in the page', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'inspector_demo')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    assert.ok(await page.$('#revision option[value="2026-07-28"]'), 'the menu offers 2026-07-28');
+    assert.match(await page.textContent('#revision option[value="2026-07-28"]'), /per-request/);
+    await page.selectOption('#revision', '2026-07-28');
+    await page.waitForSelector('#status[data-state=connected][data-mode=per-request]:has-text("2026-07-28")');
+    await page.click('[data-tab=server]');
+    assert.match(await page.textContent('#negotiated'), /2026-07-28/);
+    assert.match(await page.textContent('#mode'), /per-request/);
+    assert.match(await page.textContent('#view'), /Inspector demo|inspector_demo/);
+
+    // The elicitation comes back as an inputRequest; the page shows the same form.
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=book_table]');
+    await page.fill('[data-field=restaurant]', 'Chez Rust');
+    await page.click('#tool-run');
+    const card = '.server-request[data-method="elicitation/create"]';
+    await page.waitForSelector(card);
+    assert.match(await page.textContent(card), /Book a table at Chez Rust/);
+    await page.fill(`${card} [data-field=name]`, 'Ferris');
+    await page.fill(`${card} [data-field=guests]`, '2');
+    await page.selectOption(`${card} [data-field=seating]`, { index: 1 });
+    await page.click(`${card} .accept`);
+    await page.waitForSelector('#tool-result');
+    assert.match(await page.textContent('#tool-result .result-text'), /Booked Chez Rust for Ferris \(2 guests/);
+
+    // The log level is the page's: it goes in the _meta of later requests.
+    await page.click('[data-tab=notifications]');
+    await page.selectOption('#log-level', 'warning');
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=countdown]');
+    await page.fill('[data-field=from]', '2');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === 'lift-off');
+    await page.click('[data-tab=notifications]');
+    const levels = await page.$$eval('#notifications .lvl', (l) => l.map((x) => x.textContent));
+    assert.deepEqual(levels, ['warning'], 'info messages are below the level');
+
+    // The history: server/discover, no initialize since; the call went twice, the second time
+    // with the answer and the server's requestState.
+    await page.click('[data-tab=history]');
+    const sent = await page.evaluate(() => S.history.filter((e) => e.dir === 'out').map((e) => e.msg));
+    const since = sent.map((m) => m.method).lastIndexOf('server/discover');
+    assert.ok(since >= 0, 'server/discover was sent');
+    const modern = sent.slice(since);
+    assert.ok(!modern.some((m) => m.method === 'initialize' || m.method === 'logging/setLevel'), JSON.stringify(modern.map((m) => m.method)));
+    const bookings = modern.filter((m) => m.method === 'tools/call' && m.params.name === 'book_table');
+    assert.equal(bookings.length, 2, 'the call, and its retry with the answer');
+    assert.equal(bookings[0].params._meta['io.modelcontextprotocol/protocolVersion'], '2026-07-28');
+    const [answer] = Object.values(bookings[1].params.inputResponses);
+    assert.equal(answer.action, 'accept');
+    assert.equal(answer.content.name, 'Ferris');
+    assert.equal(typeof bookings[1].params.requestState, 'string');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});
+
+test('dev --revision 2026-07-28: a resource subscription is a subscriptions/listen', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--revision', '2026-07-28', '--', join(EXAMPLES, 'notes')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.waitForSelector('#status[data-mode=per-request]:has-text("2026-07-28")');
+    assert.equal(await page.inputValue('#revision'), '2026-07-28');
+    await page.click('[data-tab=resources]');
+    await page.click('.resource-item[data-uri="notes://index"]');
+    await page.click('#resource-read');
+    await page.waitForSelector('#resource-result .resource-contents');
+    await page.click('#resource-subscribe');
+    await page.waitForSelector('#resource-subscribe:has-text("Unsubscribe")');
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=write_note]');
+    await page.fill('[data-field=name]', 'fresh');
+    await page.fill('[data-field=text]', 'a new note');
+    await page.click('#tool-run');
+    await page.waitForSelector('#tool-result');
+    await page.click('[data-tab=resources]');
+    await page.waitForSelector('#resource-updated');
+    const listens = await page.evaluate(() => S.history.filter((e) => e.dir === 'out' && e.msg.method === 'subscriptions/listen').map((e) => e.msg.params.notifications));
+    assert.ok(listens.some((n) => (n.resourceSubscriptions || []).includes('notes://index')), JSON.stringify(listens));
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});

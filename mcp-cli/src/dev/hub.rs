@@ -33,6 +33,8 @@ struct State {
     pending: HashMap<u64, (Value, Answer)>,
     next_pending: u64,
     inflight: HashMap<String, (RequestId, Arc<Client>)>,
+    /// Under 2026-07-28: the `subscriptions/listen` of each resource the page subscribed to.
+    listening: HashMap<String, RequestId>,
 }
 
 /// The shared state of one inspector.
@@ -197,8 +199,20 @@ impl Hub {
         lock(&self.client).clone()
     }
 
+    /// Replaces the connection; what the page subscribed to ends with the old one.
     pub fn set_client(&self, client: Option<Arc<Client>>) -> Option<Arc<Client>> {
+        lock(&self.state).listening.clear();
         std::mem::replace(&mut *lock(&self.client), client)
+    }
+
+    /// Remembers the subscription to a resource's updates (2026-07-28).
+    pub fn listening(&self, uri: String, id: RequestId) -> Option<RequestId> {
+        lock(&self.state).listening.insert(uri, id)
+    }
+
+    /// Forgets the subscription to a resource's updates, returning it to cancel.
+    pub fn stop_listening(&self, uri: &str) -> Option<RequestId> {
+        lock(&self.state).listening.remove(uri)
     }
 
     /// Remembers a request the browser may cancel by its tag.

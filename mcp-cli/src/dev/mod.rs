@@ -19,13 +19,23 @@ use crate::cli::Invocation;
 use crate::commands::Failure;
 use hub::Hub;
 
-/// The revisions the inspector can connect with, oldest first. Each is negotiated through the
-/// `initialize` handshake (`mode: "handshake"`).
+/// The revisions the inspector can connect with, oldest first, each with how the client
+/// talks in it: through the `initialize` handshake (`mode: "handshake"`), or with the client's
+/// identity in every request (`mode: "per-request"`, 2026-07-28).
 pub fn revisions() -> Vec<Value> {
-    ProtocolVersion::HANDSHAKE
+    ProtocolVersion::ALL
         .iter()
-        .map(|v| json!({ "version": v.as_str(), "mode": "handshake" }))
+        .map(|v| json!({ "version": v.as_str(), "mode": mode(*v) }))
         .collect()
+}
+
+/// How the client talks in revision `v`.
+pub fn mode(v: ProtocolVersion) -> &'static str {
+    if v.is_per_request() {
+        "per-request"
+    } else {
+        "handshake"
+    }
 }
 
 /// A random session token: 128 bits, hex.

@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_runtime::client::ListenFilter;
 use mcp_runtime::protocol::{ErrorObject, JsonObject};
 use mcp_runtime::{Client, ClientOptions, MessageTap, ServerRequestHandler};
 use serde_json::{Value, json};
@@ -182,11 +183,20 @@ pub async fn supervise(
                 }
             };
         let init = client.initialize_result();
+        let mode = if client.is_per_request() {
+            "per-request"
+        } else {
+            "handshake"
+        };
+        if client.is_per_request() {
+            listen_for_list_changes(&hub, &client).await;
+        }
         hub.set_status(json!({
             "state": "connected",
             "attempt": attempt,
             "requested": hub.revision(),
             "protocolVersion": init.protocol_version,
+            "mode": mode,
             "serverInfo": init.server_info,
             "capabilities": init.capabilities,
             "instructions": init.instructions,
@@ -215,6 +225,27 @@ pub async fn supervise(
         if matches!(next, Next::Quit) {
             return;
         }
+    }
+}
+
+/// Under 2026-07-28 list changes come only to those who listen: the inspector listens for
+/// those the server says it sends, so that the page reloads its lists as it does in a session.
+async fn listen_for_list_changes(hub: &Hub, client: &Client) {
+    let caps = client.server_capabilities();
+    let changes = |kind: &str| caps.get(kind).is_some_and(|c| c["listChanged"] == true);
+    let filter = ListenFilter {
+        tools_list_changed: changes("tools"),
+        prompts_list_changed: changes("prompts"),
+        resources_list_changed: changes("resources"),
+        resource_subscriptions: Vec::new(),
+    };
+    if filter == ListenFilter::default() {
+        return;
+    }
+    if let Err(e) = client.listen(&filter).await {
+        hub.stderr(format!(
+            "[mcp-cli] subscriptions/listen failed ({e}): list changes will not reload the lists"
+        ));
     }
 }
 

@@ -24,8 +24,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use mcp_runtime::ClientError;
+use mcp_runtime::client::ListenFilter;
 use mcp_runtime::protocol::ErrorObject;
+use mcp_runtime::{Client, ClientError, LogLevel};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
@@ -208,6 +209,11 @@ async fn rpc(hub: &Arc<Hub>, body: Value) -> Resp {
         Value::Null => json!({}),
         p => p.clone(),
     };
+    if client.is_per_request()
+        && let Some(answer) = per_request(hub, &client, method, &params).await
+    {
+        return json_response(StatusCode::OK, &answer);
+    }
     let started = Instant::now();
     let (id, answer) = match client.start_request(method, &params).await {
         Ok(r) => r,
@@ -232,6 +238,46 @@ async fn rpc(hub: &Arc<Hub>, body: Value) -> Resp {
         Err(e) => json!({ "error": error_value(&e), "id": id, "ms": ms }),
     };
     json_response(StatusCode::OK, &v)
+}
+
+/// The page's requests that 2026-07-28 does not have, done the revision's way: the log level
+/// goes in the `_meta` of later requests, and a resource subscription is a
+/// `subscriptions/listen`.
+async fn per_request(hub: &Hub, client: &Client, method: &str, params: &Value) -> Option<Value> {
+    let started = Instant::now();
+    let outcome: Result<(), ClientError> = match method {
+        "logging/setLevel" => match params["level"].as_str() {
+            None | Some("") => client.set_log_level(None).await,
+            Some(l) => match serde_json::from_value::<LogLevel>(json!(l)) {
+                Ok(level) => client.set_log_level(Some(level)).await,
+                Err(_) => Err(ClientError::Rpc(ErrorObject::invalid_params(format!(
+                    "unknown log level `{l}`"
+                )))),
+            },
+        },
+        "resources/subscribe" => {
+            let uri = params["uri"].as_str().unwrap_or_default().to_string();
+            match client.listen(&ListenFilter::resources([uri.clone()])).await {
+                Ok(sub) => {
+                    if let Some(old) = hub.listening(uri, sub.id) {
+                        let _ = client.cancel(&old, "subscribed again").await;
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        "resources/unsubscribe" => match hub.stop_listening(params["uri"].as_str().unwrap_or("")) {
+            Some(id) => client.cancel(&id, "unsubscribed in the inspector").await,
+            None => Ok(()),
+        },
+        _ => return None,
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Some(match outcome {
+        Ok(()) => json!({ "result": {}, "ms": ms }),
+        Err(e) => json!({ "error": error_value(&e), "ms": ms }),
+    })
 }
 
 async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {

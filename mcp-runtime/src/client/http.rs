@@ -3,10 +3,15 @@
 //! stream carries what the server starts; `Mcp-Session-Id` and `MCP-Protocol-Version` go on
 //! every request once known, and the session is ended with DELETE on [`Client::close`].
 //!
+//! Under 2026-07-28 there is no session and no GET stream: every POST carries
+//! `MCP-Protocol-Version`, `Mcp-Method` and, for `tools/call`, `prompts/get` and
+//! `resources/read`, `Mcp-Name`; a request is cancelled by closing its stream.
+//!
 //! Plain `http://` only, over hyper's HTTP/1 client connections, kept alive and reused.
 //!
 //! [`Client::close`]: super::Client::close
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,14 +24,17 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
 
 use super::ClientError;
-use crate::protocol::{ErrorObject, Incoming, RequestId, code, encode_error};
+use crate::protocol::{ErrorObject, Incoming, RequestId, base64, code, encode_error};
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 /// How often a broken SSE stream is resumed before giving up.
 const RESUME_ATTEMPTS: u32 = 3;
@@ -64,13 +72,111 @@ pub(crate) struct HttpTransport {
     from_server: mpsc::UnboundedSender<Vec<u8>>,
     /// Set once the client is gone or closing: the GET stream stops.
     closing: watch::Sender<bool>,
+    /// Speaking 2026-07-28: routing headers on every POST, requests cancelled by closing
+    /// their streams.
+    per_request: bool,
+    /// The POSTs of requests still running (2026-07-28 only), to close when cancelled.
+    running: Mutex<HashMap<RequestId, AbortHandle>>,
+    /// By tool, the arguments its input schema mirrors into `Mcp-Param-*` headers
+    /// (`x-mcp-header`), as `tools/list` told (2026-07-28 only).
+    param_headers: Mutex<HashMap<String, Vec<(String, String)>>>,
+}
+
+/// What an answer teaches the transport.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Learn {
+    Nothing,
+    /// The answer to `initialize`: the session id and the revision.
+    Initialize,
+    /// A page of `tools/list`: which arguments go in headers.
+    ToolHeaders,
+}
+
+/// The routing headers of a 2026-07-28 POST.
+struct Routing {
+    method: HeaderValue,
+    name: Option<HeaderValue>,
+    /// A `tools/call`'s `Mcp-Param-*` headers.
+    params: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Routing {
+    /// The headers of request `method`: the method, the tool, prompt or resource it names,
+    /// and for a tool call the arguments that `mirrored` (`(argument, header)` pairs from the
+    /// tool's schema, looked up by tool name) says go in headers.
+    fn of(
+        method: &str,
+        params: Option<&serde_json::value::RawValue>,
+        mirrored: impl FnOnce(&str) -> Vec<(String, String)>,
+    ) -> Option<Routing> {
+        #[derive(Deserialize)]
+        struct Target {
+            name: Option<String>,
+            uri: Option<String>,
+            arguments: Option<serde_json::Map<String, serde_json::Value>>,
+        }
+        let target = match method {
+            "tools/call" | "prompts/get" | "resources/read" => {
+                params.and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
+            }
+            _ => None,
+        };
+        let mut routing = Routing {
+            method: header_value(method)?,
+            name: None,
+            params: Vec::new(),
+        };
+        let Some(target) = target else {
+            return Some(routing);
+        };
+        let name = match method {
+            "resources/read" => target.uri,
+            _ => target.name,
+        };
+        if let Some(n) = &name {
+            routing.name = Some(header_value(n)?);
+        }
+        if let (Some(tool), "tools/call") = (&name, method) {
+            let arguments = target.arguments.unwrap_or_default();
+            for (argument, header) in mirrored(tool) {
+                let text = match arguments.get(&argument) {
+                    None | Some(serde_json::Value::Null) => continue,
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                let Ok(name) = HeaderName::try_from(format!("mcp-param-{header}")) else {
+                    continue;
+                };
+                routing.params.push((name, header_value(&text)?));
+            }
+        }
+        Some(routing)
+    }
+}
+
+/// A header carrying `text`: as it is when a header can carry it unchanged, otherwise as
+/// `=?base64?…?=` (which the server decodes).
+fn header_value(text: &str) -> Option<HeaderValue> {
+    let visible = text
+        .chars()
+        .all(|c| c == ' ' || c == '\t' || c.is_ascii_graphic());
+    let trimmed = text.trim_matches([' ', '\t']).len() == text.len();
+    let looks_encoded = text.starts_with("=?base64?") && text.ends_with("?=");
+    let plain = visible && trimmed && !looks_encoded;
+    if plain {
+        HeaderValue::from_str(text).ok()
+    } else {
+        HeaderValue::from_str(&format!("=?base64?{}?=", base64::encode(text.as_bytes()))).ok()
+    }
 }
 
 impl HttpTransport {
+    /// `per_request` is the revision when it is one without a handshake (2026-07-28).
     pub(crate) fn new(
         url: &str,
         options: &HttpClientOptions,
         from_server: mpsc::UnboundedSender<Vec<u8>>,
+        per_request: Option<&str>,
     ) -> Result<HttpTransport, ClientError> {
         let bad = |why: &str| {
             ClientError::Io(std::io::Error::new(
@@ -126,9 +232,16 @@ impl HttpTransport {
             headers,
             idle: Mutex::new(Vec::new()),
             session_id: Mutex::new(None),
-            protocol_version: Mutex::new(None),
+            protocol_version: Mutex::new(
+                per_request
+                    .map(|v| HeaderValue::from_str(v).map_err(|_| bad("has an invalid revision")))
+                    .transpose()?,
+            ),
             from_server,
             closing: watch::Sender::new(false),
+            per_request: per_request.is_some(),
+            running: Mutex::new(HashMap::new()),
+            param_headers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -150,29 +263,88 @@ impl HttpTransport {
     /// Sends the client's messages, in order, until the client goes away.
     pub(crate) async fn write(self: Arc<Self>, mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>) {
         while let Some(message) = outgoing.recv().await {
-            let (request, method) = match std::str::from_utf8(&message).ok().map(Incoming::parse) {
-                Some(Ok(Incoming::Request { id, method, .. })) => (Some(id), method.into_owned()),
-                Some(Ok(Incoming::Notification { method, .. })) => (None, method.into_owned()),
-                _ => (None, String::new()),
-            };
+            let (request, method, routing) =
+                match std::str::from_utf8(&message).ok().map(Incoming::parse) {
+                    Some(Ok(Incoming::Request { id, method, params })) => {
+                        let routing = if self.per_request {
+                            Routing::of(&method, params, |tool| {
+                                lock(&self.param_headers)
+                                    .get(tool)
+                                    .cloned()
+                                    .unwrap_or_default()
+                            })
+                        } else {
+                            None
+                        };
+                        (Some(id), method.into_owned(), routing)
+                    }
+                    Some(Ok(Incoming::Notification { method, .. })) => {
+                        (None, method.into_owned(), None)
+                    }
+                    _ => (None, String::new(), None),
+                };
             match request {
+                // Each request on its own connection, closed to cancel it.
+                Some(id) if self.per_request => {
+                    let mut running = lock(&self.running);
+                    let learn = if method == "tools/list" {
+                        Learn::ToolHeaders
+                    } else {
+                        Learn::Nothing
+                    };
+                    let task = tokio::spawn(Arc::clone(&self).post_tracked(
+                        message,
+                        id.clone(),
+                        routing,
+                        learn,
+                    ));
+                    running.insert(id, task.abort_handle());
+                }
                 // The session id comes with the answer to `initialize`: nothing may overtake it.
-                Some(id) if method == "initialize" => self.post(message, Some(id), true).await,
+                Some(id) if method == "initialize" => {
+                    self.post(message, Some(id), Learn::Initialize, None).await
+                }
                 // Requests may take long: each gets its own connection.
                 Some(id) => {
                     tokio::spawn(Arc::clone(&self).post_owned(message, id));
                 }
                 // Notifications and responses are quick: sent in order.
                 None => {
-                    self.post(message, None, false).await;
+                    self.post(message, None, Learn::Nothing, None).await;
                     if method == "notifications/initialized" && self.session_id().is_some() {
                         tokio::spawn(Arc::clone(&self).listen());
                     }
                 }
             }
         }
-        // The client is gone: nobody will read what the GET stream brings.
+        // The client is gone: nobody will read what the GET stream or a request brings.
         self.closing.send_replace(true);
+        self.abort_all();
+    }
+
+    /// Closes the stream of a running request: under 2026-07-28, its cancellation.
+    pub(crate) fn abort(&self, id: &RequestId) {
+        if let Some(task) = lock(&self.running).remove(id) {
+            task.abort();
+        }
+    }
+
+    fn abort_all(&self) {
+        for (_, task) in lock(&self.running).drain() {
+            task.abort();
+        }
+    }
+
+    async fn post_tracked(
+        self: Arc<Self>,
+        message: Vec<u8>,
+        id: RequestId,
+        routing: Option<Routing>,
+        learn: Learn,
+    ) {
+        self.post(message, Some(id.clone()), learn, routing.as_ref())
+            .await;
+        lock(&self.running).remove(&id);
     }
 
     fn is_closing(&self) -> bool {
@@ -186,13 +358,28 @@ impl HttpTransport {
     }
 
     async fn post_owned(self: Arc<Self>, message: Vec<u8>, id: RequestId) {
-        self.post(message, Some(id), false).await;
+        self.post(message, Some(id), Learn::Nothing, None).await;
     }
 
     /// POSTs one message and delivers what comes back.
-    async fn post(&self, message: Vec<u8>, id: Option<RequestId>, initialize: bool) {
+    async fn post(
+        &self,
+        message: Vec<u8>,
+        id: Option<RequestId>,
+        learn: Learn,
+        routing: Option<&Routing>,
+    ) {
         let mut request = self.request(Method::POST, Full::new(Bytes::from(message)));
         let headers = request.headers_mut();
+        if let Some(r) = routing {
+            headers.insert(MCP_METHOD, r.method.clone());
+            if let Some(name) = &r.name {
+                headers.insert(MCP_NAME, name.clone());
+            }
+            for (name, value) in &r.params {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -206,7 +393,7 @@ impl HttpTransport {
             Err(e) => return self.fail(id.as_ref(), format!("the request failed: {e}")),
         };
         let status = response.status();
-        if initialize
+        if learn == Learn::Initialize
             && status.is_success()
             && let Some(session) = response.headers().get(SESSION_ID)
         {
@@ -230,7 +417,7 @@ impl HttpTransport {
         }
         if is_sse && status.is_success() {
             let outcome = self
-                .read_stream(response.into_body(), Some(&id), initialize)
+                .read_stream(response.into_body(), Some(&id), learn)
                 .await;
             drop(connection);
             return self.resume(outcome, &id).await;
@@ -255,9 +442,7 @@ impl HttpTransport {
                 });
             return self.deliver(encode_error(Some(&id), &error));
         }
-        if initialize {
-            self.note_revision(&body);
-        }
+        self.learn(learn, &body);
         self.deliver(body.to_vec());
     }
 
@@ -288,7 +473,7 @@ impl HttpTransport {
                 );
             }
             let next = self
-                .read_stream(response.into_body(), Some(id), false)
+                .read_stream(response.into_body(), Some(id), Learn::Nothing)
                 .await;
             drop(connection);
             attempts = if next.events > 0 { 0 } else { attempts };
@@ -309,7 +494,7 @@ impl HttpTransport {
             match self.get(last.as_deref()).await {
                 Ok((response, connection)) if response.status().is_success() => {
                     failures = 0;
-                    let read = self.read_stream(response.into_body(), None, false);
+                    let read = self.read_stream(response.into_body(), None, Learn::Nothing);
                     let outcome = tokio::select! {
                         o = read => o,
                         () = self.closed() => return,
@@ -356,6 +541,44 @@ impl HttpTransport {
         self.send(request).await
     }
 
+    fn learn(&self, learn: Learn, answer: &[u8]) {
+        match learn {
+            Learn::Nothing => {}
+            Learn::Initialize => self.note_revision(answer),
+            Learn::ToolHeaders => self.note_param_headers(answer),
+        }
+    }
+
+    /// Which arguments of each listed tool go in `Mcp-Param-*` headers.
+    fn note_param_headers(&self, tools_list_answer: &[u8]) {
+        #[derive(Deserialize)]
+        struct Answer {
+            result: Option<Page>,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            tools: Vec<ToolSchema>,
+        }
+        #[derive(Deserialize)]
+        struct ToolSchema {
+            name: String,
+            #[serde(rename = "inputSchema", default)]
+            input_schema: crate::protocol::JsonObject,
+        }
+        let Ok(Answer { result: Some(page) }) = serde_json::from_slice(tools_list_answer) else {
+            return;
+        };
+        let mut known = lock(&self.param_headers);
+        for tool in page.tools {
+            let mirrored = crate::server::param_headers::header_params(&tool.input_schema);
+            if mirrored.is_empty() {
+                known.remove(&tool.name);
+            } else {
+                known.insert(tool.name, mirrored);
+            }
+        }
+    }
+
     /// The revision `initialize` settled on goes on every later request.
     fn note_revision(&self, initialize_answer: &[u8]) {
         if let Ok(answer) = serde_json::from_slice::<InitializeAnswer<'_>>(initialize_answer)
@@ -367,12 +590,12 @@ impl HttpTransport {
     }
 
     /// Reads an SSE stream, delivering each message, until it ends or (for a POST's stream)
-    /// the answer to `id` came; the answer to `initialize` also sets the revision.
+    /// the answer to `id` came, from which the transport learns what `learn` says.
     async fn read_stream(
         &self,
         mut body: ResponseBody,
         id: Option<&RequestId>,
-        initialize: bool,
+        learn: Learn,
     ) -> StreamOutcome {
         let mut decoder = SseDecoder::default();
         let mut outcome = StreamOutcome::default();
@@ -401,9 +624,7 @@ impl HttpTransport {
                     && answers(&event.data, id)
                 {
                     outcome.answered = true;
-                    if initialize {
-                        self.note_revision(&event.data);
-                    }
+                    self.learn(learn, &event.data);
                 }
                 self.deliver(event.data);
             }
@@ -417,6 +638,7 @@ impl HttpTransport {
     /// Ends the session (DELETE) and stops the GET stream.
     pub(crate) async fn close(&self) {
         self.closing.send_replace(true);
+        self.abort_all();
         if self.session_id().is_none() {
             return;
         }
@@ -738,15 +960,64 @@ mod tests {
     }
 
     #[test]
+    fn routing_headers_carry_what_a_header_cannot_as_base64() {
+        assert_eq!(header_value("tools/call").unwrap(), "tools/call");
+        assert_eq!(header_value("a b").unwrap(), "a b");
+        // Non-ASCII, edge white space, and text that looks encoded are all encoded.
+        assert_eq!(header_value("Zoë").unwrap(), "=?base64?Wm/Dqw==?=");
+        assert_eq!(header_value(" x").unwrap(), "=?base64?IHg=?=");
+        assert_eq!(
+            header_value("=?base64?eA==?=").unwrap(),
+            "=?base64?PT9iYXNlNjQ/ZUE9PT89?="
+        );
+        let raw = |s: &str| serde_json::value::RawValue::from_string(s.into()).unwrap();
+        let none = |_: &str| Vec::new();
+        let r = Routing::of("resources/read", Some(&raw(r#"{"uri":"a://b"}"#)), none).unwrap();
+        assert_eq!(r.method, "resources/read");
+        assert_eq!(r.name.unwrap(), "a://b");
+        let r = Routing::of("tools/list", None, none).unwrap();
+        assert!(r.name.is_none());
+        let mirrored = |tool: &str| {
+            assert_eq!(tool, "route");
+            vec![
+                ("region".to_string(), "Region".to_string()),
+                ("n".to_string(), "N".to_string()),
+                ("off".to_string(), "Off".to_string()),
+            ]
+        };
+        let r = Routing::of(
+            "tools/call",
+            Some(&raw(
+                r#"{"name":"route","arguments":{"region":"Zürich","n":7,"off":null}}"#,
+            )),
+            mirrored,
+        )
+        .unwrap();
+        let params: Vec<(String, String)> = r
+            .params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                ("mcp-param-region".into(), "=?base64?WsO8cmljaA==?=".into()),
+                ("mcp-param-n".into(), "7".into()),
+            ]
+        );
+    }
+
+    #[test]
     fn refuses_urls_it_cannot_serve() {
         let (tx, _) = mpsc::unbounded_channel();
         let options = HttpClientOptions::default();
-        assert!(HttpTransport::new("https://example.com/mcp", &options, tx.clone()).is_err());
-        assert!(HttpTransport::new("not a url", &options, tx.clone()).is_err());
-        let t = HttpTransport::new("http://[::1]:8000/mcp?x=1", &options, tx.clone()).unwrap();
+        assert!(HttpTransport::new("https://example.com/mcp", &options, tx.clone(), None).is_err());
+        assert!(HttpTransport::new("not a url", &options, tx.clone(), None).is_err());
+        let t =
+            HttpTransport::new("http://[::1]:8000/mcp?x=1", &options, tx.clone(), None).unwrap();
         assert_eq!(t.address, "[::1]:8000");
         assert_eq!(t.path, "/mcp?x=1");
-        let t = HttpTransport::new("http://localhost/mcp", &options, tx).unwrap();
+        let t = HttpTransport::new("http://localhost/mcp", &options, tx, None).unwrap();
         assert_eq!(t.address, "localhost:80");
     }
 }

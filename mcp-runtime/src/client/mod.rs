@@ -20,8 +20,72 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Revision 2026-07-28
+//!
+//! With [`ClientOptions::protocol_version`] set to `2026-07-28` the client speaks the revision
+//! without a handshake, over every transport:
+//!
+//! - connecting asks `server/discover` instead of sending `initialize`;
+//!   [`Client::server_info`], [`Client::server_capabilities`] and
+//!   [`Client::initialize_result`] answer from it. A server that does not speak the revision
+//!   is refused with [`ClientError::UnsupportedRevision`], which lists those it does.
+//! - every request carries the revision, [`ClientOptions::capabilities`] and
+//!   [`ClientOptions::client_info`] in its `_meta`, and on HTTP the `MCP-Protocol-Version`,
+//!   `Mcp-Method` and `Mcp-Name` headers, plus the `Mcp-Param-*` headers of the arguments a
+//!   tool's schema mirrors into headers (`x-mcp-header`, learnt from `tools/list`: list the
+//!   tools before calling one of those); there is no session.
+//! - a result of type `input_required` is answered by [`ClientOptions::on_request`], as
+//!   the server's requests are under a handshake revision, and the request is sent again
+//!   with the answers until its result is complete (at most [`MAX_INPUT_ROUNDS`] rounds).
+//!   Callers see complete results only, without `resultType`, as under a handshake
+//!   revision.
+//! - [`Client::set_log_level`] puts a log level in the `_meta` of later requests;
+//!   [`Client::listen`] opens a `subscriptions/listen`, whose notifications arrive through
+//!   [`Client::next_notification`]; [`Client::cancel`] cancels either (on HTTP, by closing
+//!   the request's stream).
+//!
+//! ```rust,standalone_crate
+//! use mcp_runtime::prelude::*;
+//! use mcp_runtime::server::elicitation::ElicitationResponse;
+//! use mcp_runtime::{ClientOptions, ServerRequestHandler};
+//! use serde_json::json;
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Name {
+//!     name: String,
+//! }
+//!
+//! /// Greet the user by name.
+//! #[tool]
+//! async fn greet(ctx: Context) -> Result<String, ToolError> {
+//!     match ctx.elicit::<Name>("What is your name?").await? {
+//!         ElicitationResponse::Accept(n) => Ok(format!("Hello, {}!", n.name)),
+//!         _ => Ok("Hello, stranger!".into()),
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! let options = ClientOptions {
+//!     protocol_version: "2026-07-28".into(),
+//!     capabilities: json!({"elicitation": {}}).as_object().cloned().unwrap_or_default(),
+//!     // Answers the server's `inputRequests`: here, every elicitation with "Ada".
+//!     on_request: Some(ServerRequestHandler::new(|_method, _params| {
+//!         Box::pin(async { Ok(json!({"action": "accept", "content": {"name": "Ada"}})) })
+//!     })),
+//!     ..ClientOptions::default()
+//! };
+//! let client = Client::connect_with(Server::new("greeter"), options).await?;
+//! assert_eq!(client.protocol_version(), "2026-07-28");
+//! let result = client.call_tool("greet", json!({})).await?;
+//! assert_eq!(result.structured_content, Some(json!({"result": "Hello, Ada!"})));
+//! # Ok(())
+//! # }
+//! ```
 
 mod catalog;
+mod modern;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -48,6 +112,8 @@ mod http;
 
 pub use http::HttpClientOptions;
 use http::HttpTransport;
+pub use modern::{ListenFilter, MAX_INPUT_ROUNDS, Subscription};
+use modern::{PerRequest, Tracked};
 
 /// Why a client call failed.
 #[derive(Debug)]
@@ -60,6 +126,24 @@ pub enum ClientError {
     Protocol(String),
     /// Starting or talking to the server process failed.
     Io(std::io::Error),
+    /// The server does not speak the revision the client asked for (2026-07-28, which has
+    /// no negotiation); `supported` lists those it does, when it said.
+    UnsupportedRevision {
+        /// The revision asked for.
+        requested: String,
+        /// The revisions the server speaks, newest first; empty when it did not say.
+        supported: Vec<String>,
+    },
+    /// The client's own handler of a server's request (an `input_required` round) failed,
+    /// so the request that needed its answer was abandoned.
+    Input {
+        /// The server's request, e.g. `sampling/createMessage`.
+        method: String,
+        /// What the handler answered.
+        error: ErrorObject,
+    },
+    /// The call cannot be made as asked, e.g. one the revision in use does not have.
+    Usage(String),
 }
 
 impl ClientError {
@@ -79,6 +163,27 @@ impl fmt::Display for ClientError {
             ClientError::Closed => f.write_str("the connection to the server closed"),
             ClientError::Protocol(m) => write!(f, "unexpected message from the server: {m}"),
             ClientError::Io(e) => write!(f, "I/O error talking to the server: {e}"),
+            ClientError::UnsupportedRevision {
+                requested,
+                supported,
+            } if supported.is_empty() => write!(
+                f,
+                "the server does not speak revision {requested} (it does not answer `server/discover`): connect with a handshake revision such as {}",
+                ProtocolVersion::LATEST
+            ),
+            ClientError::UnsupportedRevision {
+                requested,
+                supported,
+            } => write!(
+                f,
+                "the server does not speak revision {requested}; it supports {}: connect with one of those",
+                supported.join(", ")
+            ),
+            ClientError::Input { method, error } => write!(
+                f,
+                "the client's answer to the server's `{method}` failed ({error}), so the request that needed it was abandoned"
+            ),
+            ClientError::Usage(m) => f.write_str(m),
         }
     }
 }
@@ -100,10 +205,23 @@ pub struct Notification {
     pub params: Value,
 }
 
+impl Notification {
+    /// The `subscriptions/listen` request this notification belongs to (revision
+    /// 2026-07-28), from `_meta["io.modelcontextprotocol/subscriptionId"]`.
+    pub fn subscription_id(&self) -> Option<RequestId> {
+        self.params
+            .get("_meta")?
+            .get(modern::SUBSCRIPTION_ID)
+            .and_then(|v| serde::Deserialize::deserialize(v).ok())
+    }
+}
+
 /// How the client introduces itself.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// The revision to ask for.
+    /// The revision to ask for. A handshake revision (`2025-11-25`, the default, and older)
+    /// is negotiated with `initialize`; `2026-07-28` has no handshake: see
+    /// [the module's documentation](self#revision-2026-07-28).
     pub protocol_version: String,
     /// Who the client is.
     pub client_info: Implementation,
@@ -111,7 +229,8 @@ pub struct ClientOptions {
     pub capabilities: JsonObject,
     /// Answers the server's requests (`sampling/createMessage`, `elicitation/create`,
     /// `roots/list`…); without one, they get "method not found". Declare the matching
-    /// `capabilities` too.
+    /// `capabilities` too. Under 2026-07-28 it answers the `inputRequests` of
+    /// `input_required` results the same way.
     pub on_request: Option<ServerRequestHandler>,
     /// Sees every JSON-RPC message, as sent and as received, before anything else does:
     /// for protocol logs and inspectors.
@@ -187,7 +306,8 @@ impl Default for ClientOptions {
     }
 }
 
-type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ErrorObject>>>>>;
+type Answer = oneshot::Sender<Result<Value, ErrorObject>>;
+type AnswerRx = oneshot::Receiver<Result<Value, ErrorObject>>;
 
 enum Link {
     Memory(mpsc::Sender<Line>),
@@ -195,18 +315,109 @@ enum Link {
     Queue(mpsc::UnboundedSender<Vec<u8>>),
 }
 
+/// What the client's tasks share: the requests waiting for answers, and for a client of
+/// 2026-07-28, what it adds to each request.
+struct Shared {
+    pending: Mutex<HashMap<RequestId, Answer>>,
+    next_id: AtomicI64,
+    tap: Option<MessageTap>,
+    /// Set once the connection is gone; no request can wait for an answer after that.
+    closed: AtomicBool,
+    /// The connection, held weakly: dropping the client closes it, whatever still runs.
+    link: WeakLink,
+    modern: Option<Arc<PerRequest>>,
+}
+
+impl Shared {
+    fn next_id(&self) -> RequestId {
+        RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Waits for the answer to `id`; fails at once when the connection is already gone.
+    fn expect(&self, id: &RequestId) -> Result<AnswerRx, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .expect("pending map poisoned")
+            .insert(id.clone(), tx);
+        if self.closed.load(Ordering::SeqCst) {
+            self.pending
+                .lock()
+                .expect("pending map poisoned")
+                .remove(id);
+            return Err(ClientError::Closed);
+        }
+        Ok(rx)
+    }
+
+    /// A new request id and the receiver of its answer.
+    fn register(&self) -> Result<(RequestId, AnswerRx), ClientError> {
+        let id = self.next_id();
+        let rx = self.expect(&id)?;
+        Ok((id, rx))
+    }
+
+    /// Sends through the weakly held link (for requests a round of `input_required` makes).
+    async fn send(&self, bytes: Vec<u8>) -> Result<(), ClientError> {
+        let Some(link) = self.link.upgrade() else {
+            return Err(ClientError::Closed);
+        };
+        if let Some(tap) = &self.tap {
+            (tap.0)(Direction::Sent, &bytes);
+        }
+        if link.send(bytes).await {
+            Ok(())
+        } else {
+            Err(ClientError::Closed)
+        }
+    }
+}
+
+/// The result a request's answer carries, or its error.
+async fn wait_answer(rx: AnswerRx) -> Result<Value, ClientError> {
+    match rx.await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ClientError::Rpc(e)),
+        Err(_) => Err(ClientError::Closed),
+    }
+}
+
+/// A request sent, and what its answer still needs: under 2026-07-28, the rounds of
+/// `input_required`.
+struct Answered {
+    rx: AnswerRx,
+    rounds: Option<Rounds>,
+}
+
+/// What a 2026-07-28 request needs to be sent again with the answers to its input requests.
+struct Rounds {
+    shared: Arc<Shared>,
+    modern: Arc<PerRequest>,
+    tracked: Tracked,
+    method: String,
+    params: Value,
+}
+
+impl Answered {
+    async fn wait(self) -> Result<Value, ClientError> {
+        let value = wait_answer(self.rx).await?;
+        match self.rounds {
+            None => Ok(value),
+            Some(r) => {
+                modern::finish(r.shared, r.modern, r.tracked, r.method, r.params, value).await
+            }
+        }
+    }
+}
+
 /// A connected MCP client.
 pub struct Client {
     link: Link,
-    pending: Pending,
-    next_id: AtomicI64,
+    shared: Arc<Shared>,
     notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
     init: InitializeResult,
     child: Option<tokio::sync::Mutex<Child>>,
     http: Option<Arc<HttpTransport>>,
-    tap: Option<MessageTap>,
-    /// Set once the connection is gone; no request can wait for an answer after that.
-    closed: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Client {
@@ -219,7 +430,8 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects to `server` in this process and completes the handshake.
+    /// Connects to `server` in this process and completes the handshake (under 2026-07-28,
+    /// asks `server/discover`).
     pub async fn connect(server: Server) -> Result<Client, ClientError> {
         Self::connect_with(server, ClientOptions::default()).await
     }
@@ -320,7 +532,9 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
         let (from_tx, from_rx) = mpsc::unbounded_channel();
-        let transport = Arc::new(HttpTransport::new(url, &http, from_tx)?);
+        let per_request = modern::is_per_request(&options.protocol_version)
+            .then_some(options.protocol_version.as_str());
+        let transport = Arc::new(HttpTransport::new(url, &http, from_tx, per_request)?);
         transport.connect_first().await?;
         let (to_tx, to_rx) = mpsc::unbounded_channel();
         tokio::spawn(Arc::clone(&transport).write(to_rx));
@@ -341,18 +555,33 @@ impl Client {
         child: Option<Child>,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
-        let pending: Pending = Arc::default();
+        let per_request = modern::is_per_request(&options.protocol_version);
+        let link_sender = match &link {
+            Link::Memory(tx) => LinkSender::Memory(tx.clone()),
+            Link::Queue(tx) => LinkSender::Queue(tx.clone()),
+        };
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicI64::new(0),
+            tap: options.on_message.clone(),
+            closed: AtomicBool::new(false),
+            link: link_sender.downgrade(),
+            modern: per_request.then(|| {
+                Arc::new(PerRequest::new(
+                    options.protocol_version.clone(),
+                    &options.capabilities,
+                    &options.client_info,
+                    options.on_request.clone(),
+                ))
+            }),
+        });
         let (note_tx, note_rx) = mpsc::unbounded_channel();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let reader_pending = Arc::clone(&pending);
-        let closed = Arc::new(AtomicBool::new(false));
-        let reader_closed = Arc::clone(&closed);
+        let reader = Arc::clone(&shared);
         let on_request = options.on_request.clone();
-        let tap = options.on_message.clone();
-        let reader_tap = tap.clone();
         tokio::spawn(async move {
             while let Some(bytes) = from_server.recv().await {
-                if let Some(tap) = &reader_tap {
+                if let Some(tap) = &reader.tap {
                     (tap.0)(Direction::Received, &bytes);
                 }
                 let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -360,7 +589,8 @@ impl Client {
                 };
                 match Incoming::parse(text) {
                     Ok(Incoming::Response { id, result }) => {
-                        let waiter = reader_pending
+                        let waiter = reader
+                            .pending
                             .lock()
                             .expect("pending map poisoned")
                             .remove(&id);
@@ -376,6 +606,11 @@ impl Client {
                         let params = params
                             .and_then(|p| serde_json::from_str(p.get()).ok())
                             .unwrap_or(Value::Null);
+                        if method == modern::ACKNOWLEDGED
+                            && let Some(m) = &reader.modern
+                        {
+                            m.acknowledged(&params);
+                        }
                         let _ = note_tx.send(Notification {
                             method: method.into_owned(),
                             params,
@@ -410,13 +645,22 @@ impl Client {
             }
             // Wake everyone still waiting: the connection is gone. A request registered after
             // this sees the flag and fails at once.
-            reader_closed.store(true, Ordering::SeqCst);
-            reader_pending.lock().expect("pending map poisoned").clear();
+            reader.closed.store(true, Ordering::SeqCst);
+            reader.pending.lock().expect("pending map poisoned").clear();
+        });
+        // Answers to server requests go out through the same link; held weakly, so that
+        // dropping the client still closes the connection.
+        let replies = Arc::clone(&shared);
+        tokio::spawn(async move {
+            while let Some(bytes) = reply_rx.recv().await {
+                if replies.send(bytes).await.is_err() {
+                    break;
+                }
+            }
         });
         let mut client = Client {
             link,
-            pending,
-            next_id: AtomicI64::new(0),
+            shared,
             notifications: tokio::sync::Mutex::new(note_rx),
             init: InitializeResult {
                 protocol_version: String::new(),
@@ -426,23 +670,11 @@ impl Client {
             },
             child: child.map(tokio::sync::Mutex::new),
             http: None,
-            tap: tap.clone(),
-            closed,
         };
-        // Answers to server requests go out through the same link; held weakly, so that
-        // dropping the client still closes the connection.
-        let replies = client.link_sender().downgrade();
-        tokio::spawn(async move {
-            while let Some(bytes) = reply_rx.recv().await {
-                let Some(link) = replies.upgrade() else { break };
-                if let Some(tap) = &tap {
-                    (tap.0)(Direction::Sent, &bytes);
-                }
-                if !link.send(bytes).await {
-                    break;
-                }
-            }
-        });
+        if per_request {
+            client.init = modern::discover(&client, &options.protocol_version).await?;
+            return Ok(client);
+        }
         let init: InitializeResult = client
             .request(
                 "initialize",
@@ -468,7 +700,7 @@ impl Client {
     }
 
     async fn send(&self, bytes: Vec<u8>) -> Result<(), ClientError> {
-        if let Some(tap) = &self.tap {
+        if let Some(tap) = &self.shared.tap {
             (tap.0)(Direction::Sent, &bytes);
         }
         if self.link_sender().send(bytes).await {
@@ -478,7 +710,8 @@ impl Client {
         }
     }
 
-    /// The server's `initialize` result.
+    /// The server's `initialize` result; under 2026-07-28, the same facts from
+    /// `server/discover` (with the revision in use as `protocol_version`).
     pub fn initialize_result(&self) -> &InitializeResult {
         &self.init
     }
@@ -488,9 +721,20 @@ impl Client {
         &self.init.server_info
     }
 
+    /// The server's capabilities.
+    pub fn server_capabilities(&self) -> &JsonObject {
+        &self.init.capabilities
+    }
+
     /// The negotiated revision.
     pub fn protocol_version(&self) -> &str {
         &self.init.protocol_version
+    }
+
+    /// Whether the client speaks a revision without a handshake (2026-07-28), where each
+    /// request carries the client's identity in its `_meta`.
+    pub fn is_per_request(&self) -> bool {
+        self.shared.modern.is_some()
     }
 
     /// Sends a request and waits for its result.
@@ -507,6 +751,11 @@ impl Client {
 
     /// Sends a request and returns its id at once, with a future of its result; the id can be
     /// given to [`Client::cancel`].
+    ///
+    /// Under 2026-07-28 the params get the client's `_meta` (keys the caller put there are
+    /// kept), and the future answers `input_required` results through
+    /// [`ClientOptions::on_request`], sending the request again until its result is
+    /// complete; the id stays the one to cancel.
     pub async fn start_request<P: Serialize>(
         &self,
         method: &str,
@@ -518,29 +767,53 @@ impl Client {
         ),
         ClientError,
     > {
-        let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let bytes = encode_request(Some(&id), method, Some(params))
+        self.start_request_with(method, params, &mut |_| {}).await
+    }
+
+    /// [`Client::start_request`], calling `before_send` with the id before the request goes.
+    async fn start_request_with<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+        before_send: &mut (dyn FnMut(&RequestId) + Send),
+    ) -> Result<
+        (
+            RequestId,
+            impl Future<Output = Result<Value, ClientError>> + use<P>,
+        ),
+        ClientError,
+    > {
+        let id = self.shared.next_id();
+        let Some(modern) = &self.shared.modern else {
+            let bytes = encode_request(Some(&id), method, Some(params))
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let rx = self.shared.expect(&id)?;
+            before_send(&id);
+            self.send(bytes).await?;
+            return Ok((id, Answered { rx, rounds: None }.wait()));
+        };
+        let stamped = modern.stamp(params)?;
+        let bytes = encode_request(Some(&id), method, Some(&stamped))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .expect("pending map poisoned")
-            .insert(id.clone(), tx);
-        if self.closed.load(Ordering::SeqCst) {
-            self.pending
-                .lock()
-                .expect("pending map poisoned")
-                .remove(&id);
-            return Err(ClientError::Closed);
-        }
+        let rx = self.shared.expect(&id)?;
+        let tracked = modern.track(&id);
+        before_send(&id);
         self.send(bytes).await?;
-        Ok((id, async move {
-            match rx.await {
-                Ok(Ok(v)) => Ok(v),
-                Ok(Err(e)) => Err(ClientError::Rpc(e)),
-                Err(_) => Err(ClientError::Closed),
+        let rounds = Rounds {
+            shared: Arc::clone(&self.shared),
+            modern: Arc::clone(modern),
+            tracked,
+            method: method.to_string(),
+            params: stamped,
+        };
+        Ok((
+            id,
+            Answered {
+                rx,
+                rounds: Some(rounds),
             }
-        }))
+            .wait(),
+        ))
     }
 
     /// Sends a notification.
@@ -550,15 +823,26 @@ impl Client {
         self.send(bytes).await
     }
 
-    /// Asks the server to cancel a request.
+    /// Asks the server to cancel a request (one sent with [`Client::start_request`], or a
+    /// [`Subscription`]); its future ends with [`ClientError::Closed`]. Under 2026-07-28 over
+    /// HTTP, closing the request's stream is the cancellation.
     pub async fn cancel(&self, id: &RequestId, reason: &str) -> Result<(), ClientError> {
-        self.pending
+        let current = match &self.shared.modern {
+            Some(m) => m.untrack(id),
+            None => id.clone(),
+        };
+        self.shared
+            .pending
             .lock()
             .expect("pending map poisoned")
-            .remove(id);
+            .remove(&current);
+        if let (Some(_), Some(http)) = (&self.shared.modern, &self.http) {
+            http.abort(&current);
+            return Ok(());
+        }
         self.notify(
             "notifications/cancelled",
-            &json!({"requestId": id, "reason": reason}),
+            &json!({"requestId": current, "reason": reason}),
         )
         .await
     }
