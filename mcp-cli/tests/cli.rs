@@ -810,3 +810,25 @@ fn the_inspector_restarts_the_server_when_watched_files_change() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_inspector_connects_to_a_server_url_with_headers() {
+    let (_server, url) = http_quickstart(&["--auth-token", "s3cret"]);
+    let d = dev(
+        &["--url", &url, "--header", "Authorization: Bearer s3cret"],
+        None,
+    );
+    let r = d.rpc(
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 2, "b": 40}}),
+    );
+    assert_eq!(r["result"]["structuredContent"]["result"], 42, "{r}");
+    let snap = d.events_until(|e| e["type"] == "snapshot");
+    assert_eq!(snap["status"]["serverInfo"]["name"], "quickstart", "{snap}");
+    assert_eq!(snap["status"]["state"], "connected");
+    assert_eq!(snap["target"], url.as_str());
+    assert!(
+        snap["status"]["sessionId"].is_string(),
+        "a streamable HTTP session"
+    );
+}
