@@ -478,3 +478,67 @@ async fn listeners_hear_the_tasks_they_asked_for() {
     );
     c.cancel(&listen_id, "done").await.unwrap();
 }
+
+#[tokio::test]
+async fn the_client_follows_a_task_over_http_with_its_routing_headers() {
+    use mcp_runtime::{ClientOptions, HttpClientOptions, HttpOptions, HttpServer};
+    let server = HttpServer::bind(
+        server(),
+        HttpOptions {
+            port: 0,
+            ..HttpOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = server.url();
+    let serving = tokio::spawn(server.run_until(std::future::pending::<()>()));
+    let options = ClientOptions {
+        protocol_version: "2026-07-28".into(),
+        capabilities: json!({"extensions": {EXT: {}}})
+            .as_object()
+            .unwrap()
+            .clone(),
+        ..ClientOptions::default()
+    };
+    let c = Client::connect_http_with(&url, HttpClientOptions::default(), options)
+        .await
+        .unwrap();
+    let created: Value = c
+        .request("tools/call", &json!({"name": "gated", "arguments": {}}))
+        .await
+        .unwrap();
+    assert_eq!(created["resultType"], "task", "{created}");
+    let id = created["taskId"].as_str().unwrap();
+    // The server checks `Mcp-Name` against the task id on every task method.
+    let t: Value = c
+        .request("tasks/get", &json!({"taskId": id}))
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "working");
+    let _: Value = c
+        .request("tools/call", &json!({"name": "release", "arguments": {}}))
+        .await
+        .unwrap();
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        done = c
+            .request("tasks/get", &json!({"taskId": id}))
+            .await
+            .unwrap();
+        if done["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        done["result"]["structuredContent"]["opened"], true,
+        "{done}"
+    );
+    let ack: Value = c
+        .request("tasks/cancel", &json!({"taskId": id}))
+        .await
+        .unwrap();
+    assert!(ack.get("status").is_none());
+    serving.abort();
+}

@@ -4,8 +4,9 @@
 //! every request once known, and the session is ended with DELETE on [`Client::close`].
 //!
 //! Under 2026-07-28 there is no session and no GET stream: every POST carries
-//! `MCP-Protocol-Version`, `Mcp-Method` and, for `tools/call`, `prompts/get` and
-//! `resources/read`, `Mcp-Name`; a request is cancelled by closing its stream.
+//! `MCP-Protocol-Version`, `Mcp-Method` and, for `tools/call`, `prompts/get`,
+//! `resources/read` and the tasks extension's `tasks/get`, `tasks/update` and `tasks/cancel`,
+//! `Mcp-Name`; a request is cancelled by closing its stream.
 //!
 //! Plain `http://` only, over hyper's HTTP/1 client connections, kept alive and reused.
 //!
@@ -101,7 +102,7 @@ struct Routing {
 }
 
 impl Routing {
-    /// The headers of request `method`: the method, the tool, prompt or resource it names,
+    /// The headers of request `method`: the method, the tool, prompt, resource or task it names,
     /// and for a tool call the arguments that `mirrored` (`(argument, header)` pairs from the
     /// tool's schema, looked up by tool name) says go in headers.
     fn of(
@@ -113,12 +114,13 @@ impl Routing {
         struct Target {
             name: Option<String>,
             uri: Option<String>,
+            #[serde(rename = "taskId")]
+            task_id: Option<String>,
             arguments: Option<serde_json::Map<String, serde_json::Value>>,
         }
         let target = match method {
-            "tools/call" | "prompts/get" | "resources/read" => {
-                params.and_then(|p| serde_json::from_str::<Target>(p.get()).ok())
-            }
+            "tools/call" | "prompts/get" | "resources/read" | "tasks/get" | "tasks/update"
+            | "tasks/cancel" => params.and_then(|p| serde_json::from_str::<Target>(p.get()).ok()),
             _ => None,
         };
         let mut routing = Routing {
@@ -131,6 +133,8 @@ impl Routing {
         };
         let name = match method {
             "resources/read" => target.uri,
+            // The tasks extension routes a task's requests by its id.
+            "tasks/get" | "tasks/update" | "tasks/cancel" => target.task_id,
             _ => target.name,
         };
         if let Some(n) = &name {
@@ -977,6 +981,8 @@ mod tests {
         assert_eq!(r.name.unwrap(), "a://b");
         let r = Routing::of("tools/list", None, none).unwrap();
         assert!(r.name.is_none());
+        let r = Routing::of("tasks/get", Some(&raw(r#"{"taskId":"t-1"}"#)), none).unwrap();
+        assert_eq!(r.name.unwrap(), "t-1");
         let mirrored = |tool: &str| {
             assert_eq!(tool, "route");
             vec![
