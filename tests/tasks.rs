@@ -179,7 +179,7 @@ async fn a_waiting_call_becomes_a_task_that_tasks_get_follows_to_its_result() {
         "{created_at}"
     );
     let id = created["taskId"].as_str().unwrap().to_string();
-    assert_eq!(id.len(), 36);
+    assert_eq!(id.len(), 32);
 
     let working = get(&c, &id).await.unwrap();
     assert_eq!(working["resultType"], "complete");

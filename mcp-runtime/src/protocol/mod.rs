@@ -10,3 +10,16 @@ pub use jsonrpc::{
 };
 pub use revision::ProtocolVersion;
 pub use types::*;
+
+/// An unguessable identifier: 128 bits from the operating system's secure random source, in
+/// hex (visible ASCII, fit for a header). Session ids and task ids are these.
+pub(crate) fn random_id() -> String {
+    use std::fmt::Write as _;
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    let mut id = String::with_capacity(32);
+    for b in bytes {
+        let _ = write!(id, "{b:02x}");
+    }
+    id
+}

@@ -557,7 +557,10 @@ impl Session {
             fut => {
                 // In a task, a panic fails the task (a protocol-level fault: there is no
                 // result); a direct call answers with an `isError` result.
-                let round = self.round.is_some().then(|| Arc::clone(self));
+                let round = self
+                    .round()
+                    .is_some_and(super::modern::InputRound::may_become_task)
+                    .then(|| Arc::clone(self));
                 Reply::Later(
                     id.clone(),
                     Box::pin(async move {

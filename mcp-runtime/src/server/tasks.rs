@@ -396,7 +396,7 @@ impl TaskStore {
             )));
         }
         let task = Arc::new(Task {
-            id: new_id().into(),
+            id: crate::protocol::random_id().into(),
             created: now,
             ttl: self.config.ttl,
             poll_interval: self.config.poll_interval,
@@ -493,23 +493,6 @@ fn millis(d: Duration) -> Value {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).into()
 }
 
-/// A task id: 128 random bits, as a UUID (version 4).
-fn new_id() -> String {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).expect("the operating system's random source");
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 /// `2026-11-21T10:30:00.123Z`.
 pub(crate) fn iso8601(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -553,11 +536,11 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_random_uuids() {
-        let (a, b) = (new_id(), new_id());
+    fn ids_are_random_hex() {
+        let (a, b) = (crate::protocol::random_id(), crate::protocol::random_id());
         assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! POST stream is kept (for a late resume) until [`FINISHED_KEPT`] newer ones finished.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -55,7 +54,7 @@ impl SessionStore {
     /// its `initialize` succeeded.
     pub(crate) fn create(&self, core: Arc<ServerCore>) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
-        let id: Arc<str> = new_session_id().into();
+        let id: Arc<str> = crate::protocol::random_id().into();
         let session = Session::new(core, out);
         session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
@@ -160,18 +159,6 @@ pub(crate) async fn reap(shared: Arc<Shared>) {
             session.close().await;
         }
     }
-}
-
-/// A session id: 128 bits from the operating system's secure random source, in hex (visible
-/// ASCII, as the transport requires).
-fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    let mut id = String::with_capacity(32);
-    for b in bytes {
-        let _ = write!(id, "{b:02x}");
-    }
-    id
 }
 
 /// One session of the HTTP transport: the MCP session and its SSE streams.
