@@ -5,7 +5,7 @@
 //! Try it with `mcp-cli dev --example inspector_demo --open`; it speaks MCP on stdin/stdout.
 
 use mcp_runtime::prelude::*;
-use mcp_runtime::server::elicitation::ElicitationResponse;
+use mcp_runtime::server::ElicitationResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use mcp_runtime::client::{ListenFilter, MAX_INPUT_ROUNDS};
 use mcp_runtime::prelude::*;
 use mcp_runtime::protocol::{ErrorObject, JsonObject};
-use mcp_runtime::server::elicitation::ElicitationResponse;
+use mcp_runtime::server::ElicitationResponse;
 use mcp_runtime::{
     ClientError, ClientOptions, Direction, HttpOptions, HttpServer, LogLevel, MessageTap,
     ServerRequestHandler,

@@ -260,7 +260,7 @@ struct Contact {
 /// Ask the user who they are.
 #[tool]
 async fn who(ctx: Context) -> Result<String, ToolError> {
-    use mcp_runtime::server::elicitation::ElicitationResponse;
+    use mcp_runtime::server::ElicitationResponse;
     Ok(match ctx.elicit::<Contact>("Who are you?").await? {
         ElicitationResponse::Accept(c) => format!("{} ({:?})", c.user_name, c.age),
         ElicitationResponse::Decline => "declined".into(),
@@ -355,7 +355,7 @@ async fn elicitation_sends_the_form_and_reads_what_the_user_did() {
 /// Send the user to a sign-in page.
 #[tool]
 async fn sign_in(ctx: Context) -> Result<String, ToolError> {
-    use mcp_runtime::server::elicitation::ElicitationResponse;
+    use mcp_runtime::server::ElicitationResponse;
     let r = ctx
         .elicit_url("Sign in, please", "https://example.com/login", "login-1")
         .await?;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use mcp_runtime::prelude::*;
-use mcp_runtime::server::elicitation::ElicitationResponse;
+use mcp_runtime::server::ElicitationResponse;
 use mcp_runtime::{CacheScope, ClientError};
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mcp_runtime::prelude::*;
-use mcp_runtime::server::elicitation::ElicitationResponse;
+use mcp_runtime::server::ElicitationResponse;
 use mcp_runtime::{ClientError, State};
 use serde_json::{Value, json};
 use tokio::sync::Notify;

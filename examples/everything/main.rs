@@ -11,13 +11,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use mcp_runtime::prelude::*;
-use mcp_runtime::server::elicitation::ElicitationResponse;
+use mcp_runtime::server::ElicitationResponse;
 use mcp_runtime::{Lifespan, ServerHandle, State};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-mod modern;
+mod per_request;
 mod tasks;
 
 /// A 1×1 PNG.

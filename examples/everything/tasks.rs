@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mcp_runtime::prelude::*;
-use mcp_runtime::server::elicitation::ElicitationResponse;
+use mcp_runtime::server::ElicitationResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -47,7 +47,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::protocol::JsonObject;
     pub use crate::protocol::Role;
-    pub use crate::server::completion::{
+    pub use crate::server::handlers::completion::{
         Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
         completion_kind,
     };

@@ -574,7 +574,7 @@ impl HttpTransport {
         };
         let mut known = lock(&self.param_headers);
         for tool in page.tools {
-            let mirrored = crate::server::param_headers::header_params(&tool.input_schema);
+            let mirrored = crate::protocol::param_headers::header_params(&tool.input_schema);
             if mirrored.is_empty() {
                 known.remove(&tool.name);
             } else {

@@ -47,7 +47,7 @@
 //!
 //! ```rust,standalone_crate
 //! use mcp_runtime::prelude::*;
-//! use mcp_runtime::server::elicitation::ElicitationResponse;
+//! use mcp_runtime::server::ElicitationResponse;
 //! use mcp_runtime::{ClientOptions, ServerRequestHandler};
 //! use serde_json::json;
 //!

@@ -2,12 +2,15 @@
 
 pub mod base64;
 mod jsonrpc;
+pub(crate) mod param_headers;
+pub(crate) mod per_request;
 mod revision;
 mod types;
 
 pub use jsonrpc::{
     BadMessage, ErrorObject, Incoming, RequestId, code, encode_error, encode_request, encode_result,
 };
+pub use per_request::{CacheHints, CacheScope};
 pub use revision::ProtocolVersion;
 pub use types::*;
 

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::state::StateMap;
+use super::handlers::state::StateMap;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 

@@ -1,537 +1,59 @@
 //! The server: what it serves, and how it answers.
 
-pub(crate) mod call;
-pub(crate) mod catalog;
-pub mod client_requests;
-pub mod completion;
-mod context;
-pub mod elicitation;
-mod handle;
+// - `registration`: the descriptors the macros emit (`ToolDef`, `ResourceDef`, `PromptDef`),
+//   the catalogs a running server looks them up in, and the `ServerHandle` that changes them.
+// - `handlers`: what expansions call to run a handler: extracting arguments and extractors,
+//   converting return values, completion, shared state.
+// - `schema`: input and output schemas, lenient coercion, elicitation forms.
+// - `dispatch`: one connection's session and its method table; every `impl Session`.
+// - `per_request`: the per-request revision's rounds, sealed `requestState`,
+//   `subscriptions/listen`, and tasks.
+// - `context`: `Context`, the request as a handler sees it, and requests to the client.
+
+mod builder;
+pub(crate) mod context;
+mod core;
+pub(crate) mod dispatch;
+pub(crate) mod handlers;
 mod lifespan;
-mod methods;
-pub(crate) mod modern;
-pub(crate) mod param_headers;
-pub(crate) mod prompt;
-pub(crate) mod registry;
-pub(crate) mod resource;
-pub mod schema;
-pub(crate) mod session;
-mod state;
-mod tasks;
-pub mod text;
-pub mod uri_template;
+pub(crate) mod per_request;
+pub(crate) mod registration;
+pub(crate) mod schema;
+pub(crate) mod uri_template;
 
-use std::sync::{Arc, Mutex, Weak};
+pub use builder::Server;
+#[doc(hidden)]
+pub use core::DirectSession;
+pub(crate) use core::ServerCore;
 
-use serde_json::{Map, Value};
-
-pub use call::{
+pub use crate::protocol::{CacheHints, CacheScope, LogLevel};
+pub use context::client_requests::{
+    ClientRequestError, Root, SamplingMessage, SamplingRequest, SamplingResult,
+};
+pub use context::{ClientRequest, Context};
+pub use handlers::call::{
     ArgSpec, ArgumentParam, Audio, ContentReturn, Extraction, ExtractorParam, FromContext,
     HandlerFuture, Image, IntoToolResult, OutputMode, OutputSchema, Param, Ret,
     StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall, ToolError, ToolFuture,
     ToolOutput, default_from_str, default_json, extract_context,
 };
-pub use client_requests::{
-    ClientRequestError, LogLevel, Root, SamplingMessage, SamplingRequest, SamplingResult,
+pub use handlers::completion::{Completion, CompletionContext, IntoCompletion};
+pub use handlers::prompt::{
+    GetPromptResult, IntoPromptResult, PromptArgumentParam, PromptArgumentType, PromptGet,
+    PromptMessage, PromptTarget,
 };
-pub use completion::{Completion, CompletionContext, IntoCompletion};
-pub use context::{ClientRequest, Context};
-pub use handle::ServerHandle;
+pub use handlers::resource::{
+    Json, ResourceError, ResourceExtractor, ResourceOutput, ResourceRead, ResourceTarget,
+    TemplateVariable, resource_extractor,
+};
+pub use handlers::state::State;
 pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;
-pub use modern::{CacheHints, CacheScope};
-pub use prompt::{
-    GetPromptResult, IntoPromptResult, PromptArgument, PromptArgumentParam, PromptArgumentType,
-    PromptDef, PromptFuture, PromptGet, PromptMessage, PromptTarget,
+pub use per_request::tasks::TaskSupport;
+pub use registration::ServerHandle;
+pub use registration::prompt::PromptFuture;
+pub use registration::resource::ResourceFuture;
+pub use registration::{
+    Icon, PromptArgument, PromptDef, ResourceAnnotations, ResourceDef, ToolAnnotations, ToolDef,
 };
-pub use registry::{Icon, ToolAnnotations, ToolDef};
-pub use resource::{
-    Json, ResourceAnnotations, ResourceDef, ResourceError, ResourceExtractor, ResourceFuture,
-    ResourceOutput, ResourceRead, ResourceTarget, TemplateVariable, resource_extractor,
-};
-pub use state::State;
-pub use tasks::TaskSupport;
-
-use crate::protocol::{Implementation, InitializeResult, ProtocolVersion};
-use catalog::Catalog;
-use prompt::PromptEntry;
-use registry::ToolEntry;
-use resource::ResourceEntry;
-
-/// An MCP server under construction: its identity, and what it serves.
-///
-/// `Server::new` serves every `#[tool]`, `#[resource]` and `#[prompt]` in the program; filter
-/// with [`Server::retain_tools`], [`Server::only_tools`], [`Server::tagged`] and friends, or
-/// start from [`Server::empty`] and add items with [`Server::tool`], [`Server::resource`] and
-/// [`Server::prompt`]. What a running server serves can change through its
-/// [`ServerHandle`].
-///
-/// ```no_run
-/// use mcp_runtime::prelude::*;
-///
-/// /// Add two integers.
-/// #[tool]
-/// fn add(a: i64, b: i64) -> i64 {
-///     a + b
-/// }
-///
-/// #[tokio::main]
-/// async fn main() -> anyhow::Result<()> {
-///     Server::new("calculator").run().await
-/// }
-/// ```
-#[derive(Clone)]
-pub struct Server {
-    info: Implementation,
-    instructions: Option<String>,
-    tools: Vec<&'static ToolDef>,
-    resources: Vec<&'static ResourceDef>,
-    prompts: Vec<&'static PromptDef>,
-    page_size: usize,
-    client_request_timeout: std::time::Duration,
-    state: state::StateMap,
-    lifespans: Vec<lifespan::Setup>,
-    per_request: modern::PerRequestConfig,
-    tasks: tasks::TaskConfig,
-    handle: ServerHandle,
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("name", &self.info.name)
-            .field(
-                "tools",
-                &self.tools.iter().map(|t| t.name).collect::<Vec<_>>(),
-            )
-            .field(
-                "resources",
-                &self.resources.iter().map(|r| r.uri).collect::<Vec<_>>(),
-            )
-            .field(
-                "prompts",
-                &self.prompts.iter().map(|p| p.name).collect::<Vec<_>>(),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-fn in_module(module_path: &str, module: &str) -> bool {
-    module_path == module
-        || module_path
-            .strip_prefix(module)
-            .is_some_and(|rest| rest.starts_with("::"))
-}
-
-impl Server {
-    /// A server named `name` serving every tool, resource and prompt registered in the program.
-    pub fn new(name: impl Into<String>) -> Server {
-        let mut server = Server::empty(name);
-        server.tools = inventory::iter::<ToolDef>.into_iter().collect();
-        server.resources = inventory::iter::<ResourceDef>.into_iter().collect();
-        server.prompts = inventory::iter::<PromptDef>.into_iter().collect();
-        server
-    }
-
-    /// A server named `name` serving nothing until told.
-    pub fn empty(name: impl Into<String>) -> Server {
-        Server {
-            info: Implementation {
-                name: name.into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                ..Default::default()
-            },
-            instructions: None,
-            tools: Vec::new(),
-            resources: Vec::new(),
-            prompts: Vec::new(),
-            page_size: usize::MAX,
-            client_request_timeout: client_requests::DEFAULT_CLIENT_REQUEST_TIMEOUT,
-            state: state::StateMap::default(),
-            lifespans: Vec::new(),
-            per_request: modern::PerRequestConfig::default(),
-            tasks: tasks::TaskConfig::default(),
-            handle: ServerHandle::new(),
-        }
-    }
-
-    /// The server's version (default: the version of `mcp-runtime`); pass
-    /// `env!("CARGO_PKG_VERSION")` for your crate's.
-    pub fn version(mut self, version: impl Into<String>) -> Server {
-        self.info.version = version.into();
-        self
-    }
-
-    /// A display name.
-    pub fn title(mut self, title: impl Into<String>) -> Server {
-        self.info.title = Some(title.into());
-        self
-    }
-
-    /// A description of the server.
-    pub fn description(mut self, description: impl Into<String>) -> Server {
-        self.info.description = Some(description.into());
-        self
-    }
-
-    /// The server's home page.
-    pub fn website_url(mut self, url: impl Into<String>) -> Server {
-        self.info.website_url = Some(url.into());
-        self
-    }
-
-    /// Instructions for the client on how to use the server.
-    pub fn instructions(mut self, instructions: impl Into<String>) -> Server {
-        self.instructions = Some(instructions.into());
-        self
-    }
-
-    /// Adds a tool by its descriptor.
-    pub fn tool(mut self, def: &'static ToolDef) -> Server {
-        self.tools.push(def);
-        self
-    }
-
-    /// Adds a resource or resource template by its descriptor.
-    pub fn resource(mut self, def: &'static ResourceDef) -> Server {
-        self.resources.push(def);
-        self
-    }
-
-    /// Adds a prompt by its descriptor.
-    pub fn prompt(mut self, def: &'static PromptDef) -> Server {
-        self.prompts.push(def);
-        self
-    }
-
-    /// Keeps only the tools for which `keep` is true.
-    pub fn retain_tools(mut self, keep: impl Fn(&ToolDef) -> bool) -> Server {
-        self.tools.retain(|t| keep(t));
-        self
-    }
-
-    /// Keeps only the resources and templates for which `keep` is true.
-    pub fn retain_resources(mut self, keep: impl Fn(&ResourceDef) -> bool) -> Server {
-        self.resources.retain(|r| keep(r));
-        self
-    }
-
-    /// Keeps only the prompts for which `keep` is true.
-    pub fn retain_prompts(mut self, keep: impl Fn(&PromptDef) -> bool) -> Server {
-        self.prompts.retain(|p| keep(p));
-        self
-    }
-
-    /// Keeps only the tools with these names.
-    pub fn only_tools(self, names: &[&str]) -> Server {
-        self.retain_tools(|t| names.contains(&t.name))
-    }
-
-    /// Keeps only the tools, resources and prompts carrying `tag`.
-    pub fn tagged(self, tag: &str) -> Server {
-        self.retain_tools(|t| t.tags.contains(&tag))
-            .retain_resources(|r| r.tags.contains(&tag))
-            .retain_prompts(|p| p.tags.contains(&tag))
-    }
-
-    /// Keeps only the tools, resources and prompts defined in `module` (a `module_path!()`
-    /// prefix) or below it.
-    pub fn in_module(self, module: &str) -> Server {
-        self.retain_tools(|t| in_module(t.module_path, module))
-            .retain_resources(|r| in_module(r.module_path, module))
-            .retain_prompts(|p| in_module(p.module_path, module))
-    }
-
-    /// How many items a page of `tools/list`, `resources/list`,
-    /// `resources/templates/list` and `prompts/list` holds (default: all of them).
-    pub fn page_size(mut self, n: usize) -> Server {
-        self.page_size = n.max(1);
-        self
-    }
-
-    /// How long a request to the client (sampling, elicitation, roots) may wait for its
-    /// answer before it fails and is cancelled (default: 5 minutes, for a human in the loop).
-    pub fn client_request_timeout(mut self, timeout: std::time::Duration) -> Server {
-        self.client_request_timeout = timeout;
-        self
-    }
-
-    /// Shares `value` with every handler that takes a [`State<T>`] parameter. One value per
-    /// type; a second one of the same type replaces the first.
-    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Server {
-        self.state.insert(value);
-        self
-    }
-
-    /// Runs `setup` before the server serves, and the teardown it returns after the server
-    /// stops: open a database pool, start a background task, and close them again. What
-    /// `setup` puts in its [`Lifespan`] reaches handlers as [`State<T>`] parameters. A
-    /// failing setup stops the server from starting, with its error. Several lifespans run
-    /// in the order given; their teardowns in reverse.
-    ///
-    /// Setup runs once per server start: for each `run`, each in-process
-    /// [`Client::connect`](crate::Client::connect), each [`HttpServer::bind`](crate::HttpServer::bind).
-    pub fn lifespan<F, Fut>(mut self, setup: F) -> Server
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = anyhow::Result<Lifespan>> + Send + 'static,
-    {
-        self.lifespans.push(Arc::new(move || Box::pin(setup())));
-        self
-    }
-
-    /// How long 2026-07-28 clients may cache list results (`tools/list`, `prompts/list`,
-    /// `resources/list`, `resources/templates/list`), `server/discover` and resource reads,
-    /// and whether shared caches may keep them: the `ttlMs` and `cacheScope` of those results.
-    /// Default: no caching (`ttlMs: 0`), public.
-    pub fn cache_hints(mut self, ttl: std::time::Duration, scope: CacheScope) -> Server {
-        self.per_request.lists = CacheHints { ttl, scope };
-        self
-    }
-
-    /// The caching hints of reads of one resource or resource template (its URI or template
-    /// text, as given to `#[resource]`), instead of the server's.
-    pub fn resource_cache_hints(
-        mut self,
-        uri: impl Into<String>,
-        ttl: std::time::Duration,
-        scope: CacheScope,
-    ) -> Server {
-        self.per_request
-            .resources
-            .insert(uri.into(), CacheHints { ttl, scope });
-        self
-    }
-
-    /// The key that seals the `requestState` of 2026-07-28 multi round-trip requests (an
-    /// HMAC-SHA256 key, 32 bytes or more). Give every instance behind a load balancer the
-    /// same key, so that any of them can take the next round; the default is a random key
-    /// per process. A state older than `max_age` is refused (default: 10 minutes).
-    pub fn request_state_key(
-        mut self,
-        key: impl AsRef<[u8]>,
-        max_age: std::time::Duration,
-    ) -> Server {
-        self.per_request.state_key = key.as_ref().into();
-        self.per_request.state_max_age = max_age;
-        self
-    }
-
-    /// How long a task (`#[tool(task = …)]`, 2026-07-28) stays after it was created: its
-    /// `ttlMs`. Past it, the task is gone, and stopped if it still ran. `None` keeps tasks
-    /// until the process ends. Default: one hour.
-    pub fn task_ttl(mut self, ttl: Option<std::time::Duration>) -> Server {
-        self.tasks.ttl = ttl;
-        self
-    }
-
-    /// How often clients should poll a task with `tasks/get`: its `pollIntervalMs`.
-    /// Default: 500 ms.
-    pub fn task_poll_interval(mut self, interval: std::time::Duration) -> Server {
-        self.tasks.poll_interval = Some(interval.max(std::time::Duration::from_millis(1)));
-        self
-    }
-
-    /// The most tasks kept at once; a call that would make one more answers with an error
-    /// until some expire. Default: 10 000.
-    pub fn max_tasks(mut self, max: usize) -> Server {
-        self.tasks.max_tasks = max;
-        self
-    }
-
-    /// The server's name.
-    pub fn name(&self) -> &str {
-        &self.info.name
-    }
-
-    /// The names of the tools this server will serve, in listing order.
-    pub fn tool_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.tools.iter().map(|t| t.name).collect();
-        names.sort_unstable();
-        names
-    }
-
-    /// The URIs and URI templates of the resources this server will serve, in listing order.
-    pub fn resource_uris(&self) -> Vec<&'static str> {
-        let mut uris: Vec<_> = self.resources.iter().map(|r| r.uri).collect();
-        uris.sort_unstable();
-        uris
-    }
-
-    /// The names of the prompts this server will serve, in listing order.
-    pub fn prompt_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.prompts.iter().map(|p| p.name).collect();
-        names.sort_unstable();
-        names
-    }
-
-    /// A handle on the server once it runs: change what it serves, notify subscribers.
-    pub fn handle(&self) -> ServerHandle {
-        self.handle.clone()
-    }
-
-    /// Runs the lifespans' setup, then builds what the transports serve; the teardown is for
-    /// when serving ends.
-    pub(crate) async fn start(mut self) -> anyhow::Result<(Arc<ServerCore>, lifespan::Teardown)> {
-        let lifespans = std::mem::take(&mut self.lifespans);
-        let teardown = lifespan::start(&lifespans, &mut self.state).await?;
-        match self.build() {
-            Ok(core) => Ok((core, teardown)),
-            Err(e) => {
-                teardown.run().await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Builds what the transports serve, without running lifespans. Fails when two items
-    /// share a name or URI, or a URI template is invalid.
-    pub(crate) fn build(self) -> anyhow::Result<Arc<ServerCore>> {
-        let tools = self
-            .tools
-            .into_iter()
-            .map(ToolEntry::new)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::msg)?;
-        let tools = Catalog::build(tools).map_err(anyhow::Error::msg)?;
-        let (mut fixed, mut templates) = (Vec::new(), Vec::new());
-        for def in self.resources {
-            let entry = ResourceEntry::new(def).map_err(anyhow::Error::msg)?;
-            if entry.template.is_some() {
-                templates.push(entry);
-            } else {
-                fixed.push(entry);
-            }
-        }
-        let core = Arc::new(ServerCore {
-            info: self.info,
-            instructions: self.instructions,
-            tools,
-            resources: Catalog::build(fixed).map_err(anyhow::Error::msg)?,
-            templates: Catalog::build(templates).map_err(anyhow::Error::msg)?,
-            prompts: Catalog::build(self.prompts.into_iter().map(PromptEntry::new).collect())
-                .map_err(anyhow::Error::msg)?,
-            page_size: self.page_size,
-            client_request_timeout: self.client_request_timeout,
-            state: self.state,
-            sessions: Mutex::new(Vec::new()),
-            listeners: Mutex::new(Vec::new()),
-            per_request: self.per_request,
-            tasks: tasks::TaskStore::new(self.tasks),
-        });
-        self.handle.attach(&core);
-        Ok(core)
-    }
-}
-
-/// A built server, shared by every connection.
-pub(crate) struct ServerCore {
-    pub(crate) info: Implementation,
-    pub(crate) instructions: Option<String>,
-    pub(crate) tools: Catalog<ToolEntry>,
-    pub(crate) resources: Catalog<ResourceEntry>,
-    pub(crate) templates: Catalog<ResourceEntry>,
-    pub(crate) prompts: Catalog<PromptEntry>,
-    pub(crate) page_size: usize,
-    pub(crate) client_request_timeout: std::time::Duration,
-    pub(crate) state: state::StateMap,
-    /// Every live session that completed the handshake, for notifications that concern
-    /// them all.
-    sessions: Mutex<Vec<Weak<session::Session>>>,
-    /// The open `subscriptions/listen` requests (2026-07-28).
-    listeners: Mutex<Vec<Arc<modern::Listener>>>,
-    pub(crate) per_request: modern::PerRequestConfig,
-    /// The tasks of 2026-07-28 calls (the tasks extension).
-    pub(crate) tasks: tasks::TaskStore,
-}
-
-impl ServerCore {
-    pub(crate) fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {
-        let list_changed = || {
-            let mut m = Map::new();
-            m.insert("listChanged".into(), Value::Bool(true));
-            m
-        };
-        let mut capabilities = Map::new();
-        capabilities.insert("tools".into(), Value::Object(list_changed()));
-        let mut resources = list_changed();
-        resources.insert("subscribe".into(), Value::Bool(true));
-        capabilities.insert("resources".into(), Value::Object(resources));
-        capabilities.insert("prompts".into(), Value::Object(list_changed()));
-        capabilities.insert("logging".into(), Value::Object(Map::new()));
-        if version.has_completions() {
-            capabilities.insert("completions".into(), Value::Object(Map::new()));
-        }
-        let mut info = self.info.clone();
-        if !version.has_titles() {
-            info.title = None;
-        }
-        if !version.has_icons() {
-            info.description = None;
-            info.website_url = None;
-        }
-        InitializeResult {
-            protocol_version: version.as_str().into(),
-            capabilities,
-            server_info: info,
-            instructions: self.instructions.clone(),
-        }
-    }
-
-    /// A one-line summary for banners and logs.
-    pub(crate) fn summary(&self) -> String {
-        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        format!(
-            "{}, {}, {}, {}",
-            plural(self.tools.len(), "tool"),
-            plural(self.resources.len(), "resource"),
-            plural(self.templates.len(), "resource template"),
-            plural(self.prompts.len(), "prompt"),
-        )
-    }
-
-    /// Remembers a session that completed the handshake.
-    pub(crate) fn register(&self, session: &Arc<session::Session>) {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|s| s.strong_count() > 0);
-        sessions.push(Arc::downgrade(session));
-    }
-
-    /// The live connections.
-    pub(crate) fn sessions(&self) -> Vec<Arc<session::Session>> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|s| s.strong_count() > 0);
-        sessions.iter().filter_map(Weak::upgrade).collect()
-    }
-}
-
-/// Dispatch without a transport, one message at a time: for benchmarks of the dispatch path
-/// itself. Not public API.
-#[doc(hidden)]
-pub struct DirectSession {
-    session: Arc<session::Session>,
-    out: session::Outbound,
-    notifications: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
-}
-
-impl DirectSession {
-    /// A session of `server`, not yet initialized.
-    pub fn new(server: Server) -> anyhow::Result<DirectSession> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        Ok(DirectSession {
-            session: session::Session::new(server.build()?, tx.clone()),
-            out: tx,
-            notifications: rx,
-        })
-    }
-
-    /// Handles one message; returns the response (empty for notifications).
-    pub async fn handle(&mut self, message: &str) -> Vec<u8> {
-        while self.notifications.try_recv().is_ok() {}
-        match self.session.handle_message(message, &self.out) {
-            session::Reply::None => Vec::new(),
-            session::Reply::Now(bytes) => bytes,
-            session::Reply::Later(_, fut) => fut.await,
-        }
-    }
-}
+pub use schema::elicitation::{ElicitSchemaError, ElicitationResponse};

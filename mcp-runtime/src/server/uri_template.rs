@@ -150,17 +150,13 @@ impl UriTemplate {
         })
     }
 
-    /// The template text.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
     /// Whether the template has no expressions (a fixed URI).
     pub fn is_fixed(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
     }
 
     /// The variables, in order.
+    #[cfg(test)]
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().flat_map(|p| match p {
             Part::Expression(e) => e.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use crate::protocol::{ErrorObject, code, encode_error};
 use crate::server::ServerCore;
-use crate::server::session::Session;
+use crate::server::dispatch::session::{Reply, Session};
 
 /// The largest message accepted by default: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
@@ -114,6 +115,42 @@ impl Scan {
     }
 }
 
+/// Answers one line read from the client: requests answered at once come back to the
+/// caller to write; longer ones are spawned (so this must run within a tokio runtime
+/// context) and answer through the session's outgoing queue.
+pub(crate) fn answer_line(session: &Arc<Session>, line: Line, max: usize) -> Option<Vec<u8>> {
+    let bytes = match line {
+        Line::TooLong(n) => {
+            return Some(encode_error(
+                None,
+                &ErrorObject::new(
+                    code::INVALID_REQUEST,
+                    format!("message of {n} bytes is larger than the limit of {max} bytes"),
+                ),
+            ));
+        }
+        Line::Message(bytes) => bytes,
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Some(encode_error(
+            None,
+            &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
+        ));
+    };
+    match session.handle_message(text, session.outbound()) {
+        Reply::None => None,
+        Reply::Now(bytes) => Some(bytes),
+        Reply::Later(id, fut) => {
+            let s = Arc::clone(session);
+            session.spawn_request(id, fut, move |bytes| s.send(bytes));
+            None
+        }
+    }
+}
+
 /// Runs a session over a stream of lines until the input ends or `shutdown` completes, then
 /// lets in-flight requests finish (up to a deadline).
 pub(crate) async fn serve_lines(
@@ -138,7 +175,7 @@ pub(crate) async fn serve_lines(
             tracing::debug!("end of input");
             break;
         };
-        if let Some(reply) = session.answer_line(line, max) {
+        if let Some(reply) = answer_line(&session, line, max) {
             session.send(reply);
         }
     }

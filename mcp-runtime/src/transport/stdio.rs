@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::lines::{DRAIN_DEADLINE, read_line_blocking};
 use crate::server::ServerCore;
-use crate::server::session::Session;
+use crate::server::dispatch::session::Session;
 
 type Stdout = Arc<Mutex<io::BufWriter<io::Stdout>>>;
 
@@ -89,7 +89,7 @@ fn read_loop(session: &Arc<Session>, stdout: &Stdout, max: usize) -> io::Result<
     let mut reader = BufReader::with_capacity(64 * 1024, io::stdin());
     let mut buf = Vec::new();
     while let Some(line) = read_line_blocking(&mut reader, &mut buf, max)? {
-        let reply = session.answer_line(line, max);
+        let reply = super::lines::answer_line(session, line, max);
         let more_waiting = !reader.buffer().is_empty();
         if reply.is_none() && more_waiting {
             continue;

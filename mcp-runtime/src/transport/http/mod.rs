@@ -161,7 +161,7 @@ pub(crate) struct Shared {
     pub(crate) guard: Guard,
     pub(crate) sessions: SessionStore,
     /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
-    pub(crate) nowhere: crate::server::session::Outbound,
+    pub(crate) nowhere: crate::server::dispatch::session::Outbound,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::sse;
 use super::{HttpOptions, Shared};
 use crate::server::ServerCore;
-use crate::server::session::Session;
+use crate::server::dispatch::session::Session;
 
 /// Finished POST streams a session keeps for replay.
 const FINISHED_KEPT: usize = 16;

@@ -4,6 +4,8 @@
 //! - `Option<T>` is the schema of `T`, made optional by leaving it out of `required`.
 //! - The root input schema is always an object.
 
+pub(crate) mod elicitation;
+
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value};
@@ -93,7 +95,10 @@ impl InputSchemaBuilder {
     /// when the server builds the tool.
     pub fn header(&mut self, name: &str, header: &str) {
         if let Some(Value::Object(property)) = self.properties.get_mut(name) {
-            property.insert(super::param_headers::ANNOTATION.into(), header.into());
+            property.insert(
+                crate::protocol::param_headers::ANNOTATION.into(),
+                header.into(),
+            );
         }
     }
 

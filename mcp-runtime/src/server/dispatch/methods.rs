@@ -1,19 +1,27 @@
-//! Dispatch of the resource, prompt and completion methods.
+//! The method table of the handshake revisions, and each method it answers.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::completion::{Completion, CompletionContext, CompletionRequest};
-use super::prompt::{GetPromptResult, PromptGet};
-use super::resource::{ResourceEntry, ResourceErrorKind, ResourceRead};
-use super::session::{Outbound, Page, Reply, Session, parse_params, run_handler};
-use super::uri_template::Bindings;
+use super::session::{
+    CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panicked, panicked_msg,
+    parse_optional_params, parse_params, run_handler,
+};
 use crate::protocol::{
-    CompleteParams, CompletionReference, ErrorObject, GetPromptParams, RequestId, ResourceContents,
+    CallToolParams, CompleteParams, CompletionReference, ErrorObject, GetPromptParams,
+    InitializeParams, InitializeResult, ListParams, ProtocolVersion, RequestId, ResourceContents,
     ResourceParams, code, encode_error, encode_result,
 };
+use crate::server::handlers::call::ToolCall;
+use crate::server::handlers::completion::{Completion, CompletionContext, CompletionRequest};
+use crate::server::handlers::prompt::{GetPromptResult, PromptGet};
+use crate::server::handlers::resource::{ResourceErrorKind, ResourceRead};
+use crate::server::per_request::rounds::InputRound;
+use crate::server::registration::ResourceEntry;
+use crate::server::uri_template::Bindings;
 
 #[derive(Serialize)]
 struct ReadResult {
@@ -28,6 +36,195 @@ struct CompleteResult {
 /// The protocol's "resource not found" error.
 fn not_found(uri: &str, message: String) -> ErrorObject {
     ErrorObject::new(code::RESOURCE_NOT_FOUND, message).with_data(serde_json::json!({ "uri": uri }))
+}
+
+impl Session {
+    pub(crate) fn handle_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
+        if self.round.is_none() && crate::protocol::per_request::names_revision(params) {
+            return self.handle_per_request(id, method, params, out, None);
+        }
+        let result = match method {
+            "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
+            "ping" => Ok(encode_result(&id, &Empty {})),
+            _ if self.peer.get().is_none() => Err(ErrorObject::new(
+                code::INVALID_REQUEST,
+                format!(
+                    "received `{method}` before `initialize`: the client must send `initialize` first"
+                ),
+            )),
+            "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
+            "tools/call" => return self.call_tool(id, params, out),
+            "resources/list" => self.list_resources(params).map(|r| encode_result(&id, &r)),
+            "resources/templates/list" => self
+                .list_resource_templates(params)
+                .map(|r| encode_result(&id, &r)),
+            "resources/read" => return self.read_resource(id, params, out),
+            "resources/subscribe" => self
+                .subscribe(params, true)
+                .map(|()| encode_result(&id, &Empty {})),
+            "resources/unsubscribe" => self
+                .subscribe(params, false)
+                .map(|()| encode_result(&id, &Empty {})),
+            "prompts/list" => self.list_prompts(params).map(|r| encode_result(&id, &r)),
+            "logging/setLevel" => self
+                .set_log_level(params)
+                .map(|()| encode_result(&id, &Empty {})),
+            "prompts/get" => return self.get_prompt(id, params, out),
+            "completion/complete" if self.protocol_version().has_completions() => {
+                return self.complete(id, params);
+            }
+            _ => Err(ErrorObject::method_not_found(method)),
+        };
+        Reply::Now(result.unwrap_or_else(|e| encode_error(Some(&id), &e)))
+    }
+
+    fn initialize(
+        self: &Arc<Self>,
+        params: Option<&RawValue>,
+    ) -> Result<InitializeResult, ErrorObject> {
+        let p: InitializeParams = parse_params(params)?;
+        let version = ProtocolVersion::negotiate(&p.protocol_version);
+        let peer = Peer {
+            version,
+            info: p.client_info,
+            capabilities: p.capabilities,
+        };
+        tracing::info!(client = %peer.info.name, client_version = %peer.info.version, %version, "initialize");
+        self.peer.set(peer).map_err(|_| {
+            ErrorObject::new(code::INVALID_REQUEST, "the session is already initialized")
+        })?;
+        // Sessions that completed the handshake hear about list changes and resource
+        // updates; stateless ones (a fresh session per HTTP request) never register.
+        self.core.register(self);
+        Ok(self.core.initialize_result(version))
+    }
+
+    fn list_tools(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
+        let table = self.core.tools.load();
+        self.page(params, "tools", table.live(), |e, v| e.listing(v))
+    }
+
+    /// One page of a list result.
+    pub(crate) fn page<E>(
+        &self,
+        params: Option<&RawValue>,
+        key: &'static str,
+        items: &[Arc<E>],
+        listing: impl Fn(&E, ProtocolVersion) -> &RawValue,
+    ) -> Result<Page, ErrorObject> {
+        let p: ListParams = parse_optional_params(params)?;
+        let (start, end) = crate::server::registration::catalog::page_bounds(
+            p.cursor.as_deref(),
+            items.len(),
+            self.core.page_size,
+        )?;
+        let version = self.protocol_version();
+        let mut out = Vec::with_capacity(32 + (end - start) * 256);
+        out.extend_from_slice(b"{\"");
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":[");
+        for (i, e) in items[start..end].iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(listing(e, version).get().as_bytes());
+        }
+        out.push(b']');
+        if end < items.len() {
+            out.extend_from_slice(b",\"nextCursor\":\"");
+            out.extend_from_slice(end.to_string().as_bytes());
+            out.push(b'"');
+        }
+        out.push(b'}');
+        Ok(Page(
+            RawValue::from_string(String::from_utf8(out).expect("JSON is UTF-8"))
+                .expect("a page is valid JSON"),
+        ))
+    }
+
+    fn call_tool(
+        self: &Arc<Self>,
+        id: RequestId,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
+        let p: CallToolParams = match parse_params(params) {
+            Ok(p) => p,
+            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
+        };
+        let Some(entry) = self.core.tools.get(&p.name) else {
+            return Reply::Now(encode_error(
+                Some(&id),
+                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
+            ));
+        };
+        let request = self.request_parts(&id, p.meta, out);
+        let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
+        let version = self.protocol_version();
+        let handler = entry.def.handler;
+        let name = entry.def.name;
+        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
+            Ok(f) => f,
+            Err(panic) => {
+                return Reply::Now(encode_result(
+                    &id,
+                    &crate::server::dispatch::session::RenderedResult(
+                        panicked(name, &panic),
+                        version,
+                    ),
+                ));
+            }
+        };
+        match fut {
+            crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
+                Reply::Now(encode_result(
+                    &id,
+                    &crate::server::dispatch::session::RenderedResult(result, version),
+                ))
+            }
+            fut => {
+                // In a task, a panic fails the task (a protocol-level fault: there is no
+                // result); a direct call answers with an `isError` result.
+                let round = self
+                    .round()
+                    .is_some_and(InputRound::may_become_task)
+                    .then(|| Arc::clone(self));
+                Reply::Later(
+                    id.clone(),
+                    Box::pin(async move {
+                        let result = match CatchUnwind(fut).await {
+                            Ok(r) => r,
+                            Err(msg)
+                                if round
+                                    .as_ref()
+                                    .and_then(|s| s.round())
+                                    .is_some_and(|r| r.task().is_some()) =>
+                            {
+                                tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
+                                return encode_error(
+                                    Some(&id),
+                                    &ErrorObject::internal(format!(
+                                        "tool `{name}` failed unexpectedly: {msg}"
+                                    )),
+                                );
+                            }
+                            Err(msg) => panicked_msg(name, &msg),
+                        };
+                        encode_result(
+                            &id,
+                            &crate::server::dispatch::session::RenderedResult(result, version),
+                        )
+                    }),
+                )
+            }
+        }
+    }
 }
 
 impl Session {
@@ -228,7 +425,7 @@ impl Session {
         };
         run_handler(
             id,
-            || super::HandlerFuture::pending(completer(request)),
+            || crate::server::HandlerFuture::pending(completer(request)),
             |id, outcome| match outcome {
                 Ok(Ok(completion)) => encode_result(id, &CompleteResult { completion }),
                 Ok(Err(message)) => encode_error(

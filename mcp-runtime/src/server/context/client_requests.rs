@@ -5,63 +5,22 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
-use super::session::{Outbound, Session, parse_params};
-use crate::protocol::{ErrorObject, RequestId, encode_request};
+pub use crate::protocol::LogLevel;
+use crate::protocol::{ErrorObject, RequestId};
 
 /// How long a request to the client may take unless the server says otherwise.
 pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The severity of a log message, as RFC 5424 orders them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[repr(u8)]
-pub enum LogLevel {
-    /// Detailed debugging.
-    Debug,
-    /// Informational.
-    Info,
-    /// Normal but significant.
-    Notice,
-    /// A warning.
-    Warning,
-    /// An error.
-    Error,
-    /// A critical condition.
-    Critical,
-    /// Action must be taken at once.
-    Alert,
-    /// The system is unusable.
-    Emergency,
-}
-
-impl LogLevel {
-    const ALL: [LogLevel; 8] = [
-        LogLevel::Debug,
-        LogLevel::Info,
-        LogLevel::Notice,
-        LogLevel::Warning,
-        LogLevel::Error,
-        LogLevel::Critical,
-        LogLevel::Alert,
-        LogLevel::Emergency,
-    ];
-
-    pub(crate) fn from_u8(n: u8) -> LogLevel {
-        LogLevel::ALL[usize::from(n).min(7)]
-    }
-}
-
 /// What became of one request to the client.
-enum Answer {
+pub(crate) enum Answer {
     /// The client's result or error.
     Client(Result<Box<RawValue>, ErrorObject>),
     /// The transport could not deliver it (a plain JSON HTTP response).
@@ -74,8 +33,8 @@ type Waiter = oneshot::Sender<Answer>;
 /// Requests sent to the client and not yet answered.
 #[derive(Default)]
 pub(crate) struct Outgoing {
-    next_id: AtomicI64,
-    waiting: Mutex<HashMap<RequestId, Waiter>>,
+    pub(crate) next_id: AtomicI64,
+    pub(crate) waiting: Mutex<HashMap<RequestId, Waiter>>,
 }
 
 impl Outgoing {
@@ -106,7 +65,7 @@ impl Outgoing {
         }
     }
 
-    fn forget(&self, id: &RequestId) {
+    pub(crate) fn forget(&self, id: &RequestId) {
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -202,92 +161,6 @@ impl fmt::Display for ClientRequestError {
 }
 
 impl std::error::Error for ClientRequestError {}
-
-#[derive(Deserialize)]
-struct SetLevelParams {
-    level: LogLevel,
-}
-
-impl Session {
-    pub(crate) fn set_log_level(&self, params: Option<&RawValue>) -> Result<(), ErrorObject> {
-        let p: SetLevelParams = parse_params(params)?;
-        self.log_level.store(p.level as u8, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// The least severe level the client wants to hear.
-    pub(crate) fn min_log_level(&self) -> LogLevel {
-        LogLevel::from_u8(self.log_level.load(Ordering::Relaxed))
-    }
-
-    /// Whether the client declared a capability (`"sampling"`, `"roots"`, `"elicitation"`).
-    pub(crate) fn client_has(&self, capability: &str) -> bool {
-        self.client_capabilities()
-            .and_then(|c| c.get(capability))
-            .is_some_and(|v| !v.is_null())
-    }
-
-    /// Sends a request to the client on `out` and waits for its answer.
-    pub(crate) async fn request_client<P: Serialize, R: DeserializeOwned>(
-        &self,
-        out: &Outbound,
-        method: &'static str,
-        params: &P,
-        timeout: Duration,
-    ) -> Result<R, ClientRequestError> {
-        let id = RequestId::Number(self.outgoing.next_id.fetch_add(1, Ordering::Relaxed) + 1);
-        let bytes = encode_request(Some(&id), method, Some(params)).map_err(|e| {
-            ClientRequestError::InvalidResponse {
-                method,
-                message: format!("the request could not be serialized: {e}"),
-            }
-        })?;
-        let (tx, rx) = oneshot::channel();
-        self.outgoing
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), tx);
-        // Forget the request however this future ends: answered, timed out or dropped.
-        struct Forget<'a>(&'a Outgoing, &'a RequestId);
-        impl Drop for Forget<'_> {
-            fn drop(&mut self) {
-                self.0.forget(self.1);
-            }
-        }
-        let _forget = Forget(&self.outgoing, &id);
-        if out.send(bytes).is_err() {
-            return Err(ClientRequestError::Disconnected { method });
-        }
-        let answer = match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Answer::Client(answer))) => answer,
-            Ok(Ok(Answer::Undeliverable)) => {
-                return Err(ClientRequestError::NoStream { method });
-            }
-            Ok(Err(_)) => return Err(ClientRequestError::Disconnected { method }),
-            Err(_) => {
-                let mut params = Map::new();
-                params.insert(
-                    "requestId".into(),
-                    serde_json::to_value(&id).unwrap_or_default(),
-                );
-                params.insert("reason".into(), Value::String("timed out".into()));
-                if let Ok(bytes) = encode_request(None, "notifications/cancelled", Some(&params)) {
-                    let _ = out.send(bytes);
-                }
-                return Err(ClientRequestError::Timeout {
-                    method,
-                    after: timeout,
-                });
-            }
-        };
-        let raw = answer.map_err(|error| ClientRequestError::Rejected { method, error })?;
-        serde_json::from_str(raw.get()).map_err(|e| ClientRequestError::InvalidResponse {
-            method,
-            message: e.to_string(),
-        })
-    }
-}
 
 /// A message of a sampling conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

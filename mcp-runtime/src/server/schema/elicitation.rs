@@ -36,7 +36,7 @@
 //! variant.
 //!
 //! ```
-//! use mcp_runtime::server::elicitation::{requested_schema, parse_response, ElicitationResponse};
+//! use mcp_runtime::server::{requested_schema, parse_response, ElicitationResponse};
 //! use schemars::JsonSchema;
 //! use serde::Deserialize;
 //!
@@ -65,8 +65,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::schema::{expected_phrase, generator};
 use crate::protocol::JsonObject;
+use crate::server::schema::{expected_phrase, generator};
 
 /// What the form fields may be, for error messages.
 const ALLOWED: &str = "a form field is a string, a number, an integer, a boolean, an enum of unit \

@@ -1,173 +1,18 @@
-//! Resources and resource templates: descriptors the `#[resource]` macro emits, reading them,
-//! and what a read may return.
+//! Reading resources: unpacking a read into the function's parameters, and what a read may
+//! return.
 
 use std::any::Any;
 use std::fmt::{self, Display, Write as _};
 
 use serde::Serialize;
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-use super::call::{ArgSpec, Extraction, HandlerFuture, LazyContext, RequestParts};
-use super::catalog::Item;
-use super::context::Context;
-use super::registry::{Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin};
-use super::text::Text;
-use super::uri_template::{Bindings, UriTemplate, VarValue};
-use crate::protocol::{ProtocolVersion, ResourceContents, Role, base64};
-
-/// Hints about a resource, for the client's display and selection.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ResourceAnnotations {
-    /// Who the resource is meant for.
-    pub audience: &'static [Role],
-    /// 0 (least) to 1 (most important).
-    pub priority: Option<f64>,
-    /// ISO 8601 time of the last change.
-    pub last_modified: Option<&'static str>,
-}
-
-impl ResourceAnnotations {
-    /// No hints.
-    pub const NONE: ResourceAnnotations = ResourceAnnotations {
-        audience: &[],
-        priority: None,
-        last_modified: None,
-    };
-
-    fn to_json(self, version: ProtocolVersion) -> Option<Value> {
-        let mut m = Map::new();
-        if !self.audience.is_empty() {
-            m.insert(
-                "audience".into(),
-                serde_json::to_value(self.audience).unwrap_or_default(),
-            );
-        }
-        if let Some(p) = self.priority {
-            m.insert("priority".into(), p.into());
-        }
-        if let Some(t) = self.last_modified.filter(|_| version.has_titles()) {
-            m.insert("lastModified".into(), t.into());
-        }
-        (!m.is_empty()).then_some(Value::Object(m))
-    }
-}
-
-/// Everything the runtime knows about one resource or resource template, as a static the
-/// `#[resource]` macro emits.
-#[derive(Debug)]
-pub struct ResourceDef {
-    /// The URI, or an RFC 6570 URI template when it has `{…}` expressions.
-    pub uri: &'static str,
-    /// Programmatic name.
-    pub name: &'static str,
-    /// Display name.
-    pub title: Option<&'static str>,
-    /// What the resource is; from the doc comment unless given.
-    pub description: Option<&'static str>,
-    /// MIME type of its contents.
-    pub mime_type: Option<&'static str>,
-    /// Size in bytes, when known in advance.
-    pub size: Option<u64>,
-    /// Audience, priority and last modification.
-    pub annotations: ResourceAnnotations,
-    /// Icons.
-    pub icons: &'static [Icon],
-    /// `_meta`, as JSON object text.
-    pub meta: Option<&'static str>,
-    /// Tags, for filtering.
-    pub tags: &'static [&'static str],
-    /// The Rust module it was defined in (`module_path!()`).
-    pub module_path: &'static str,
-    /// Source file and line, for error messages.
-    pub location: (&'static str, u32),
-    /// The template's variables, with their completion functions.
-    pub variables: &'static [&'static ArgSpec],
-    /// Reads the resource.
-    pub handler: fn(ResourceRead<'_>) -> ResourceFuture,
-}
-
-inventory::collect!(ResourceDef);
-
-/// The future of a resource read.
-pub type ResourceFuture = HandlerFuture<Result<Vec<ResourceContents>, ResourceError>>;
-
-/// A resource or template being served.
-pub(crate) struct ResourceEntry {
-    pub(crate) def: &'static ResourceDef,
-    pub(crate) template: Option<UriTemplate>,
-    listing: Listing,
-}
-
-impl ResourceEntry {
-    /// Parses the URI; fails when a template is not valid RFC 6570.
-    pub(crate) fn new(def: &'static ResourceDef) -> Result<ResourceEntry, String> {
-        let t = UriTemplate::parse(def.uri).map_err(|e| {
-            format!(
-                "resource `{}` at {}:{}: {e}",
-                def.name, def.location.0, def.location.1
-            )
-        })?;
-        Ok(ResourceEntry {
-            def,
-            template: (!t.is_fixed()).then_some(t),
-            listing: Default::default(),
-        })
-    }
-
-    /// The entry's `resources/list` or `resources/templates/list` item.
-    pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing.get(version, || self.to_json(version))
-    }
-
-    fn to_json(&self, version: ProtocolVersion) -> Value {
-        let d = self.def;
-        let mut m = Map::new();
-        let uri_key = if self.template.is_some() {
-            "uriTemplate"
-        } else {
-            "uri"
-        };
-        m.insert(uri_key.into(), d.uri.into());
-        m.insert("name".into(), d.name.into());
-        insert_title_and_description(&mut m, version, d.title, d.description);
-        if let Some(mime) = d.mime_type {
-            m.insert("mimeType".into(), mime.into());
-        }
-        if let Some(size) = d.size.filter(|_| self.template.is_none()) {
-            m.insert("size".into(), size.into());
-        }
-        if let Some(a) = d.annotations.to_json(version) {
-            m.insert("annotations".into(), a);
-        }
-        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
-        Value::Object(m)
-    }
-
-    /// The completion function of a template variable, if it has one; `None` when the
-    /// template has no such variable.
-    pub(crate) fn variable(&self, name: &str) -> Option<&ArgSpec> {
-        self.def.variables.iter().find(|v| v.name == name).copied()
-    }
-}
-
-impl Item for ResourceEntry {
-    fn kind(&self) -> &'static str {
-        if self.template.is_some() {
-            "resource template"
-        } else {
-            "resource"
-        }
-    }
-
-    fn key(&self) -> &'static str {
-        self.def.uri
-    }
-
-    fn origin(&self) -> String {
-        origin(self.def.location, self.def.module_path)
-    }
-}
+use crate::protocol::{ResourceContents, base64};
+use crate::server::context::Context;
+use crate::server::handlers::call::{ArgSpec, Extraction, LazyContext, RequestParts};
+use crate::server::handlers::text::Text;
+use crate::server::registration::ResourceEntry;
+use crate::server::registration::resource::ResourceFuture;
+use crate::server::uri_template::{Bindings, VarValue};
 
 /// A resource read being unpacked into the function's parameters.
 pub struct ResourceRead<'a> {
@@ -321,16 +166,16 @@ impl<T: serde::de::DeserializeOwned> TemplateVariable for T {}
     label = "not a template variable",
     note = "name the parameter after a variable of the URI template (`{{name}}`), or use an extractor such as `Context` (a type implementing `mcp_runtime::FromContext`)"
 )]
-pub trait ResourceExtractor: super::call::FromContext {}
+pub trait ResourceExtractor: crate::server::handlers::call::FromContext {}
 
-impl<T: super::call::FromContext> ResourceExtractor for T {}
+impl<T: crate::server::handlers::call::FromContext> ResourceExtractor for T {}
 
 /// Builds a parameter of a resource function that is not a template variable.
 pub fn resource_extractor<T: ResourceExtractor>(
     read: &mut ResourceRead<'_>,
     spec: &ArgSpec,
 ) -> Option<T> {
-    super::call::extract_context(read, spec)
+    crate::server::handlers::call::extract_context(read, spec)
 }
 
 /// JSON contents: the value serialized, labelled `application/json`.
@@ -473,15 +318,15 @@ impl ResourceError {
 
 impl<E: std::error::Error> From<E> for ResourceError {
     fn from(e: E) -> Self {
-        ResourceError::new(super::call::ToolError::from(e))
+        ResourceError::new(crate::server::handlers::call::ToolError::from(e))
     }
 }
 
 /// A resource read from a tool with [`Context::read_resource`](crate::Context::read_resource)
 /// fails the tool with the read's message.
-impl From<ResourceError> for super::call::ToolError {
+impl From<ResourceError> for crate::server::handlers::call::ToolError {
     fn from(e: ResourceError) -> Self {
-        super::call::ToolError::new(e.message)
+        crate::server::handlers::call::ToolError::new(e.message)
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use super::call::FromContext;
-use super::context::Context;
+use crate::server::context::Context;
+use crate::server::handlers::call::FromContext;
 
 /// Values given to [`Server::state`](crate::Server::state), by type.
 #[derive(Clone, Default)]

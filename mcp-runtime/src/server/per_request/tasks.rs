@@ -8,7 +8,7 @@
 //! `tasks/cancel`. A call that finishes without waiting answers directly; requests to the
 //! client made before the task exists go through `input_required` rounds as for any tool.
 //!
-//! [`Context::continue_as_task`]: super::Context::continue_as_task
+//! [`Context::continue_as_task`]: crate::server::Context::continue_as_task
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-use super::context::Inner as ContextInner;
 use crate::protocol::{ErrorObject, JsonObject, code};
+use crate::server::context::Inner as ContextInner;
 
 /// The extension's identifier, in capabilities.
 pub(crate) const EXTENSION: &str = "io.modelcontextprotocol/tasks";
@@ -134,7 +134,7 @@ pub(crate) struct Task {
     poll_interval: Option<Duration>,
     state: Mutex<State>,
     /// Told of every change, for `subscriptions/listen` (`notifications/tasks`).
-    core: Weak<super::ServerCore>,
+    core: Weak<crate::server::ServerCore>,
 }
 
 impl Task {
@@ -382,7 +382,10 @@ impl TaskStore {
 
     /// A new task, working, stored before anyone hears of it (so that `tasks/get` finds it
     /// as soon as its id is out).
-    pub(crate) fn create(&self, core: &Arc<super::ServerCore>) -> Result<Arc<Task>, ErrorObject> {
+    pub(crate) fn create(
+        &self,
+        core: &Arc<crate::server::ServerCore>,
+    ) -> Result<Arc<Task>, ErrorObject> {
         let now = SystemTime::now();
         let mut map = self.map();
         let expired: Vec<Arc<Task>> = map.values().filter(|t| t.expired(now)).cloned().collect();
@@ -455,7 +458,7 @@ impl TaskStore {
             #[serde(default)]
             input_responses: Option<Value>,
         }
-        let p: Params = super::session::parse_params(params)?;
+        let p: Params = crate::server::dispatch::session::parse_params(params)?;
         let task = self.get(&p.task_id)?;
         match method {
             "tasks/get" => Ok(task.detailed()),

@@ -1,106 +1,12 @@
 //! Static tool descriptors, collected through `inventory`, and tools as a server holds them.
 
-use std::sync::OnceLock;
-
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::call::{OutputMode, OutputSchema, ToolCall, ToolFuture};
-use super::param_headers;
+use super::{Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin};
+use crate::protocol::param_headers;
 use crate::protocol::{JsonObject, ProtocolVersion};
-
-/// An icon for a tool, resource, prompt or server.
-#[derive(Debug, Clone, Copy)]
-pub struct Icon {
-    /// `https:` or `data:` URI of the image.
-    pub src: &'static str,
-    /// MIME type, e.g. `image/png`.
-    pub mime_type: Option<&'static str>,
-    /// Sizes such as `"48x48"` or `"any"`.
-    pub sizes: &'static [&'static str],
-    /// `"light"` or `"dark"`.
-    pub theme: Option<&'static str>,
-}
-
-impl Icon {
-    /// An icon with only a source.
-    pub const fn new(src: &'static str) -> Icon {
-        Icon {
-            src,
-            mime_type: None,
-            sizes: &[],
-            theme: None,
-        }
-    }
-
-    pub(crate) fn to_json(self) -> Value {
-        let mut m = Map::new();
-        m.insert("src".into(), self.src.into());
-        if let Some(t) = self.mime_type {
-            m.insert("mimeType".into(), t.into());
-        }
-        if !self.sizes.is_empty() {
-            m.insert("sizes".into(), self.sizes.into());
-        }
-        if let Some(t) = self.theme {
-            m.insert("theme".into(), t.into());
-        }
-        Value::Object(m)
-    }
-}
-
-/// An item's listing entry (`tools/list`, `resources/list`…), serialized once per revision on
-/// first use, so that a listing is a concatenation of cached strings.
-#[derive(Default)]
-pub(crate) struct Listing([OnceLock<Box<RawValue>>; ProtocolVersion::ALL.len()]);
-
-impl Listing {
-    pub(crate) fn get(&self, version: ProtocolVersion, build: impl FnOnce() -> Value) -> &RawValue {
-        self.0[version.index()].get_or_init(|| {
-            RawValue::from_string(build().to_string()).expect("serialized JSON is valid")
-        })
-    }
-}
-
-/// `title` (from 2025-06-18) and `description`, as every listed item has them.
-pub(crate) fn insert_title_and_description(
-    m: &mut Map<String, Value>,
-    version: ProtocolVersion,
-    title: Option<&'static str>,
-    description: Option<&'static str>,
-) {
-    if let Some(t) = title.filter(|_| version.has_titles()) {
-        m.insert("title".into(), t.into());
-    }
-    if let Some(desc) = description {
-        m.insert("description".into(), desc.into());
-    }
-}
-
-/// `icons` (from 2025-11-25) and `_meta` (from 2025-06-18), as every listed item has them.
-pub(crate) fn insert_icons_and_meta(
-    m: &mut Map<String, Value>,
-    version: ProtocolVersion,
-    icons: &[Icon],
-    meta: Option<&'static str>,
-) {
-    if version.has_icons() && !icons.is_empty() {
-        m.insert(
-            "icons".into(),
-            Value::Array(icons.iter().map(|i| i.to_json()).collect()),
-        );
-    }
-    if version.has_item_meta()
-        && let Some(meta) = meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
-        m.insert("_meta".into(), meta);
-    }
-}
-
-/// Where an item was defined, for messages: `file:line (`module`)`.
-pub(crate) fn origin(location: (&str, u32), module_path: &str) -> String {
-    format!("{}:{} (`{module_path}`)", location.0, location.1)
-}
+use crate::server::handlers::call::{OutputMode, OutputSchema, ToolCall, ToolFuture};
 
 /// Hints about a tool's behaviour. `None` leaves a hint to the client's default.
 #[derive(Debug, Clone, Copy, Default)]
@@ -175,7 +81,7 @@ pub struct ToolDef {
     /// Builds the JSON Schema of `structuredContent`, if the tool returns structured output.
     pub output_schema: fn() -> Option<OutputSchema>,
     /// Whether calls may become tasks (the 2026-07-28 tasks extension).
-    pub task: super::TaskSupport,
+    pub task: crate::server::TaskSupport,
     /// Runs the tool.
     pub handler: fn(ToolCall<'_>) -> ToolFuture,
 }
@@ -193,7 +99,7 @@ pub(crate) struct ToolEntry {
     /// Whether arguments not in the schema are refused.
     pub(crate) closed: bool,
     /// Arguments mirrored into `Mcp-Param-*` HTTP headers, as `(property, header name)`;
-    /// see [`param_headers`](super::param_headers).
+    /// see [`param_headers`](crate::protocol::param_headers).
     pub(crate) header_params: Vec<(String, String)>,
     listing: Listing,
 }
@@ -273,7 +179,7 @@ impl ToolEntry {
     }
 }
 
-impl super::catalog::Item for ToolEntry {
+impl crate::server::registration::catalog::Item for ToolEntry {
     fn kind(&self) -> &'static str {
         "tool"
     }

@@ -1,5 +1,7 @@
 //! `Context`: what a handler can learn about, and say during, the request it serves.
 
+pub(crate) mod client_requests;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -8,12 +10,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
-use super::client_requests::{
+use crate::protocol::{Implementation, JsonObject, ProtocolVersion, RequestId, encode_request};
+use crate::server::context::client_requests::{
     ClientRequestError, ListRootsResult, LogLevel, Root, SamplingRequest, SamplingResult,
 };
-use super::elicitation::{ElicitationResponse, parse_response, requested_schema};
-use super::session::{Outbound, Session};
-use crate::protocol::{Implementation, JsonObject, ProtocolVersion, RequestId, encode_request};
+use crate::server::dispatch::session::{Outbound, Session};
+use crate::server::schema::elicitation::{ElicitationResponse, parse_response, requested_schema};
 
 /// The request a handler is serving. Take it as a parameter of any `#[tool]` function:
 ///
@@ -211,23 +213,23 @@ impl Context {
     pub async fn read_resource(
         &self,
         uri: &str,
-    ) -> Result<Vec<crate::protocol::ResourceContents>, super::ResourceError> {
+    ) -> Result<Vec<crate::protocol::ResourceContents>, crate::server::ResourceError> {
         let session = &self.inner.session;
         let Some((entry, bindings)) = session.find_resource(uri) else {
-            return Err(super::ResourceError::not_found(uri));
+            return Err(crate::server::ResourceError::not_found(uri));
         };
         let parts = session.request_parts(
             &self.inner.request_id,
             self.inner.meta.clone(),
             &self.inner.out,
         );
-        let read = super::ResourceRead::new(&entry, uri.to_string(), bindings, parts);
+        let read = crate::server::ResourceRead::new(&entry, uri.to_string(), bindings, parts);
         match (entry.def.handler)(read) {
-            super::HandlerFuture::Ready(Some(result)) => result,
-            super::HandlerFuture::Ready(None) => Err(super::ResourceError::new(format!(
-                "reading `{uri}` produced no result"
-            ))),
-            super::HandlerFuture::Pending(fut) => fut.await,
+            crate::server::HandlerFuture::Ready(Some(result)) => result,
+            crate::server::HandlerFuture::Ready(None) => Err(crate::server::ResourceError::new(
+                format!("reading `{uri}` produced no result"),
+            )),
+            crate::server::HandlerFuture::Pending(fut) => fut.await,
         }
     }
 
@@ -268,8 +270,8 @@ impl Context {
     }
 
     /// A handle on the server: change what it serves, notify resource subscribers.
-    pub fn server(&self) -> super::ServerHandle {
-        super::ServerHandle::of(&self.inner.session.core)
+    pub fn server(&self) -> crate::server::ServerHandle {
+        crate::server::ServerHandle::of(&self.inner.session.core)
     }
 
     /// Reports progress, when the client asked for it with a progress token; otherwise does
@@ -377,7 +379,7 @@ impl Context {
     ///
     /// ```rust,standalone_crate
     /// use mcp_runtime::prelude::*;
-    /// use mcp_runtime::server::elicitation::ElicitationResponse;
+    /// use mcp_runtime::server::ElicitationResponse;
     /// use schemars::JsonSchema;
     /// use serde::Deserialize;
     ///
@@ -522,8 +524,8 @@ impl Context {
             let kind = method.split('/').next().unwrap_or(method);
             let key = key.unwrap_or_else(|| round.next_key(kind));
             return match round.ask(key, method, Value::Object(params)) {
-                super::modern::Input::Answered(answer) => Ok(answer),
-                super::modern::Input::Asked => std::future::pending().await,
+                crate::server::per_request::rounds::Input::Answered(answer) => Ok(answer),
+                crate::server::per_request::rounds::Input::Asked => std::future::pending().await,
             };
         }
         if !session.client_has(capability) {
@@ -647,7 +649,7 @@ impl<R> std::fmt::Debug for ClientRequest<'_, R> {
 
 /// Withdraws a task's request to the client when the handler stops waiting for it.
 struct Unanswered<'a> {
-    task: &'a Arc<super::tasks::Task>,
+    task: &'a Arc<crate::server::per_request::tasks::Task>,
     key: String,
 }
 

@@ -22,18 +22,23 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use super::ServerCore;
-use super::call::{HandlerFuture, RequestParts, ToolCall};
-use super::context::Inner as ContextInner;
+use std::sync::atomic::Ordering;
+
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
 use crate::protocol::{
-    BadMessage, CallToolParams, CallToolResult, CancelledParams, ErrorObject, Implementation,
-    Incoming, InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion,
-    RequestId, code, encode_error, encode_result,
+    BadMessage, CallToolResult, CancelledParams, ErrorObject, Implementation, Incoming, JsonObject,
+    LogLevel, ProtocolVersion, RequestId, encode_error, encode_request,
 };
+use crate::server::ServerCore;
+use crate::server::context::Inner as ContextInner;
+use crate::server::context::client_requests::{Answer, ClientRequestError, Outgoing};
+use crate::server::handlers::call::{HandlerFuture, RequestParts};
+use crate::server::per_request::rounds::InputRound;
 
 /// A response still being computed, as handed back in [`Reply::Later`].
 pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
-use crate::transport::lines::Line;
 
 /// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
 pub(crate) type Outbound = mpsc::UnboundedSender<Vec<u8>>;
@@ -48,14 +53,14 @@ pub(crate) struct Peer {
 /// A connection's state.
 pub(crate) struct Session {
     pub(crate) core: Arc<ServerCore>,
-    peer: OnceLock<Peer>,
+    pub(super) peer: OnceLock<Peer>,
     in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
     idle: tokio::sync::Notify,
     out: Outbound,
     /// URIs the client subscribed to with `resources/subscribe`.
     pub(crate) subscriptions: Mutex<HashSet<String>>,
     /// Requests this server sent the client, awaiting their responses.
-    pub(crate) outgoing: super::client_requests::Outgoing,
+    pub(crate) outgoing: crate::server::context::client_requests::Outgoing,
     /// The least severe log level the client wants (`logging/setLevel`).
     pub(crate) log_level: std::sync::atomic::AtomicU8,
     /// The transport's name for the session (HTTP's `Mcp-Session-Id`).
@@ -65,7 +70,7 @@ pub(crate) struct Session {
     /// The connection's session, for the session of one per-request (2026-07-28) request.
     parent: Option<Arc<Session>>,
     /// The requests to the client of a per-request request, and their answers.
-    round: Option<super::modern::InputRound>,
+    pub(super) round: Option<InputRound>,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -95,9 +100,7 @@ impl Session {
             out,
             subscriptions: Mutex::new(HashSet::new()),
             outgoing: Default::default(),
-            log_level: std::sync::atomic::AtomicU8::new(
-                super::client_requests::LogLevel::Info as u8,
-            ),
+            log_level: std::sync::atomic::AtomicU8::new(LogLevel::Info as u8),
             id: OnceLock::new(),
             contexts: Mutex::new(HashMap::new()),
             parent: None,
@@ -110,7 +113,7 @@ impl Session {
         core: Arc<ServerCore>,
         out: Outbound,
         parent: &Arc<Session>,
-        round: super::modern::InputRound,
+        round: InputRound,
     ) -> Arc<Session> {
         Arc::new(Session {
             parent: Some(Arc::clone(parent.root())),
@@ -125,7 +128,7 @@ impl Session {
     }
 
     /// The requests to the client of a per-request request.
-    pub(crate) fn round(&self) -> Option<&super::modern::InputRound> {
+    pub(crate) fn round(&self) -> Option<&InputRound> {
         self.round.as_ref()
     }
 
@@ -241,45 +244,14 @@ impl Session {
         });
     }
 
+    /// The connection's own outbound sink.
+    pub(crate) fn outbound(&self) -> &Outbound {
+        &self.out
+    }
+
     /// Sends bytes to the client.
     pub(crate) fn send(&self, bytes: Vec<u8>) {
         let _ = self.out.send(bytes);
-    }
-
-    /// Answers one line read from the client: requests answered at once come back to the
-    /// caller to write; longer ones are spawned (so this must run within a tokio runtime
-    /// context) and answer through the outgoing queue.
-    pub(crate) fn answer_line(self: &Arc<Self>, line: Line, max: usize) -> Option<Vec<u8>> {
-        let bytes = match line {
-            Line::TooLong(n) => {
-                return Some(encode_error(
-                    None,
-                    &ErrorObject::new(
-                        code::INVALID_REQUEST,
-                        format!("message of {n} bytes is larger than the limit of {max} bytes"),
-                    ),
-                ));
-            }
-            Line::Message(bytes) => bytes,
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return None;
-        }
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            return Some(encode_error(
-                None,
-                &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
-            ));
-        };
-        match self.handle_message(text, &self.out) {
-            Reply::None => None,
-            Reply::Now(bytes) => Some(bytes),
-            Reply::Later(id, fut) => {
-                let session = Arc::clone(self);
-                self.spawn_request(id, fut, move |bytes| session.send(bytes));
-                None
-            }
-        }
     }
 
     /// Runs a [`Reply::Later`] on the runtime, as a request in flight (so that
@@ -413,181 +385,6 @@ impl Session {
             other => tracing::debug!(method = other, "notification ignored"),
         }
     }
-
-    pub(crate) fn handle_request(
-        self: &Arc<Self>,
-        id: RequestId,
-        method: &str,
-        params: Option<&RawValue>,
-        out: &Outbound,
-    ) -> Reply {
-        if self.round.is_none() && super::modern::names_revision(params) {
-            return self.handle_per_request(id, method, params, out, None);
-        }
-        let result = match method {
-            "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
-            "ping" => Ok(encode_result(&id, &Empty {})),
-            _ if self.peer.get().is_none() => Err(ErrorObject::new(
-                code::INVALID_REQUEST,
-                format!(
-                    "received `{method}` before `initialize`: the client must send `initialize` first"
-                ),
-            )),
-            "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
-            "tools/call" => return self.call_tool(id, params, out),
-            "resources/list" => self.list_resources(params).map(|r| encode_result(&id, &r)),
-            "resources/templates/list" => self
-                .list_resource_templates(params)
-                .map(|r| encode_result(&id, &r)),
-            "resources/read" => return self.read_resource(id, params, out),
-            "resources/subscribe" => self
-                .subscribe(params, true)
-                .map(|()| encode_result(&id, &Empty {})),
-            "resources/unsubscribe" => self
-                .subscribe(params, false)
-                .map(|()| encode_result(&id, &Empty {})),
-            "prompts/list" => self.list_prompts(params).map(|r| encode_result(&id, &r)),
-            "logging/setLevel" => self
-                .set_log_level(params)
-                .map(|()| encode_result(&id, &Empty {})),
-            "prompts/get" => return self.get_prompt(id, params, out),
-            "completion/complete" if self.protocol_version().has_completions() => {
-                return self.complete(id, params);
-            }
-            _ => Err(ErrorObject::method_not_found(method)),
-        };
-        Reply::Now(result.unwrap_or_else(|e| encode_error(Some(&id), &e)))
-    }
-
-    fn initialize(
-        self: &Arc<Self>,
-        params: Option<&RawValue>,
-    ) -> Result<InitializeResult, ErrorObject> {
-        let p: InitializeParams = parse_params(params)?;
-        let version = ProtocolVersion::negotiate(&p.protocol_version);
-        let peer = Peer {
-            version,
-            info: p.client_info,
-            capabilities: p.capabilities,
-        };
-        tracing::info!(client = %peer.info.name, client_version = %peer.info.version, %version, "initialize");
-        self.peer.set(peer).map_err(|_| {
-            ErrorObject::new(code::INVALID_REQUEST, "the session is already initialized")
-        })?;
-        // Sessions that completed the handshake hear about list changes and resource
-        // updates; stateless ones (a fresh session per HTTP request) never register.
-        self.core.register(self);
-        Ok(self.core.initialize_result(version))
-    }
-
-    fn list_tools(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
-        let table = self.core.tools.load();
-        self.page(params, "tools", table.live(), |e, v| e.listing(v))
-    }
-
-    /// One page of a list result.
-    pub(crate) fn page<E>(
-        &self,
-        params: Option<&RawValue>,
-        key: &'static str,
-        items: &[Arc<E>],
-        listing: impl Fn(&E, ProtocolVersion) -> &RawValue,
-    ) -> Result<Page, ErrorObject> {
-        let p: ListParams = parse_optional_params(params)?;
-        let (start, end) =
-            super::catalog::page_bounds(p.cursor.as_deref(), items.len(), self.core.page_size)?;
-        let version = self.protocol_version();
-        let mut out = Vec::with_capacity(32 + (end - start) * 256);
-        out.extend_from_slice(b"{\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":[");
-        for (i, e) in items[start..end].iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(listing(e, version).get().as_bytes());
-        }
-        out.push(b']');
-        if end < items.len() {
-            out.extend_from_slice(b",\"nextCursor\":\"");
-            out.extend_from_slice(end.to_string().as_bytes());
-            out.push(b'"');
-        }
-        out.push(b'}');
-        Ok(Page(
-            RawValue::from_string(String::from_utf8(out).expect("JSON is UTF-8"))
-                .expect("a page is valid JSON"),
-        ))
-    }
-
-    fn call_tool(
-        self: &Arc<Self>,
-        id: RequestId,
-        params: Option<&RawValue>,
-        out: &Outbound,
-    ) -> Reply {
-        let p: CallToolParams = match parse_params(params) {
-            Ok(p) => p,
-            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
-        };
-        let Some(entry) = self.core.tools.get(&p.name) else {
-            return Reply::Now(encode_error(
-                Some(&id),
-                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
-            ));
-        };
-        let request = self.request_parts(&id, p.meta, out);
-        let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
-        let version = self.protocol_version();
-        let handler = entry.def.handler;
-        let name = entry.def.name;
-        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
-            Ok(f) => f,
-            Err(panic) => {
-                return Reply::Now(encode_result(
-                    &id,
-                    &RenderedResult(panicked(name, &panic), version),
-                ));
-            }
-        };
-        match fut {
-            super::call::ToolFuture::Ready(Some(result)) => {
-                Reply::Now(encode_result(&id, &RenderedResult(result, version)))
-            }
-            fut => {
-                // In a task, a panic fails the task (a protocol-level fault: there is no
-                // result); a direct call answers with an `isError` result.
-                let round = self
-                    .round()
-                    .is_some_and(super::modern::InputRound::may_become_task)
-                    .then(|| Arc::clone(self));
-                Reply::Later(
-                    id.clone(),
-                    Box::pin(async move {
-                        let result = match CatchUnwind(fut).await {
-                            Ok(r) => r,
-                            Err(msg)
-                                if round
-                                    .as_ref()
-                                    .and_then(|s| s.round())
-                                    .is_some_and(|r| r.task().is_some()) =>
-                            {
-                                tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
-                                return encode_error(
-                                    Some(&id),
-                                    &ErrorObject::internal(format!(
-                                        "tool `{name}` failed unexpectedly: {msg}"
-                                    )),
-                                );
-                            }
-                            Err(msg) => panicked_msg(name, &msg),
-                        };
-                        encode_result(&id, &RenderedResult(result, version))
-                    }),
-                )
-            }
-        }
-    }
 }
 
 impl Session {
@@ -631,11 +428,11 @@ pub(crate) fn run_handler<T: Send + 'static>(
     }
 }
 
-fn panicked(tool: &str, panic: &Box<dyn std::any::Any + Send>) -> CallToolResult {
+pub(crate) fn panicked(tool: &str, panic: &Box<dyn std::any::Any + Send>) -> CallToolResult {
     panicked_msg(tool, &panic_message(panic))
 }
 
-fn panicked_msg(tool: &str, msg: &str) -> CallToolResult {
+pub(crate) fn panicked_msg(tool: &str, msg: &str) -> CallToolResult {
     tracing::error!(tool, panic = msg, "tool panicked");
     CallToolResult::error(format!("tool `{tool}` failed unexpectedly: {msg}"))
 }
@@ -651,7 +448,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Runs a future, turning a panic into an error message.
-struct CatchUnwind<F>(F);
+pub(crate) struct CatchUnwind<F>(pub(crate) F);
 
 impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, String>;
@@ -670,7 +467,7 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 pub(crate) struct Empty {}
 
 /// A page of a list result, serialized.
-pub(crate) struct Page(Box<RawValue>);
+pub(crate) struct Page(pub(crate) Box<RawValue>);
 
 impl Serialize for Page {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -679,7 +476,7 @@ impl Serialize for Page {
 }
 
 /// A tool result as the negotiated revision allows it.
-struct RenderedResult(CallToolResult, ProtocolVersion);
+pub(crate) struct RenderedResult(pub(crate) CallToolResult, pub(crate) ProtocolVersion);
 
 impl Serialize for RenderedResult {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -721,5 +518,91 @@ pub(crate) fn parse_optional_params<'a, T: Deserialize<'a> + Default>(
         None => Ok(T::default()),
         Some(raw) if raw.get() == "null" => Ok(T::default()),
         Some(_) => parse_params(params),
+    }
+}
+
+#[derive(Deserialize)]
+struct SetLevelParams {
+    level: LogLevel,
+}
+
+impl Session {
+    pub(crate) fn set_log_level(&self, params: Option<&RawValue>) -> Result<(), ErrorObject> {
+        let p: SetLevelParams = parse_params(params)?;
+        self.log_level.store(p.level as u8, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The least severe level the client wants to hear.
+    pub(crate) fn min_log_level(&self) -> LogLevel {
+        LogLevel::from_u8(self.log_level.load(Ordering::Relaxed))
+    }
+
+    /// Whether the client declared a capability (`"sampling"`, `"roots"`, `"elicitation"`).
+    pub(crate) fn client_has(&self, capability: &str) -> bool {
+        self.client_capabilities()
+            .and_then(|c| c.get(capability))
+            .is_some_and(|v| !v.is_null())
+    }
+
+    /// Sends a request to the client on `out` and waits for its answer.
+    pub(crate) async fn request_client<P: Serialize, R: DeserializeOwned>(
+        &self,
+        out: &Outbound,
+        method: &'static str,
+        params: &P,
+        timeout: Duration,
+    ) -> Result<R, ClientRequestError> {
+        let id = RequestId::Number(self.outgoing.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let bytes = encode_request(Some(&id), method, Some(params)).map_err(|e| {
+            ClientRequestError::InvalidResponse {
+                method,
+                message: format!("the request could not be serialized: {e}"),
+            }
+        })?;
+        let (tx, rx) = oneshot::channel();
+        self.outgoing
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), tx);
+        // Forget the request however this future ends: answered, timed out or dropped.
+        struct Forget<'a>(&'a Outgoing, &'a RequestId);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                self.0.forget(self.1);
+            }
+        }
+        let _forget = Forget(&self.outgoing, &id);
+        if out.send(bytes).is_err() {
+            return Err(ClientRequestError::Disconnected { method });
+        }
+        let answer = match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Answer::Client(answer))) => answer,
+            Ok(Ok(Answer::Undeliverable)) => {
+                return Err(ClientRequestError::NoStream { method });
+            }
+            Ok(Err(_)) => return Err(ClientRequestError::Disconnected { method }),
+            Err(_) => {
+                let mut params = Map::new();
+                params.insert(
+                    "requestId".into(),
+                    serde_json::to_value(&id).unwrap_or_default(),
+                );
+                params.insert("reason".into(), Value::String("timed out".into()));
+                if let Ok(bytes) = encode_request(None, "notifications/cancelled", Some(&params)) {
+                    let _ = out.send(bytes);
+                }
+                return Err(ClientRequestError::Timeout {
+                    method,
+                    after: timeout,
+                });
+            }
+        };
+        let raw = answer.map_err(|error| ClientRequestError::Rejected { method, error })?;
+        serde_json::from_str(raw.get()).map_err(|e| ClientRequestError::InvalidResponse {
+            method,
+            message: e.to_string(),
+        })
     }
 }

@@ -4,12 +4,12 @@ use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{Map, Value};
 
-use super::ServerCore;
-use super::catalog::{Catalog, Item};
-use super::prompt::{PromptDef, PromptEntry};
-use super::registry::{ToolDef, ToolEntry};
-use super::resource::{ResourceDef, ResourceEntry};
 use crate::protocol::encode_request;
+use crate::server::ServerCore;
+use crate::server::registration::catalog::{Catalog, Item};
+use crate::server::registration::prompt::{PromptDef, PromptEntry};
+use crate::server::registration::resource::{ResourceDef, ResourceEntry};
+use crate::server::registration::{ToolDef, ToolEntry};
 
 /// A handle on a running server, from [`Server::handle`](crate::Server::handle) or
 /// [`Context::server`](crate::Context::server).

@@ -17,10 +17,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::context::Context;
-use super::registry::ToolEntry;
-use super::schema::{self, InputSchemaBuilder};
 use crate::protocol::{CallToolResult, Content, JsonObject};
+use crate::server::context::Context;
+use crate::server::registration::ToolEntry;
+use crate::server::schema::{self, InputSchemaBuilder};
 
 /// A tool invocation being unpacked into the function's parameters.
 pub struct ToolCall<'a> {
@@ -57,8 +57,8 @@ impl LazyContext {
 pub(crate) struct RequestParts {
     pub(crate) id: crate::protocol::RequestId,
     pub(crate) meta: Option<JsonObject>,
-    pub(crate) session: std::sync::Arc<super::session::Session>,
-    pub(crate) out: super::session::Outbound,
+    pub(crate) session: std::sync::Arc<crate::server::dispatch::session::Session>,
+    pub(crate) out: crate::server::dispatch::session::Outbound,
 }
 
 impl<'a> ToolCall<'a> {
@@ -175,7 +175,7 @@ pub struct ArgSpec {
     /// Whether it has a default value (and so need not be given).
     pub has_default: bool,
     /// Suggests values for `completion/complete` (prompt arguments and template variables).
-    pub complete: Option<super::completion::Completer>,
+    pub complete: Option<crate::server::handlers::completion::Completer>,
     /// The `Name` of the `Mcp-Param-Name` HTTP header the argument is mirrored into (tool
     /// arguments, `"x-mcp-header"` in the input schema).
     pub header: Option<&'static str>,

@@ -1,0 +1,375 @@
+//! `Server`: the builder of what a server serves and how.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::protocol::Implementation;
+use crate::server::registration::{Catalog, PromptEntry, ResourceEntry, ToolEntry};
+use crate::server::{handlers::state, lifespan, per_request, per_request::tasks};
+
+/// An MCP server under construction: its identity, and what it serves.
+///
+/// `Server::new` serves every `#[tool]`, `#[resource]` and `#[prompt]` in the program; filter
+/// with [`Server::retain_tools`], [`Server::only_tools`], [`Server::tagged`] and friends, or
+/// start from [`Server::empty`] and add items with [`Server::tool`], [`Server::resource`] and
+/// [`Server::prompt`]. What a running server serves can change through its
+/// [`ServerHandle`].
+///
+/// ```no_run
+/// use mcp_runtime::prelude::*;
+///
+/// /// Add two integers.
+/// #[tool]
+/// fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> anyhow::Result<()> {
+///     Server::new("calculator").run().await
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Server {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<&'static ToolDef>,
+    resources: Vec<&'static ResourceDef>,
+    prompts: Vec<&'static PromptDef>,
+    page_size: usize,
+    client_request_timeout: std::time::Duration,
+    state: state::StateMap,
+    lifespans: Vec<lifespan::Setup>,
+    per_request: per_request::PerRequestConfig,
+    tasks: tasks::TaskConfig,
+    handle: ServerHandle,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("name", &self.info.name)
+            .field(
+                "tools",
+                &self.tools.iter().map(|t| t.name).collect::<Vec<_>>(),
+            )
+            .field(
+                "resources",
+                &self.resources.iter().map(|r| r.uri).collect::<Vec<_>>(),
+            )
+            .field(
+                "prompts",
+                &self.prompts.iter().map(|p| p.name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn in_module(module_path: &str, module: &str) -> bool {
+    module_path == module
+        || module_path
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.starts_with("::"))
+}
+
+impl Server {
+    /// A server named `name` serving every tool, resource and prompt registered in the program.
+    pub fn new(name: impl Into<String>) -> Server {
+        let mut server = Server::empty(name);
+        server.tools = inventory::iter::<ToolDef>.into_iter().collect();
+        server.resources = inventory::iter::<ResourceDef>.into_iter().collect();
+        server.prompts = inventory::iter::<PromptDef>.into_iter().collect();
+        server
+    }
+
+    /// A server named `name` serving nothing until told.
+    pub fn empty(name: impl Into<String>) -> Server {
+        Server {
+            info: Implementation {
+                name: name.into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                ..Default::default()
+            },
+            instructions: None,
+            tools: Vec::new(),
+            resources: Vec::new(),
+            prompts: Vec::new(),
+            page_size: usize::MAX,
+            client_request_timeout:
+                crate::server::context::client_requests::DEFAULT_CLIENT_REQUEST_TIMEOUT,
+            state: state::StateMap::default(),
+            lifespans: Vec::new(),
+            per_request: per_request::PerRequestConfig::default(),
+            tasks: tasks::TaskConfig::default(),
+            handle: ServerHandle::new(),
+        }
+    }
+
+    /// The server's version (default: the version of `mcp-runtime`); pass
+    /// `env!("CARGO_PKG_VERSION")` for your crate's.
+    pub fn version(mut self, version: impl Into<String>) -> Server {
+        self.info.version = version.into();
+        self
+    }
+
+    /// A display name.
+    pub fn title(mut self, title: impl Into<String>) -> Server {
+        self.info.title = Some(title.into());
+        self
+    }
+
+    /// A description of the server.
+    pub fn description(mut self, description: impl Into<String>) -> Server {
+        self.info.description = Some(description.into());
+        self
+    }
+
+    /// The server's home page.
+    pub fn website_url(mut self, url: impl Into<String>) -> Server {
+        self.info.website_url = Some(url.into());
+        self
+    }
+
+    /// Instructions for the client on how to use the server.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Server {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Adds a tool by its descriptor.
+    pub fn tool(mut self, def: &'static ToolDef) -> Server {
+        self.tools.push(def);
+        self
+    }
+
+    /// Adds a resource or resource template by its descriptor.
+    pub fn resource(mut self, def: &'static ResourceDef) -> Server {
+        self.resources.push(def);
+        self
+    }
+
+    /// Adds a prompt by its descriptor.
+    pub fn prompt(mut self, def: &'static PromptDef) -> Server {
+        self.prompts.push(def);
+        self
+    }
+
+    /// Keeps only the tools for which `keep` is true.
+    pub fn retain_tools(mut self, keep: impl Fn(&ToolDef) -> bool) -> Server {
+        self.tools.retain(|t| keep(t));
+        self
+    }
+
+    /// Keeps only the resources and templates for which `keep` is true.
+    pub fn retain_resources(mut self, keep: impl Fn(&ResourceDef) -> bool) -> Server {
+        self.resources.retain(|r| keep(r));
+        self
+    }
+
+    /// Keeps only the prompts for which `keep` is true.
+    pub fn retain_prompts(mut self, keep: impl Fn(&PromptDef) -> bool) -> Server {
+        self.prompts.retain(|p| keep(p));
+        self
+    }
+
+    /// Keeps only the tools with these names.
+    pub fn only_tools(self, names: &[&str]) -> Server {
+        self.retain_tools(|t| names.contains(&t.name))
+    }
+
+    /// Keeps only the tools, resources and prompts carrying `tag`.
+    pub fn tagged(self, tag: &str) -> Server {
+        self.retain_tools(|t| t.tags.contains(&tag))
+            .retain_resources(|r| r.tags.contains(&tag))
+            .retain_prompts(|p| p.tags.contains(&tag))
+    }
+
+    /// Keeps only the tools, resources and prompts defined in `module` (a `module_path!()`
+    /// prefix) or below it.
+    pub fn in_module(self, module: &str) -> Server {
+        self.retain_tools(|t| in_module(t.module_path, module))
+            .retain_resources(|r| in_module(r.module_path, module))
+            .retain_prompts(|p| in_module(p.module_path, module))
+    }
+
+    /// How many items a page of `tools/list`, `resources/list`,
+    /// `resources/templates/list` and `prompts/list` holds (default: all of them).
+    pub fn page_size(mut self, n: usize) -> Server {
+        self.page_size = n.max(1);
+        self
+    }
+
+    /// How long a request to the client (sampling, elicitation, roots) may wait for its
+    /// answer before it fails and is cancelled (default: 5 minutes, for a human in the loop).
+    pub fn client_request_timeout(mut self, timeout: std::time::Duration) -> Server {
+        self.client_request_timeout = timeout;
+        self
+    }
+
+    /// Shares `value` with every handler that takes a [`State<T>`] parameter. One value per
+    /// type; a second one of the same type replaces the first.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Server {
+        self.state.insert(value);
+        self
+    }
+
+    /// Runs `setup` before the server serves, and the teardown it returns after the server
+    /// stops: open a database pool, start a background task, and close them again. What
+    /// `setup` puts in its [`Lifespan`] reaches handlers as [`State<T>`] parameters. A
+    /// failing setup stops the server from starting, with its error. Several lifespans run
+    /// in the order given; their teardowns in reverse.
+    ///
+    /// Setup runs once per server start: for each `run`, each in-process
+    /// [`Client::connect`](crate::Client::connect), each [`HttpServer::bind`](crate::HttpServer::bind).
+    pub fn lifespan<F, Fut>(mut self, setup: F) -> Server
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<Lifespan>> + Send + 'static,
+    {
+        self.lifespans.push(Arc::new(move || Box::pin(setup())));
+        self
+    }
+
+    /// How long 2026-07-28 clients may cache list results (`tools/list`, `prompts/list`,
+    /// `resources/list`, `resources/templates/list`), `server/discover` and resource reads,
+    /// and whether shared caches may keep them: the `ttlMs` and `cacheScope` of those results.
+    /// Default: no caching (`ttlMs: 0`), public.
+    pub fn cache_hints(mut self, ttl: std::time::Duration, scope: CacheScope) -> Server {
+        self.per_request.lists = CacheHints { ttl, scope };
+        self
+    }
+
+    /// The caching hints of reads of one resource or resource template (its URI or template
+    /// text, as given to `#[resource]`), instead of the server's.
+    pub fn resource_cache_hints(
+        mut self,
+        uri: impl Into<String>,
+        ttl: std::time::Duration,
+        scope: CacheScope,
+    ) -> Server {
+        self.per_request
+            .resources
+            .insert(uri.into(), CacheHints { ttl, scope });
+        self
+    }
+
+    /// The key that seals the `requestState` of 2026-07-28 multi round-trip requests (an
+    /// HMAC-SHA256 key, 32 bytes or more). Give every instance behind a load balancer the
+    /// same key, so that any of them can take the next round; the default is a random key
+    /// per process. A state older than `max_age` is refused (default: 10 minutes).
+    pub fn request_state_key(
+        mut self,
+        key: impl AsRef<[u8]>,
+        max_age: std::time::Duration,
+    ) -> Server {
+        self.per_request.state_key = key.as_ref().into();
+        self.per_request.state_max_age = max_age;
+        self
+    }
+
+    /// How long a task (`#[tool(task = …)]`, 2026-07-28) stays after it was created: its
+    /// `ttlMs`. Past it, the task is gone, and stopped if it still ran. `None` keeps tasks
+    /// until the process ends. Default: one hour.
+    pub fn task_ttl(mut self, ttl: Option<std::time::Duration>) -> Server {
+        self.tasks.ttl = ttl;
+        self
+    }
+
+    /// How often clients should poll a task with `tasks/get`: its `pollIntervalMs`.
+    /// Default: 500 ms.
+    pub fn task_poll_interval(mut self, interval: std::time::Duration) -> Server {
+        self.tasks.poll_interval = Some(interval.max(std::time::Duration::from_millis(1)));
+        self
+    }
+
+    /// The most tasks kept at once; a call that would make one more answers with an error
+    /// until some expire. Default: 10 000.
+    pub fn max_tasks(mut self, max: usize) -> Server {
+        self.tasks.max_tasks = max;
+        self
+    }
+
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// The names of the tools this server will serve, in listing order.
+    pub fn tool_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.tools.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The URIs and URI templates of the resources this server will serve, in listing order.
+    pub fn resource_uris(&self) -> Vec<&'static str> {
+        let mut uris: Vec<_> = self.resources.iter().map(|r| r.uri).collect();
+        uris.sort_unstable();
+        uris
+    }
+
+    /// The names of the prompts this server will serve, in listing order.
+    pub fn prompt_names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.prompts.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// A handle on the server once it runs: change what it serves, notify subscribers.
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Runs the lifespans' setup, then builds what the transports serve; the teardown is for
+    /// when serving ends.
+    pub(crate) async fn start(mut self) -> anyhow::Result<(Arc<ServerCore>, lifespan::Teardown)> {
+        let lifespans = std::mem::take(&mut self.lifespans);
+        let teardown = lifespan::start(&lifespans, &mut self.state).await?;
+        match self.build() {
+            Ok(core) => Ok((core, teardown)),
+            Err(e) => {
+                teardown.run().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Builds what the transports serve, without running lifespans. Fails when two items
+    /// share a name or URI, or a URI template is invalid.
+    pub(crate) fn build(self) -> anyhow::Result<Arc<ServerCore>> {
+        let tools = self
+            .tools
+            .into_iter()
+            .map(ToolEntry::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
+        let tools = Catalog::build(tools).map_err(anyhow::Error::msg)?;
+        let (mut fixed, mut templates) = (Vec::new(), Vec::new());
+        for def in self.resources {
+            let entry = ResourceEntry::new(def).map_err(anyhow::Error::msg)?;
+            if entry.template.is_some() {
+                templates.push(entry);
+            } else {
+                fixed.push(entry);
+            }
+        }
+        let core = Arc::new(ServerCore {
+            info: self.info,
+            instructions: self.instructions,
+            tools,
+            resources: Catalog::build(fixed).map_err(anyhow::Error::msg)?,
+            templates: Catalog::build(templates).map_err(anyhow::Error::msg)?,
+            prompts: Catalog::build(self.prompts.into_iter().map(PromptEntry::new).collect())
+                .map_err(anyhow::Error::msg)?,
+            page_size: self.page_size,
+            client_request_timeout: self.client_request_timeout,
+            state: self.state,
+            sessions: Mutex::new(Vec::new()),
+            listeners: Mutex::new(Vec::new()),
+            per_request: self.per_request,
+            tasks: tasks::TaskStore::new(self.tasks),
+        });
+        self.handle.attach(&core);
+        Ok(core)
+    }
+}

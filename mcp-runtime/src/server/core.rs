@@ -1,0 +1,123 @@
+//! `ServerCore`: a built server, shared by every connection.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use serde_json::{Map, Value};
+
+use super::*;
+use crate::protocol::{Implementation, InitializeResult, ProtocolVersion};
+use crate::server::dispatch::session;
+use crate::server::registration::{Catalog, PromptEntry, ResourceEntry, ToolEntry};
+use crate::server::{handlers::state, per_request, per_request::tasks};
+
+/// A built server, shared by every connection.
+pub(crate) struct ServerCore {
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) tools: Catalog<ToolEntry>,
+    pub(crate) resources: Catalog<ResourceEntry>,
+    pub(crate) templates: Catalog<ResourceEntry>,
+    pub(crate) prompts: Catalog<PromptEntry>,
+    pub(crate) page_size: usize,
+    pub(crate) client_request_timeout: std::time::Duration,
+    pub(crate) state: state::StateMap,
+    /// Every live session that completed the handshake, for notifications that concern
+    /// them all.
+    pub(crate) sessions: Mutex<Vec<Weak<session::Session>>>,
+    /// The open `subscriptions/listen` requests (2026-07-28).
+    pub(crate) listeners: Mutex<Vec<Arc<per_request::listen::Listener>>>,
+    pub(crate) per_request: per_request::PerRequestConfig,
+    /// The tasks of 2026-07-28 calls (the tasks extension).
+    pub(crate) tasks: tasks::TaskStore,
+}
+
+impl ServerCore {
+    pub(crate) fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {
+        let list_changed = || {
+            let mut m = Map::new();
+            m.insert("listChanged".into(), Value::Bool(true));
+            m
+        };
+        let mut capabilities = Map::new();
+        capabilities.insert("tools".into(), Value::Object(list_changed()));
+        let mut resources = list_changed();
+        resources.insert("subscribe".into(), Value::Bool(true));
+        capabilities.insert("resources".into(), Value::Object(resources));
+        capabilities.insert("prompts".into(), Value::Object(list_changed()));
+        capabilities.insert("logging".into(), Value::Object(Map::new()));
+        if version.has_completions() {
+            capabilities.insert("completions".into(), Value::Object(Map::new()));
+        }
+        let mut info = self.info.clone();
+        if !version.has_titles() {
+            info.title = None;
+        }
+        if !version.has_icons() {
+            info.description = None;
+            info.website_url = None;
+        }
+        InitializeResult {
+            protocol_version: version.as_str().into(),
+            capabilities,
+            server_info: info,
+            instructions: self.instructions.clone(),
+        }
+    }
+
+    /// A one-line summary for banners and logs.
+    pub(crate) fn summary(&self) -> String {
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{}, {}, {}, {}",
+            plural(self.tools.len(), "tool"),
+            plural(self.resources.len(), "resource"),
+            plural(self.templates.len(), "resource template"),
+            plural(self.prompts.len(), "prompt"),
+        )
+    }
+
+    /// Remembers a session that completed the handshake.
+    pub(crate) fn register(&self, session: &Arc<session::Session>) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.push(Arc::downgrade(session));
+    }
+
+    /// The live connections.
+    pub(crate) fn sessions(&self) -> Vec<Arc<session::Session>> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|s| s.strong_count() > 0);
+        sessions.iter().filter_map(Weak::upgrade).collect()
+    }
+}
+
+/// Dispatch without a transport, one message at a time: for benchmarks of the dispatch path
+/// itself. Not public API.
+#[doc(hidden)]
+pub struct DirectSession {
+    session: Arc<session::Session>,
+    out: session::Outbound,
+    notifications: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
+impl DirectSession {
+    /// A session of `server`, not yet initialized.
+    pub fn new(server: Server) -> anyhow::Result<DirectSession> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Ok(DirectSession {
+            session: session::Session::new(server.build()?, tx.clone()),
+            out: tx,
+            notifications: rx,
+        })
+    }
+
+    /// Handles one message; returns the response (empty for notifications).
+    pub async fn handle(&mut self, message: &str) -> Vec<u8> {
+        while self.notifications.try_recv().is_ok() {}
+        match self.session.handle_message(message, &self.out) {
+            session::Reply::None => Vec::new(),
+            session::Reply::Now(bytes) => bytes,
+            session::Reply::Later(_, fut) => fut.await,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! One connection's session and the methods it answers. Every `impl Session` lives here:
+//! the session's lifecycle and requests in flight (`session`), the method table of the
+//! handshake revisions (`methods`), and the per-request revision's entry (`per_request`).
+
+pub(crate) mod methods;
+pub(crate) mod per_request;
+pub(crate) mod session;

@@ -1,0 +1,117 @@
+//! What a server serves: the static descriptors the macros emit, and the catalogs a running
+//! server looks them up in.
+
+pub(crate) mod catalog;
+pub(crate) mod handle;
+pub(crate) mod prompt;
+pub(crate) mod resource;
+pub(crate) mod tool;
+
+pub(crate) use catalog::Catalog;
+pub use handle::ServerHandle;
+pub(crate) use prompt::PromptEntry;
+pub use prompt::{PromptArgument, PromptDef};
+pub(crate) use resource::ResourceEntry;
+pub use resource::{ResourceAnnotations, ResourceDef};
+pub(crate) use tool::ToolEntry;
+pub use tool::{ToolAnnotations, ToolDef};
+
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::protocol::ProtocolVersion;
+
+/// An icon for a tool, resource, prompt or server.
+#[derive(Debug, Clone, Copy)]
+pub struct Icon {
+    /// `https:` or `data:` URI of the image.
+    pub src: &'static str,
+    /// MIME type, e.g. `image/png`.
+    pub mime_type: Option<&'static str>,
+    /// Sizes such as `"48x48"` or `"any"`.
+    pub sizes: &'static [&'static str],
+    /// `"light"` or `"dark"`.
+    pub theme: Option<&'static str>,
+}
+
+impl Icon {
+    /// An icon with only a source.
+    pub const fn new(src: &'static str) -> Icon {
+        Icon {
+            src,
+            mime_type: None,
+            sizes: &[],
+            theme: None,
+        }
+    }
+
+    pub(crate) fn to_json(self) -> Value {
+        let mut m = Map::new();
+        m.insert("src".into(), self.src.into());
+        if let Some(t) = self.mime_type {
+            m.insert("mimeType".into(), t.into());
+        }
+        if !self.sizes.is_empty() {
+            m.insert("sizes".into(), self.sizes.into());
+        }
+        if let Some(t) = self.theme {
+            m.insert("theme".into(), t.into());
+        }
+        Value::Object(m)
+    }
+}
+
+/// An item's listing entry (`tools/list`, `resources/list`…), serialized once per revision on
+/// first use, so that a listing is a concatenation of cached strings.
+#[derive(Default)]
+pub(crate) struct Listing([OnceLock<Box<RawValue>>; ProtocolVersion::ALL.len()]);
+
+impl Listing {
+    pub(crate) fn get(&self, version: ProtocolVersion, build: impl FnOnce() -> Value) -> &RawValue {
+        self.0[version.index()].get_or_init(|| {
+            RawValue::from_string(build().to_string()).expect("serialized JSON is valid")
+        })
+    }
+}
+
+/// `title` (from 2025-06-18) and `description`, as every listed item has them.
+pub(crate) fn insert_title_and_description(
+    m: &mut Map<String, Value>,
+    version: ProtocolVersion,
+    title: Option<&'static str>,
+    description: Option<&'static str>,
+) {
+    if let Some(t) = title.filter(|_| version.has_titles()) {
+        m.insert("title".into(), t.into());
+    }
+    if let Some(desc) = description {
+        m.insert("description".into(), desc.into());
+    }
+}
+
+/// `icons` (from 2025-11-25) and `_meta` (from 2025-06-18), as every listed item has them.
+pub(crate) fn insert_icons_and_meta(
+    m: &mut Map<String, Value>,
+    version: ProtocolVersion,
+    icons: &[Icon],
+    meta: Option<&'static str>,
+) {
+    if version.has_icons() && !icons.is_empty() {
+        m.insert(
+            "icons".into(),
+            Value::Array(icons.iter().map(|i| i.to_json()).collect()),
+        );
+    }
+    if version.has_item_meta()
+        && let Some(meta) = meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        m.insert("_meta".into(), meta);
+    }
+}
+
+/// Where an item was defined, for messages: `file:line (`module`)`.
+pub(crate) fn origin(location: (&str, u32), module_path: &str) -> String {
+    format!("{}:{} (`{module_path}`)", location.0, location.1)
+}

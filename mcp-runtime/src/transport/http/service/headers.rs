@@ -1,0 +1,170 @@
+//! The per-request revision (2026-07-28) over HTTP: no session; the routing headers
+//! (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) must agree with the body; its error codes get
+//! their HTTP status codes.
+
+use super::*;
+
+pub(super) const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+pub(super) const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
+/// A POST of the per-request revision (2026-07-28): no session, whatever the headers say;
+/// the routing headers must agree with the body; errors this revision defines get its status
+/// codes.
+pub(super) async fn serve_per_request(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    header_version: Option<&str>,
+    message: Incoming<'_>,
+    mode: Mode,
+    log: &mut Log,
+) -> HttpResponse {
+    let names_revision = matches!(&message, Incoming::Request { params, .. } if per_request::names_revision(*params));
+    if let Some(h) =
+        header_version.filter(|h| !names_revision && ProtocolVersion::parse_any(h).is_none())
+    {
+        // Neither a handshake revision nor a request of the per-request one.
+        let id = match &message {
+            Incoming::Request { id, .. } => Some(id),
+            _ => None,
+        };
+        return json(
+            StatusCode::BAD_REQUEST,
+            encode_error(id, &per_request::unsupported_version(h)),
+        );
+    }
+    let Incoming::Request { id, method, params } = &message else {
+        // Clients of this revision send notifications only for themselves (cancellation is
+        // closing the stream); there is nothing to answer.
+        return accepted();
+    };
+    let checked = per_request::check_request(*params, header_version)
+        .and_then(|_| check_routing_headers(headers, method, *params))
+        .and_then(|()| check_argument_headers(shared, headers, method, *params));
+    if let Err(e) = checked {
+        // Every check before dispatch is a bad request: `_meta`, headers, revision.
+        return json(StatusCode::BAD_REQUEST, encode_error(Some(id), &e));
+    }
+    let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+    let mut response = answer(shared, None, &session, message, mode, log).await;
+    if let ResponseBody::Full(Some(body)) = response.body() {
+        *response.status_mut() = per_request_status(body);
+    }
+    response
+}
+
+/// `Mcp-Method` must be the body's method, and `Mcp-Name` its tool or prompt name, resource
+/// URI or task id (HeaderMismatch, -32020, otherwise).
+pub(super) fn check_routing_headers(
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&serde_json::value::RawValue>,
+) -> Result<(), ErrorObject> {
+    let mismatch = |message: String| ErrorObject::new(code::HEADER_MISMATCH, message);
+    let read = |name: &HeaderName| -> Result<Option<String>, ErrorObject> {
+        headers
+            .get(name)
+            .map(|v| {
+                let text = v.to_str().map_err(|_| {
+                    mismatch(format!("Header mismatch: `{name}` is not visible ASCII"))
+                })?;
+                param_headers::decode_header_value(text)
+                    .map_err(|e| mismatch(format!("Header mismatch: `{name}`: {e}")))
+            })
+            .transpose()
+    };
+    match read(&MCP_METHOD)? {
+        None => {
+            return Err(mismatch(format!(
+                "Header mismatch: the `Mcp-Method` header is required; it must be `{method}`"
+            )));
+        }
+        Some(m) if m != method => {
+            return Err(mismatch(format!(
+                "Header mismatch: `Mcp-Method` is `{m}` but the body's method is `{method}`"
+            )));
+        }
+        Some(_) => {}
+    }
+    let key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        // The tasks extension routes a task's requests to the instance holding it.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
+        _ => return Ok(()),
+    };
+    let expected = params
+        .and_then(|p| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(p.get()).ok()
+        })
+        .and_then(|p| p.get(key).and_then(|v| v.as_str()).map(str::to_string));
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    match read(&MCP_NAME)? {
+        None => Err(mismatch(format!(
+            "Header mismatch: the `Mcp-Name` header is required for `{method}`; it must be `{expected}`"
+        ))),
+        Some(n) if n != expected => Err(mismatch(format!(
+            "Header mismatch: `Mcp-Name` is `{n}` but the body's `{key}` is `{expected}`"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A `tools/call`'s `Mcp-Param-*` headers must mirror the arguments its tool marks with
+/// `x-mcp-header` (HeaderMismatch, -32020, otherwise).
+pub(super) fn check_argument_headers(
+    shared: &Shared,
+    headers: &HeaderMap,
+    method: &str,
+    params: Option<&serde_json::value::RawValue>,
+) -> Result<(), ErrorObject> {
+    if method != "tools/call" {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct Call {
+        name: String,
+        #[serde(default)]
+        arguments: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    let Some(call) = params.and_then(|p| serde_json::from_str::<Call>(p.get()).ok()) else {
+        return Ok(());
+    };
+    let Some(tool) = shared.core.tools.get(&call.name) else {
+        return Ok(());
+    };
+    if tool.header_params.is_empty() {
+        return Ok(());
+    }
+    let arguments = call.arguments.unwrap_or_default();
+    param_headers::check_param_headers(&tool.header_params, &arguments, |name| {
+        headers
+            .get(format!("mcp-param-{}", name.to_ascii_lowercase()))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    })
+    .map_err(|e| ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {e}")))
+}
+
+/// The HTTP status of a dispatched per-request JSON answer: 404 for an unknown method, 400
+/// for a missing client capability, 200 otherwise.
+pub(super) fn per_request_status(body: &[u8]) -> StatusCode {
+    #[derive(Deserialize)]
+    struct Error {
+        code: i64,
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Option<Error>,
+    }
+    let Ok(Envelope { error: Some(e) }) = serde_json::from_slice::<Envelope>(body) else {
+        return StatusCode::OK;
+    };
+    match e.code {
+        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        code::HEADER_MISMATCH | code::MISSING_CAPABILITY | code::UNSUPPORTED_VERSION => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    }
+}

@@ -1,0 +1,272 @@
+//! One HTTP request: routing, the transport's checks in the order the specification gives
+//! them, and the three methods of the endpoint.
+//!
+//! A POST is answered according to what its message is and what the handler does:
+//!
+//! * a notification or a response: `202 Accepted`, no body;
+//! * a request answered at once: `200` with the JSON response;
+//! * a request still running: the POST waits. If the result comes first, it is sent as JSON;
+//!   if the handler says something first (progress, logging), or the call outlasts
+//!   [`HttpOptions::sse_keep_alive`](super::HttpOptions::sse_keep_alive), the response becomes
+//!   an SSE stream carrying what it says and then its result. With
+//!   [`json_response`](super::HttpOptions::json_response) (or a client that does not accept
+//!   SSE) the POST always waits for the JSON result.
+//!
+//! The POST path is in `post`, the per-request revision's header checks in `headers`, SSE
+//! responses in `streams`, and the responses and refusals every path shares in `responses`.
+
+mod headers;
+mod post;
+mod responses;
+mod streams;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming as RequestBody};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Shared;
+use super::security::{Accepts, Refusal, is_json_body};
+use super::sessions::{HttpSession, parse_event_id};
+use super::sse::{self, ResponseBody, SseBody};
+use crate::protocol::param_headers;
+use crate::protocol::per_request;
+use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
+use crate::server::dispatch::session::{Reply, Session};
+
+use headers::*;
+use post::*;
+use responses::*;
+use streams::*;
+
+const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// The revision assumed for a request without `MCP-Protocol-Version` when nothing else tells
+/// (the transport specification's rule).
+const ASSUMED_VERSION: ProtocolVersion = ProtocolVersion::V2025_03_26;
+
+type HttpResponse = Response<ResponseBody>;
+
+/// What the access log says about a request.
+#[derive(Default)]
+struct Log {
+    rpc: Option<String>,
+    tool: Option<String>,
+    session: Option<Arc<HttpSession>>,
+    sse: bool,
+    origin: Option<HeaderValue>,
+    /// Health checks come every few seconds from load balancers: not worth a line each.
+    health_check: bool,
+    /// The request's body was read (a refused request's body is not).
+    body_read: bool,
+}
+
+/// Serves one request and logs it.
+pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -> HttpResponse {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|n| n != "0");
+    let mut log = Log::default();
+    let mut response = route(&shared, request, &mut log).await;
+    if has_body && !log.body_read {
+        // Refused before its body was read: the connection cannot be reused, and the client
+        // must know not to send another request on it.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(origin) = log.origin.take() {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"),
+        );
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    if log.health_check {
+        return response;
+    }
+    tracing::info!(
+        target: "mcp_runtime::http",
+        method = %method,
+        rpc = log.rpc.as_deref().unwrap_or("-"),
+        tool = log.tool.as_deref().unwrap_or("-"),
+        session = log.session.as_ref().map_or("-", |s| s.short_id()),
+        status = response.status().as_u16(),
+        sse = log.sse,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn route(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Log) -> HttpResponse {
+    let path = request.uri().path();
+    if path == "/healthz" && matches!(*request.method(), Method::GET | Method::HEAD) {
+        log.health_check = true;
+        return text(StatusCode::OK, "ok\n");
+    }
+    if path != shared.options.path {
+        return text(
+            StatusCode::NOT_FOUND,
+            "not found: the MCP endpoint is elsewhere\n",
+        );
+    }
+    let headers = request.headers();
+    if let Err(refusal) = shared.guard.check_origin(headers) {
+        tracing::warn!(
+            origin = ?headers.get(header::ORIGIN),
+            host = ?headers.get(header::HOST),
+            "refused a request from a disallowed origin or host"
+        );
+        return refused(refusal);
+    }
+    log.origin = headers.get(header::ORIGIN).cloned();
+    if request.method() == Method::OPTIONS {
+        return preflight();
+    }
+    if let Err(refusal) = shared.guard.check_token(headers) {
+        return refused(refusal);
+    }
+    match *request.method() {
+        Method::POST => post(shared, request, log).await,
+        Method::GET => get(shared, request.headers(), log),
+        Method::DELETE => delete(shared, request.headers(), log).await,
+        _ => method_not_allowed(shared),
+    }
+}
+
+/// GET: opens the session's stream for messages the server starts, or resumes a stream after
+/// `Last-Event-ID`.
+fn get(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse {
+    if shared.options.stateless {
+        return method_not_allowed(shared);
+    }
+    if !Accepts::of(headers).sse {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            None,
+            "Not Acceptable: the client must accept text/event-stream",
+        );
+    }
+    let http = match session_of(shared, headers) {
+        Ok(http) => http,
+        Err(problem) => return problem.respond(None),
+    };
+    log.session = Some(Arc::clone(&http));
+    let (live, events) = mpsc::unbounded_channel();
+    match headers.get(LAST_EVENT_ID) {
+        Some(last) => {
+            let resumed = last
+                .to_str()
+                .ok()
+                .and_then(parse_event_id)
+                .ok_or(())
+                .and_then(|(stream, seq)| http.resume(stream, seq, live).map_err(|_| ()));
+            if resumed.is_err() {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    "Bad Request: the Last-Event-ID names no stream of this session that can be resumed",
+                );
+            }
+        }
+        None => {
+            if http.listen(live, shared.options.sse_retry).is_err() {
+                return http_error(
+                    StatusCode::CONFLICT,
+                    None,
+                    "Conflict: this session already has a GET stream open",
+                );
+            }
+        }
+    }
+    log.sse = true;
+    sse_response(SseBody::new(
+        events,
+        shared.options.sse_keep_alive,
+        shared.options.sse_close_after,
+    ))
+}
+
+/// DELETE: ends the session.
+async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse {
+    if shared.options.stateless {
+        return method_not_allowed(shared);
+    }
+    let http = match session_of(shared, headers) {
+        Ok(http) => http,
+        Err(problem) => return problem.respond(None),
+    };
+    log.session = Some(Arc::clone(&http));
+    if shared.sessions.remove(&http.id).is_some() {
+        http.close().await;
+        tracing::debug!(session = http.short_id(), "session ended by the client");
+    }
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// The session a GET or DELETE names, with its `MCP-Protocol-Version` checked.
+fn session_of(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<HttpSession>, Problem> {
+    let version = header_version(headers)?;
+    let Some(session_id) = headers.get(SESSION_ID) else {
+        return Err(Problem::bad_request(
+            "Bad Request: the Mcp-Session-Id header is required",
+        ));
+    };
+    let http = lookup(shared, session_id).ok_or_else(Problem::session_not_found)?;
+    check_version(&http, version)?;
+    Ok(http)
+}
+
+fn lookup(shared: &Shared, session_id: &HeaderValue) -> Option<Arc<HttpSession>> {
+    session_id
+        .to_str()
+        .ok()
+        .and_then(|id| shared.sessions.get(id))
+}
+
+/// The `MCP-Protocol-Version` header: absent, or a revision this server speaks (400 otherwise).
+fn header_version(headers: &HeaderMap) -> Result<Option<ProtocolVersion>, Problem> {
+    let Some(value) = headers.get(PROTOCOL_VERSION) else {
+        return Ok(None);
+    };
+    match value.to_str().ok().and_then(ProtocolVersion::parse) {
+        Some(v) => Ok(Some(v)),
+        None => {
+            let supported: Vec<&str> = ProtocolVersion::HANDSHAKE
+                .iter()
+                .map(|v| v.as_str())
+                .collect();
+            Err(Problem::bad_request(format!(
+                "Bad Request: unsupported MCP-Protocol-Version {:?}; supported: {}",
+                String::from_utf8_lossy(value.as_bytes()),
+                supported.join(", ")
+            )))
+        }
+    }
+}
+
+/// A request's `MCP-Protocol-Version` must be the session's (absent: the session's is used).
+fn check_version(http: &HttpSession, version: Option<ProtocolVersion>) -> Result<(), Problem> {
+    match version {
+        Some(v) if v != http.session.protocol_version() => Err(Problem::bad_request(format!(
+            "Bad Request: MCP-Protocol-Version {v} does not match the session's revision {}",
+            http.session.protocol_version()
+        ))),
+        _ => Ok(()),
+    }
+}

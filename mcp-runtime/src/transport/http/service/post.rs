@@ -1,0 +1,340 @@
+//! POST: the message parsed once, the session found or made, and the answer: `202`, JSON, or
+//! an SSE stream.
+
+use super::*;
+
+/// How a request's answer may be sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// JSON when the result comes first, SSE when something is said before it.
+    Auto,
+    /// Always JSON.
+    Json,
+    /// Always SSE (the client does not accept JSON).
+    Sse,
+}
+
+pub(super) async fn post(
+    shared: &Arc<Shared>,
+    request: Request<RequestBody>,
+    log: &mut Log,
+) -> HttpResponse {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let accepts = Accepts::of(headers);
+    let mode = match (shared.options.json_response, accepts.json, accepts.sse) {
+        (true, true, _) | (false, true, false) => Mode::Json,
+        (false, true, true) => Mode::Auto,
+        (false, false, true) => Mode::Sse,
+        _ => {
+            return http_error(
+                StatusCode::NOT_ACCEPTABLE,
+                None,
+                if shared.options.json_response {
+                    "Not Acceptable: the client must accept application/json"
+                } else {
+                    "Not Acceptable: the client must accept application/json and text/event-stream"
+                },
+            );
+        }
+    };
+    if !is_json_body(headers) {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            "Unsupported Media Type: the body must be one JSON-RPC message, as application/json",
+        );
+    }
+    let max = shared.options.max_message_size;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large(max);
+    }
+    let bytes = match Limited::new(body, max).collect().await {
+        Ok(collected) => {
+            log.body_read = true;
+            collected.to_bytes()
+        }
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
+        Err(e) => {
+            tracing::debug!(error = %e, "reading a request body failed");
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                "Bad Request: unreadable body",
+            );
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            encode_error(
+                None,
+                &ErrorObject::new(code::PARSE_ERROR, "Parse error: the body is not UTF-8"),
+            ),
+        );
+    };
+    let message = match Incoming::parse(text) {
+        Ok(m) => m,
+        Err(bad) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                encode_error(bad.id.as_ref(), &bad.error),
+            );
+        }
+    };
+    let (id, is_initialize) = describe(&message, log);
+    let header = headers
+        .get(PROTOCOL_VERSION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+    let per_request = header
+        .as_deref()
+        .is_some_and(|h| ProtocolVersion::parse(h).is_none())
+        || matches!(&message, Incoming::Request { params, .. } if per_request::names_revision(*params));
+    if per_request {
+        return serve_per_request(shared, headers, header.as_deref(), message, mode, log).await;
+    }
+    let version = match header_version(headers) {
+        Ok(v) => v,
+        Err(problem) => return problem.respond(id.as_ref()),
+    };
+
+    if shared.options.stateless {
+        // A fresh session for every message: nothing is kept between POSTs, and what such a
+        // session says outside a request has nowhere to go.
+        let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+        if !is_initialize {
+            session.assume_initialized(version.unwrap_or(ASSUMED_VERSION));
+        }
+        return answer(shared, None, &session, message, mode, log).await;
+    }
+
+    let Some(session_id) = headers.get(SESSION_ID) else {
+        if is_initialize {
+            return initialize(shared, message, log);
+        }
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            id.as_ref(),
+            "Bad Request: the Mcp-Session-Id header is required; send `initialize` first to get a session",
+        );
+    };
+    let Some(http) = lookup(shared, session_id) else {
+        return Problem::session_not_found().respond(id.as_ref());
+    };
+    log.session = Some(Arc::clone(&http));
+    if let Err(problem) = check_version(&http, version) {
+        return problem.respond(id.as_ref());
+    }
+    let session = Arc::clone(&http.session);
+    answer(shared, Some(&http), &session, message, mode, log).await
+}
+
+/// Notes the message in the log; returns its id and whether it is `initialize`.
+pub(super) fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<RequestId>, bool) {
+    match message {
+        Incoming::Request { id, method, params } => {
+            if method == "tools/call"
+                && tracing::enabled!(target: "mcp_runtime::http", tracing::Level::INFO)
+            {
+                #[derive(Deserialize)]
+                struct Name<'a> {
+                    #[serde(borrow)]
+                    name: Cow<'a, str>,
+                }
+                log.tool = params
+                    .and_then(|p| serde_json::from_str::<Name<'_>>(p.get()).ok())
+                    .map(|n| n.name.into_owned());
+            }
+            log.rpc = Some(method.to_string());
+            (Some(id.clone()), method == "initialize")
+        }
+        Incoming::Notification { method, .. } => {
+            log.rpc = Some(method.to_string());
+            (None, false)
+        }
+        Incoming::Response { .. } => {
+            log.rpc = Some("(response)".into());
+            (None, false)
+        }
+    }
+}
+
+/// `initialize` without a session: starts one.
+pub(super) fn initialize(
+    shared: &Arc<Shared>,
+    message: Incoming<'_>,
+    log: &mut Log,
+) -> HttpResponse {
+    let id = match &message {
+        Incoming::Request { id, .. } => Some(id.clone()),
+        _ => None,
+    };
+    if shared.sessions.is_full() {
+        return too_many_sessions(id.as_ref());
+    }
+    let http = shared.sessions.create(Arc::clone(&shared.core));
+    let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
+        Reply::Now(bytes) => bytes,
+        Reply::None | Reply::Later(..) => {
+            return http_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                id.as_ref(),
+                "initialize was not answered",
+            );
+        }
+    };
+    if http.session.client_info().is_none() {
+        // The handshake failed (bad params): the error goes back, and no session is kept.
+        return json(StatusCode::OK, bytes);
+    }
+    let session_id = HeaderValue::from_str(&http.id).expect("session ids are visible ASCII");
+    if shared.sessions.insert(Arc::clone(&http)).is_err() {
+        return too_many_sessions(id.as_ref());
+    }
+    tracing::debug!(session = http.short_id(), "session started");
+    log.session = Some(http);
+    let mut response = json(StatusCode::OK, bytes);
+    response.headers_mut().insert(SESSION_ID, session_id);
+    response
+}
+
+/// Hands a message to the session and answers the POST.
+pub(super) async fn answer(
+    shared: &Arc<Shared>,
+    http: Option<&Arc<HttpSession>>,
+    session: &Arc<Session>,
+    message: Incoming<'_>,
+    mode: Mode,
+    log: &mut Log,
+) -> HttpResponse {
+    let (said_tx, mut said) = mpsc::unbounded_channel();
+    let reply = session.handle_incoming(message, &said_tx);
+    drop(said_tx);
+    match reply {
+        Reply::None => accepted(),
+        Reply::Now(bytes) => {
+            let before = drain(&mut said);
+            if before.is_empty() && mode != Mode::Sse {
+                return json(StatusCode::OK, bytes);
+            }
+            if mode == Mode::Json {
+                return json(StatusCode::OK, bytes);
+            }
+            stream(shared, http, session, None, before, said, ready(bytes), log)
+        }
+        Reply::Later(id, future) => {
+            let (done_tx, done) = oneshot::channel();
+            session.spawn_request(id.clone(), future, move |bytes| {
+                let _ = done_tx.send(bytes);
+            });
+            // Without a session nothing could resume the answer: a client that goes away
+            // while the POST waits cancels the request (once streaming, the pump does).
+            let mut waiting =
+                CancelOnDrop(http.is_none().then(|| (Arc::clone(session), id.clone())));
+            let response = wait(shared, http, session, id, said, done, mode, log).await;
+            waiting.0 = None;
+            response
+        }
+    }
+}
+
+/// Waits for a running request: its result as JSON, or a stream once it says something.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn wait(
+    shared: &Arc<Shared>,
+    http: Option<&Arc<HttpSession>>,
+    session: &Arc<Session>,
+    id: RequestId,
+    mut said: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut done: oneshot::Receiver<Vec<u8>>,
+    mode: Mode,
+    log: &mut Log,
+) -> HttpResponse {
+    let mut said_open = true;
+    match mode {
+        Mode::Sse => stream(shared, http, session, Some(id), Vec::new(), said, done, log),
+        Mode::Json => loop {
+            // One JSON body cannot carry what is said before the result: notifications are
+            // dropped, and requests to the client fail at once.
+            tokio::select! {
+                biased;
+                result = &mut done => return finished_json(result),
+                m = said.recv(), if said_open => match m {
+                    Some(bytes) => refuse_request(session, &bytes),
+                    None => said_open = false,
+                },
+            }
+        },
+        Mode::Auto => {
+            let upgrade = tokio::time::sleep(shared.options.sse_keep_alive);
+            tokio::pin!(upgrade);
+            let first = loop {
+                tokio::select! {
+                    biased;
+                    result = &mut done => {
+                        let before = drain(&mut said);
+                        return match result {
+                            Ok(bytes) if !before.is_empty() => stream(
+                                shared, http, session, None, before, said, ready(bytes), log,
+                            ),
+                            result => finished_json(result),
+                        };
+                    }
+                    m = said.recv(), if said_open => match m {
+                        Some(m) => break vec![m],
+                        None => said_open = false,
+                    },
+                    () = &mut upgrade => break Vec::new(),
+                }
+            };
+            stream(shared, http, session, Some(id), first, said, done, log)
+        }
+    }
+}
+
+/// Fails a request to the client that a plain JSON response cannot carry.
+pub(super) fn refuse_request(session: &Session, bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    if let Ok(Incoming::Request { id, .. }) = Incoming::parse(text) {
+        session.outgoing.undeliverable(&id);
+    }
+}
+
+/// Cancels a request whose POST was dropped (the client went away) before its answer came.
+pub(super) struct CancelOnDrop(Option<(Arc<Session>, RequestId)>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some((session, id)) = self.0.take() {
+            session.cancel(&id);
+        }
+    }
+}
+
+/// The JSON answer of a finished request; a cancelled one has none.
+pub(super) fn finished_json(result: Result<Vec<u8>, oneshot::error::RecvError>) -> HttpResponse {
+    match result {
+        Ok(bytes) => json(StatusCode::OK, bytes),
+        Err(_) => empty(StatusCode::NO_CONTENT),
+    }
+}
+
+pub(super) fn drain(said: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Ok(m) = said.try_recv() {
+        out.push(m);
+    }
+    out
+}
+
+pub(super) fn ready(bytes: Vec<u8>) -> oneshot::Receiver<Vec<u8>> {
+    let (tx, rx) = oneshot::channel();
+    let _ = tx.send(bytes);
+    rx
+}

@@ -1,0 +1,169 @@
+//! The responses and refusals every path of the endpoint shares.
+
+use super::*;
+
+/// Why a request is refused, before it is known which id the answer carries.
+pub(super) struct Problem {
+    pub(super) status: StatusCode,
+    pub(super) message: Cow<'static, str>,
+}
+
+impl Problem {
+    pub(super) fn bad_request(message: impl Into<Cow<'static, str>>) -> Problem {
+        Problem {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn session_not_found() -> Problem {
+        Problem {
+            status: StatusCode::NOT_FOUND,
+            message: "Not Found: no such session (it ended or expired); send `initialize` to start a new one".into(),
+        }
+    }
+
+    pub(super) fn respond(self, id: Option<&RequestId>) -> HttpResponse {
+        http_error(self.status, id, self.message)
+    }
+}
+
+// ------------------------------------------------------------------ responses
+
+pub(super) fn with_body(
+    status: StatusCode,
+    content_type: &'static str,
+    body: ResponseBody,
+) -> HttpResponse {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+pub(super) fn json(status: StatusCode, bytes: impl Into<Bytes>) -> HttpResponse {
+    with_body(status, "application/json", ResponseBody::full(bytes))
+}
+
+pub(super) fn text(status: StatusCode, message: &'static str) -> HttpResponse {
+    with_body(
+        status,
+        "text/plain; charset=utf-8",
+        ResponseBody::full(message),
+    )
+}
+
+pub(super) fn empty(status: StatusCode) -> HttpResponse {
+    let mut response = Response::new(ResponseBody::empty());
+    *response.status_mut() = status;
+    response
+}
+
+pub(super) fn accepted() -> HttpResponse {
+    empty(StatusCode::ACCEPTED)
+}
+
+pub(super) fn sse_response(body: SseBody) -> HttpResponse {
+    let mut response = with_body(StatusCode::OK, "text/event-stream", ResponseBody::Sse(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    response
+}
+
+/// An HTTP error with a JSON-RPC error body saying why.
+pub(super) fn http_error(
+    status: StatusCode,
+    id: Option<&RequestId>,
+    message: impl Into<String>,
+) -> HttpResponse {
+    json(
+        status,
+        encode_error(id, &ErrorObject::new(code::INVALID_REQUEST, message)),
+    )
+}
+
+pub(super) fn too_large(max: usize) -> HttpResponse {
+    http_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        None,
+        format!("Payload Too Large: messages are limited to {max} bytes"),
+    )
+}
+
+pub(super) fn too_many_sessions(id: Option<&RequestId>) -> HttpResponse {
+    http_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        "Service Unavailable: the server has as many sessions as it allows; try again later",
+    )
+}
+
+pub(super) fn refused(refusal: Refusal) -> HttpResponse {
+    match refusal {
+        Refusal::Origin => http_error(StatusCode::FORBIDDEN, None, "Forbidden: origin not allowed"),
+        Refusal::Host => http_error(StatusCode::FORBIDDEN, None, "Forbidden: host not allowed"),
+        Refusal::MissingToken | Refusal::WrongToken => {
+            let (challenge, message) = if refusal == Refusal::MissingToken {
+                (
+                    r#"Bearer realm="mcp""#,
+                    "Unauthorized: send `Authorization: Bearer <token>`",
+                )
+            } else {
+                (
+                    r#"Bearer realm="mcp", error="invalid_token""#,
+                    "Unauthorized: the bearer token is not valid",
+                )
+            };
+            let mut response = http_error(StatusCode::UNAUTHORIZED, None, message);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+            response
+        }
+    }
+}
+
+pub(super) fn method_not_allowed(shared: &Shared) -> HttpResponse {
+    let allow = if shared.options.stateless {
+        "POST, OPTIONS"
+    } else {
+        "GET, POST, DELETE, OPTIONS"
+    };
+    let mut response = http_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        format!("Method Not Allowed: the endpoint answers {allow}"),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// A CORS preflight from an allowed origin.
+pub(super) fn preflight() -> HttpResponse {
+    let mut response = empty(StatusCode::NO_CONTENT);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(
+            "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id",
+        ),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    response
+}

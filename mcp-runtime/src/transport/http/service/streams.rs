@@ -1,0 +1,122 @@
+//! SSE responses to a POST: what the request says while it runs, then its result, into a
+//! resumable stream of the session or a plain one.
+
+use super::*;
+
+/// Answers the POST with an SSE stream: `before` (already said), then whatever the request
+/// says next, then its result. With a session the stream is resumable; without one, the
+/// client going away cancels the request (`cancel`), since nothing could reach it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn stream(
+    shared: &Arc<Shared>,
+    http: Option<&Arc<HttpSession>>,
+    session: &Arc<Session>,
+    cancel: Option<RequestId>,
+    before: Vec<Vec<u8>>,
+    said: mpsc::UnboundedReceiver<Vec<u8>>,
+    done: oneshot::Receiver<Vec<u8>>,
+    log: &mut Log,
+) -> HttpResponse {
+    log.sse = true;
+    let options = &shared.options;
+    let (live, events) = mpsc::unbounded_channel();
+    let (sink, close_after) = match http {
+        Some(http) => {
+            let number = http.open_stream(live, options.sse_retry);
+            (
+                Sink::Session {
+                    http: Arc::clone(http),
+                    stream: number,
+                },
+                options.sse_close_after,
+            )
+        }
+        None => (
+            Sink::Direct {
+                live,
+                cancel: cancel.map(|id| (Arc::clone(session), id)),
+            },
+            None,
+        ),
+    };
+    tokio::spawn(pump(sink, before, said, done));
+    sse_response(SseBody::new(events, options.sse_keep_alive, close_after))
+}
+
+/// Where a request's SSE stream goes.
+pub(super) enum Sink {
+    /// A session's resumable stream.
+    Session { http: Arc<HttpSession>, stream: u64 },
+    /// Straight to the connection (no session, no resumption).
+    Direct {
+        live: mpsc::UnboundedSender<Bytes>,
+        cancel: Option<(Arc<Session>, RequestId)>,
+    },
+}
+
+impl Sink {
+    fn send(&self, message: &[u8]) {
+        if message.is_empty() {
+            // `Context::close_sse_stream`: end the connection, keep the stream.
+            if let Sink::Session { http, stream } = self {
+                http.disconnect(*stream);
+            }
+            return;
+        }
+        match self {
+            Sink::Session { http, stream } => http.publish(*stream, message),
+            Sink::Direct { live, .. } => {
+                let _ = live.send(sse::event(None, message));
+            }
+        }
+    }
+
+    /// Completes when nobody can receive the stream any more.
+    async fn abandoned(&self) {
+        match self {
+            // A session's stream can be resumed: the client going away is not the end.
+            Sink::Session { .. } => std::future::pending().await,
+            Sink::Direct { live, .. } => live.closed().await,
+        }
+    }
+}
+
+/// Moves what a request says, and then its result, onto its stream.
+pub(super) async fn pump(
+    sink: Sink,
+    before: Vec<Vec<u8>>,
+    mut said: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut done: oneshot::Receiver<Vec<u8>>,
+) {
+    for message in &before {
+        sink.send(message);
+    }
+    let mut said_open = true;
+    loop {
+        tokio::select! {
+            biased;
+            m = said.recv(), if said_open => match m {
+                Some(m) => sink.send(&m),
+                None => said_open = false,
+            },
+            result = &mut done => {
+                for m in drain(&mut said) {
+                    sink.send(&m);
+                }
+                if let Ok(bytes) = result {
+                    sink.send(&bytes);
+                }
+                break;
+            }
+            () = sink.abandoned() => {
+                if let Sink::Direct { cancel: Some((session, id)), .. } = &sink {
+                    session.cancel(id);
+                }
+                return;
+            }
+        }
+    }
+    if let Sink::Session { http, stream } = &sink {
+        http.finish(*stream);
+    }
+}
