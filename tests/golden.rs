@@ -13,6 +13,9 @@
 //! `"<varies>"` before comparing and storing (see [`VARYING`]): none of the recorded messages
 //! carries one today, but task ids, request states and timestamps would.
 //!
+//! Each result is also validated against the official schema of its revision
+//! (`../shared/schemas/<revision>/schema.json`, or `$MCP_SCHEMAS_DIR`), where there is one.
+//!
 //! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites the files (pretty-printed, keys sorted).
 //! Without it a mismatch fails the test naming the file, the JSON pointer of the first
 //! difference and both values there; a missing file fails the same way.
@@ -20,6 +23,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use mcp_workspace::schema::Schema;
 use mcp_workspace::{StdioPeer, example_command, workspace_root};
 use serde_json::{Map, Value, json};
 
@@ -324,21 +328,72 @@ fn what_the_servers_send_matches_the_golden_files() {
     assert!(compared > 0);
     if !failures.is_empty() {
         let mut report = format!(
-            "{} of {compared} messages differ from their golden files:\n",
+            "{} problem(s) with the {compared} messages the servers sent:\n",
             failures.len()
         );
         for f in &failures {
             let _ = writeln!(report, "- {f}");
         }
         report.push_str(
-            "If the change is intended, rewrite the files with \
+            "If a difference from a golden file is intended, rewrite the files with \
              `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.",
         );
         panic!("{report}");
     }
 }
 
-/// Checks every recorded result against the revision's official schema, when there is one.
-fn validate(_revision: &str, _recording: &Recording) -> Result<(), String> {
-    Ok(())
+/// The folder of the official schemas: `$MCP_SCHEMAS_DIR`, else `../shared/schemas` beside the
+/// repository.
+fn schemas_dir() -> PathBuf {
+    std::env::var_os("MCP_SCHEMAS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/schemas"))
+}
+
+/// The schema definition of each recorded message's result, by the request's method.
+fn result_type(file: &str) -> &'static str {
+    match file.split('.').next().unwrap_or(file) {
+        "initialize" => "InitializeResult",
+        "server-discover" => "DiscoverResult",
+        "tools-list" => "ListToolsResult",
+        "resources-list" => "ListResourcesResult",
+        "resources-templates-list" => "ListResourceTemplatesResult",
+        "prompts-list" => "ListPromptsResult",
+        f if f.starts_with("tools-call") => "CallToolResult",
+        f => panic!("no result type for {f}"),
+    }
+}
+
+/// Checks every recorded result against the revision's official schema
+/// (`<schemas>/<revision>/schema.json`). There are none for 2024-11-05 and 2025-03-26 in that
+/// folder, so those revisions are checked only against their golden files; without the folder
+/// at all (a checkout on its own) nothing is validated and a note says so.
+fn validate(revision: &str, recording: &Recording) -> Result<(), String> {
+    let path = schemas_dir().join(revision).join("schema.json");
+    if !path.exists() {
+        if !schemas_dir().exists() {
+            eprintln!(
+                "note: {} is missing, so the results are not validated against the official \
+                 schemas; set MCP_SCHEMAS_DIR to their folder",
+                schemas_dir().display()
+            );
+        }
+        return Ok(());
+    }
+    let schema = Schema::load(&path);
+    let mut errors = Vec::new();
+    for (file, message) in recording {
+        let Some(result) = message.get("result") else {
+            continue;
+        };
+        let ty = result_type(file);
+        if let Err(e) = schema.validate(ty, result) {
+            errors.push(format!("{file}.json is not a valid {ty}: {e}"));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n  "))
+    }
 }
