@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -32,28 +33,33 @@ pub fn example_binary(name: &str) -> PathBuf {
     target.join(profile).join("examples").join(name)
 }
 
-/// A `Command` for a built example; panics with the command that builds it when it is missing.
-pub fn example_command(name: &str) -> Command {
+/// The path of a built example; panics with the command that builds it when it is missing.
+pub fn built_example(name: &str) -> PathBuf {
     let path = example_binary(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --examples` first (./scripts/test does)",
         path.display()
     );
-    Command::new(path)
+    path
+}
+
+/// A `Command` for a built example (see [`built_example`]).
+pub fn example_command(name: &str) -> Command {
+    Command::new(built_example(name))
 }
 
 /// A child process, killed and reaped when dropped.
 pub struct Running(pub Child);
 
 impl Running {
-    /// Waits up to `limit` for the process to exit by itself and returns its exit code (-1 when
-    /// a signal ended it); kills it and panics when it does not exit in time.
-    pub fn wait_exit(&mut self, limit: Duration) -> i32 {
+    /// Waits up to `limit` for the process to exit by itself and returns its exit code (`None`
+    /// when a signal ended it); kills it and panics when it does not exit in time.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.0.try_wait().expect("waiting for the child") {
-                return status.code().unwrap_or(-1);
+                return status.code();
             }
             if start.elapsed() > limit {
                 let _ = self.0.kill();
@@ -84,26 +90,45 @@ pub enum NoLine {
 pub struct Lines(Receiver<String>);
 
 impl Lines {
-    /// Starts reading `stream`; lines come without their line ending.
+    /// Starts reading `stream`.
     pub fn new(stream: impl Read + Send + 'static) -> Lines {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
+            let mut reader = BufReader::new(stream);
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
                 }
             }
         });
         Lines(rx)
     }
 
-    /// The next line, waiting at most `timeout`.
-    pub fn next(&self, timeout: Duration) -> Result<String, NoLine> {
+    /// The next line as read, with its `\n` (the last line of a stream may lack it), waiting
+    /// at most `timeout`.
+    pub fn next_raw(&self, timeout: Duration) -> Result<String, NoLine> {
         self.0.recv_timeout(timeout).map_err(|e| match e {
             RecvTimeoutError::Timeout => NoLine::Timeout,
             RecvTimeoutError::Disconnected => NoLine::Closed,
         })
+    }
+
+    /// The next line without its line ending, waiting at most `timeout`.
+    pub fn next(&self, timeout: Duration) -> Result<String, NoLine> {
+        let mut line = self.next_raw(timeout)?;
+        if line.ends_with('\n') {
+            line.pop();
+            if line.ends_with('\r') {
+                line.pop();
+            }
+        }
+        Ok(line)
     }
 
     /// The first line `pick` maps to a value, skipping the others; panics after `timeout` or
@@ -130,12 +155,14 @@ impl Lines {
 
     /// Collects what is left of the stream into a string (one `\n` after each line), in the
     /// background; the string grows as lines arrive.
-    pub fn collect(self, into: std::sync::Arc<std::sync::Mutex<String>>) {
+    pub fn collect(self, into: Arc<Mutex<String>>) {
         std::thread::spawn(move || {
             while let Ok(line) = self.0.recv() {
                 let mut s = into.lock().unwrap_or_else(|e| e.into_inner());
                 s.push_str(&line);
-                s.push('\n');
+                if !line.ends_with('\n') {
+                    s.push('\n');
+                }
             }
         });
     }
@@ -154,17 +181,17 @@ pub struct HttpExample {
     pub child: Running,
     /// The endpoint, `http://127.0.0.1:PORT/mcp`.
     pub url: String,
-    /// The banner line, the first line of stderr.
-    pub banner: String,
-    /// The rest of its stderr.
-    pub stderr: Lines,
+    /// Its stderr so far: the banner, then one line per line it writes.
+    log: Arc<Mutex<String>>,
 }
 
 impl HttpExample {
-    /// Starts `command` with `--transport http --port 0` added; stdin and stdout are null.
-    pub fn start(mut command: Command) -> HttpExample {
+    /// Starts `command` with `--transport http --port 0` and then `args`; stdin and stdout are
+    /// null, stderr is collected (see [`log`](Self::log)).
+    pub fn start(mut command: Command, args: &[&str]) -> HttpExample {
         let mut child = command
             .args(["--transport", "http", "--port", "0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -176,12 +203,14 @@ impl HttpExample {
             .next(Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("no start-up banner on stderr: {e:?}"));
         let url = banner_url(&banner).unwrap_or_else(|| panic!("no URL in the banner {banner:?}"));
-        HttpExample {
-            child,
-            url,
-            banner,
-            stderr,
-        }
+        let log = Arc::new(Mutex::new(format!("{banner}\n")));
+        stderr.collect(Arc::clone(&log));
+        HttpExample { child, url, log }
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// `127.0.0.1:PORT`.
@@ -258,13 +287,14 @@ impl StdioPeer {
         stdin.flush().expect("flushing to the server");
     }
 
-    /// The next line the server writes, parsed; panics on a timeout, the end of stdout, or a
-    /// line that is not JSON.
+    /// The next line the server writes, parsed; panics on a timeout, the end of stdout, a
+    /// line that does not end in `\n`, or one that is not JSON.
     pub fn recv(&mut self) -> Value {
         let line = self
             .stdout
-            .next(self.timeout)
+            .next_raw(self.timeout)
             .unwrap_or_else(|e| panic!("no message from the server: {e:?}"));
+        assert!(line.ends_with('\n'), "one message per line, got {line:?}");
         serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"))
     }
@@ -283,15 +313,14 @@ impl StdioPeer {
         }
     }
 
-    /// Closes stdin, waits up to `limit` for the exit and returns the exit code and what was
-    /// left on stdout.
+    /// Closes stdin, waits up to `limit` for the exit and returns the exit code (-1 when a
+    /// signal ended it) and what was left on stdout.
     pub fn finish(mut self, limit: Duration) -> (i32, String) {
         drop(self.stdin.take());
-        let code = self.child.wait_exit(limit);
+        let code = self.child.wait_exit(limit).unwrap_or(-1);
         let mut rest = String::new();
-        while let Ok(line) = self.stdout.next(Duration::from_secs(5)) {
+        while let Ok(line) = self.stdout.next_raw(Duration::from_secs(5)) {
             rest.push_str(&line);
-            rest.push('\n');
         }
         (code, rest)
     }
