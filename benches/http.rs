@@ -6,23 +6,32 @@
 //! cargo bench --bench http
 //! ```
 //!
-//! Three servers are measured:
+//! Four servers are measured:
 //!
 //! * **bare hyper**: the baseline;
 //! * **stateless**: ours with `--stateless` (JSON answers, no session);
 //! * **sessions**: ours with sessions; each connection first runs the `initialize` handshake
-//!   and sends its `Mcp-Session-Id` on every call.
+//!   and sends its `Mcp-Session-Id` on every call;
+//! * **per-request**: ours (with sessions enabled, as deployed) spoken to in 2026-07-28: no
+//!   handshake, every `tools/call` carries its `_meta` (revision, client capabilities, client
+//!   identity) and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers, as a
+//!   client of that revision sends them.
+//!
+//! `MCP_BENCH_BEFORE=<path of another bench_add>` adds a fifth, **per-request (before)**: the
+//! same per-request load against that binary (an earlier build, say), in the same run.
 //!
 //! For each number of connections in `MCP_BENCH_CONNS` (default `1,16,64`), every connection
 //! runs a closed loop of `tools/call add` POSTs (keep-alive, one request in flight per
 //! connection) for `MCP_BENCH_SECONDS` (default 3) after half a second of warm-up; the table
 //! gives requests per second and the p50/p99 of the round trip. Every reply is checked: status
-//! 200, the id sent, and the right sum in both `content[0].text` and
-//! `structuredContent.result`. Measurements alternate between the servers over
-//! `MCP_BENCH_ROUNDS` rounds (default 2); throughput is the median round, latencies are pooled.
+//! 200, the id sent, the right sum in both `content[0].text` and `structuredContent.result`,
+//! and `resultType: "complete"` exactly when the request was 2026-07-28. Measurements
+//! alternate between the servers over `MCP_BENCH_ROUNDS` rounds (default 2); throughput is the
+//! median round, latencies are pooled.
 //!
-//! Also measured: resident memory of each server after one handshake, and the memory each idle
-//! session adds (`MCP_BENCH_SESSIONS` sessions, default 2000, opened on a fresh server).
+//! Also measured: resident memory of each server after one call (and a handshake, except
+//! per-request), and the memory each idle session adds (`MCP_BENCH_SESSIONS` sessions, default
+//! 2000, opened on a fresh server).
 //!
 //! The load generator is a small hand-written HTTP/1.1 client on one thread (a current-thread
 //! tokio runtime), so that it costs little next to the servers and leaves them the other core;
@@ -96,9 +105,24 @@ impl Drop for Server {
     }
 }
 
+/// How a connection talks to its server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// 2025-11-25 calls with no handshake (the bare server and `--stateless`).
+    Plain,
+    /// 2025-11-25: `initialize` once, then the session id on every call.
+    Handshake,
+    /// 2026-07-28: no handshake; `_meta` in every request and the routing headers.
+    PerRequest,
+}
+
+/// The `_meta` of a 2026-07-28 request, as a client of that revision sends it on every call.
+const PER_REQUEST_META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"roots":{"listChanged":true},"sampling":{},"elicitation":{}},"io.modelcontextprotocol/clientInfo":{"name":"http-bench","version":"0.0.0"}}"#;
+
 /// One keep-alive HTTP/1.1 connection, speaking just enough of the protocol.
 struct Conn {
     stream: TcpStream,
+    mode: Mode,
     head: String,
     request: Vec<u8>,
     buf: Vec<u8>,
@@ -116,6 +140,7 @@ struct Reply {
 struct CallResult {
     content: Vec<Text>,
     structured_content: Sum,
+    result_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -129,14 +154,21 @@ struct Sum {
 }
 
 impl Conn {
-    async fn open(addr: &str) -> Conn {
+    async fn open(addr: &str, mode: Mode) -> Conn {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).unwrap();
+        let version = match mode {
+            Mode::Plain | Mode::Handshake => "MCP-Protocol-Version: 2025-11-25\r\n",
+            Mode::PerRequest => {
+                "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: add\r\n"
+            }
+        };
         Conn {
             stream,
+            mode,
             head: format!(
                 "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-                 Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+                 Accept: application/json, text/event-stream\r\n{version}"
             ),
             request: Vec::with_capacity(512),
             buf: Vec::with_capacity(4096),
@@ -204,9 +236,15 @@ impl Conn {
     async fn call(&mut self, id: u64, body: &mut Vec<u8>) {
         use std::io::Write;
         body.clear();
+        let meta = if self.mode == Mode::PerRequest {
+            PER_REQUEST_META
+        } else {
+            ""
+        };
+        let comma = if meta.is_empty() { "" } else { "," };
         write!(
             body,
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"add","arguments":{{"a":{id},"b":{}}}}}}}"#,
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"add","arguments":{{"a":{id},"b":{}}}{comma}{meta}}}}}"#,
             2 * id + 1
         )
         .unwrap();
@@ -219,6 +257,12 @@ impl Conn {
         assert_eq!(reply.id, id, "reply to the wrong request");
         assert_eq!(reply.result.structured_content.result, sum);
         assert_eq!(reply.result.content[0].text, sum.to_string());
+        let complete = (self.mode == Mode::PerRequest).then_some("complete");
+        assert_eq!(
+            reply.result.result_type.as_deref(),
+            complete,
+            "resultType is for 2026-07-28 results only"
+        );
     }
 }
 
@@ -228,7 +272,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `conns` connections in closed loops for `seconds` after the warm-up: requests per second and
 /// round-trip times in nanoseconds.
-async fn load(addr: &str, conns: usize, handshake: bool, seconds: Duration) -> (f64, Vec<u64>) {
+async fn load(addr: &str, conns: usize, mode: Mode, seconds: Duration) -> (f64, Vec<u64>) {
     let start = Instant::now() + Duration::from_millis(100);
     let measure_from = start + WARMUP;
     let stop = measure_from + seconds;
@@ -236,8 +280,8 @@ async fn load(addr: &str, conns: usize, handshake: bool, seconds: Duration) -> (
     for c in 0..conns {
         let addr = addr.to_string();
         tasks.push(tokio::task::spawn_local(async move {
-            let mut conn = Conn::open(&addr).await;
-            if handshake {
+            let mut conn = Conn::open(&addr, mode).await;
+            if mode == Mode::Handshake {
                 conn.handshake().await;
             }
             tokio::time::sleep_until(start.into()).await;
@@ -268,7 +312,7 @@ async fn load(addr: &str, conns: usize, handshake: bool, seconds: Duration) -> (
 
 /// Opens `n` idle sessions on one connection; returns the memory each one added.
 async fn memory_per_session(server: &Server, n: u64) -> f64 {
-    let mut conn = Conn::open(&server.addr).await;
+    let mut conn = Conn::open(&server.addr, Mode::Handshake).await;
     // One session first, so that what is made once (the map, the first allocations) is not
     // counted as the cost of a session.
     conn.handshake().await;
@@ -312,33 +356,55 @@ fn main() {
         .collect();
 
     let (raw_bin, ours_bin) = build_examples();
+    let before_bin = std::env::var_os("MCP_BENCH_BEFORE").map(PathBuf::from);
+    if let Some(b) = &before_bin {
+        assert!(
+            b.exists(),
+            "MCP_BENCH_BEFORE: {} does not exist",
+            b.display()
+        );
+    }
     let http = ["--transport", "http", "--port", "0"];
-    let servers = [
+    let mut servers = vec![
         (
             "bare hyper",
             Server::start(&raw_bin, &["--port", "0"]),
-            false,
+            Mode::Plain,
         ),
         (
             "stateless",
             Server::start(&ours_bin, &[&http[..], &["--stateless"]].concat()),
-            false,
+            Mode::Plain,
         ),
-        ("sessions", Server::start(&ours_bin, &http), true),
+        ("sessions", Server::start(&ours_bin, &http), Mode::Handshake),
+        (
+            "per-request",
+            Server::start(&ours_bin, &http),
+            Mode::PerRequest,
+        ),
     ];
+    if let Some(b) = &before_bin {
+        servers.push((
+            "per-request (before)",
+            Server::start(b, &http),
+            Mode::PerRequest,
+        ));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let local = tokio::task::LocalSet::new();
 
-    // Memory after one handshake (and one call), before any load.
+    // Memory after one handshake (none in 2026-07-28) and one call, before any load.
     let idle: Vec<u64> = servers
         .iter()
-        .map(|(_, server, _)| {
+        .map(|(_, server, mode)| {
             local.block_on(&runtime, async {
-                let mut conn = Conn::open(&server.addr).await;
-                conn.handshake().await;
+                let mut conn = Conn::open(&server.addr, *mode).await;
+                if *mode != Mode::PerRequest {
+                    conn.handshake().await;
+                }
                 conn.call(1, &mut Vec::new()).await;
             });
             std::thread::sleep(Duration::from_millis(200));
@@ -351,15 +417,16 @@ fn main() {
     let mut latencies = vec![vec![Vec::new(); conns.len()]; servers.len()];
     for round in 1..=rounds {
         for (ci, &c) in conns.iter().enumerate() {
-            for (si, (name, server, handshake)) in servers.iter().enumerate() {
+            for (si, (name, server, mode)) in servers.iter().enumerate() {
                 let (rate, samples) =
-                    local.block_on(&runtime, load(&server.addr, c, *handshake, seconds));
+                    local.block_on(&runtime, load(&server.addr, c, *mode, seconds));
                 eprintln!("round {round}/{rounds}, {c} connections, {name}: {rate:.0} req/s");
                 rates[si][ci].push(rate);
                 latencies[si][ci].extend(samples);
             }
         }
     }
+    let names: Vec<&str> = servers.iter().map(|(name, _, _)| *name).collect();
     drop(servers);
 
     let fresh = Server::start(&ours_bin, &http);
@@ -374,10 +441,14 @@ fn main() {
         WARMUP.as_millis()
     );
     println!();
-    println!(
-        "| connections | bare hyper req/s | p50 | p99 | stateless req/s (ratio) | p50 (ratio) | p99 | sessions req/s (ratio) | p50 (ratio) | p99 |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut header = format!("| connections | {} req/s | p50 | p99 |", names[0]);
+    let mut rule = String::from("|---|---|---|---|");
+    for name in &names[1..] {
+        header.push_str(&format!(" {name} req/s (ratio) | p50 (ratio) | p99 |"));
+        rule.push_str("---|---|---|");
+    }
+    println!("{header}");
+    println!("{rule}");
     for (ci, &c) in conns.iter().enumerate() {
         let rate: Vec<f64> = rates.iter().map(|r| median(&mut r[ci].clone())).collect();
         let lat: Vec<Vec<u64>> = latencies
@@ -391,7 +462,7 @@ fn main() {
         let p50: Vec<u64> = lat.iter().map(|v| percentile(v, 0.5)).collect();
         let p99: Vec<u64> = lat.iter().map(|v| percentile(v, 0.99)).collect();
         let mut row = format!("| {c} | {:.0} | {} | {} |", rate[0], us(p50[0]), us(p99[0]));
-        for s in 1..3 {
+        for s in 1..names.len() {
             row.push_str(&format!(
                 " {:.0} ({:.2}×) | {} ({:.2}×) | {} |",
                 rate[s],
@@ -409,29 +480,39 @@ fn main() {
         conns
             .iter()
             .enumerate()
-            .map(|(ci, c)| format!(
-                "{c}: bare {:?}, stateless {:?}, sessions {:?}",
-                rates[0][ci].iter().map(|r| r.round()).collect::<Vec<_>>(),
-                rates[1][ci].iter().map(|r| r.round()).collect::<Vec<_>>(),
-                rates[2][ci].iter().map(|r| r.round()).collect::<Vec<_>>()
-            ))
+            .map(|(ci, c)| {
+                let each: Vec<String> = names
+                    .iter()
+                    .zip(&rates)
+                    .map(|(name, r)| {
+                        let r: Vec<f64> = r[ci].iter().map(|r| r.round()).collect();
+                        format!("{name} {r:?}")
+                    })
+                    .collect();
+                format!("{c}: {}", each.join(", "))
+            })
             .collect::<Vec<_>>()
             .join("; ")
     );
     println!();
-    println!("| memory | bare hyper | stateless | sessions |");
-    println!("|---|---|---|---|");
-    println!(
-        "| resident after one handshake and one call | {:.1} MB | {:.1} MB ({:.2}×) | {:.1} MB ({:.2}×) |",
-        idle[0] as f64 / 1e6,
-        idle[1] as f64 / 1e6,
-        idle[1] as f64 / idle[0] as f64,
-        idle[2] as f64 / 1e6,
-        idle[2] as f64 / idle[0] as f64
+    println!("| memory | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(names.len()));
+    let mut row = format!(
+        "| resident after one call (and a handshake before 2026-07-28) | {:.1} MB |",
+        idle[0] as f64 / 1e6
     );
+    for &m in &idle[1..] {
+        row.push_str(&format!(
+            " {:.1} MB ({:.2}×) |",
+            m as f64 / 1e6,
+            m as f64 / idle[0] as f64
+        ));
+    }
+    println!("{row}");
     println!(
-        "| per open idle session ({sessions} sessions) | | | {:.0} bytes |",
-        per_session
+        "| per open idle session ({sessions} sessions) | | | {:.0} bytes |{}",
+        per_session,
+        " |".repeat(names.len() - 3)
     );
     let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
     println!();

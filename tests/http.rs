@@ -2,9 +2,7 @@
 //! client (every status code, header and SSE frame is checked as sent) and by the runtime's own
 //! HTTP `Client`; plus one server run in-process through `HttpServer`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -13,7 +11,7 @@ use hyper::{HeaderMap, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use mcp_runtime::prelude::*;
 use mcp_runtime::{ClientOptions, HttpClientOptions, HttpOptions, HttpServer};
-use mcp_workspace::example_binary;
+use mcp_workspace::{HttpExample, example_binary, example_command};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
@@ -21,9 +19,8 @@ const LATEST: &str = "2025-11-25";
 
 /// The quickstart on a free port, with its stderr (banner and logs) collected.
 struct Quickstart {
-    child: Child,
+    server: HttpExample,
     addr: String,
-    log: Arc<Mutex<String>>,
 }
 
 impl Quickstart {
@@ -32,38 +29,11 @@ impl Quickstart {
     }
 
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Quickstart {
-        let mut child = Command::new(example_binary("quickstart"))
-            .args(["--transport", "http", "--port", "0"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the quickstart example is built (cargo build --examples)");
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut banner = String::new();
-        stderr.read_line(&mut banner).unwrap();
-        let url = banner
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in the banner {banner:?}"))
-            .trim_end_matches(',');
-        let addr = url
-            .strip_prefix("http://")
-            .and_then(|u| u.strip_suffix("/mcp"))
-            .unwrap()
-            .to_string();
-        let log = Arc::new(Mutex::new(banner.clone()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Quickstart { child, addr, log }
+        let mut command = example_command("quickstart");
+        command.envs(env.iter().copied());
+        let server = HttpExample::start(command, args);
+        let addr = server.addr().to_string();
+        Quickstart { server, addr }
     }
 
     fn url(&self) -> String {
@@ -71,7 +41,7 @@ impl Quickstart {
     }
 
     fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.server.log()
     }
 
     /// A POST with the headers a well-behaved client sends.
@@ -114,28 +84,14 @@ impl Quickstart {
 
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
+            .args([signal, &self.server.child.0.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
     }
 
     fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            assert!(start.elapsed() < limit, "the server did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.child.wait_exit(limit)
     }
 }
 

@@ -1,90 +1,34 @@
 //! The quickstart example as a real process on stdio: framing, bad input, shutdown, launch
 //! options. `cargo build --examples` must have run (the test command does it).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mcp_workspace::example_binary;
+use mcp_workspace::{StdioPeer, example_binary, example_command};
 use serde_json::{Value, json};
 
 fn quickstart() -> Command {
-    let path = example_binary("quickstart");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --examples` first (./scripts/test does)",
-        path.display()
-    );
-    Command::new(path)
+    example_command("quickstart")
 }
 
-struct Proc {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
+/// The quickstart on stdio with these options.
+fn start(args: &[&str]) -> StdioPeer {
+    let mut command = quickstart();
+    command.args(args);
+    StdioPeer::start(command)
 }
 
-impl Proc {
-    fn start(args: &[&str]) -> Proc {
-        let mut child = quickstart()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Proc {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(line.as_bytes()).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn recv(&mut self) -> Value {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        assert!(line.ends_with('\n'), "one message per line, got {line:?}");
-        serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"))
-    }
-
-    fn initialize(&mut self) {
-        self.send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#);
-        assert_eq!(self.recv()["result"]["serverInfo"]["name"], "quickstart");
-        self.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
-    }
-
-    fn wait(mut self, limit: Duration) -> (i32, String) {
-        drop(self.stdin.take());
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut rest = String::new();
-                self.stdout.read_to_string(&mut rest).unwrap();
-                return (status.code().unwrap_or(-1), rest);
-            }
-            if start.elapsed() > limit {
-                let _ = self.child.kill();
-                panic!("the server did not exit within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+fn initialize(p: &mut StdioPeer) {
+    p.send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#);
+    assert_eq!(p.recv()["result"]["serverInfo"]["name"], "quickstart");
+    p.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
 }
 
 #[test]
 fn bad_lines_get_errors_and_the_server_keeps_going() {
-    let mut p = Proc::start(&[]);
-    p.initialize();
+    let mut p = start(&[]);
+    initialize(&mut p);
     p.send("{not json");
     let e = p.recv();
     // No `id` at all: the MCP schema has no `null` ids.
@@ -99,15 +43,15 @@ fn bad_lines_get_errors_and_the_server_keeps_going() {
     p.send("");
     p.send(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#);
     assert_eq!(p.recv(), json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
-    let (code, rest) = p.wait(Duration::from_secs(10));
+    let (code, rest) = p.finish(Duration::from_secs(10));
     assert_eq!(code, 0);
     assert_eq!(rest, "", "nothing after the last answer");
 }
 
 #[test]
 fn oversized_messages_are_refused_without_dying() {
-    let mut p = Proc::start(&["--max-message-size", "200"]);
-    p.initialize();
+    let mut p = start(&["--max-message-size", "200"]);
+    initialize(&mut p);
     let big = format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"text_stats","arguments":{{"text":"{}"}}}}}}"#,
         "a ".repeat(200)
@@ -131,10 +75,10 @@ fn oversized_messages_are_refused_without_dying() {
 
 #[test]
 fn end_of_input_lets_running_calls_finish_then_exits_cleanly() {
-    let mut p = Proc::start(&[]);
-    p.initialize();
+    let mut p = start(&[]);
+    initialize(&mut p);
     p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":300}}}"#);
-    let (code, rest) = p.wait(Duration::from_secs(10));
+    let (code, rest) = p.finish(Duration::from_secs(10));
     assert_eq!(code, 0);
     let reply: Value = serde_json::from_str(rest.trim()).unwrap();
     assert_eq!(reply["result"]["content"][0]["text"], "slept 300 ms");
@@ -143,12 +87,12 @@ fn end_of_input_lets_running_calls_finish_then_exits_cleanly() {
 #[cfg(unix)]
 #[test]
 fn sigterm_finishes_in_flight_calls_and_exits() {
-    let mut p = Proc::start(&[]);
-    p.initialize();
+    let mut p = start(&[]);
+    initialize(&mut p);
     p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":300}}}"#);
     std::thread::sleep(Duration::from_millis(100));
     let status = Command::new("kill")
-        .args(["-TERM", &p.child.id().to_string()])
+        .args(["-TERM", &p.child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -158,7 +102,7 @@ fn sigterm_finishes_in_flight_calls_and_exits() {
     // stdin is still open: the signal alone ends the server.
     let start = Instant::now();
     let code = loop {
-        if let Some(s) = p.child.try_wait().unwrap() {
+        if let Some(s) = p.child.0.try_wait().unwrap() {
             break s.code();
         }
         assert!(

@@ -2,24 +2,18 @@
 //! and JSON output, exit codes, bad arguments, unreachable servers, and the inspector's web
 //! API guard.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use mcp_workspace::{
+    HttpExample, Lines, Running, built_example, example_command, raw_http, workspace_root,
+};
 use serde_json::{Value, json};
 
 fn example(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/debug/examples")
-        .join(name);
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo build --examples` first",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
+    built_example(name).to_string_lossy().into_owned()
 }
 
 fn quickstart() -> String {
@@ -336,7 +330,7 @@ fn inspect_prints_the_whole_manifest() {
 
 #[test]
 fn builds_cargo_targets_and_reports_build_failures() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = workspace_root();
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_mcp-cli"))
             .args(args)
@@ -406,35 +400,11 @@ fn bad_command_lines_and_unreachable_servers_fail_clearly() {
     assert!(ok(&o).contains("mcp-cli call TOOL [KEY=VALUE...]"));
 }
 
-/// A child process stopped when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The quickstart over streamable HTTP on a free port, and its URL.
-fn http_quickstart(args: &[&str]) -> (Running, String) {
-    let mut child = Command::new(quickstart())
-        .args(["--transport", "http", "--port", "0"])
-        .args(args)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches(',')
-        .to_string();
-    (Running(child), url)
+fn http_quickstart(args: &[&str]) -> (HttpExample, String) {
+    let server = HttpExample::start(example_command("quickstart"), args);
+    let url = server.url.clone();
+    (server, url)
 }
 
 #[test]
@@ -521,6 +491,7 @@ fn revision_2026_07_28_needs_no_handshake_over_stdio_and_http() {
 /// `mcp-cli dev` on a free port, with the URL it printed.
 struct Dev {
     _child: Running,
+    _stdout: Lines,
     port: u16,
     token: String,
 }
@@ -536,40 +507,24 @@ fn dev(args: &[&str], cwd: Option<&std::path::Path>) -> Dev {
         cmd.current_dir(d);
     }
     let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("mcp-cli dev prints its URL").unwrap();
-        if let Some(u) = line.strip_prefix("mcp-cli dev: inspector at ") {
-            break u.to_string();
-        }
-    };
+    let stdout = Lines::new(child.stdout.take().unwrap());
+    let child = Running(child);
+    let url = stdout.find(
+        "URL printed by mcp-cli dev",
+        Duration::from_secs(120),
+        |line| {
+            line.strip_prefix("mcp-cli dev: inspector at ")
+                .map(str::to_string)
+        },
+    );
     let rest = url.strip_prefix("http://127.0.0.1:").unwrap();
     let (port, token) = rest.split_once("/?token=").unwrap();
     Dev {
-        _child: Running(child),
+        _child: child,
+        _stdout: stdout,
         port: port.parse().unwrap(),
         token: token.to_string(),
     }
-}
-
-/// One raw HTTP/1.1 exchange: the status code and the body.
-fn http(port: u16, head: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(
-        s,
-        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let code = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
 }
 
 impl Dev {
@@ -578,7 +533,7 @@ impl Dev {
             "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Inspector-Token: {}\r\nContent-Type: application/json",
             self.port, self.token
         );
-        let (code, b) = http(self.port, &head, &body.to_string());
+        let (code, b) = raw_http(self.port, &head, &body.to_string());
         (code, serde_json::from_str(&b).unwrap_or(Value::Null))
     }
 
@@ -623,23 +578,23 @@ impl Dev {
 fn the_inspector_api_needs_the_token_the_host_and_the_origin() {
     let d = dev(&["--", &quickstart()], None);
     let host = format!("Host: 127.0.0.1:{}", d.port);
-    let (code, page) = http(
+    let (code, page) = raw_http(
         d.port,
         &format!("GET /?token={} HTTP/1.1\r\n{host}", d.token),
         "",
     );
     assert_eq!(code, 200);
     assert!(page.contains("<title>mcp-cli dev</title>"), "{page}");
-    let (code, page) = http(d.port, &format!("GET / HTTP/1.1\r\n{host}"), "");
+    let (code, page) = raw_http(d.port, &format!("GET / HTTP/1.1\r\n{host}"), "");
     assert_eq!(code, 403);
     assert!(page.contains("needs its session token"));
-    let (code, _) = http(d.port, &format!("GET /?token=0000 HTTP/1.1\r\n{host}"), "");
+    let (code, _) = raw_http(d.port, &format!("GET /?token=0000 HTTP/1.1\r\n{host}"), "");
     assert_eq!(code, 403);
 
     let body = r#"{"method":"tools/list"}"#;
-    let (code, _) = http(d.port, &format!("POST /api/rpc HTTP/1.1\r\n{host}"), body);
+    let (code, _) = raw_http(d.port, &format!("POST /api/rpc HTTP/1.1\r\n{host}"), body);
     assert_eq!(code, 401, "no token");
-    let (code, _) = http(
+    let (code, _) = raw_http(
         d.port,
         &format!(
             "POST /api/rpc HTTP/1.1\r\n{host}\r\nX-Inspector-Token: {}0",
@@ -648,7 +603,7 @@ fn the_inspector_api_needs_the_token_the_host_and_the_origin() {
         body,
     );
     assert_eq!(code, 401, "wrong token");
-    let (code, _) = http(
+    let (code, _) = raw_http(
         d.port,
         &format!(
             "POST /api/rpc HTTP/1.1\r\nHost: evil.example:{}\r\nX-Inspector-Token: {}",
@@ -657,7 +612,7 @@ fn the_inspector_api_needs_the_token_the_host_and_the_origin() {
         body,
     );
     assert_eq!(code, 403, "DNS rebinding: another Host");
-    let (code, _) = http(
+    let (code, _) = raw_http(
         d.port,
         &format!(
             "POST /api/rpc HTTP/1.1\r\n{host}\r\nOrigin: http://evil.example\r\nX-Inspector-Token: {}",
@@ -666,7 +621,7 @@ fn the_inspector_api_needs_the_token_the_host_and_the_origin() {
         body,
     );
     assert_eq!(code, 403, "another origin");
-    let (code, _) = http(d.port, &format!("GET /api/events HTTP/1.1\r\n{host}"), "");
+    let (code, _) = raw_http(d.port, &format!("GET /api/events HTTP/1.1\r\n{host}"), "");
     assert_eq!(code, 401, "events need the token too");
 
     let r = d.rpc(
@@ -771,7 +726,7 @@ fn the_inspector_switches_revisions_and_shows_build_failures() {
     );
     assert_eq!(meta["io.modelcontextprotocol/logLevel"], "debug");
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = workspace_root();
     let d = dev(&["--example", "no_such_example"], Some(&root));
     let e = d.events_until(|e| e["status"]["state"] == "build_failed");
     let output = e["status"]["output"].as_str().unwrap();
