@@ -5,6 +5,7 @@ mod jsonrpc;
 pub(crate) mod param_headers;
 pub(crate) mod per_request;
 mod revision;
+mod shape;
 mod types;
 
 pub use jsonrpc::{
@@ -12,6 +13,7 @@ pub use jsonrpc::{
 };
 pub use per_request::{CacheHints, CacheScope};
 pub use revision::ProtocolVersion;
+pub use shape::{DiscoverResult, ListChanged, ResourcesCapability, ServerCapabilities};
 pub use types::*;
 
 /// An unguessable identifier: 128 bits from the operating system's secure random source, in

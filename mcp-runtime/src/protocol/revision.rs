@@ -42,6 +42,13 @@ impl ProtocolVersion {
     /// The newest revision, newest first in `server/discover`'s `supportedVersions`.
     pub const NEWEST: ProtocolVersion = ProtocolVersion::V2026_07_28;
 
+    /// The per-request revision: what `server/discover` and `_meta`-carrying requests speak.
+    pub const PER_REQUEST: ProtocolVersion = ProtocolVersion::V2026_07_28;
+
+    /// The revision an HTTP request without `MCP-Protocol-Version` is taken to speak when
+    /// nothing else tells (the streamable HTTP transport's rule).
+    pub const HTTP_ASSUMED: ProtocolVersion = ProtocolVersion::V2025_03_26;
+
     /// The newest handshake revision, answered when a client asks for one we do not know.
     pub const LATEST: ProtocolVersion = ProtocolVersion::V2025_11_25;
 
@@ -121,6 +128,11 @@ impl ProtocolVersion {
     /// `message` on progress notifications exists.
     pub fn has_progress_message(self) -> bool {
         self >= ProtocolVersion::V2025_03_26
+    }
+
+    /// Elicitation requests say their `mode` (`form` or `url`).
+    pub fn has_elicitation_modes(self) -> bool {
+        self >= ProtocolVersion::V2025_11_25
     }
 
     /// The `completions` server capability exists.

@@ -2,11 +2,15 @@
 
 use std::sync::{Arc, Mutex, Weak};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::*;
-use crate::protocol::{Implementation, InitializeResult, ProtocolVersion};
+use crate::protocol::{
+    Implementation, InitializeResult, JsonObject, ListChanged, ProtocolVersion,
+    ResourcesCapability, ServerCapabilities,
+};
 use crate::server::dispatch::session;
+use crate::server::per_request::tasks::TaskSupport;
 use crate::server::registration::{Catalog, PromptEntry, ResourceEntry, ToolEntry};
 use crate::server::{handlers::state, per_request, per_request::tasks};
 
@@ -32,36 +36,42 @@ pub(crate) struct ServerCore {
 }
 
 impl ServerCore {
+    /// What the server can do, in the newest form; each revision takes its part
+    /// ([`ServerCapabilities::for_revision`]).
+    pub(crate) fn capabilities(&self) -> ServerCapabilities {
+        let tasks = self
+            .tools
+            .load()
+            .live()
+            .iter()
+            .any(|t| t.def.task != TaskSupport::Forbidden);
+        ServerCapabilities {
+            tools: Some(ListChanged { list_changed: true }),
+            resources: Some(ResourcesCapability {
+                subscribe: true,
+                list_changed: true,
+            }),
+            prompts: Some(ListChanged { list_changed: true }),
+            logging: Some(JsonObject::new()),
+            completions: Some(JsonObject::new()),
+            extensions: tasks.then(|| {
+                let mut extensions = JsonObject::new();
+                extensions.insert(
+                    per_request::tasks::EXTENSION.into(),
+                    Value::Object(JsonObject::new()),
+                );
+                extensions
+            }),
+        }
+    }
+
     pub(crate) fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {
-        let list_changed = || {
-            let mut m = Map::new();
-            m.insert("listChanged".into(), Value::Bool(true));
-            m
-        };
-        let mut capabilities = Map::new();
-        capabilities.insert("tools".into(), Value::Object(list_changed()));
-        let mut resources = list_changed();
-        resources.insert("subscribe".into(), Value::Bool(true));
-        capabilities.insert("resources".into(), Value::Object(resources));
-        capabilities.insert("prompts".into(), Value::Object(list_changed()));
-        capabilities.insert("logging".into(), Value::Object(Map::new()));
-        if version.has_completions() {
-            capabilities.insert("completions".into(), Value::Object(Map::new()));
-        }
-        let mut info = self.info.clone();
-        if !version.has_titles() {
-            info.title = None;
-        }
-        if !version.has_icons() {
-            info.description = None;
-            info.website_url = None;
-        }
-        InitializeResult {
-            protocol_version: version.as_str().into(),
-            capabilities,
-            server_info: info,
-            instructions: self.instructions.clone(),
-        }
+        InitializeResult::for_revision(
+            version,
+            self.capabilities(),
+            self.info.clone(),
+            self.instructions.clone(),
+        )
     }
 
     /// A one-line summary for banners and logs.

@@ -411,7 +411,7 @@ impl Context {
             })
             .map(|schema| {
                 let mut params = Map::new();
-                if self.protocol_version() >= crate::protocol::ProtocolVersion::V2025_11_25 {
+                if self.protocol_version().has_elicitation_modes() {
                     params.insert("mode".into(), "form".into());
                 }
                 params.insert("message".into(), Value::String(message.into()));

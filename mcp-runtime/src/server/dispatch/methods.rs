@@ -174,19 +174,13 @@ impl Session {
             Err(panic) => {
                 return Reply::Now(encode_result(
                     &id,
-                    &crate::server::dispatch::session::RenderedResult(
-                        panicked(name, &panic),
-                        version,
-                    ),
+                    &panicked(name, &panic).for_revision(version),
                 ));
             }
         };
         match fut {
             crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
-                Reply::Now(encode_result(
-                    &id,
-                    &crate::server::dispatch::session::RenderedResult(result, version),
-                ))
+                Reply::Now(encode_result(&id, &result.for_revision(version)))
             }
             fut => {
                 // In a task, a panic fails the task (a protocol-level fault: there is no
@@ -216,10 +210,7 @@ impl Session {
                             }
                             Err(msg) => panicked_msg(name, &msg),
                         };
-                        encode_result(
-                            &id,
-                            &crate::server::dispatch::session::RenderedResult(result, version),
-                        )
+                        encode_result(&id, &result.for_revision(version))
                     }),
                 )
             }

@@ -196,7 +196,7 @@ impl Session {
     ) -> Arc<Session> {
         let session = Session::new_child(core, out, parent, round);
         session.set_peer(
-            ProtocolVersion::V2026_07_28,
+            ProtocolVersion::PER_REQUEST,
             meta.info.clone().unwrap_or_default(),
             meta.capabilities.clone(),
         );

@@ -475,31 +475,6 @@ impl Serialize for Page {
     }
 }
 
-/// A tool result as the negotiated revision allows it.
-pub(crate) struct RenderedResult(pub(crate) CallToolResult, pub(crate) ProtocolVersion);
-
-impl Serialize for RenderedResult {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let RenderedResult(r, version) = self;
-        if version.has_structured_output() || r.structured_content.is_none() {
-            r.serialize(s)
-        } else {
-            let mut m = Map::new();
-            m.insert(
-                "content".into(),
-                serde_json::to_value(&r.content).map_err(serde::ser::Error::custom)?,
-            );
-            if r.is_error {
-                m.insert("isError".into(), Value::Bool(true));
-            }
-            if let Some(meta) = &r.meta {
-                m.insert("_meta".into(), Value::Object(meta.clone()));
-            }
-            m.serialize(s)
-        }
-    }
-}
-
 /// Parses required params.
 pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
     params: Option<&'a RawValue>,

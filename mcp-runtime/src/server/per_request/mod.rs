@@ -23,11 +23,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
-
-use crate::protocol::{CacheHints, ProtocolVersion};
+use crate::protocol::{CacheHints, DiscoverResult};
 use crate::server::ServerCore;
-use tasks::TaskSupport;
 
 /// The caching hints and the `requestState` key of a server.
 #[derive(Clone)]
@@ -53,30 +50,6 @@ impl Default for PerRequestConfig {
 }
 
 /// `server/discover`: the revisions, capabilities and identity of the server.
-pub(crate) fn discover(core: &ServerCore) -> Value {
-    let init = core.initialize_result(ProtocolVersion::V2026_07_28);
-    let supported: Vec<&str> = ProtocolVersion::ALL
-        .iter()
-        .rev()
-        .map(|v| v.as_str())
-        .collect();
-    let mut capabilities = init.capabilities;
-    if core
-        .tools
-        .load()
-        .live()
-        .iter()
-        .any(|t| t.def.task != TaskSupport::Forbidden)
-    {
-        let mut extensions = Map::new();
-        extensions.insert(tasks::EXTENSION.into(), json!({}));
-        capabilities.insert("extensions".into(), Value::Object(extensions));
-    }
-    let mut result = Map::new();
-    result.insert("supportedVersions".into(), json!(supported));
-    result.insert("capabilities".into(), Value::Object(capabilities));
-    if let Some(i) = init.instructions {
-        result.insert("instructions".into(), i.into());
-    }
-    Value::Object(result)
+pub(crate) fn discover(core: &ServerCore) -> DiscoverResult {
+    DiscoverResult::new(core.capabilities(), core.instructions.clone())
 }

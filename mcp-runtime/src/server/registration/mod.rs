@@ -21,7 +21,9 @@ use std::sync::OnceLock;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::protocol::ProtocolVersion;
+use serde::Serialize;
+
+use crate::protocol::{JsonObject, ProtocolVersion};
 
 /// An icon for a tool, resource, prompt or server.
 #[derive(Debug, Clone, Copy)]
@@ -69,46 +71,26 @@ impl Icon {
 pub(crate) struct Listing([OnceLock<Box<RawValue>>; ProtocolVersion::ALL.len()]);
 
 impl Listing {
-    pub(crate) fn get(&self, version: ProtocolVersion, build: impl FnOnce() -> Value) -> &RawValue {
+    /// The entry for `version`; `build` makes the typed value the first time.
+    pub(crate) fn get<T: Serialize>(
+        &self,
+        version: ProtocolVersion,
+        build: impl FnOnce() -> T,
+    ) -> &RawValue {
         self.0[version.index()].get_or_init(|| {
-            RawValue::from_string(build().to_string()).expect("serialized JSON is valid")
+            serde_json::value::to_raw_value(&build()).expect("a listed item serializes")
         })
     }
 }
 
-/// `title` (from 2025-06-18) and `description`, as every listed item has them.
-pub(crate) fn insert_title_and_description(
-    m: &mut Map<String, Value>,
-    version: ProtocolVersion,
-    title: Option<&'static str>,
-    description: Option<&'static str>,
-) {
-    if let Some(t) = title.filter(|_| version.has_titles()) {
-        m.insert("title".into(), t.into());
-    }
-    if let Some(desc) = description {
-        m.insert("description".into(), desc.into());
-    }
+/// Icons as listed items carry them; none when there are none.
+pub(crate) fn icons(icons: &[Icon]) -> Option<Vec<Value>> {
+    (!icons.is_empty()).then(|| icons.iter().map(|i| i.to_json()).collect())
 }
 
-/// `icons` (from 2025-11-25) and `_meta` (from 2025-06-18), as every listed item has them.
-pub(crate) fn insert_icons_and_meta(
-    m: &mut Map<String, Value>,
-    version: ProtocolVersion,
-    icons: &[Icon],
-    meta: Option<&'static str>,
-) {
-    if version.has_icons() && !icons.is_empty() {
-        m.insert(
-            "icons".into(),
-            Value::Array(icons.iter().map(|i| i.to_json()).collect()),
-        );
-    }
-    if version.has_item_meta()
-        && let Some(meta) = meta.and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
-        m.insert("_meta".into(), meta);
-    }
+/// An item's `_meta` (JSON object text, checked by the macros).
+pub(crate) fn meta(meta: Option<&'static str>) -> Option<JsonObject> {
+    meta.and_then(|s| serde_json::from_str(s).ok())
 }
 
 /// Where an item was defined, for messages: `file:line (`module`)`.

@@ -2,15 +2,12 @@
 //! them.
 
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-use crate::protocol::{ErrorObject, ProtocolVersion};
+use crate::protocol::{ErrorObject, Prompt, PromptArgumentInfo, ProtocolVersion};
 use crate::server::handlers::call::{ArgSpec, HandlerFuture};
 use crate::server::handlers::prompt::{GetPromptResult, PromptGet};
 use crate::server::registration::catalog::Item;
-use crate::server::registration::{
-    Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin,
-};
+use crate::server::registration::{Icon, Listing, icons, meta, origin};
 
 /// Everything the runtime knows about one prompt, as a static the `#[prompt]` macro emits.
 #[derive(Debug)]
@@ -69,30 +66,27 @@ impl PromptEntry {
 
     /// The prompt's `prompts/list` item.
     pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing.get(version, || self.to_json(version))
-    }
-
-    fn to_json(&self, version: ProtocolVersion) -> Value {
         let d = self.def;
-        let mut m = Map::new();
-        m.insert("name".into(), d.name.into());
-        insert_title_and_description(&mut m, version, d.title, d.description);
-        let args: Vec<Value> = self
-            .arguments
-            .iter()
-            .map(|a| {
-                let mut arg = Map::new();
-                arg.insert("name".into(), a.spec.name.into());
-                if let Some(desc) = a.spec.description {
-                    arg.insert("description".into(), desc.into());
-                }
-                arg.insert("required".into(), a.required.into());
-                Value::Object(arg)
-            })
-            .collect();
-        m.insert("arguments".into(), Value::Array(args));
-        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
-        Value::Object(m)
+        self.listing.get(version, || {
+            Prompt {
+                name: d.name.into(),
+                title: d.title.map(Into::into),
+                description: d.description.map(Into::into),
+                arguments: self
+                    .arguments
+                    .iter()
+                    .map(|a| PromptArgumentInfo {
+                        name: a.spec.name.into(),
+                        title: None,
+                        description: a.spec.description.map(Into::into),
+                        required: a.required,
+                    })
+                    .collect(),
+                icons: icons(d.icons),
+                meta: meta(d.meta),
+            }
+            .for_revision(version)
+        })
     }
 
     /// The listed argument with this name.

@@ -2,15 +2,14 @@
 //! resources as a server holds them.
 
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-use crate::protocol::{ProtocolVersion, ResourceContents, Role};
+use crate::protocol::{
+    Annotations, ProtocolVersion, Resource, ResourceContents, ResourceTemplate, Role,
+};
 use crate::server::handlers::call::{ArgSpec, HandlerFuture};
 use crate::server::handlers::resource::{ResourceError, ResourceRead};
 use crate::server::registration::catalog::Item;
-use crate::server::registration::{
-    Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin,
-};
+use crate::server::registration::{Icon, Listing, icons, meta, origin};
 use crate::server::uri_template::UriTemplate;
 
 /// Hints about a resource, for the client's display and selection.
@@ -32,21 +31,13 @@ impl ResourceAnnotations {
         last_modified: None,
     };
 
-    fn to_json(self, version: ProtocolVersion) -> Option<Value> {
-        let mut m = Map::new();
-        if !self.audience.is_empty() {
-            m.insert(
-                "audience".into(),
-                serde_json::to_value(self.audience).unwrap_or_default(),
-            );
-        }
-        if let Some(p) = self.priority {
-            m.insert("priority".into(), p.into());
-        }
-        if let Some(t) = self.last_modified.filter(|_| version.has_titles()) {
-            m.insert("lastModified".into(), t.into());
-        }
-        (!m.is_empty()).then_some(Value::Object(m))
+    fn to_annotations(self) -> Option<Annotations> {
+        let a = Annotations {
+            audience: (!self.audience.is_empty()).then(|| self.audience.to_vec()),
+            priority: self.priority,
+            last_modified: self.last_modified.map(Into::into),
+        };
+        (a != Annotations::default()).then_some(a)
     }
 }
 
@@ -114,31 +105,37 @@ impl ResourceEntry {
 
     /// The entry's `resources/list` or `resources/templates/list` item.
     pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing.get(version, || self.to_json(version))
-    }
-
-    fn to_json(&self, version: ProtocolVersion) -> Value {
         let d = self.def;
-        let mut m = Map::new();
-        let uri_key = if self.template.is_some() {
-            "uriTemplate"
+        if self.template.is_some() {
+            self.listing.get(version, || {
+                ResourceTemplate {
+                    uri_template: d.uri.into(),
+                    name: d.name.into(),
+                    title: d.title.map(Into::into),
+                    description: d.description.map(Into::into),
+                    mime_type: d.mime_type.map(Into::into),
+                    annotations: d.annotations.to_annotations(),
+                    icons: icons(d.icons),
+                    meta: meta(d.meta),
+                }
+                .for_revision(version)
+            })
         } else {
-            "uri"
-        };
-        m.insert(uri_key.into(), d.uri.into());
-        m.insert("name".into(), d.name.into());
-        insert_title_and_description(&mut m, version, d.title, d.description);
-        if let Some(mime) = d.mime_type {
-            m.insert("mimeType".into(), mime.into());
+            self.listing.get(version, || {
+                Resource {
+                    uri: d.uri.into(),
+                    name: d.name.into(),
+                    title: d.title.map(Into::into),
+                    description: d.description.map(Into::into),
+                    mime_type: d.mime_type.map(Into::into),
+                    size: d.size,
+                    annotations: d.annotations.to_annotations(),
+                    icons: icons(d.icons),
+                    meta: meta(d.meta),
+                }
+                .for_revision(version)
+            })
         }
-        if let Some(size) = d.size.filter(|_| self.template.is_none()) {
-            m.insert("size".into(), size.into());
-        }
-        if let Some(a) = d.annotations.to_json(version) {
-            m.insert("annotations".into(), a);
-        }
-        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
-        Value::Object(m)
     }
 
     /// The completion function of a template variable, if it has one; `None` when the

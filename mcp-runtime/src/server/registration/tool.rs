@@ -1,11 +1,11 @@
 //! Static tool descriptors, collected through `inventory`, and tools as a server holds them.
 
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-use super::{Icon, Listing, insert_icons_and_meta, insert_title_and_description, origin};
+use super::{Icon, Listing, icons, meta, origin};
 use crate::protocol::param_headers;
-use crate::protocol::{JsonObject, ProtocolVersion};
+use crate::protocol::{JsonObject, ProtocolVersion, Tool};
 use crate::server::handlers::call::{OutputMode, OutputSchema, ToolCall, ToolFuture};
 
 /// Hints about a tool's behaviour. `None` leaves a hint to the client's default.
@@ -33,8 +33,8 @@ impl ToolAnnotations {
         open_world: None,
     };
 
-    fn to_json(self) -> Option<Value> {
-        let mut m = Map::new();
+    fn to_object(self) -> Option<JsonObject> {
+        let mut m = JsonObject::new();
         if let Some(t) = self.title {
             m.insert("title".into(), t.into());
         }
@@ -48,7 +48,7 @@ impl ToolAnnotations {
                 m.insert(key.into(), v.into());
             }
         }
-        (!m.is_empty()).then_some(Value::Object(m))
+        (!m.is_empty()).then_some(m)
     }
 }
 
@@ -146,36 +146,23 @@ impl ToolEntry {
 
     /// The tool's `tools/list` entry for a revision, built on first use.
     pub(crate) fn listing(&self, version: ProtocolVersion) -> &RawValue {
-        self.listing.get(version, || self.to_json(version))
+        self.listing
+            .get(version, || self.describe().for_revision(version))
     }
 
-    fn to_json(&self, version: ProtocolVersion) -> Value {
+    /// The tool as the newest revision lists it.
+    fn describe(&self) -> Tool {
         let d = self.def;
-        let mut m = Map::new();
-        m.insert("name".into(), d.name.into());
-        insert_title_and_description(&mut m, version, d.title, d.description);
-        m.insert(
-            "inputSchema".into(),
-            Value::Object(self.input_schema.clone()),
-        );
-        if let Some(out) = self
-            .output_schema
-            .as_ref()
-            .filter(|_| version.has_structured_output())
-        {
-            m.insert("outputSchema".into(), Value::Object(out.clone()));
+        Tool {
+            name: d.name.into(),
+            title: d.title.map(Into::into),
+            description: d.description.map(Into::into),
+            input_schema: self.input_schema.clone(),
+            output_schema: self.output_schema.clone(),
+            annotations: d.annotations.to_object(),
+            icons: icons(d.icons),
+            meta: meta(d.meta),
         }
-        if version.has_tool_annotations() {
-            let mut ann = d.annotations;
-            if !version.has_titles() && ann.title.is_none() {
-                ann.title = d.title;
-            }
-            if let Some(a) = ann.to_json() {
-                m.insert("annotations".into(), a);
-            }
-        }
-        insert_icons_and_meta(&mut m, version, d.icons, d.meta);
-        Value::Object(m)
     }
 }
 

@@ -49,10 +49,6 @@ const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
-/// The revision assumed for a request without `MCP-Protocol-Version` when nothing else tells
-/// (the transport specification's rule).
-const ASSUMED_VERSION: ProtocolVersion = ProtocolVersion::V2025_03_26;
-
 type HttpResponse = Response<ResponseBody>;
 
 /// What the access log says about a request.

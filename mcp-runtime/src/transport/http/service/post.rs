@@ -107,7 +107,7 @@ pub(super) async fn post(
         // session says outside a request has nowhere to go.
         let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
         if !is_initialize {
-            session.assume_initialized(version.unwrap_or(ASSUMED_VERSION));
+            session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
         return answer(shared, None, &session, message, mode, log).await;
     }
