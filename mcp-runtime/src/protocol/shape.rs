@@ -17,15 +17,14 @@ impl Tool {
     /// The tool as `tools/list` shows it in `version`. Before titles existed (2025-06-18) a
     /// title moves into the annotations, where 2025-03-26 reads it.
     pub fn for_revision(mut self, version: ProtocolVersion) -> Tool {
-        if !version.has_titles() {
-            if let Some(title) = self.title.take()
-                && version.has_tool_annotations()
-            {
-                let annotations = self.annotations.get_or_insert_with(Map::new);
-                annotations
-                    .entry("title")
-                    .or_insert_with(|| Value::String(title));
-            }
+        if !version.has_titles()
+            && let Some(title) = self.title.take()
+            && version.has_tool_annotations()
+        {
+            let annotations = self.annotations.get_or_insert_with(Map::new);
+            annotations
+                .entry("title")
+                .or_insert_with(|| Value::String(title));
         }
         if !version.has_structured_output() {
             self.output_schema = None;
