@@ -312,7 +312,7 @@ impl fmt::Display for ErrorObject {
 impl std::error::Error for ErrorObject {}
 
 #[derive(Serialize)]
-struct ResultEnvelope<'a, T: Serialize> {
+struct ResultEnvelope<'a, T: Serialize + ?Sized> {
     jsonrpc: &'static str,
     id: &'a RequestId,
     result: &'a T,
@@ -360,6 +360,49 @@ pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
         error,
     })
     .expect("an error object always serializes")
+}
+
+/// A response as the server sends it: its bytes, and its error code when it is an error, so
+/// that a transport can choose a status without reading the bytes again.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    /// The serialized JSON-RPC response.
+    pub(crate) bytes: Vec<u8>,
+    /// The `error.code` of an error response.
+    pub(crate) error: Option<i64>,
+}
+
+impl Encoded {
+    /// A result response.
+    pub(crate) fn result<T: Serialize + ?Sized>(id: &RequestId, result: &T) -> Encoded {
+        Encoded::try_result(id, result).unwrap_or_else(|e| {
+            Encoded::error(
+                Some(id),
+                &ErrorObject::internal(format!("could not serialize the result: {e}")),
+            )
+        })
+    }
+
+    /// A result response, or why the result does not serialize.
+    pub(crate) fn try_result<T: Serialize + ?Sized>(
+        id: &RequestId,
+        result: &T,
+    ) -> Result<Encoded, serde_json::Error> {
+        serde_json::to_vec(&ResultEnvelope {
+            jsonrpc: "2.0",
+            id,
+            result,
+        })
+        .map(|bytes| Encoded { bytes, error: None })
+    }
+
+    /// An error response.
+    pub(crate) fn error(id: Option<&RequestId>, error: &ErrorObject) -> Encoded {
+        Encoded {
+            bytes: encode_error(id, error),
+            error: Some(error.code),
+        }
+    }
 }
 
 /// Serializes a request (with `id`) or a notification (without).

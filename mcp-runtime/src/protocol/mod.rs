@@ -6,8 +6,10 @@ pub(crate) mod param_headers;
 pub(crate) mod per_request;
 mod revision;
 mod shape;
+pub(crate) mod stamp;
 mod types;
 
+pub(crate) use jsonrpc::Encoded;
 pub use jsonrpc::{
     BadMessage, ErrorObject, Incoming, RequestId, code, encode_error, encode_request, encode_result,
 };

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{ErrorObject, Implementation, JsonObject, LogLevel, ProtocolVersion, code};
 
@@ -35,22 +35,161 @@ pub(crate) const CACHEABLE: [&str; 6] = [
     "resources/read",
 ];
 
-/// Whether a request's params name a per-request revision: the cheap test first, then the
-/// `_meta` key itself.
-pub(crate) fn names_revision(params: Option<&RawValue>) -> bool {
-    let Some(raw) = params else { return false };
-    if !raw.get().contains(PROTOCOL_VERSION) {
-        return false;
+/// What the per-request revision reads of a request's params, parsed once at the edge: the
+/// `_meta` keys that say who sends it, and the fields its routing and rounds look at. The
+/// rest (arguments, a tool's own `_meta` keys) is left for the method to parse.
+#[derive(Default, Deserialize)]
+pub(crate) struct Envelope<'a> {
+    #[serde(rename = "_meta", default)]
+    meta: Option<MetaFields>,
+    /// A tool's or prompt's name.
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    /// A resource's URI.
+    #[serde(borrow, default)]
+    uri: Option<&'a RawValue>,
+    /// The task of `tasks/get`, `tasks/update` and `tasks/cancel`.
+    #[serde(rename = "taskId", borrow, default)]
+    task_id: Option<&'a RawValue>,
+    /// A tool call's arguments, read only when a tool mirrors some into headers.
+    #[serde(borrow, default)]
+    pub(crate) arguments: Option<&'a RawValue>,
+    /// Answers to an `input_required` result.
+    #[serde(rename = "inputResponses", borrow, default)]
+    pub(crate) input_responses: Option<&'a RawValue>,
+    /// The sealed answers of earlier rounds.
+    #[serde(rename = "requestState", borrow, default)]
+    pub(crate) request_state: Option<&'a RawValue>,
+}
+
+/// The `_meta` keys of the per-request revision; other keys are skipped unread.
+#[derive(Default, Deserialize)]
+struct MetaFields {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
+    version: Option<Value>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
+    capabilities: Option<Value>,
+    #[serde(rename = "io.modelcontextprotocol/clientInfo", default)]
+    info: Option<Value>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    log_level: Option<Value>,
+}
+
+impl<'a> Envelope<'a> {
+    /// The envelope of a request whose `_meta` names a revision: it is served by the
+    /// per-request rules. The cheap test first (the key's text), then one parse.
+    pub(crate) fn sniff(params: Option<&'a RawValue>) -> Option<Envelope<'a>> {
+        let raw = params?;
+        if !raw.get().contains(PROTOCOL_VERSION) {
+            return None;
+        }
+        serde_json::from_str::<Envelope<'a>>(raw.get())
+            .ok()
+            .filter(|e| e.meta.as_ref().is_some_and(|m| m.version.is_some()))
     }
-    #[derive(Deserialize)]
-    struct MetaOnly {
-        #[serde(rename = "_meta")]
-        meta: Option<Map<String, Value>>,
+
+    /// The envelope of a request the transport already knows is per-request; params that
+    /// are not an object leave it empty, and [`Envelope::check`] says what is missing.
+    pub(crate) fn parse(params: Option<&'a RawValue>) -> Envelope<'a> {
+        params
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or_default()
     }
-    serde_json::from_str::<MetaOnly>(raw.get())
-        .ok()
-        .and_then(|m| m.meta)
-        .is_some_and(|m| m.contains_key(PROTOCOL_VERSION))
+
+    /// The checks every per-request request passes first, in the order the revision gives:
+    /// `_meta` complete (-32602), `MCP-Protocol-Version` equal to it (-32020), the revision
+    /// one the server speaks (-32022). Takes who sends the request out of the envelope.
+    pub(crate) fn check(
+        &mut self,
+        header_version: Option<&str>,
+    ) -> Result<RequestMeta, ErrorObject> {
+        let meta = self.meta.take().ok_or_else(|| {
+            ErrorObject::invalid_params(format!(
+                "Invalid params: the request has no `_meta`; 2026-07-28 requests carry `{PROTOCOL_VERSION}` and `{CLIENT_CAPABILITIES}` in it"
+            ))
+        })?;
+        let meta = meta.into_request_meta()?;
+        if let Some(h) = header_version
+            && h != meta.version
+        {
+            return Err(ErrorObject::new(
+                code::HEADER_MISMATCH,
+                format!(
+                    "Header mismatch: MCP-Protocol-Version is `{h}` but `_meta.{PROTOCOL_VERSION}` is `{}`",
+                    meta.version
+                ),
+            ));
+        }
+        match ProtocolVersion::parse_any(&meta.version) {
+            Some(v) if v.is_per_request() => Ok(meta),
+            _ => Err(unsupported_version(&meta.version)),
+        }
+    }
+
+    /// What the request is about, by method: a tool's or prompt's name, a resource's URI, a
+    /// task's id (`None` when absent or not a string).
+    pub(crate) fn target(&self, method: &str) -> Option<String> {
+        let raw = match method {
+            "tools/call" | "prompts/get" => self.name,
+            "resources/read" => self.uri,
+            "tasks/get" | "tasks/update" | "tasks/cancel" => self.task_id,
+            _ => None,
+        }?;
+        serde_json::from_str::<String>(raw.get()).ok()
+    }
+}
+
+impl MetaFields {
+    fn into_request_meta(self) -> Result<RequestMeta, ErrorObject> {
+        let version = match self.version {
+            Some(Value::String(v)) => v,
+            _ => {
+                return Err(ErrorObject::invalid_params(format!(
+                    "Invalid params: `_meta` has no `{PROTOCOL_VERSION}` string"
+                )));
+            }
+        };
+        let capabilities = match self.capabilities {
+            Some(Value::Object(c)) => c,
+            _ => {
+                return Err(ErrorObject::invalid_params(format!(
+                    "Invalid params: `_meta` has no `{CLIENT_CAPABILITIES}` object"
+                )));
+            }
+        };
+        let info = match self.info {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(serde_json::from_value(v).map_err(|e| {
+                ErrorObject::invalid_params(format!("Invalid params: `_meta.{CLIENT_INFO}`: {e}"))
+            })?),
+        };
+        let log_level = match self.log_level {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(serde_json::from_value(v).map_err(|e| {
+                ErrorObject::invalid_params(format!("Invalid params: `_meta.{LOG_LEVEL}`: {e}"))
+            })?),
+        };
+        Ok(RequestMeta {
+            version,
+            capabilities,
+            info,
+            log_level,
+        })
+    }
+}
+
+/// The result of a request whose handler waits on the client: what it asks, by key, and the
+/// sealed answers so far, for the client to call again with.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InputRequiredResult {
+    /// Always `input_required`.
+    pub(crate) result_type: &'static str,
+    /// The requests to the client (`{method, params}`), by key.
+    pub(crate) input_requests: JsonObject,
+    /// The answers gathered so far, sealed by the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request_state: Option<String>,
 }
 
 /// Who sent a per-request request, from its `_meta`.
@@ -59,81 +198,6 @@ pub(crate) struct RequestMeta {
     pub(crate) capabilities: JsonObject,
     pub(crate) info: Option<Implementation>,
     pub(crate) log_level: Option<LogLevel>,
-}
-
-pub(crate) fn parse_meta(params: Option<&RawValue>) -> Result<RequestMeta, ErrorObject> {
-    #[derive(Deserialize)]
-    struct MetaOnly {
-        #[serde(rename = "_meta")]
-        meta: Option<Map<String, Value>>,
-    }
-    let meta = params
-        .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
-        .and_then(|m| m.meta)
-        .ok_or_else(|| {
-            ErrorObject::invalid_params(format!(
-                "Invalid params: the request has no `_meta`; 2026-07-28 requests carry `{PROTOCOL_VERSION}` and `{CLIENT_CAPABILITIES}` in it"
-            ))
-        })?;
-    let version = match meta.get(PROTOCOL_VERSION) {
-        Some(Value::String(v)) => v.clone(),
-        _ => {
-            return Err(ErrorObject::invalid_params(format!(
-                "Invalid params: `_meta` has no `{PROTOCOL_VERSION}` string"
-            )));
-        }
-    };
-    let capabilities = match meta.get(CLIENT_CAPABILITIES) {
-        Some(Value::Object(c)) => c.clone(),
-        _ => {
-            return Err(ErrorObject::invalid_params(format!(
-                "Invalid params: `_meta` has no `{CLIENT_CAPABILITIES}` object"
-            )));
-        }
-    };
-    let info = match meta.get(CLIENT_INFO) {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
-            ErrorObject::invalid_params(format!("Invalid params: `_meta.{CLIENT_INFO}`: {e}"))
-        })?),
-    };
-    let log_level = match meta.get(LOG_LEVEL) {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
-            ErrorObject::invalid_params(format!("Invalid params: `_meta.{LOG_LEVEL}`: {e}"))
-        })?),
-    };
-    Ok(RequestMeta {
-        version,
-        capabilities,
-        info,
-        log_level,
-    })
-}
-
-/// The checks every per-request request passes first, in the order the revision gives:
-/// `_meta` complete (-32602), `MCP-Protocol-Version` equal to it (-32020), the revision one
-/// the server speaks (-32022).
-pub(crate) fn check_request(
-    params: Option<&RawValue>,
-    header_version: Option<&str>,
-) -> Result<RequestMeta, ErrorObject> {
-    let meta = parse_meta(params)?;
-    if let Some(h) = header_version
-        && h != meta.version
-    {
-        return Err(ErrorObject::new(
-            code::HEADER_MISMATCH,
-            format!(
-                "Header mismatch: MCP-Protocol-Version is `{h}` but `_meta.{PROTOCOL_VERSION}` is `{}`",
-                meta.version
-            ),
-        ));
-    }
-    match ProtocolVersion::parse_any(&meta.version) {
-        Some(v) if v.is_per_request() => Ok(meta),
-        _ => Err(unsupported_version(&meta.version)),
-    }
 }
 
 /// UnsupportedProtocolVersion (-32022), naming every revision the server speaks.
@@ -171,15 +235,6 @@ pub enum CacheScope {
     Private,
 }
 
-impl CacheScope {
-    fn as_str(self) -> &'static str {
-        match self {
-            CacheScope::Public => "public",
-            CacheScope::Private => "private",
-        }
-    }
-}
-
 impl Default for CacheHints {
     fn default() -> CacheHints {
         CacheHints {
@@ -189,51 +244,21 @@ impl Default for CacheHints {
     }
 }
 
-pub(crate) fn server_info_meta(info: &Implementation) -> Value {
-    let mut meta = Map::new();
-    meta.insert(
-        SERVER_INFO.into(),
-        serde_json::to_value(info).unwrap_or_default(),
-    );
-    Value::Object(meta)
-}
-
-/// What every per-request response carries: `resultType`, the server's identity, caching
-/// hints for the methods that have them (`hints`); and this revision's error codes.
-pub(crate) fn finish(bytes: Vec<u8>, info: &Implementation, hints: Option<CacheHints>) -> Vec<u8> {
-    let Ok(mut message) = serde_json::from_slice::<Map<String, Value>>(&bytes) else {
-        return bytes;
-    };
-    if let Some(Value::Object(error)) = message.get_mut("error") {
-        if error.get("code").and_then(Value::as_i64) == Some(code::RESOURCE_NOT_FOUND) {
-            error.insert("code".into(), code::INVALID_PARAMS.into());
-        }
-        return serde_json::to_vec(&message).unwrap_or(bytes);
+/// A per-request result without what [`Wire`](super::stamp::Wire) added: a task keeps the
+/// result of its call as the call made it, and `tasks/get` shows it inside its own.
+pub(crate) fn unstamp(result: &mut Value) {
+    let Value::Object(m) = result else { return };
+    if m.get("resultType").and_then(Value::as_str) == Some("complete") {
+        m.remove("resultType");
+        m.remove("ttlMs");
+        m.remove("cacheScope");
     }
-    let Some(Value::Object(result)) = message.get_mut("result") else {
-        return bytes;
-    };
-    let complete = !result.contains_key("resultType");
-    if complete {
-        result.insert("resultType".into(), "complete".into());
-    }
-    match result.get_mut("_meta") {
-        Some(Value::Object(meta)) => {
-            meta.insert(
-                SERVER_INFO.into(),
-                serde_json::to_value(info).unwrap_or_default(),
-            );
-        }
-        _ => {
-            result.insert("_meta".into(), server_info_meta(info));
+    if let Some(Value::Object(meta)) = m.get_mut("_meta") {
+        meta.remove(SERVER_INFO);
+        if meta.is_empty() {
+            m.remove("_meta");
         }
     }
-    if let Some(hints) = hints.filter(|_| complete) {
-        let ttl = u64::try_from(hints.ttl.as_millis()).unwrap_or(u64::MAX);
-        result.insert("ttlMs".into(), ttl.into());
-        result.insert("cacheScope".into(), hints.scope.as_str().into());
-    }
-    serde_json::to_vec(&message).unwrap_or(bytes)
 }
 
 #[cfg(test)]
@@ -243,27 +268,62 @@ mod tests {
     #[test]
     fn meta_needs_the_version_and_capabilities_but_not_client_info() {
         let raw = |s: &str| RawValue::from_string(s.to_string()).unwrap();
-        assert!(parse_meta(Some(&raw("{}"))).is_err());
-        let e = parse_meta(Some(&raw(
-            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#,
-        )))
-        .err()
-        .unwrap();
+        let empty = raw("{}");
+        assert!(Envelope::parse(Some(&empty)).check(None).is_err());
+        let no_capabilities =
+            raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#);
+        let e = Envelope::parse(Some(&no_capabilities))
+            .check(None)
+            .err()
+            .unwrap();
         assert_eq!(e.code, code::INVALID_PARAMS);
         assert!(e.message.contains("clientCapabilities"), "{}", e.message);
-        let m = parse_meta(Some(&raw(
+        let complete = raw(
             r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}}"#,
-        )))
-        .ok()
-        .unwrap();
+        );
+        let m = Envelope::parse(Some(&complete)).check(None).ok().unwrap();
         assert_eq!(m.version, "2026-07-28");
         assert!(m.info.is_none());
         assert_eq!(m.log_level, Some(LogLevel::Debug));
-        assert!(names_revision(Some(&raw(
-            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"x"}}"#
-        ))));
-        assert!(!names_revision(Some(&raw(
-            r#"{"arguments":{"text":"io.modelcontextprotocol/protocolVersion"}}"#
-        ))));
+        let mismatch = Envelope::parse(Some(&complete))
+            .check(Some("2025-11-25"))
+            .err()
+            .unwrap();
+        assert_eq!(mismatch.code, code::HEADER_MISMATCH);
+        let named = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"x"}}"#);
+        assert!(Envelope::sniff(Some(&named)).is_some());
+        let in_an_argument =
+            raw(r#"{"arguments":{"text":"io.modelcontextprotocol/protocolVersion"}}"#);
+        assert!(Envelope::sniff(Some(&in_an_argument)).is_none());
+    }
+
+    #[test]
+    fn the_target_is_read_by_method() {
+        let raw = RawValue::from_string(
+            r#"{"name":"greet","uri":"file:///a","taskId":"t1","arguments":{"x":1}}"#.into(),
+        )
+        .unwrap();
+        let e = Envelope::parse(Some(&raw));
+        assert_eq!(e.target("tools/call").as_deref(), Some("greet"));
+        assert_eq!(e.target("prompts/get").as_deref(), Some("greet"));
+        assert_eq!(e.target("resources/read").as_deref(), Some("file:///a"));
+        assert_eq!(e.target("tasks/get").as_deref(), Some("t1"));
+        assert_eq!(e.target("tools/list"), None);
+        assert_eq!(e.arguments.map(RawValue::get), Some(r#"{"x":1}"#));
+    }
+
+    #[test]
+    fn unstamping_removes_only_what_the_stamp_added() {
+        let mut v = json!({
+            "content": [],
+            "resultType": "complete",
+            "_meta": {"io.modelcontextprotocol/serverInfo": {}, "k": 1},
+        });
+        unstamp(&mut v);
+        assert_eq!(v, json!({"content": [], "_meta": {"k": 1}}));
+        let mut bare =
+            json!({"resultType": "complete", "_meta": {"io.modelcontextprotocol/serverInfo": {}}});
+        unstamp(&mut bare);
+        assert_eq!(bare, json!({}));
     }
 }

@@ -353,7 +353,11 @@ impl Server {
                 fixed.push(entry);
             }
         }
+        let server_info = serde_json::value::to_raw_value(&self.info)
+            .expect("an implementation serializes")
+            .into();
         let core = Arc::new(ServerCore {
+            server_info,
             info: self.info,
             instructions: self.instructions,
             tools,

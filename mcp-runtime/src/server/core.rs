@@ -17,6 +17,8 @@ use crate::server::{handlers::state, per_request, per_request::tasks};
 /// A built server, shared by every connection.
 pub(crate) struct ServerCore {
     pub(crate) info: Implementation,
+    /// `info`, serialized once for the `_meta` of every per-request result.
+    pub(crate) server_info: Arc<serde_json::value::RawValue>,
     pub(crate) instructions: Option<String>,
     pub(crate) tools: Catalog<ToolEntry>,
     pub(crate) resources: Catalog<ResourceEntry>,
@@ -126,8 +128,8 @@ impl DirectSession {
         while self.notifications.try_recv().is_ok() {}
         match self.session.handle_message(message, &self.out) {
             session::Reply::None => Vec::new(),
-            session::Reply::Now(bytes) => bytes,
-            session::Reply::Later(_, fut) => fut.await,
+            session::Reply::Now(encoded) => encoded.bytes,
+            session::Reply::Later(_, fut) => fut.await.bytes,
         }
     }
 }

@@ -142,10 +142,10 @@ pub(crate) fn answer_line(session: &Arc<Session>, line: Line, max: usize) -> Opt
     };
     match session.handle_message(text, session.outbound()) {
         Reply::None => None,
-        Reply::Now(bytes) => Some(bytes),
+        Reply::Now(encoded) => Some(encoded.bytes),
         Reply::Later(id, fut) => {
             let s = Arc::clone(session);
-            session.spawn_request(id, fut, move |bytes| s.send(bytes));
+            session.spawn_request(id, fut, move |encoded| s.send(encoded.bytes));
             None
         }
     }

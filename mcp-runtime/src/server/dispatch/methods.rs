@@ -10,10 +10,11 @@ use super::session::{
     CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panicked, panicked_msg,
     parse_optional_params, parse_params, run_handler,
 };
+use crate::protocol::per_request::Envelope;
 use crate::protocol::{
-    CallToolParams, CompleteParams, CompletionReference, ErrorObject, GetPromptParams,
+    CallToolParams, CompleteParams, CompletionReference, Encoded, ErrorObject, GetPromptParams,
     InitializeParams, InitializeResult, ListParams, ProtocolVersion, RequestId, ResourceContents,
-    ResourceParams, code, encode_error, encode_result,
+    ResourceParams, code,
 };
 use crate::server::handlers::call::ToolCall;
 use crate::server::handlers::completion::{Completion, CompletionContext, CompletionRequest};
@@ -46,42 +47,47 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
-        if self.round.is_none() && crate::protocol::per_request::names_revision(params) {
-            return self.handle_per_request(id, method, params, out, None);
+        if self.round.is_none()
+            && let Some(envelope) = Envelope::sniff(params)
+        {
+            return self.handle_per_request(id, method, params, envelope, out, None);
         }
+        let wire = self.wire().clone();
         let result = match method {
-            "initialize" => self.initialize(params).map(|r| encode_result(&id, &r)),
-            "ping" => Ok(encode_result(&id, &Empty {})),
+            "initialize" => self.initialize(params).map(|r| wire.result(&id, &r)),
+            "ping" => Ok(wire.result(&id, &Empty {})),
             _ if self.peer.get().is_none() => Err(ErrorObject::new(
                 code::INVALID_REQUEST,
                 format!(
                     "received `{method}` before `initialize`: the client must send `initialize` first"
                 ),
             )),
-            "tools/list" => self.list_tools(params).map(|r| encode_result(&id, &r)),
+            "tools/list" => self.list_tools(params).map(|r| Encoded::result(&id, &r)),
             "tools/call" => return self.call_tool(id, params, out),
-            "resources/list" => self.list_resources(params).map(|r| encode_result(&id, &r)),
+            "resources/list" => self
+                .list_resources(params)
+                .map(|r| Encoded::result(&id, &r)),
             "resources/templates/list" => self
                 .list_resource_templates(params)
-                .map(|r| encode_result(&id, &r)),
+                .map(|r| Encoded::result(&id, &r)),
             "resources/read" => return self.read_resource(id, params, out),
             "resources/subscribe" => self
                 .subscribe(params, true)
-                .map(|()| encode_result(&id, &Empty {})),
+                .map(|()| wire.result(&id, &Empty {})),
             "resources/unsubscribe" => self
                 .subscribe(params, false)
-                .map(|()| encode_result(&id, &Empty {})),
-            "prompts/list" => self.list_prompts(params).map(|r| encode_result(&id, &r)),
+                .map(|()| wire.result(&id, &Empty {})),
+            "prompts/list" => self.list_prompts(params).map(|r| Encoded::result(&id, &r)),
             "logging/setLevel" => self
                 .set_log_level(params)
-                .map(|()| encode_result(&id, &Empty {})),
+                .map(|()| wire.result(&id, &Empty {})),
             "prompts/get" => return self.get_prompt(id, params, out),
             "completion/complete" if self.protocol_version().has_completions() => {
                 return self.complete(id, params);
             }
             _ => Err(ErrorObject::method_not_found(method)),
         };
-        Reply::Now(result.unwrap_or_else(|e| encode_error(Some(&id), &e)))
+        Reply::Now(result.unwrap_or_else(|e| wire.error(Some(&id), &e)))
     }
 
     fn initialize(
@@ -141,6 +147,9 @@ impl Session {
             out.extend_from_slice(end.to_string().as_bytes());
             out.push(b'"');
         }
+        if let Some(stamp) = self.wire().stamp() {
+            stamp.write_fields(&mut out, true);
+        }
         out.push(b'}');
         Ok(Page(
             RawValue::from_string(String::from_utf8(out).expect("JSON is UTF-8"))
@@ -154,12 +163,13 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
+        let wire = self.wire().clone();
         let p: CallToolParams = match parse_params(params) {
             Ok(p) => p,
-            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
+            Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
         let Some(entry) = self.core.tools.get(&p.name) else {
-            return Reply::Now(encode_error(
+            return Reply::Now(wire.error(
                 Some(&id),
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
             ));
@@ -172,15 +182,12 @@ impl Session {
         let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
             Ok(f) => f,
             Err(panic) => {
-                return Reply::Now(encode_result(
-                    &id,
-                    &panicked(name, &panic).for_revision(version),
-                ));
+                return Reply::Now(wire.result(&id, &panicked(name, &panic).for_revision(version)));
             }
         };
         match fut {
             crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
-                Reply::Now(encode_result(&id, &result.for_revision(version)))
+                Reply::Now(wire.result(&id, &result.for_revision(version)))
             }
             fut => {
                 // In a task, a panic fails the task (a protocol-level fault: there is no
@@ -201,7 +208,7 @@ impl Session {
                                     .is_some_and(|r| r.task().is_some()) =>
                             {
                                 tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
-                                return encode_error(
+                                return wire.error(
                                     Some(&id),
                                     &ErrorObject::internal(format!(
                                         "tool `{name}` failed unexpectedly: {msg}"
@@ -210,7 +217,7 @@ impl Session {
                             }
                             Err(msg) => panicked_msg(name, &msg),
                         };
-                        encode_result(&id, &result.for_revision(version))
+                        wire.result(&id, &result.for_revision(version))
                     }),
                 )
             }
@@ -268,13 +275,14 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
+        let wire = self.wire().clone();
         let p: ResourceParams = match parse_params(params) {
             Ok(p) => p,
-            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
+            Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
         let Some((entry, bindings)) = self.find_resource(&p.uri) else {
             let message = format!("Resource not found: {}", p.uri);
-            return Reply::Now(encode_error(Some(&id), &not_found(&p.uri, message)));
+            return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
         };
         let request = self.request_parts(&id, p.meta, out);
         let handler = entry.def.handler;
@@ -284,7 +292,7 @@ impl Session {
             id,
             || handler(read),
             move |id, outcome| match outcome {
-                Ok(Ok(contents)) => encode_result(id, &ReadResult { contents }),
+                Ok(Ok(contents)) => wire.result(id, &ReadResult { contents }),
                 Ok(Err(e)) => {
                     let error = match e.kind {
                         ResourceErrorKind::NotFound => not_found(&uri, e.message),
@@ -294,11 +302,11 @@ impl Session {
                             ErrorObject::internal(format!("reading `{uri}` failed: {}", e.message))
                         }
                     };
-                    encode_error(Some(id), &error)
+                    wire.error(Some(id), &error)
                 }
                 Err(panic) => {
                     tracing::error!(uri, panic, "resource read panicked");
-                    encode_error(
+                    wire.error(
                         Some(id),
                         &ErrorObject::internal(format!(
                             "reading `{uri}` failed unexpectedly: {panic}"
@@ -315,12 +323,13 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
+        let wire = self.wire().clone();
         let p: GetPromptParams = match parse_params(params) {
             Ok(p) => p,
-            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
+            Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
         let Some(entry) = self.core.prompts.get(&p.name) else {
-            return Reply::Now(encode_error(
+            return Reply::Now(wire.error(
                 Some(&id),
                 &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", p.name)),
             ));
@@ -333,11 +342,11 @@ impl Session {
             id,
             || handler(get),
             move |id, outcome| match outcome {
-                Ok(Ok(result)) => encode_result::<GetPromptResult>(id, &result),
-                Ok(Err(error)) => encode_error(Some(id), &error),
+                Ok(Ok(result)) => wire.result::<GetPromptResult>(id, &result),
+                Ok(Err(error)) => wire.error(Some(id), &error),
                 Err(panic) => {
                     tracing::error!(prompt = name, panic, "prompt panicked");
-                    encode_error(
+                    wire.error(
                         Some(id),
                         &ErrorObject::internal(format!(
                             "prompt `{name}` failed unexpectedly: {panic}"
@@ -349,15 +358,16 @@ impl Session {
     }
 
     pub(crate) fn complete(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
+        let wire = self.wire().clone();
         let p: CompleteParams = match parse_params(params) {
             Ok(p) => p,
-            Err(e) => return Reply::Now(encode_error(Some(&id), &e)),
+            Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
         let argument = p.argument.name;
         let completer = match &p.reference {
             CompletionReference::Prompt { name } => {
                 let Some(prompt) = self.core.prompts.get(name) else {
-                    return Reply::Now(encode_error(
+                    return Reply::Now(wire.error(
                         Some(&id),
                         &ErrorObject::invalid_params(format!("Unknown prompt: `{name}`")),
                     ));
@@ -365,7 +375,7 @@ impl Session {
                 match prompt.argument(&argument) {
                     Some(a) => a.spec.complete,
                     None => {
-                        return Reply::Now(encode_error(
+                        return Reply::Now(wire.error(
                             Some(&id),
                             &ErrorObject::invalid_params(format!(
                                 "prompt `{name}` has no argument `{argument}`"
@@ -381,7 +391,7 @@ impl Session {
                     .get(uri)
                     .or_else(|| self.core.resources.get(uri));
                 let Some(entry) = entry else {
-                    return Reply::Now(encode_error(
+                    return Reply::Now(wire.error(
                         Some(&id),
                         &ErrorObject::invalid_params(format!("Unknown resource template: `{uri}`")),
                     ));
@@ -389,7 +399,7 @@ impl Session {
                 match entry.variable(&argument) {
                     Some(v) => v.complete,
                     None => {
-                        return Reply::Now(encode_error(
+                        return Reply::Now(wire.error(
                             Some(&id),
                             &ErrorObject::invalid_params(format!(
                                 "resource template `{uri}` has no variable `{argument}`"
@@ -400,7 +410,7 @@ impl Session {
             }
         };
         let Some(completer) = completer else {
-            return Reply::Now(encode_result(
+            return Reply::Now(wire.result(
                 &id,
                 &CompleteResult {
                     completion: Completion::default(),
@@ -417,13 +427,13 @@ impl Session {
         run_handler(
             id,
             || crate::server::HandlerFuture::pending(completer(request)),
-            |id, outcome| match outcome {
-                Ok(Ok(completion)) => encode_result(id, &CompleteResult { completion }),
-                Ok(Err(message)) => encode_error(
+            move |id, outcome| match outcome {
+                Ok(Ok(completion)) => wire.result(id, &CompleteResult { completion }),
+                Ok(Err(message)) => wire.error(
                     Some(id),
                     &ErrorObject::internal(format!("completion failed: {message}")),
                 ),
-                Err(panic) => encode_error(
+                Err(panic) => wire.error(
                     Some(id),
                     &ErrorObject::internal(format!("completion failed unexpectedly: {panic}")),
                 ),

@@ -3,15 +3,13 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::session::{Outbound, PendingReply, Reply, Session};
-use crate::protocol::per_request::{CACHEABLE, HANDSHAKE_ONLY, RequestMeta, check_request, finish};
-use crate::protocol::{
-    ErrorObject, JsonObject, ProtocolVersion, RequestId, code, encode_error, encode_result,
-};
+use crate::protocol::per_request::{CACHEABLE, Envelope, HANDSHAKE_ONLY, RequestMeta};
+use crate::protocol::stamp::Wire;
+use crate::protocol::{Encoded, ErrorObject, JsonObject, ProtocolVersion, RequestId, code};
 use crate::server::ServerCore;
 use crate::server::per_request::discover;
 use crate::server::per_request::listen::listen;
@@ -26,19 +24,37 @@ pub(crate) struct Retry {
 }
 
 impl Session {
-    /// Serves a request of the per-request revision. `header_version` is HTTP's
-    /// `MCP-Protocol-Version`, which must agree with `_meta`.
+    /// Serves a request of the per-request revision, whose params' `envelope` was read once
+    /// at the edge. `header_version` is HTTP's `MCP-Protocol-Version`, which must agree with
+    /// `_meta`.
     pub(crate) fn handle_per_request(
         self: &Arc<Self>,
         id: RequestId,
         method: &str,
         params: Option<&RawValue>,
+        mut envelope: Envelope<'_>,
         out: &Outbound,
         header_version: Option<&str>,
     ) -> Reply {
-        match self.serve_per_request(id.clone(), method, params, out, header_version) {
+        match envelope.check(header_version) {
+            Ok(meta) => self.serve_checked(id, method, params, &envelope, meta, out),
+            Err(e) => Reply::Now(Encoded::error(Some(&id), &e)),
+        }
+    }
+
+    /// [`Session::handle_per_request`] for a request whose `_meta` has passed the checks.
+    pub(crate) fn serve_checked(
+        self: &Arc<Self>,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        envelope: &Envelope<'_>,
+        meta: RequestMeta,
+        out: &Outbound,
+    ) -> Reply {
+        match self.serve_per_request(id.clone(), method, params, envelope, meta, out) {
             Ok(reply) => reply,
-            Err(e) => Reply::Now(encode_error(Some(&id), &e)),
+            Err(e) => Reply::Now(Encoded::error(Some(&id), &e)),
         }
     }
 
@@ -47,10 +63,10 @@ impl Session {
         id: RequestId,
         method: &str,
         params: Option<&RawValue>,
+        envelope: &Envelope<'_>,
+        meta: RequestMeta,
         out: &Outbound,
-        header_version: Option<&str>,
     ) -> Result<Reply, ErrorObject> {
-        let meta = check_request(params, header_version)?;
         if HANDSHAKE_ONLY.contains(&method) {
             return Err(ErrorObject::new(
                 code::METHOD_NOT_FOUND,
@@ -58,14 +74,11 @@ impl Session {
             ));
         }
         let core = &self.core;
+        let stamped = |hints| Wire::stamped(Arc::clone(&core.server_info), hints);
         match method {
             "server/discover" => {
-                let bytes = encode_result(&id, &discover(core));
-                return Ok(Reply::Now(finish(
-                    bytes,
-                    &core.info,
-                    Some(core.per_request.lists),
-                )));
+                let wire = stamped(Some(core.per_request.lists));
+                return Ok(Reply::Now(wire.result(&id, &discover(core))));
             }
             "subscriptions/listen" => {
                 return listen(core, id, params, out.clone(), &meta.capabilities);
@@ -75,13 +88,15 @@ impl Session {
                     return Err(tasks::missing_extension(&format!("`{method}`")));
                 }
                 let result = core.tasks.serve(method, params)?;
-                let bytes = encode_result(&id, &result);
-                return Ok(Reply::Now(finish(bytes, &core.info, None)));
+                return Ok(Reply::Now(stamped(None).result(&id, &result)));
             }
             _ => {}
         }
         let retry = match method {
-            "tools/call" | "prompts/get" | "resources/read" => Some(retry_of(method, params)?),
+            "tools/call" | "prompts/get" | "resources/read" => Some(Retry {
+                method: method.to_string(),
+                target: envelope.target(method).unwrap_or_default(),
+            }),
             _ => None,
         };
         let task_capable = match &retry {
@@ -102,7 +117,7 @@ impl Session {
             _ => false,
         };
         let answers = match &retry {
-            Some(r) => self.answers(r, params)?,
+            Some(r) => self.answers(r, envelope)?,
             None => JsonObject::new(),
         };
         let hints = match method {
@@ -118,12 +133,11 @@ impl Session {
             Arc::clone(core),
             out.clone(),
             self,
-            &meta,
+            meta,
             InputRound::new(answers, task_capable),
+            stamped(hints),
         );
         Ok(match session.handle_request(id, method, params, out) {
-            Reply::None => Reply::None,
-            Reply::Now(bytes) => Reply::Now(finish(bytes, &core.info, hints)),
             Reply::Later(id, mut fut) => Reply::Later(
                 id.clone(),
                 Box::pin(async move {
@@ -132,36 +146,28 @@ impl Session {
                         session: &session,
                     }
                     .await;
-                    let bytes = match waited {
-                        Waited::Done(bytes) => bytes,
+                    match waited {
+                        Waited::Done(encoded) => encoded,
                         Waited::Stuck => stuck(&id, &session, retry.as_ref()),
                         Waited::Detach => detach(&id, &session, fut),
-                    };
-                    finish(bytes, &session.core.info, hints)
+                    }
                 }) as PendingReply,
             ),
+            reply => reply,
         })
     }
 
     /// The answers of earlier rounds (from `requestState`) and of this one (`inputResponses`).
-    fn answers(&self, retry: &Retry, params: Option<&RawValue>) -> Result<JsonObject, ErrorObject> {
-        #[derive(Deserialize)]
-        struct RetryParams {
-            #[serde(rename = "inputResponses", default)]
-            input_responses: Option<Value>,
-            #[serde(rename = "requestState", default)]
-            request_state: Option<String>,
-        }
-        let p: RetryParams = params
-            .map(|p| serde_json::from_str(p.get()))
-            .transpose()
-            .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))?
-            .unwrap_or(RetryParams {
-                input_responses: None,
-                request_state: None,
-            });
+    fn answers(&self, retry: &Retry, envelope: &Envelope<'_>) -> Result<JsonObject, ErrorObject> {
+        let invalid =
+            |e: serde_json::Error| ErrorObject::invalid_params(format!("Invalid params: {e}"));
         let config = &self.core.per_request;
-        let mut answers = match &p.request_state {
+        let state: Option<String> = envelope
+            .request_state
+            .map(|raw| serde_json::from_str(raw.get()))
+            .transpose()
+            .map_err(invalid)?;
+        let mut answers = match &state {
             Some(state) => open(
                 &config.state_key,
                 config.state_max_age,
@@ -172,7 +178,12 @@ impl Session {
             .map_err(ErrorObject::invalid_params)?,
             None => JsonObject::new(),
         };
-        match p.input_responses {
+        let given: Option<Value> = envelope
+            .input_responses
+            .map(|raw| serde_json::from_str(raw.get()))
+            .transpose()
+            .map_err(invalid)?;
+        match given {
             None | Some(Value::Null) => {}
             // Keys the handler does not ask for are ignored; a malformed answer to one it asks
             // for fails the request then.
@@ -191,14 +202,15 @@ impl Session {
         core: Arc<ServerCore>,
         out: Outbound,
         parent: &Arc<Session>,
-        meta: &RequestMeta,
+        meta: RequestMeta,
         round: InputRound,
+        wire: Wire,
     ) -> Arc<Session> {
-        let session = Session::new_child(core, out, parent, round);
+        let session = Session::new_child(core, out, parent, round, wire);
         session.set_peer(
             ProtocolVersion::PER_REQUEST,
-            meta.info.clone().unwrap_or_default(),
-            meta.capabilities.clone(),
+            meta.info.unwrap_or_default(),
+            meta.capabilities,
         );
         match meta.log_level {
             Some(level) => session
@@ -208,24 +220,4 @@ impl Session {
         }
         session
     }
-}
-
-pub(crate) fn retry_of(method: &str, params: Option<&RawValue>) -> Result<Retry, ErrorObject> {
-    #[derive(Deserialize)]
-    struct Target {
-        name: Option<String>,
-        uri: Option<String>,
-    }
-    let t: Target = params
-        .map(|p| serde_json::from_str(p.get()))
-        .transpose()
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))?
-        .unwrap_or(Target {
-            name: None,
-            uri: None,
-        });
-    Ok(Retry {
-        method: method.to_string(),
-        target: t.name.or(t.uri).unwrap_or_default(),
-    })
 }

@@ -27,9 +27,10 @@ use std::sync::atomic::Ordering;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::protocol::stamp::Wire;
 use crate::protocol::{
-    BadMessage, CallToolResult, CancelledParams, ErrorObject, Implementation, Incoming, JsonObject,
-    LogLevel, ProtocolVersion, RequestId, encode_error, encode_request,
+    BadMessage, CallToolResult, CancelledParams, Encoded, ErrorObject, Implementation, Incoming,
+    JsonObject, LogLevel, ProtocolVersion, RequestId, encode_request,
 };
 use crate::server::ServerCore;
 use crate::server::context::Inner as ContextInner;
@@ -38,7 +39,7 @@ use crate::server::handlers::call::{HandlerFuture, RequestParts};
 use crate::server::per_request::rounds::InputRound;
 
 /// A response still being computed, as handed back in [`Reply::Later`].
-pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Vec<u8>> + Send>>;
+pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Encoded> + Send>>;
 
 /// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
 pub(crate) type Outbound = mpsc::UnboundedSender<Vec<u8>>;
@@ -71,6 +72,8 @@ pub(crate) struct Session {
     parent: Option<Arc<Session>>,
     /// The requests to the client of a per-request request, and their answers.
     pub(super) round: Option<InputRound>,
+    /// How its responses are written: stamped for a per-request request.
+    wire: Wire,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -81,7 +84,7 @@ pub(crate) enum Reply {
     /// Nothing to send (notifications, responses).
     None,
     /// A response, ready now.
-    Now(Vec<u8>),
+    Now(Encoded),
     /// A response still being computed; run it with [`Session::spawn_request`].
     Later(RequestId, PendingReply),
 }
@@ -105,6 +108,7 @@ impl Session {
             contexts: Mutex::new(HashMap::new()),
             parent: None,
             round: None,
+            wire: Wire::plain(),
         }
     }
 
@@ -114,10 +118,12 @@ impl Session {
         out: Outbound,
         parent: &Arc<Session>,
         round: InputRound,
+        wire: Wire,
     ) -> Arc<Session> {
         Arc::new(Session {
             parent: Some(Arc::clone(parent.root())),
             round: Some(round),
+            wire,
             ..Session::fresh(core, out)
         })
     }
@@ -244,6 +250,11 @@ impl Session {
         });
     }
 
+    /// How the session writes its responses.
+    pub(crate) fn wire(&self) -> &Wire {
+        &self.wire
+    }
+
     /// The connection's own outbound sink.
     pub(crate) fn outbound(&self) -> &Outbound {
         &self.out
@@ -261,7 +272,7 @@ impl Session {
         self: &Arc<Self>,
         id: RequestId,
         fut: PendingReply,
-        reply: impl FnOnce(Vec<u8>) + Send + 'static,
+        reply: impl FnOnce(Encoded) + Send + 'static,
     ) {
         let session = Arc::clone(self);
         let task_id = id.clone();
@@ -269,7 +280,7 @@ impl Session {
         let handle = tokio::spawn(async move {
             let bytes = match CatchUnwind(fut).await {
                 Ok(bytes) => bytes,
-                Err(panic) => encode_error(
+                Err(panic) => Encoded::error(
                     Some(&task_id),
                     &ErrorObject::internal(format!("the request handler panicked: {panic}")),
                 ),
@@ -348,7 +359,7 @@ impl Session {
         match Incoming::parse(text) {
             Err(BadMessage { id, error }) => {
                 tracing::debug!(error = %error, "unreadable message");
-                Reply::Now(encode_error(id.as_ref(), &error))
+                Reply::Now(Encoded::error(id.as_ref(), &error))
             }
             Ok(message) => self.handle_incoming(message, out),
         }
@@ -410,7 +421,7 @@ impl Session {
 pub(crate) fn run_handler<T: Send + 'static>(
     id: RequestId,
     start: impl FnOnce() -> HandlerFuture<T>,
-    encode: impl FnOnce(&RequestId, Result<T, String>) -> Vec<u8> + Send + 'static,
+    encode: impl FnOnce(&RequestId, Result<T, String>) -> Encoded + Send + 'static,
 ) -> Reply {
     let fut = match std::panic::catch_unwind(AssertUnwindSafe(start)) {
         Ok(f) => f,

@@ -147,7 +147,7 @@ pub(crate) fn listen(
         id,
         Box::pin(async move {
             let _registered = registered;
-            std::future::pending::<Vec<u8>>().await
+            std::future::pending::<crate::protocol::Encoded>().await
         }),
     ))
 }

@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use super::seal::seal;
 use super::tasks::Task;
-use crate::protocol::per_request::{CLIENT_CAPABILITIES, server_info_meta};
-use crate::protocol::{ErrorObject, JsonObject, RequestId, code, encode_error, encode_result};
+use crate::protocol::per_request::{CLIENT_CAPABILITIES, InputRequiredResult};
+use crate::protocol::{Encoded, ErrorObject, JsonObject, RequestId, code};
 use crate::server::dispatch::per_request::Retry;
 use crate::server::dispatch::session::{PendingReply, Session};
 
@@ -120,7 +120,7 @@ impl InputRound {
 }
 
 pub(crate) enum Waited {
-    Done(Vec<u8>),
+    Done(Encoded),
     Stuck,
     Detach,
 }
@@ -150,11 +150,11 @@ impl Future for WaitForInput<'_> {
 
 /// Makes a waiting call a task: stores it, runs the handler on in the background, and
 /// answers with the `CreateTaskResult`.
-pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) -> Vec<u8> {
+pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) -> Encoded {
     let core = &session.core;
     let task = match core.tasks.create(core) {
         Ok(t) => t,
-        Err(e) => return encode_error(Some(id), &e),
+        Err(e) => return session.wire().error(Some(id), &e),
     };
     let round = session.round().expect("a per-request session has a round");
     let _ = round.task.set(Arc::clone(&task));
@@ -175,18 +175,18 @@ pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) 
     let runner = Arc::clone(&task);
     let keep = Arc::clone(session);
     let handle = tokio::spawn(async move {
-        let bytes = fut.await;
-        runner.finish(&bytes);
+        let encoded = fut.await;
+        runner.finish(&encoded.bytes);
         drop(keep);
     });
     task.set_abort(handle.abort_handle());
     tracing::debug!(task = %task.id, "the call continues as a task");
-    encode_result(id, &created)
+    session.wire().result(id, &created)
 }
 
 /// The answer of a handler that waits on the client: the `input_required` result asking
 /// for it, or, when it needs a capability the client did not declare, that error.
-pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) -> Vec<u8> {
+pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) -> Encoded {
     let core = &session.core;
     let round = session.round().expect("a per-request session has a round");
     if let Some((key, answer)) = round
@@ -195,7 +195,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
         .unwrap_or_else(|e| e.into_inner())
         .take()
     {
-        return encode_error(
+        return session.wire().error(
             Some(id),
             &ErrorObject::invalid_params(format!(
                 "Invalid params: `inputResponses.{key}` must be the result of the request it answers (an object), not {answer}"
@@ -205,7 +205,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
     if let Some(capability) = *round.missing.lock().unwrap_or_else(|e| e.into_inner()) {
         let mut required = Map::new();
         required.insert(capability.into(), json!({}));
-        return encode_error(
+        return session.wire().error(
             Some(id),
             &ErrorObject::new(
                 code::MISSING_CAPABILITY,
@@ -217,25 +217,17 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
         );
     }
     let asked = std::mem::take(&mut *round.asked.lock().unwrap_or_else(|e| e.into_inner()));
-    let mut requests = Map::new();
-    for (key, request) in asked {
-        requests.insert(key, request);
-    }
-    let mut result = Map::new();
-    result.insert("resultType".into(), "input_required".into());
-    result.insert("inputRequests".into(), Value::Object(requests));
-    if let Some(r) = retry {
-        result.insert(
-            "requestState".into(),
+    let result = InputRequiredResult {
+        result_type: "input_required",
+        input_requests: asked.into_iter().collect(),
+        request_state: retry.map(|r| {
             seal(
                 &core.per_request.state_key,
                 &r.method,
                 &r.target,
                 &round.answers,
             )
-            .into(),
-        );
-    }
-    result.insert("_meta".into(), server_info_meta(&core.info));
-    encode_result(id, &result)
+        }),
+    };
+    session.wire().result(id, &result)
 }

@@ -315,8 +315,12 @@ impl Task {
         }
         let (status, outcome) = match serde_json::from_slice::<Response>(response) {
             Ok(Response {
-                result: Some(r), ..
-            }) => (Status::Completed, r),
+                result: Some(mut r),
+                ..
+            }) => {
+                crate::protocol::per_request::unstamp(&mut r);
+                (Status::Completed, r)
+            }
             Ok(Response { error: Some(e), .. }) => (Status::Failed, e),
             _ => (
                 Status::Failed,

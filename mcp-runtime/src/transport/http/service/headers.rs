@@ -15,12 +15,12 @@ pub(super) async fn serve_per_request(
     headers: &HeaderMap,
     header_version: Option<&str>,
     message: Incoming<'_>,
+    sniffed: Option<Envelope<'_>>,
     mode: Mode,
     log: &mut Log,
 ) -> HttpResponse {
-    let names_revision = matches!(&message, Incoming::Request { params, .. } if per_request::names_revision(*params));
     if let Some(h) =
-        header_version.filter(|h| !names_revision && ProtocolVersion::parse_any(h).is_none())
+        header_version.filter(|h| sniffed.is_none() && ProtocolVersion::parse_any(h).is_none())
     {
         // Neither a handshake revision nor a request of the per-request one.
         let id = match &message {
@@ -32,24 +32,33 @@ pub(super) async fn serve_per_request(
             encode_error(id, &per_request::unsupported_version(h)),
         );
     }
-    let Incoming::Request { id, method, params } = &message else {
+    let Incoming::Request { id, method, params } = message else {
         // Clients of this revision send notifications only for themselves (cancellation is
         // closing the stream); there is nothing to answer.
         return accepted();
     };
-    let checked = per_request::check_request(*params, header_version)
-        .and_then(|_| check_routing_headers(headers, method, *params))
-        .and_then(|()| check_argument_headers(shared, headers, method, *params));
-    if let Err(e) = checked {
+    let mut envelope = sniffed.unwrap_or_else(|| Envelope::parse(params));
+    let checked = envelope.check(header_version).and_then(|meta| {
+        check_routing_headers(headers, &method, &envelope)?;
+        check_argument_headers(shared, headers, &method, &envelope)?;
+        Ok(meta)
+    });
+    let meta = match checked {
+        Ok(meta) => meta,
         // Every check before dispatch is a bad request: `_meta`, headers, revision.
-        return json(StatusCode::BAD_REQUEST, encode_error(Some(id), &e));
-    }
+        Err(e) => return json(StatusCode::BAD_REQUEST, encode_error(Some(&id), &e)),
+    };
+    log.per_request = true;
     let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
-    let mut response = answer(shared, None, &session, message, mode, log).await;
-    if let ResponseBody::Full(Some(body)) = response.body() {
-        *response.status_mut() = per_request_status(body);
-    }
-    response
+    answer(
+        shared,
+        None,
+        &session,
+        |out| session.serve_checked(id, &method, params, &envelope, meta, out),
+        mode,
+        log,
+    )
+    .await
 }
 
 /// `Mcp-Method` must be the body's method, and `Mcp-Name` its tool or prompt name, resource
@@ -57,7 +66,7 @@ pub(super) async fn serve_per_request(
 pub(super) fn check_routing_headers(
     headers: &HeaderMap,
     method: &str,
-    params: Option<&serde_json::value::RawValue>,
+    envelope: &Envelope<'_>,
 ) -> Result<(), ErrorObject> {
     let mismatch = |message: String| ErrorObject::new(code::HEADER_MISMATCH, message);
     let read = |name: &HeaderName| -> Result<Option<String>, ErrorObject> {
@@ -92,12 +101,7 @@ pub(super) fn check_routing_headers(
         "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
-    let expected = params
-        .and_then(|p| {
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(p.get()).ok()
-        })
-        .and_then(|p| p.get(key).and_then(|v| v.as_str()).map(str::to_string));
-    let Some(expected) = expected else {
+    let Some(expected) = envelope.target(method) else {
         return Ok(());
     };
     match read(&MCP_NAME)? {
@@ -117,27 +121,24 @@ pub(super) fn check_argument_headers(
     shared: &Shared,
     headers: &HeaderMap,
     method: &str,
-    params: Option<&serde_json::value::RawValue>,
+    envelope: &Envelope<'_>,
 ) -> Result<(), ErrorObject> {
     if method != "tools/call" {
         return Ok(());
     }
-    #[derive(Deserialize)]
-    struct Call {
-        name: String,
-        #[serde(default)]
-        arguments: Option<serde_json::Map<String, serde_json::Value>>,
-    }
-    let Some(call) = params.and_then(|p| serde_json::from_str::<Call>(p.get()).ok()) else {
-        return Ok(());
-    };
-    let Some(tool) = shared.core.tools.get(&call.name) else {
+    let Some(tool) = envelope
+        .target(method)
+        .and_then(|name| shared.core.tools.get(&name))
+    else {
         return Ok(());
     };
     if tool.header_params.is_empty() {
         return Ok(());
     }
-    let arguments = call.arguments.unwrap_or_default();
+    let arguments: serde_json::Map<String, serde_json::Value> = envelope
+        .arguments
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
     param_headers::check_param_headers(&tool.header_params, &arguments, |name| {
         headers
             .get(format!("mcp-param-{}", name.to_ascii_lowercase()))
@@ -148,21 +149,10 @@ pub(super) fn check_argument_headers(
 
 /// The HTTP status of a dispatched per-request JSON answer: 404 for an unknown method, 400
 /// for a missing client capability, 200 otherwise.
-pub(super) fn per_request_status(body: &[u8]) -> StatusCode {
-    #[derive(Deserialize)]
-    struct Error {
-        code: i64,
-    }
-    #[derive(Deserialize)]
-    struct Envelope {
-        error: Option<Error>,
-    }
-    let Ok(Envelope { error: Some(e) }) = serde_json::from_slice::<Envelope>(body) else {
-        return StatusCode::OK;
-    };
-    match e.code {
-        code::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
-        code::HEADER_MISMATCH | code::MISSING_CAPABILITY | code::UNSUPPORTED_VERSION => {
+pub(super) fn per_request_status(error: Option<i64>) -> StatusCode {
+    match error {
+        Some(code::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(code::HEADER_MISMATCH | code::MISSING_CAPABILITY | code::UNSUPPORTED_VERSION) => {
             StatusCode::BAD_REQUEST
         }
         _ => StatusCode::OK,

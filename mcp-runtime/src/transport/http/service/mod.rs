@@ -35,10 +35,11 @@ use super::Shared;
 use super::security::{Accepts, Refusal, is_json_body};
 use super::sessions::{HttpSession, parse_event_id};
 use super::sse::{self, ResponseBody, SseBody};
+use crate::protocol::Encoded;
 use crate::protocol::param_headers;
-use crate::protocol::per_request;
+use crate::protocol::per_request::{self, Envelope};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
-use crate::server::dispatch::session::{Reply, Session};
+use crate::server::dispatch::session::{Outbound, Reply, Session};
 
 use headers::*;
 use post::*;
@@ -63,6 +64,8 @@ struct Log {
     health_check: bool,
     /// The request's body was read (a refused request's body is not).
     body_read: bool,
+    /// The request is of the per-request revision, whose errors have their own statuses.
+    per_request: bool,
 }
 
 /// Serves one request and logs it.

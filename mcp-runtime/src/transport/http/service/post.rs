@@ -90,12 +90,25 @@ pub(super) async fn post(
     let header = headers
         .get(PROTOCOL_VERSION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
-    let per_request = header
-        .as_deref()
-        .is_some_and(|h| ProtocolVersion::parse(h).is_none())
-        || matches!(&message, Incoming::Request { params, .. } if per_request::names_revision(*params));
-    if per_request {
-        return serve_per_request(shared, headers, header.as_deref(), message, mode, log).await;
+    let sniffed = match &message {
+        Incoming::Request { params, .. } => Envelope::sniff(*params),
+        _ => None,
+    };
+    if sniffed.is_some()
+        || header
+            .as_deref()
+            .is_some_and(|h| ProtocolVersion::parse(h).is_none())
+    {
+        return serve_per_request(
+            shared,
+            headers,
+            header.as_deref(),
+            message,
+            sniffed,
+            mode,
+            log,
+        )
+        .await;
     }
     let version = match header_version(headers) {
         Ok(v) => v,
@@ -109,7 +122,15 @@ pub(super) async fn post(
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
-        return answer(shared, None, &session, message, mode, log).await;
+        return answer(
+            shared,
+            None,
+            &session,
+            |out| session.handle_incoming(message, out),
+            mode,
+            log,
+        )
+        .await;
     }
 
     let Some(session_id) = headers.get(SESSION_ID) else {
@@ -130,7 +151,15 @@ pub(super) async fn post(
         return problem.respond(id.as_ref());
     }
     let session = Arc::clone(&http.session);
-    answer(shared, Some(&http), &session, message, mode, log).await
+    answer(
+        shared,
+        Some(&http),
+        &session,
+        |out| session.handle_incoming(message, out),
+        mode,
+        log,
+    )
+    .await
 }
 
 /// Notes the message in the log; returns its id and whether it is `initialize`.
@@ -178,7 +207,7 @@ pub(super) fn initialize(
     }
     let http = shared.sessions.create(Arc::clone(&shared.core));
     let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
-        Reply::Now(bytes) => bytes,
+        Reply::Now(encoded) => encoded.bytes,
         Reply::None | Reply::Later(..) => {
             return http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -202,34 +231,40 @@ pub(super) fn initialize(
     response
 }
 
-/// Hands a message to the session and answers the POST.
+/// Hands a message to the session (`dispatch`) and answers the POST.
 pub(super) async fn answer(
     shared: &Arc<Shared>,
     http: Option<&Arc<HttpSession>>,
     session: &Arc<Session>,
-    message: Incoming<'_>,
+    dispatch: impl FnOnce(&Outbound) -> Reply,
     mode: Mode,
     log: &mut Log,
 ) -> HttpResponse {
     let (said_tx, mut said) = mpsc::unbounded_channel();
-    let reply = session.handle_incoming(message, &said_tx);
+    let reply = dispatch(&said_tx);
     drop(said_tx);
     match reply {
         Reply::None => accepted(),
-        Reply::Now(bytes) => {
+        Reply::Now(encoded) => {
             let before = drain(&mut said);
-            if before.is_empty() && mode != Mode::Sse {
-                return json(StatusCode::OK, bytes);
+            if (before.is_empty() && mode != Mode::Sse) || mode == Mode::Json {
+                return finished_json(log, Ok(encoded));
             }
-            if mode == Mode::Json {
-                return json(StatusCode::OK, bytes);
-            }
-            stream(shared, http, session, None, before, said, ready(bytes), log)
+            stream(
+                shared,
+                http,
+                session,
+                None,
+                before,
+                said,
+                ready(encoded),
+                log,
+            )
         }
         Reply::Later(id, future) => {
             let (done_tx, done) = oneshot::channel();
-            session.spawn_request(id.clone(), future, move |bytes| {
-                let _ = done_tx.send(bytes);
+            session.spawn_request(id.clone(), future, move |encoded| {
+                let _ = done_tx.send(encoded);
             });
             // Without a session nothing could resume the answer: a client that goes away
             // while the POST waits cancels the request (once streaming, the pump does).
@@ -250,7 +285,7 @@ pub(super) async fn wait(
     session: &Arc<Session>,
     id: RequestId,
     mut said: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut done: oneshot::Receiver<Vec<u8>>,
+    mut done: oneshot::Receiver<Encoded>,
     mode: Mode,
     log: &mut Log,
 ) -> HttpResponse {
@@ -262,7 +297,7 @@ pub(super) async fn wait(
             // dropped, and requests to the client fail at once.
             tokio::select! {
                 biased;
-                result = &mut done => return finished_json(result),
+                result = &mut done => return finished_json(log, result),
                 m = said.recv(), if said_open => match m {
                     Some(bytes) => refuse_request(session, &bytes),
                     None => said_open = false,
@@ -278,10 +313,10 @@ pub(super) async fn wait(
                     result = &mut done => {
                         let before = drain(&mut said);
                         return match result {
-                            Ok(bytes) if !before.is_empty() => stream(
-                                shared, http, session, None, before, said, ready(bytes), log,
+                            Ok(encoded) if !before.is_empty() => stream(
+                                shared, http, session, None, before, said, ready(encoded), log,
                             ),
-                            result => finished_json(result),
+                            result => finished_json(log, result),
                         };
                     }
                     m = said.recv(), if said_open => match m {
@@ -317,10 +352,21 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// The JSON answer of a finished request; a cancelled one has none.
-pub(super) fn finished_json(result: Result<Vec<u8>, oneshot::error::RecvError>) -> HttpResponse {
+/// The JSON answer of a finished request; a cancelled one has none. A per-request answer's
+/// error gets the HTTP status the revision gives it.
+pub(super) fn finished_json(
+    log: &Log,
+    result: Result<Encoded, oneshot::error::RecvError>,
+) -> HttpResponse {
     match result {
-        Ok(bytes) => json(StatusCode::OK, bytes),
+        Ok(encoded) => {
+            let status = if log.per_request {
+                per_request_status(encoded.error)
+            } else {
+                StatusCode::OK
+            };
+            json(status, encoded.bytes)
+        }
         Err(_) => empty(StatusCode::NO_CONTENT),
     }
 }
@@ -333,7 +379,7 @@ pub(super) fn drain(said: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> Vec<Vec<u8>>
     out
 }
 
-pub(super) fn ready(bytes: Vec<u8>) -> oneshot::Receiver<Vec<u8>> {
+pub(super) fn ready(bytes: Encoded) -> oneshot::Receiver<Encoded> {
     let (tx, rx) = oneshot::channel();
     let _ = tx.send(bytes);
     rx

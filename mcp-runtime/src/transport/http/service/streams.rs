@@ -14,7 +14,7 @@ pub(super) fn stream(
     cancel: Option<RequestId>,
     before: Vec<Vec<u8>>,
     said: mpsc::UnboundedReceiver<Vec<u8>>,
-    done: oneshot::Receiver<Vec<u8>>,
+    done: oneshot::Receiver<Encoded>,
     log: &mut Log,
 ) -> HttpResponse {
     log.sse = true;
@@ -86,7 +86,7 @@ pub(super) async fn pump(
     sink: Sink,
     before: Vec<Vec<u8>>,
     mut said: mpsc::UnboundedReceiver<Vec<u8>>,
-    mut done: oneshot::Receiver<Vec<u8>>,
+    mut done: oneshot::Receiver<Encoded>,
 ) {
     for message in &before {
         sink.send(message);
@@ -103,8 +103,8 @@ pub(super) async fn pump(
                 for m in drain(&mut said) {
                     sink.send(&m);
                 }
-                if let Ok(bytes) = result {
-                    sink.send(&bytes);
+                if let Ok(encoded) = result {
+                    sink.send(&encoded.bytes);
                 }
                 break;
             }
