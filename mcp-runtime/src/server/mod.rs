@@ -56,4 +56,6 @@ pub use registration::resource::ResourceFuture;
 pub use registration::{
     Icon, PromptArgument, PromptDef, ResourceAnnotations, ResourceDef, ToolAnnotations, ToolDef,
 };
-pub use schema::elicitation::{ElicitSchemaError, ElicitationResponse};
+pub use schema::elicitation::{
+    ElicitSchemaError, ElicitationResponse, parse_response, requested_schema,
+};
