@@ -4,7 +4,11 @@
 //! files in `tests/golden/<server>/<revision>/`.
 //!
 //! The servers are the example binaries (`cargo build --examples`) driven over stdio with raw
-//! JSON-RPC lines, so what is compared is exactly what a server writes. Under the handshake
+//! JSON-RPC lines, so what is compared is exactly what a server writes; and `shapes`, defined
+//! below, for what the examples do not show (server title, description and website, icons,
+//! `_meta`, titles shaped per revision, a tool without output schema, a mirrored header
+//! argument, resource annotations and sizes), driven in process through `DirectSession`,
+//! which returns the bytes a transport would write. Under the handshake
 //! revisions each server process gets `initialize` and `notifications/initialized` first; under
 //! 2026-07-28 a fresh process gets requests that each carry their `_meta` (revision, client
 //! capabilities, client identity), with no handshake.
@@ -23,6 +27,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use mcp_runtime::prelude::*;
+use mcp_runtime::server::DirectSession;
 use mcp_workspace::schema::Schema;
 use mcp_workspace::{StdioPeer, example_command, workspace_root};
 use serde_json::{Map, Value, json};
@@ -43,9 +49,13 @@ const VARYING: &[&str] = &[
 
 /// A server under test and the tools to call on it (name, arguments, golden file name).
 struct Fixture {
+    /// An example binary, or `shapes` (in process).
     example: &'static str,
     calls: &'static [(&'static str, &'static str, &'static str)],
 }
+
+/// The in-process fixture's name.
+const SHAPES: &str = "shapes";
 
 const FIXTURES: &[Fixture] = &[
     Fixture {
@@ -73,7 +83,163 @@ const FIXTURES: &[Fixture] = &[
         example: "notes",
         calls: &[],
     },
+    Fixture {
+        example: SHAPES,
+        calls: &[
+            (
+                "shapes.echo",
+                r#"{"text": "hi"}"#,
+                "tools-call-unstructured",
+            ),
+            ("measure", r#"{"text": "a b"}"#, "tools-call-structured"),
+            ("measure", r#"{"text": ""}"#, "tools-call-error"),
+        ],
+    },
 ];
+
+// ---------------------------------------------------------------- the in-process fixture
+
+/// Repeats the text.
+///
+/// # Arguments
+/// * `text` - What to repeat.
+#[tool(
+    name = "shapes.echo",
+    title = "Echo",
+    meta(owner = "golden", version = 2, "io.example/beta" = true),
+    icon = "https://example.com/echo.png",
+    icon(src = "https://example.com/echo-dark.svg", mime_type = "image/svg+xml", sizes = ["48x48", "any"], theme = "dark"),
+    annotations(read_only, open_world = false),
+    output_schema = false
+)]
+fn echo(#[arg(header = "Text")] text: String) -> String {
+    text
+}
+
+/// What `measure` finds.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Measured {
+    /// Words in the text.
+    words: usize,
+    /// Its first word.
+    first: Option<String>,
+}
+
+/// Measures a text; empty texts are refused.
+#[tool(title = "Measure", annotations(title = "Measure a text", idempotent))]
+fn measure(text: String, #[arg(default = false)] shout: bool) -> Result<Measured, ToolError> {
+    if text.is_empty() {
+        return Err(ToolError::new("`text` is empty: give at least one word"));
+    }
+    let first = text.split_whitespace().next().map(|w| {
+        if shout {
+            w.to_uppercase()
+        } else {
+            w.to_string()
+        }
+    });
+    Ok(Measured {
+        words: text.split_whitespace().count(),
+        first,
+    })
+}
+
+/// The project's readme.
+#[resource(
+    "shapes://readme",
+    title = "Read me",
+    mime_type = "text/markdown",
+    size = 11,
+    annotations(audience = ["user"], priority = 0.5, last_modified = "2025-01-12T15:00:58Z"),
+    meta(kind = "doc"),
+    icon = "https://example.com/readme.png"
+)]
+fn readme() -> &'static str {
+    "# Shapes\nhi"
+}
+
+/// One page, by number.
+#[resource(
+    "shapes://pages/{n}",
+    title = "Page",
+    icon(src = "https://example.com/page.png", mime_type = "image/png")
+)]
+fn page(n: u32) -> String {
+    format!("page {n}")
+}
+
+/// Greets someone.
+///
+/// # Arguments
+/// * `name` - Whom to greet.
+/// * `tone` - How.
+#[prompt(
+    title = "Greeting",
+    icon = "https://example.com/wave.png",
+    meta(lang = "en")
+)]
+fn greet(name: String, tone: Option<String>) -> String {
+    format!("Greet {name} ({})", tone.unwrap_or_else(|| "warmly".into()))
+}
+
+fn shapes_server() -> Server {
+    Server::new("shapes")
+        .version("1.2.3")
+        .title("Shapes")
+        .description("Every optional field a listing can carry.")
+        .website_url("https://example.com/shapes")
+        .instructions("Use `measure` for texts.")
+}
+
+/// Something that answers JSON-RPC messages.
+trait Wire {
+    /// Sends a notification (or any message with no answer).
+    fn notify(&mut self, line: &str);
+    /// Sends a request and returns its response.
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value;
+}
+
+impl Wire for StdioPeer {
+    fn notify(&mut self, line: &str) {
+        self.send(line);
+    }
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        StdioPeer::request(self, id, method, params)
+    }
+}
+
+/// `shapes` in process: each message through `DirectSession::handle`.
+struct InProcess {
+    runtime: tokio::runtime::Runtime,
+    session: DirectSession,
+}
+
+impl InProcess {
+    fn new() -> InProcess {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let session = {
+            let _guard = runtime.enter();
+            DirectSession::new(shapes_server()).expect("the shapes server builds")
+        };
+        InProcess { runtime, session }
+    }
+}
+
+impl Wire for InProcess {
+    fn notify(&mut self, line: &str) {
+        let out = self.runtime.block_on(self.session.handle(line));
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    }
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let out = self.runtime.block_on(self.session.handle(&msg.to_string()));
+        serde_json::from_slice(&out)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+    }
+}
 
 const LISTS: &[(&str, &str)] = &[
     ("tools/list", "tools-list"),
@@ -96,7 +262,7 @@ type Recording = Vec<(String, Value)>;
 /// Lists every page of `method` into `out`: the first page under `name`, later ones under
 /// `name.2`, `name.3`…
 fn list_pages(
-    peer: &mut StdioPeer,
+    peer: &mut dyn Wire,
     next_id: &mut u64,
     method: &str,
     name: &str,
@@ -129,7 +295,28 @@ fn list_pages(
 }
 
 fn record(fixture: &Fixture, revision: &str) -> Recording {
+    if fixture.example == SHAPES {
+        let mut wire = InProcess::new();
+        return record_on(&mut wire, fixture, revision);
+    }
     let mut peer = StdioPeer::start(example_command(fixture.example));
+    let out = record_on(&mut peer, fixture, revision);
+    let (code, rest) = peer.finish(std::time::Duration::from_secs(20));
+    assert_eq!(
+        code, 0,
+        "{} exits cleanly at the end of its input",
+        fixture.example
+    );
+    assert!(
+        rest.lines().all(|l| serde_json::from_str::<Value>(l)
+            .map(|m| m.get("method").is_some())
+            .unwrap_or(false)),
+        "only notifications may follow the last response: {rest}"
+    );
+    out
+}
+
+fn record_on(peer: &mut dyn Wire, fixture: &Fixture, revision: &str) -> Recording {
     let mut out = Recording::new();
     let mut id = 1;
     let meta = if revision == PER_REQUEST {
@@ -157,11 +344,11 @@ fn record(fixture: &Fixture, revision: &str) -> Recording {
             fixture.example
         );
         out.push(("initialize".into(), init));
-        peer.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        peer.notify(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
         None
     };
     for (method, name) in LISTS {
-        list_pages(&mut peer, &mut id, method, name, meta.as_ref(), &mut out);
+        list_pages(peer, &mut id, method, name, meta.as_ref(), &mut out);
     }
     for (tool, arguments, name) in fixture.calls {
         let arguments: Value = serde_json::from_str(arguments).expect("the arguments are JSON");
@@ -172,18 +359,6 @@ fn record(fixture: &Fixture, revision: &str) -> Recording {
         id += 1;
         out.push((name.to_string(), peer.request(id, "tools/call", params)));
     }
-    let (code, rest) = peer.finish(std::time::Duration::from_secs(20));
-    assert_eq!(
-        code, 0,
-        "{} exits cleanly at the end of its input",
-        fixture.example
-    );
-    assert!(
-        rest.lines().all(|l| serde_json::from_str::<Value>(l)
-            .map(|m| m.get("method").is_some())
-            .unwrap_or(false)),
-        "only notifications may follow the last response: {rest}"
-    );
     for (_, message) in &mut out {
         mask(message);
     }
@@ -291,7 +466,11 @@ fn check(path: &Path, actual: &Value, update: bool) -> Option<String> {
         Ok(text) => {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{shown} is not JSON: {e}"))
         }
-        Err(e) => return Some(format!("{shown}: cannot be read ({e})")),
+        Err(e) => {
+            return Some(format!(
+                "{shown}: cannot be read ({e}); a new golden file is made with UPDATE_GOLDEN=1"
+            ));
+        }
     };
     let (at, want, got) = first_difference(&expected, actual, String::new())?;
     let at = if at.is_empty() {
