@@ -1,7 +1,8 @@
 //! Golden files of what the servers send: for each example server and each revision, the
-//! `initialize` result (`server/discover` for 2026-07-28), the four lists and a few
-//! `tools/call` results (structured output, a tool error), compared as JSON values with the
-//! files in `tests/golden/<server>/<revision>/`.
+//! `initialize` result (`server/discover` for 2026-07-28), the four lists, and a few
+//! `tools/call` (structured output, a tool error, an unknown tool), `resources/read`,
+//! `prompts/get` and `completion/complete` answers, errors among them, compared as JSON values
+//! with the files in `tests/golden/<server>/<revision>/`.
 //!
 //! The servers are the example binaries (`cargo build --examples`) driven over stdio with raw
 //! JSON-RPC lines, so what is compared is exactly what a server writes; and `shapes`, defined
@@ -47,11 +48,12 @@ const VARYING: &[&str] = &[
     "io.modelcontextprotocol/related-task",
 ];
 
-/// A server under test and the tools to call on it (name, arguments, golden file name).
+/// A server under test and the requests to record beyond the lists: (method, params, golden
+/// file name).
 struct Fixture {
     /// An example binary, or `shapes` (in process).
     example: &'static str,
-    calls: &'static [(&'static str, &'static str, &'static str)],
+    requests: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// The in-process fixture's name.
@@ -60,39 +62,157 @@ const SHAPES: &str = "shapes";
 const FIXTURES: &[Fixture] = &[
     Fixture {
         example: "everything",
-        calls: &[
-            ("test_simple_text", "{}", "tools-call-text"),
-            ("test_error_handling", "{}", "tools-call-error"),
-            ("test_cancellation_log", "{}", "tools-call-structured"),
-            ("test_image_content", "{}", "tools-call-image"),
+        requests: &[
+            (
+                "tools/call",
+                r#"{"name": "test_simple_text", "arguments": {}}"#,
+                "tools-call-text",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "test_error_handling", "arguments": {}}"#,
+                "tools-call-error",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "test_cancellation_log", "arguments": {}}"#,
+                "tools-call-structured",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "test_image_content", "arguments": {}}"#,
+                "tools-call-image",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "no_such_tool", "arguments": {}}"#,
+                "tools-call-unknown",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "test://static-binary"}"#,
+                "resources-read-binary",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "test://template/7/data"}"#,
+                "resources-read-template",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "test://nothing"}"#,
+                "resources-read-missing",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}}"#,
+                "prompts-get-arguments",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "test_prompt_with_embedded_resource", "arguments": {"resourceUri": "test://x"}}"#,
+                "prompts-get-embedded",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "test_prompt_with_arguments", "arguments": {}}"#,
+                "prompts-get-missing-argument",
+            ),
+            (
+                "completion/complete",
+                r#"{"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "argument": {"name": "arg1", "value": "pa"}}"#,
+                "completion-complete",
+            ),
         ],
     },
     Fixture {
         example: "quickstart",
-        calls: &[
+        requests: &[
             (
-                "text_stats",
-                r#"{"text": "the cat and the hat\nthe end", "top": 2}"#,
+                "tools/call",
+                r#"{"name": "text_stats", "arguments": {"text": "the cat and the hat\nthe end", "top": 2}}"#,
                 "tools-call-structured",
             ),
-            ("divide", r#"{"a": 1, "b": 0}"#, "tools-call-error"),
-            ("add", r#"{"a": 2, "b": "two"}"#, "tools-call-bad-argument"),
+            (
+                "tools/call",
+                r#"{"name": "divide", "arguments": {"a": 1, "b": 0}}"#,
+                "tools-call-error",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "add", "arguments": {"a": 2, "b": "two"}}"#,
+                "tools-call-bad-argument",
+            ),
         ],
     },
     Fixture {
         example: "notes",
-        calls: &[],
+        requests: &[
+            (
+                "resources/read",
+                r#"{"uri": "notes://index"}"#,
+                "resources-read-json",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "notes://groceries"}"#,
+                "resources-read-template",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "images://logo.png"}"#,
+                "resources-read-binary",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "notes://nothing"}"#,
+                "resources-read-missing",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "discuss_note", "arguments": {"name": "ideas"}}"#,
+                "prompts-get-embedded",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "review_code", "arguments": {"code": "fn main() {}", "language": "rust"}}"#,
+                "prompts-get-messages",
+            ),
+            (
+                "completion/complete",
+                r#"{"ref": {"type": "ref/resource", "uri": "notes://{name}"}, "argument": {"name": "name", "value": "g"}}"#,
+                "completion-complete",
+            ),
+        ],
     },
     Fixture {
         example: SHAPES,
-        calls: &[
+        requests: &[
             (
-                "shapes.echo",
-                r#"{"text": "hi"}"#,
+                "tools/call",
+                r#"{"name": "shapes.echo", "arguments": {"text": "hi"}}"#,
                 "tools-call-unstructured",
             ),
-            ("measure", r#"{"text": "a b"}"#, "tools-call-structured"),
-            ("measure", r#"{"text": ""}"#, "tools-call-error"),
+            (
+                "tools/call",
+                r#"{"name": "measure", "arguments": {"text": "a b"}}"#,
+                "tools-call-structured",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "measure", "arguments": {"text": ""}}"#,
+                "tools-call-error",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "shapes://readme"}"#,
+                "resources-read-text",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "greet", "arguments": {"name": "Ada"}}"#,
+                "prompts-get-text",
+            ),
         ],
     },
 ];
@@ -350,14 +470,13 @@ fn record_on(peer: &mut dyn Wire, fixture: &Fixture, revision: &str) -> Recordin
     for (method, name) in LISTS {
         list_pages(peer, &mut id, method, name, meta.as_ref(), &mut out);
     }
-    for (tool, arguments, name) in fixture.calls {
-        let arguments: Value = serde_json::from_str(arguments).expect("the arguments are JSON");
-        let mut params = json!({"name": tool, "arguments": arguments});
+    for (method, params, name) in fixture.requests {
+        let mut params: Value = serde_json::from_str(params).expect("the params are JSON");
         if let Some(m) = &meta {
             params["_meta"] = m.clone();
         }
         id += 1;
-        out.push((name.to_string(), peer.request(id, "tools/call", params)));
+        out.push((name.to_string(), peer.request(id, method, params)));
     }
     for (_, message) in &mut out {
         mask(message);
@@ -539,11 +658,14 @@ fn result_type(file: &str) -> &'static str {
         "resources-templates-list" => "ListResourceTemplatesResult",
         "prompts-list" => "ListPromptsResult",
         f if f.starts_with("tools-call") => "CallToolResult",
+        f if f.starts_with("resources-read") => "ReadResourceResult",
+        f if f.starts_with("prompts-get") => "GetPromptResult",
+        f if f.starts_with("completion-complete") => "CompleteResult",
         f => panic!("no result type for {f}"),
     }
 }
 
-/// Checks every recorded result against the revision's official schema
+/// Checks every recorded result (or error response) against the revision's official schema
 /// (`<schemas>/<revision>/schema.json`). There are none for 2024-11-05 and 2025-03-26 in that
 /// folder, so those revisions are checked only against their golden files; without the folder
 /// at all (a checkout on its own) nothing is validated and a note says so.
@@ -561,12 +683,17 @@ fn validate(revision: &str, recording: &Recording) -> Result<(), String> {
     }
     let schema = Schema::load(&path);
     let mut errors = Vec::new();
+    // The error response's definition was renamed in 2025-11-25.
+    let error_type = ["JSONRPCErrorResponse", "JSONRPCError"]
+        .into_iter()
+        .find(|t| schema.defines(t))
+        .expect("the schema defines JSON-RPC errors");
     for (file, message) in recording {
-        let Some(result) = message.get("result") else {
-            continue;
+        let (ty, value) = match message.get("result") {
+            Some(result) => (result_type(file), result),
+            None => (error_type, message),
         };
-        let ty = result_type(file);
-        if let Err(e) = schema.validate(ty, result) {
+        if let Err(e) = schema.validate(ty, value) {
             errors.push(format!("{file}.json is not a valid {ty}: {e}"));
         }
     }
