@@ -618,6 +618,7 @@ fn what_the_servers_send_matches_the_golden_files() {
                 compared += 1;
                 failures.extend(check(&path, message, update));
             }
+            failures.extend(stale_files(&dir, &recording, update));
             if let Err(e) = validate(revision, &recording) {
                 failures.push(format!("{}/{revision}: {e}", fixture.example));
             }
@@ -638,6 +639,37 @@ fn what_the_servers_send_matches_the_golden_files() {
         );
         panic!("{report}");
     }
+}
+
+/// Golden files in `dir` that nothing was recorded for (a page or a request that is gone):
+/// removed when updating, reported otherwise.
+fn stale_files(dir: &Path, recording: &Recording, update: bool) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut stale = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if recording.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if update {
+            std::fs::remove_file(&path).expect("removing a stale golden file");
+        } else {
+            let shown = path
+                .strip_prefix(workspace_root())
+                .unwrap_or(&path)
+                .display();
+            stale.push(format!(
+                "{shown}: the server sent no such message; UPDATE_GOLDEN=1 removes the file"
+            ));
+        }
+    }
+    stale
 }
 
 /// The folder of the official schemas: `$MCP_SCHEMAS_DIR`, else `../shared/schemas` beside the
