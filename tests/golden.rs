@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use mcp_runtime::prelude::*;
 use mcp_runtime::server::DirectSession;
 use mcp_workspace::schema::Schema;
-use mcp_workspace::{StdioPeer, example_command, workspace_root};
+use mcp_workspace::{StdioPeer, fresh_example, workspace_root};
 use serde_json::{Map, Value, json};
 
 /// The handshake revisions, oldest first.
@@ -419,7 +419,7 @@ fn record(fixture: &Fixture, revision: &str) -> Recording {
         let mut wire = InProcess::new();
         return record_on(&mut wire, fixture, revision);
     }
-    let mut peer = StdioPeer::start(example_command(fixture.example));
+    let mut peer = StdioPeer::start(std::process::Command::new(fresh_example(fixture.example)));
     let out = record_on(&mut peer, fixture, revision);
     let (code, rest) = peer.finish(std::time::Duration::from_secs(20));
     assert_eq!(
