@@ -1,10 +1,15 @@
 //! Golden files of what the servers send: for each example server and each revision, the
-//! `initialize` result (`server/discover` for 2026-07-28), the four lists and a few
-//! `tools/call` results (structured output, a tool error), compared as JSON values with the
-//! files in `tests/golden/<server>/<revision>/`.
+//! `initialize` result (`server/discover` for 2026-07-28), the four lists, and a few
+//! `tools/call` (structured output, a tool error, an unknown tool), `resources/read`,
+//! `prompts/get` and `completion/complete` answers, errors among them, compared as JSON values
+//! with the files in `tests/golden/<server>/<revision>/`.
 //!
 //! The servers are the example binaries (`cargo build --examples`) driven over stdio with raw
-//! JSON-RPC lines, so what is compared is exactly what a server writes. Under the handshake
+//! JSON-RPC lines, so what is compared is exactly what a server writes; and `shapes`, defined
+//! below, for what the examples do not show (server title, description and website, icons,
+//! `_meta`, titles shaped per revision, a tool without output schema, a mirrored header
+//! argument, resource annotations and sizes), driven in process through `DirectSession`,
+//! which returns the bytes a transport would write. Under the handshake
 //! revisions each server process gets `initialize` and `notifications/initialized` first; under
 //! 2026-07-28 a fresh process gets requests that each carry their `_meta` (revision, client
 //! capabilities, client identity), with no handshake.
@@ -23,8 +28,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use mcp_runtime::prelude::*;
+use mcp_runtime::server::DirectSession;
 use mcp_workspace::schema::Schema;
-use mcp_workspace::{StdioPeer, example_command, workspace_root};
+use mcp_workspace::{StdioPeer, fresh_example, workspace_root};
 use serde_json::{Map, Value, json};
 
 /// The handshake revisions, oldest first.
@@ -41,39 +48,318 @@ const VARYING: &[&str] = &[
     "io.modelcontextprotocol/related-task",
 ];
 
-/// A server under test and the tools to call on it (name, arguments, golden file name).
+/// A server under test and the requests to record beyond the lists: (method, params, golden
+/// file name).
 struct Fixture {
+    /// An example binary, or `shapes` (in process).
     example: &'static str,
-    calls: &'static [(&'static str, &'static str, &'static str)],
+    requests: &'static [(&'static str, &'static str, &'static str)],
 }
+
+/// The in-process fixture's name.
+const SHAPES: &str = "shapes";
 
 const FIXTURES: &[Fixture] = &[
     Fixture {
         example: "everything",
-        calls: &[
-            ("test_simple_text", "{}", "tools-call-text"),
-            ("test_error_handling", "{}", "tools-call-error"),
-            ("test_cancellation_log", "{}", "tools-call-structured"),
-            ("test_image_content", "{}", "tools-call-image"),
+        requests: &[
+            (
+                "tools/call",
+                r#"{"name": "test_simple_text", "arguments": {}}"#,
+                "tools-call-text",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "test_error_handling", "arguments": {}}"#,
+                "tools-call-error",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "test_cancellation_log", "arguments": {}}"#,
+                "tools-call-structured",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "test_image_content", "arguments": {}}"#,
+                "tools-call-image",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "no_such_tool", "arguments": {}}"#,
+                "tools-call-unknown",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "test://static-binary"}"#,
+                "resources-read-binary",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "test://template/7/data"}"#,
+                "resources-read-template",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "test://nothing"}"#,
+                "resources-read-missing",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "test_prompt_with_arguments", "arguments": {"arg1": "a", "arg2": "b"}}"#,
+                "prompts-get-arguments",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "test_prompt_with_embedded_resource", "arguments": {"resourceUri": "test://x"}}"#,
+                "prompts-get-embedded",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "test_prompt_with_arguments", "arguments": {}}"#,
+                "prompts-get-missing-argument",
+            ),
+            (
+                "completion/complete",
+                r#"{"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "argument": {"name": "arg1", "value": "pa"}}"#,
+                "completion-complete",
+            ),
         ],
     },
     Fixture {
         example: "quickstart",
-        calls: &[
+        requests: &[
             (
-                "text_stats",
-                r#"{"text": "the cat and the hat\nthe end", "top": 2}"#,
+                "tools/call",
+                r#"{"name": "text_stats", "arguments": {"text": "the cat and the hat\nthe end", "top": 2}}"#,
                 "tools-call-structured",
             ),
-            ("divide", r#"{"a": 1, "b": 0}"#, "tools-call-error"),
-            ("add", r#"{"a": 2, "b": "two"}"#, "tools-call-bad-argument"),
+            (
+                "tools/call",
+                r#"{"name": "divide", "arguments": {"a": 1, "b": 0}}"#,
+                "tools-call-error",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "add", "arguments": {"a": 2, "b": "two"}}"#,
+                "tools-call-bad-argument",
+            ),
         ],
     },
     Fixture {
         example: "notes",
-        calls: &[],
+        requests: &[
+            (
+                "resources/read",
+                r#"{"uri": "notes://index"}"#,
+                "resources-read-json",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "notes://groceries"}"#,
+                "resources-read-template",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "images://logo.png"}"#,
+                "resources-read-binary",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "notes://nothing"}"#,
+                "resources-read-missing",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "discuss_note", "arguments": {"name": "ideas"}}"#,
+                "prompts-get-embedded",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "review_code", "arguments": {"code": "fn main() {}", "language": "rust"}}"#,
+                "prompts-get-messages",
+            ),
+            (
+                "completion/complete",
+                r#"{"ref": {"type": "ref/resource", "uri": "notes://{name}"}, "argument": {"name": "name", "value": "g"}}"#,
+                "completion-complete",
+            ),
+        ],
+    },
+    Fixture {
+        example: SHAPES,
+        requests: &[
+            (
+                "tools/call",
+                r#"{"name": "shapes.echo", "arguments": {"text": "hi"}}"#,
+                "tools-call-unstructured",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "measure", "arguments": {"text": "a b"}}"#,
+                "tools-call-structured",
+            ),
+            (
+                "tools/call",
+                r#"{"name": "measure", "arguments": {"text": ""}}"#,
+                "tools-call-error",
+            ),
+            (
+                "resources/read",
+                r#"{"uri": "shapes://readme"}"#,
+                "resources-read-text",
+            ),
+            (
+                "prompts/get",
+                r#"{"name": "greet", "arguments": {"name": "Ada"}}"#,
+                "prompts-get-text",
+            ),
+        ],
     },
 ];
+
+// ---------------------------------------------------------------- the in-process fixture
+
+/// Repeats the text.
+///
+/// # Arguments
+/// * `text` - What to repeat.
+#[tool(
+    name = "shapes.echo",
+    title = "Echo",
+    meta(owner = "golden", version = 2, "io.example/beta" = true),
+    icon = "https://example.com/echo.png",
+    icon(src = "https://example.com/echo-dark.svg", mime_type = "image/svg+xml", sizes = ["48x48", "any"], theme = "dark"),
+    annotations(read_only, open_world = false),
+    output_schema = false
+)]
+fn echo(#[arg(header = "Text")] text: String) -> String {
+    text
+}
+
+/// What `measure` finds.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Measured {
+    /// Words in the text.
+    words: usize,
+    /// Its first word.
+    first: Option<String>,
+}
+
+/// Measures a text; empty texts are refused.
+#[tool(title = "Measure", annotations(title = "Measure a text", idempotent))]
+fn measure(text: String, #[arg(default = false)] shout: bool) -> Result<Measured, ToolError> {
+    if text.is_empty() {
+        return Err(ToolError::new("`text` is empty: give at least one word"));
+    }
+    let first = text.split_whitespace().next().map(|w| {
+        if shout {
+            w.to_uppercase()
+        } else {
+            w.to_string()
+        }
+    });
+    Ok(Measured {
+        words: text.split_whitespace().count(),
+        first,
+    })
+}
+
+/// The project's readme.
+#[resource(
+    "shapes://readme",
+    title = "Read me",
+    mime_type = "text/markdown",
+    size = 11,
+    annotations(audience = ["user"], priority = 0.5, last_modified = "2025-01-12T15:00:58Z"),
+    meta(kind = "doc"),
+    icon = "https://example.com/readme.png"
+)]
+fn readme() -> &'static str {
+    "# Shapes\nhi"
+}
+
+/// One page, by number.
+#[resource(
+    "shapes://pages/{n}",
+    title = "Page",
+    icon(src = "https://example.com/page.png", mime_type = "image/png")
+)]
+fn page(n: u32) -> String {
+    format!("page {n}")
+}
+
+/// Greets someone.
+///
+/// # Arguments
+/// * `name` - Whom to greet.
+/// * `tone` - How.
+#[prompt(
+    title = "Greeting",
+    icon = "https://example.com/wave.png",
+    meta(lang = "en")
+)]
+fn greet(name: String, tone: Option<String>) -> String {
+    format!("Greet {name} ({})", tone.unwrap_or_else(|| "warmly".into()))
+}
+
+fn shapes_server() -> Server {
+    Server::new("shapes")
+        .version("1.2.3")
+        .title("Shapes")
+        .description("Every optional field a listing can carry.")
+        .website_url("https://example.com/shapes")
+        .instructions("Use `measure` for texts.")
+}
+
+/// Something that answers JSON-RPC messages.
+trait Wire {
+    /// Sends a notification (or any message with no answer).
+    fn notify(&mut self, line: &str);
+    /// Sends a request and returns its response.
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value;
+}
+
+impl Wire for StdioPeer {
+    fn notify(&mut self, line: &str) {
+        self.send(line);
+    }
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        StdioPeer::request(self, id, method, params)
+    }
+}
+
+/// `shapes` in process: each message through `DirectSession::handle`.
+struct InProcess {
+    runtime: tokio::runtime::Runtime,
+    session: DirectSession,
+}
+
+impl InProcess {
+    fn new() -> InProcess {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let session = {
+            let _guard = runtime.enter();
+            DirectSession::new(shapes_server()).expect("the shapes server builds")
+        };
+        InProcess { runtime, session }
+    }
+}
+
+impl Wire for InProcess {
+    fn notify(&mut self, line: &str) {
+        let out = self.runtime.block_on(self.session.handle(line));
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    }
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let out = self.runtime.block_on(self.session.handle(&msg.to_string()));
+        serde_json::from_slice(&out)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)))
+    }
+}
 
 const LISTS: &[(&str, &str)] = &[
     ("tools/list", "tools-list"),
@@ -96,7 +382,7 @@ type Recording = Vec<(String, Value)>;
 /// Lists every page of `method` into `out`: the first page under `name`, later ones under
 /// `name.2`, `name.3`…
 fn list_pages(
-    peer: &mut StdioPeer,
+    peer: &mut dyn Wire,
     next_id: &mut u64,
     method: &str,
     name: &str,
@@ -129,7 +415,28 @@ fn list_pages(
 }
 
 fn record(fixture: &Fixture, revision: &str) -> Recording {
-    let mut peer = StdioPeer::start(example_command(fixture.example));
+    if fixture.example == SHAPES {
+        let mut wire = InProcess::new();
+        return record_on(&mut wire, fixture, revision);
+    }
+    let mut peer = StdioPeer::start(std::process::Command::new(fresh_example(fixture.example)));
+    let out = record_on(&mut peer, fixture, revision);
+    let (code, rest) = peer.finish(std::time::Duration::from_secs(20));
+    assert_eq!(
+        code, 0,
+        "{} exits cleanly at the end of its input",
+        fixture.example
+    );
+    assert!(
+        rest.lines().all(|l| serde_json::from_str::<Value>(l)
+            .map(|m| m.get("method").is_some())
+            .unwrap_or(false)),
+        "only notifications may follow the last response: {rest}"
+    );
+    out
+}
+
+fn record_on(peer: &mut dyn Wire, fixture: &Fixture, revision: &str) -> Recording {
     let mut out = Recording::new();
     let mut id = 1;
     let meta = if revision == PER_REQUEST {
@@ -157,33 +464,20 @@ fn record(fixture: &Fixture, revision: &str) -> Recording {
             fixture.example
         );
         out.push(("initialize".into(), init));
-        peer.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        peer.notify(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
         None
     };
     for (method, name) in LISTS {
-        list_pages(&mut peer, &mut id, method, name, meta.as_ref(), &mut out);
+        list_pages(peer, &mut id, method, name, meta.as_ref(), &mut out);
     }
-    for (tool, arguments, name) in fixture.calls {
-        let arguments: Value = serde_json::from_str(arguments).expect("the arguments are JSON");
-        let mut params = json!({"name": tool, "arguments": arguments});
+    for (method, params, name) in fixture.requests {
+        let mut params: Value = serde_json::from_str(params).expect("the params are JSON");
         if let Some(m) = &meta {
             params["_meta"] = m.clone();
         }
         id += 1;
-        out.push((name.to_string(), peer.request(id, "tools/call", params)));
+        out.push((name.to_string(), peer.request(id, method, params)));
     }
-    let (code, rest) = peer.finish(std::time::Duration::from_secs(20));
-    assert_eq!(
-        code, 0,
-        "{} exits cleanly at the end of its input",
-        fixture.example
-    );
-    assert!(
-        rest.lines().all(|l| serde_json::from_str::<Value>(l)
-            .map(|m| m.get("method").is_some())
-            .unwrap_or(false)),
-        "only notifications may follow the last response: {rest}"
-    );
     for (_, message) in &mut out {
         mask(message);
     }
@@ -291,7 +585,11 @@ fn check(path: &Path, actual: &Value, update: bool) -> Option<String> {
         Ok(text) => {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{shown} is not JSON: {e}"))
         }
-        Err(e) => return Some(format!("{shown}: cannot be read ({e})")),
+        Err(e) => {
+            return Some(format!(
+                "{shown}: cannot be read ({e}); a new golden file is made with UPDATE_GOLDEN=1"
+            ));
+        }
     };
     let (at, want, got) = first_difference(&expected, actual, String::new())?;
     let at = if at.is_empty() {
@@ -320,6 +618,7 @@ fn what_the_servers_send_matches_the_golden_files() {
                 compared += 1;
                 failures.extend(check(&path, message, update));
             }
+            failures.extend(stale_files(&dir, &recording, update));
             if let Err(e) = validate(revision, &recording) {
                 failures.push(format!("{}/{revision}: {e}", fixture.example));
             }
@@ -342,6 +641,37 @@ fn what_the_servers_send_matches_the_golden_files() {
     }
 }
 
+/// Golden files in `dir` that nothing was recorded for (a page or a request that is gone):
+/// removed when updating, reported otherwise.
+fn stale_files(dir: &Path, recording: &Recording, update: bool) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut stale = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if recording.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        if update {
+            std::fs::remove_file(&path).expect("removing a stale golden file");
+        } else {
+            let shown = path
+                .strip_prefix(workspace_root())
+                .unwrap_or(&path)
+                .display();
+            stale.push(format!(
+                "{shown}: the server sent no such message; UPDATE_GOLDEN=1 removes the file"
+            ));
+        }
+    }
+    stale
+}
+
 /// The folder of the official schemas: `$MCP_SCHEMAS_DIR`, else `../shared/schemas` beside the
 /// repository.
 fn schemas_dir() -> PathBuf {
@@ -360,11 +690,14 @@ fn result_type(file: &str) -> &'static str {
         "resources-templates-list" => "ListResourceTemplatesResult",
         "prompts-list" => "ListPromptsResult",
         f if f.starts_with("tools-call") => "CallToolResult",
+        f if f.starts_with("resources-read") => "ReadResourceResult",
+        f if f.starts_with("prompts-get") => "GetPromptResult",
+        f if f.starts_with("completion-complete") => "CompleteResult",
         f => panic!("no result type for {f}"),
     }
 }
 
-/// Checks every recorded result against the revision's official schema
+/// Checks every recorded result (or error response) against the revision's official schema
 /// (`<schemas>/<revision>/schema.json`). There are none for 2024-11-05 and 2025-03-26 in that
 /// folder, so those revisions are checked only against their golden files; without the folder
 /// at all (a checkout on its own) nothing is validated and a note says so.
@@ -382,12 +715,17 @@ fn validate(revision: &str, recording: &Recording) -> Result<(), String> {
     }
     let schema = Schema::load(&path);
     let mut errors = Vec::new();
+    // The error response's definition was renamed in 2025-11-25.
+    let error_type = ["JSONRPCErrorResponse", "JSONRPCError"]
+        .into_iter()
+        .find(|t| schema.defines(t))
+        .expect("the schema defines JSON-RPC errors");
     for (file, message) in recording {
-        let Some(result) = message.get("result") else {
-            continue;
+        let (ty, value) = match message.get("result") {
+            Some(result) => (result_type(file), result),
+            None => (error_type, message),
         };
-        let ty = result_type(file);
-        if let Err(e) = schema.validate(ty, result) {
+        if let Err(e) = schema.validate(ty, value) {
             errors.push(format!("{file}.json is not a valid {ty}: {e}"));
         }
     }

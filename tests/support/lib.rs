@@ -44,6 +44,62 @@ pub fn built_example(name: &str) -> PathBuf {
     path
 }
 
+/// The newest modification time of the files under `dir`, and that file.
+fn newest_under(dir: &std::path::Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if let Ok(t) = meta.modified()
+                && newest.as_ref().is_none_or(|(n, _)| t > *n)
+            {
+                newest = Some((t, path));
+            }
+        }
+    }
+    newest
+}
+
+/// Like [`built_example`], and also panics when a source of the runtime, the macros or the
+/// example itself is newer than the binary: `cargo test --test NAME` does not rebuild examples, and
+/// a test comparing what a server sends must not pass against an old build.
+pub fn fresh_example(name: &str) -> PathBuf {
+    let path = built_example(name);
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("the example's modification time");
+    let root = workspace_root();
+    let own = [format!("examples/{name}.rs"), format!("examples/{name}")];
+    let sources = ["mcp-runtime/src", "mcp-macros/src"]
+        .into_iter()
+        .map(String::from)
+        .chain(own);
+    for source in sources {
+        let source = root.join(source);
+        let newest = if source.is_file() {
+            std::fs::metadata(&source)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(|t| (t, source))
+        } else {
+            newest_under(&source)
+        };
+        if let Some((t, source)) = newest {
+            assert!(
+                t <= built,
+                "{} is older than {}: run `cargo build --examples` first (./scripts/test does)",
+                path.display(),
+                source.display()
+            );
+        }
+    }
+    path
+}
+
 /// A `Command` for a built example (see [`built_example`]).
 pub fn example_command(name: &str) -> Command {
     Command::new(built_example(name))
