@@ -2,9 +2,12 @@
 //! values into `CallToolResult`s.
 //!
 //! Whether a parameter is an argument or an extractor, and how a return type becomes a result,
-//! is decided by the type system: the expansion calls a method on `&&Param<T>` / `&&&Ret<T>` and
-//! method resolution picks the first impl whose bounds hold (auto-ref specialization; the
-//! types are concrete at the call site, so this is sound).
+//! is decided by the type system: the expansion calls a method on `&&&Param<T>` / `&&&Ret<T>`
+//! and method resolution picks the first impl whose bounds hold (auto-ref specialization; the
+//! types are concrete at the call site, so this is sound). For parameters: an extractor
+//! (`&&Param<T>`), else an argument (`&Param<T>`), else the fallback on `Param<T>`, whose
+//! `describe` requires a trait nothing implements: one error per bad parameter, at its type,
+//! worded by that trait's `on_unimplemented`.
 
 use std::fmt::{self, Display, Write as _};
 use std::future::Future;
@@ -246,7 +249,7 @@ pub trait ExtractorParam<T> {
     ) -> Option<T>;
 }
 
-impl<T: FromContext> ExtractorParam<T> for &Param<T> {
+impl<T: FromContext> ExtractorParam<T> for &&Param<T> {
     fn describe<D>(&self, _: &mut D, _: &ArgSpec) {}
 
     fn extract<C: Extraction>(
@@ -284,25 +287,18 @@ impl<T: DeserializeOwned + JsonSchema> ToolArgument for T {}
 /// Parameter handling for tool arguments: deserialized from `arguments`, described by schemars.
 pub trait ArgumentParam<T> {
     /// Adds the argument to the input schema.
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec)
-    where
-        T: ToolArgument;
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
     /// Reads the argument, recording a problem on the call when it is missing or invalid.
     fn extract(
         &self,
         call: &mut ToolCall<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>
-    where
-        T: ToolArgument;
+    ) -> Option<T>;
 }
 
-impl<T> ArgumentParam<T> for Param<T> {
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec)
-    where
-        T: ToolArgument,
-    {
+impl<T: ToolArgument> ArgumentParam<T> for &Param<T> {
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec) {
         let accepts_null = T::deserialize(&Value::Null).is_ok();
         schema.argument::<T>(
             spec.name,
@@ -320,10 +316,7 @@ impl<T> ArgumentParam<T> for Param<T> {
         call: &mut ToolCall<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>
-    where
-        T: ToolArgument,
-    {
+    ) -> Option<T> {
         match call.take_argument::<T>(spec.name) {
             Some(Ok(v)) => Some(v),
             Some(Err(e)) => {
@@ -350,6 +343,33 @@ impl<T> ArgumentParam<T> for Param<T> {
         }
     }
 }
+
+/// What a tool parameter is, for the error on one that is neither an argument nor an
+/// extractor. Nothing implements it: requiring it is that error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool parameter",
+    label = "neither a tool argument nor an extractor",
+    note = "a tool argument's type implements `serde::Deserialize` and `schemars::JsonSchema`: add `#[derive(serde::Deserialize, schemars::JsonSchema)]`",
+    note = "an extractor (a value built from the request, never in the schema) implements `mcp_runtime::FromContext`"
+)]
+pub trait ToolParameter {}
+
+/// The last resort for a tool parameter: `describe` reports the type (once), `extract` is
+/// never run because the crate does not compile.
+pub trait InvalidToolParam<T> {
+    /// The error, at the parameter's type.
+    fn describe<D>(&self, _: &mut D, _: &ArgSpec)
+    where
+        T: ToolParameter,
+    {
+    }
+    /// Unreachable: the crate does not compile.
+    fn extract<C>(&self, _: &mut C, _: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
+        None
+    }
+}
+
+impl<T> InvalidToolParam<T> for Param<T> {}
 
 /// Serializes a default value for the schema.
 pub fn default_json<T: Serialize>(value: T) -> Value {

@@ -27,9 +27,9 @@ use serde_json::{Map, Value};
 
 pub use call::{
     ArgSpec, ArgumentParam, Audio, ContentReturn, Extraction, ExtractorParam, FromContext,
-    HandlerFuture, Image, IntoToolResult, OutputMode, OutputSchema, Param, Ret,
+    HandlerFuture, Image, IntoToolResult, InvalidToolParam, OutputMode, OutputSchema, Param, Ret,
     StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall, ToolError, ToolFuture,
-    ToolOutput, default_from_str, default_json, extract_context,
+    ToolOutput, ToolParameter, default_from_str, default_json, extract_context,
 };
 pub use client_requests::{
     ClientRequestError, LogLevel, Root, SamplingMessage, SamplingRequest, SamplingResult,
@@ -41,8 +41,9 @@ pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;
 pub use modern::{CacheHints, CacheScope};
 pub use prompt::{
-    GetPromptResult, IntoPromptResult, PromptArgument, PromptArgumentParam, PromptArgumentType,
-    PromptDef, PromptFuture, PromptGet, PromptMessage, PromptTarget,
+    GetPromptResult, IntoPromptResult, InvalidPromptParam, PromptArgument, PromptArgumentParam,
+    PromptArgumentType, PromptDef, PromptFuture, PromptGet, PromptMessage, PromptParameter,
+    PromptTarget,
 };
 pub use registry::{Icon, ToolAnnotations, ToolDef};
 pub use resource::{
