@@ -43,10 +43,16 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         .output
         .as_ref()
         .map_or_else(|| item.sig.ident.span(), |t| t.span());
+    // The value is bound first so that every token of the conversion carries the return
+    // type's span, and rustc's verdict on that type underlines it.
     let convert = |value: TokenStream| {
-        quote_spanned! {ret_span=>
-            (&&&#mcp::Ret::<#ret>::new()).make_result(#value, __mcp_mode)
-        }
+        let conversion = quote_spanned! {ret_span=>
+            (&&&&#mcp::Ret::<#ret>::new()).make_result(__mcp_value, __mcp_mode)
+        };
+        quote!({
+            let __mcp_value = #value;
+            #conversion
+        })
     };
     let call = quote!(#fn_ident(#(#vars),*));
     let run = if item.sig.asyncness.is_some() {
@@ -87,7 +93,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         Some(TaskMode::Required) => quote!(#mcp::TaskSupport::Required),
     };
     let output_schema = if tool.options.output_schema {
-        quote_spanned!(ret_span=> (&&&#mcp::Ret::<#ret>::new()).output_schema())
+        quote_spanned!(ret_span=> (&&&&#mcp::Ret::<#ret>::new()).output_schema())
     } else {
         quote!(::core::option::Option::None)
     };
@@ -101,7 +107,8 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         const _: () = {
             #[allow(unused_imports)]
             use #mcp::{ArgumentParam as _, ContentReturn as _, ExtractorParam as _,
-                InvalidToolParam as _, StructuredResultReturn as _, StructuredReturn as _};
+                InvalidReturn as _, InvalidToolParam as _, StructuredResultReturn as _,
+                StructuredReturn as _};
 
             #(#items)*
 

@@ -2,12 +2,13 @@
 //! values into `CallToolResult`s.
 //!
 //! Whether a parameter is an argument or an extractor, and how a return type becomes a result,
-//! is decided by the type system: the expansion calls a method on `&&&Param<T>` / `&&&Ret<T>`
-//! and method resolution picks the first impl whose bounds hold (auto-ref specialization; the
-//! types are concrete at the call site, so this is sound). For parameters: an extractor
-//! (`&&Param<T>`), else an argument (`&Param<T>`), else the fallback on `Param<T>`, whose
-//! `describe` requires a trait nothing implements: one error per bad parameter, at its type,
-//! worded by that trait's `on_unimplemented`.
+//! is decided by the type system: the expansion calls a method on `&&&Param<T>` /
+//! `&&&&Ret<T>` and method resolution picks the first impl whose bounds hold (auto-ref
+//! specialization; the types are concrete at the call site, so this is sound). For
+//! parameters: an extractor (`&&Param<T>`), else an argument (`&Param<T>`), else the fallback
+//! on `Param<T>`, whose `describe` requires a trait nothing implements: one error per bad
+//! parameter, at its type, worded by that trait's `on_unimplemented`. Returns likewise:
+//! content, a `Result` of structured output, structured output, else the fallback.
 
 use std::fmt::{self, Display, Write as _};
 use std::future::Future;
@@ -541,7 +542,7 @@ pub trait ContentReturn<T> {
     fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
-impl<T: IntoToolResult> ContentReturn<T> for &&Ret<T> {
+impl<T: IntoToolResult> ContentReturn<T> for &&&Ret<T> {
     fn output_schema(&self) -> Option<OutputSchema> {
         None
     }
@@ -559,7 +560,7 @@ pub trait StructuredResultReturn<T> {
 }
 
 impl<T: Serialize + JsonSchema, E: Display> StructuredResultReturn<Result<T, E>>
-    for &Ret<Result<T, E>>
+    for &&Ret<Result<T, E>>
 {
     fn output_schema(&self) -> Option<OutputSchema> {
         Some(OutputSchema::of::<T>())
@@ -586,29 +587,47 @@ impl<T: Serialize + JsonSchema> ToolOutput for T {}
 /// Structured returns: any `Serialize + JsonSchema` type.
 pub trait StructuredReturn<T> {
     /// The output schema of `T`.
-    fn output_schema(&self) -> Option<OutputSchema>
-    where
-        T: ToolOutput;
+    fn output_schema(&self) -> Option<OutputSchema>;
     /// Converts the value.
-    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult
-    where
-        T: ToolOutput;
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
-impl<T> StructuredReturn<T> for Ret<T> {
-    fn output_schema(&self) -> Option<OutputSchema>
-    where
-        T: ToolOutput,
-    {
+impl<T: ToolOutput> StructuredReturn<T> for &Ret<T> {
+    fn output_schema(&self) -> Option<OutputSchema> {
         Some(OutputSchema::of::<T>())
     }
-    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult
-    where
-        T: ToolOutput,
-    {
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult {
         structured_result::<T>(&value, mode)
     }
 }
+
+/// What a tool may return, for the error on a type that is neither content nor structured
+/// output. Nothing implements it: requiring it is that error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a tool",
+    label = "neither content nor structured output",
+    note = "structured output implements `serde::Serialize` and `schemars::JsonSchema`: add `#[derive(serde::Serialize, schemars::JsonSchema)]`",
+    note = "content is `String`, `Image`, `Audio`, `Content`, `Vec<Content>`, `CallToolResult` or `()`; errors come as `Result<T, E>` with `E: Display`"
+)]
+pub trait ToolReturn {}
+
+/// The last resort for a return type: `make_result` reports the type (once); neither method
+/// runs, because the crate does not compile.
+pub trait InvalidReturn<T> {
+    /// Unreachable: the crate does not compile.
+    fn output_schema(&self) -> Option<OutputSchema> {
+        None
+    }
+    /// The error, at the return type.
+    fn make_result(&self, _: T, _: OutputMode) -> CallToolResult
+    where
+        T: ToolReturn,
+    {
+        CallToolResult::default()
+    }
+}
+
+impl<T> InvalidReturn<T> for Ret<T> {}
 
 fn structured_result<T: Serialize>(value: &T, mode: OutputMode) -> CallToolResult {
     let json = match serde_json::to_value(value) {

@@ -27,9 +27,10 @@ use serde_json::{Map, Value};
 
 pub use call::{
     ArgSpec, ArgumentParam, Audio, ContentReturn, Extraction, ExtractorParam, FromContext,
-    HandlerFuture, Image, IntoToolResult, InvalidToolParam, OutputMode, OutputSchema, Param, Ret,
-    StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall, ToolError, ToolFuture,
-    ToolOutput, ToolParameter, default_from_str, default_json, extract_context,
+    HandlerFuture, Image, IntoToolResult, InvalidReturn, InvalidToolParam, OutputMode,
+    OutputSchema, Param, Ret, StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall,
+    ToolError, ToolFuture, ToolOutput, ToolParameter, ToolReturn, default_from_str, default_json,
+    extract_context,
 };
 pub use client_requests::{
     ClientRequestError, LogLevel, Root, SamplingMessage, SamplingRequest, SamplingResult,
