@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::fmt::Display;
 
-use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 /// An error collector. It must be consumed with [`Ctxt::check`]; dropping it unchecked is a bug
@@ -51,15 +50,5 @@ impl Drop for Ctxt {
         if !std::thread::panicking() && self.errors.borrow().is_some() {
             panic!("forgot to check for errors");
         }
-    }
-}
-
-/// The user's item, unchanged, followed by the errors: the rest of the crate still compiles
-/// against the function, so one mistake does not cascade.
-pub(crate) fn fallback(item: TokenStream, err: syn::Error) -> TokenStream {
-    let errors = err.to_compile_error();
-    quote::quote! {
-        #item
-        #errors
     }
 }

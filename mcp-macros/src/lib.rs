@@ -1,13 +1,23 @@
 //! Attribute macros of `mcp-runtime`. Depend on `mcp-runtime`, which re-exports them; the
-//! reference with examples is on [`mcp_runtime::tool`](https://docs.rs/mcp-runtime).
+//! references with examples are on [`mcp_runtime::tool`](https://docs.rs/mcp-runtime/latest/mcp_runtime/attr.tool.html),
+//! [`mcp_runtime::resource`](https://docs.rs/mcp-runtime/latest/mcp_runtime/attr.resource.html)
+//! and [`mcp_runtime::prompt`](https://docs.rs/mcp-runtime/latest/mcp_runtime/attr.prompt.html).
+//!
+//! Each macro is one pipeline, parse → validate → expand (`tool/`, `resource/`, `prompt/`),
+//! over shared machinery: the error collector (`ctxt`), option parsing (`attr`, `common`),
+//! parameters and their expansion (`param`), signature checks (`signature`), doc comments
+//! (`docs`), the runtime's path (`paths`) and the output on error (`fallback`).
 
 mod attr;
+mod common;
 mod ctxt;
 mod docs;
-mod item;
+mod fallback;
+mod param;
 mod paths;
 mod prompt;
 mod resource;
+mod signature;
 mod tool;
 
 use proc_macro::TokenStream;

@@ -53,12 +53,12 @@ pub mod __private {
     };
     pub use crate::server::schema::{InputSchemaBuilder, raw_input_schema};
     pub use crate::server::{
-        ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, OutputSchema, Param,
-        PromptArgument, PromptArgumentParam, PromptDef, PromptFuture, PromptGet, PromptTarget,
-        ResourceAnnotations, ResourceDef, ResourceFuture, ResourceOutput, ResourceRead,
-        ResourceTarget, Ret, StructuredResultReturn, StructuredReturn, TaskSupport,
-        TemplateVariable, ToolAnnotations, ToolArgument, ToolCall, ToolDef, ToolFuture, ToolOutput,
-        default_from_str, default_json, resource_extractor,
+        ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, InvalidPromptParam,
+        InvalidReturn, InvalidToolParam, OutputSchema, Param, PromptArgument, PromptArgumentParam,
+        PromptDef, PromptFuture, PromptGet, PromptTarget, ResourceAnnotations, ResourceDef,
+        ResourceFuture, ResourceOutput, ResourceRead, ResourceTarget, Ret, StructuredResultReturn,
+        StructuredReturn, TaskSupport, TemplateVariable, ToolAnnotations, ToolArgument, ToolCall,
+        ToolDef, ToolFuture, ToolOutput, default_from_str, default_json, resource_extractor,
     };
     pub use ::inventory;
     pub use ::schemars;

@@ -1,54 +1,39 @@
 //! The tool model → the function unchanged, plus a `ToolDef` registered through `inventory`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::parse::Tool;
-use crate::{item, paths};
+use super::parse::{TaskMode, Tool};
+use crate::common::{self, opt_str};
+use crate::param::{self, Handler, Site};
+use crate::paths;
 
 pub(crate) fn expand(tool: &Tool) -> TokenStream {
-    let mcp = paths::private();
+    let mcp = paths::private(tool.common.krate.as_ref());
     let item = &tool.item;
     let fn_ident = &item.sig.ident;
-    let name = item::name(&tool.common, item);
-    let title = item::opt_str(&tool.common.title);
-    let description = item::description(&tool.common, &tool.docs);
+    let name = common::name(&tool.common, item);
+    let title = opt_str(&tool.common.title);
+    let description = common::description(&tool.common, &tool.docs);
     let tags = &tool.common.tags;
-    let meta = item::meta(&tool.common);
-    let icons = item::icons(&mcp, &tool.common);
+    let meta = common::meta(&tool.common);
+    let icons = common::icons(&mcp, &tool.common);
     let a = &tool.options.annotations;
     let opt_bool = |b: Option<bool>| match b {
         Some(b) => quote!(::core::option::Option::Some(#b)),
         None => quote!(::core::option::Option::None),
     };
     let (ann_title, read_only, destructive, idempotent, open_world) = (
-        item::opt_str(&a.title),
+        opt_str(&a.title),
         opt_bool(a.read_only),
         opt_bool(a.destructive),
         opt_bool(a.idempotent),
         opt_bool(a.open_world),
     );
 
-    let mut specs = Vec::new();
-    let mut defaults = Vec::new();
-    let mut describes = Vec::new();
-    let mut extracts = Vec::new();
-    let mut vars = Vec::new();
-    for (i, p) in tool.params.iter().enumerate() {
-        let ty = &p.ty;
-        let t = item::arg_tokens(&mcp, i, p, true);
-        let (spec, var, default_fn) = (&t.spec, &t.var, &t.default_fn);
-        specs.push(t.spec_static.clone());
-        defaults.extend(t.default_item.clone());
-        describes.push(quote_spanned! {ty.span()=>
-            (&&#mcp::Param::<#ty>::new()).describe(&mut __mcp_schema, &#spec);
-        });
-        extracts.push(quote_spanned! {ty.span()=>
-            let #var = (&&#mcp::Param::<#ty>::new()).extract(&mut __mcp_call, &#spec, #default_fn);
-        });
-        vars.push(t.var);
-    }
+    let params = param::expand(&mcp, &tool.params, &Site::Tool);
+    let vars = &params.vars;
 
     let ret = match &tool.output {
         Some(ty) => quote!(#ty),
@@ -58,10 +43,16 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         .output
         .as_ref()
         .map_or_else(|| item.sig.ident.span(), |t| t.span());
+    // The value is bound first so that every token of the conversion carries the return
+    // type's span, and rustc's verdict on that type underlines it.
     let convert = |value: TokenStream| {
-        quote_spanned! {ret_span=>
-            (&&&#mcp::Ret::<#ret>::new()).make_result(#value, __mcp_mode)
-        }
+        let conversion = quote_spanned! {ret_span=>
+            (&&&&#mcp::Ret::<#ret>::new()).make_result(__mcp_value, __mcp_mode)
+        };
+        quote!({
+            let __mcp_value = #value;
+            #conversion
+        })
     };
     let call = quote!(#fn_ident(#(#vars),*));
     let run = if item.sig.asyncness.is_some() {
@@ -75,13 +66,11 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         let converted = convert(call);
         quote!(#mcp::ToolFuture::ready(#converted))
     };
-    let handler = item::Handler {
-        input: format_ident!("__mcp_call"),
+    let handler = Handler {
         input_ty: quote!(#mcp::ToolCall<'_>),
-        future: quote!(#mcp::ToolFuture),
-        extracts: &extracts,
-        vars: &vars,
-        prepare: quote!(let __mcp_mode = __mcp_call.output_mode();),
+        future: &quote!(#mcp::ToolFuture),
+        params: &params,
+        prepare: quote!(let __mcp_mode = __mcp_in.output_mode();),
         run,
     }
     .tokens();
@@ -91,24 +80,25 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                 let __mcp_raw: fn() -> #mcp::serde_json::Value = #path;
             };
             quote! {
-                ::core::mem::drop(__mcp_schema);
+                ::core::mem::drop(__mcp_list);
                 #typed
                 #mcp::raw_input_schema(__mcp_raw())
             }
         }
-        None => quote!(__mcp_schema.finish()),
+        None => quote!(__mcp_list.finish()),
     };
     let task = match tool.options.task {
         None => quote!(#mcp::TaskSupport::Forbidden),
-        Some(super::parse::TaskMode::Optional) => quote!(#mcp::TaskSupport::Optional),
-        Some(super::parse::TaskMode::Required) => quote!(#mcp::TaskSupport::Required),
+        Some(TaskMode::Optional) => quote!(#mcp::TaskSupport::Optional),
+        Some(TaskMode::Required) => quote!(#mcp::TaskSupport::Required),
     };
     let output_schema = if tool.options.output_schema {
-        quote_spanned!(ret_span=> (&&&#mcp::Ret::<#ret>::new()).output_schema())
+        quote_spanned!(ret_span=> (&&&&#mcp::Ret::<#ret>::new()).output_schema())
     } else {
         quote!(::core::option::Option::None)
     };
 
+    let (items, describes) = (&params.items, &params.describes);
     quote! {
         #item
 
@@ -117,13 +107,13 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         const _: () = {
             #[allow(unused_imports)]
             use #mcp::{ArgumentParam as _, ContentReturn as _, ExtractorParam as _,
-                StructuredResultReturn as _, StructuredReturn as _};
+                InvalidReturn as _, InvalidToolParam as _, StructuredResultReturn as _,
+                StructuredReturn as _};
 
-            #(#specs)*
-            #(#defaults)*
+            #(#items)*
 
             fn __mcp_input_schema() -> #mcp::JsonObject {
-                let mut __mcp_schema = #mcp::InputSchemaBuilder::new();
+                let mut __mcp_list = #mcp::InputSchemaBuilder::new();
                 #(#describes)*
                 #input_schema
             }

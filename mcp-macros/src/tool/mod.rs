@@ -6,18 +6,15 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::ctxt::{Ctxt, fallback};
+use crate::ctxt::Ctxt;
+use crate::fallback::{fallback, not_a_function};
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
-    let item: syn::ItemFn = match syn::parse2(input.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            let err = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[tool]` goes on a function: `#[tool] fn name(arg: Type) -> Output { … }`",
-            );
-            return fallback(input, err);
-        }
+    let Ok(item) = syn::parse2::<syn::ItemFn>(input.clone()) else {
+        return not_a_function(
+            input,
+            "`#[tool]` goes on a function: `#[tool] fn name(arg: Type) -> Output { … }`",
+        );
     };
     let cx = Ctxt::new();
     let mut tool = parse::parse(&cx, args, item);

@@ -3,12 +3,14 @@
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, ReturnType, Type};
+use syn::{ItemFn, LitStr, Type};
 
 use crate::attr::{self, Slot};
+use crate::common::{Common, CommonOptions};
 use crate::ctxt::Ctxt;
 use crate::docs::{self, Docs};
-use crate::item::{self, Common, CommonOptions, Kind, Param};
+use crate::param::Param;
+use crate::signature::{self, Kind};
 
 pub(crate) const TOOL_KEYS: &[&str] = &[
     "name",
@@ -22,6 +24,7 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "input_schema",
     "blocking",
     "task",
+    "crate",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[
     "title",
@@ -81,11 +84,8 @@ pub(crate) struct Annotations {
 pub(crate) fn parse(cx: &Ctxt, args: TokenStream, mut item: ItemFn) -> Tool {
     let (common, options) = parse_options(cx, args);
     let docs = docs::parse(&item.attrs);
-    let params = item::params(cx, &mut item, &KIND);
-    let output = match &item.sig.output {
-        ReturnType::Default => None,
-        ReturnType::Type(_, ty) => Some((**ty).clone()),
-    };
+    let params = signature::params(cx, &mut item, &KIND);
+    let output = signature::output(&item);
     Tool {
         item,
         common,
@@ -118,6 +118,14 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             if let Some(mode) = parse_task(cx, &meta)? {
                 task.set(cx, span, mode);
             }
+        } else if let Some(annotation) = attr::key(&meta)
+            .and_then(|key| attr::did_you_mean(&key, ANNOTATION_KEYS[1..].iter().copied()))
+        {
+            cx.syn_error(meta.error(format!(
+                "unknown `#[tool]` option `{}`; did you mean `annotations({annotation})`?",
+                attr::key(&meta).unwrap_or_default()
+            )));
+            attr::skip_value(&meta)?;
         } else {
             cx.syn_error(attr::unknown(&meta, "`#[tool]`", TOOL_KEYS));
             attr::skip_value(&meta)?;

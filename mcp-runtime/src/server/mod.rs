@@ -33,14 +33,15 @@ pub use context::client_requests::{
 pub use context::{ClientRequest, Context};
 pub use handlers::call::{
     ArgSpec, ArgumentParam, Audio, ContentReturn, Extraction, ExtractorParam, FromContext,
-    HandlerFuture, Image, IntoToolResult, OutputMode, OutputSchema, Param, Ret,
-    StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall, ToolError, ToolFuture,
-    ToolOutput, default_from_str, default_json, extract_context,
+    HandlerFuture, Image, IntoToolResult, InvalidReturn, InvalidToolParam, OutputMode,
+    OutputSchema, Param, Ret, StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall,
+    ToolError, ToolFuture, ToolOutput, ToolParameter, ToolReturn, default_from_str, default_json,
+    extract_context,
 };
 pub use handlers::completion::{Completion, CompletionContext, IntoCompletion};
 pub use handlers::prompt::{
-    GetPromptResult, IntoPromptResult, PromptArgumentParam, PromptArgumentType, PromptGet,
-    PromptMessage, PromptTarget,
+    GetPromptResult, IntoPromptResult, InvalidPromptParam, PromptArgumentParam, PromptArgumentType,
+    PromptGet, PromptMessage, PromptParameter, PromptTarget,
 };
 pub use handlers::resource::{
     Json, ResourceError, ResourceExtractor, ResourceOutput, ResourceRead, ResourceTarget,

@@ -1,101 +1,38 @@
 //! RFC 6570 URI templates, read backwards: given a template and a URI, which variable values
 //! would expand the template into that URI?
 //!
-//! Every operator of level 4 is understood: simple `{var}`, reserved `{+var}`, fragment
-//! `{#var}`, label `{.var}`, path `{/var}`, path-style `{;var}`, query `{?a,b}` and query
-//! continuation `{&c}`, with explode `{var*}` and prefix `{var:3}` modifiers.
+//! The syntax (parsing and its errors) is the `mcp-uri-template` crate's, which the
+//! `#[resource]` macro also checks templates with; this module adds matching. Every operator of
+//! level 4 is understood: simple `{var}`, reserved `{+var}`, fragment `{#var}`, label `{.var}`,
+//! path `{/var}`, path-style `{;var}`, query `{?a,b}` and query continuation `{&c}`, with
+//! explode `{var*}` and prefix `{var:3}` modifiers.
 
 use std::fmt;
+
+use mcp_uri_template::{Expression, Operator, Part};
 
 /// A parsed URI template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriTemplate {
-    source: String,
-    parts: Vec<Part>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Literal(String),
-    Expression(Expression),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Expression {
-    op: Op,
-    vars: Vec<VarSpec>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct VarSpec {
-    name: String,
-    explode: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Simple,
-    Reserved,
-    Fragment,
-    Label,
-    Path,
-    PathParam,
-    Query,
-    QueryContinuation,
-}
-
-impl Op {
-    fn first(self) -> Option<char> {
-        match self {
-            Op::Simple | Op::Reserved => None,
-            Op::Fragment => Some('#'),
-            Op::Label => Some('.'),
-            Op::Path => Some('/'),
-            Op::PathParam => Some(';'),
-            Op::Query => Some('?'),
-            Op::QueryContinuation => Some('&'),
-        }
-    }
-
-    fn separator(self) -> char {
-        match self {
-            Op::Simple | Op::Reserved | Op::Fragment => ',',
-            Op::Label => '.',
-            Op::Path => '/',
-            Op::PathParam => ';',
-            Op::Query | Op::QueryContinuation => '&',
-        }
-    }
-
-    fn named(self) -> bool {
-        matches!(self, Op::PathParam | Op::Query | Op::QueryContinuation)
-    }
-
-    /// Whether a character may appear inside the text this expression expands to.
-    fn allows(self, c: char) -> bool {
-        match self {
-            Op::Reserved => c != '#' && c != '?',
-            Op::Fragment => true,
-            Op::Simple => !matches!(c, '/' | '?' | '#' | '&'),
-            Op::Label => !matches!(c, '/' | '?' | '#' | '&' | ';'),
-            Op::Path => !matches!(c, '?' | '#' | '&' | ';'),
-            Op::PathParam => !matches!(c, '/' | '?' | '#' | '&'),
-            Op::Query | Op::QueryContinuation => !matches!(c, '/' | '#'),
-        }
-    }
+    syntax: mcp_uri_template::UriTemplate,
 }
 
 /// A template that is not valid RFC 6570.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError(pub String);
+pub type TemplateError = mcp_uri_template::Error;
 
-impl fmt::Display for TemplateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// Whether a character may appear inside the text an expression with this operator expands
+/// to.
+fn allows(op: Operator, c: char) -> bool {
+    match op {
+        Operator::Reserved => c != '#' && c != '?',
+        Operator::Fragment => true,
+        Operator::Simple => !matches!(c, '/' | '?' | '#' | '&'),
+        Operator::Label => !matches!(c, '/' | '?' | '#' | '&' | ';'),
+        Operator::Path => !matches!(c, '?' | '#' | '&' | ';'),
+        Operator::PathParam => !matches!(c, '/' | '?' | '#' | '&'),
+        Operator::Query | Operator::QueryContinuation => !matches!(c, '/' | '#'),
     }
 }
-
-impl std::error::Error for TemplateError {}
 
 /// The value a variable took in a matched URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,45 +60,25 @@ const MAX_URI: usize = 8 * 1024;
 impl UriTemplate {
     /// Parses a template.
     pub fn parse(source: &str) -> Result<UriTemplate, TemplateError> {
-        let mut parts = Vec::new();
-        let mut rest = source;
-        while !rest.is_empty() {
-            match rest.find('{') {
-                Some(0) => {
-                    let end = rest
-                        .find('}')
-                        .ok_or_else(|| TemplateError(format!("unclosed `{{` in `{source}`")))?;
-                    parts.push(Part::Expression(parse_expression(&rest[1..end], source)?));
-                    rest = &rest[end + 1..];
-                }
-                Some(i) => {
-                    parts.push(Part::Literal(check_literal(&rest[..i], source)?));
-                    rest = &rest[i..];
-                }
-                None => {
-                    parts.push(Part::Literal(check_literal(rest, source)?));
-                    rest = "";
-                }
-            }
-        }
         Ok(UriTemplate {
-            source: source.to_string(),
-            parts,
+            syntax: mcp_uri_template::UriTemplate::parse(source)?,
         })
+    }
+
+    /// The template text.
+    pub fn as_str(&self) -> &str {
+        self.syntax.as_str()
     }
 
     /// Whether the template has no expressions (a fixed URI).
     pub fn is_fixed(&self) -> bool {
-        self.parts.iter().all(|p| matches!(p, Part::Literal(_)))
+        self.syntax.is_fixed()
     }
 
     /// The variables, in order.
     #[cfg(test)]
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().flat_map(|p| match p {
-            Part::Expression(e) => e.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
-            Part::Literal(_) => Vec::new(),
-        })
+        self.syntax.variables()
     }
 
     /// The variable values that expand this template into `uri`, if any do.
@@ -171,71 +88,14 @@ impl UriTemplate {
         }
         let mut bindings = Vec::new();
         let mut budget = 10_000u32;
-        match_parts(&self.parts, uri, &mut bindings, &mut budget).then_some(bindings)
+        match_parts(self.syntax.parts(), uri, &mut bindings, &mut budget).then_some(bindings)
     }
 }
 
 impl fmt::Display for UriTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(self.as_str())
     }
-}
-
-fn check_literal(s: &str, source: &str) -> Result<String, TemplateError> {
-    if s.contains('}') {
-        return Err(TemplateError(format!("unmatched `}}` in `{source}`")));
-    }
-    Ok(s.to_string())
-}
-
-fn parse_expression(body: &str, source: &str) -> Result<Expression, TemplateError> {
-    let (op, list) = match body.chars().next() {
-        Some('+') => (Op::Reserved, &body[1..]),
-        Some('#') => (Op::Fragment, &body[1..]),
-        Some('.') => (Op::Label, &body[1..]),
-        Some('/') => (Op::Path, &body[1..]),
-        Some(';') => (Op::PathParam, &body[1..]),
-        Some('?') => (Op::Query, &body[1..]),
-        Some('&') => (Op::QueryContinuation, &body[1..]),
-        Some('=' | ',' | '!' | '@' | '|') => {
-            return Err(TemplateError(format!(
-                "operator `{}` is reserved and not supported in `{source}`",
-                &body[..1]
-            )));
-        }
-        _ => (Op::Simple, body),
-    };
-    let mut vars = Vec::new();
-    for spec in list.split(',') {
-        let (name, explode) = match spec.strip_suffix('*') {
-            Some(n) => (n, true),
-            None => (spec.split(':').next().unwrap_or(spec), false),
-        };
-        if let Some((_, len)) = spec.split_once(':')
-            && (len.is_empty() || len.len() > 4 || !len.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Err(TemplateError(format!(
-                "bad prefix length `{len}` in `{{{body}}}` of `{source}`"
-            )));
-        }
-        let valid = !name.is_empty()
-            && name.split('.').all(|seg| {
-                !seg.is_empty()
-                    && seg
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '%')
-            });
-        if !valid {
-            return Err(TemplateError(format!(
-                "bad variable name `{name}` in `{{{body}}}` of `{source}`"
-            )));
-        }
-        vars.push(VarSpec {
-            name: name.to_string(),
-            explode,
-        });
-    }
-    Ok(Expression { op, vars })
 }
 
 fn match_parts(parts: &[Part], uri: &str, bindings: &mut Bindings, budget: &mut u32) -> bool {
@@ -255,7 +115,7 @@ fn match_parts(parts: &[Part], uri: &str, bindings: &mut Bindings, budget: &mut 
             // first: the rest of the template decides where the value stops.
             let max = uri
                 .char_indices()
-                .find(|&(_, c)| !e.op.allows(c))
+                .find(|&(_, c)| !allows(e.operator, c))
                 .map_or(uri.len(), |(i, _)| i);
             let ends =
                 std::iter::once(0).chain(uri[..max].char_indices().map(|(i, c)| i + c.len_utf8()));
@@ -279,21 +139,21 @@ fn decode_expression(e: &Expression, text: &str, bindings: &mut Bindings) -> boo
         // Every variable undefined.
         return true;
     }
-    let body = match e.op.first() {
+    let body = match e.operator.first() {
         Some(c) => match text.strip_prefix(c) {
             Some(b) => b,
             None => return false,
         },
         None => text,
     };
-    let sep = e.op.separator();
-    if e.op.named() {
+    let sep = e.operator.separator();
+    if e.operator.named() {
         for item in body.split(sep) {
             let (name, value) = item.split_once('=').unwrap_or((item, ""));
             let Some(name) = percent_decode(name) else {
                 return false;
             };
-            let Some(var) = e.vars.iter().find(|v| v.name == name) else {
+            let Some(var) = e.variables.iter().find(|v| v.name == name) else {
                 return false;
             };
             let Some(value) = percent_decode(value) else {
@@ -311,8 +171,8 @@ fn decode_expression(e: &Expression, text: &str, bindings: &mut Bindings) -> boo
         return true;
     }
     let mut items = body.split(sep).peekable();
-    for (i, var) in e.vars.iter().enumerate() {
-        let last = i + 1 == e.vars.len();
+    for (i, var) in e.variables.iter().enumerate() {
+        let last = i + 1 == e.variables.len();
         if var.explode && last {
             return push_list(&var.name, Vec::new(), items, bindings);
         }
@@ -324,7 +184,7 @@ fn decode_expression(e: &Expression, text: &str, bindings: &mut Bindings) -> boo
             None => return false,
         };
         // A non-exploded list in a single-variable expression reads as comma-separated.
-        if last && e.vars.len() == 1 && sep == ',' && items.peek().is_some() {
+        if last && e.variables.len() == 1 && sep == ',' && items.peek().is_some() {
             return push_list(&var.name, vec![value], items, bindings);
         }
         bindings.push((var.name.clone(), VarValue::One(value)));

@@ -2,9 +2,13 @@
 //! values into `CallToolResult`s.
 //!
 //! Whether a parameter is an argument or an extractor, and how a return type becomes a result,
-//! is decided by the type system: the expansion calls a method on `&&Param<T>` / `&&&Ret<T>` and
-//! method resolution picks the first impl whose bounds hold (auto-ref specialization; the
-//! types are concrete at the call site, so this is sound).
+//! is decided by the type system: the expansion calls a method on `&&&Param<T>` /
+//! `&&&&Ret<T>` and method resolution picks the first impl whose bounds hold (auto-ref
+//! specialization; the types are concrete at the call site, so this is sound). For
+//! parameters: an extractor (`&&Param<T>`), else an argument (`&Param<T>`), else the fallback
+//! on `Param<T>`, whose `describe` requires a trait nothing implements: one error per bad
+//! parameter, at its type, worded by that trait's `on_unimplemented`. Returns likewise:
+//! content, a `Result` of structured output, structured output, else the fallback.
 
 use std::fmt::{self, Display, Write as _};
 use std::future::Future;
@@ -246,7 +250,7 @@ pub trait ExtractorParam<T> {
     ) -> Option<T>;
 }
 
-impl<T: FromContext> ExtractorParam<T> for &Param<T> {
+impl<T: FromContext> ExtractorParam<T> for &&Param<T> {
     fn describe<D>(&self, _: &mut D, _: &ArgSpec) {}
 
     fn extract<C: Extraction>(
@@ -284,25 +288,18 @@ impl<T: DeserializeOwned + JsonSchema> ToolArgument for T {}
 /// Parameter handling for tool arguments: deserialized from `arguments`, described by schemars.
 pub trait ArgumentParam<T> {
     /// Adds the argument to the input schema.
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec)
-    where
-        T: ToolArgument;
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec);
     /// Reads the argument, recording a problem on the call when it is missing or invalid.
     fn extract(
         &self,
         call: &mut ToolCall<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>
-    where
-        T: ToolArgument;
+    ) -> Option<T>;
 }
 
-impl<T> ArgumentParam<T> for Param<T> {
-    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec)
-    where
-        T: ToolArgument,
-    {
+impl<T: ToolArgument> ArgumentParam<T> for &Param<T> {
+    fn describe(&self, schema: &mut InputSchemaBuilder, spec: &ArgSpec) {
         let accepts_null = T::deserialize(&Value::Null).is_ok();
         schema.argument::<T>(
             spec.name,
@@ -320,10 +317,7 @@ impl<T> ArgumentParam<T> for Param<T> {
         call: &mut ToolCall<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>
-    where
-        T: ToolArgument,
-    {
+    ) -> Option<T> {
         match call.take_argument::<T>(spec.name) {
             Some(Ok(v)) => Some(v),
             Some(Err(e)) => {
@@ -350,6 +344,33 @@ impl<T> ArgumentParam<T> for Param<T> {
         }
     }
 }
+
+/// What a tool parameter is, for the error on one that is neither an argument nor an
+/// extractor. Nothing implements it: requiring it is that error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool parameter",
+    label = "neither a tool argument nor an extractor",
+    note = "a tool argument's type implements `serde::Deserialize` and `schemars::JsonSchema`: add `#[derive(serde::Deserialize, schemars::JsonSchema)]`",
+    note = "an extractor (a value built from the request, never in the schema) implements `mcp_runtime::FromContext`"
+)]
+pub trait ToolParameter {}
+
+/// The last resort for a tool parameter: `describe` reports the type (once), `extract` is
+/// never run because the crate does not compile.
+pub trait InvalidToolParam<T> {
+    /// The error, at the parameter's type.
+    fn describe<D>(&self, _: &mut D, _: &ArgSpec)
+    where
+        T: ToolParameter,
+    {
+    }
+    /// Unreachable: the crate does not compile.
+    fn extract<C>(&self, _: &mut C, _: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
+        None
+    }
+}
+
+impl<T> InvalidToolParam<T> for Param<T> {}
 
 /// Serializes a default value for the schema.
 pub fn default_json<T: Serialize>(value: T) -> Value {
@@ -521,7 +542,7 @@ pub trait ContentReturn<T> {
     fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
-impl<T: IntoToolResult> ContentReturn<T> for &&Ret<T> {
+impl<T: IntoToolResult> ContentReturn<T> for &&&Ret<T> {
     fn output_schema(&self) -> Option<OutputSchema> {
         None
     }
@@ -539,7 +560,7 @@ pub trait StructuredResultReturn<T> {
 }
 
 impl<T: Serialize + JsonSchema, E: Display> StructuredResultReturn<Result<T, E>>
-    for &Ret<Result<T, E>>
+    for &&Ret<Result<T, E>>
 {
     fn output_schema(&self) -> Option<OutputSchema> {
         Some(OutputSchema::of::<T>())
@@ -566,29 +587,47 @@ impl<T: Serialize + JsonSchema> ToolOutput for T {}
 /// Structured returns: any `Serialize + JsonSchema` type.
 pub trait StructuredReturn<T> {
     /// The output schema of `T`.
-    fn output_schema(&self) -> Option<OutputSchema>
-    where
-        T: ToolOutput;
+    fn output_schema(&self) -> Option<OutputSchema>;
     /// Converts the value.
-    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult
-    where
-        T: ToolOutput;
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult;
 }
 
-impl<T> StructuredReturn<T> for Ret<T> {
-    fn output_schema(&self) -> Option<OutputSchema>
-    where
-        T: ToolOutput,
-    {
+impl<T: ToolOutput> StructuredReturn<T> for &Ret<T> {
+    fn output_schema(&self) -> Option<OutputSchema> {
         Some(OutputSchema::of::<T>())
     }
-    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult
-    where
-        T: ToolOutput,
-    {
+    fn make_result(&self, value: T, mode: OutputMode) -> CallToolResult {
         structured_result::<T>(&value, mode)
     }
 }
+
+/// What a tool may return, for the error on a type that is neither content nor structured
+/// output. Nothing implements it: requiring it is that error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a tool",
+    label = "neither content nor structured output",
+    note = "structured output implements `serde::Serialize` and `schemars::JsonSchema`: add `#[derive(serde::Serialize, schemars::JsonSchema)]`",
+    note = "content is `String`, `Image`, `Audio`, `Content`, `Vec<Content>`, `CallToolResult` or `()`; errors come as `Result<T, E>` with `E: Display`"
+)]
+pub trait ToolReturn {}
+
+/// The last resort for a return type: `make_result` reports the type (once); neither method
+/// runs, because the crate does not compile.
+pub trait InvalidReturn<T> {
+    /// Unreachable: the crate does not compile.
+    fn output_schema(&self) -> Option<OutputSchema> {
+        None
+    }
+    /// The error, at the return type.
+    fn make_result(&self, _: T, _: OutputMode) -> CallToolResult
+    where
+        T: ToolReturn,
+    {
+        CallToolResult::default()
+    }
+}
+
+impl<T> InvalidReturn<T> for Ret<T> {}
 
 fn structured_result<T: Serialize>(value: &T, mode: OutputMode) -> CallToolResult {
     let json = match serde_json::to_value(value) {

@@ -119,25 +119,18 @@ impl<T: serde::de::DeserializeOwned> PromptArgumentType for T {}
 /// Parameter handling for prompt arguments: read from the text the client sent.
 pub trait PromptArgumentParam<T> {
     /// Lists the argument.
-    fn describe(&self, arguments: &mut Vec<PromptArgument>, spec: &'static ArgSpec)
-    where
-        T: PromptArgumentType;
+    fn describe(&self, arguments: &mut Vec<PromptArgument>, spec: &'static ArgSpec);
     /// Reads the argument, recording a problem when it is missing or invalid.
     fn extract(
         &self,
         get: &mut PromptGet<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>
-    where
-        T: PromptArgumentType;
+    ) -> Option<T>;
 }
 
-impl<T> PromptArgumentParam<T> for Param<T> {
-    fn describe(&self, arguments: &mut Vec<PromptArgument>, spec: &'static ArgSpec)
-    where
-        T: PromptArgumentType,
-    {
+impl<T: PromptArgumentType> PromptArgumentParam<T> for &Param<T> {
+    fn describe(&self, arguments: &mut Vec<PromptArgument>, spec: &'static ArgSpec) {
         arguments.push(PromptArgument {
             spec,
             required: !spec.has_default && !Text::accepts_absent::<T>(),
@@ -149,10 +142,7 @@ impl<T> PromptArgumentParam<T> for Param<T> {
         get: &mut PromptGet<'_>,
         spec: &ArgSpec,
         default: Option<fn() -> T>,
-    ) -> Option<T>
-    where
-        T: PromptArgumentType,
-    {
+    ) -> Option<T> {
         let parsed = match get.arguments.get(spec.name) {
             Some(Value::String(s)) => Text::One(s).parse::<T>(),
             Some(Value::Null) | None => {
@@ -183,6 +173,33 @@ impl<T> PromptArgumentParam<T> for Param<T> {
         }
     }
 }
+
+/// What a prompt parameter is, for the error on one that is neither an argument nor an
+/// extractor. Nothing implements it: requiring it is that error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a prompt parameter",
+    label = "neither a prompt argument nor an extractor",
+    note = "prompt arguments arrive as text; their type implements `serde::Deserialize` (`String`, numbers, `bool`, enums, `Option<T>` for optional arguments): add `#[derive(serde::Deserialize)]`",
+    note = "an extractor (a value built from the request) implements `mcp_runtime::FromContext`"
+)]
+pub trait PromptParameter {}
+
+/// The last resort for a prompt parameter: `describe` reports the type (once), `extract` is
+/// never run because the crate does not compile.
+pub trait InvalidPromptParam<T> {
+    /// The error, at the parameter's type.
+    fn describe<D>(&self, _: &mut D, _: &'static ArgSpec)
+    where
+        T: PromptParameter,
+    {
+    }
+    /// Unreachable: the crate does not compile.
+    fn extract<C>(&self, _: &mut C, _: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
+        None
+    }
+}
+
+impl<T> InvalidPromptParam<T> for Param<T> {}
 
 /// One message of a rendered prompt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
