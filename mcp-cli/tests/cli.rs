@@ -752,14 +752,14 @@ fn the_inspector_switches_revisions_and_shows_build_failures() {
         .iter()
         .rposition(|m| m["method"] == "server/discover")
         .expect("server/discover was sent");
-    let modern = &sent[since..];
+    let per_request = &sent[since..];
     assert!(
-        !modern
+        !per_request
             .iter()
             .any(|m| m["method"] == "initialize" || m["method"] == "logging/setLevel"),
-        "no handshake, and the level is the client's own: {modern:?}"
+        "no handshake, and the level is the client's own: {per_request:?}"
     );
-    let last_call = modern
+    let last_call = per_request
         .iter()
         .rev()
         .find(|m| m["method"] == "tools/call")

@@ -110,7 +110,7 @@ fn profile(id: String) -> String {
 }
 
 fn server() -> Server {
-    Server::new("modern-client-test")
+    Server::new("per-request-client-test")
         .version("9.9.9")
         .instructions("Ask me anything.")
         .state(Runs::default())
@@ -204,7 +204,7 @@ async fn connecting_asks_server_discover_and_keeps_what_it_says() {
         .unwrap();
     assert!(c.is_per_request());
     assert_eq!(c.protocol_version(), REVISION);
-    assert_eq!(c.server_info().name, "modern-client-test");
+    assert_eq!(c.server_info().name, "per-request-client-test");
     assert_eq!(c.server_info().version, "9.9.9");
     assert!(c.server_capabilities().contains_key("tools"));
     assert_eq!(
@@ -246,7 +246,7 @@ async fn tool_calls_carry_the_meta_and_their_results_look_like_handshake_ones() 
     assert!(r.get("resultType").is_none(), "{r}");
     assert_eq!(
         r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
-        "modern-client-test"
+        "per-request-client-test"
     );
     let call = sent.all().into_iter().last().unwrap();
     let meta = meta_of(&call);
@@ -444,7 +444,7 @@ async fn over_http_the_routing_headers_go_with_each_request_and_closing_cancels(
     let c = Client::connect_http_with(&url, Default::default(), options(&sent, &asked))
         .await
         .unwrap();
-    assert_eq!(c.server_info().name, "modern-client-test");
+    assert_eq!(c.server_info().name, "per-request-client-test");
     assert_eq!(c.session_id(), None, "no session in 2026-07-28");
     // The server checks Mcp-Method and Mcp-Name against the body: these pass only with both.
     let r = c.call_tool("two_steps", json!({})).await.unwrap();
