@@ -149,6 +149,7 @@ pub async fn connect(
             (Target::Http { url, headers }, _) => {
                 let http = HttpClientOptions {
                     headers: headers.clone(),
+                    ..Default::default()
                 };
                 Client::connect_http_with(url, http, options)
                     .await

@@ -533,7 +533,8 @@ impl Client {
         Self::connect_http_with(url, HttpClientOptions::default(), ClientOptions::default()).await
     }
 
-    /// [`Client::connect_http`] with options: extra headers, and how to introduce the client.
+    /// [`Client::connect_http`] with options: extra headers, CAs to trust for `https://`, and
+    /// how to introduce the client.
     pub async fn connect_http_with(
         url: &str,
         http: HttpClientOptions,
@@ -543,10 +544,14 @@ impl Client {
         let per_request = per_request::is_per_request(&options.protocol_version)
             .then_some(options.protocol_version.as_str());
         let transport = Arc::new(HttpTransport::new(url, &http, from_tx, per_request)?);
-        transport.connect_first().await?;
         let (to_tx, to_rx) = mpsc::unbounded_channel();
         tokio::spawn(Arc::clone(&transport).write(to_rx));
-        let mut client = Self::start(Link::Queue(to_tx), from_rx, None, options).await?;
+        let mut client = match Self::start(Link::Queue(to_tx), from_rx, None, options).await {
+            Ok(c) => c,
+            // The first request never reached the server: that, not its error answer, is
+            // what went wrong.
+            Err(e) => return Err(transport.take_unreachable().map_or(e, ClientError::Io)),
+        };
         client.http = Some(transport);
         Ok(client)
     }
