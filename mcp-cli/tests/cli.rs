@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "../../tests/support/tls.rs"]
+mod tls;
+
 fn example(name: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../target/debug/examples")
@@ -452,6 +455,66 @@ fn talks_to_a_server_over_http_with_headers() {
         "42\n"
     );
     fails(&cli(&["list", "tools", "--url", &url]), 3, "Unauthorized");
+}
+
+#[test]
+fn talks_to_an_https_server_whose_ca_it_is_given() {
+    let (_server, url) = http_quickstart(&[]);
+    let upstream = url
+        .strip_prefix("http://")
+        .and_then(|u| u.strip_suffix("/mcp"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = tls::TlsProxy::start(upstream);
+    let https = format!("{}/mcp", proxy.origin);
+    let ca = proxy.ca_file("cli-ca");
+    let ca = ca.to_str().unwrap();
+    let tools = json_out(&cli(&[
+        "list",
+        "tools",
+        "--json",
+        "--url",
+        &https,
+        "--ca-cert",
+        ca,
+    ]));
+    assert_eq!(tools.as_array().unwrap().len(), 6);
+    assert_eq!(
+        ok(&cli(&[
+            "call",
+            "add",
+            "a=2",
+            "b=40",
+            "--ca-cert",
+            ca,
+            "--url",
+            &https
+        ])),
+        "42\n"
+    );
+    // Without the CA the certificate is refused, and the message says how to trust it.
+    let o = cli(&["list", "tools", "--url", &https]);
+    fails(&o, 3, "certificate");
+    assert!(stderr(&o).contains("--ca-cert FILE"), "{}", stderr(&o));
+    fails(
+        &cli(&[
+            "list",
+            "tools",
+            "--url",
+            &https,
+            "--ca-cert",
+            "/no/such/ca.pem",
+        ]),
+        2,
+        "cannot read the CA certificate `/no/such/ca.pem`",
+    );
+    fails(
+        &cli(&["list", "tools", "--ca-cert", ca, "--", "srv"]),
+        2,
+        "`--ca-cert` goes with `--url`",
+    );
+    let _ = std::fs::remove_file(ca);
 }
 
 #[test]

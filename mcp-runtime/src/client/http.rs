@@ -746,6 +746,9 @@ impl From<&reqwest::Error> for SendError {
             cause = c.source();
         }
         let tls = e.is_connect() && message.contains("certificate");
+        if e.is_connect() && message.contains("InvalidContentType") {
+            message.push_str("; the server does not speak TLS here: try its http:// URL");
+        }
         if tls {
             message.push_str(
                 "; the server's TLS certificate is not trusted: if it comes from a private CA, trust that CA (`HttpClientOptions::ca_cert_pem`, `mcp-cli --ca-cert FILE`)",
