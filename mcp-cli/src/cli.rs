@@ -59,9 +59,9 @@ struct Cli {
     #[command(subcommand)]
     command: Subcommands,
     #[command(flatten)]
-    server: ServerArgs,
-    #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Where the server is. Given before or after the subcommand.
@@ -97,7 +97,6 @@ struct ServerArgs {
 
 /// Options every command takes.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Options")]
 struct CommonArgs {
     /// Machine-readable output (list, call, read, prompt)
     #[arg(long, global = true)]
