@@ -17,6 +17,10 @@ use mcp_runtime::{
     ServerRequestHandler,
 };
 use mcp_workspace::example_binary;
+#[path = "support/h2.rs"]
+mod h2;
+#[path = "support/tls.rs"]
+mod tls;
 use serde_json::{Value, json};
 
 const REVISION: &str = "2026-07-28";
@@ -498,6 +502,57 @@ async fn over_http_the_routing_headers_go_with_each_request_and_closing_cancels(
     };
     assert_eq!(changed.subscription_id(), Some(sub.id.clone()));
     c.cancel(&sub.id, "done").await.unwrap();
+    c.close().await.unwrap();
+    stopper.abort();
+}
+
+#[tokio::test]
+async fn over_http2_closing_a_request_stream_cancels_it() {
+    let http = HttpServer::bind(
+        server(),
+        HttpOptions {
+            port: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let upstream = http.local_addr();
+    let stopper = tokio::spawn(http.run());
+    let proxy = h2::H2Proxy::start(upstream).await;
+    let (sent, asked) = (Sent::default(), Asked::default());
+    let c = Client::connect_http_with(
+        &format!("{}/mcp", proxy.origin),
+        mcp_runtime::HttpClientOptions::default().ca_cert_pem(proxy.ca.pem.clone()),
+        options(&sent, &asked),
+    )
+    .await
+    .unwrap();
+    // The routing headers pass the server's checks over HTTP/2 too.
+    let r = c.call_tool("two_steps", json!({})).await.unwrap();
+    assert_eq!(text(&r), "Ada likes teal");
+    // Requests share one connection there, so cancelling resets the request's stream alone.
+    let (id, call) = c
+        .start_request("tools/call", &json!({"name": "slow", "arguments": {}}))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.cancel(&id, "no time").await.unwrap();
+    assert!(matches!(call.await, Err(ClientError::Closed)));
+    let mut stopped = false;
+    for _ in 0..50 {
+        let r: Value = c
+            .request("tools/call", &json!({"name": "slow_was_stopped"}))
+            .await
+            .unwrap_or_default();
+        if r["structuredContent"]["result"] == true {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stopped, "the server saw the cancellation");
+    assert!(proxy.http2_requests.load(Ordering::SeqCst) >= 3);
     c.close().await.unwrap();
     stopper.abort();
 }

@@ -1,14 +1,19 @@
 //! The client over `https://`: the quickstart behind a TLS-terminating proxy whose CA the test
-//! makes. Trusting that CA gets through, under a handshake revision and under 2026-07-28; not
-//! trusting it fails at connect with an error that says how to trust it.
+//! makes, over HTTP/1.1 and over HTTP/2. Trusting that CA gets through, under a handshake
+//! revision and under 2026-07-28; not trusting it fails at connect with an error that says
+//! how to trust it.
 
+#[path = "support/h2.rs"]
+mod h2;
 #[path = "support/tls.rs"]
 mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
 
+use h2::H2Proxy;
 use mcp_runtime::{Client, ClientError, ClientOptions, HttpClientOptions};
 use mcp_workspace::example_binary;
 use serde_json::json;
@@ -96,6 +101,43 @@ async fn the_client_reaches_an_https_server_whose_ca_it_trusts() {
     client.close().await.unwrap();
     assert!(proxy.handshakes() >= 2, "{} handshakes", proxy.handshakes());
     assert_eq!(proxy.refused(), 0);
+}
+
+#[tokio::test]
+async fn the_client_speaks_http2_when_the_server_offers_it() {
+    let server = Quickstart::start();
+    let proxy = H2Proxy::start(server.addr).await;
+    let url = format!("{}/mcp", proxy.origin);
+
+    let client = Client::connect_http_with(&url, trusting(&proxy.ca), ClientOptions::default())
+        .await
+        .unwrap();
+    assert!(client.session_id().is_some());
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 6);
+    // Answers as JSON and as SSE streams, several at once on the one connection.
+    let (a, b) = tokio::join!(
+        client.call_tool("add", json!({"a": 2, "b": 3})),
+        client.call_tool("sleep", json!({"ms": 30})),
+    );
+    assert_eq!(a.unwrap().structured_content, Some(json!({"result": 5})));
+    assert!(!b.unwrap().is_error);
+    client.close().await.unwrap();
+
+    let options = ClientOptions {
+        protocol_version: "2026-07-28".into(),
+        ..ClientOptions::default()
+    };
+    let client = Client::connect_http_with(&url, trusting(&proxy.ca), options)
+        .await
+        .unwrap();
+    let r = client
+        .call_tool("add", json!({"a": 4, "b": 4}))
+        .await
+        .unwrap();
+    assert_eq!(r.structured_content, Some(json!({"result": 8})));
+    client.close().await.unwrap();
+    let seen = proxy.http2_requests.load(Ordering::SeqCst);
+    assert!(seen >= 6, "{seen} requests over HTTP/2");
 }
 
 #[tokio::test]

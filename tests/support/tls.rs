@@ -41,13 +41,9 @@ impl Ca {
         }
     }
 
-    /// A server certificate for `localhost` and `127.0.0.1` signed by this CA, with its key.
-    fn server_identity(
-        &self,
-    ) -> (
-        pki_types::CertificateDer<'static>,
-        pki_types::PrivateKeyDer<'static>,
-    ) {
+    /// TLS settings for a server on `localhost` and `127.0.0.1` whose certificate this CA
+    /// signs, offering the `alpn` protocols.
+    pub fn server_config(&self, alpn: &[&[u8]]) -> rustls::ServerConfig {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
@@ -59,7 +55,15 @@ impl Ca {
         let key = pki_types::PrivateKeyDer::Pkcs8(pki_types::PrivatePkcs8KeyDer::from(
             key.serialize_der(),
         ));
-        (der, key)
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![der], key)
+            .unwrap();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        config
     }
 }
 
@@ -81,17 +85,8 @@ impl TlsProxy {
     /// Listens for TLS (HTTP/1.1 by ALPN) and forwards to the plain-HTTP server at `upstream`.
     pub fn start(upstream: SocketAddr) -> TlsProxy {
         let ca = Ca::new("mcp-runtime test CA");
-        let (cert, key) = ca.server_identity();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .unwrap();
         // Bytes are forwarded as they are, to a server that speaks HTTP/1.1.
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let acceptor = TlsAcceptor::from(Arc::new(ca.server_config(&[b"http/1.1"])));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let origin = format!("https://{}", listener.local_addr().unwrap());
