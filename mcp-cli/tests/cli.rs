@@ -458,6 +458,23 @@ fn talks_to_a_server_over_http_with_headers() {
 }
 
 #[test]
+fn a_proxy_in_the_environment_is_not_used_for_this_machine() {
+    let (_server, url) = http_quickstart(&[]);
+    // A proxy that nothing listens on: going through it would fail.
+    let o = Command::new(env!("CARGO_BIN_EXE_mcp-cli"))
+        .args(["call", "add", "a=1", "b=1", "--url", &url])
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env("http_proxy", "http://127.0.0.1:1")
+        .env("ALL_PROXY", "http://127.0.0.1:1")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o), "2\n");
+}
+
+#[test]
 fn talks_to_an_https_server_whose_ca_it_is_given() {
     let (_server, url) = http_quickstart(&[]);
     let upstream = url

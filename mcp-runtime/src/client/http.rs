@@ -267,9 +267,17 @@ impl HttpTransport {
                 .map_err(|_| invalid(format!("the value of header `{name}` is not valid")))?;
             headers.append(name, value);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config(&options.ca_certs)?)
             .tcp_nodelay(true)
+            // A redirected POST would turn into a GET: a redirect is the server's answer.
+            .redirect(reqwest::redirect::Policy::none());
+        // `HTTP_PROXY` and friends are honoured, except for this machine, which no proxy
+        // reaches on the client's behalf.
+        if is_loopback(&parsed) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .build()
             .map_err(|e| invalid(format!("the HTTP client cannot be set up: {e}")))?;
         Ok(HttpTransport {
@@ -722,6 +730,20 @@ impl HttpTransport {
     }
 }
 
+/// Whether `url` names this machine.
+fn is_loopback(url: &Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    }
+}
+
 /// Why a request got no answer: reqwest's error and its causes, in one line.
 #[derive(Debug)]
 struct SendError {
@@ -1032,6 +1054,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("BEGIN CERTIFICATE"), "{e}");
+        let loopback = |u: &str| is_loopback(&Url::parse(u).unwrap());
+        assert!(loopback("http://127.0.0.1:8000/mcp"));
+        assert!(loopback("http://[::1]/mcp"));
+        assert!(loopback("https://LocalHost/mcp"));
+        assert!(loopback("http://app.localhost/mcp"));
+        assert!(!loopback("http://10.0.0.1/mcp"));
+        assert!(!loopback("https://example.com/mcp"));
         let e = new("http://h/", &options.header("Bad Name", "v")).unwrap_err();
         assert!(e.to_string().contains("not a valid header name"), "{e}");
     }
