@@ -1,43 +1,32 @@
-//! The command line: subcommands, the server target and options.
+//! The command line, on clap: subcommands, the server target and options. The help comes
+//! from the doc comments below; `parse` turns what clap read into an [`Invocation`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use mcp_runtime::protocol::ProtocolVersion;
 use serde_json::Value;
 
 use crate::target::{CargoTarget, Target};
 
-pub const USAGE: &str = "\
-mcp-cli: try an MCP server: a web inspector, and a command-line client
+const USAGE: &str = "\
+mcp-cli dev [SERVER] [--port N] [--open] [--watch]
+       mcp-cli list tools|resources|templates|prompts [SERVER]
+       mcp-cli call TOOL [KEY=VALUE...] [--args JSON] [SERVER]
+       mcp-cli read URI [SERVER]
+       mcp-cli prompt NAME [KEY=VALUE...] [SERVER]
+       mcp-cli inspect [SERVER]";
 
-Usage:
-  mcp-cli dev [SERVER] [--port N] [--open] [--watch]
-      Serve the inspector on http://127.0.0.1 (the URL, with its session token, is printed).
-  mcp-cli list tools|resources|templates|prompts [SERVER]
-  mcp-cli call TOOL [KEY=VALUE...] [--args JSON] [SERVER]
-  mcp-cli read URI [SERVER]
-  mcp-cli prompt NAME [KEY=VALUE...] [SERVER]
-  mcp-cli inspect [SERVER]
-      The server's whole manifest (identity, capabilities, tools, resources, templates,
-      prompts) as JSON.
-
+const AFTER_HELP: &str = "\
 SERVER (default: build and run the current package's binary with cargo):
   --example NAME [-- ARGS...]      cargo build the example NAME, run it over stdio with ARGS
   --bin NAME [-- ARGS...]          the same for a binary
   --package P, -p P                the package to build (with or without the two above)
   -- COMMAND [ARGS...]             run any server command over stdio
-  --url URL [--header 'K: V']...   connect to a streamable HTTP endpoint (-H for short)
-
-Options:
-  --json             machine-readable output (list, call, read, prompt)
-  --revision V       the protocol revision to ask for: 2024-11-05, 2025-03-26, 2025-06-18,
-                     2025-11-25 (the default), or 2026-07-28 (no handshake: server/discover,
-                     and each request carries the client's identity)
-  --progress         show progress and log messages on stderr (the default on a terminal)
-  --timeout SECS     how long to wait for the handshake (default 30)
-  --port N           dev: the inspector's port (default 6274; 0 picks a free one)
-  --open             dev: open the inspector in a browser
-  --watch            dev: rebuild and restart the server when its sources change
+  --url URL [--header 'K: V']...   connect to a streamable HTTP endpoint (-H for short),
+                                   http:// or https:// (--ca-cert FILE trusts a private CA)
 
 KEY=VALUE arguments are read by the tool's input schema: a string parameter takes VALUE as
 it is, any other type takes it as JSON (n=3, flags=[\"a\",\"b\"], on=true).
@@ -50,7 +39,175 @@ Examples:
   mcp-cli call add a=2 b=3 --example quickstart
   mcp-cli read notes://index --json --example notes
   mcp-cli list tools --url http://127.0.0.1:8000/mcp -H 'Authorization: Bearer s3cret'
-";
+  mcp-cli inspect --url https://mcp.internal/mcp --ca-cert dev-ca.pem";
+
+/// Try an MCP server: a web inspector, and a command-line client.
+///
+/// The server is a cargo target (`--example`, `--bin`, `--package`), any command
+/// (`-- COMMAND`) or a URL (`--url`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcp-cli",
+    version,
+    override_usage = USAGE,
+    after_help = AFTER_HELP,
+    disable_help_subcommand = false,
+    subcommand_value_name = "COMMAND",
+    max_term_width = 100,
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Subcommands,
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Where the server is. Given before or after the subcommand.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Server")]
+struct ServerArgs {
+    /// cargo build the example NAME and run it over stdio (its arguments after `--`)
+    #[arg(long, value_name = "NAME", global = true)]
+    example: Option<String>,
+    /// cargo build the binary NAME and run it over stdio (its arguments after `--`)
+    #[arg(long, value_name = "NAME", global = true)]
+    bin: Option<String>,
+    /// The package to build, with or without `--example` or `--bin`
+    #[arg(long, short = 'p', value_name = "P", global = true)]
+    package: Option<String>,
+    /// Connect to a streamable HTTP endpoint, http:// or https://
+    #[arg(long, value_name = "URL", global = true, value_parser = parse_url)]
+    url: Option<String>,
+    /// A header sent with every request to `--url`, e.g. 'Authorization: Bearer s3cret'
+    #[arg(
+        long,
+        short = 'H',
+        value_name = "'K: V'",
+        global = true,
+        value_parser = parse_header
+    )]
+    header: Vec<(String, String)>,
+    /// Trust the CA certificates of this PEM file for an https:// `--url`, besides the
+    /// system's
+    #[arg(long, value_name = "FILE", global = true)]
+    ca_cert: Vec<PathBuf>,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Machine-readable output (list, call, read, prompt)
+    #[arg(long, global = true)]
+    json: bool,
+    /// The protocol revision to ask for: 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25 (the
+    /// default), or 2026-07-28 (no handshake: server/discover, and each request carries the
+    /// client's identity)
+    #[arg(long, value_name = "V", global = true, value_parser = parse_revision)]
+    revision: Option<ProtocolVersion>,
+    /// Show progress and log messages on stderr (the default on a terminal)
+    #[arg(long, global = true, overrides_with = "no_progress")]
+    progress: bool,
+    /// Do not show progress and log messages
+    #[arg(long, global = true, overrides_with = "progress")]
+    no_progress: bool,
+    /// How long to wait for the handshake, in seconds
+    #[arg(long, value_name = "SECS", global = true, default_value_t = 30, value_parser = parse_timeout)]
+    timeout: u64,
+}
+
+/// The server command after `--`, with its arguments (or, for a cargo target, the arguments
+/// given to it).
+#[derive(Debug, Args)]
+struct Trailing {
+    /// The server command and its arguments, run over stdio; with `--example`, `--bin` or
+    /// `--package`, the arguments given to the built server
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Subcommands {
+    /// Serve the inspector on http://127.0.0.1 (the URL, with its session token, is printed)
+    Dev {
+        /// The inspector's port (0 picks a free one)
+        #[arg(long, value_name = "N", default_value_t = 6274, value_parser = parse_port)]
+        port: u16,
+        /// Open the inspector in a browser
+        #[arg(long)]
+        open: bool,
+        /// Rebuild and restart the server when its sources change
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// List the server's tools, resources, resource templates or prompts (every page)
+    List {
+        /// What to list: tools, resources, templates or prompts
+        #[arg(value_name = "KIND")]
+        kind: Option<String>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// Call a tool
+    ///
+    /// KEY=VALUE arguments are read by the tool's input schema: a string parameter takes
+    /// VALUE as it is, any other type takes it as JSON (n=3, flags=["a","b"], on=true).
+    /// Pairs override `--args`.
+    Call {
+        /// The tool's name
+        #[arg(value_name = "TOOL")]
+        tool: Option<String>,
+        /// The tool's arguments
+        #[arg(value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        /// All the arguments at once, as a JSON object
+        #[arg(long, value_name = "JSON", value_parser = parse_args_json)]
+        args: Option<Value>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// Read a resource: text as it is, binary summarised (`--json` has the base64)
+    Read {
+        /// The resource's URI
+        #[arg(value_name = "URI")]
+        uri: Option<String>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// Get a prompt with its arguments and print its messages
+    Prompt {
+        /// The prompt's name
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// The prompt's arguments
+        #[arg(value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// Print the server's whole manifest (identity, capabilities, tools, resources,
+    /// templates, prompts) as JSON
+    Inspect {
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+}
+
+impl Subcommands {
+    fn trailing(&self) -> &Trailing {
+        match self {
+            Subcommands::Dev { trailing, .. }
+            | Subcommands::List { trailing, .. }
+            | Subcommands::Call { trailing, .. }
+            | Subcommands::Read { trailing, .. }
+            | Subcommands::Prompt { trailing, .. }
+            | Subcommands::Inspect { trailing } => trailing,
+        }
+    }
+}
 
 /// What to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +258,71 @@ pub struct Invocation {
     pub dev: DevOptions,
 }
 
-/// `true` when the command line asks for help.
-pub fn wants_help(args: &[String]) -> bool {
-    args.is_empty()
-        || args
-            .iter()
-            .take_while(|a| *a != "--")
-            .any(|a| a == "-h" || a == "--help" || a == "help")
+/// Why the command line does not run a command.
+#[derive(Debug)]
+pub enum NotRun {
+    /// Help or the version was asked for: printed, and success.
+    Shown(String),
+    /// The command line is wrong: the message says how.
+    Usage(String),
+}
+
+impl std::fmt::Display for NotRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotRun::Shown(text) | NotRun::Usage(text) => f.write_str(text),
+        }
+    }
+}
+
+/// The whole help, as `mcp-cli --help` prints it.
+pub fn help() -> String {
+    Cli::command().render_long_help().to_string()
+}
+
+fn parse_url(url: &str) -> Result<String, String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_string())
+    } else {
+        Err(format!("`--url {url}` is not an http:// or https:// URL"))
+    }
+}
+
+fn parse_header(h: &str) -> Result<(String, String), String> {
+    let (k, v) = h
+        .split_once(':')
+        .filter(|(k, _)| !k.trim().is_empty())
+        .ok_or_else(|| format!("the header `{h}` is not `Name: value`"))?;
+    Ok((k.trim().to_string(), v.trim().to_string()))
+}
+
+fn parse_args_json(raw: &str) -> Result<Value, String> {
+    let v: Value = serde_json::from_str(raw)
+        .map_err(|e| format!("`--args` is not JSON ({e}): give an object like '{{\"a\": 1}}'"))?;
+    if !v.is_object() {
+        return Err("`--args` must be a JSON object like '{\"a\": 1}'".into());
+    }
+    Ok(v)
+}
+
+fn parse_revision(v: &str) -> Result<ProtocolVersion, String> {
+    ProtocolVersion::parse_any(v).ok_or_else(|| {
+        format!(
+            "unknown revision `{v}`: choose one of {}",
+            ProtocolVersion::ALL.map(|r| r.as_str()).join(", ")
+        )
+    })
+}
+
+fn parse_timeout(v: &str) -> Result<u64, String> {
+    v.parse::<u64>()
+        .map(|secs| secs.max(1))
+        .map_err(|_| format!("`--timeout` takes whole seconds, not `{v}`"))
+}
+
+fn parse_port(v: &str) -> Result<u16, String> {
+    v.parse()
+        .map_err(|_| format!("`--port` takes a port number (0-65535), not `{v}`"))
 }
 
 fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
@@ -119,107 +334,87 @@ fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<Invocation, String> {
-    let (mine, after) = match args.iter().position(|a| a == "--") {
-        Some(i) => (&args[..i], Some(args[i + 1..].to_vec())),
-        None => (args, None),
+/// clap's error in the words the rest of mcp-cli uses, saying what to do.
+fn usage_error(e: &clap::Error) -> String {
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
     };
-    let mut positional: Vec<String> = Vec::new();
-    let (mut example, mut bin, mut package, mut url) = (None, None, None, None);
-    let mut headers = Vec::new();
-    let mut args_json = None;
-    let mut json = false;
-    let mut progress = None;
-    let mut revision = ProtocolVersion::LATEST;
-    let mut timeout = Duration::from_secs(30);
+    match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            let flag = arg.split('=').next().unwrap_or_default();
+            match flag {
+                "--port" | "--open" | "--watch" => format!("`{flag}` goes with `mcp-cli dev`"),
+                "--args" => "`--args` goes with `call`".into(),
+                _ => format!("unknown option `{arg}`; run `mcp-cli --help` for the options"),
+            }
+        }
+        ErrorKind::InvalidSubcommand => {
+            let word = context(ContextKind::InvalidSubcommand).unwrap_or_default();
+            format!("unknown command `{word}`: use dev, list, call, read, prompt or inspect")
+        }
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "missing command: `dev`, `list`, `call`, `read`, `prompt` or `inspect` (see `mcp-cli --help`)".into()
+        }
+        ErrorKind::InvalidValue
+            if context(ContextKind::InvalidValue).is_some_and(|v| v.is_empty()) =>
+        {
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            let flag = arg.split_whitespace().next().unwrap_or_default();
+            format!("`{flag}` needs a value")
+        }
+        ErrorKind::ValueValidation => match std::error::Error::source(e) {
+            Some(why) => why.to_string(),
+            None => first_line(e),
+        },
+        _ => first_line(e),
+    }
+}
+
+/// The first line of clap's message, without its `error: `.
+fn first_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Invocation, NotRun> {
+    let argv = std::iter::once("mcp-cli".to_string()).chain(args.iter().cloned());
+    let matches = Cli::command().try_get_matches_from(argv);
+    let cli = match matches.and_then(|mut m| Cli::from_arg_matches_mut(&mut m)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            return Err(match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    NotRun::Shown(e.render().to_string())
+                }
+                _ => NotRun::Usage(usage_error(&e)),
+            });
+        }
+    };
+    // `--` with nothing after it names no server.
+    let dashes = args.iter().any(|a| a == "--");
+    from_cli(cli, dashes).map_err(NotRun::Usage)
+}
+
+fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
     let mut dev = DevOptions {
         port: 6274,
         open: false,
         watch: false,
     };
-    let mut dev_flags: Vec<&str> = Vec::new();
-    let mut it = mine.iter();
-    while let Some(arg) = it.next() {
-        if !arg.starts_with('-') || arg == "-" {
-            positional.push(arg.clone());
-            continue;
-        }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("`{flag}` needs a value"))
-        };
-        match flag {
-            "--example" => example = Some(value()?),
-            "--bin" => bin = Some(value()?),
-            "--package" | "-p" => package = Some(value()?),
-            "--url" => url = Some(value()?),
-            "--header" | "-H" => {
-                let h = value()?;
-                let (k, v) = h
-                    .split_once(':')
-                    .filter(|(k, _)| !k.trim().is_empty())
-                    .ok_or_else(|| format!("the header `{h}` is not `Name: value`"))?;
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-            "--args" => {
-                let raw = value()?;
-                let v: Value = serde_json::from_str(&raw).map_err(|e| {
-                    format!("`--args` is not JSON ({e}): give an object like '{{\"a\": 1}}'")
-                })?;
-                if !v.is_object() {
-                    return Err("`--args` must be a JSON object like '{\"a\": 1}'".into());
-                }
-                args_json = Some(v);
-            }
-            "--json" => json = true,
-            "--progress" => progress = Some(true),
-            "--no-progress" => progress = Some(false),
-            "--revision" => {
-                let v = value()?;
-                revision = ProtocolVersion::parse_any(&v).ok_or_else(|| {
-                    format!(
-                        "unknown revision `{v}`: choose one of {}",
-                        ProtocolVersion::ALL.map(|r| r.as_str()).join(", ")
-                    )
-                })?;
-            }
-            "--timeout" => {
-                let v = value()?;
-                let secs: u64 = v
-                    .parse()
-                    .map_err(|_| format!("`--timeout` takes whole seconds, not `{v}`"))?;
-                timeout = Duration::from_secs(secs.max(1));
-            }
-            "--port" => {
-                let v = value()?;
-                dev.port = v
-                    .parse()
-                    .map_err(|_| format!("`--port` takes a port number (0-65535), not `{v}`"))?;
-                dev_flags.push("--port");
-            }
-            "--open" => {
-                dev.open = true;
-                dev_flags.push("--open");
-            }
-            "--watch" => {
-                dev.watch = true;
-                dev_flags.push("--watch");
-            }
-            other => {
-                return Err(format!(
-                    "unknown option `{other}`; run `mcp-cli --help` for the options"
-                ));
-            }
-        }
-    }
-
+    let after = dashes.then(|| cli.command.trailing().command.clone());
+    let ServerArgs {
+        example,
+        bin,
+        package,
+        url,
+        header: headers,
+        ca_cert,
+    } = cli.server;
     let target = match (url, after) {
         (Some(_), _) if example.is_some() || bin.is_some() || package.is_some() => {
             return Err("give either `--url` or a cargo target (`--example`, `--bin`, `--package`), not both".into());
@@ -228,14 +423,28 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
             return Err("give either `--url` or a server command after `--`, not both".into());
         }
         (Some(url), None) => {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("`--url {url}` is not an http:// or https:// URL"));
+            let mut ca_certs = Vec::new();
+            for file in &ca_cert {
+                let pem = std::fs::read(file).map_err(|e| {
+                    format!(
+                        "cannot read the CA certificate `{}` (`--ca-cert`): {e}",
+                        file.display()
+                    )
+                })?;
+                ca_certs.push(pem);
             }
-            Target::Http { url, headers }
+            Target::Http {
+                url,
+                headers,
+                ca_certs,
+            }
         }
         (None, after) => {
             if !headers.is_empty() {
                 return Err("`--header` goes with `--url`".into());
+            }
+            if !ca_cert.is_empty() {
+                return Err("`--ca-cert` goes with `--url`".into());
             }
             if example.is_some() && bin.is_some() {
                 return Err("give either `--example` or `--bin`, not both".into());
@@ -260,25 +469,15 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
             }
         }
     };
-
-    let mut words = positional.into_iter();
-    let first = words.next().ok_or(
-        "missing command: `dev`, `list`, `call`, `read`, `prompt` or `inspect` (see `mcp-cli --help`)",
-    )?;
-    let rest: Vec<String> = words.collect();
-    let no_more = |cmd: &str, rest: &[String]| -> Result<(), String> {
-        match rest.first() {
-            Some(extra) => Err(format!("`{cmd}` takes no argument `{extra}`")),
-            None => Ok(()),
-        }
-    };
-    let command = match first.as_str() {
-        "dev" => {
-            no_more("dev", &rest)?;
+    let command = match cli.command {
+        Subcommands::Dev {
+            port, open, watch, ..
+        } => {
+            dev = DevOptions { port, open, watch };
             Command::Dev
         }
-        "list" => {
-            let kind = match rest.first().map(String::as_str) {
+        Subcommands::List { kind, .. } => {
+            let kind = match kind.as_deref() {
                 Some("tools") => ListKind::Tools,
                 Some("resources") => ListKind::Resources,
                 Some("templates") => ListKind::Templates,
@@ -290,68 +489,47 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
                 }
                 None => return Err("`list` what? tools, resources, templates or prompts".into()),
             };
-            no_more("list", &rest[1..])?;
             Command::List(kind)
         }
-        "call" => {
-            let tool = rest
-                .first()
-                .ok_or("`call` needs the tool's name: `mcp-cli call TOOL key=value...`")?
-                .clone();
-            let pairs = rest[1..]
+        Subcommands::Call {
+            tool, pairs, args, ..
+        } => {
+            let tool =
+                tool.ok_or("`call` needs the tool's name: `mcp-cli call TOOL key=value...`")?;
+            let pairs = pairs
                 .iter()
                 .map(|p| split_pair(p, "tool"))
                 .collect::<Result<_, _>>()?;
-            Command::Call {
-                tool,
-                pairs,
-                args: args_json.take(),
-            }
+            Command::Call { tool, pairs, args }
         }
-        "read" => {
-            let uri = rest
-                .first()
-                .ok_or("`read` needs a resource URI: `mcp-cli read URI`")?
-                .clone();
-            no_more("read", &rest[1..])?;
+        Subcommands::Read { uri, .. } => {
+            let uri = uri.ok_or("`read` needs a resource URI: `mcp-cli read URI`")?;
             Command::Read { uri }
         }
-        "prompt" => {
-            let name = rest
-                .first()
-                .ok_or("`prompt` needs the prompt's name: `mcp-cli prompt NAME key=value...`")?
-                .clone();
-            let pairs = rest[1..]
+        Subcommands::Prompt { name, pairs, .. } => {
+            let name =
+                name.ok_or("`prompt` needs the prompt's name: `mcp-cli prompt NAME key=value...`")?;
+            let pairs = pairs
                 .iter()
                 .map(|p| split_pair(p, "prompt"))
                 .collect::<Result<_, _>>()?;
             Command::Prompt { name, pairs }
         }
-        "inspect" => {
-            no_more("inspect", &rest)?;
-            Command::Inspect
-        }
-        other => {
-            return Err(format!(
-                "unknown command `{other}`: use dev, list, call, read, prompt or inspect"
-            ));
-        }
+        Subcommands::Inspect { .. } => Command::Inspect,
     };
-    if args_json.is_some() {
-        return Err("`--args` goes with `call`".into());
-    }
-    if command != Command::Dev
-        && let Some(flag) = dev_flags.first()
-    {
-        return Err(format!("`{flag}` goes with `mcp-cli dev`"));
-    }
+    let common = cli.common;
+    let progress = match (common.progress, common.no_progress) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
     Ok(Invocation {
         command,
         target,
-        json,
-        revision,
+        json: common.json,
+        revision: common.revision.unwrap_or(ProtocolVersion::LATEST),
         progress,
-        timeout,
+        timeout: Duration::from_secs(common.timeout),
         dev,
     })
 }
@@ -404,6 +582,7 @@ mod tests {
                     ("Authorization".into(), "Bearer x".into()),
                     ("X-A".into(), "b".into())
                 ],
+                ca_certs: vec![],
             }
         );
         assert_eq!(
@@ -491,7 +670,7 @@ mod tests {
             (&["dev", "--example", "a", "--url", "http://h/"], "not both"),
             (&["dev", "--"], "empty"),
         ] {
-            let err = parse(&args(bad)).unwrap_err();
+            let err = parse(&args(bad)).unwrap_err().to_string();
             assert!(err.contains(says), "{bad:?}: {err}");
         }
     }

@@ -3,7 +3,8 @@
 //! `mcp-cli dev` serves a web inspector for the server on 127.0.0.1; `list`, `call`, `read`,
 //! `prompt` and `inspect` talk to it from the command line. The server is a cargo target
 //! (`--example`, `--bin`, `--package`), any command (`-- COMMAND`) or a URL (`--url`).
-//! `mcp-cli --help` lists everything.
+//! `mcp-cli --help` lists everything; `mcp-cli help COMMAND` (or `COMMAND --help`) tells
+//! one command's options.
 
 mod args;
 mod cli;
@@ -18,13 +19,17 @@ use commands::Failure;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if cli::wants_help(&args) {
-        print!("{}", cli::USAGE);
+    if args.is_empty() {
+        print!("{}", cli::help());
         return ExitCode::SUCCESS;
     }
     let inv = match cli::parse(&args) {
         Ok(i) => i,
-        Err(e) => return Failure::Usage(e).exit(),
+        Err(cli::NotRun::Shown(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(cli::NotRun::Usage(e)) => return Failure::Usage(e).exit(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -40,6 +40,8 @@ pub enum Target {
         url: String,
         /// Sent with every request.
         headers: Vec<(String, String)>,
+        /// PEM files' contents: CAs trusted for `https://`, besides the system's.
+        ca_certs: Vec<Vec<u8>>,
     },
 }
 
@@ -146,9 +148,17 @@ pub async fn connect(
     };
     let connecting = async {
         match (target, program) {
-            (Target::Http { url, headers }, _) => {
+            (
+                Target::Http {
+                    url,
+                    headers,
+                    ca_certs,
+                },
+                _,
+            ) => {
                 let http = HttpClientOptions {
                     headers: headers.clone(),
+                    ca_certs: ca_certs.clone(),
                 };
                 Client::connect_http_with(url, http, options)
                     .await

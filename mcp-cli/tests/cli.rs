@@ -12,6 +12,9 @@ use mcp_workspace::{
 };
 use serde_json::{Value, json};
 
+#[path = "../../tests/support/tls.rs"]
+mod tls;
+
 fn example(name: &str) -> String {
     built_example(name).to_string_lossy().into_owned()
 }
@@ -425,6 +428,83 @@ fn talks_to_a_server_over_http_with_headers() {
 }
 
 #[test]
+fn a_proxy_in_the_environment_is_not_used_for_this_machine() {
+    let (_server, url) = http_quickstart(&[]);
+    // A proxy that nothing listens on: going through it would fail.
+    let o = Command::new(env!("CARGO_BIN_EXE_mcp-cli"))
+        .args(["call", "add", "a=1", "b=1", "--url", &url])
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env("http_proxy", "http://127.0.0.1:1")
+        .env("ALL_PROXY", "http://127.0.0.1:1")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o), "2\n");
+}
+
+#[test]
+fn talks_to_an_https_server_whose_ca_it_is_given() {
+    let (_server, url) = http_quickstart(&[]);
+    let upstream = url
+        .strip_prefix("http://")
+        .and_then(|u| u.strip_suffix("/mcp"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let proxy = tls::TlsProxy::start(upstream);
+    let https = format!("{}/mcp", proxy.origin);
+    let ca = proxy.ca_file("cli-ca");
+    let ca = ca.to_str().unwrap();
+    let tools = json_out(&cli(&[
+        "list",
+        "tools",
+        "--json",
+        "--url",
+        &https,
+        "--ca-cert",
+        ca,
+    ]));
+    assert_eq!(tools.as_array().unwrap().len(), 6);
+    assert_eq!(
+        ok(&cli(&[
+            "call",
+            "add",
+            "a=2",
+            "b=40",
+            "--ca-cert",
+            ca,
+            "--url",
+            &https
+        ])),
+        "42\n"
+    );
+    // Without the CA the certificate is refused, and the message says how to trust it.
+    let o = cli(&["list", "tools", "--url", &https]);
+    fails(&o, 3, "certificate");
+    assert!(stderr(&o).contains("--ca-cert FILE"), "{}", stderr(&o));
+    fails(
+        &cli(&[
+            "list",
+            "tools",
+            "--url",
+            &https,
+            "--ca-cert",
+            "/no/such/ca.pem",
+        ]),
+        2,
+        "cannot read the CA certificate `/no/such/ca.pem`",
+    );
+    fails(
+        &cli(&["list", "tools", "--ca-cert", ca, "--", "srv"]),
+        2,
+        "`--ca-cert` goes with `--url`",
+    );
+    let _ = std::fs::remove_file(ca);
+}
+
+#[test]
 fn revision_2026_07_28_needs_no_handshake_over_stdio_and_http() {
     let everything = example("everything");
     let rev = ["--revision", "2026-07-28"];
@@ -707,14 +787,14 @@ fn the_inspector_switches_revisions_and_shows_build_failures() {
         .iter()
         .rposition(|m| m["method"] == "server/discover")
         .expect("server/discover was sent");
-    let modern = &sent[since..];
+    let per_request = &sent[since..];
     assert!(
-        !modern
+        !per_request
             .iter()
             .any(|m| m["method"] == "initialize" || m["method"] == "logging/setLevel"),
-        "no handshake, and the level is the client's own: {modern:?}"
+        "no handshake, and the level is the client's own: {per_request:?}"
     );
-    let last_call = modern
+    let last_call = per_request
         .iter()
         .rev()
         .find(|m| m["method"] == "tools/call")

@@ -8,22 +8,25 @@
 //! `resources/read` and the tasks extension's `tasks/get`, `tasks/update` and `tasks/cancel`,
 //! `Mcp-Name`; a request is cancelled by closing its stream.
 //!
-//! Plain `http://` only, over hyper's HTTP/1 client connections, kept alive and reused.
+//! `http://` and `https://`, over reqwest: a pool of kept-alive connections, HTTP/2 where the
+//! server offers it (ALPN), and TLS by rustls, trusting the platform's roots and any CA the
+//! caller adds ([`HttpClientOptions::ca_cert_pem`]). Event streams are decoded by
+//! `sse-stream`.
 //!
 //! [`Client::close`]: super::Client::close
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::{Bytes, Incoming as ResponseBody};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
@@ -41,12 +44,17 @@ const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 const RESUME_ATTEMPTS: u32 = 3;
 /// The wait before resuming, when the server did not say (`retry`).
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
+/// The most of an error body that is read to explain a refusal.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// How an HTTP client connects, besides the URL.
 #[derive(Debug, Clone, Default)]
 pub struct HttpClientOptions {
     /// Headers sent with every request, e.g. `("Authorization", "Bearer …")`.
     pub headers: Vec<(String, String)>,
+    /// PEM-encoded CA certificates trusted for `https://`, besides the platform's roots: the
+    /// CA of a private or development server.
+    pub ca_certs: Vec<Vec<u8>>,
 }
 
 impl HttpClientOptions {
@@ -55,18 +63,20 @@ impl HttpClientOptions {
         self.headers.push((name.into(), value.into()));
         self
     }
+
+    /// Trusts the CA certificates of a PEM file's contents (one or more
+    /// `-----BEGIN CERTIFICATE-----` blocks) for `https://`, besides the platform's roots.
+    pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certs.push(pem.into());
+        self
+    }
 }
 
-/// One server endpoint, its session, and a pool of kept-alive connections to it.
+/// One server endpoint, its session, and the pool of connections to it.
 pub(crate) struct HttpTransport {
-    /// `host:port` to dial.
-    address: String,
-    /// The `Host` header.
-    authority: HeaderValue,
-    /// The endpoint's path (and query).
-    path: Uri,
+    url: Url,
+    http: reqwest::Client,
     headers: HeaderMap,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
     session_id: Mutex<Option<HeaderValue>>,
     protocol_version: Mutex<Option<HeaderValue>>,
     /// Every message from the server goes here, to the client's reader.
@@ -81,6 +91,9 @@ pub(crate) struct HttpTransport {
     /// By tool, the arguments its input schema mirrors into `Mcp-Param-*` headers
     /// (`x-mcp-header`), as `tools/list` told (2026-07-28 only).
     param_headers: Mutex<HashMap<String, Vec<(String, String)>>>,
+    /// Why the server could not be reached, when a request failed before any answer: the
+    /// error of a failed connect.
+    unreachable: Mutex<Option<std::io::Error>>,
 }
 
 /// What an answer teaches the transport.
@@ -174,6 +187,62 @@ fn header_value(text: &str) -> Option<HeaderValue> {
     }
 }
 
+/// An `InvalidInput` error about the caller's options.
+fn invalid(message: String) -> ClientError {
+    ClientError::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        message,
+    ))
+}
+
+/// The TLS settings: rustls on ring, ALPN for HTTP/2 and HTTP/1.1, the platform's roots and
+/// the caller's CAs.
+fn tls_config(ca_certs: &[Vec<u8>]) -> Result<rustls::ClientConfig, ClientError> {
+    let mut extra = Vec::new();
+    for pem in ca_certs {
+        let before = extra.len();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            extra.push(cert.map_err(|e| {
+                invalid(format!(
+                    "a CA certificate given to trust is not valid PEM: {e}"
+                ))
+            })?);
+        }
+        if extra.len() == before {
+            return Err(invalid(
+                "a CA certificate given to trust holds no `-----BEGIN CERTIFICATE-----` block: give the CA's certificate in PEM".into(),
+            ));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(format!("TLS cannot be set up: {e}")))?;
+    let mut config = match rustls_platform_verifier::Verifier::new_with_extra_roots(
+        extra.iter().cloned(),
+        Arc::clone(&provider),
+    ) {
+        Ok(verifier) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth(),
+        // No usable roots on this machine (no CA bundle installed): only the caller's CAs are
+        // trusted, and `https://` to anyone else is refused when connecting.
+        Err(e) => {
+            tracing::debug!(error = %e, "the platform's CA roots are unavailable");
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in extra {
+                roots
+                    .add(cert)
+                    .map_err(|e| invalid(format!("a CA certificate cannot be trusted: {e}")))?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+    };
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 impl HttpTransport {
     /// `per_request` is the revision when it is one without a handshake (2026-07-28).
     pub(crate) fn new(
@@ -182,59 +251,39 @@ impl HttpTransport {
         from_server: mpsc::UnboundedSender<Vec<u8>>,
         per_request: Option<&str>,
     ) -> Result<HttpTransport, ClientError> {
-        let bad = |why: &str| {
-            ClientError::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("`{url}` {why}"),
-            ))
-        };
-        let uri: Uri = url.parse().map_err(|_| bad("is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(bad(
-                    "uses https, which this client does not speak; reach the server over http (e.g. through a local TLS-terminating proxy)",
-                ));
-            }
-            _ => return Err(bad("is not an http:// URL")),
+        let bad = |why: &str| invalid(format!("`{url}` {why}"));
+        let parsed = Url::parse(url).map_err(|_| bad("is not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(bad("is not an http:// or https:// URL"));
         }
-        let authority = uri.authority().ok_or_else(|| bad("has no host"))?;
-        let host = authority.host();
-        let port = authority.port_u16().unwrap_or(80);
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let address = if bare.contains(':') {
-            format!("[{bare}]:{port}")
-        } else {
-            format!("{bare}:{port}")
-        };
-        let path = uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .parse()
-            .map_err(|_| bad("has an invalid path"))?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(bad("has no host"));
+        }
         let mut headers = HeaderMap::new();
         for (name, value) in &options.headers {
-            let name = HeaderName::try_from(name.as_str()).map_err(|_| {
-                ClientError::Io(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("`{name}` is not a valid header name"),
-                ))
-            })?;
-            let value = HeaderValue::try_from(value.as_str()).map_err(|_| {
-                ClientError::Io(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("the value of header `{name}` is not valid"),
-                ))
-            })?;
+            let name = HeaderName::try_from(name.as_str())
+                .map_err(|_| invalid(format!("`{name}` is not a valid header name")))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| invalid(format!("the value of header `{name}` is not valid")))?;
             headers.append(name, value);
         }
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config(&options.ca_certs)?)
+            .tcp_nodelay(true)
+            // A redirected POST would turn into a GET: a redirect is the server's answer.
+            .redirect(reqwest::redirect::Policy::none());
+        // `HTTP_PROXY` and friends are honoured, except for this machine, which no proxy
+        // reaches on the client's behalf.
+        if is_loopback(&parsed) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|e| invalid(format!("the HTTP client cannot be set up: {e}")))?;
         Ok(HttpTransport {
-            address,
-            authority: HeaderValue::from_str(authority.as_str())
-                .map_err(|_| bad("has an invalid host"))?,
-            path,
+            url: parsed,
+            http,
             headers,
-            idle: Mutex::new(Vec::new()),
             session_id: Mutex::new(None),
             protocol_version: Mutex::new(
                 per_request
@@ -246,14 +295,13 @@ impl HttpTransport {
             per_request: per_request.is_some(),
             running: Mutex::new(HashMap::new()),
             param_headers: Mutex::new(HashMap::new()),
+            unreachable: Mutex::new(None),
         })
     }
 
-    /// Opens the first connection, so that an unreachable server is an I/O error at once.
-    pub(crate) async fn connect_first(&self) -> std::io::Result<()> {
-        let sender = self.connect().await?;
-        lock(&self.idle).push(sender);
-        Ok(())
+    /// Why the server could not be reached, if a request failed for that.
+    pub(crate) fn take_unreachable(&self) -> Option<std::io::Error> {
+        lock(&self.unreachable).take()
     }
 
     /// The session id the server gave, if any.
@@ -373,8 +421,7 @@ impl HttpTransport {
         learn: Learn,
         routing: Option<&Routing>,
     ) {
-        let mut request = self.request(Method::POST, Full::new(Bytes::from(message)));
-        let headers = request.headers_mut();
+        let mut headers = HeaderMap::new();
         if let Some(r) = routing {
             headers.insert(MCP_METHOD, r.method.clone());
             if let Some(name) = &r.name {
@@ -392,7 +439,8 @@ impl HttpTransport {
             header::ACCEPT,
             HeaderValue::from_static("application/json, text/event-stream"),
         );
-        let (response, connection) = match self.send(request).await {
+        let request = self.request(Method::POST).headers(headers).body(message);
+        let response = match self.send(request).await {
             Ok(r) => r,
             Err(e) => return self.fail(id.as_ref(), format!("the request failed: {e}")),
         };
@@ -407,10 +455,9 @@ impl HttpTransport {
         let Some(id) = id else {
             // A notification or a response: 202, or an error nobody waits for.
             if !status.is_success() {
-                let body = read_text(response.into_body()).await;
+                let body = read_text(response).await;
                 tracing::warn!(%status, body, "the server refused a notification or response");
             }
-            drop(connection);
             return;
         };
         if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
@@ -420,20 +467,13 @@ impl HttpTransport {
             );
         }
         if is_sse && status.is_success() {
-            let outcome = self
-                .read_stream(response.into_body(), Some(&id), learn)
-                .await;
-            drop(connection);
+            let outcome = self.read_stream(response, Some(&id), learn).await;
             return self.resume(outcome, &id).await;
         }
-        let body = match Limited::new(response.into_body(), DEFAULT_MAX_MESSAGE_SIZE)
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
+        let body = match read_limited(response, DEFAULT_MAX_MESSAGE_SIZE).await {
+            Ok(b) => b,
             Err(e) => return self.fail(Some(&id), format!("reading the response failed: {e}")),
         };
-        drop(connection);
         if !status.is_success() {
             // The server explains itself with a JSON-RPC error, maybe without an id.
             let error = serde_json::from_slice::<ErrorBody>(&body)
@@ -447,7 +487,7 @@ impl HttpTransport {
             return self.deliver(encode_error(Some(&id), &error));
         }
         self.learn(learn, &body);
-        self.deliver(body.to_vec());
+        self.deliver(body);
     }
 
     /// Resumes a stream that broke off before the answer came.
@@ -465,21 +505,17 @@ impl HttpTransport {
                 );
             }
             tokio::time::sleep(outcome.retry.unwrap_or(DEFAULT_RETRY)).await;
-            let Ok((response, connection)) = self.get(Some(&last)).await else {
+            let Ok(response) = self.get(Some(&last)).await else {
                 continue;
             };
             if !response.status().is_success() {
                 let status = response.status();
-                drop(connection);
                 return self.fail(
                     Some(id),
                     format!("resuming the stream failed with {status}"),
                 );
             }
-            let next = self
-                .read_stream(response.into_body(), Some(id), Learn::Nothing)
-                .await;
-            drop(connection);
+            let next = self.read_stream(response, Some(id), Learn::Nothing).await;
             attempts = if next.events > 0 { 0 } else { attempts };
             outcome = StreamOutcome {
                 last_event_id: next.last_event_id.or(Some(last)),
@@ -496,20 +532,19 @@ impl HttpTransport {
         let mut failures = 0;
         while !self.is_closing() {
             match self.get(last.as_deref()).await {
-                Ok((response, connection)) if response.status().is_success() => {
+                Ok(response) if response.status().is_success() => {
                     failures = 0;
-                    let read = self.read_stream(response.into_body(), None, Learn::Nothing);
+                    let read = self.read_stream(response, None, Learn::Nothing);
                     let outcome = tokio::select! {
                         o = read => o,
                         () = self.closed() => return,
                     };
-                    drop(connection);
                     last = outcome.last_event_id.or(last);
                     retry = outcome.retry.unwrap_or(retry);
                 }
                 // The server offers no GET stream.
-                Ok((response, _)) if response.status() == StatusCode::METHOD_NOT_ALLOWED => return,
-                Ok((response, _)) => {
+                Ok(response) if response.status() == StatusCode::METHOD_NOT_ALLOWED => return,
+                Ok(response) => {
                     tracing::debug!(status = %response.status(), "the GET stream was refused");
                     failures += 1;
                 }
@@ -529,18 +564,12 @@ impl HttpTransport {
     }
 
     /// Opens a GET stream, resuming after `last` when given.
-    async fn get(
-        &self,
-        last: Option<&str>,
-    ) -> Result<(Response<ResponseBody>, Connection<'_>), SendError> {
-        let mut request = self.request(Method::GET, Full::new(Bytes::new()));
-        let headers = request.headers_mut();
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("text/event-stream"),
-        );
+    async fn get(&self, last: Option<&str>) -> Result<Response, SendError> {
+        let mut request = self
+            .request(Method::GET)
+            .header(header::ACCEPT, "text/event-stream");
         if let Some(last) = last.and_then(|l| HeaderValue::from_str(l).ok()) {
-            headers.insert(LAST_EVENT_ID, last);
+            request = request.header(LAST_EVENT_ID, last);
         }
         self.send(request).await
     }
@@ -597,44 +626,41 @@ impl HttpTransport {
     /// the answer to `id` came, from which the transport learns what `learn` says.
     async fn read_stream(
         &self,
-        mut body: ResponseBody,
+        response: Response,
         id: Option<&RequestId>,
         learn: Learn,
     ) -> StreamOutcome {
-        let mut decoder = SseDecoder::default();
         let mut outcome = StreamOutcome::default();
-        let mut events = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { break };
-            let Ok(data) = frame.into_data() else {
-                continue;
+        let events = events(response.bytes_stream(), DEFAULT_MAX_MESSAGE_SIZE);
+        tokio::pin!(events);
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::debug!(error = %e, "an SSE stream broke off");
+                    break;
+                }
             };
-            if decoder.feed(&data, &mut events).is_err() {
-                tracing::warn!("an SSE event was larger than the limit; the stream was dropped");
+            outcome.events += 1;
+            if let Some(event_id) = event.id {
+                outcome.last_event_id = Some(event_id);
+            }
+            if let Some(retry) = event.retry {
+                outcome.retry = Some(Duration::from_millis(retry));
+            }
+            let data = event.data.unwrap_or_default().into_bytes();
+            if data.is_empty() {
+                continue;
+            }
+            if let Some(id) = id
+                && answers(&data, id)
+            {
+                outcome.answered = true;
+                self.learn(learn, &data);
+                self.deliver(data);
                 break;
             }
-            for event in events.drain(..) {
-                outcome.events += 1;
-                if let Some(event_id) = event.id {
-                    outcome.last_event_id = Some(event_id);
-                }
-                if let Some(retry) = event.retry {
-                    outcome.retry = Some(retry);
-                }
-                if event.data.is_empty() {
-                    continue;
-                }
-                if let Some(id) = id
-                    && answers(&event.data, id)
-                {
-                    outcome.answered = true;
-                    self.learn(learn, &event.data);
-                }
-                self.deliver(event.data);
-            }
-            if outcome.answered {
-                break;
-            }
+            self.deliver(data);
         }
         outcome
     }
@@ -646,76 +672,46 @@ impl HttpTransport {
         if self.session_id().is_none() {
             return;
         }
-        let request = self.request(Method::DELETE, Full::new(Bytes::new()));
-        match self.send(request).await {
-            Ok((response, _)) if response.status().is_success() => {}
+        match self.send(self.request(Method::DELETE)).await {
+            Ok(response) if response.status().is_success() => {}
             // 405: the server does not let clients end sessions; 404: it already ended.
-            Ok((response, _)) => {
+            Ok(response) => {
                 tracing::debug!(status = %response.status(), "DELETE of the session refused")
             }
             Err(e) => tracing::debug!(error = %e, "DELETE of the session failed"),
         }
     }
 
-    fn request(&self, method: Method, body: Full<Bytes>) -> Request<Full<Bytes>> {
-        let mut request = Request::new(body);
-        *request.method_mut() = method;
-        *request.uri_mut() = self.path.clone();
-        let headers = request.headers_mut();
-        headers.insert(header::HOST, self.authority.clone());
-        for (name, value) in &self.headers {
-            headers.append(name, value.clone());
-        }
+    /// A request to the endpoint with the caller's headers, the session id and the revision.
+    fn request(&self, method: Method) -> RequestBuilder {
+        let mut headers = self.headers.clone();
         if let Some(session) = lock(&self.session_id).clone() {
             headers.insert(SESSION_ID, session);
         }
         if let Some(version) = lock(&self.protocol_version).clone() {
             headers.insert(PROTOCOL_VERSION, version);
         }
-        request
+        self.http.request(method, self.url.clone()).headers(headers)
     }
 
-    /// Sends a request on an idle connection, or a new one.
-    async fn send(
-        &self,
-        request: Request<Full<Bytes>>,
-    ) -> Result<(Response<ResponseBody>, Connection<'_>), SendError> {
-        let mut sender = loop {
-            let idle = lock(&self.idle).pop();
-            match idle {
-                Some(mut s) => {
-                    if s.ready().await.is_ok() {
-                        break s;
-                    }
+    /// Sends a request on a pooled connection, or a new one; remembers why the server could
+    /// not be reached when it could not.
+    async fn send(&self, request: RequestBuilder) -> Result<Response, SendError> {
+        match request.send().await {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                let error = SendError::from(&e);
+                if e.is_connect() {
+                    let kind = if error.tls {
+                        std::io::ErrorKind::InvalidData
+                    } else {
+                        std::io::ErrorKind::ConnectionRefused
+                    };
+                    *lock(&self.unreachable) = Some(std::io::Error::new(kind, error.to_string()));
                 }
-                None => break self.connect().await.map_err(SendError::Connect)?,
+                Err(error)
             }
-        };
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(SendError::Hyper)?;
-        Ok((
-            response,
-            Connection {
-                transport: self,
-                sender: Some(sender),
-            },
-        ))
-    }
-
-    async fn connect(&self) -> std::io::Result<SendRequest<Full<Bytes>>> {
-        let stream = TcpStream::connect(&self.address).await?;
-        stream.set_nodelay(true)?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(std::io::Error::other)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "HTTP connection ended with an error");
-            }
-        });
-        Ok(sender)
+        }
     }
 
     fn deliver(&self, message: Vec<u8>) {
@@ -734,34 +730,59 @@ impl HttpTransport {
     }
 }
 
-/// A connection lent for one exchange; back to the pool once its response was read.
-struct Connection<'a> {
-    transport: &'a HttpTransport,
-    sender: Option<SendRequest<Full<Bytes>>>,
-}
-
-impl Drop for Connection<'_> {
-    fn drop(&mut self) {
-        if let Some(sender) = self.sender.take()
-            && !sender.is_closed()
-        {
-            lock(&self.transport.idle).push(sender);
-        }
+/// Whether `url` names this machine.
+fn is_loopback(url: &Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
     }
 }
 
+/// Why a request got no answer: reqwest's error and its causes, in one line.
 #[derive(Debug)]
-enum SendError {
-    Connect(std::io::Error),
-    Hyper(hyper::Error),
+struct SendError {
+    message: String,
+    /// The TLS handshake failed (e.g. an untrusted certificate).
+    tls: bool,
+}
+
+impl From<&reqwest::Error> for SendError {
+    fn from(e: &reqwest::Error) -> SendError {
+        let mut message = String::new();
+        let mut cause: Option<&dyn std::error::Error> = Some(e);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            // Wrappers often repeat their cause's text.
+            if !message.contains(&text) {
+                if !message.is_empty() {
+                    message.push_str(": ");
+                }
+                message.push_str(&text);
+            }
+            cause = c.source();
+        }
+        let tls = e.is_connect() && message.contains("certificate");
+        if e.is_connect() && message.contains("InvalidContentType") {
+            message.push_str("; the server does not speak TLS here: try its http:// URL");
+        }
+        if tls {
+            message.push_str(
+                "; the server's TLS certificate is not trusted: if it comes from a private CA, trust that CA (`HttpClientOptions::ca_cert_pem`, `mcp-cli --ca-cert FILE`)",
+            );
+        }
+        SendError { message, tls }
+    }
 }
 
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SendError::Connect(e) => write!(f, "cannot connect: {e}"),
-            SendError::Hyper(e) => write!(f, "{e}"),
-        }
+        f.write_str(&self.message)
     }
 }
 
@@ -779,12 +800,67 @@ fn media_type(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn read_text(body: ResponseBody) -> String {
-    match Limited::new(body, 64 * 1024).collect().await {
-        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => "(a long body)".into(),
-        Err(_) => String::new(),
+/// The body of `response`, refused once longer than `limit` bytes.
+async fn read_limited(response: Response, limit: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(format!("the body is larger than {limit} bytes"));
     }
+    let mut body = Vec::new();
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| SendError::from(&e).to_string())?;
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the body is larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn read_text(response: Response) -> String {
+    match read_limited(response, ERROR_BODY_LIMIT).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => "(a long or broken body)".into(),
+    }
+}
+
+/// An event over the size limit.
+#[derive(Debug)]
+struct TooLarge(usize);
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an SSE event was larger than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// The SSE events of a body, the stream ending in an error once an event grows larger than
+/// `limit` bytes.
+fn events<E>(
+    body: impl Stream<Item = Result<Bytes, E>>,
+    limit: usize,
+) -> impl Stream<Item = Result<sse_stream::Sse, sse_stream::Error>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    // Bytes read since the last event: a bound on what the decoder holds.
+    let pending = Arc::new(AtomicUsize::new(0));
+    let counted = {
+        let pending = Arc::clone(&pending);
+        body.map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            if pending.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len() > limit {
+                return Err(std::io::Error::other(TooLarge(limit)));
+            }
+            Ok(chunk)
+        })
+    };
+    sse_stream::SseByteStream::new(counted).map(move |event| {
+        pending.store(0, Ordering::Relaxed);
+        event
+    })
 }
 
 /// Whether `message` is the response to request `id`.
@@ -821,131 +897,73 @@ struct StreamOutcome {
     retry: Option<Duration>,
 }
 
-/// One event of an SSE stream.
-#[derive(Debug, PartialEq, Eq)]
-struct SseEvent {
-    id: Option<String>,
-    retry: Option<Duration>,
-    data: Vec<u8>,
-}
-
-/// An incremental SSE parser (the event-stream format of the HTML standard), for the
-/// `message` events MCP uses.
-#[derive(Default)]
-struct SseDecoder {
-    line: Vec<u8>,
-    data: Vec<u8>,
-    has_data: bool,
-    id: Option<String>,
-    retry: Option<Duration>,
-}
-
-/// An event over the size limit.
-#[derive(Debug)]
-struct TooLarge;
-
-impl SseDecoder {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) -> Result<(), TooLarge> {
-        let mut rest = chunk;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            self.line.extend_from_slice(&rest[..end]);
-            rest = &rest[end + 1..];
-            let mut line = std::mem::take(&mut self.line);
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            self.field(&line, out);
-        }
-        self.line.extend_from_slice(rest);
-        if self.line.len() + self.data.len() > DEFAULT_MAX_MESSAGE_SIZE {
-            return Err(TooLarge);
-        }
-        Ok(())
-    }
-
-    fn field(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
-        if line.is_empty() {
-            if self.has_data || self.id.is_some() || self.retry.is_some() {
-                out.push(SseEvent {
-                    id: self.id.take(),
-                    retry: self.retry.take(),
-                    data: std::mem::take(&mut self.data),
-                });
-            }
-            self.has_data = false;
-            return;
-        }
-        if line[0] == b':' {
-            return; // a comment
-        }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
-            Some(i) => {
-                let v = &line[i + 1..];
-                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
-            }
-            None => (line, &b""[..]),
-        };
-        match name {
-            b"data" => {
-                if self.has_data {
-                    self.data.push(b'\n');
-                }
-                self.data.extend_from_slice(value);
-                self.has_data = true;
-            }
-            b"id" if !value.contains(&0) => {
-                self.id = Some(String::from_utf8_lossy(value).into_owned());
-            }
-            b"retry" => {
-                if let Ok(ms) = std::str::from_utf8(value).unwrap_or("").parse::<u64>() {
-                    self.retry = Some(Duration::from_millis(ms));
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn decode(chunks: &[&str]) -> Vec<SseEvent> {
-        let mut d = SseDecoder::default();
+    /// The events of a body arriving in `chunks`, and whether it ended in an error.
+    fn decode(chunks: &[&str], limit: usize) -> (Vec<sse_stream::Sse>, bool) {
+        let body = futures_util::stream::iter(
+            chunks
+                .iter()
+                .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c.as_bytes())))
+                .collect::<Vec<_>>(),
+        );
         let mut out = Vec::new();
-        for c in chunks {
-            d.feed(c.as_bytes(), &mut out).unwrap();
-        }
-        out
+        let mut failed = false;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let events = events(body, limit);
+            tokio::pin!(events);
+            while let Some(e) = events.next().await {
+                match e {
+                    Ok(e) => out.push(e),
+                    Err(_) => failed = true,
+                }
+            }
+        });
+        (out, failed)
     }
 
     #[test]
     fn decodes_sse_across_chunks() {
-        let events = decode(&[
-            "id: 1-0\nretry: 250\ndata: \n\n: keep-alive\n\nid: 1-1\r\nda",
-            "ta: {\"a\":\n",
-            "data: 1}\n\ndata:x\n\n",
-        ]);
+        let (events, failed) = decode(
+            &[
+                "id: 1-0\nretry: 250\ndata: \n\n: keep-alive\n\nid: 1-1\r\nda",
+                "ta: {\"a\":\n",
+                "data: 1}\n\ndata:x\n\n",
+            ],
+            1024,
+        );
+        assert!(!failed);
+        let seen: Vec<_> = events
+            .iter()
+            .filter(|e| e.data.is_some() || e.id.is_some())
+            .map(|e| (e.id.as_deref(), e.retry, e.data.as_deref()))
+            .collect();
         assert_eq!(
-            events,
+            seen,
             [
-                SseEvent {
-                    id: Some("1-0".into()),
-                    retry: Some(Duration::from_millis(250)),
-                    data: Vec::new()
-                },
-                SseEvent {
-                    id: Some("1-1".into()),
-                    retry: None,
-                    data: b"{\"a\":\n1}".to_vec()
-                },
-                SseEvent {
-                    id: None,
-                    retry: None,
-                    data: b"x".to_vec()
-                },
+                (Some("1-0"), Some(250), Some("")),
+                (Some("1-1"), None, Some("{\"a\":\n1}")),
+                (None, None, Some("x")),
             ]
         );
+    }
+
+    #[test]
+    fn an_sse_event_over_the_limit_ends_the_stream() {
+        let big = format!("data: {}", "x".repeat(100));
+        let (events, failed) = decode(&["data: a\n\n", &big, &big, "\n\n"], 150);
+        assert!(failed);
+        assert_eq!(events.len(), 1);
+        // Many small events in all add up to more than the limit, one by one they do not.
+        let small = "data: y\n\n".repeat(10);
+        let (events, failed) = decode(&[&small, &small, &small], 100);
+        assert!(!failed);
+        assert_eq!(events.len(), 30);
     }
 
     #[test]
@@ -1017,13 +1035,33 @@ mod tests {
     fn refuses_urls_it_cannot_serve() {
         let (tx, _) = mpsc::unbounded_channel();
         let options = HttpClientOptions::default();
-        assert!(HttpTransport::new("https://example.com/mcp", &options, tx.clone(), None).is_err());
-        assert!(HttpTransport::new("not a url", &options, tx.clone(), None).is_err());
-        let t =
-            HttpTransport::new("http://[::1]:8000/mcp?x=1", &options, tx.clone(), None).unwrap();
-        assert_eq!(t.address, "[::1]:8000");
-        assert_eq!(t.path, "/mcp?x=1");
-        let t = HttpTransport::new("http://localhost/mcp", &options, tx, None).unwrap();
-        assert_eq!(t.address, "localhost:80");
+        let new = |url: &str, options: &HttpClientOptions| {
+            HttpTransport::new(url, options, tx.clone(), None).map(|t| t.url.to_string())
+        };
+        assert!(new("ftp://example.com/mcp", &options).is_err());
+        assert!(new("not a url", &options).is_err());
+        assert_eq!(
+            new("http://[::1]:8000/mcp?x=1", &options).unwrap(),
+            "http://[::1]:8000/mcp?x=1"
+        );
+        assert_eq!(
+            new("https://example.com/mcp", &options).unwrap(),
+            "https://example.com/mcp"
+        );
+        let e = new(
+            "https://example.com/mcp",
+            &options.clone().ca_cert_pem("not a certificate"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("BEGIN CERTIFICATE"), "{e}");
+        let loopback = |u: &str| is_loopback(&Url::parse(u).unwrap());
+        assert!(loopback("http://127.0.0.1:8000/mcp"));
+        assert!(loopback("http://[::1]/mcp"));
+        assert!(loopback("https://LocalHost/mcp"));
+        assert!(loopback("http://app.localhost/mcp"));
+        assert!(!loopback("http://10.0.0.1/mcp"));
+        assert!(!loopback("https://example.com/mcp"));
+        let e = new("http://h/", &options.header("Bad Name", "v")).unwrap_err();
+        assert!(e.to_string().contains("not a valid header name"), "{e}");
     }
 }

@@ -85,7 +85,7 @@
 //! ```
 
 mod catalog;
-mod modern;
+mod per_request;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -112,8 +112,8 @@ mod http;
 
 pub use http::HttpClientOptions;
 use http::HttpTransport;
-pub use modern::{ListenFilter, MAX_INPUT_ROUNDS, Subscription};
-use modern::{PerRequest, Tracked};
+pub use per_request::{ListenFilter, MAX_INPUT_ROUNDS, Subscription};
+use per_request::{PerRequest, Tracked};
 
 /// Why a client call failed.
 #[derive(Debug)]
@@ -211,7 +211,7 @@ impl Notification {
     pub fn subscription_id(&self) -> Option<RequestId> {
         self.params
             .get("_meta")?
-            .get(modern::SUBSCRIPTION_ID)
+            .get(per_request::SUBSCRIPTION_ID)
             .and_then(|v| serde::Deserialize::deserialize(v).ok())
     }
 }
@@ -325,7 +325,7 @@ struct Shared {
     closed: AtomicBool,
     /// The connection, held weakly: dropping the client closes it, whatever still runs.
     link: WeakLink,
-    modern: Option<Arc<PerRequest>>,
+    per_request: Option<Arc<PerRequest>>,
 }
 
 impl Shared {
@@ -392,7 +392,7 @@ struct Answered {
 /// What a 2026-07-28 request needs to be sent again with the answers to its input requests.
 struct Rounds {
     shared: Arc<Shared>,
-    modern: Arc<PerRequest>,
+    per_request: Arc<PerRequest>,
     tracked: Tracked,
     method: String,
     params: Value,
@@ -404,7 +404,15 @@ impl Answered {
         match self.rounds {
             None => Ok(value),
             Some(r) => {
-                modern::finish(r.shared, r.modern, r.tracked, r.method, r.params, value).await
+                per_request::finish(
+                    r.shared,
+                    r.per_request,
+                    r.tracked,
+                    r.method,
+                    r.params,
+                    value,
+                )
+                .await
             }
         }
     }
@@ -525,20 +533,25 @@ impl Client {
         Self::connect_http_with(url, HttpClientOptions::default(), ClientOptions::default()).await
     }
 
-    /// [`Client::connect_http`] with options: extra headers, and how to introduce the client.
+    /// [`Client::connect_http`] with options: extra headers, CAs to trust for `https://`, and
+    /// how to introduce the client.
     pub async fn connect_http_with(
         url: &str,
         http: HttpClientOptions,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
         let (from_tx, from_rx) = mpsc::unbounded_channel();
-        let per_request = modern::is_per_request(&options.protocol_version)
+        let per_request = per_request::is_per_request(&options.protocol_version)
             .then_some(options.protocol_version.as_str());
         let transport = Arc::new(HttpTransport::new(url, &http, from_tx, per_request)?);
-        transport.connect_first().await?;
         let (to_tx, to_rx) = mpsc::unbounded_channel();
         tokio::spawn(Arc::clone(&transport).write(to_rx));
-        let mut client = Self::start(Link::Queue(to_tx), from_rx, None, options).await?;
+        let mut client = match Self::start(Link::Queue(to_tx), from_rx, None, options).await {
+            Ok(c) => c,
+            // The first request never reached the server: that, not its error answer, is
+            // what went wrong.
+            Err(e) => return Err(transport.take_unreachable().map_or(e, ClientError::Io)),
+        };
         client.http = Some(transport);
         Ok(client)
     }
@@ -555,7 +568,7 @@ impl Client {
         child: Option<Child>,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
-        let per_request = modern::is_per_request(&options.protocol_version);
+        let per_request = per_request::is_per_request(&options.protocol_version);
         let link_sender = match &link {
             Link::Memory(tx) => LinkSender::Memory(tx.clone()),
             Link::Queue(tx) => LinkSender::Queue(tx.clone()),
@@ -566,7 +579,7 @@ impl Client {
             tap: options.on_message.clone(),
             closed: AtomicBool::new(false),
             link: link_sender.downgrade(),
-            modern: per_request.then(|| {
+            per_request: per_request.then(|| {
                 Arc::new(PerRequest::new(
                     options.protocol_version.clone(),
                     &options.capabilities,
@@ -606,8 +619,8 @@ impl Client {
                         let params = params
                             .and_then(|p| serde_json::from_str(p.get()).ok())
                             .unwrap_or(Value::Null);
-                        if method == modern::ACKNOWLEDGED
-                            && let Some(m) = &reader.modern
+                        if method == per_request::ACKNOWLEDGED
+                            && let Some(m) = &reader.per_request
                         {
                             m.acknowledged(&params);
                         }
@@ -672,7 +685,7 @@ impl Client {
             http: None,
         };
         if per_request {
-            client.init = modern::discover(&client, &options.protocol_version).await?;
+            client.init = per_request::discover(&client, &options.protocol_version).await?;
             return Ok(client);
         }
         let init: InitializeResult = client
@@ -734,7 +747,7 @@ impl Client {
     /// Whether the client speaks a revision without a handshake (2026-07-28), where each
     /// request carries the client's identity in its `_meta`.
     pub fn is_per_request(&self) -> bool {
-        self.shared.modern.is_some()
+        self.shared.per_request.is_some()
     }
 
     /// Sends a request and waits for its result.
@@ -784,7 +797,7 @@ impl Client {
         ClientError,
     > {
         let id = self.shared.next_id();
-        let Some(modern) = &self.shared.modern else {
+        let Some(per_request) = &self.shared.per_request else {
             let bytes = encode_request(Some(&id), method, Some(params))
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
             let rx = self.shared.expect(&id)?;
@@ -792,16 +805,16 @@ impl Client {
             self.send(bytes).await?;
             return Ok((id, Answered { rx, rounds: None }.wait()));
         };
-        let stamped = modern.stamp(params)?;
+        let stamped = per_request.stamp(params)?;
         let bytes = encode_request(Some(&id), method, Some(&stamped))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         let rx = self.shared.expect(&id)?;
-        let tracked = modern.track(&id);
+        let tracked = per_request.track(&id);
         before_send(&id);
         self.send(bytes).await?;
         let rounds = Rounds {
             shared: Arc::clone(&self.shared),
-            modern: Arc::clone(modern),
+            per_request: Arc::clone(per_request),
             tracked,
             method: method.to_string(),
             params: stamped,
@@ -827,7 +840,7 @@ impl Client {
     /// [`Subscription`]); its future ends with [`ClientError::Closed`]. Under 2026-07-28 over
     /// HTTP, closing the request's stream is the cancellation.
     pub async fn cancel(&self, id: &RequestId, reason: &str) -> Result<(), ClientError> {
-        let current = match &self.shared.modern {
+        let current = match &self.shared.per_request {
             Some(m) => m.untrack(id),
             None => id.clone(),
         };
@@ -836,7 +849,7 @@ impl Client {
             .lock()
             .expect("pending map poisoned")
             .remove(&current);
-        if let (Some(_), Some(http)) = (&self.shared.modern, &self.http) {
+        if let (Some(_), Some(http)) = (&self.shared.per_request, &self.http) {
             http.abort(&current);
             return Ok(());
         }

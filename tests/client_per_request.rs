@@ -17,6 +17,10 @@ use mcp_runtime::{
     ServerRequestHandler,
 };
 use mcp_workspace::example_binary;
+#[path = "support/h2.rs"]
+mod h2;
+#[path = "support/tls.rs"]
+mod tls;
 use serde_json::{Value, json};
 
 const REVISION: &str = "2026-07-28";
@@ -110,7 +114,7 @@ fn profile(id: String) -> String {
 }
 
 fn server() -> Server {
-    Server::new("modern-client-test")
+    Server::new("per-request-client-test")
         .version("9.9.9")
         .instructions("Ask me anything.")
         .state(Runs::default())
@@ -204,7 +208,7 @@ async fn connecting_asks_server_discover_and_keeps_what_it_says() {
         .unwrap();
     assert!(c.is_per_request());
     assert_eq!(c.protocol_version(), REVISION);
-    assert_eq!(c.server_info().name, "modern-client-test");
+    assert_eq!(c.server_info().name, "per-request-client-test");
     assert_eq!(c.server_info().version, "9.9.9");
     assert!(c.server_capabilities().contains_key("tools"));
     assert_eq!(
@@ -246,7 +250,7 @@ async fn tool_calls_carry_the_meta_and_their_results_look_like_handshake_ones() 
     assert!(r.get("resultType").is_none(), "{r}");
     assert_eq!(
         r["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
-        "modern-client-test"
+        "per-request-client-test"
     );
     let call = sent.all().into_iter().last().unwrap();
     let meta = meta_of(&call);
@@ -444,7 +448,7 @@ async fn over_http_the_routing_headers_go_with_each_request_and_closing_cancels(
     let c = Client::connect_http_with(&url, Default::default(), options(&sent, &asked))
         .await
         .unwrap();
-    assert_eq!(c.server_info().name, "modern-client-test");
+    assert_eq!(c.server_info().name, "per-request-client-test");
     assert_eq!(c.session_id(), None, "no session in 2026-07-28");
     // The server checks Mcp-Method and Mcp-Name against the body: these pass only with both.
     let r = c.call_tool("two_steps", json!({})).await.unwrap();
@@ -498,6 +502,57 @@ async fn over_http_the_routing_headers_go_with_each_request_and_closing_cancels(
     };
     assert_eq!(changed.subscription_id(), Some(sub.id.clone()));
     c.cancel(&sub.id, "done").await.unwrap();
+    c.close().await.unwrap();
+    stopper.abort();
+}
+
+#[tokio::test]
+async fn over_http2_closing_a_request_stream_cancels_it() {
+    let http = HttpServer::bind(
+        server(),
+        HttpOptions {
+            port: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let upstream = http.local_addr();
+    let stopper = tokio::spawn(http.run());
+    let proxy = h2::H2Proxy::start(upstream).await;
+    let (sent, asked) = (Sent::default(), Asked::default());
+    let c = Client::connect_http_with(
+        &format!("{}/mcp", proxy.origin),
+        mcp_runtime::HttpClientOptions::default().ca_cert_pem(proxy.ca.pem.clone()),
+        options(&sent, &asked),
+    )
+    .await
+    .unwrap();
+    // The routing headers pass the server's checks over HTTP/2 too.
+    let r = c.call_tool("two_steps", json!({})).await.unwrap();
+    assert_eq!(text(&r), "Ada likes teal");
+    // Requests share one connection there, so cancelling resets the request's stream alone.
+    let (id, call) = c
+        .start_request("tools/call", &json!({"name": "slow", "arguments": {}}))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.cancel(&id, "no time").await.unwrap();
+    assert!(matches!(call.await, Err(ClientError::Closed)));
+    let mut stopped = false;
+    for _ in 0..50 {
+        let r: Value = c
+            .request("tools/call", &json!({"name": "slow_was_stopped"}))
+            .await
+            .unwrap_or_default();
+        if r["structuredContent"]["result"] == true {
+            stopped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stopped, "the server saw the cancellation");
+    assert!(proxy.http2_requests.load(Ordering::SeqCst) >= 3);
     c.close().await.unwrap();
     stopper.abort();
 }

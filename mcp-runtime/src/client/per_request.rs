@@ -182,7 +182,7 @@ impl Drop for Tracked {
 /// as results of the handshake revisions look), `input_required` ones answered and retried.
 pub(super) async fn finish(
     shared: Arc<Shared>,
-    modern: Arc<PerRequest>,
+    state: Arc<PerRequest>,
     tracked: Tracked,
     method: String,
     mut params: Value,
@@ -223,12 +223,12 @@ pub(super) async fn finish(
             }
         };
         let answers = tokio::select! {
-            answers = answer_all(modern.on_request.as_ref(), &method, requests) => answers?,
+            answers = answer_all(state.on_request.as_ref(), &method, requests) => answers?,
             // Cancelled while the answers are being gathered: the questions are withdrawn.
-            () = modern.until_cancelled(&first) => return Err(ClientError::Closed),
+            () = state.until_cancelled(&first) => return Err(ClientError::Closed),
         };
         let (id, rx) = {
-            let mut rounds = lock(&modern.rounds);
+            let mut rounds = lock(&state.rounds);
             if !rounds.contains_key(&first) {
                 // Cancelled while the answers were being gathered.
                 return Err(ClientError::Closed);
@@ -431,7 +431,7 @@ impl Client {
     /// Under a handshake revision there is no such request: list changes reach the session
     /// without asking, and [`Client::subscribe`] asks for a resource's updates.
     pub async fn listen(&self, filter: &ListenFilter) -> Result<Subscription, ClientError> {
-        let Some(modern) = self.shared.modern.clone() else {
+        let Some(state) = self.shared.per_request.clone() else {
             return Err(ClientError::Usage(format!(
                 "`subscriptions/listen` exists in revision 2026-07-28, and this client speaks {}: under a handshake revision list changes arrive without asking, and `Client::subscribe` asks for a resource's updates",
                 self.protocol_version()
@@ -442,7 +442,7 @@ impl Client {
             .start_request_with(
                 "subscriptions/listen",
                 &json!({ "notifications": filter }),
-                &mut |id| ack = Some(modern.expect_ack(id)),
+                &mut |id| ack = Some(state.expect_ack(id)),
             )
             .await?;
         let Some(ack) = ack else {
@@ -461,7 +461,7 @@ impl Client {
                 Err(_) => Err(ClientError::Closed),
             },
             ended = &mut done => {
-                modern.forget_ack(&id);
+                state.forget_ack(&id);
                 match ended {
                     Err(e) => Err(e),
                     Ok(_) => Err(ClientError::Protocol(
@@ -480,8 +480,8 @@ impl Client {
     /// for the whole session; those revisions cannot turn log messages off, so `None` is
     /// refused there.
     pub async fn set_log_level(&self, level: Option<LogLevel>) -> Result<(), ClientError> {
-        if let Some(modern) = &self.shared.modern {
-            modern.set_log_level(level);
+        if let Some(state) = &self.shared.per_request {
+            state.set_log_level(level);
             return Ok(());
         }
         let Some(level) = level else {
