@@ -108,9 +108,12 @@ use crate::protocol::{
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::lines::{Line, read_line_async, serve_lines};
 
+#[cfg(feature = "client-http")]
 mod http;
 
+#[cfg(feature = "client-http")]
 pub use http::HttpClientOptions;
+#[cfg(feature = "client-http")]
 use http::HttpTransport;
 pub use modern::{ListenFilter, MAX_INPUT_ROUNDS, Subscription};
 use modern::{PerRequest, Tracked};
@@ -417,6 +420,7 @@ pub struct Client {
     notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
     init: InitializeResult,
     child: Option<tokio::sync::Mutex<Child>>,
+    #[cfg(feature = "client-http")]
     http: Option<Arc<HttpTransport>>,
 }
 
@@ -521,11 +525,13 @@ impl Client {
     /// client.close().await // ends the session
     /// # }
     /// ```
+    #[cfg(feature = "client-http")]
     pub async fn connect_http(url: &str) -> Result<Client, ClientError> {
         Self::connect_http_with(url, HttpClientOptions::default(), ClientOptions::default()).await
     }
 
     /// [`Client::connect_http`] with options: extra headers, and how to introduce the client.
+    #[cfg(feature = "client-http")]
     pub async fn connect_http_with(
         url: &str,
         http: HttpClientOptions,
@@ -545,6 +551,7 @@ impl Client {
 
     /// The HTTP session id the server issued, for a client connected with
     /// [`Client::connect_http`] to a server that keeps sessions.
+    #[cfg(feature = "client-http")]
     pub fn session_id(&self) -> Option<String> {
         self.http.as_ref().and_then(|h| h.session_id())
     }
@@ -669,6 +676,7 @@ impl Client {
                 instructions: None,
             },
             child: child.map(tokio::sync::Mutex::new),
+            #[cfg(feature = "client-http")]
             http: None,
         };
         if per_request {
@@ -836,6 +844,7 @@ impl Client {
             .lock()
             .expect("pending map poisoned")
             .remove(&current);
+        #[cfg(feature = "client-http")]
         if let (Some(_), Some(http)) = (&self.shared.modern, &self.http) {
             http.abort(&current);
             return Ok(());
@@ -894,9 +903,14 @@ impl Client {
     /// (DELETE).
     pub async fn close(self) -> Result<(), ClientError> {
         let Client {
-            link, child, http, ..
+            link,
+            child,
+            #[cfg(feature = "client-http")]
+            http,
+            ..
         } = self;
         drop(link);
+        #[cfg(feature = "client-http")]
         if let Some(http) = http {
             http.close().await;
         }

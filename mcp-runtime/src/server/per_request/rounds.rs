@@ -225,16 +225,18 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
     result.insert("resultType".into(), "input_required".into());
     result.insert("inputRequests".into(), Value::Object(requests));
     if let Some(r) = retry {
-        result.insert(
-            "requestState".into(),
-            seal(
-                &core.per_request.state_key,
-                &r.method,
-                &r.target,
-                &round.answers,
-            )
-            .into(),
-        );
+        match seal(
+            &core.per_request.state_key,
+            &r.method,
+            &r.target,
+            &round.answers,
+        ) {
+            Ok(state) => result.insert("requestState".into(), state.into()),
+            Err(why) => {
+                tracing::error!("{why}");
+                return encode_error(Some(id), &ErrorObject::internal(why));
+            }
+        };
     }
     result.insert("_meta".into(), server_info_meta(&core.info));
     encode_result(id, &result)
