@@ -151,3 +151,18 @@ mod tests {
         );
     }
 }
+
+#[cfg(all(test, not(feature = "per-request-crypto")))]
+mod unsealed_tests {
+    use super::*;
+
+    #[test]
+    fn without_the_crypto_a_round_fails_naming_the_feature() {
+        let answers = JsonObject::new();
+        let e = seal(&[7u8; 32], "tools/call", "greet", &answers).unwrap_err();
+        assert!(e.contains("`per-request-crypto` feature"), "{e}");
+        let hour = Duration::from_secs(3600);
+        let e = open(&[7u8; 32], hour, "a.b", "tools/call", "greet").unwrap_err();
+        assert!(e.contains("`per-request-crypto` feature"), "{e}");
+    }
+}
