@@ -25,7 +25,7 @@ use crate::server::{handlers::state, lifespan, per_request, per_request::tasks};
 /// }
 ///
 /// #[tokio::main]
-/// async fn main() -> anyhow::Result<()> {
+/// async fn main() -> Result<(), mcp_runtime::Error> {
 ///     Server::new("calculator").run().await
 /// }
 /// ```

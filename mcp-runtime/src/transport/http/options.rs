@@ -13,7 +13,7 @@ use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 /// use mcp_runtime::prelude::*;
 /// use mcp_runtime::transport::http::HttpOptions;
 ///
-/// # async fn run() -> anyhow::Result<()> {
+/// # async fn run() -> Result<(), mcp_runtime::Error> {
 /// Server::new("calculator")
 ///     .serve_http(HttpOptions {
 ///         port: 3000,

@@ -37,7 +37,7 @@ pub(crate) struct Shared {
 /// use mcp_runtime::prelude::*;
 /// use mcp_runtime::transport::http::{HttpOptions, HttpServer};
 ///
-/// # async fn run() -> anyhow::Result<()> {
+/// # async fn run() -> Result<(), mcp_runtime::Error> {
 /// let server = HttpServer::bind(Server::new("calc"), HttpOptions { port: 0, ..Default::default() }).await?;
 /// println!("serving on {}", server.url());
 /// server.run().await
