@@ -10,6 +10,6 @@ fn add(a: i64, b: i64) -> i64 {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), mcp_runtime::Error> {
     Server::new("bench").run().await
 }

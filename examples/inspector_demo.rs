@@ -287,7 +287,7 @@ fn beep_wav() -> Vec<u8> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), mcp_runtime::Error> {
     Server::new("inspector-demo")
         .version(env!("CARGO_PKG_VERSION"))
         .instructions("A tour of what the inspector shows: forms, content, logging, progress, elicitation and sampling.")

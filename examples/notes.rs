@@ -209,7 +209,7 @@ const LOGO_PNG: &[u8] = &[
 ];
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), mcp_runtime::Error> {
     Server::new("notes")
         .version(env!("CARGO_PKG_VERSION"))
         .instructions("A notebook: read notes as resources, write them with `write_note`.")

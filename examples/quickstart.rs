@@ -123,7 +123,7 @@ const LOGO_PNG: &[u8] = &[
 ];
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), mcp_runtime::Error> {
     Server::new("quickstart")
         .version(env!("CARGO_PKG_VERSION"))
         .instructions("Small utilities: arithmetic, temperature conversion, text statistics.")

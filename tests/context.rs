@@ -530,7 +530,9 @@ async fn a_lifespan_sets_up_state_before_serving_and_tears_down_after() {
         .await
         .expect("the teardown runs once the client is gone");
 
-    let failing = Server::new("ctx").lifespan(|| async { anyhow::bail!("no database at db:5432") });
+    // Any error converts, anyhow's included.
+    let failing = Server::new("ctx")
+        .lifespan(|| async { Err(anyhow::anyhow!("no database at db:5432").into()) });
     let e = Client::connect(failing).await.unwrap_err().to_string();
     assert!(
         e.contains("lifespan setup failed") && e.contains("no database at db:5432"),

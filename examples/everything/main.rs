@@ -454,7 +454,7 @@ fn test_prompt_with_image() -> Vec<PromptMessage> {
 
 /// Tells subscribers of `test://watched-resource` that it changed, every 3 seconds, from
 /// start-up to shutdown; and keeps the log of cancellations.
-async fn watch(server: ServerHandle) -> anyhow::Result<Lifespan> {
+async fn watch(server: ServerHandle) -> Result<Lifespan, mcp_runtime::BoxError> {
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3));
         every.tick().await;
@@ -469,7 +469,7 @@ async fn watch(server: ServerHandle) -> anyhow::Result<Lifespan> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), mcp_runtime::Error> {
     let server = Server::new("mcp-conformance-test-server").version("1.0.0");
     let handle = server.handle();
     server

@@ -1,8 +1,22 @@
 #![doc = include_str!("../../README.md")]
+// Builds without a transport or the client leave the parts only those use unused: dead code
+// is linted in the default build, which has them all.
+#![cfg_attr(
+    not(all(
+        feature = "stdio",
+        feature = "http-server",
+        feature = "client",
+        feature = "client-http",
+        feature = "per-request-crypto"
+    )),
+    allow(dead_code, unused_imports)
+)]
 
 extern crate self as mcp_runtime;
 
+#[cfg(feature = "client")]
 pub mod client;
+mod error;
 pub mod protocol;
 mod run;
 pub mod server;
@@ -10,10 +24,11 @@ pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
 pub use bytes::Bytes;
-pub use client::{
-    Client, ClientError, ClientOptions, Direction, HttpClientOptions, MessageTap,
-    ServerRequestHandler,
-};
+#[cfg(feature = "client-http")]
+pub use client::HttpClientOptions;
+#[cfg(feature = "client")]
+pub use client::{Client, ClientError, ClientOptions, Direction, MessageTap, ServerRequestHandler};
+pub use error::{BoxError, Error};
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;
 #[doc = include_str!("resource.md")]
@@ -29,17 +44,21 @@ pub use server::{
     ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SamplingRequest,
     SamplingResult, Server, ServerHandle, State, TaskSupport, ToolAnnotations, ToolDef, ToolError,
 };
-pub use transport::http::{HttpOptions, HttpServer};
+pub use transport::http::HttpOptions;
+#[cfg(feature = "http-server")]
+pub use transport::http::HttpServer;
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "client")]
+    pub use crate::Client;
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
         CompletionContext, Context, GetPromptResult, Image, Json, LogLevel, PromptMessage,
         ResourceError, SamplingRequest, Server, ServerHandle, State, ToolError,
     };
-    pub use crate::{Client, prompt, resource, tool};
+    pub use crate::{prompt, resource, tool};
 }
 
 /// What macro expansions name. Not public API: it changes without notice.

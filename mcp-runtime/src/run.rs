@@ -3,9 +3,9 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::Server;
-use crate::transport::http::{HttpOptions, HttpServer};
-use crate::transport::{DEFAULT_MAX_MESSAGE_SIZE, stdio};
+use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
+use crate::transport::http::HttpOptions;
+use crate::{Error, Server};
 
 /// How to serve, from the command line and the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,7 +249,7 @@ impl Server {
     /// Serves according to the command line and environment (`--transport`, `--help`…).
     ///
     /// A bad option prints a one-line error and exits with code 2.
-    pub async fn run(self) -> anyhow::Result<()> {
+    pub async fn run(self) -> Result<(), Error> {
         let name = self.name().to_string();
         let launch = LaunchOptions::parse(std::env::args().skip(1), |k| std::env::var(k).ok());
         match launch {
@@ -266,14 +266,23 @@ impl Server {
     }
 
     /// Serves with explicit options, ignoring the command line.
-    pub async fn serve(self, mut opts: LaunchOptions) -> anyhow::Result<()> {
+    ///
+    /// A transport compiled out of this build fails at once with
+    /// [`Error::FeatureDisabled`], before the lifespans run.
+    pub async fn serve(self, opts: LaunchOptions) -> Result<(), Error> {
+        opts.transport.available()?;
         init_logging();
         let (core, teardown) = self.start().await?;
         match opts.transport {
+            #[cfg(feature = "http-server")]
             Transport::Http => {
-                opts.http.max_message_size = opts.max_message_size;
-                serve_http(core, teardown, opts.http).await
+                let http = HttpOptions {
+                    max_message_size: opts.max_message_size,
+                    ..opts.http
+                };
+                serve_http(core, teardown, http).await
             }
+            #[cfg(feature = "stdio")]
             Transport::Stdio => {
                 if std::io::stdin().is_terminal() {
                     let exe = std::env::current_exe()
@@ -288,38 +297,77 @@ impl Server {
                         core.summary()
                     );
                 }
-                let served = stdio::serve(core, opts.max_message_size).await;
+                let served = crate::transport::stdio::serve(core, opts.max_message_size).await;
                 teardown.run().await;
                 served
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                // `available` refused every transport compiled out.
+                drop(core);
+                teardown.run().await;
+                opts.transport.available()
             }
         }
     }
 
     /// Serves on stdin/stdout.
-    pub async fn serve_stdio(self) -> anyhow::Result<()> {
+    #[cfg(feature = "stdio")]
+    pub async fn serve_stdio(self) -> Result<(), Error> {
         self.serve(LaunchOptions::default()).await
     }
 
     /// Serves streamable HTTP with these options, ignoring the command line, until SIGINT or
-    /// SIGTERM. See [`HttpServer`] to bind first and learn the address.
-    pub async fn serve_http(self, options: HttpOptions) -> anyhow::Result<()> {
+    /// SIGTERM. See [`HttpServer`](crate::HttpServer) to bind first and learn the address.
+    #[cfg(feature = "http-server")]
+    pub async fn serve_http(self, options: HttpOptions) -> Result<(), Error> {
         init_logging();
         let (core, teardown) = self.start().await?;
         serve_http(core, teardown, options).await
     }
 }
 
+impl Transport {
+    /// The cargo feature that serves this transport.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Transport::Stdio => "stdio",
+            Transport::Http => "http-server",
+        }
+    }
+
+    /// Whether this build of the runtime serves this transport; if not, the error names the
+    /// feature to enable.
+    pub fn available(self) -> Result<(), Error> {
+        let built = match self {
+            Transport::Stdio => cfg!(feature = "stdio"),
+            Transport::Http => cfg!(feature = "http-server"),
+        };
+        if built {
+            return Ok(());
+        }
+        Err(Error::FeatureDisabled {
+            feature: self.feature(),
+            what: match self {
+                Transport::Stdio => "serving on stdio (`--transport stdio`)",
+                Transport::Http => "`--transport http`",
+            },
+        })
+    }
+}
+
+#[cfg(feature = "http-server")]
 async fn serve_http(
     core: std::sync::Arc<crate::server::ServerCore>,
     teardown: crate::server::Teardown,
     options: HttpOptions,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let (name, version, summary) = (
         core.info.name.clone(),
         core.info.version.clone(),
         core.summary(),
     );
-    let server = HttpServer::bind_core(core, teardown, options.clone()).await?;
+    let server = crate::HttpServer::bind_core(core, teardown, options.clone()).await?;
     let mut notes = Vec::new();
     if options.stateless {
         notes.push("stateless");
@@ -354,6 +402,44 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Launch, String> {
         LaunchOptions::parse(args.iter().map(|s| s.to_string()), |_| None)
+    }
+
+    #[test]
+    fn transports_compiled_out_are_refused_with_the_feature_to_enable() {
+        for transport in [Transport::Stdio, Transport::Http] {
+            let built = match transport {
+                Transport::Stdio => cfg!(feature = "stdio"),
+                Transport::Http => cfg!(feature = "http-server"),
+            };
+            match transport.available() {
+                Ok(()) => assert!(built, "{transport:?} is not compiled in"),
+                Err(e) => {
+                    assert!(!built, "{transport:?} is compiled in: {e}");
+                    let e = e.to_string();
+                    assert!(
+                        e.contains(&format!("the `{}` feature", transport.feature())),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// `--transport http` in a build without the HTTP server: the error names the feature,
+    /// and nothing is served (the lifespans do not even run).
+    #[cfg(not(feature = "http-server"))]
+    #[tokio::test]
+    async fn transport_http_without_the_http_server_names_the_feature() {
+        let Ok(Launch::Serve(opts)) = parse(&["--transport", "http", "--port", "0"]) else {
+            panic!("the HTTP options still parse")
+        };
+        let server = Server::new("t").lifespan(|| async { panic!("no lifespan runs") });
+        let e = server.serve(opts).await.unwrap_err().to_string();
+        assert!(
+            e.starts_with("`--transport http` needs the `http-server` feature of mcp-runtime"),
+            "{e}"
+        );
+        assert!(e.contains(r#"features = ["http-server"]"#), "{e}");
     }
 
     #[test]

@@ -108,9 +108,12 @@ use crate::protocol::{
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::lines::{Line, read_line_async, serve_lines};
 
+#[cfg(feature = "client-http")]
 mod http;
 
+#[cfg(feature = "client-http")]
 pub use http::HttpClientOptions;
+#[cfg(feature = "client-http")]
 use http::HttpTransport;
 pub use per_request::{ListenFilter, MAX_INPUT_ROUNDS, Subscription};
 use per_request::{PerRequest, Tracked};
@@ -425,6 +428,7 @@ pub struct Client {
     notifications: tokio::sync::Mutex<mpsc::UnboundedReceiver<Notification>>,
     init: InitializeResult,
     child: Option<tokio::sync::Mutex<Child>>,
+    #[cfg(feature = "client-http")]
     http: Option<Arc<HttpTransport>>,
 }
 
@@ -529,12 +533,14 @@ impl Client {
     /// client.close().await // ends the session
     /// # }
     /// ```
+    #[cfg(feature = "client-http")]
     pub async fn connect_http(url: &str) -> Result<Client, ClientError> {
         Self::connect_http_with(url, HttpClientOptions::default(), ClientOptions::default()).await
     }
 
     /// [`Client::connect_http`] with options: extra headers, CAs to trust for `https://`, and
     /// how to introduce the client.
+    #[cfg(feature = "client-http")]
     pub async fn connect_http_with(
         url: &str,
         http: HttpClientOptions,
@@ -558,6 +564,7 @@ impl Client {
 
     /// The HTTP session id the server issued, for a client connected with
     /// [`Client::connect_http`] to a server that keeps sessions.
+    #[cfg(feature = "client-http")]
     pub fn session_id(&self) -> Option<String> {
         self.http.as_ref().and_then(|h| h.session_id())
     }
@@ -682,6 +689,7 @@ impl Client {
                 instructions: None,
             },
             child: child.map(tokio::sync::Mutex::new),
+            #[cfg(feature = "client-http")]
             http: None,
         };
         if per_request {
@@ -849,6 +857,7 @@ impl Client {
             .lock()
             .expect("pending map poisoned")
             .remove(&current);
+        #[cfg(feature = "client-http")]
         if let (Some(_), Some(http)) = (&self.shared.per_request, &self.http) {
             http.abort(&current);
             return Ok(());
@@ -907,9 +916,14 @@ impl Client {
     /// (DELETE).
     pub async fn close(self) -> Result<(), ClientError> {
         let Client {
-            link, child, http, ..
+            link,
+            child,
+            #[cfg(feature = "client-http")]
+            http,
+            ..
         } = self;
         drop(link);
+        #[cfg(feature = "client-http")]
         if let Some(http) = http {
             http.close().await;
         }

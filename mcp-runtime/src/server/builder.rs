@@ -25,7 +25,7 @@ use crate::server::{handlers::state, lifespan, per_request, per_request::tasks};
 /// }
 ///
 /// #[tokio::main]
-/// async fn main() -> anyhow::Result<()> {
+/// async fn main() -> Result<(), mcp_runtime::Error> {
 ///     Server::new("calculator").run().await
 /// }
 /// ```
@@ -216,15 +216,19 @@ impl Server {
     /// Runs `setup` before the server serves, and the teardown it returns after the server
     /// stops: open a database pool, start a background task, and close them again. What
     /// `setup` puts in its [`Lifespan`] reaches handlers as [`State<T>`] parameters. A
-    /// failing setup stops the server from starting, with its error. Several lifespans run
-    /// in the order given; their teardowns in reverse.
+    /// failing setup stops the server from starting, with its error
+    /// ([`Error::Lifespan`](crate::Error::Lifespan)). Several lifespans run in the order
+    /// given; their teardowns in reverse.
+    ///
+    /// Setup's error is a [`BoxError`](crate::BoxError): `?` converts any
+    /// `std::error::Error`, and `anyhow::Error`, into it; `Err("message".into())` makes one.
     ///
     /// Setup runs once per server start: for each `run`, each in-process
     /// [`Client::connect`](crate::Client::connect), each [`HttpServer::bind`](crate::HttpServer::bind).
     pub fn lifespan<F, Fut>(mut self, setup: F) -> Server
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = anyhow::Result<Lifespan>> + Send + 'static,
+        Fut: std::future::Future<Output = Result<Lifespan, crate::BoxError>> + Send + 'static,
     {
         self.lifespans.push(Arc::new(move || Box::pin(setup())));
         self
@@ -322,7 +326,9 @@ impl Server {
 
     /// Runs the lifespans' setup, then builds what the transports serve; the teardown is for
     /// when serving ends.
-    pub(crate) async fn start(mut self) -> anyhow::Result<(Arc<ServerCore>, lifespan::Teardown)> {
+    pub(crate) async fn start(
+        mut self,
+    ) -> Result<(Arc<ServerCore>, lifespan::Teardown), crate::Error> {
         let lifespans = std::mem::take(&mut self.lifespans);
         let teardown = lifespan::start(&lifespans, &mut self.state).await?;
         match self.build() {
@@ -336,17 +342,18 @@ impl Server {
 
     /// Builds what the transports serve, without running lifespans. Fails when two items
     /// share a name or URI, or a URI template is invalid.
-    pub(crate) fn build(self) -> anyhow::Result<Arc<ServerCore>> {
+    pub(crate) fn build(self) -> Result<Arc<ServerCore>, crate::Error> {
+        use crate::Error;
         let tools = self
             .tools
             .into_iter()
             .map(ToolEntry::new)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::msg)?;
-        let tools = Catalog::build(tools).map_err(anyhow::Error::msg)?;
+            .map_err(Error::InvalidSchema)?;
+        let tools = Catalog::build(tools).map_err(Error::DuplicateName)?;
         let (mut fixed, mut templates) = (Vec::new(), Vec::new());
         for def in self.resources {
-            let entry = ResourceEntry::new(def).map_err(anyhow::Error::msg)?;
+            let entry = ResourceEntry::new(def).map_err(Error::InvalidUriTemplate)?;
             if entry.template.is_some() {
                 templates.push(entry);
             } else {
@@ -361,10 +368,10 @@ impl Server {
             info: self.info,
             instructions: self.instructions,
             tools,
-            resources: Catalog::build(fixed).map_err(anyhow::Error::msg)?,
-            templates: Catalog::build(templates).map_err(anyhow::Error::msg)?,
+            resources: Catalog::build(fixed).map_err(Error::DuplicateName)?,
+            templates: Catalog::build(templates).map_err(Error::DuplicateName)?,
             prompts: Catalog::build(self.prompts.into_iter().map(PromptEntry::new).collect())
-                .map_err(anyhow::Error::msg)?,
+                .map_err(Error::DuplicateName)?,
             page_size: self.page_size,
             client_request_timeout: self.client_request_timeout,
             state: self.state,

@@ -114,7 +114,7 @@ pub struct DirectSession {
 
 impl DirectSession {
     /// A session of `server`, not yet initialized.
-    pub fn new(server: Server) -> anyhow::Result<DirectSession> {
+    pub fn new(server: Server) -> Result<DirectSession, crate::Error> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(DirectSession {
             session: session::Session::new(server.build()?, tx.clone()),

@@ -5,11 +5,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::handlers::state::StateMap;
+use crate::{BoxError, Error};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// The setup a server runs before it serves, given to [`Server::lifespan`](crate::Server::lifespan).
-pub(crate) type Setup = Arc<dyn Fn() -> BoxFuture<anyhow::Result<Lifespan>> + Send + Sync>;
+pub(crate) type Setup = Arc<dyn Fn() -> BoxFuture<Result<Lifespan, BoxError>> + Send + Sync>;
 
 /// What a lifespan's setup produced: state for the handlers, and what to do at shutdown.
 ///
@@ -109,7 +110,7 @@ impl Teardown {
 
 /// Runs each setup in order; their state joins `state`. A failing setup stops the start,
 /// after the teardowns of those that succeeded have run.
-pub(crate) async fn start(setups: &[Setup], state: &mut StateMap) -> anyhow::Result<Teardown> {
+pub(crate) async fn start(setups: &[Setup], state: &mut StateMap) -> Result<Teardown, Error> {
     let mut teardown = Teardown::default();
     for setup in setups {
         match setup().await {
@@ -119,7 +120,7 @@ pub(crate) async fn start(setups: &[Setup], state: &mut StateMap) -> anyhow::Res
             }
             Err(e) => {
                 teardown.run().await;
-                return Err(e.context("the server's lifespan setup failed"));
+                return Err(Error::Lifespan(e));
             }
         }
     }

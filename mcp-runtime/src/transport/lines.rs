@@ -185,7 +185,11 @@ pub(crate) async fn serve_lines(
 /// Serves MCP over any async byte stream, one JSON-RPC message per line, until the reader ends.
 ///
 /// This is the stdio framing, for pipes, Unix sockets or TCP connections.
-pub async fn serve_stream<R, W>(server: crate::Server, reader: R, writer: W) -> anyhow::Result<()>
+pub async fn serve_stream<R, W>(
+    server: crate::Server,
+    reader: R,
+    writer: W,
+) -> Result<(), crate::Error>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -209,7 +213,7 @@ pub(crate) async fn serve_stream_core<R, W>(
     writer: W,
     shutdown: impl Future<Output = ()>,
     max: usize,
-) -> anyhow::Result<()>
+) -> Result<(), crate::Error>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -239,7 +243,7 @@ where
     serve_lines(core, in_rx, out_tx, shutdown, max).await;
     reader_task.abort();
     let _ = stop_tx.send(());
-    writer_task.await??;
+    writer_task.await.map_err(std::io::Error::other)??;
     Ok(())
 }
 

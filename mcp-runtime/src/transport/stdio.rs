@@ -13,13 +13,14 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 use super::lines::{DRAIN_DEADLINE, read_line_blocking};
+use super::shutdown_signal;
 use crate::server::ServerCore;
 use crate::server::dispatch::session::Session;
 
 type Stdout = Arc<Mutex<io::BufWriter<io::Stdout>>>;
 
 /// Serves `core` on stdin/stdout until end of input or SIGINT/SIGTERM.
-pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> anyhow::Result<()> {
+pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate::Error> {
     let stdout: Stdout = Arc::new(Mutex::new(io::BufWriter::with_capacity(
         64 * 1024,
         io::stdout(),
@@ -104,27 +105,4 @@ fn read_loop(session: &Arc<Session>, stdout: &Stdout, max: usize) -> io::Result<
         }
     }
     stdout.lock().expect("stdout lock poisoned").flush()
-}
-
-/// Completes on SIGINT or SIGTERM (Ctrl-C elsewhere).
-pub(crate) async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
-        match (term, int) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => std::future::pending::<()>().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

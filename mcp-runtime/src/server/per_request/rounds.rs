@@ -217,17 +217,27 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
         );
     }
     let asked = std::mem::take(&mut *round.asked.lock().unwrap_or_else(|e| e.into_inner()));
-    let result = InputRequiredResult {
-        result_type: "input_required",
-        input_requests: asked.into_iter().collect(),
-        request_state: retry.map(|r| {
+    let request_state = match retry
+        .map(|r| {
             seal(
                 &core.per_request.state_key,
                 &r.method,
                 &r.target,
                 &round.answers,
             )
-        }),
+        })
+        .transpose()
+    {
+        Ok(state) => state,
+        Err(why) => {
+            tracing::error!("{why}");
+            return session.wire().error(Some(id), &ErrorObject::internal(why));
+        }
+    };
+    let result = InputRequiredResult {
+        result_type: "input_required",
+        input_requests: asked.into_iter().collect(),
+        request_state,
     };
     session.wire().result(id, &result)
 }

@@ -1,0 +1,209 @@
+//! `HttpServer`: listening, connections, graceful shutdown.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::security::Guard;
+use super::sessions::{self, SessionStore};
+use super::{HttpOptions, service};
+use crate::server::ServerCore;
+use crate::{Error, Server};
+
+/// What every connection of a server shares.
+pub(crate) struct Shared {
+    pub(crate) core: Arc<ServerCore>,
+    pub(crate) options: HttpOptions,
+    pub(crate) guard: Guard,
+    pub(crate) sessions: SessionStore,
+    /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
+    pub(crate) nowhere: crate::server::dispatch::session::Outbound,
+}
+
+/// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
+/// port it got (useful with port 0).
+///
+/// ```no_run
+/// use mcp_runtime::prelude::*;
+/// use mcp_runtime::transport::http::{HttpOptions, HttpServer};
+///
+/// # async fn run() -> Result<(), mcp_runtime::Error> {
+/// let server = HttpServer::bind(Server::new("calc"), HttpOptions { port: 0, ..Default::default() }).await?;
+/// println!("serving on {}", server.url());
+/// server.run().await
+/// # }
+/// ```
+pub struct HttpServer {
+    listener: TcpListener,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    teardown: crate::server::Teardown,
+}
+
+impl fmt::Debug for HttpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServer")
+            .field("addr", &self.addr)
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpServer {
+    /// Builds `server` and binds its listening socket.
+    pub async fn bind(server: Server, options: HttpOptions) -> Result<HttpServer, Error> {
+        let (core, teardown) = server.start().await?;
+        Self::bind_core(core, teardown, options).await
+    }
+
+    pub(crate) async fn bind_core(
+        core: Arc<ServerCore>,
+        teardown: crate::server::Teardown,
+        options: HttpOptions,
+    ) -> Result<HttpServer, Error> {
+        if !options.path.starts_with('/') {
+            teardown.run().await;
+            return Err(Error::InvalidPath(options.path));
+        }
+        let listener = match TcpListener::bind((options.host.as_str(), options.port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                teardown.run().await;
+                return Err(Error::Bind {
+                    host: options.host,
+                    port: options.port,
+                    error: e,
+                });
+            }
+        };
+        let addr = listener.local_addr()?;
+        let guard = Guard::new(&options, addr.ip().is_loopback());
+        let sessions = SessionStore::new(&options);
+        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
+        Ok(HttpServer {
+            listener,
+            addr,
+            shared: Arc::new(Shared {
+                core,
+                options,
+                guard,
+                sessions,
+                nowhere,
+            }),
+            teardown,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.addr, self.shared.options.path)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn run(self) -> Result<(), Error> {
+        self.run_until(crate::transport::shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections, ends the
+    /// sessions' GET streams, and lets requests in flight finish, up to
+    /// [`HttpOptions::shutdown_timeout`]; what is still running then is stopped.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let HttpServer {
+            listener,
+            shared,
+            teardown,
+            ..
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        connections.spawn(serve_connection(
+                            stream,
+                            Arc::clone(&shared),
+                            stop_rx.clone(),
+                        ));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        tracing::info!("shutting down");
+        drop(listener);
+        reaper.abort();
+        let _ = stop_tx.send(true);
+        shared.sessions.end_listening_streams();
+        let deadline = shared.options.shutdown_timeout;
+        let finish = async {
+            while connections.join_next().await.is_some() {}
+            for session in shared.sessions.all() {
+                session.session.drain(deadline).await;
+            }
+        };
+        if tokio::time::timeout(deadline, finish).await.is_err() {
+            tracing::warn!(
+                connections = connections.len(),
+                "requests still running at the shutdown deadline were stopped"
+            );
+            connections.abort_all();
+            for session in shared.sessions.all() {
+                session.session.drain(Duration::ZERO).await;
+            }
+        }
+        teardown.run().await;
+        Ok(())
+    }
+}
+
+/// Serves one TCP connection until it closes or the server stops.
+async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
+    let service = service_fn(move |request| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(service::handle(shared, request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = async { drop(stop.wait_for(|stopped| *stopped).await) } => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
