@@ -1,63 +1,4 @@
-//! Form elicitation: the `requestedSchema` of a Rust struct, and the client's answer.
-//!
-//! A server asks the user for input with `elicitation/create`, sending a message and a
-//! `requestedSchema`: a flat JSON object schema whose properties are primitives only.
-//! [`requested_schema`] derives that schema from a struct's [`JsonSchema`] impl, and
-//! [`parse_response`] reads the client's `ElicitResult` back into the struct.
-//!
-//! Each field of the struct becomes one form field:
-//!
-//! | Rust field | form field |
-//! |---|---|
-//! | `String`, `char` | `{"type":"string"}` with `title`, `description`, `minLength`, `maxLength`, `format` (`email`, `uri`, `date`, `date-time`), `default` |
-//! | integers, floats | `{"type":"integer"}` / `{"type":"number"}` with `title`, `description`, `minimum`, `maximum`, `default` |
-//! | `bool` | `{"type":"boolean"}` with `title`, `description`, `default` |
-//! | enum of unit variants | `{"type":"string","enum":[…]}` |
-//! | the same, some variant with a title or doc comment | `{"type":"string","oneOf":[{"const":…,"title":…}…]}` |
-//! | `Vec<Enum>`, `HashSet<Enum>` | `{"type":"array","items":{"type":"string","enum":[…]}}` with `minItems`, `maxItems` |
-//! | the same, titled | `{"type":"array","items":{"anyOf":[{"const":…,"title":…}…]}}` |
-//! | `Option<T>` | as `T`, left out of `required` |
-//!
-//! Field names follow serde (`rename`, `rename_all`). A field with a serde default is
-//! optional and carries it as `"default"`. Doc comments become descriptions; a doc comment
-//! that starts with a `# Heading` line gives the title. A variant's title is its
-//! `#[schemars(title = "…")]`, else the first paragraph of its doc comment; variants without
-//! either, beside variants with one, are titled with their value.
-//!
-//! Keywords the restricted schema does not define are dropped: `pattern`, formats other than
-//! the four above, `exclusiveMinimum`/`exclusiveMaximum`, `uniqueItems`, the numeric
-//! `format`s (`int32`, `double`, …), `additionalProperties`, `$schema` and `$defs`. Anything
-//! that is not a form field (a nested struct, a map, a tuple, a list of anything but enum
-//! values, an enum whose variants carry data, `serde_json::Value`) is an
-//! [`ElicitSchemaError`] naming the field.
-//!
-//! The deprecated titled form `{"type":"string","enum":[…],"enumNames":[…]}` comes out when
-//! a field of a unit enum carries `#[schemars(extend("enumNames" = ["…", …]))]`, one name per
-//! variant.
-//!
-//! ```
-//! use mcp_runtime::server::{requested_schema, parse_response, ElicitationResponse};
-//! use schemars::JsonSchema;
-//! use serde::Deserialize;
-//!
-//! #[derive(Deserialize, JsonSchema)]
-//! struct Booking {
-//!     /// How many guests.
-//!     #[schemars(range(min = 1, max = 8))]
-//!     guests: u8,
-//!     /// Anything we should know.
-//!     notes: Option<String>,
-//! }
-//!
-//! let schema = requested_schema::<Booking>().unwrap();
-//! assert_eq!(schema["required"], serde_json::json!(["guests"]));
-//!
-//! let answer = serde_json::json!({"action": "accept", "content": {"guests": 2}});
-//! match parse_response::<Booking>(&answer).unwrap() {
-//!     ElicitationResponse::Accept(booking) => assert_eq!(booking.guests, 2),
-//!     ElicitationResponse::Decline | ElicitationResponse::Cancel => unreachable!(),
-//! }
-//! ```
+//! Elicitation forms from Rust types, and reading the answers.
 
 use std::fmt;
 
@@ -116,8 +57,67 @@ impl std::error::Error for ElicitSchemaError {}
 /// The `requestedSchema` of a form elicitation asking for a `T`:
 /// `{"type":"object","properties":{…},"required":[…]}`, one primitive property per field.
 ///
-/// `T` is a struct with named fields; the [module documentation](crate::server::elicitation)
-/// tells what each field may be and the schema it gets.
+///
+/// Form elicitation: the `requestedSchema` of a Rust struct, and the client's answer.
+///
+/// A server asks the user for input with `elicitation/create`, sending a message and a
+/// `requestedSchema`: a flat JSON object schema whose properties are primitives only.
+/// [`requested_schema`] derives that schema from a struct's [`JsonSchema`] impl, and
+/// [`parse_response`] reads the client's `ElicitResult` back into the struct.
+///
+/// Each field of the struct becomes one form field:
+///
+/// | Rust field | form field |
+/// |---|---|
+/// | `String`, `char` | `{"type":"string"}` with `title`, `description`, `minLength`, `maxLength`, `format` (`email`, `uri`, `date`, `date-time`), `default` |
+/// | integers, floats | `{"type":"integer"}` / `{"type":"number"}` with `title`, `description`, `minimum`, `maximum`, `default` |
+/// | `bool` | `{"type":"boolean"}` with `title`, `description`, `default` |
+/// | enum of unit variants | `{"type":"string","enum":[…]}` |
+/// | the same, some variant with a title or doc comment | `{"type":"string","oneOf":[{"const":…,"title":…}…]}` |
+/// | `Vec<Enum>`, `HashSet<Enum>` | `{"type":"array","items":{"type":"string","enum":[…]}}` with `minItems`, `maxItems` |
+/// | the same, titled | `{"type":"array","items":{"anyOf":[{"const":…,"title":…}…]}}` |
+/// | `Option<T>` | as `T`, left out of `required` |
+///
+/// Field names follow serde (`rename`, `rename_all`). A field with a serde default is
+/// optional and carries it as `"default"`. Doc comments become descriptions; a doc comment
+/// that starts with a `# Heading` line gives the title. A variant's title is its
+/// `#[schemars(title = "…")]`, else the first paragraph of its doc comment; variants without
+/// either, beside variants with one, are titled with their value.
+///
+/// Keywords the restricted schema does not define are dropped: `pattern`, formats other than
+/// the four above, `exclusiveMinimum`/`exclusiveMaximum`, `uniqueItems`, the numeric
+/// `format`s (`int32`, `double`, …), `additionalProperties`, `$schema` and `$defs`. Anything
+/// that is not a form field (a nested struct, a map, a tuple, a list of anything but enum
+/// values, an enum whose variants carry data, `serde_json::Value`) is an
+/// [`ElicitSchemaError`] naming the field.
+///
+/// The deprecated titled form `{"type":"string","enum":[…],"enumNames":[…]}` comes out when
+/// a field of a unit enum carries `#[schemars(extend("enumNames" = ["…", …]))]`, one name per
+/// variant.
+///
+/// ```
+/// use mcp_runtime::server::{requested_schema, parse_response, ElicitationResponse};
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Booking {
+///     /// How many guests.
+///     #[schemars(range(min = 1, max = 8))]
+///     guests: u8,
+///     /// Anything we should know.
+///     notes: Option<String>,
+/// }
+///
+/// let schema = requested_schema::<Booking>().unwrap();
+/// assert_eq!(schema["required"], serde_json::json!(["guests"]));
+///
+/// let answer = serde_json::json!({"action": "accept", "content": {"guests": 2}});
+/// match parse_response::<Booking>(&answer).unwrap() {
+///     ElicitationResponse::Accept(booking) => assert_eq!(booking.guests, 2),
+///     ElicitationResponse::Decline | ElicitationResponse::Cancel => unreachable!(),
+/// }
+/// ```
 pub fn requested_schema<T: JsonSchema>() -> Result<JsonObject, ElicitSchemaError> {
     let schema = generator(false).root_schema_for::<T>().to_value();
     form_schema(&short_type_name(std::any::type_name::<T>()), &schema)
