@@ -154,7 +154,7 @@ fn coerce(root: &Value, schema: &Value, key: &str, raw: &str) -> Result<Value, S
 }
 
 /// A short signature for messages: `add(a: integer, b: integer, [note: string])`.
-pub fn signature(name: &str, schema: &Value) -> String {
+pub(crate) fn signature(name: &str, schema: &Value) -> String {
     let required: Vec<&str> = schema["required"]
         .as_array()
         .map(|r| r.iter().filter_map(Value::as_str).collect())
@@ -189,7 +189,7 @@ pub fn signature(name: &str, schema: &Value) -> String {
 
 /// Builds a tool's arguments from `--args` and `key=value` pairs (which win), checking the
 /// names and types against its input schema.
-pub fn tool_arguments(
+pub(crate) fn tool_arguments(
     tool: &str,
     schema: &Value,
     base: Option<Value>,

@@ -211,7 +211,7 @@ impl Subcommands {
 
 /// What to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListKind {
+pub(crate) enum ListKind {
     Tools,
     Resources,
     Templates,
@@ -220,7 +220,7 @@ pub enum ListKind {
 
 /// A subcommand.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub(crate) enum Command {
     Dev,
     List(ListKind),
     Call {
@@ -240,7 +240,7 @@ pub enum Command {
 
 /// Options of `dev`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DevOptions {
+pub(crate) struct DevOptions {
     pub port: u16,
     pub open: bool,
     pub watch: bool,
@@ -248,7 +248,7 @@ pub struct DevOptions {
 
 /// Everything the command line says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Invocation {
+pub(crate) struct Invocation {
     pub command: Command,
     pub target: Target,
     pub json: bool,
@@ -260,7 +260,7 @@ pub struct Invocation {
 
 /// Why the command line does not run a command.
 #[derive(Debug)]
-pub enum NotRun {
+pub(crate) enum NotRun {
     /// Help or the version was asked for: printed, and success.
     Shown(String),
     /// The command line is wrong: the message says how.
@@ -276,7 +276,7 @@ impl std::fmt::Display for NotRun {
 }
 
 /// The whole help, as `mcp-cli --help` prints it.
-pub fn help() -> String {
+pub(crate) fn help() -> String {
     Cli::command().render_long_help().to_string()
 }
 
@@ -381,7 +381,7 @@ fn first_line(e: &clap::Error) -> String {
 }
 
 /// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<Invocation, NotRun> {
+pub(crate) fn parse(args: &[String]) -> Result<Invocation, NotRun> {
     let argv = std::iter::once("mcp-cli".to_string()).chain(args.iter().cloned());
     let matches = Cli::command().try_get_matches_from(argv);
     let cli = match matches.and_then(|mut m| Cli::from_arg_matches_mut(&mut m)) {

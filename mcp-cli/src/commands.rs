@@ -15,7 +15,7 @@ use crate::target;
 
 /// How a command ended.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The server answered with an error, or the tool failed (exit code 1).
     Server(String),
     /// The command line was wrong (exit code 2).
@@ -25,7 +25,7 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn exit(self) -> ExitCode {
+    pub(crate) fn exit(self) -> ExitCode {
         let (code, message) = match self {
             Failure::Server(m) => (1, m),
             Failure::Usage(m) => (2, format!("{m}; run `mcp-cli --help` for usage")),
@@ -50,7 +50,7 @@ impl From<ClientError> for Failure {
 }
 
 /// The client's name and version, as sent in `initialize`.
-pub fn client_info(suffix: &str) -> Implementation {
+pub(crate) fn client_info(suffix: &str) -> Implementation {
     Implementation {
         name: format!("mcp-cli{suffix}"),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -59,7 +59,7 @@ pub fn client_info(suffix: &str) -> Implementation {
 }
 
 /// Runs a client command against the invocation's server.
-pub async fn run(inv: Invocation) -> Result<(), Failure> {
+pub(crate) async fn run(inv: Invocation) -> Result<(), Failure> {
     let program = inv
         .target
         .prepare()
@@ -133,7 +133,11 @@ fn print_text(text: &str) {
 }
 
 /// Every item of a paginated list.
-pub async fn list_all(client: &Client, method: &str, key: &str) -> Result<Vec<Value>, Failure> {
+pub(crate) async fn list_all(
+    client: &Client,
+    method: &str,
+    key: &str,
+) -> Result<Vec<Value>, Failure> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -284,7 +288,7 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
 }
 
 /// The server's identity, capabilities and everything it lists, as one JSON object.
-pub async fn manifest(client: &Client) -> Result<Value, Failure> {
+pub(crate) async fn manifest(client: &Client) -> Result<Value, Failure> {
     let init = client.initialize_result();
     let mut m = json!({
         "protocolVersion": init.protocol_version,

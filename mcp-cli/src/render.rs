@@ -38,7 +38,7 @@ fn columns(rows: &[(String, String)]) -> String {
     out
 }
 
-pub fn tools(tools: &[Value]) -> String {
+pub(crate) fn tools(tools: &[Value]) -> String {
     let rows: Vec<(String, String)> = tools
         .iter()
         .map(|t| {
@@ -51,7 +51,7 @@ pub fn tools(tools: &[Value]) -> String {
     columns(&rows)
 }
 
-pub fn resources(resources: &[Value]) -> String {
+pub(crate) fn resources(resources: &[Value]) -> String {
     let rows: Vec<(String, String)> = resources
         .iter()
         .map(|r| {
@@ -72,7 +72,7 @@ pub fn resources(resources: &[Value]) -> String {
     columns(&rows)
 }
 
-pub fn templates(templates: &[Value]) -> String {
+pub(crate) fn templates(templates: &[Value]) -> String {
     let rows: Vec<(String, String)> = templates
         .iter()
         .map(|r| {
@@ -88,7 +88,7 @@ pub fn templates(templates: &[Value]) -> String {
     columns(&rows)
 }
 
-pub fn prompts(prompts: &[Value]) -> String {
+pub(crate) fn prompts(prompts: &[Value]) -> String {
     let rows: Vec<(String, String)> = prompts
         .iter()
         .map(|p| {
@@ -121,7 +121,7 @@ fn base64_len(b64: &str) -> usize {
 }
 
 /// One content block of a tool result or prompt message.
-pub fn content(c: &Value) -> String {
+pub(crate) fn content(c: &Value) -> String {
     match s(c, "type") {
         "text" => s(c, "text").to_string(),
         "image" | "audio" => format!(
@@ -144,7 +144,7 @@ pub fn content(c: &Value) -> String {
 
 /// A tool result's content, one block per paragraph; the structured content when there is
 /// no content.
-pub fn tool_result(r: &Value) -> String {
+pub(crate) fn tool_result(r: &Value) -> String {
     let blocks: Vec<String> = r["content"]
         .as_array()
         .map(|c| c.iter().map(content).collect())
@@ -158,7 +158,7 @@ pub fn tool_result(r: &Value) -> String {
 }
 
 /// Resource contents: text as it is, binary as a summary.
-pub fn contents(items: &[Value]) -> String {
+pub(crate) fn contents(items: &[Value]) -> String {
     let mut parts = Vec::new();
     for c in items {
         if let Some(text) = c.get("text").and_then(Value::as_str) {
@@ -184,7 +184,7 @@ pub fn contents(items: &[Value]) -> String {
 }
 
 /// A rendered prompt: its messages, each under its role.
-pub fn prompt(r: &Value) -> String {
+pub(crate) fn prompt(r: &Value) -> String {
     let mut out = String::new();
     if !s(r, "description").is_empty() {
         let _ = writeln!(out, "# {}\n", s(r, "description"));

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// Which cargo target to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CargoTarget {
+pub(crate) enum CargoTarget {
     /// `--example NAME`.
     Example(String),
     /// `--bin NAME`.
@@ -22,7 +22,7 @@ pub enum CargoTarget {
 
 /// The server to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// Built with cargo, then run with `args` over stdio.
     Cargo {
         /// `--package`.
@@ -47,7 +47,7 @@ pub enum Target {
 
 /// A failure to reach the server, with a message that says what to do.
 #[derive(Debug)]
-pub struct ConnectError {
+pub(crate) struct ConnectError {
     /// What went wrong.
     pub message: String,
     /// The compiler's output, when the build failed.
@@ -75,7 +75,7 @@ impl std::fmt::Display for ConnectError {
 
 /// A server program ready to start.
 #[derive(Debug, Clone)]
-pub struct Program {
+pub(crate) struct Program {
     /// The executable and its arguments.
     pub argv: Vec<String>,
     /// Directories whose files the program is built from (empty for a plain command).
@@ -84,7 +84,7 @@ pub struct Program {
 
 impl Target {
     /// A short description for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Target::Cargo {
                 package, target, ..
@@ -105,7 +105,7 @@ impl Target {
     }
 
     /// Builds the server if it is a cargo target: the program to run, or `None` for a URL.
-    pub async fn prepare(&self) -> Result<Option<Program>, ConnectError> {
+    pub(crate) async fn prepare(&self) -> Result<Option<Program>, ConnectError> {
         match self {
             Target::Cargo {
                 package,
@@ -131,7 +131,7 @@ impl Target {
 
 /// Connects to a prepared server: starts `program` over stdio (its stderr goes to `stderr`),
 /// or connects to the URL of an HTTP target; gives up after `timeout`.
-pub async fn connect(
+pub(crate) async fn connect(
     target: &Target,
     program: Option<&Program>,
     options: ClientOptions,
@@ -203,7 +203,7 @@ pub async fn connect(
 
 /// What `cargo build` produced.
 #[derive(Debug)]
-pub struct Built {
+pub(crate) struct Built {
     /// The server executable.
     pub executable: PathBuf,
     /// The directories of the workspace packages it was built from.
@@ -211,7 +211,7 @@ pub struct Built {
 }
 
 /// Runs `cargo build` for the target and finds its executable in cargo's JSON messages.
-pub async fn cargo_build(
+pub(crate) async fn cargo_build(
     package: Option<&str>,
     target: &CargoTarget,
 ) -> Result<Built, ConnectError> {

@@ -16,7 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types};
 
 /// A CA: its certificate in PEM, and what signs with it.
-pub struct Ca {
+pub(crate) struct Ca {
     /// The CA's certificate, PEM-encoded: what a client trusts.
     pub pem: String,
     issuer: Issuer<'static, KeyPair>,
@@ -24,7 +24,7 @@ pub struct Ca {
 
 impl Ca {
     /// A new CA named `name`.
-    pub fn new(name: &str) -> Ca {
+    pub(crate) fn new(name: &str) -> Ca {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -43,7 +43,7 @@ impl Ca {
 
     /// TLS settings for a server on `localhost` and `127.0.0.1` whose certificate this CA
     /// signs, offering the `alpn` protocols.
-    pub fn server_config(&self, alpn: &[&[u8]]) -> rustls::ServerConfig {
+    pub(crate) fn server_config(&self, alpn: &[&[u8]]) -> rustls::ServerConfig {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
@@ -68,7 +68,7 @@ impl Ca {
 }
 
 /// A TLS-terminating proxy on 127.0.0.1, stopped when dropped.
-pub struct TlsProxy {
+pub(crate) struct TlsProxy {
     /// `https://127.0.0.1:PORT`.
     pub origin: String,
     /// The CA of the proxy's certificate.
@@ -83,7 +83,7 @@ pub struct TlsProxy {
 
 impl TlsProxy {
     /// Listens for TLS (HTTP/1.1 by ALPN) and forwards to the plain-HTTP server at `upstream`.
-    pub fn start(upstream: SocketAddr) -> TlsProxy {
+    pub(crate) fn start(upstream: SocketAddr) -> TlsProxy {
         let ca = Ca::new("mcp-runtime test CA");
         // Bytes are forwarded as they are, to a server that speaks HTTP/1.1.
         let acceptor = TlsAcceptor::from(Arc::new(ca.server_config(&[b"http/1.1"])));
@@ -141,18 +141,18 @@ impl TlsProxy {
     }
 
     /// How many connections completed the TLS handshake.
-    pub fn handshakes(&self) -> usize {
+    pub(crate) fn handshakes(&self) -> usize {
         self.handshakes.load(Ordering::SeqCst)
     }
 
     /// How many connections failed the TLS handshake.
-    pub fn refused(&self) -> usize {
+    pub(crate) fn refused(&self) -> usize {
         self.refused.load(Ordering::SeqCst)
     }
 
     /// Writes the CA's certificate to a file under the system's temporary directory, for
     /// `--ca-cert`.
-    pub fn ca_file(&self, name: &str) -> std::path::PathBuf {
+    pub(crate) fn ca_file(&self, name: &str) -> std::path::PathBuf {
         let path = std::env::temp_dir().join(format!(
             "mcp-runtime-test-{}-{name}.pem",
             std::process::id()

@@ -17,7 +17,7 @@ const STDERR: usize = 500;
 
 /// A request from the session's owner to the supervisor.
 #[derive(Debug)]
-pub enum Control {
+pub(super) enum Control {
     /// Reconnect (restarting a stdio server), asking for this revision.
     Reconnect { revision: String },
 }
@@ -38,7 +38,7 @@ struct State {
 }
 
 /// The shared state of one inspector.
-pub struct Hub {
+pub(super) struct Hub {
     started: Instant,
     events: broadcast::Sender<Arc<str>>,
     state: Mutex<State>,
@@ -56,7 +56,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hub {
-    pub fn new(
+    pub(super) fn new(
         target: String,
         watching: bool,
         revision: String,
@@ -87,7 +87,7 @@ impl Hub {
     }
 
     /// Subscribes to events, with a snapshot of everything so far to send first.
-    pub fn subscribe(&self) -> (Value, broadcast::Receiver<Arc<str>>) {
+    pub(super) fn subscribe(&self) -> (Value, broadcast::Receiver<Arc<str>>) {
         let state = lock(&self.state);
         let rx = self.events.subscribe();
         let pending: Vec<Value> = {
@@ -110,23 +110,23 @@ impl Hub {
     }
 
     /// The revision the next connection asks for.
-    pub fn revision(&self) -> String {
+    pub(super) fn revision(&self) -> String {
         lock(&self.revision).clone()
     }
 
-    pub fn set_revision(&self, revision: String) {
+    pub(super) fn set_revision(&self, revision: String) {
         *lock(&self.revision) = revision;
     }
 
     /// Sets the connection status: `{"state": "building" | "connected" | …, …}`.
-    pub fn set_status(&self, status: Value) {
+    pub(super) fn set_status(&self, status: Value) {
         let mut state = lock(&self.state);
         state.status = status.clone();
         self.broadcast(&json!({ "type": "status", "status": status }));
     }
 
     /// Records one JSON-RPC message.
-    pub fn record(&self, sent: bool, bytes: &[u8]) {
+    pub(super) fn record(&self, sent: bool, bytes: &[u8]) {
         let message: Value = serde_json::from_slice(bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
         let mut state = lock(&self.state);
@@ -145,7 +145,7 @@ impl Hub {
     }
 
     /// Records a line the server wrote to stderr, or a line of the inspector's own.
-    pub fn stderr(&self, line: String) {
+    pub(super) fn stderr(&self, line: String) {
         let mut state = lock(&self.state);
         if state.stderr.len() == STDERR {
             state.stderr.pop_front();
@@ -155,7 +155,7 @@ impl Hub {
     }
 
     /// Shows a request of the server to the developer and waits for the answer.
-    pub fn ask(
+    pub(super) fn ask(
         &self,
         method: String,
         params: Value,
@@ -171,7 +171,7 @@ impl Hub {
     }
 
     /// Answers a pending request of the server; `false` when there is no such request.
-    pub fn answer(&self, id: u64, answer: Result<Value, ErrorObject>) -> bool {
+    pub(super) fn answer(&self, id: u64, answer: Result<Value, ErrorObject>) -> bool {
         let entry = lock(&self.state).pending.remove(&id);
         match entry {
             Some((_, tx)) => {
@@ -184,7 +184,7 @@ impl Hub {
     }
 
     /// Drops every pending request of the server (its connection is gone).
-    pub fn forget_pending(&self) {
+    pub(super) fn forget_pending(&self) {
         let ids: Vec<u64> = lock(&self.state)
             .pending
             .drain()
@@ -195,32 +195,32 @@ impl Hub {
         }
     }
 
-    pub fn client(&self) -> Option<Arc<Client>> {
+    pub(super) fn client(&self) -> Option<Arc<Client>> {
         lock(&self.client).clone()
     }
 
     /// Replaces the connection; what the page subscribed to ends with the old one.
-    pub fn set_client(&self, client: Option<Arc<Client>>) -> Option<Arc<Client>> {
+    pub(super) fn set_client(&self, client: Option<Arc<Client>>) -> Option<Arc<Client>> {
         lock(&self.state).listening.clear();
         std::mem::replace(&mut *lock(&self.client), client)
     }
 
     /// Remembers the subscription to a resource's updates (2026-07-28).
-    pub fn listening(&self, uri: String, id: RequestId) -> Option<RequestId> {
+    pub(super) fn listening(&self, uri: String, id: RequestId) -> Option<RequestId> {
         lock(&self.state).listening.insert(uri, id)
     }
 
     /// Forgets the subscription to a resource's updates, returning it to cancel.
-    pub fn stop_listening(&self, uri: &str) -> Option<RequestId> {
+    pub(super) fn stop_listening(&self, uri: &str) -> Option<RequestId> {
         lock(&self.state).listening.remove(uri)
     }
 
     /// Remembers a request the browser may cancel by its tag.
-    pub fn track(&self, tag: String, id: RequestId, client: Arc<Client>) {
+    pub(super) fn track(&self, tag: String, id: RequestId, client: Arc<Client>) {
         lock(&self.state).inflight.insert(tag, (id, client));
     }
 
-    pub fn untrack(&self, tag: &str) -> Option<(RequestId, Arc<Client>)> {
+    pub(super) fn untrack(&self, tag: &str) -> Option<(RequestId, Arc<Client>)> {
         lock(&self.state).inflight.remove(tag)
     }
 }

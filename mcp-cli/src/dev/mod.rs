@@ -22,7 +22,7 @@ use hub::Hub;
 /// The revisions the inspector can connect with, oldest first, each with how the client
 /// talks in it: through the `initialize` handshake (`mode: "handshake"`), or with the client's
 /// identity in every request (`mode: "per-request"`, 2026-07-28).
-pub fn revisions() -> Vec<Value> {
+pub(crate) fn revisions() -> Vec<Value> {
     ProtocolVersion::ALL
         .iter()
         .map(|v| json!({ "version": v.as_str(), "mode": mode(*v) }))
@@ -30,7 +30,7 @@ pub fn revisions() -> Vec<Value> {
 }
 
 /// How the client talks in revision `v`.
-pub fn mode(v: ProtocolVersion) -> &'static str {
+pub(crate) fn mode(v: ProtocolVersion) -> &'static str {
     if v.is_per_request() {
         "per-request"
     } else {
@@ -66,7 +66,7 @@ fn open_browser(url: &str) {
 }
 
 /// Serves the inspector until interrupted.
-pub async fn run(inv: Invocation) -> Result<(), Failure> {
+pub(crate) async fn run(inv: Invocation) -> Result<(), Failure> {
     let listener = TcpListener::bind(("127.0.0.1", inv.dev.port))
         .await
         .map_err(|e| {

@@ -116,7 +116,7 @@ fn apply(hub: &Hub, next: &Next) {
 }
 
 /// Runs the session until the inspector stops.
-pub async fn supervise(
+pub(super) async fn supervise(
     hub: Arc<Hub>,
     target: Target,
     watch: bool,

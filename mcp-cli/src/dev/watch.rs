@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// Path → (modification time, length) of every watched file.
-pub type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
+pub(super) type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
 
 /// Directories never looked into: build output, VCS data, dependencies, hidden directories.
 fn skipped(name: &str) -> bool {
@@ -39,7 +39,7 @@ fn scan(dir: &Path, out: &mut Snapshot, depth: usize) {
 }
 
 /// The current state of every file under `dirs`.
-pub fn snapshot(dirs: &[PathBuf]) -> Snapshot {
+pub(super) fn snapshot(dirs: &[PathBuf]) -> Snapshot {
     let mut out = Snapshot::new();
     for d in dirs {
         scan(d, &mut out, 0);
@@ -48,7 +48,7 @@ pub fn snapshot(dirs: &[PathBuf]) -> Snapshot {
 }
 
 /// The first path that differs between two snapshots.
-pub fn changed(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
+pub(super) fn changed(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
     for (p, v) in after {
         if before.get(p) != Some(v) {
             return Some(p.clone());
@@ -59,7 +59,7 @@ pub fn changed(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
 
 /// Waits until a file under `dirs` changes, then until the changes settle (an editor's save is
 /// often several writes); returns the first changed path.
-pub async fn next_change(dirs: Vec<PathBuf>, interval: Duration) -> PathBuf {
+pub(super) async fn next_change(dirs: Vec<PathBuf>, interval: Duration) -> PathBuf {
     let scan_dirs = dirs.clone();
     let mut before = tokio::task::spawn_blocking(move || snapshot(&scan_dirs))
         .await

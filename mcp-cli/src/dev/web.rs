@@ -38,7 +38,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 type Resp = Response<BoxBody<Bytes, Infallible>>;
 
 /// What every request is checked against.
-pub struct Guard {
+pub(super) struct Guard {
     pub token: String,
     pub port: u16,
 }
@@ -331,7 +331,7 @@ async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {
 }
 
 /// Answers one request.
-pub async fn handle(
+pub(super) async fn handle(
     hub: Arc<Hub>,
     guard: Arc<Guard>,
     req: Request<Incoming>,

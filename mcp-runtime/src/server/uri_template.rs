@@ -13,12 +13,12 @@ use mcp_uri_template::{Expression, Operator, Part};
 
 /// A parsed URI template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UriTemplate {
+pub(crate) struct UriTemplate {
     syntax: mcp_uri_template::UriTemplate,
 }
 
 /// A template that is not valid RFC 6570.
-pub type TemplateError = mcp_uri_template::Error;
+pub(crate) type TemplateError = mcp_uri_template::Error;
 
 /// Whether a character may appear inside the text an expression with this operator expands
 /// to.
@@ -36,7 +36,7 @@ fn allows(op: Operator, c: char) -> bool {
 
 /// The value a variable took in a matched URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VarValue {
+pub(crate) enum VarValue {
     /// One value.
     One(String),
     /// An exploded list, or several values of the same query name.
@@ -53,36 +53,36 @@ impl VarValue {
 }
 
 /// Variable values read from a URI, in template order.
-pub type Bindings = Vec<(String, VarValue)>;
+pub(crate) type Bindings = Vec<(String, VarValue)>;
 
 const MAX_URI: usize = 8 * 1024;
 
 impl UriTemplate {
     /// Parses a template.
-    pub fn parse(source: &str) -> Result<UriTemplate, TemplateError> {
+    pub(crate) fn parse(source: &str) -> Result<UriTemplate, TemplateError> {
         Ok(UriTemplate {
             syntax: mcp_uri_template::UriTemplate::parse(source)?,
         })
     }
 
     /// The template text.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.syntax.as_str()
     }
 
     /// Whether the template has no expressions (a fixed URI).
-    pub fn is_fixed(&self) -> bool {
+    pub(crate) fn is_fixed(&self) -> bool {
         self.syntax.is_fixed()
     }
 
     /// The variables, in order.
     #[cfg(test)]
-    pub fn variables(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn variables(&self) -> impl Iterator<Item = &str> {
         self.syntax.variables()
     }
 
     /// The variable values that expand this template into `uri`, if any do.
-    pub fn match_uri(&self, uri: &str) -> Option<Bindings> {
+    pub(crate) fn match_uri(&self, uri: &str) -> Option<Bindings> {
         if uri.len() > MAX_URI {
             return None;
         }
@@ -210,7 +210,7 @@ fn push_list<'a>(
 }
 
 /// Decodes `%XX` escapes; `None` for a bad escape or bytes that are not UTF-8.
-pub fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return Some(s.to_string());
     }

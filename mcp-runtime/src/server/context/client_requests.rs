@@ -13,11 +13,11 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
-pub use crate::protocol::LogLevel;
+pub(crate) use crate::protocol::LogLevel;
 use crate::protocol::{ErrorObject, RequestId};
 
 /// How long a request to the client may take unless the server says otherwise.
-pub const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What became of one request to the client.
 pub(crate) enum Answer {

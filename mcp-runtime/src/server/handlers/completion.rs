@@ -32,7 +32,7 @@ use std::pin::Pin;
 use serde::{Deserialize, Serialize};
 
 /// The most values one completion result carries.
-pub const MAX_COMPLETION_VALUES: usize = 100;
+pub(crate) const MAX_COMPLETION_VALUES: usize = 100;
 
 /// Suggested values for an argument.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use serde::forward_to_deserialize_any;
 
 /// Text to deserialize: one string, a list of strings, or nothing at all.
 #[derive(Clone, Copy, Debug)]
-pub enum Text<'a> {
+pub(crate) enum Text<'a> {
     /// One value.
     One(&'a str),
     /// Several values (an exploded URI variable).
@@ -18,12 +18,12 @@ pub enum Text<'a> {
 
 impl<'a> Text<'a> {
     /// Deserializes `T` from the text; the error says what was expected.
-    pub fn parse<T: de::DeserializeOwned>(self) -> Result<T, String> {
+    pub(crate) fn parse<T: de::DeserializeOwned>(self) -> Result<T, String> {
         T::deserialize(TextDeserializer(self)).map_err(|e| e.to_string())
     }
 
     /// Whether `T` accepts no value at all (`Option<T>`).
-    pub fn accepts_absent<T: de::DeserializeOwned>() -> bool {
+    pub(crate) fn accepts_absent<T: de::DeserializeOwned>() -> bool {
         T::deserialize(TextDeserializer(Text::Absent)).is_ok()
     }
 }

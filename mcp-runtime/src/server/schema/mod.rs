@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::protocol::JsonObject;
 
 /// A generator with the settings every tool schema uses.
-pub fn generator(serialize: bool) -> SchemaGenerator {
+pub(crate) fn generator(serialize: bool) -> SchemaGenerator {
     let settings = SchemaSettings::draft2020_12().with(|s| {
         s.inline_subschemas = true;
         s.meta_schema = None;
@@ -126,7 +126,7 @@ impl InputSchemaBuilder {
 
 /// The output schema of a structured return type, and whether values are wrapped as
 /// `{"result": value}` because the type's schema is not an object.
-pub fn output_schema<T: JsonSchema>() -> (JsonObject, bool) {
+pub(crate) fn output_schema<T: JsonSchema>() -> (JsonObject, bool) {
     let mut generator = generator(true);
     let mut schema = generator.root_schema_for::<T>().to_value();
     let Value::Object(ref mut obj) = schema else {
