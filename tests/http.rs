@@ -533,10 +533,19 @@ async fn foreign_origins_and_hosts_get_403() {
             .unwrap()
             .contains("mcp-session-id")
     );
-    assert!(
-        q.log()
-            .contains("refused a request from a disallowed origin or host")
-    );
+    // The server's log is read from its stderr by a thread of the test: wait for the line.
+    let started = Instant::now();
+    while !q
+        .log()
+        .contains("refused a request from a disallowed origin or host")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no refusal logged: {}",
+            q.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]

@@ -32,21 +32,30 @@ pub use context::client_requests::{
 };
 pub use context::{ClientRequest, Context};
 pub use handlers::call::{
-    ArgSpec, ArgumentParam, Audio, ContentReturn, Extraction, ExtractorParam, FromContext,
-    HandlerFuture, Image, IntoToolResult, InvalidReturn, InvalidToolParam, OutputMode,
-    OutputSchema, Param, Ret, StructuredResultReturn, StructuredReturn, ToolArgument, ToolCall,
-    ToolError, ToolFuture, ToolOutput, ToolParameter, ToolReturn, default_from_str, default_json,
-    extract_context,
+    ArgSpec, Audio, Extraction, FromContext, HandlerFuture, Image, IntoToolResult, OutputMode,
+    OutputSchema, ToolArgument, ToolCall, ToolError, ToolFuture, ToolOutput,
+};
+// What expansions call, through `__private`: the parameter and return markers of decision (a)
+// and their diagnostic traits. Not API.
+#[doc(hidden)]
+pub use handlers::call::{
+    ArgumentParam, ContentReturn, ExtractorParam, InvalidReturn, InvalidToolParam, Param, Ret,
+    StructuredResultReturn, StructuredReturn, ToolParameter, ToolReturn, default_from_str,
+    default_json, extract_context,
 };
 pub use handlers::completion::{Completion, CompletionContext, IntoCompletion};
 pub use handlers::prompt::{
-    GetPromptResult, IntoPromptResult, InvalidPromptParam, PromptArgumentParam, PromptArgumentType,
-    PromptGet, PromptMessage, PromptParameter, PromptTarget,
+    GetPromptResult, IntoPromptResult, PromptArgumentType, PromptGet, PromptMessage,
+};
+#[doc(hidden)]
+pub use handlers::prompt::{
+    InvalidPromptParam, PromptArgumentParam, PromptParameter, PromptTarget,
 };
 pub use handlers::resource::{
-    Json, ResourceError, ResourceExtractor, ResourceOutput, ResourceRead, ResourceTarget,
-    TemplateVariable, resource_extractor,
+    Json, ResourceError, ResourceExtractor, ResourceOutput, ResourceRead, TemplateVariable,
 };
+#[doc(hidden)]
+pub use handlers::resource::{ResourceTarget, resource_extractor};
 pub use handlers::state::State;
 pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;
