@@ -2,7 +2,6 @@
 //! answered over `input_required` rounds, list changes for `subscriptions/listen`.
 
 use mcp_runtime::prelude::*;
-use mcp_runtime::server::ElicitationResponse;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

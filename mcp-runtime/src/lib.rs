@@ -55,8 +55,8 @@ pub mod prelude {
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
-        CompletionContext, Context, GetPromptResult, Image, Json, LogLevel, PromptMessage,
-        ResourceError, SamplingRequest, Server, ServerHandle, State, ToolError,
+        CompletionContext, Context, ElicitationResponse, GetPromptResult, Image, Json, LogLevel,
+        PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle, State, ToolError,
     };
     pub use crate::{prompt, resource, tool};
 }

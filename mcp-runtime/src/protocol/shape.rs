@@ -45,16 +45,13 @@ impl Tool {
 impl Resource {
     /// The resource as `resources/list` shows it in `version`.
     pub fn for_revision(mut self, version: ProtocolVersion) -> Resource {
-        if !version.has_titles() {
-            self.title = None;
-            strip_last_modified(&mut self.annotations);
-        }
-        if !version.has_icons() {
-            self.icons = None;
-        }
-        if !version.has_item_meta() {
-            self.meta = None;
-        }
+        strip_listed(
+            version,
+            &mut self.title,
+            &mut self.annotations,
+            &mut self.icons,
+            &mut self.meta,
+        );
         self
     }
 }
@@ -62,17 +59,36 @@ impl Resource {
 impl ResourceTemplate {
     /// The template as `resources/templates/list` shows it in `version`.
     pub fn for_revision(mut self, version: ProtocolVersion) -> ResourceTemplate {
-        if !version.has_titles() {
-            self.title = None;
-            strip_last_modified(&mut self.annotations);
-        }
-        if !version.has_icons() {
-            self.icons = None;
-        }
-        if !version.has_item_meta() {
-            self.meta = None;
-        }
+        strip_listed(
+            version,
+            &mut self.title,
+            &mut self.annotations,
+            &mut self.icons,
+            &mut self.meta,
+        );
         self
+    }
+}
+
+/// What every listed item loses in older revisions: `title` (and resource annotations'
+/// `lastModified`, which came with it) before 2025-06-18, `icons` before 2025-11-25, `_meta`
+/// before 2025-06-18.
+fn strip_listed(
+    version: ProtocolVersion,
+    title: &mut Option<String>,
+    annotations: &mut Option<super::Annotations>,
+    icons: &mut Option<Vec<Value>>,
+    meta: &mut Option<JsonObject>,
+) {
+    if !version.has_titles() {
+        *title = None;
+        strip_last_modified(annotations);
+    }
+    if !version.has_icons() {
+        *icons = None;
+    }
+    if !version.has_item_meta() {
+        *meta = None;
     }
 }
 
@@ -90,17 +106,17 @@ impl Prompt {
     /// The prompt as `prompts/list` shows it in `version`.
     pub fn for_revision(mut self, version: ProtocolVersion) -> Prompt {
         if !version.has_titles() {
-            self.title = None;
             for a in &mut self.arguments {
                 a.title = None;
             }
         }
-        if !version.has_icons() {
-            self.icons = None;
-        }
-        if !version.has_item_meta() {
-            self.meta = None;
-        }
+        strip_listed(
+            version,
+            &mut self.title,
+            &mut None,
+            &mut self.icons,
+            &mut self.meta,
+        );
         self
     }
 }

@@ -19,7 +19,7 @@ use super::{CacheHints, CacheScope, ErrorObject, RequestId, code};
 
 /// How a session writes its responses: plainly (the handshake revisions), or stamped with
 /// what every per-request result carries. Cheap to clone into a handler's future.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Wire(Option<(Arc<RawValue>, Option<CacheHints>)>);
 
 impl Wire {
