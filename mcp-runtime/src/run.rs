@@ -65,6 +65,16 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--max-sessions", "MCP_MAX_SESSIONS", true),
     ("--sse-retry", "MCP_SSE_RETRY", true),
     ("--sse-close-after", "MCP_SSE_CLOSE_AFTER", true),
+    // Hardening against hostile clients.
+    ("--max-connections", "MCP_MAX_CONNECTIONS", true),
+    (
+        "--max-connections-per-address",
+        "MCP_MAX_CONNECTIONS_PER_ADDRESS",
+        true,
+    ),
+    ("--body-timeout", "MCP_BODY_TIMEOUT", true),
+    ("--idle-timeout", "MCP_IDLE_TIMEOUT", true),
+    ("--request-timeout", "MCP_REQUEST_TIMEOUT", true),
 ];
 
 impl LaunchOptions {
@@ -148,6 +158,14 @@ impl LaunchOptions {
             "--sse-close-after" => {
                 http.sse_close_after = Some(Duration::from_millis(parse_positive(value)?))
             }
+            // Hardening against hostile clients.
+            "--max-connections" => http.max_connections = Some(parse_positive(value)? as usize),
+            "--max-connections-per-address" => {
+                http.max_connections_per_address = Some(parse_positive(value)? as usize)
+            }
+            "--body-timeout" => http.body_read_timeout = parse_duration(value)?,
+            "--idle-timeout" => http.idle_timeout = parse_duration(value)?,
+            "--request-timeout" => http.request_timeout = parse_duration(value)?,
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -176,6 +194,27 @@ fn parse_positive(s: &str) -> Result<u64, String> {
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| format!("`{s}` is not a positive whole number"))
+}
+
+/// A positive duration: `500ms`, `30s`, `5m`, or a number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{s}` is not a positive duration (e.g. 500ms, 30s, 5m)"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        _ => Err(format!(
+            "`{s}` is not a positive duration (e.g. 500ms, 30s, 5m)"
+        )),
+    }
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
@@ -222,7 +261,12 @@ fn help(name: &str) -> String {
                --session-timeout <SECS>   End sessions idle this long (default: 1800) [env: MCP_SESSION_TIMEOUT]\n      \
                --max-sessions <N>         Most sessions at once (default: 10000) [env: MCP_MAX_SESSIONS]\n      \
                --sse-retry <MS>           Reconnection delay told to clients (default: 1000) [env: MCP_SSE_RETRY]\n      \
-               --sse-close-after <MS>     Close SSE connections after this long; clients resume them [env: MCP_SSE_CLOSE_AFTER]\n\n\
+               --sse-close-after <MS>     Close SSE connections after this long; clients resume them [env: MCP_SSE_CLOSE_AFTER]\n      \
+               --max-connections <N>      Most connections at once (default: the file limit less a reserve) [env: MCP_MAX_CONNECTIONS]\n      \
+               --max-connections-per-address <N>\n                                  Most connections from one address (default: a quarter of the above) [env: MCP_MAX_CONNECTIONS_PER_ADDRESS]\n      \
+               --body-timeout <DURATION>  A request body must arrive within this (default: 30s; 408 after) [env: MCP_BODY_TIMEOUT]\n      \
+               --idle-timeout <DURATION>  Close connections sending no request head this long (default: 30s) [env: MCP_IDLE_TIMEOUT]\n      \
+               --request-timeout <DURATION>\n                                  A response must start within this (default: 5m; 503 after) [env: MCP_REQUEST_TIMEOUT]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }
@@ -588,5 +632,36 @@ mod tests {
         assert!(e.starts_with("MCP_PORT"), "{e}");
         let e = serve(&["-t", "http", "--auth-token"], &[]).unwrap_err();
         assert!(e.contains("needs a value"), "{e}");
+    }
+
+    #[test]
+    fn parses_the_hardening_flags() {
+        let o = serve(
+            &[
+                "-t",
+                "http",
+                "--max-connections",
+                "100",
+                "--max-connections-per-address=10",
+                "--body-timeout",
+                "500ms",
+                "--idle-timeout",
+                "20",
+                "--request-timeout",
+                "2m",
+            ],
+            &[],
+        )
+        .unwrap();
+        let h = &o.http;
+        assert_eq!(h.max_connections, Some(100));
+        assert_eq!(h.max_connections_per_address, Some(10));
+        assert_eq!(h.body_read_timeout, Duration::from_millis(500));
+        assert_eq!(h.idle_timeout, Duration::from_secs(20));
+        assert_eq!(h.request_timeout, Duration::from_secs(120));
+        for bad in ["0", "5h", "ms", "-3s"] {
+            let e = serve(&["-t", "http", "--body-timeout", bad], &[]).unwrap_err();
+            assert!(e.contains("not a positive duration"), "{bad}: {e}");
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! security.rs  Origin and Host checks (DNS rebinding), bearer token, Accept / Content-Type
 //! sessions.rs  sessions: ids, lookup, idle expiry, the cap; SSE streams and their replay
 //! sse.rs       SSE framing and the streaming response body
+//! limits.rs    connection caps (in all, per address), the file limit, accept back-off
 //! ```
 //!
 //! Dispatch is the same session code as stdio (`server/session.rs`): each POST
@@ -20,6 +21,8 @@
 //!
 //! Everything but [`HttpOptions`] needs the `http-server` feature.
 
+#[cfg(feature = "http-server")]
+mod limits;
 mod options;
 #[cfg(feature = "http-server")]
 mod security;

@@ -67,6 +67,28 @@ pub struct HttpOptions {
     pub replay_buffer: usize,
     /// On shutdown, how long requests in flight may take to finish (default 10 s).
     pub shutdown_timeout: Duration,
+
+    // Hardening against hostile clients: connection caps and timeouts (docs/security.md).
+    /// At most this many connections at once (`--max-connections`); one more is answered
+    /// `503` with `Retry-After` and closed. `None` (the default): the file-descriptor limit
+    /// less a reserve of 64 (or half of a smaller limit), after the soft limit was raised to
+    /// the hard one.
+    pub max_connections: Option<usize>,
+    /// At most this many connections at once from one client address
+    /// (`--max-connections-per-address`); `None` (the default): a quarter of
+    /// [`max_connections`](Self::max_connections).
+    pub max_connections_per_address: Option<usize>,
+    /// A request's body must arrive in full within this long after its head, or it is
+    /// answered `408` and the connection is closed (default 30 s).
+    pub body_read_timeout: Duration,
+    /// A connection must send a complete request head within this long after it opened or
+    /// after its last response ended, or it is closed: slow headers and idle keep-alive
+    /// connections alike (default 30 s).
+    pub idle_timeout: Duration,
+    /// A request must have its response started (its JSON answer, or the head of its SSE
+    /// stream) within this long, or it is answered `503` and what it started is cancelled
+    /// (default 5 min; a streamed response is not limited by it).
+    pub request_timeout: Duration,
 }
 
 impl Default for HttpOptions {
@@ -88,6 +110,12 @@ impl Default for HttpOptions {
             sse_close_after: None,
             replay_buffer: 256,
             shutdown_timeout: crate::transport::lines::DRAIN_DEADLINE,
+            // Hardening against hostile clients.
+            max_connections: None,
+            max_connections_per_address: None,
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -114,6 +142,15 @@ impl fmt::Debug for HttpOptions {
             .field("sse_close_after", &self.sse_close_after)
             .field("replay_buffer", &self.replay_buffer)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            // Hardening against hostile clients.
+            .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field("body_read_timeout", &self.body_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }

@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::limits::{self, AcceptBackoff, Connections, Permit};
 use super::security::Guard;
 use super::sessions::{self, SessionStore};
 use super::{HttpOptions, service};
@@ -28,6 +29,10 @@ pub(crate) struct Shared {
     pub(crate) sessions: SessionStore,
     /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
     pub(crate) nowhere: crate::server::dispatch::session::Outbound,
+
+    // Hardening against hostile clients.
+    /// Open connections, in all and per address, against their caps.
+    pub(crate) connections: Arc<Connections>,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -90,6 +95,9 @@ impl HttpServer {
         let guard = Guard::new(&options, addr.ip().is_loopback());
         let sessions = SessionStore::new(&options);
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
+        let nofile = limits::raise_nofile_limit();
+        let (max, per_address) = limits::resolve(&options, nofile);
+        let connections = Connections::new(max, per_address);
         Ok(HttpServer {
             listener,
             addr,
@@ -99,6 +107,7 @@ impl HttpServer {
                 guard,
                 sessions,
                 nowhere,
+                connections,
             }),
             teardown,
         })
@@ -129,26 +138,43 @@ impl HttpServer {
             teardown,
             ..
         } = self;
+        tracing::debug!(
+            max_connections = shared.connections.max(),
+            max_connections_per_address = shared.connections.max_per_address(),
+            "connection caps"
+        );
         let (stop_tx, stop_rx) = watch::channel(false);
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
         let mut connections = JoinSet::new();
+        let mut backoff = AcceptBackoff::new();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        connections.spawn(serve_connection(
-                            stream,
-                            Arc::clone(&shared),
-                            stop_rx.clone(),
-                        ));
+                    Ok((stream, peer)) => {
+                        backoff.succeeded();
+                        match shared.connections.admit(peer.ip()) {
+                            Ok(permit) => {
+                                connections.spawn(serve_connection(
+                                    stream,
+                                    permit,
+                                    Arc::clone(&shared),
+                                    stop_rx.clone(),
+                                ));
+                            }
+                            Err(full) => refuse(stream, full, &shared.connections),
+                        }
                     }
                     Err(e) => {
-                        // Out of file descriptors and the like: wait instead of spinning.
-                        tracing::warn!(error = %e, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        // Out of file descriptors and the like: wait, longer while it lasts,
+                        // instead of spinning, and say so now and then rather than each time.
+                        let delay = backoff.failed(&e);
+                        tokio::select! {
+                            () = &mut shutdown => break,
+                            () = tokio::time::sleep(delay) => {}
+                        }
                     }
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -181,8 +207,27 @@ impl HttpServer {
     }
 }
 
-/// Serves one TCP connection until it closes or the server stops.
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Answers a connection over a cap with `503` and closes it, without waiting for anything:
+/// a client that does not read loses the answer, not a file descriptor.
+fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
+    tracing::debug!(
+        ?full,
+        max_connections = connections.max(),
+        max_connections_per_address = connections.max_per_address(),
+        "refused a connection over the cap"
+    );
+    let _ = stream.try_write(limits::refusal(full));
+}
+
+/// Serves one TCP connection until it closes or the server stops; `permit` counts it.
+async fn serve_connection(
+    stream: TcpStream,
+    permit: Permit,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _permit = permit;
+    let idle_timeout = shared.options.idle_timeout;
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
@@ -193,7 +238,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watc
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(idle_timeout)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let result = tokio::select! {

@@ -78,7 +78,12 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -
             .get(header::CONTENT_LENGTH)
             .is_some_and(|n| n != "0");
     let mut log = Log::default();
-    let mut response = route(&shared, request, &mut log).await;
+    let deadline = shared.options.request_timeout;
+    let mut response = match tokio::time::timeout(deadline, route(&shared, request, &mut log)).await
+    {
+        Ok(response) => response,
+        Err(_) => request_timeout(deadline),
+    };
     if has_body && !log.body_read {
         // Refused before its body was read: the connection cannot be reused, and the client
         // must know not to send another request on it.

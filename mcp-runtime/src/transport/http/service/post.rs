@@ -53,13 +53,18 @@ pub(super) async fn post(
     if declared.is_some_and(|n| n > max as u64) {
         return too_large(max);
     }
-    let bytes = match Limited::new(body, max).collect().await {
-        Ok(collected) => {
+    let read = tokio::time::timeout(
+        shared.options.body_read_timeout,
+        Limited::new(body, max).collect(),
+    );
+    let bytes = match read.await {
+        Err(_) => return body_timeout(shared.options.body_read_timeout),
+        Ok(Ok(collected)) => {
             log.body_read = true;
             collected.to_bytes()
         }
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
-        Err(e) => {
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(max),
+        Ok(Err(e)) => {
             tracing::debug!(error = %e, "reading a request body failed");
             return http_error(
                 StatusCode::BAD_REQUEST,
@@ -266,10 +271,10 @@ pub(super) async fn answer(
             session.spawn_request(id.clone(), future, move |encoded| {
                 let _ = done_tx.send(encoded);
             });
-            // Without a session nothing could resume the answer: a client that goes away
-            // while the POST waits cancels the request (once streaming, the pump does).
-            let mut waiting =
-                CancelOnDrop(http.is_none().then(|| (Arc::clone(session), id.clone())));
+            // Before a stream exists nothing could resume the answer: a client that goes
+            // away while the POST waits (or a POST past its deadline) cancels the request
+            // (once streaming, the pump does).
+            let mut waiting = CancelOnDrop(Some((Arc::clone(session), id.clone())));
             let response = wait(shared, http, session, id, said, done, mode, log).await;
             waiting.0 = None;
             response

@@ -96,6 +96,36 @@ pub(super) fn too_large(max: usize) -> HttpResponse {
     )
 }
 
+pub(super) fn body_timeout(limit: std::time::Duration) -> HttpResponse {
+    let mut response = http_error(
+        StatusCode::REQUEST_TIMEOUT,
+        None,
+        format!(
+            "Request Timeout: the body did not arrive within {} s",
+            limit.as_secs_f64()
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+pub(super) fn request_timeout(limit: std::time::Duration) -> HttpResponse {
+    let mut response = http_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        None,
+        format!(
+            "Service Unavailable: the request was not answered within {} s and was cancelled",
+            limit.as_secs_f64()
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 pub(super) fn too_many_sessions(id: Option<&RequestId>) -> HttpResponse {
     http_error(
         StatusCode::SERVICE_UNAVAILABLE,

@@ -1,0 +1,296 @@
+//! Hostile clients against the examples, over HTTP and stdio: slow and stalled clients,
+//! connection floods, forged log lines, oversized names, duplicate ids, path tricks in
+//! template values, cross-origin browsers. Each case is one the server once failed; the
+//! limits are set small by flag so that no case needs many file descriptors.
+//!
+//! Durations in these tests are hang guards, never measurements: a case waits generously
+//! for what must happen and fails only when it does not happen at all.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use mcp_workspace::{HttpExample, built_example};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+const LATEST: &str = "2025-11-25";
+/// How long a case waits for what must happen before it fails.
+const GUARD: Duration = Duration::from_secs(20);
+
+/// An example served over HTTP with `args`, under a file-descriptor limit when `nofile` is set
+/// (soft and hard alike, so that raising the soft limit gains nothing).
+fn serve(example: &str, nofile: Option<u32>, args: &[&str]) -> HttpExample {
+    let binary = built_example(example);
+    let command = match nofile {
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                .arg(binary);
+            c
+        }
+        None => Command::new(binary),
+    };
+    HttpExample::start(command, args)
+}
+
+fn addr_of(server: &HttpExample) -> SocketAddr {
+    server.addr().parse().expect("a socket address")
+}
+
+/// A connection to `addr` from the loopback address `from` (127.0.0.x: each one is a
+/// different client address to the server).
+async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("binding a loopback source address");
+    socket.connect(addr).await.expect("connecting")
+}
+
+/// The head of a POST of `body.len()` bytes to `/mcp`, kept alive unless `close`.
+fn post_head(addr: SocketAddr, session: Option<&str>, length: usize, close: bool) -> String {
+    let mut head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: {LATEST}\r\n\
+         content-length: {length}\r\n"
+    );
+    if let Some(s) = session {
+        head.push_str(&format!("mcp-session-id: {s}\r\n"));
+    }
+    if close {
+        head.push_str("connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Reads until the peer closes (or `GUARD` passes: then what came so far).
+async fn read_all(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(GUARD, stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One POST on a new connection from `from`, closed after it: the whole response.
+async fn post_from(from: [u8; 4], addr: SocketAddr, session: Option<&str>, body: &Value) -> String {
+    let mut s = connect_from(from, addr).await;
+    let body = body.to_string();
+    let head = post_head(addr, session, body.len(), true);
+    s.write_all(format!("{head}{body}").as_bytes())
+        .await
+        .unwrap();
+    read_all(&mut s).await
+}
+
+fn status(response: &str) -> u16 {
+    response
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
+}
+
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+}
+
+fn initialize(name: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": LATEST,
+            "capabilities": {},
+            "clientInfo": {"name": name, "version": "0"}
+        }
+    })
+}
+
+// ------------------------------------------------------------------ item 1: slow clients
+
+/// The issue's lockout, small: under a file limit of 64, a hundred connections from one
+/// address that sent headers and ten body bytes each, and then stalled. The server keeps
+/// only its per-address share of them, refuses the rest at once with 503, and a client from
+/// another address is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_bodies_do_not_lock_other_clients_out() {
+    let server = serve("quickstart", Some(64), &[]);
+    let addr = addr_of(&server);
+    let mut stalled = Vec::new();
+    let mut refused = 0;
+    for _ in 0..100 {
+        let mut s = connect_from([127, 0, 0, 2], addr).await;
+        let head = post_head(addr, None, 1000, false);
+        if s.write_all(head.as_bytes()).await.is_err()
+            || s.write_all(b"{\"jsonrpc\"").await.is_err()
+        {
+            refused += 1;
+            continue;
+        }
+        stalled.push(s);
+    }
+    // Those over the cap were told so and closed; the others are still held.
+    let mut answered_503 = 0;
+    for s in &mut stalled {
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(50), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                let text = String::from_utf8_lossy(&buf[..n]);
+                assert_eq!(status(&text), 503, "{text}");
+                assert_eq!(header(&text, "retry-after"), Some("1"), "{text}");
+                answered_503 += 1;
+            }
+            Ok(_) => refused += 1,
+            Err(_) => {}
+        }
+    }
+    assert!(
+        answered_503 + refused >= 80,
+        "a file limit of 64 leaves room for 8 connections per address: {answered_503} refused with 503, {refused} closed"
+    );
+    let reply = post_from([127, 0, 0, 1], addr, None, &initialize("normal")).await;
+    assert_eq!(status(&reply), 200, "{reply}\n{}", server.log());
+    assert!(body(&reply).contains("protocolVersion"), "{reply}");
+}
+
+/// A body that stops after a few bytes is answered 408 once the body timeout passes, and its
+/// connection is closed.
+#[tokio::test]
+async fn a_stalled_body_is_answered_408_and_closed() {
+    let server = serve("quickstart", None, &["--body-timeout", "300ms"]);
+    let addr = addr_of(&server);
+    let mut s = connect_from([127, 0, 0, 1], addr).await;
+    s.write_all(post_head(addr, None, 1000, false).as_bytes())
+        .await
+        .unwrap();
+    s.write_all(b"{\"jsonrpc\"").await.unwrap();
+    let reply = read_all(&mut s).await;
+    assert_eq!(status(&reply), 408, "{reply}");
+    assert_eq!(header(&reply, "connection"), Some("close"), "{reply}");
+    assert!(
+        body(&reply).contains("did not arrive within 0.3 s"),
+        "{reply}"
+    );
+}
+
+/// A connection that sends nothing, or nothing after its first answer, is closed after the
+/// idle timeout.
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let server = serve("quickstart", None, &["--idle-timeout", "300ms"]);
+    let addr = addr_of(&server);
+    let mut silent = connect_from([127, 0, 0, 1], addr).await;
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(GUARD, silent.read_to_end(&mut buf))
+        .await
+        .expect("a silent connection is closed");
+    assert_eq!(n.unwrap(), 0);
+
+    let mut kept = connect_from([127, 0, 0, 1], addr).await;
+    let init = initialize("keep-alive").to_string();
+    let head = post_head(addr, None, init.len(), false);
+    kept.write_all(format!("{head}{init}").as_bytes())
+        .await
+        .unwrap();
+    let reply = read_all(&mut kept).await;
+    assert_eq!(status(&reply), 200, "{reply}");
+    assert!(
+        reply.contains("protocolVersion"),
+        "the answer came before the connection was closed: {reply}"
+    );
+}
+
+/// A request whose answer does not start within the request timeout is answered 503 and
+/// cancelled.
+#[tokio::test]
+async fn a_request_past_its_deadline_is_answered_503() {
+    let server = serve(
+        "quickstart",
+        None,
+        &["--json-response", "--request-timeout", "1s"],
+    );
+    let addr = addr_of(&server);
+    let init = post_from([127, 0, 0, 1], addr, None, &initialize("slow")).await;
+    let session = header(&init, "mcp-session-id")
+        .expect("a session")
+        .to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "sleep", "arguments": {"ms": 600_000}}});
+    let reply = post_from([127, 0, 0, 1], addr, Some(&session), &call).await;
+    assert_eq!(status(&reply), 503, "{reply}");
+    assert!(body(&reply).contains("not answered within 1 s"), "{reply}");
+}
+
+/// With more connections allowed than file descriptors, `accept` fails while the server is
+/// full: it backs off and warns once, not ten times a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_failures_are_backed_off_and_warned_once() {
+    let server = serve(
+        "quickstart",
+        Some(40),
+        &[
+            "--max-connections",
+            "1000",
+            "--max-connections-per-address",
+            "1000",
+        ],
+    );
+    let addr = addr_of(&server);
+    let mut held = Vec::new();
+    for _ in 0..60 {
+        held.push(connect_from([127, 0, 0, 3], addr).await);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = server.log();
+    let warnings = log.matches("accepting connections fails").count();
+    assert_eq!(warnings, 1, "{log}");
+    assert!(
+        log.contains("ulimit -n"),
+        "the warning names the fix: {log}"
+    );
+    drop(held);
+}
+
+/// `--max-connections` is a hard cap: one connection more is answered 503 and closed.
+#[tokio::test]
+async fn the_connection_cap_refuses_one_more() {
+    let server = serve(
+        "quickstart",
+        None,
+        &[
+            "--max-connections",
+            "3",
+            "--max-connections-per-address",
+            "3",
+        ],
+    );
+    let addr = addr_of(&server);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from([127, 0, 0, 1], addr).await);
+    }
+    let mut extra = connect_from([127, 0, 0, 4], addr).await;
+    let reply = read_all(&mut extra).await;
+    assert_eq!(status(&reply), 503, "{reply}");
+    assert!(body(&reply).contains("too many connections"), "{reply}");
+    drop(held);
+    // Their places are free again.
+    let mut ok = None;
+    for _ in 0..50 {
+        let reply = post_from([127, 0, 0, 1], addr, None, &initialize("after")).await;
+        if status(&reply) == 200 {
+            ok = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok.is_some(), "the cap frees closed connections");
+}
