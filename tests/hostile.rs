@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use mcp_workspace::{HttpExample, built_example};
+use mcp_workspace::{HttpExample, StdioPeer, built_example};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -293,4 +293,181 @@ async fn the_connection_cap_refuses_one_more() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ok.is_some(), "the cap frees closed connections");
+}
+
+// ------------------------------------------------------------------ stdio sessions
+
+/// An example on stdio, initialized.
+fn stdio_session(example: &str) -> StdioPeer {
+    let mut peer = StdioPeer::start(Command::new(built_example(example)));
+    let init = peer.request(0, "initialize", initialize("stdio")["params"].clone());
+    assert!(init["result"]["protocolVersion"].is_string(), "{init}");
+    peer.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    peer
+}
+
+// ------------------------------------------------------------------ item 3: logs
+
+/// A client name with a newline and escape bytes cannot forge a log line or reach the
+/// terminal; a huge tool name is neither logged nor echoed whole.
+#[tokio::test]
+async fn client_strings_cannot_forge_or_flood_the_log() {
+    let server = serve("quickstart", None, &[]);
+    let addr = addr_of(&server);
+    let forged = "evil\n2026-01-01T00:00:00.000000Z  INFO forged line\x1b[2J";
+    let init = post_from([127, 0, 0, 1], addr, None, &initialize(forged)).await;
+    assert_eq!(status(&init), 200, "{init}");
+    let session = header(&init, "mcp-session-id").unwrap().to_string();
+    let huge = "t".repeat(1 << 20);
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": huge, "arguments": {}}});
+    let reply = post_from([127, 0, 0, 1], addr, Some(&session), &call).await;
+    assert!(
+        reply.len() < 2000,
+        "the error quotes the name cut short: {} bytes",
+        reply.len()
+    );
+    assert!(
+        body(&reply).contains("more than the 256 allowed"),
+        "{reply}"
+    );
+    // The access log line of that POST comes after its answer: wait for it.
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = server.log();
+        if log.matches("request").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-01-01")),
+        "a forged line: {log}"
+    );
+    assert!(!log.contains('\x1b'), "raw escape bytes: {log:?}");
+    assert!(
+        log.contains("evil\\n2026"),
+        "the name is logged escaped: {log}"
+    );
+    assert!(
+        log.lines().all(|l| l.len() < 2000),
+        "no line quotes the 1 MiB name whole"
+    );
+    assert!(
+        log.contains("(1048576 bytes)"),
+        "the cut says how long: {log}"
+    );
+}
+
+/// Over stdio: names past the limit are refused before dispatch; unknown names are quoted
+/// cut short.
+#[test]
+fn long_names_are_refused_and_quoted_short() {
+    let mut peer = stdio_session("quickstart");
+    let r = peer.request(
+        1,
+        "tools/call",
+        json!({"name": "n".repeat(300), "arguments": {}}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(message.contains("300 bytes long"), "{message}");
+    assert!(message.len() < 400, "{message}");
+    let r = peer.request(2, &"m".repeat(100_000), json!({}));
+    assert!(r["error"]["message"].as_str().unwrap().len() < 400, "{r}");
+    let r = peer.request(3, "prompts/get", json!({"name": "p".repeat(257)}));
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prompt name is 257 bytes"),
+        "{r}"
+    );
+    let r = peer.request(
+        4,
+        "tools/call",
+        json!({"name": "x\u{1b}[31m", "arguments": {}}),
+    );
+    assert_eq!(
+        r["error"]["message"], "Unknown tool: `x\\u{1b}[31m`",
+        "control characters are quoted escaped"
+    );
+}
+
+// ------------------------------------------------------------------ item 4: duplicate ids
+
+/// A request whose id is in flight is refused; the older one can still be cancelled, and
+/// says nothing after `notifications/cancelled`.
+#[test]
+fn a_request_id_in_flight_is_refused() {
+    let mut peer = stdio_session("quickstart");
+    let sleep = |ms: u64| {
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+               "params": {"name": "sleep", "arguments": {"ms": ms}}})
+        .to_string()
+    };
+    peer.send(&sleep(1500));
+    peer.send(&sleep(10));
+    let refused = peer.recv();
+    assert_eq!(refused["id"], 5, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used by a request in flight"),
+        "{refused}"
+    );
+    peer.send(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}"#);
+    std::thread::sleep(Duration::from_millis(2500));
+    let msg = json!({"jsonrpc": "2.0", "id": 6, "method": "ping"}).to_string();
+    peer.send(&msg);
+    loop {
+        let m = peer.recv();
+        assert!(
+            m["id"] != 5,
+            "the cancelled call answered after notifications/cancelled: {m}"
+        );
+        if m["id"] == 6 {
+            break;
+        }
+    }
+}
+
+// ------------------------------------------------------------------ item 5: template values
+
+/// Percent-decoded `/`, `..` and NUL are refused in a `{id}` expansion; plain values work.
+#[test]
+fn template_values_cannot_climb_out_of_their_segment() {
+    let mut peer = stdio_session("everything");
+    let read = |peer: &mut StdioPeer, id: u64, uri: &str| {
+        peer.request(id, "resources/read", json!({"uri": uri}))
+    };
+    let ok = read(&mut peer, 1, "test://template/abc/data");
+    assert!(
+        ok["result"]["contents"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("abc"),
+        "{ok}"
+    );
+    for (n, (uri, what)) in [
+        ("test://template/..%2F..%2Fetc%2Fpasswd/data", "`/`"),
+        ("test://template/a%00b/data", "NUL"),
+        ("test://template/../data", "the segment `..`"),
+        ("test://template/..%2e/data", ""),
+        ("test://template/a%5Cb/data", "`\\`"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = read(&mut peer, 10 + n as u64, uri);
+        if what.is_empty() {
+            // `...` is a name like any other.
+            assert!(r["result"].is_object(), "{uri}: {r}");
+            continue;
+        }
+        assert_eq!(r["error"]["code"], -32602, "{uri}: {r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains(what), "{uri}: {message}");
+    }
 }

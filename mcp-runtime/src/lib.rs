@@ -17,6 +17,7 @@ extern crate self as mcp_runtime;
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
+mod escape;
 pub mod protocol;
 mod run;
 pub mod server;
@@ -41,8 +42,9 @@ pub use server::{
     Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
     IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptMessage,
-    ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SamplingRequest,
-    SamplingResult, Server, ServerHandle, State, TaskSupport, ToolAnnotations, ToolDef, ToolError,
+    ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SafePath,
+    SamplingRequest, SamplingResult, Server, ServerHandle, State, TaskSupport, ToolAnnotations,
+    ToolDef, ToolError, Unchecked,
 };
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]

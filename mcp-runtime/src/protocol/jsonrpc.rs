@@ -293,7 +293,7 @@ impl ErrorObject {
     pub fn method_not_found(method: &str) -> Self {
         Self::new(
             code::METHOD_NOT_FOUND,
-            format!("Method not found: `{method}`"),
+            format!("Method not found: `{}`", crate::escape::Escaped(method)),
         )
     }
 

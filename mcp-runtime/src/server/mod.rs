@@ -57,6 +57,7 @@ pub use handlers::resource::{
 #[doc(hidden)]
 pub use handlers::resource::{ResourceTarget, resource_extractor};
 pub use handlers::state::State;
+pub use handlers::template_values::{SafePath, Unchecked};
 pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;
 pub use per_request::tasks::TaskSupport;

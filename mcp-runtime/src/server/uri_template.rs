@@ -81,6 +81,14 @@ impl UriTemplate {
         self.syntax.variables()
     }
 
+    /// The operator of the expression that has the variable `name`.
+    pub(crate) fn operator_of(&self, name: &str) -> Option<Operator> {
+        self.syntax.parts().iter().find_map(|p| match p {
+            Part::Expression(e) if e.variables.iter().any(|v| v.name == name) => Some(e.operator),
+            _ => None,
+        })
+    }
+
     /// The variable values that expand this template into `uri`, if any do.
     pub(crate) fn match_uri(&self, uri: &str) -> Option<Bindings> {
         if uri.len() > MAX_URI {

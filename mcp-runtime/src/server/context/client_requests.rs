@@ -49,7 +49,10 @@ impl Outgoing {
             Some(tx) => {
                 let _ = tx.send(Answer::Client(result.map(ToOwned::to_owned)));
             }
-            None => tracing::debug!(%id, "response to an unknown request ignored"),
+            None => tracing::debug!(
+                id = ?crate::escape::Escaped(&id.to_string()),
+                "response to an unknown request ignored"
+            ),
         }
     }
 

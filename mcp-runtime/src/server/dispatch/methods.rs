@@ -10,6 +10,7 @@ use super::session::{
     CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panicked, panicked_msg,
     parse_optional_params, parse_params, run_handler,
 };
+use crate::escape::{Escaped, MAX_NAME_BYTES};
 use crate::protocol::per_request::Envelope;
 use crate::protocol::{
     CallToolParams, CompleteParams, CompletionReference, Encoded, ErrorObject, GetPromptParams,
@@ -34,9 +35,19 @@ struct CompleteResult {
     completion: Completion,
 }
 
-/// The protocol's "resource not found" error.
+/// The protocol's "resource not found" error (a long URI is quoted cut short).
 fn not_found(uri: &str, message: String) -> ErrorObject {
+    let uri = crate::escape::quoted(uri);
     ErrorObject::new(code::RESOURCE_NOT_FOUND, message).with_data(serde_json::json!({ "uri": uri }))
+}
+
+/// A name longer than any this server registers, refused before it is looked up.
+pub(crate) fn name_too_long(what: &str, name: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!(
+        "the {what} name is {} bytes long, more than the {MAX_NAME_BYTES} allowed: `{}`",
+        name.len(),
+        Escaped(name)
+    ))
 }
 
 impl Session {
@@ -47,6 +58,10 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
+        if method.len() > MAX_NAME_BYTES {
+            let error = name_too_long("method", method);
+            return Reply::Now(self.wire().error(Some(&id), &error));
+        }
         if self.round.is_none()
             && let Some(envelope) = Envelope::sniff(params)
         {
@@ -59,7 +74,8 @@ impl Session {
             _ if self.peer.get().is_none() => Err(ErrorObject::new(
                 code::INVALID_REQUEST,
                 format!(
-                    "received `{method}` before `initialize`: the client must send `initialize` first"
+                    "received `{}` before `initialize`: the client must send `initialize` first",
+                    Escaped(method)
                 ),
             )),
             "tools/list" => self.list_tools(params).map(|r| Encoded::result(&id, &r)),
@@ -101,7 +117,12 @@ impl Session {
             info: p.client_info,
             capabilities: p.capabilities,
         };
-        tracing::info!(client = %peer.info.name, client_version = %peer.info.version, %version, "initialize");
+        tracing::info!(
+            client = ?Escaped(&peer.info.name),
+            client_version = ?Escaped(&peer.info.version),
+            %version,
+            "initialize"
+        );
         self.peer.set(peer).map_err(|_| {
             ErrorObject::new(code::INVALID_REQUEST, "the session is already initialized")
         })?;
@@ -168,10 +189,13 @@ impl Session {
             Ok(p) => p,
             Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
+        if p.name.len() > MAX_NAME_BYTES {
+            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", &p.name)));
+        }
         let Some(entry) = self.core.tools.get(&p.name) else {
             return Reply::Now(wire.error(
                 Some(&id),
-                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
+                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
             ));
         };
         let request = self.request_parts(&id, p.meta, out);
@@ -281,7 +305,7 @@ impl Session {
             Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
         let Some((entry, bindings)) = self.find_resource(&p.uri) else {
-            let message = format!("Resource not found: {}", p.uri);
+            let message = format!("Resource not found: {}", Escaped(&p.uri));
             return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
         };
         let request = self.request_parts(&id, p.meta, out);
@@ -298,18 +322,23 @@ impl Session {
                         ResourceErrorKind::NotFound => not_found(&uri, e.message),
                         ResourceErrorKind::Invalid => ErrorObject::invalid_params(e.message),
                         ResourceErrorKind::Internal => {
-                            tracing::warn!(uri, error = %e.message, "resource read failed");
-                            ErrorObject::internal(format!("reading `{uri}` failed: {}", e.message))
+                            tracing::warn!(uri = ?Escaped(&uri), error = %e.message, "resource read failed");
+                            ErrorObject::internal(format!(
+                                "reading `{}` failed: {}",
+                                Escaped(&uri),
+                                e.message
+                            ))
                         }
                     };
                     wire.error(Some(id), &error)
                 }
                 Err(panic) => {
-                    tracing::error!(uri, panic, "resource read panicked");
+                    tracing::error!(uri = ?Escaped(&uri), panic, "resource read panicked");
                     wire.error(
                         Some(id),
                         &ErrorObject::internal(format!(
-                            "reading `{uri}` failed unexpectedly: {panic}"
+                            "reading `{}` failed unexpectedly: {panic}",
+                            Escaped(&uri)
                         )),
                     )
                 }
@@ -328,10 +357,13 @@ impl Session {
             Ok(p) => p,
             Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
+        if p.name.len() > MAX_NAME_BYTES {
+            return Reply::Now(wire.error(Some(&id), &name_too_long("prompt", &p.name)));
+        }
         let Some(entry) = self.core.prompts.get(&p.name) else {
             return Reply::Now(wire.error(
                 Some(&id),
-                &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", p.name)),
+                &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", Escaped(&p.name))),
             ));
         };
         let request = self.request_parts(&id, p.meta, out);

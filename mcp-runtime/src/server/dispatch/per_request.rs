@@ -70,7 +70,10 @@ impl Session {
         if HANDSHAKE_ONLY.contains(&method) {
             return Err(ErrorObject::new(
                 code::METHOD_NOT_FOUND,
-                format!("Method not found: `{method}` does not exist in revision 2026-07-28"),
+                format!(
+                    "Method not found: `{}` does not exist in revision 2026-07-28",
+                    crate::escape::Escaped(method)
+                ),
             ));
         }
         let core = &self.core;

@@ -277,6 +277,12 @@ impl Session {
         let session = Arc::clone(self);
         let task_id = id.clone();
         let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
+        if in_flight.contains_key(&id) {
+            // Two requests with one id raced past `handle_incoming`: the later one is refused.
+            drop(in_flight);
+            reply(Encoded::error(Some(&id), &duplicate_id(&id)));
+            return;
+        }
         let handle = tokio::spawn(async move {
             let bytes = match CatchUnwind(fut).await {
                 Ok(bytes) => bytes,
@@ -289,6 +295,14 @@ impl Session {
             session.finished(&task_id);
         });
         in_flight.insert(id, handle.abort_handle());
+    }
+
+    /// Whether a request with this id is still running.
+    fn is_in_flight(&self, id: &RequestId) -> bool {
+        self.in_flight
+            .lock()
+            .expect("in-flight map poisoned")
+            .contains_key(id)
     }
 
     fn finished(&self, id: &RequestId) {
@@ -311,7 +325,7 @@ impl Session {
         };
         self.signal_cancelled(id);
         handle.abort();
-        tracing::debug!(%id, "request cancelled by the client");
+        tracing::debug!(id = ?crate::escape::Escaped(&id.to_string()), "request cancelled by the client");
         if self
             .in_flight
             .lock()
@@ -372,6 +386,9 @@ impl Session {
         out: &Outbound,
     ) -> Reply {
         match message {
+            Incoming::Request { id, .. } if self.is_in_flight(&id) => {
+                Reply::Now(Encoded::error(Some(&id), &duplicate_id(&id)))
+            }
             Incoming::Request { id, method, params } => {
                 self.handle_request(id, &method, params, out)
             }
@@ -393,7 +410,9 @@ impl Session {
                 Err(e) => tracing::debug!(error = %e, "bad notifications/cancelled"),
             },
             "notifications/initialized" => tracing::debug!("client initialized"),
-            other => tracing::debug!(method = other, "notification ignored"),
+            other => {
+                tracing::debug!(method = ?crate::escape::Escaped(other), "notification ignored")
+            }
         }
     }
 }
@@ -413,6 +432,18 @@ impl Session {
             out: out.clone(),
         }
     }
+}
+
+/// The refusal of a request whose id a request still in flight has: the older one stays
+/// cancellable and is the only one answered with a result.
+fn duplicate_id(id: &RequestId) -> ErrorObject {
+    ErrorObject::new(
+        crate::protocol::code::INVALID_REQUEST,
+        format!(
+            "request id {} is already used by a request in flight in this session; send each request with a new id",
+            crate::escape::Escaped(&id.to_string())
+        ),
+    )
 }
 
 /// Runs a handler: `start` builds its future (a panic there is caught too); the answer is

@@ -7,4 +7,5 @@ pub(crate) mod completion;
 pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod state;
+pub(crate) mod template_values;
 pub(crate) mod text;

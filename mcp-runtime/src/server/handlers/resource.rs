@@ -50,6 +50,10 @@ impl<'a> ResourceRead<'a> {
         spec: &ArgSpec,
         default: Option<fn() -> T>,
     ) -> Option<T> {
+        if let Some(problem) = self.unsafe_variable::<T>(spec.name) {
+            self.problems.push(problem);
+            return None;
+        }
         let text = match self.bindings.iter().find(|(n, _)| n == spec.name) {
             Some((_, VarValue::One(s))) => Text::One(s),
             Some((_, VarValue::List(l))) => Text::List(l),
@@ -68,13 +72,35 @@ impl<'a> ResourceRead<'a> {
         }
     }
 
+    /// Why the value of variable `name` is refused, for a `T` that does not opt out: a `/`,
+    /// `\`, NUL or `..` decoded in an expansion of one segment.
+    fn unsafe_variable<T: TemplateVariable>(&self, name: &str) -> Option<String> {
+        use crate::server::handlers::template_values::{is_checked, opts_out, unsafe_value};
+        let operator = self.entry.template.as_ref()?.operator_of(name)?;
+        if !is_checked(operator) {
+            return None;
+        }
+        let values: &[String] = match self.bindings.iter().find(|(n, _)| n == name)? {
+            (_, VarValue::One(s)) => std::slice::from_ref(s),
+            (_, VarValue::List(l)) => l,
+        };
+        let what = values.iter().find_map(|v| unsafe_value(v))?;
+        if opts_out::<T>() {
+            return None;
+        }
+        Some(format!(
+            "template variable `{name}`: the decoded value contains {what}, which this variable \
+             does not accept"
+        ))
+    }
+
     /// Called once every parameter was built: `Some` ends the read with an error naming every
     /// variable that could not be used.
     pub fn finish(&mut self) -> Option<ResourceFuture> {
         if self.problems.is_empty() {
             return None;
         }
-        let mut text = format!("Invalid URI `{}`:", self.uri);
+        let mut text = format!("Invalid URI `{}`:", crate::escape::Escaped(&self.uri));
         for p in &self.problems {
             let _ = write!(text, " {p};");
         }
@@ -87,7 +113,7 @@ impl<'a> ResourceRead<'a> {
         self.finish().unwrap_or_else(|| {
             ResourceFuture::ready(Err(ResourceError::invalid(format!(
                 "Invalid URI `{}`",
-                self.uri
+                crate::escape::Escaped(&self.uri)
             ))))
         })
     }

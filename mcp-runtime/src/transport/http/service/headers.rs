@@ -84,12 +84,15 @@ pub(super) fn check_routing_headers(
     match read(&MCP_METHOD)? {
         None => {
             return Err(mismatch(format!(
-                "Header mismatch: the `Mcp-Method` header is required; it must be `{method}`"
+                "Header mismatch: the `Mcp-Method` header is required; it must be `{}`",
+                Escaped(method)
             )));
         }
         Some(m) if m != method => {
             return Err(mismatch(format!(
-                "Header mismatch: `Mcp-Method` is `{m}` but the body's method is `{method}`"
+                "Header mismatch: `Mcp-Method` is `{}` but the body's method is `{}`",
+                Escaped(&m),
+                Escaped(method)
             )));
         }
         Some(_) => {}
@@ -106,10 +109,14 @@ pub(super) fn check_routing_headers(
     };
     match read(&MCP_NAME)? {
         None => Err(mismatch(format!(
-            "Header mismatch: the `Mcp-Name` header is required for `{method}`; it must be `{expected}`"
+            "Header mismatch: the `Mcp-Name` header is required for `{}`; it must be `{}`",
+            Escaped(method),
+            Escaped(&expected)
         ))),
         Some(n) if n != expected => Err(mismatch(format!(
-            "Header mismatch: `Mcp-Name` is `{n}` but the body's `{key}` is `{expected}`"
+            "Header mismatch: `Mcp-Name` is `{}` but the body's `{key}` is `{}`",
+            Escaped(&n),
+            Escaped(&expected)
         ))),
         Some(_) => Ok(()),
     }

@@ -35,6 +35,7 @@ use super::Shared;
 use super::security::{Accepts, Refusal, is_json_body};
 use super::sessions::{HttpSession, parse_event_id};
 use super::sse::{self, ResponseBody, SseBody};
+use crate::escape::Escaped;
 use crate::protocol::Encoded;
 use crate::protocol::param_headers;
 use crate::protocol::per_request::{self, Envelope};
@@ -106,8 +107,8 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -
     tracing::info!(
         target: "mcp_runtime::http",
         method = %method,
-        rpc = log.rpc.as_deref().unwrap_or("-"),
-        tool = log.tool.as_deref().unwrap_or("-"),
+        rpc = ?Escaped(log.rpc.as_deref().unwrap_or("-")),
+        tool = ?Escaped(log.tool.as_deref().unwrap_or("-")),
         session = log.session.as_ref().map_or("-", |s| s.short_id()),
         status = response.status().as_u16(),
         sse = log.sse,
@@ -132,15 +133,19 @@ async fn route(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Lo
     let headers = request.headers();
     if let Err(refusal) = shared.guard.check_origin(headers) {
         tracing::warn!(
-            origin = ?headers.get(header::ORIGIN),
-            host = ?headers.get(header::HOST),
+            origin = ?Escaped(&String::from_utf8_lossy(
+                headers.get(header::ORIGIN).map_or(&b"-"[..], |v| v.as_bytes())
+            )),
+            host = ?Escaped(&String::from_utf8_lossy(
+                headers.get(header::HOST).map_or(&b"-"[..], |v| v.as_bytes())
+            )),
             "refused a request from a disallowed origin or host"
         );
         return refused(refusal);
     }
     log.origin = headers.get(header::ORIGIN).cloned();
     if request.method() == Method::OPTIONS {
-        return preflight();
+        return preflight(headers);
     }
     if let Err(refusal) = shared.guard.check_token(headers) {
         return refused(refusal);

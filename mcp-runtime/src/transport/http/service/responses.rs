@@ -177,8 +177,36 @@ pub(super) fn method_not_allowed(shared: &Shared) -> HttpResponse {
     response
 }
 
-/// A CORS preflight from an allowed origin.
-pub(super) fn preflight() -> HttpResponse {
+/// The request headers a browser may send cross-origin, besides `Mcp-Param-*`: both
+/// revisions' (`Mcp-Session-Id`, `Last-Event-ID`, and 2026-07-28's `Mcp-Method`, `Mcp-Name`).
+const ALLOWED_HEADERS: &str = "content-type, accept, authorization, mcp-session-id, \
+     mcp-protocol-version, last-event-id, mcp-method, mcp-name";
+
+/// At most this many `Mcp-Param-*` headers are allowed by one preflight.
+const MAX_PARAM_HEADERS: usize = 64;
+
+/// A CORS preflight from an allowed origin. `Mcp-Param-*` headers (2026-07-28) have names of
+/// the tool's choosing and CORS has no pattern for them, so those the browser asks for in
+/// `Access-Control-Request-Headers` are allowed by name.
+pub(super) fn preflight(request: &HeaderMap) -> HttpResponse {
+    let mut allowed = String::from(ALLOWED_HEADERS);
+    let asked = request
+        .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|h| {
+            h.len() > "mcp-param-".len()
+                && h.len() <= 128
+                && h.as_bytes()[..10].eq_ignore_ascii_case(b"mcp-param-")
+                && HeaderName::from_bytes(h.as_bytes()).is_ok()
+        })
+        .take(MAX_PARAM_HEADERS);
+    for name in asked {
+        allowed.push_str(", ");
+        allowed.push_str(&name.to_ascii_lowercase());
+    }
     let mut response = empty(StatusCode::NO_CONTENT);
     let headers = response.headers_mut();
     headers.insert(
@@ -187,9 +215,11 @@ pub(super) fn preflight() -> HttpResponse {
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(
-            "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id",
-        ),
+        HeaderValue::from_str(&allowed).expect("checked header names"),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("access-control-request-headers"),
     );
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,
