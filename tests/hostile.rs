@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
+use mcp_runtime::prelude::*;
+use mcp_runtime::{HttpOptions, HttpServer, SessionLimits};
 use mcp_workspace::{HttpExample, StdioPeer, built_example};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -470,4 +472,272 @@ fn template_values_cannot_climb_out_of_their_segment() {
         let message = r["error"]["message"].as_str().unwrap();
         assert!(message.contains(what), "{uri}: {message}");
     }
+}
+
+// ------------------------------------------------------------------ item 2: budgets
+
+/// Waits a minute: a call that stays in flight.
+#[tool]
+async fn linger() -> String {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    "done".into()
+}
+
+/// An item of a template, to subscribe to.
+#[resource("hostile://item/{n}")]
+fn item(n: u32) -> String {
+    format!("item {n}")
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Name {
+    #[allow(dead_code)]
+    name: String,
+}
+
+/// Asks the client two questions at once; says how the second one failed.
+#[tool]
+async fn ask_twice(ctx: Context) -> String {
+    use std::future::IntoFuture;
+    let mut first = ctx.elicit::<Name>("first?").into_future();
+    let mut second = ctx.elicit::<Name>("second?").into_future();
+    tokio::select! {
+        biased;
+        r = &mut first => format!("first: {:?}", r.err().map(|e| e.to_string())),
+        r = &mut second => format!("second: {:?}", r.err().map(|e| e.to_string())),
+    }
+}
+
+/// An in-process server with small session limits; stopped when dropped.
+struct InProcess {
+    addr: SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn in_process(limits: SessionLimits, json_response: bool) -> InProcess {
+    let server = Server::new("hostile")
+        .only_tools(&["linger", "ask_twice"])
+        .session_limits(limits);
+    let http = HttpServer::bind(
+        server,
+        HttpOptions {
+            port: 0,
+            json_response,
+            ..HttpOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let addr = http.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(http.run_until(async {
+        let _ = stopped.await;
+    }));
+    InProcess { addr, _stop: stop }
+}
+
+async fn session_at(addr: SocketAddr, capabilities: Value) -> String {
+    let mut init = initialize("budget");
+    init["params"]["capabilities"] = capabilities;
+    let reply = post_from([127, 0, 0, 1], addr, None, &init).await;
+    let session = header(&reply, "mcp-session-id")
+        .unwrap_or_else(|| panic!("{reply}"))
+        .to_string();
+    let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(
+        status(&post_from([127, 0, 0, 1], addr, Some(&session), &done).await),
+        202
+    );
+    session
+}
+
+/// A session may keep so many calls in flight; one more is refused, over HTTP with 429 and
+/// `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_are_capped_per_session() {
+    let server = in_process(
+        SessionLimits {
+            max_requests_in_flight: 2,
+            ..SessionLimits::default()
+        },
+        true,
+    )
+    .await;
+    let addr = server.addr;
+    let session = session_at(addr, json!({})).await;
+    // Calls that are not answered within a second are in flight (they linger a minute);
+    // once two are, the next is refused.
+    let mut held = Vec::new();
+    let mut refused = None;
+    for id in 1..=10 {
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": "linger", "arguments": {}}});
+        let mut s = connect_from([127, 0, 0, 1], addr).await;
+        let body = call.to_string();
+        let head = post_head(addr, Some(&session), body.len(), true);
+        s.write_all(format!("{head}{body}").as_bytes())
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        match tokio::time::timeout(Duration::from_secs(1), s.read_to_end(&mut out)).await {
+            Ok(_) => {
+                refused = Some(String::from_utf8_lossy(&out).into_owned());
+                break;
+            }
+            Err(_) => held.push(s),
+        }
+    }
+    let reply = refused.expect("a call beyond the budget is refused");
+    assert_eq!(status(&reply), 429, "{reply}");
+    assert_eq!(held.len(), 2, "two calls were let run");
+    assert_eq!(header(&reply, "retry-after"), Some("1"), "{reply}");
+    assert!(body(&reply).contains("-32029"), "{reply}");
+    assert!(
+        body(&reply).contains("too many requests in flight"),
+        "{reply}"
+    );
+    drop(held);
+}
+
+/// Subscriptions only to resources the server has, and only so many per session.
+#[tokio::test]
+async fn subscriptions_are_checked_and_capped() {
+    let server = in_process(
+        SessionLimits {
+            max_subscriptions: 2,
+            ..SessionLimits::default()
+        },
+        false,
+    )
+    .await;
+    let addr = server.addr;
+    let session = session_at(addr, json!({})).await;
+    let subscribe = |id: u64, uri: &str| json!({"jsonrpc": "2.0", "id": id, "method": "resources/subscribe", "params": {"uri": uri}});
+    let nothing = post_from(
+        [127, 0, 0, 1],
+        addr,
+        Some(&session),
+        &subscribe(1, "hostile://nothing"),
+    )
+    .await;
+    assert!(body(&nothing).contains("-32002"), "{nothing}");
+    for (id, uri) in [
+        (2, "hostile://item/1"),
+        (3, "hostile://item/2"),
+        (4, "hostile://item/1"),
+    ] {
+        let ok = post_from([127, 0, 0, 1], addr, Some(&session), &subscribe(id, uri)).await;
+        assert!(body(&ok).contains("\"result\""), "{uri}: {ok}");
+    }
+    let over = post_from(
+        [127, 0, 0, 1],
+        addr,
+        Some(&session),
+        &subscribe(5, "hostile://item/3"),
+    )
+    .await;
+    assert!(body(&over).contains("holds 2 subscriptions"), "{over}");
+}
+
+/// Requests to the client awaiting answers are capped per session: one more fails at once.
+#[tokio::test]
+async fn requests_to_the_client_are_capped() {
+    let server = in_process(
+        SessionLimits {
+            max_client_requests: 1,
+            ..SessionLimits::default()
+        },
+        false,
+    )
+    .await;
+    let addr = server.addr;
+    let session = session_at(addr, json!({"elicitation": {}})).await;
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                      "params": {"name": "ask_twice", "arguments": {}}});
+    let reply = post_from([127, 0, 0, 1], addr, Some(&session), &call).await;
+    assert!(
+        reply.contains("second: Some") && reply.contains("already await their answers"),
+        "{reply}"
+    );
+}
+
+/// One address may hold so many sessions; others still get theirs. A session that sent
+/// nothing after `initialize` ends soon; one in use stays.
+#[tokio::test]
+async fn sessions_are_capped_per_address_and_unused_ones_end_soon() {
+    let server = serve(
+        "quickstart",
+        None,
+        &[
+            "--max-sessions-per-address",
+            "2",
+            "--unused-session-timeout",
+            "300ms",
+        ],
+    );
+    let addr = addr_of(&server);
+    let init = initialize("many");
+    let first = post_from([127, 0, 0, 5], addr, None, &init).await;
+    let first = header(&first, "mcp-session-id").unwrap().to_string();
+    let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(
+        status(&post_from([127, 0, 0, 5], addr, Some(&first), &done).await),
+        202
+    );
+    let second = post_from([127, 0, 0, 5], addr, None, &init).await;
+    let second = header(&second, "mcp-session-id").unwrap().to_string();
+    let third = post_from([127, 0, 0, 5], addr, None, &init).await;
+    assert_eq!(status(&third), 503, "{third}");
+    assert!(
+        body(&third).contains("this address holds as many sessions"),
+        "{third}"
+    );
+    let elsewhere = post_from([127, 0, 0, 6], addr, None, &init).await;
+    assert_eq!(status(&elsewhere), 200, "{elsewhere}");
+    // The unused second session ends; its place is free again.
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+    let mut gone = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = post_from([127, 0, 0, 5], addr, None, &init).await;
+        if status(&again) == 200 {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the unused session expired: {}", server.log());
+    let expired = post_from([127, 0, 0, 5], addr, Some(&second), &ping).await;
+    assert_eq!(status(&expired), 404, "{expired}");
+    let used = post_from([127, 0, 0, 5], addr, Some(&first), &ping).await;
+    assert_eq!(status(&used), 200, "the session in use stays: {used}");
+}
+
+/// A call whose POST went away before anything streamed is cancelled, session or not.
+#[tokio::test]
+async fn a_call_whose_post_went_away_is_cancelled() {
+    let mut command = Command::new(built_example("quickstart"));
+    command.env("RUST_LOG", "debug");
+    let server = HttpExample::start(command, &["--json-response"]);
+    let addr = addr_of(&server);
+    let init = post_from([127, 0, 0, 1], addr, None, &initialize("gone")).await;
+    let session = header(&init, "mcp-session-id").unwrap().to_string();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "sleep", "arguments": {"ms": 600_000}}})
+    .to_string();
+    let mut s = connect_from([127, 0, 0, 1], addr).await;
+    let head = post_head(addr, Some(&session), call.len(), false);
+    s.write_all(format!("{head}{call}").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(s);
+    let mut cancelled = false;
+    for _ in 0..100 {
+        if server.log().contains("request cancelled") {
+            cancelled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cancelled, "{}", server.log());
 }

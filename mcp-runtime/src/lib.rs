@@ -43,8 +43,8 @@ pub use server::{
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
     IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptMessage,
     ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SafePath,
-    SamplingRequest, SamplingResult, Server, ServerHandle, State, TaskSupport, ToolAnnotations,
-    ToolDef, ToolError, Unchecked,
+    SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State, TaskSupport,
+    ToolAnnotations, ToolDef, ToolError, Unchecked,
 };
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]

@@ -75,6 +75,16 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--body-timeout", "MCP_BODY_TIMEOUT", true),
     ("--idle-timeout", "MCP_IDLE_TIMEOUT", true),
     ("--request-timeout", "MCP_REQUEST_TIMEOUT", true),
+    (
+        "--max-sessions-per-address",
+        "MCP_MAX_SESSIONS_PER_ADDRESS",
+        true,
+    ),
+    (
+        "--unused-session-timeout",
+        "MCP_UNUSED_SESSION_TIMEOUT",
+        true,
+    ),
 ];
 
 impl LaunchOptions {
@@ -166,6 +176,10 @@ impl LaunchOptions {
             "--body-timeout" => http.body_read_timeout = parse_duration(value)?,
             "--idle-timeout" => http.idle_timeout = parse_duration(value)?,
             "--request-timeout" => http.request_timeout = parse_duration(value)?,
+            "--max-sessions-per-address" => {
+                http.max_sessions_per_address = Some(parse_positive(value)? as usize)
+            }
+            "--unused-session-timeout" => http.unused_session_timeout = parse_duration(value)?,
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -266,7 +280,9 @@ fn help(name: &str) -> String {
                --max-connections-per-address <N>\n                                  Most connections from one address (default: a quarter of the above) [env: MCP_MAX_CONNECTIONS_PER_ADDRESS]\n      \
                --body-timeout <DURATION>  A request body must arrive within this (default: 30s; 408 after) [env: MCP_BODY_TIMEOUT]\n      \
                --idle-timeout <DURATION>  Close connections sending no request head this long (default: 30s) [env: MCP_IDLE_TIMEOUT]\n      \
-               --request-timeout <DURATION>\n                                  A response must start within this (default: 5m; 503 after) [env: MCP_REQUEST_TIMEOUT]\n\n\
+               --request-timeout <DURATION>\n                                  A response must start within this (default: 5m; 503 after) [env: MCP_REQUEST_TIMEOUT]\n      \
+               --max-sessions-per-address <N>\n                                  Most sessions of one address (default: a tenth of --max-sessions, at least 100) [env: MCP_MAX_SESSIONS_PER_ADDRESS]\n      \
+               --unused-session-timeout <DURATION>\n                                  End sessions that sent nothing after initialize (default: 60s) [env: MCP_UNUSED_SESSION_TIMEOUT]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }
@@ -649,6 +665,10 @@ mod tests {
                 "20",
                 "--request-timeout",
                 "2m",
+                "--max-sessions-per-address",
+                "7",
+                "--unused-session-timeout",
+                "15s",
             ],
             &[],
         )
@@ -659,6 +679,8 @@ mod tests {
         assert_eq!(h.body_read_timeout, Duration::from_millis(500));
         assert_eq!(h.idle_timeout, Duration::from_secs(20));
         assert_eq!(h.request_timeout, Duration::from_secs(120));
+        assert_eq!(h.max_sessions_per_address, Some(7));
+        assert_eq!(h.unused_session_timeout, Duration::from_secs(15));
         for bad in ["0", "5h", "ms", "-3s"] {
             let e = serve(&["-t", "http", "--body-timeout", bad], &[]).unwrap_err();
             assert!(e.contains("not a positive duration"), "{bad}: {e}");

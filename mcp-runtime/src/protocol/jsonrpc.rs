@@ -29,6 +29,9 @@ pub mod code {
     pub const MISSING_CAPABILITY: i64 = -32021;
     /// The request's protocol revision is not one the server speaks (2026-07-28).
     pub const UNSUPPORTED_VERSION: i64 = -32022;
+    /// A session has as many requests in flight as the server allows (in JSON-RPC's range
+    /// of implementation-defined server errors; HTTP answers it `429`).
+    pub const TOO_MANY_REQUESTS: i64 = -32029;
 }
 
 /// A request id: a string or an integer, never `null`.

@@ -43,6 +43,9 @@ pub struct Server {
     per_request: per_request::PerRequestConfig,
     tasks: tasks::TaskConfig,
     handle: ServerHandle,
+
+    // Hardening against hostile clients.
+    limits: super::SessionLimits,
 }
 
 impl std::fmt::Debug for Server {
@@ -102,6 +105,8 @@ impl Server {
             per_request: per_request::PerRequestConfig::default(),
             tasks: tasks::TaskConfig::default(),
             handle: ServerHandle::new(),
+            // Hardening against hostile clients.
+            limits: super::SessionLimits::default(),
         }
     }
 
@@ -203,6 +208,13 @@ impl Server {
     /// answer before it fails and is cancelled (default: 5 minutes, for a human in the loop).
     pub fn client_request_timeout(mut self, timeout: std::time::Duration) -> Server {
         self.client_request_timeout = timeout;
+        self
+    }
+
+    /// What one session may hold at once: requests in flight, subscriptions, requests to
+    /// the client (see [`SessionLimits`](super::SessionLimits) for the defaults).
+    pub fn session_limits(mut self, limits: super::SessionLimits) -> Server {
+        self.limits = limits;
         self
     }
 
@@ -379,6 +391,8 @@ impl Server {
             listeners: Mutex::new(Vec::new()),
             per_request: self.per_request,
             tasks: tasks::TaskStore::new(self.tasks),
+            // Hardening against hostile clients.
+            limits: self.limits,
         });
         self.handle.attach(&core);
         Ok(core)

@@ -272,8 +272,24 @@ impl Session {
 
     pub(crate) fn subscribe(&self, params: Option<&RawValue>, on: bool) -> Result<(), ErrorObject> {
         let p: ResourceParams = parse_params(params)?;
+        if on && self.find_resource(&p.uri).is_none() {
+            let message = format!(
+                "Resource not found: {}; only resources this server has can be subscribed to",
+                Escaped(&p.uri)
+            );
+            return Err(not_found(&p.uri, message));
+        }
         let mut subs = self.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
         if on {
+            let max = self.core.limits.max_subscriptions;
+            if subs.len() >= max && !subs.contains(&p.uri) {
+                return Err(ErrorObject::new(
+                    code::INVALID_REQUEST,
+                    format!(
+                        "this session holds {max} subscriptions, as many as it may; unsubscribe from some first"
+                    ),
+                ));
+            }
             subs.insert(p.uri);
         } else {
             subs.remove(&p.uri);

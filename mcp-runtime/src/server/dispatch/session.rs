@@ -283,6 +283,12 @@ impl Session {
             reply(Encoded::error(Some(&id), &duplicate_id(&id)));
             return;
         }
+        let max = self.core.limits.max_requests_in_flight;
+        if in_flight.len() >= max {
+            drop(in_flight);
+            reply(Encoded::error(Some(&id), &too_many_requests(max)));
+            return;
+        }
         let handle = tokio::spawn(async move {
             let bytes = match CatchUnwind(fut).await {
                 Ok(bytes) => bytes,
@@ -295,6 +301,12 @@ impl Session {
             session.finished(&task_id);
         });
         in_flight.insert(id, handle.abort_handle());
+    }
+
+    /// Whether the session has as many requests in flight as it may.
+    fn is_busy(&self) -> bool {
+        self.in_flight.lock().expect("in-flight map poisoned").len()
+            >= self.core.limits.max_requests_in_flight
     }
 
     /// Whether a request with this id is still running.
@@ -389,6 +401,10 @@ impl Session {
             Incoming::Request { id, .. } if self.is_in_flight(&id) => {
                 Reply::Now(Encoded::error(Some(&id), &duplicate_id(&id)))
             }
+            Incoming::Request { id, .. } if self.is_busy() => Reply::Now(Encoded::error(
+                Some(&id),
+                &too_many_requests(self.core.limits.max_requests_in_flight),
+            )),
             Incoming::Request { id, method, params } => {
                 self.handle_request(id, &method, params, out)
             }
@@ -442,6 +458,16 @@ fn duplicate_id(id: &RequestId) -> ErrorObject {
         format!(
             "request id {} is already used by a request in flight in this session; send each request with a new id",
             crate::escape::Escaped(&id.to_string())
+        ),
+    )
+}
+
+/// The refusal of a request beyond the session's budget of requests in flight.
+fn too_many_requests(max: usize) -> ErrorObject {
+    ErrorObject::new(
+        crate::protocol::code::TOO_MANY_REQUESTS,
+        format!(
+            "too many requests in flight: this session may have {max} running at once; retry once some have finished"
         ),
     )
 }
@@ -578,11 +604,23 @@ impl Session {
             }
         })?;
         let (tx, rx) = oneshot::channel();
-        self.outgoing
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), tx);
+        {
+            let mut waiting = self
+                .outgoing
+                .waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let max = self.core.limits.max_client_requests;
+            if waiting.len() >= max {
+                return Err(ClientRequestError::InvalidRequest {
+                    method,
+                    message: format!(
+                        "{max} requests to the client already await their answers, as many as a session may"
+                    ),
+                });
+            }
+            waiting.insert(id.clone(), tx);
+        }
         // Forget the request however this future ends: answered, timed out or dropped.
         struct Forget<'a>(&'a Outgoing, &'a RequestId);
         impl Drop for Forget<'_> {

@@ -27,7 +27,7 @@ mod options;
 #[cfg(feature = "http-server")]
 mod security;
 #[cfg(feature = "http-server")]
-mod server;
+pub(crate) mod server;
 #[cfg(feature = "http-server")]
 mod service;
 #[cfg(feature = "http-server")]

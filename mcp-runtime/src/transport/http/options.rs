@@ -89,6 +89,21 @@ pub struct HttpOptions {
     /// stream) within this long, or it is answered `503` and what it started is cancelled
     /// (default 5 min; a streamed response is not limited by it).
     pub request_timeout: Duration,
+    /// Bytes of events each SSE stream keeps for replay, besides the
+    /// [`replay_buffer`](Self::replay_buffer) count (default 4 MiB; the newest event is
+    /// always kept).
+    pub replay_bytes_per_stream: usize,
+    /// Bytes of events all of a session's streams keep for replay (default 16 MiB): past it,
+    /// finished streams are dropped first, oldest first.
+    pub replay_bytes_per_session: usize,
+    /// Sessions one client address may hold at once (`--max-sessions-per-address`); its
+    /// `initialize` beyond it gets 503. `None` (the default): a tenth of
+    /// [`max_sessions`](Self::max_sessions), but at least 100 (or all of them, if fewer).
+    pub max_sessions_per_address: Option<usize>,
+    /// A session that never got a request after `initialize` (not even
+    /// `notifications/initialized`) ends after this long (default 60 s), so that sessions
+    /// opened and forgotten do not hold their slots for the whole idle timeout.
+    pub unused_session_timeout: Duration,
 }
 
 impl Default for HttpOptions {
@@ -116,6 +131,10 @@ impl Default for HttpOptions {
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(5 * 60),
+            replay_bytes_per_stream: 4 << 20,
+            replay_bytes_per_session: 16 << 20,
+            max_sessions_per_address: None,
+            unused_session_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -151,6 +170,10 @@ impl fmt::Debug for HttpOptions {
             .field("body_read_timeout", &self.body_read_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("replay_bytes_per_stream", &self.replay_bytes_per_stream)
+            .field("replay_bytes_per_session", &self.replay_bytes_per_session)
+            .field("max_sessions_per_address", &self.max_sessions_per_address)
+            .field("unused_session_timeout", &self.unused_session_timeout)
             .finish()
     }
 }

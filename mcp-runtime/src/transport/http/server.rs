@@ -159,6 +159,7 @@ impl HttpServer {
                             Ok(permit) => {
                                 connections.spawn(serve_connection(
                                     stream,
+                                    peer.ip(),
                                     permit,
                                     Arc::clone(&shared),
                                     stop_rx.clone(),
@@ -207,6 +208,10 @@ impl HttpServer {
     }
 }
 
+/// The client address of a request (in its extensions).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PeerIp(pub(crate) std::net::IpAddr);
+
 /// Answers a connection over a cap with `503` and closes it, without waiting for anything:
 /// a client that does not read loses the answer, not a file descriptor.
 fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
@@ -222,6 +227,7 @@ fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
 /// Serves one TCP connection until it closes or the server stops; `permit` counts it.
 async fn serve_connection(
     stream: TcpStream,
+    peer: std::net::IpAddr,
     permit: Permit,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -231,7 +237,8 @@ async fn serve_connection(
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
-    let service = service_fn(move |request| {
+    let service = service_fn(move |mut request: hyper::Request<_>| {
+        request.extensions_mut().insert(PeerIp(peer));
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(service::handle(shared, request).await) }
     });

@@ -8,7 +8,8 @@
 //! POST stream is kept (for a late resume) until [`FINISHED_KEPT`] newer ones finished.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,20 @@ pub(crate) struct SessionStore {
     idle_timeout: Duration,
     max: usize,
     replay: usize,
+
+    // Hardening against hostile clients.
+    replay_bytes: ReplayBytes,
+    /// Sessions per client address, and the most one may hold.
+    by_address: Mutex<HashMap<IpAddr, usize>>,
+    max_per_address: usize,
+    unused_timeout: Duration,
+}
+
+/// Bytes of events kept for replay: per stream and per session.
+#[derive(Clone, Copy)]
+struct ReplayBytes {
+    stream: usize,
+    session: usize,
 }
 
 impl SessionStore {
@@ -43,6 +58,42 @@ impl SessionStore {
             idle_timeout: options.session_idle_timeout,
             max: options.max_sessions,
             replay: options.replay_buffer.max(1),
+            replay_bytes: ReplayBytes {
+                stream: options.replay_bytes_per_stream,
+                session: options.replay_bytes_per_session,
+            },
+            by_address: Mutex::new(HashMap::new()),
+            max_per_address: options
+                .max_sessions_per_address
+                .unwrap_or((options.max_sessions / 10).max(options.max_sessions.min(100))),
+            unused_timeout: options.unused_session_timeout,
+        }
+    }
+
+    fn addresses(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.by_address
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `ip` holds as many sessions as one address may.
+    pub(crate) fn address_is_full(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_some_and(|ip| {
+            self.addresses()
+                .get(&ip)
+                .is_some_and(|&n| n >= self.max_per_address)
+        })
+    }
+
+    /// Forgets a removed session's address.
+    fn release(&self, session: &HttpSession) {
+        let Some(ip) = session.peer else { return };
+        let mut addresses = self.addresses();
+        if let Some(n) = addresses.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                addresses.remove(&ip);
+            }
         }
     }
 
@@ -52,7 +103,7 @@ impl SessionStore {
 
     /// A new session, not yet registered: it is registered with [`SessionStore::insert`] once
     /// its `initialize` succeeded.
-    pub(crate) fn create(&self, core: Arc<ServerCore>) -> Arc<HttpSession> {
+    pub(crate) fn create(&self, core: Arc<ServerCore>, peer: Option<IpAddr>) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
         let id: Arc<str> = crate::protocol::random_id().into();
         let session = Session::new(core, out);
@@ -66,6 +117,9 @@ impl SessionStore {
                 ..Streams::default()
             }),
             replay: self.replay,
+            replay_bytes: self.replay_bytes,
+            peer,
+            used_again: AtomicBool::new(false),
         });
         // What the session says outside any request goes to its GET stream, buffered for
         // replay while no GET is open. The task ends with the session.
@@ -90,6 +144,14 @@ impl SessionStore {
         if map.len() >= self.max {
             return Err(session);
         }
+        if let Some(ip) = session.peer {
+            let mut addresses = self.addresses();
+            let n = addresses.entry(ip).or_insert(0);
+            if *n >= self.max_per_address {
+                return Err(session);
+            }
+            *n += 1;
+        }
         session.last_seen.store(self.now(), Ordering::Relaxed);
         map.insert(Arc::clone(&session.id), session);
         Ok(())
@@ -99,11 +161,16 @@ impl SessionStore {
     pub(crate) fn get(&self, id: &str) -> Option<Arc<HttpSession>> {
         let session = self.read().get(id).cloned()?;
         session.last_seen.store(self.now(), Ordering::Relaxed);
+        session.used_again.store(true, Ordering::Relaxed);
         Some(session)
     }
 
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<HttpSession>> {
-        self.write().remove(id)
+        let removed = self.write().remove(id);
+        if let Some(s) = &removed {
+            self.release(s);
+        }
+        removed
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<HttpSession>> {
@@ -123,10 +190,16 @@ impl SessionStore {
     fn take_expired(&self) -> Vec<Arc<HttpSession>> {
         let now = self.now();
         let limit = self.idle_timeout.as_millis() as u64;
+        let unused_limit = limit.min(self.unused_timeout.as_millis() as u64);
         let expired: Vec<Arc<str>> = self
             .read()
             .values()
             .filter(|s| {
+                let limit = if s.used_again.load(Ordering::Relaxed) {
+                    limit
+                } else {
+                    unused_limit
+                };
                 now.saturating_sub(s.last_seen.load(Ordering::Relaxed)) > limit
                     && !s.has_open_stream()
             })
@@ -136,7 +209,13 @@ impl SessionStore {
             return Vec::new();
         }
         let mut map = self.write();
-        expired.iter().filter_map(|id| map.remove(id)).collect()
+        let removed: Vec<Arc<HttpSession>> =
+            expired.iter().filter_map(|id| map.remove(id)).collect();
+        drop(map);
+        for s in &removed {
+            self.release(s);
+        }
+        removed
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Arc<HttpSession>>> {
@@ -150,8 +229,12 @@ impl SessionStore {
 
 /// Ends idle sessions, forever; runs beside the server.
 pub(crate) async fn reap(shared: Arc<Shared>) {
-    let period = (shared.options.session_idle_timeout / 2)
-        .clamp(Duration::from_millis(50), Duration::from_secs(60));
+    let period = (shared
+        .options
+        .session_idle_timeout
+        .min(shared.options.unused_session_timeout)
+        / 2)
+    .clamp(Duration::from_millis(50), Duration::from_secs(60));
     loop {
         tokio::time::sleep(period).await;
         for session in shared.sessions.take_expired() {
@@ -169,6 +252,13 @@ pub(crate) struct HttpSession {
     last_seen: AtomicU64,
     streams: Mutex<Streams>,
     replay: usize,
+
+    // Hardening against hostile clients.
+    replay_bytes: ReplayBytes,
+    /// The client address that started it.
+    peer: Option<IpAddr>,
+    /// A request came after `initialize`.
+    used_again: AtomicBool,
 }
 
 #[derive(Default)]
@@ -178,6 +268,8 @@ struct Streams {
     map: HashMap<u64, Stream>,
     /// Finished POST streams, oldest first.
     finished: VecDeque<u64>,
+    /// Bytes of the events kept for replay, in all streams.
+    bytes: usize,
 }
 
 #[derive(Default)]
@@ -185,6 +277,8 @@ struct Stream {
     next_seq: u64,
     /// The last events, for replay.
     events: VecDeque<(u64, Bytes)>,
+    /// Their bytes.
+    bytes: usize,
     /// The connection the stream is delivered on, when one is open.
     live: Option<mpsc::UnboundedSender<Bytes>>,
     /// The request was answered: nothing more will come.
@@ -192,6 +286,32 @@ struct Stream {
     /// The first event published while no connection was open (the GET stream delivers
     /// these to the next GET).
     undelivered: Option<u64>,
+}
+
+impl Streams {
+    /// Drops replay events until the session keeps at most `max` bytes: whole finished
+    /// streams first, oldest first, then the oldest events of other streams; the newest event
+    /// of stream `current` stays.
+    fn trim(&mut self, max: usize, current: u64) {
+        while self.bytes > max {
+            if let Some(old) = self.finished.pop_front() {
+                if let Some(s) = self.map.remove(&old) {
+                    self.bytes -= s.bytes;
+                }
+                continue;
+            }
+            let victim = self
+                .map
+                .iter_mut()
+                .filter(|(n, s)| !s.events.is_empty() && (**n != current || s.events.len() > 1))
+                .max_by_key(|(_, s)| s.bytes);
+            let Some((_, stream)) = victim else { return };
+            if let Some((_, old)) = stream.events.pop_front() {
+                stream.bytes -= old.len();
+                self.bytes -= old.len();
+            }
+        }
+    }
 }
 
 impl Stream {
@@ -309,15 +429,27 @@ impl HttpSession {
         let seq = stream.next_seq;
         stream.next_seq += 1;
         let event = sse::event(Some(&format!("{number}-{seq}")), message);
-        if stream.events.len() >= replay {
-            stream.events.pop_front();
+        let mut dropped = 0;
+        while stream.events.len() >= replay
+            || (!stream.events.is_empty() && stream.bytes + event.len() > self.replay_bytes.stream)
+        {
+            if let Some((_, old)) = stream.events.pop_front() {
+                stream.bytes -= old.len();
+                dropped += old.len();
+            }
         }
+        stream.bytes += event.len();
         stream.events.push_back((seq, event.clone()));
-        let delivered = stream.live.as_ref().is_some_and(|l| l.send(event).is_ok());
+        let delivered = stream
+            .live
+            .as_ref()
+            .is_some_and(|l| l.send(event.clone()).is_ok());
         if !delivered {
             stream.live = None;
             stream.undelivered.get_or_insert(seq);
         }
+        streams.bytes = streams.bytes + event.len() - dropped;
+        streams.trim(self.replay_bytes.session, number);
     }
 
     /// Ends the connection a POST stream is delivered on; what follows is kept for the client
@@ -338,8 +470,10 @@ impl HttpSession {
         stream.live = None;
         streams.finished.push_back(number);
         while streams.finished.len() > FINISHED_KEPT {
-            if let Some(old) = streams.finished.pop_front() {
-                streams.map.remove(&old);
+            if let Some(old) = streams.finished.pop_front()
+                && let Some(s) = streams.map.remove(&old)
+            {
+                streams.bytes -= s.bytes;
             }
         }
     }
@@ -351,7 +485,11 @@ impl HttpSession {
 
     /// Ends the session: closes its streams and stops its requests.
     pub(crate) async fn close(&self) {
-        self.streams().map.clear();
+        {
+            let mut streams = self.streams();
+            streams.map.clear();
+            streams.bytes = 0;
+        }
         self.session.drain(Duration::ZERO).await;
     }
 }
@@ -371,7 +509,7 @@ mod tests {
             replay_buffer: 3,
             ..HttpOptions::default()
         });
-        store.create(crate::Server::empty("t").build().unwrap())
+        store.create(crate::Server::empty("t").build().unwrap(), None)
     }
 
     fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<String> {
@@ -450,6 +588,38 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         s.listen(tx, Duration::from_secs(1)).unwrap();
         assert_eq!(drain(&mut rx), ["id: 0-0\ndata: early\n\n"]);
+    }
+
+    #[tokio::test]
+    async fn replay_is_bounded_in_bytes_per_stream_and_per_session() {
+        let store = SessionStore::new(&HttpOptions {
+            replay_bytes_per_stream: 3_000,
+            replay_bytes_per_session: 4_000,
+            ..HttpOptions::default()
+        });
+        let s = store.create(crate::Server::empty("t").build().unwrap(), None);
+        let big = vec![b'x'; 1_000];
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let first = s.open_stream(tx, Duration::from_secs(1));
+        for _ in 0..10 {
+            s.publish(first, &big);
+        }
+        let kept = |n: u64| s.streams().map.get(&n).map_or(0, |st| st.events.len());
+        assert_eq!(kept(first), 2, "3 000 bytes hold two events of ~1 000");
+        s.finish(first);
+        let (tx, _rx2) = mpsc::unbounded_channel();
+        let second = s.open_stream(tx, Duration::from_secs(1));
+        for _ in 0..3 {
+            s.publish(second, &big);
+        }
+        // The session's 4 000 bytes: the finished stream went first, whole.
+        assert_eq!(kept(first), 0);
+        assert!(s.streams().bytes <= 4_000);
+        // One event larger than every bound is still kept: the newest always is.
+        s.publish(second, &vec![b'y'; 10_000]);
+        assert_eq!(kept(second), 1);
+        let accounted: usize = s.streams().map.values().map(|st| st.bytes).sum();
+        assert_eq!(accounted, s.streams().bytes);
     }
 
     #[test]

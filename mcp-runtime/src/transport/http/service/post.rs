@@ -140,7 +140,11 @@ pub(super) async fn post(
 
     let Some(session_id) = headers.get(SESSION_ID) else {
         if is_initialize {
-            return initialize(shared, message, log);
+            let peer = parts
+                .extensions
+                .get::<crate::transport::http::server::PeerIp>()
+                .map(|p| p.0);
+            return initialize(shared, message, log, peer);
         }
         return http_error(
             StatusCode::BAD_REQUEST,
@@ -202,6 +206,7 @@ pub(super) fn initialize(
     shared: &Arc<Shared>,
     message: Incoming<'_>,
     log: &mut Log,
+    peer: Option<std::net::IpAddr>,
 ) -> HttpResponse {
     let id = match &message {
         Incoming::Request { id, .. } => Some(id.clone()),
@@ -210,7 +215,14 @@ pub(super) fn initialize(
     if shared.sessions.is_full() {
         return too_many_sessions(id.as_ref());
     }
-    let http = shared.sessions.create(Arc::clone(&shared.core));
+    if shared.sessions.address_is_full(peer) {
+        return http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            id.as_ref(),
+            "Service Unavailable: this address holds as many sessions as one may; end some (DELETE) or wait for them to expire",
+        );
+    }
+    let http = shared.sessions.create(Arc::clone(&shared.core), peer);
     let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
         Reply::Now(encoded) => encoded.bytes,
         Reply::None | Reply::Later(..) => {
@@ -364,6 +376,13 @@ pub(super) fn finished_json(
     result: Result<Encoded, oneshot::error::RecvError>,
 ) -> HttpResponse {
     match result {
+        Ok(encoded) if encoded.error == Some(code::TOO_MANY_REQUESTS) => {
+            let mut response = json(StatusCode::TOO_MANY_REQUESTS, encoded.bytes);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
         Ok(encoded) => {
             let status = if log.per_request {
                 per_request_status(encoded.error)
