@@ -741,3 +741,80 @@ async fn a_call_whose_post_went_away_is_cancelled() {
     }
     assert!(cancelled, "{}", server.log());
 }
+
+// ------------------------------------------------------------------ item 7: safer defaults
+
+/// Panics on the blocking pool.
+#[tool(blocking)]
+fn blocking_boom() -> u32 {
+    panic!("secret path /srv/data/customers.db")
+}
+
+/// A panicking handler tells the client only that it failed; the detail is in the log, or
+/// also in the answer when the server shows details.
+#[tokio::test]
+async fn panics_reach_the_client_as_a_generic_error() {
+    let c = Client::connect(Server::new("panics").only_tools(&["blocking_boom"]))
+        .await
+        .unwrap();
+    let r = c.call_tool("blocking_boom", json!({})).await.unwrap();
+    assert!(r.is_error);
+    let text = r.content[0].as_text().unwrap();
+    assert_eq!(
+        text,
+        "internal error in tool `blocking_boom` (the server log has the details)"
+    );
+    let c = Client::connect(
+        Server::new("panics")
+            .only_tools(&["blocking_boom"])
+            .show_panic_details(true),
+    )
+    .await
+    .unwrap();
+    let r = c.call_tool("blocking_boom", json!({})).await.unwrap();
+    assert!(
+        r.content[0]
+            .as_text()
+            .unwrap()
+            .contains("/srv/data/customers.db"),
+        "{r:?}"
+    );
+}
+
+/// `--show-panic-details` works on stdio too (the inspector sets its variable).
+#[test]
+fn the_inspector_switch_shows_panic_details() {
+    let mut command = Command::new(built_example("everything"));
+    command.env("MCP_SHOW_PANIC_DETAILS", "1");
+    let mut peer = StdioPeer::start(command);
+    let init = peer.request(0, "initialize", initialize("stdio")["params"].clone());
+    assert!(init["result"].is_object(), "{init}");
+    // A task-optional tool called directly: its panic is an `isError` result.
+    let r = peer.request(
+        2,
+        "tools/call",
+        json!({"name": "protocol_error_job", "arguments": {}}),
+    );
+    assert!(
+        r.to_string().contains("worker crashed"),
+        "the detail is shown: {r}"
+    );
+}
+
+/// A non-loopback address without `--allowed-hosts` is warned about, with the fix.
+#[test]
+fn binding_every_address_without_allowed_hosts_warns() {
+    let server = serve("quickstart", None, &["--host", "0.0.0.0"]);
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = server.log();
+        if log.contains("allowed-hosts") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        log.contains("no --allowed-hosts") && log.contains("--allowed-hosts mcp.example.com"),
+        "{log}"
+    );
+}

@@ -463,8 +463,22 @@ async fn a_panicking_tool_is_an_error_result_and_the_server_lives_on() {
     let c = client().await;
     let r = c.call_tool("explode", json!({})).await.unwrap();
     assert!(r.is_error);
-    assert!(r.content[0].as_text().unwrap().contains("kaboom"));
+    // The client hears that something failed, not what: the panic's message is the log's.
+    let text = r.content[0].as_text().unwrap();
+    assert_eq!(
+        text,
+        "internal error in tool `explode` (the server log has the details)"
+    );
     c.ping().await.unwrap();
+    let shown = Client::connect(Server::new("tools-test").show_panic_details(true))
+        .await
+        .unwrap();
+    let r = shown.call_tool("explode", json!({})).await.unwrap();
+    let text = r.content[0].as_text().unwrap();
+    assert!(
+        text.starts_with("internal error in tool `explode`: ") && text.contains("kaboom"),
+        "{text}"
+    );
     let r = c.call_tool("heavy", json!({"n": 100})).await.unwrap();
     assert_eq!(r.structured_content, Some(json!({"result": 5050})));
 }

@@ -173,7 +173,12 @@ pub(crate) async fn connect(
             }
             (_, Some(program)) => {
                 let mut command = tokio::process::Command::new(&program.argv[0]);
-                command.args(&program.argv[1..]).stderr(stderr);
+                // A development tool: a panicking handler says why (servers built on
+                // mcp-runtime read this; others ignore it).
+                command
+                    .args(&program.argv[1..])
+                    .env("MCP_SHOW_PANIC_DETAILS", "1")
+                    .stderr(stderr);
                 let shown = program.argv.join(" ");
                 Client::spawn_with(command, options).await.map_err(|e| match e {
                     mcp_runtime::ClientError::Io(io) => ConnectError::new(format!(

@@ -17,6 +17,9 @@ pub struct LaunchOptions {
     pub max_message_size: usize,
     /// How to serve when the transport is [`Transport::Http`].
     pub http: HttpOptions,
+    /// Tell clients what a panicking handler said (`--show-panic-details`; see
+    /// [`Server::show_panic_details`]).
+    pub show_panic_details: bool,
 }
 
 /// A transport a server can be launched on.
@@ -34,6 +37,7 @@ impl Default for LaunchOptions {
             transport: Transport::Stdio,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             http: HttpOptions::default(),
+            show_panic_details: false,
         }
     }
 }
@@ -66,6 +70,7 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--sse-retry", "MCP_SSE_RETRY", true),
     ("--sse-close-after", "MCP_SSE_CLOSE_AFTER", true),
     // Hardening against hostile clients.
+    ("--show-panic-details", "MCP_SHOW_PANIC_DETAILS", false),
     ("--max-connections", "MCP_MAX_CONNECTIONS", true),
     (
         "--max-connections-per-address",
@@ -125,7 +130,10 @@ impl LaunchOptions {
             };
             opts.set(name, &value)
                 .map_err(|e| format!("`{name}`: {e}"))?;
-            if !matches!(name, "--transport" | "--max-message-size") {
+            if !matches!(
+                name,
+                "--transport" | "--max-message-size" | "--show-panic-details"
+            ) {
                 http_flag.get_or_insert(name);
             }
         }
@@ -169,6 +177,7 @@ impl LaunchOptions {
                 http.sse_close_after = Some(Duration::from_millis(parse_positive(value)?))
             }
             // Hardening against hostile clients.
+            "--show-panic-details" => self.show_panic_details = parse_bool(value)?,
             "--max-connections" => http.max_connections = Some(parse_positive(value)? as usize),
             "--max-connections-per-address" => {
                 http.max_connections_per_address = Some(parse_positive(value)? as usize)
@@ -261,7 +270,8 @@ fn help(name: &str) -> String {
          Usage: {name} [OPTIONS]\n\n\
          Options:\n  \
            -t, --transport <stdio|http>   How to serve (default: stdio) [env: MCP_TRANSPORT]\n      \
-               --max-message-size <BYTES> Largest message accepted (default: {DEFAULT_MAX_MESSAGE_SIZE}) [env: MCP_MAX_MESSAGE_SIZE]\n  \
+               --max-message-size <BYTES> Largest message accepted (default: {DEFAULT_MAX_MESSAGE_SIZE}) [env: MCP_MAX_MESSAGE_SIZE]\n      \
+               --show-panic-details       Tell clients what a panicking handler said (default: log only) [env: MCP_SHOW_PANIC_DETAILS]\n  \
            -h, --help                     Print this help\n\n\
          Streamable HTTP (with --transport http):\n      \
                --host <ADDRESS>           Address to listen on (default: 127.0.0.1) [env: MCP_HOST]\n      \
@@ -332,7 +342,12 @@ impl Server {
     pub async fn serve(self, opts: LaunchOptions) -> Result<(), Error> {
         opts.transport.available()?;
         init_logging();
-        let (core, teardown) = self.start().await?;
+        let server = if opts.show_panic_details {
+            self.show_panic_details(true)
+        } else {
+            self
+        };
+        let (core, teardown) = server.start().await?;
         match opts.transport {
             #[cfg(feature = "http-server")]
             Transport::Http => {
@@ -681,6 +696,8 @@ mod tests {
         assert_eq!(h.request_timeout, Duration::from_secs(120));
         assert_eq!(h.max_sessions_per_address, Some(7));
         assert_eq!(h.unused_session_timeout, Duration::from_secs(15));
+        let o = serve(&["--show-panic-details"], &[]).unwrap();
+        assert!(o.show_panic_details, "an option of every transport");
         for bad in ["0", "5h", "ms", "-3s"] {
             let e = serve(&["-t", "http", "--body-timeout", bad], &[]).unwrap_err();
             assert!(e.contains("not a positive duration"), "{bad}: {e}");

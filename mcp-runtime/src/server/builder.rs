@@ -46,6 +46,7 @@ pub struct Server {
 
     // Hardening against hostile clients.
     limits: super::SessionLimits,
+    show_panic_details: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -107,6 +108,7 @@ impl Server {
             handle: ServerHandle::new(),
             // Hardening against hostile clients.
             limits: super::SessionLimits::default(),
+            show_panic_details: false,
         }
     }
 
@@ -215,6 +217,15 @@ impl Server {
     /// the client (see [`SessionLimits`](super::SessionLimits) for the defaults).
     pub fn session_limits(mut self, limits: super::SessionLimits) -> Server {
         self.limits = limits;
+        self
+    }
+
+    /// Whether a client is told what a panicking handler said. Off by default: the client
+    /// gets ``internal error in tool `x` `` and the panic's message goes to the log only (it
+    /// may name paths, queries or data). `--show-panic-details` (`MCP_SHOW_PANIC_DETAILS`)
+    /// turns it on from the command line; `mcp-cli dev` turns it on for the server it runs.
+    pub fn show_panic_details(mut self, show: bool) -> Server {
+        self.show_panic_details = show;
         self
     }
 
@@ -393,6 +404,7 @@ impl Server {
             tasks: tasks::TaskStore::new(self.tasks),
             // Hardening against hostile clients.
             limits: self.limits,
+            show_panic_details: self.show_panic_details,
         });
         self.handle.attach(&core);
         Ok(core)

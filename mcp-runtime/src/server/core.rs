@@ -38,6 +38,8 @@ pub(crate) struct ServerCore {
 
     // Hardening against hostile clients.
     pub(crate) limits: super::SessionLimits,
+    /// Tell clients what a panicking handler said (otherwise only the log has it).
+    pub(crate) show_panic_details: bool,
 }
 
 impl ServerCore {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::session::{
-    CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panicked, panicked_msg,
+    CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panic_text, panicked, panicked_msg,
     parse_optional_params, parse_params, run_handler,
 };
 use crate::escape::{Escaped, MAX_NAME_BYTES};
@@ -203,10 +203,12 @@ impl Session {
         let version = self.protocol_version();
         let handler = entry.def.handler;
         let name = entry.def.name;
+        let show = self.core.show_panic_details;
         let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
             Ok(f) => f,
             Err(panic) => {
-                return Reply::Now(wire.result(&id, &panicked(name, &panic).for_revision(version)));
+                let result = panicked(name, &panic, show);
+                return Reply::Now(wire.result(&id, &result.for_revision(version)));
             }
         };
         match fut {
@@ -231,15 +233,13 @@ impl Session {
                                     .and_then(|s| s.round())
                                     .is_some_and(|r| r.task().is_some()) =>
                             {
-                                tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
+                                let what = format!("tool `{name}`");
                                 return wire.error(
                                     Some(&id),
-                                    &ErrorObject::internal(format!(
-                                        "tool `{name}` failed unexpectedly: {msg}"
-                                    )),
+                                    &ErrorObject::internal(panic_text(&what, &msg, show)),
                                 );
                             }
-                            Err(msg) => panicked_msg(name, &msg),
+                            Err(msg) => panicked_msg(name, &msg, show),
                         };
                         wire.result(&id, &result.for_revision(version))
                     }),
@@ -328,6 +328,7 @@ impl Session {
         let handler = entry.def.handler;
         let uri = p.uri;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
+        let show = self.core.show_panic_details;
         run_handler(
             id,
             || handler(read),
@@ -349,13 +350,10 @@ impl Session {
                     wire.error(Some(id), &error)
                 }
                 Err(panic) => {
-                    tracing::error!(uri = ?Escaped(&uri), panic, "resource read panicked");
+                    let what = format!("reading `{}`", Escaped(&uri));
                     wire.error(
                         Some(id),
-                        &ErrorObject::internal(format!(
-                            "reading `{}` failed unexpectedly: {panic}",
-                            Escaped(&uri)
-                        )),
+                        &ErrorObject::internal(panic_text(&what, &panic, show)),
                     )
                 }
             },
@@ -386,6 +384,7 @@ impl Session {
         let handler = entry.def.handler;
         let name = entry.def.name;
         let get = PromptGet::new(&entry, p.arguments.unwrap_or_default(), request);
+        let show = self.core.show_panic_details;
         run_handler(
             id,
             || handler(get),
@@ -393,12 +392,10 @@ impl Session {
                 Ok(Ok(result)) => wire.result::<GetPromptResult>(id, &result),
                 Ok(Err(error)) => wire.error(Some(id), &error),
                 Err(panic) => {
-                    tracing::error!(prompt = name, panic, "prompt panicked");
+                    let what = format!("prompt `{name}`");
                     wire.error(
                         Some(id),
-                        &ErrorObject::internal(format!(
-                            "prompt `{name}` failed unexpectedly: {panic}"
-                        )),
+                        &ErrorObject::internal(panic_text(&what, &panic, show)),
                     )
                 }
             },
@@ -472,6 +469,7 @@ impl Session {
                 arguments: p.context.and_then(|c| c.arguments).unwrap_or_default(),
             },
         };
+        let show = self.core.show_panic_details;
         run_handler(
             id,
             || crate::server::HandlerFuture::pending(completer(request)),
@@ -483,7 +481,7 @@ impl Session {
                 ),
                 Err(panic) => wire.error(
                     Some(id),
-                    &ErrorObject::internal(format!("completion failed unexpectedly: {panic}")),
+                    &ErrorObject::internal(panic_text("completion", &panic, show)),
                 ),
             },
         )

@@ -294,7 +294,11 @@ impl Session {
                 Ok(bytes) => bytes,
                 Err(panic) => Encoded::error(
                     Some(&task_id),
-                    &ErrorObject::internal(format!("the request handler panicked: {panic}")),
+                    &ErrorObject::internal(panic_text(
+                        "the request handler",
+                        &panic,
+                        session.core.show_panic_details,
+                    )),
                 ),
             };
             reply(bytes);
@@ -496,13 +500,28 @@ pub(crate) fn run_handler<T: Send + 'static>(
     }
 }
 
-pub(crate) fn panicked(tool: &str, panic: &Box<dyn std::any::Any + Send>) -> CallToolResult {
-    panicked_msg(tool, &panic_message(panic))
+pub(crate) fn panicked(
+    tool: &str,
+    panic: &Box<dyn std::any::Any + Send>,
+    show: bool,
+) -> CallToolResult {
+    panicked_msg(tool, &panic_message(panic), show)
 }
 
-pub(crate) fn panicked_msg(tool: &str, msg: &str) -> CallToolResult {
-    tracing::error!(tool, panic = msg, "tool panicked");
-    CallToolResult::error(format!("tool `{tool}` failed unexpectedly: {msg}"))
+pub(crate) fn panicked_msg(tool: &str, msg: &str, show: bool) -> CallToolResult {
+    CallToolResult::error(panic_text(&format!("tool `{tool}`"), msg, show))
+}
+
+/// What the client is told of a panic in `what` (``tool `x` ``, ``prompt `x` ``…): that
+/// there was an internal error, and the panic's message only when the server shows details
+/// ([`Server::show_panic_details`](crate::Server::show_panic_details)). The log always has it.
+pub(crate) fn panic_text(what: &str, msg: &str, show: bool) -> String {
+    tracing::error!(what, panic = msg, "a handler panicked");
+    if show {
+        format!("internal error in {what}: {msg}")
+    } else {
+        format!("internal error in {what} (the server log has the details)")
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

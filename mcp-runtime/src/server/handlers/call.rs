@@ -406,7 +406,9 @@ impl HandlerFuture<CallToolResult> {
         HandlerFuture::pending(async move {
             match tokio::task::spawn_blocking(f).await {
                 Ok(r) => r,
-                Err(e) => CallToolResult::error(format!("the tool failed unexpectedly: {e}")),
+                // A panic goes on up, to be reported like any tool's.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => CallToolResult::error(format!("the tool was stopped: {e}")),
             }
         })
     }

@@ -136,8 +136,15 @@ impl HttpServer {
             listener,
             shared,
             teardown,
-            ..
+            addr,
         } = self;
+        if !addr.ip().is_loopback() && shared.options.allowed_hosts.is_empty() {
+            tracing::warn!(
+                "listening on {addr} with no --allowed-hosts: the Host header is not checked, so a \
+                 web page can reach this server through DNS rebinding; list the names clients use, \
+                 e.g. --allowed-hosts mcp.example.com (or MCP_ALLOWED_HOSTS, HttpOptions::allowed_hosts)"
+            );
+        }
         tracing::debug!(
             max_connections = shared.connections.max(),
             max_connections_per_address = shared.connections.max_per_address(),
