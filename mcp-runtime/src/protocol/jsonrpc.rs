@@ -29,6 +29,10 @@ pub mod code {
     pub const MISSING_CAPABILITY: i64 = -32021;
     /// The request's protocol revision is not one the server speaks (2026-07-28).
     pub const UNSUPPORTED_VERSION: i64 = -32022;
+    /// The caller may not use what it asked for: a scope it lacks, or the application's own
+    /// rule ([`Server::authorize`](crate::Server::authorize)). This runtime's code, in the
+    /// range JSON-RPC leaves to servers; `data.requiredScope` names a missing scope.
+    pub const FORBIDDEN: i64 = -32003;
 }
 
 /// A request id: a string or an integer, never `null`.

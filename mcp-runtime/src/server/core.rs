@@ -35,6 +35,9 @@ pub(crate) struct ServerCore {
     pub(crate) per_request: per_request::PerRequestConfig,
     /// The tasks of 2026-07-28 calls (the tasks extension).
     pub(crate) tasks: tasks::TaskStore,
+    // ---- Identity (issue 21)
+    /// Who may see and use what.
+    pub(crate) policy: crate::auth::policy::Policy,
 }
 
 impl ServerCore {
@@ -74,6 +77,22 @@ impl ServerCore {
             self.info.clone(),
             self.instructions.clone(),
         )
+    }
+
+    /// Every scope the server's items and its default name.
+    pub(crate) fn declared_scopes(&self) -> Vec<String> {
+        let tools = self.tools.load();
+        let resources = self.resources.load();
+        let templates = self.templates.load();
+        let prompts = self.prompts.load();
+        let scopes = tools
+            .live()
+            .iter()
+            .map(|t| t.def.scopes)
+            .chain(resources.live().iter().map(|r| r.def.scopes))
+            .chain(templates.live().iter().map(|r| r.def.scopes))
+            .chain(prompts.live().iter().map(|p| p.def.scopes));
+        self.policy.declared(scopes)
     }
 
     /// A one-line summary for banners and logs.

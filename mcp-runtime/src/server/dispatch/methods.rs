@@ -10,6 +10,7 @@ use super::session::{
     CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panicked, panicked_msg,
     parse_optional_params, parse_params, run_handler,
 };
+use crate::auth::Access;
 use crate::protocol::per_request::Envelope;
 use crate::protocol::{
     CallToolParams, CompleteParams, CompletionReference, Encoded, ErrorObject, GetPromptParams,
@@ -113,7 +114,29 @@ impl Session {
 
     fn list_tools(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.tools.load();
-        self.page(params, "tools", table.live(), |e, v| e.listing(v))
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "tools", &visible, |e, v| e.listing(v))
+    }
+
+    /// What of `items` the caller may see: all of them for a caller holding every scope
+    /// (borrowed, nothing copied), else those whose scopes it holds.
+    pub(crate) fn visible<'a, E>(
+        &self,
+        items: &'a [Arc<E>],
+        scopes: impl Fn(&E) -> Option<&'static [&'static str]>,
+    ) -> std::borrow::Cow<'a, [Arc<E>]> {
+        let caller = self.caller();
+        if caller.principal.has_every_scope() {
+            return std::borrow::Cow::Borrowed(items);
+        }
+        let policy = &self.core.policy;
+        std::borrow::Cow::Owned(
+            items
+                .iter()
+                .filter(|e| policy.visible(&caller.principal, scopes(e)))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// One page of a list result.
@@ -174,8 +197,20 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
             ));
         };
+        let arguments = p.arguments.unwrap_or_default();
         let request = self.request_parts(&id, p.meta, out);
-        let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
+        if let Err(e) = self.core.policy.check(
+            &request.caller.principal,
+            &format!("tool `{}`", p.name),
+            entry.def.scopes,
+            Access::Tool {
+                name: &p.name,
+                arguments: &arguments,
+            },
+        ) {
+            return Reply::Now(wire.error(Some(&id), &e));
+        }
+        let call = ToolCall::new(&entry, arguments, request);
         let version = self.protocol_version();
         let handler = entry.def.handler;
         let name = entry.def.name;
@@ -228,7 +263,8 @@ impl Session {
 impl Session {
     pub(crate) fn list_resources(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.resources.load();
-        self.page(params, "resources", table.live(), |e, v| e.listing(v))
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "resources", &visible, |e, v| e.listing(v))
     }
 
     pub(crate) fn list_resource_templates(
@@ -236,14 +272,14 @@ impl Session {
         params: Option<&RawValue>,
     ) -> Result<Page, ErrorObject> {
         let table = self.core.templates.load();
-        self.page(params, "resourceTemplates", table.live(), |e, v| {
-            e.listing(v)
-        })
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "resourceTemplates", &visible, |e, v| e.listing(v))
     }
 
     pub(crate) fn list_prompts(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.prompts.load();
-        self.page(params, "prompts", table.live(), |e, v| e.listing(v))
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "prompts", &visible, |e, v| e.listing(v))
     }
 
     pub(crate) fn subscribe(&self, params: Option<&RawValue>, on: bool) -> Result<(), ErrorObject> {
@@ -285,6 +321,14 @@ impl Session {
             return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
         };
         let request = self.request_parts(&id, p.meta, out);
+        if let Err(e) = self.core.policy.check(
+            &request.caller.principal,
+            &format!("resource `{}`", p.uri),
+            entry.def.scopes,
+            Access::Resource { uri: &p.uri },
+        ) {
+            return Reply::Now(wire.error(Some(&id), &e));
+        }
         let handler = entry.def.handler;
         let uri = p.uri;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
@@ -334,10 +378,22 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", p.name)),
             ));
         };
+        let arguments = p.arguments.unwrap_or_default();
         let request = self.request_parts(&id, p.meta, out);
+        if let Err(e) = self.core.policy.check(
+            &request.caller.principal,
+            &format!("prompt `{}`", p.name),
+            entry.def.scopes,
+            Access::Prompt {
+                name: &p.name,
+                arguments: &arguments,
+            },
+        ) {
+            return Reply::Now(wire.error(Some(&id), &e));
+        }
         let handler = entry.def.handler;
         let name = entry.def.name;
-        let get = PromptGet::new(&entry, p.arguments.unwrap_or_default(), request);
+        let get = PromptGet::new(&entry, arguments, request);
         run_handler(
             id,
             || handler(get),
@@ -372,6 +428,16 @@ impl Session {
                         &ErrorObject::invalid_params(format!("Unknown prompt: `{name}`")),
                     ));
                 };
+                let caller = self.caller();
+                if let Some(scope) = self
+                    .core
+                    .policy
+                    .missing(&caller.principal, prompt.def.scopes)
+                {
+                    let e =
+                        crate::auth::policy::insufficient_scope(&format!("prompt `{name}`"), scope);
+                    return Reply::Now(wire.error(Some(&id), &e));
+                }
                 match prompt.argument(&argument) {
                     Some(a) => a.spec.complete,
                     None => {
@@ -396,6 +462,18 @@ impl Session {
                         &ErrorObject::invalid_params(format!("Unknown resource template: `{uri}`")),
                     ));
                 };
+                let caller = self.caller();
+                if let Some(scope) = self
+                    .core
+                    .policy
+                    .missing(&caller.principal, entry.def.scopes)
+                {
+                    let e = crate::auth::policy::insufficient_scope(
+                        &format!("resource `{uri}`"),
+                        scope,
+                    );
+                    return Reply::Now(wire.error(Some(&id), &e));
+                }
                 match entry.variable(&argument) {
                     Some(v) => v.complete,
                     None => {

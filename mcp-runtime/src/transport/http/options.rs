@@ -47,7 +47,8 @@ pub struct HttpOptions {
     /// `Host` header is checked only when this list is not empty.
     pub allowed_hosts: Vec<String>,
     /// When set, every request to the endpoint needs `Authorization: Bearer <token>`
-    /// (otherwise 401).
+    /// (otherwise 401); the caller then holds every scope. With [`api_keys`](Self::api_keys)
+    /// or [`oauth`](Self::oauth) too, any of them is accepted.
     pub auth_token: Option<String>,
     /// The largest request body accepted, in bytes (larger: 413).
     pub max_message_size: usize,
@@ -67,6 +68,14 @@ pub struct HttpOptions {
     pub replay_buffer: usize,
     /// On shutdown, how long requests in flight may take to finish (default 10 s).
     pub shutdown_timeout: Duration,
+    // ---- Identity (issue 21)
+    /// A file of API keys (`--api-keys`; see [`auth::api_keys`](crate::auth::api_keys)):
+    /// each request then needs one of its keys, in `X-API-Key` or `Authorization: Bearer`.
+    /// The file is read again when it changes, and on SIGHUP.
+    pub api_keys: Option<std::path::PathBuf>,
+    /// Accept OAuth access tokens from this authorization server (the server is then an
+    /// OAuth 2.1 resource server, with RFC 9728 metadata).
+    pub oauth: Option<crate::auth::OAuthOptions>,
 }
 
 impl Default for HttpOptions {
@@ -88,6 +97,8 @@ impl Default for HttpOptions {
             sse_close_after: None,
             replay_buffer: 256,
             shutdown_timeout: crate::transport::lines::DRAIN_DEADLINE,
+            api_keys: None,
+            oauth: None,
         }
     }
 }
@@ -114,6 +125,8 @@ impl fmt::Debug for HttpOptions {
             .field("sse_close_after", &self.sse_close_after)
             .field("replay_buffer", &self.replay_buffer)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("api_keys", &self.api_keys)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }

@@ -26,6 +26,9 @@ pub(crate) struct Shared {
     pub(crate) options: HttpOptions,
     pub(crate) guard: Guard,
     pub(crate) sessions: SessionStore,
+    // ---- Identity (issue 21)
+    /// Who may call: the credential each request must carry.
+    pub(crate) edge: crate::auth::edge::Edge,
     /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
     pub(crate) nowhere: crate::server::dispatch::session::Outbound,
 }
@@ -61,7 +64,8 @@ impl fmt::Debug for HttpServer {
 
 impl HttpServer {
     /// Builds `server` and binds its listening socket.
-    pub async fn bind(server: Server, options: HttpOptions) -> Result<HttpServer, Error> {
+    pub async fn bind(mut server: Server, mut options: HttpOptions) -> Result<HttpServer, Error> {
+        server.lend_auth(&mut options);
         let (core, teardown) = server.start().await?;
         Self::bind_core(core, teardown, options).await
     }
@@ -88,6 +92,14 @@ impl HttpServer {
         };
         let addr = listener.local_addr()?;
         let guard = Guard::new(&options, addr.ip().is_loopback());
+        let endpoint = format!("http://{addr}{}", options.path);
+        let edge = match crate::auth::edge::Edge::new(&options, &endpoint, core.declared_scopes()) {
+            Ok(edge) => edge,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
         let sessions = SessionStore::new(&options);
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         Ok(HttpServer {
@@ -98,6 +110,7 @@ impl HttpServer {
                 options,
                 guard,
                 sessions,
+                edge,
                 nowhere,
             }),
             teardown,
@@ -138,9 +151,10 @@ impl HttpServer {
                 biased;
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         connections.spawn(serve_connection(
                             stream,
+                            peer,
                             Arc::clone(&shared),
                             stop_rx.clone(),
                         ));
@@ -182,13 +196,18 @@ impl HttpServer {
 }
 
 /// Serves one TCP connection until it closes or the server stops.
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(service::handle(shared, request).await) }
+        async move { Ok::<_, Infallible>(service::handle(shared, request, Some(peer)).await) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -52,10 +52,14 @@ impl SessionStore {
 
     /// A new session, not yet registered: it is registered with [`SessionStore::insert`] once
     /// its `initialize` succeeded.
-    pub(crate) fn create(&self, core: Arc<ServerCore>) -> Arc<HttpSession> {
+    pub(crate) fn create(
+        &self,
+        core: Arc<ServerCore>,
+        principal: crate::Principal,
+    ) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
         let id: Arc<str> = crate::protocol::random_id().into();
-        let session = Session::new(core, out);
+        let session = Session::new_for(core, out, principal);
         session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
             id,
@@ -371,7 +375,10 @@ mod tests {
             replay_buffer: 3,
             ..HttpOptions::default()
         });
-        store.create(crate::Server::empty("t").build().unwrap())
+        store.create(
+            crate::Server::empty("t").build().unwrap(),
+            crate::Principal::local(),
+        )
     }
 
     fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<String> {

@@ -2,6 +2,7 @@
 //! an SSE stream.
 
 use super::*;
+use crate::auth::principal::with_caller;
 
 /// How a request's answer may be sent.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -16,11 +17,11 @@ pub(super) enum Mode {
 
 pub(super) async fn post(
     shared: &Arc<Shared>,
-    request: Request<RequestBody>,
+    caller: &Caller,
+    body: RequestBody,
     log: &mut Log,
 ) -> HttpResponse {
-    let (parts, body) = request.into_parts();
-    let headers = &parts.headers;
+    let headers = headers_of(caller);
     let accepts = Accepts::of(headers);
     let mode = match (shared.options.json_response, accepts.json, accepts.sse) {
         (true, true, _) | (false, true, false) => Mode::Json,
@@ -101,7 +102,7 @@ pub(super) async fn post(
     {
         return serve_per_request(
             shared,
-            headers,
+            caller,
             header.as_deref(),
             message,
             sniffed,
@@ -118,12 +119,17 @@ pub(super) async fn post(
     if shared.options.stateless {
         // A fresh session for every message: nothing is kept between POSTs, and what such a
         // session says outside a request has nowhere to go.
-        let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+        let session = Session::new_for(
+            Arc::clone(&shared.core),
+            shared.nowhere.clone(),
+            caller.principal.clone(),
+        );
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
         return answer(
             shared,
+            caller,
             None,
             &session,
             |out| session.handle_incoming(message, out),
@@ -135,7 +141,7 @@ pub(super) async fn post(
 
     let Some(session_id) = headers.get(SESSION_ID) else {
         if is_initialize {
-            return initialize(shared, message, log);
+            return initialize(shared, caller, message, log);
         }
         return http_error(
             StatusCode::BAD_REQUEST,
@@ -143,7 +149,7 @@ pub(super) async fn post(
             "Bad Request: the Mcp-Session-Id header is required; send `initialize` first to get a session",
         );
     };
-    let Some(http) = lookup(shared, session_id) else {
+    let Some(http) = lookup(shared, session_id, caller) else {
         return Problem::session_not_found().respond(id.as_ref());
     };
     log.session = Some(Arc::clone(&http));
@@ -153,6 +159,7 @@ pub(super) async fn post(
     let session = Arc::clone(&http.session);
     answer(
         shared,
+        caller,
         Some(&http),
         &session,
         |out| session.handle_incoming(message, out),
@@ -195,6 +202,7 @@ pub(super) fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<Request
 /// `initialize` without a session: starts one.
 pub(super) fn initialize(
     shared: &Arc<Shared>,
+    caller: &Caller,
     message: Incoming<'_>,
     log: &mut Log,
 ) -> HttpResponse {
@@ -205,8 +213,12 @@ pub(super) fn initialize(
     if shared.sessions.is_full() {
         return too_many_sessions(id.as_ref());
     }
-    let http = shared.sessions.create(Arc::clone(&shared.core));
-    let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
+    let http = shared
+        .sessions
+        .create(Arc::clone(&shared.core), caller.principal.clone());
+    let bytes = match with_caller(caller.clone(), || {
+        http.session.handle_incoming(message, &shared.nowhere)
+    }) {
         Reply::Now(encoded) => encoded.bytes,
         Reply::None | Reply::Later(..) => {
             return http_error(
@@ -232,8 +244,10 @@ pub(super) fn initialize(
 }
 
 /// Hands a message to the session (`dispatch`) and answers the POST.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn answer(
     shared: &Arc<Shared>,
+    caller: &Caller,
     http: Option<&Arc<HttpSession>>,
     session: &Arc<Session>,
     dispatch: impl FnOnce(&Outbound) -> Reply,
@@ -241,11 +255,14 @@ pub(super) async fn answer(
     log: &mut Log,
 ) -> HttpResponse {
     let (said_tx, mut said) = mpsc::unbounded_channel();
-    let reply = dispatch(&said_tx);
+    let reply = with_caller(caller.clone(), || dispatch(&said_tx));
     drop(said_tx);
     match reply {
         Reply::None => accepted(),
         Reply::Now(encoded) => {
+            if let Some(refused) = step_up(shared, &encoded) {
+                return refused;
+            }
             let before = drain(&mut said);
             if (before.is_empty() && mode != Mode::Sse) || mode == Mode::Json {
                 return finished_json(log, Ok(encoded));

@@ -108,25 +108,6 @@ pub(super) fn refused(refusal: Refusal) -> HttpResponse {
     match refusal {
         Refusal::Origin => http_error(StatusCode::FORBIDDEN, None, "Forbidden: origin not allowed"),
         Refusal::Host => http_error(StatusCode::FORBIDDEN, None, "Forbidden: host not allowed"),
-        Refusal::MissingToken | Refusal::WrongToken => {
-            let (challenge, message) = if refusal == Refusal::MissingToken {
-                (
-                    r#"Bearer realm="mcp""#,
-                    "Unauthorized: send `Authorization: Bearer <token>`",
-                )
-            } else {
-                (
-                    r#"Bearer realm="mcp", error="invalid_token""#,
-                    "Unauthorized: the bearer token is not valid",
-                )
-            };
-            let mut response = http_error(StatusCode::UNAUTHORIZED, None, message);
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-            response
-        }
     }
 }
 
@@ -158,7 +139,7 @@ pub(super) fn preflight() -> HttpResponse {
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static(
-            "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id",
+            "content-type, accept, authorization, x-api-key, mcp-session-id, mcp-protocol-version, last-event-id",
         ),
     );
     headers.insert(
