@@ -151,7 +151,7 @@ impl OAuth {
         let header = jsonwebtoken::decode_header(token).map_err(|e| {
             TokenFailure::Invalid(match e.kind() {
                 jsonwebtoken::errors::ErrorKind::Json(_) => {
-                    "the token's header is not valid, or its `alg` is not one this server accepts (RS256, RS384, RS512, PS256, ES256, ES384, EdDSA)".into()
+                    "the token is malformed: its header is not valid, or its `alg` is not one this server accepts (RS256, RS384, RS512, PS256, ES256, ES384, EdDSA)".into()
                 }
                 _ => format!("the token is malformed: {e}"),
             })
