@@ -1060,3 +1060,77 @@ async fn opaque_tokens_are_introspected_and_the_answers_cached() {
     ));
     task.abort();
 }
+
+/// Waits until told (a call that becomes a task).
+#[tool(task = "optional", scopes())]
+async fn slow_task(gate: State<Gate>) -> &'static str {
+    gate.0.notified().await;
+    "done"
+}
+
+#[derive(Default)]
+struct Gate(tokio::sync::Notify);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_are_their_callers() {
+    let dir = TempDir::new("tasks");
+    let path = dir.0.join("keys.jsonl");
+    let a = api_keys::generate("a", &[], None).unwrap();
+    let b = api_keys::generate("b", &[], None).unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", a.line, b.line)).unwrap();
+    let (addr, task) = bind(
+        server().state(Gate::default()),
+        HttpOptions {
+            api_keys: Some(path),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let connect = |key: String| async move {
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            HttpClientOptions::default().header("X-API-Key", key),
+            ClientOptions {
+                protocol_version: "2026-07-28".into(),
+                ..ClientOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let (ca, cb) = (
+        connect(a.secret.clone()).await,
+        connect(b.secret.clone()).await,
+    );
+    let tasks = json!({"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
+    let created: Value = ca
+        .request(
+            "tools/call",
+            &json!({"name": "slow_task", "arguments": {}, "_meta": tasks}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["resultType"], "task", "{created}");
+    let id = created["taskId"].as_str().unwrap();
+    let get = json!({"taskId": id, "_meta": tasks});
+    let mine: Value = ca.request("tasks/get", &get).await.unwrap();
+    assert_eq!(mine["status"], "working");
+    let e = rpc_error(cb.request::<_, Value>("tasks/get", &get).await.unwrap_err());
+    assert!(
+        e.message.contains(&format!("no task `{id}`")),
+        "{}",
+        e.message
+    );
+    let e = rpc_error(
+        cb.request::<_, Value>("tasks/cancel", &get)
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.message.contains("no task"), "{}", e.message);
+    let still: Value = ca.request("tasks/get", &get).await.unwrap();
+    assert_eq!(
+        still["status"], "working",
+        "the other caller could not cancel it"
+    );
+    task.abort();
+}

@@ -19,6 +19,7 @@ pub(crate) mod oauth;
 mod options;
 pub(crate) mod policy;
 pub(crate) mod principal;
+pub(crate) mod task_owner;
 
 pub use options::OAuthOptions;
 pub use principal::{Headers, PeerAddr, Principal, PrincipalKind};

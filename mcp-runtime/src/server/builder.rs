@@ -442,6 +442,7 @@ impl Server {
             per_request: self.per_request,
             tasks: tasks::TaskStore::new(self.tasks),
             policy: self.policy,
+            task_owners: Default::default(),
         });
         self.handle.attach(&core);
         Ok(core)

@@ -38,6 +38,8 @@ pub(crate) struct ServerCore {
     // ---- Identity (issue 21)
     /// Who may see and use what.
     pub(crate) policy: crate::auth::policy::Policy,
+    /// Who made each task.
+    pub(crate) task_owners: crate::auth::task_owner::TaskOwners,
 }
 
 impl ServerCore {
