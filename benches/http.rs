@@ -17,6 +17,10 @@
 //!   identity) and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers, as a
 //!   client of that revision sends them.
 //!
+//! `MCP_BENCH_AUTH=1` adds **sessions + API key** and **sessions + JWT**: the sessions server
+//! behind `--api-keys` (the key in `X-API-Key`) and behind `--oauth-issuer` (an ES256 JWT,
+//! checked against a JWKS this process serves), to compare with **sessions**.
+//!
 //! `MCP_BENCH_BEFORE=<path of another bench_add>` adds a fifth, **per-request (before)**: the
 //! same per-request load against that binary (an earlier build, say), in the same run.
 //!
@@ -154,7 +158,8 @@ struct Sum {
 }
 
 impl Conn {
-    async fn open(addr: &str, mode: Mode) -> Conn {
+    /// `auth`: header lines with the credential (empty for none), each ending in CRLF.
+    async fn open(addr: &str, mode: Mode, auth: &str) -> Conn {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).unwrap();
         let version = match mode {
@@ -168,7 +173,7 @@ impl Conn {
             mode,
             head: format!(
                 "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-                 Accept: application/json, text/event-stream\r\n{version}"
+                 Accept: application/json, text/event-stream\r\n{version}{auth}"
             ),
             request: Vec::with_capacity(512),
             buf: Vec::with_capacity(4096),
@@ -272,7 +277,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `conns` connections in closed loops for `seconds` after the warm-up: requests per second and
 /// round-trip times in nanoseconds.
-async fn load(addr: &str, conns: usize, mode: Mode, seconds: Duration) -> (f64, Vec<u64>) {
+async fn load(
+    addr: &str,
+    conns: usize,
+    mode: Mode,
+    seconds: Duration,
+    auth: &'static str,
+) -> (f64, Vec<u64>) {
     let start = Instant::now() + Duration::from_millis(100);
     let measure_from = start + WARMUP;
     let stop = measure_from + seconds;
@@ -280,7 +291,7 @@ async fn load(addr: &str, conns: usize, mode: Mode, seconds: Duration) -> (f64, 
     for c in 0..conns {
         let addr = addr.to_string();
         tasks.push(tokio::task::spawn_local(async move {
-            let mut conn = Conn::open(&addr, mode).await;
+            let mut conn = Conn::open(&addr, mode, auth).await;
             if mode == Mode::Handshake {
                 conn.handshake().await;
             }
@@ -312,7 +323,7 @@ async fn load(addr: &str, conns: usize, mode: Mode, seconds: Duration) -> (f64, 
 
 /// Opens `n` idle sessions on one connection; returns the memory each one added.
 async fn memory_per_session(server: &Server, n: u64) -> f64 {
-    let mut conn = Conn::open(&server.addr, Mode::Handshake).await;
+    let mut conn = Conn::open(&server.addr, Mode::Handshake, "").await;
     // One session first, so that what is made once (the map, the first allocations) is not
     // counted as the cost of a session.
     conn.handshake().await;
@@ -383,6 +394,24 @@ fn main() {
             Mode::PerRequest,
         ),
     ];
+    // With MCP_BENCH_AUTH=1: the sessions server again, behind API keys and behind JWT
+    // validation (ES256, keys from a JWKS served by this process).
+    let auth_dir = std::env::temp_dir().join(format!("mcp-bench-auth-{}", std::process::id()));
+    if std::env::var("MCP_BENCH_AUTH").is_ok_and(|v| v == "1") {
+        let (key_args, jwt_args) = auth::setup(&auth_dir);
+        let key_args: Vec<&str> = key_args.iter().map(String::as_str).collect();
+        let jwt_args: Vec<&str> = jwt_args.iter().map(String::as_str).collect();
+        servers.push((
+            "sessions + API key",
+            Server::start(&ours_bin, &[&http[..], &key_args].concat()),
+            Mode::Handshake,
+        ));
+        servers.push((
+            "sessions + JWT",
+            Server::start(&ours_bin, &[&http[..], &jwt_args].concat()),
+            Mode::Handshake,
+        ));
+    }
     if let Some(b) = &before_bin {
         servers.push((
             "per-request (before)",
@@ -399,9 +428,9 @@ fn main() {
     // Memory after one handshake (none in 2026-07-28) and one call, before any load.
     let idle: Vec<u64> = servers
         .iter()
-        .map(|(_, server, mode)| {
+        .map(|(name, server, mode)| {
             local.block_on(&runtime, async {
-                let mut conn = Conn::open(&server.addr, *mode).await;
+                let mut conn = Conn::open(&server.addr, *mode, auth_of(name)).await;
                 if *mode != Mode::PerRequest {
                     conn.handshake().await;
                 }
@@ -418,8 +447,10 @@ fn main() {
     for round in 1..=rounds {
         for (ci, &c) in conns.iter().enumerate() {
             for (si, (name, server, mode)) in servers.iter().enumerate() {
-                let (rate, samples) =
-                    local.block_on(&runtime, load(&server.addr, c, *mode, seconds));
+                let (rate, samples) = local.block_on(
+                    &runtime,
+                    load(&server.addr, c, *mode, seconds, auth_of(name)),
+                );
                 eprintln!("round {round}/{rounds}, {c} connections, {name}: {rate:.0} req/s");
                 rates[si][ci].push(rate);
                 latencies[si][ci].extend(samples);
@@ -428,6 +459,7 @@ fn main() {
     }
     let names: Vec<&str> = servers.iter().map(|(name, _, _)| *name).collect();
     drop(servers);
+    let _ = std::fs::remove_dir_all(&auth_dir);
 
     let fresh = Server::start(&ours_bin, &http);
     let per_session = local.block_on(&runtime, memory_per_session(&fresh, sessions));
@@ -521,4 +553,84 @@ fn main() {
         size(&raw_bin) as f64 / 1e6,
         size(&ours_bin) as f64 / 1e6
     );
+}
+
+/// The credential header of the servers that need one.
+fn auth_of(name: &str) -> &'static str {
+    let credentials = auth::CREDENTIALS.get();
+    match (name, credentials) {
+        ("sessions + API key", Some((key, _))) => key,
+        ("sessions + JWT", Some((_, jwt))) => jwt,
+        _ => "",
+    }
+}
+
+/// Credentials for the authenticated runs: an API key file, and a JWT with its JWKS.
+mod auth {
+    use std::io::{Read, Write};
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use base64::Engine as _;
+
+    /// The header lines: `X-API-Key: …`, `Authorization: Bearer <jwt>`.
+    pub(super) static CREDENTIALS: OnceLock<(&'static str, &'static str)> = OnceLock::new();
+
+    /// Writes the key file and serves the JWKS; the flags of each server.
+    pub(super) fn setup(dir: &Path) -> (Vec<String>, Vec<String>) {
+        std::fs::create_dir_all(dir).unwrap();
+        let key = mcp_runtime::auth::api_keys::generate("bench", &[], None).unwrap();
+        let file = dir.join("keys.jsonl");
+        std::fs::write(&file, format!("{}\n", key.line)).unwrap();
+
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = pair.public_key_raw();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "bench", "alg": "ES256",
+            "x": b64(&raw[1..33]), "y": b64(&raw[33..65])}]})
+        .to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{jwks}",
+                    jwks.len()
+                );
+            }
+        });
+        let resource = "http://bench.invalid/mcp";
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("bench".into());
+        let token = jsonwebtoken::encode(
+            &header,
+            &serde_json::json!({"iss": issuer, "aud": resource, "sub": "bench", "exp": now + 86_400}),
+            &jsonwebtoken::EncodingKey::from_ec_der(&pair.serialize_der()),
+        )
+        .unwrap();
+        let key_header: &'static str =
+            Box::leak(format!("X-API-Key: {}\r\n", key.secret).into_boxed_str());
+        let jwt_header: &'static str =
+            Box::leak(format!("Authorization: Bearer {token}\r\n").into_boxed_str());
+        let _ = CREDENTIALS.set((key_header, jwt_header));
+        (
+            vec!["--api-keys".into(), file.display().to_string()],
+            vec![
+                "--oauth-issuer".into(),
+                issuer.clone(),
+                "--oauth-jwks-uri".into(),
+                format!("{issuer}/jwks"),
+                "--oauth-resource".into(),
+                resource.into(),
+            ],
+        )
+    }
 }

@@ -17,7 +17,8 @@ mcp-cli dev [SERVER] [--port N] [--open] [--watch]
        mcp-cli call TOOL [KEY=VALUE...] [--args JSON] [SERVER]
        mcp-cli read URI [SERVER]
        mcp-cli prompt NAME [KEY=VALUE...] [SERVER]
-       mcp-cli inspect [SERVER]";
+       mcp-cli inspect [SERVER]
+       mcp-cli keys create --name NAME [--scope S]... [--expires-in DAYS] [--file FILE]";
 
 const AFTER_HELP: &str = "\
 SERVER (default: build and run the current package's binary with cargo):

@@ -3,6 +3,7 @@
 //! `mcp-cli dev` serves a web inspector for the server on 127.0.0.1; `list`, `call`, `read`,
 //! `prompt` and `inspect` talk to it from the command line. The server is a cargo target
 //! (`--example`, `--bin`, `--package`), any command (`-- COMMAND`) or a URL (`--url`).
+//! `mcp-cli keys create` makes an API key for a server's `--api-keys` file.
 //! `mcp-cli --help` lists everything; `mcp-cli help COMMAND` (or `COMMAND --help`) tells
 //! one command's options.
 
@@ -10,6 +11,7 @@ mod args;
 mod cli;
 mod commands;
 mod dev;
+mod keys;
 mod render;
 mod target;
 
@@ -22,6 +24,13 @@ fn main() -> ExitCode {
     if args.is_empty() {
         print!("{}", cli::help());
         return ExitCode::SUCCESS;
+    }
+    if args[0] == "keys" {
+        // No server involved: not one of the commands that talk to one.
+        return match keys::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => f.exit(),
+        };
     }
     let inv = match cli::parse(&args) {
         Ok(i) => i,

@@ -867,3 +867,59 @@ fn the_inspector_connects_to_a_server_url_with_headers() {
         "a streamable HTTP session"
     );
 }
+
+/// `keys create` makes a key a server with `--api-keys` accepts; the file holds its digest.
+#[test]
+fn keys_create_makes_a_key_the_server_accepts() {
+    let dir = std::env::temp_dir().join(format!("mcp-cli-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keys.jsonl");
+    let o = cli(&[
+        "keys",
+        "create",
+        "--name",
+        "ci",
+        "--scope",
+        "a,b",
+        "--expires-in",
+        "30",
+        "--json",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let made: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let key = made["key"].as_str().unwrap();
+    assert!(key.starts_with("mcpk_"), "{key}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(key), "the file holds no key");
+    let line: Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(line["name"], "ci");
+    assert_eq!(line["scopes"], json!(["a", "b"]));
+    assert!(line["expires"].as_str().unwrap().ends_with('Z'));
+
+    let server = HttpExample::start(
+        example_command("quickstart"),
+        &["--api-keys", file.to_str().unwrap()],
+    );
+    let header = format!("X-API-Key: {key}");
+    let o = cli(&[
+        "call",
+        "add",
+        "a=2",
+        "b=3",
+        "--url",
+        &server.url,
+        "-H",
+        &header,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "5");
+    let o = cli(&["call", "add", "a=2", "b=3", "--url", &server.url]);
+    assert!(!o.status.success(), "no key, no call");
+
+    let o = cli(&["keys", "create", "--name", "x", "--scope", "a b"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the scope \"a b\""), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -20,6 +20,7 @@ pub(crate) const COMMON_KEYS: &[&str] = &[
     "tags",
     "meta",
     "icon",
+    "scopes",
     "crate",
 ];
 
@@ -44,6 +45,8 @@ pub(crate) struct CommonOptions {
     pub(crate) icons: Vec<Icon>,
     /// `crate = path`: the crate generated code names instead of `::mcp_runtime`.
     pub(crate) krate: Option<syn::Path>,
+    /// `scopes(...)`: the scopes a caller needs; `None` when not given.
+    pub(crate) scopes: Option<Vec<LitStr>>,
 }
 
 /// The common options while they are parsed: one slot per key.
@@ -55,6 +58,7 @@ pub(crate) struct Common {
     meta: Slot<String>,
     icons: Vec<Icon>,
     krate: Slot<syn::Path>,
+    scopes: Slot<Vec<LitStr>>,
 }
 
 impl Common {
@@ -67,6 +71,7 @@ impl Common {
             meta: Slot::new("meta"),
             icons: Vec::new(),
             krate: Slot::new("crate"),
+            scopes: Slot::new("scopes"),
         }
     }
 
@@ -93,6 +98,10 @@ impl Common {
             if let Some(icon) = parse_icon(cx, meta)? {
                 self.icons.push(icon);
             }
+        } else if meta.path.is_ident("scopes") {
+            let scopes = attr::strings(meta)?;
+            check_scopes(cx, &scopes);
+            self.scopes.set(cx, span, scopes);
         } else if meta.path.is_ident("crate") {
             let value = meta.value()?;
             let path = if value.peek(LitStr) {
@@ -116,6 +125,33 @@ impl Common {
             meta: self.meta.get(),
             icons: self.icons,
             krate: self.krate.get(),
+            scopes: self.scopes.get(),
+        }
+    }
+}
+
+/// Scopes as OAuth allows them (RFC 6749: visible ASCII but `"` and `\`, no spaces), each
+/// once.
+fn check_scopes(cx: &Ctxt, scopes: &[LitStr]) {
+    let mut seen: Vec<String> = Vec::new();
+    for scope in scopes {
+        let value = scope.value();
+        if value.is_empty() {
+            cx.error_spanned_by(scope, "a scope cannot be empty");
+        } else if let Some(c) = value
+            .chars()
+            .find(|&c| !matches!(c as u32, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+        {
+            cx.error_spanned_by(
+                scope,
+                format!(
+                    "a scope cannot contain {c:?}: scopes are visible ASCII without spaces, `\"` or `\\` (RFC 6749)"
+                ),
+            );
+        } else if seen.contains(&value) {
+            cx.error_spanned_by(scope, format!("duplicate scope `{value}`"));
+        } else {
+            seen.push(value);
         }
     }
 }
@@ -270,6 +306,14 @@ pub(crate) fn description(options: &CommonOptions, docs: &Docs) -> TokenStream {
 pub(crate) fn meta(options: &CommonOptions) -> TokenStream {
     match &options.meta {
         Some(m) => quote!(::core::option::Option::Some(#m)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// `scopes`: `Some(&[…])` when given, `None` (the server's default) otherwise.
+pub(crate) fn scopes(options: &CommonOptions) -> TokenStream {
+    match &options.scopes {
+        Some(s) => quote!(::core::option::Option::Some(&[#(#s),*])),
         None => quote!(::core::option::Option::None),
     }
 }

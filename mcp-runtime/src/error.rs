@@ -53,6 +53,11 @@ pub enum Error {
         /// What needed it, e.g. `--transport http`.
         what: &'static str,
     },
+    // ---- Identity (issue 21)
+    /// Authentication cannot be set up: an API key file that cannot be read, OAuth options
+    /// that do not hold together. The message names the file or option.
+    #[error("authentication cannot be set up: {0}")]
+    Auth(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -14,6 +14,7 @@
 
 extern crate self as mcp_runtime;
 
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
@@ -24,6 +25,7 @@ pub mod server;
 pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
+pub use auth::{Headers, PeerAddr, Principal};
 pub use bytes::Bytes;
 #[cfg(feature = "client-http")]
 pub use client::HttpClientOptions;
@@ -54,6 +56,7 @@ pub use transport::http::HttpServer;
 pub mod prelude {
     #[cfg(feature = "client")]
     pub use crate::Client;
+    pub use crate::auth::{Headers, PeerAddr, Principal};
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,

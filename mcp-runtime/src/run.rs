@@ -90,7 +90,47 @@ const OPTIONS: &[(&str, &str, bool)] = &[
         "MCP_UNUSED_SESSION_TIMEOUT",
         true,
     ),
+    // ---- Identity (issue 21)
+    ("--auth-token-file", "MCP_AUTH_TOKEN_FILE", true),
+    ("--api-keys", "MCP_API_KEYS", true),
+    ("--oauth-issuer", "MCP_OAUTH_ISSUER", true),
+    ("--oauth-resource", "MCP_OAUTH_RESOURCE", true),
+    ("--oauth-audience", "MCP_OAUTH_AUDIENCE", true),
+    ("--oauth-jwks-uri", "MCP_OAUTH_JWKS_URI", true),
+    ("--oauth-introspection", "MCP_OAUTH_INTROSPECTION", true),
+    ("--oauth-client-id", "MCP_OAUTH_CLIENT_ID", true),
+    ("--oauth-client-secret", "MCP_OAUTH_CLIENT_SECRET", true),
+    (
+        "--oauth-client-secret-file",
+        "MCP_OAUTH_CLIENT_SECRET_FILE",
+        true,
+    ),
+    ("--oauth-scopes", "MCP_OAUTH_SCOPES", true),
 ];
+
+/// Flags whose value is a secret: on the command line, other users of the machine can read
+/// it (`ps`), so a warning suggests the environment or a file.
+const SECRET_FLAGS: &[(&str, &str)] = &[
+    ("--auth-token", "MCP_AUTH_TOKEN or --auth-token-file"),
+    (
+        "--oauth-client-secret",
+        "MCP_OAUTH_CLIENT_SECRET or --oauth-client-secret-file",
+    ),
+];
+
+/// Warnings for secrets given on the command line (`args` without the program name).
+pub(crate) fn secrets_in_argv(args: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for arg in args {
+        let flag = arg.split_once('=').map_or(arg.as_str(), |(f, _)| f);
+        if let Some((flag, instead)) = SECRET_FLAGS.iter().find(|(f, _)| *f == flag) {
+            warnings.push(format!(
+                "warning: `{flag}` on the command line can be read by other users of this machine; use {instead}"
+            ));
+        }
+    }
+    warnings
+}
 
 impl LaunchOptions {
     /// Parses arguments (without the program name) and environment variables; arguments win.
@@ -136,6 +176,14 @@ impl LaunchOptions {
             ) {
                 http_flag.get_or_insert(name);
             }
+        }
+        if let Some(oauth) = &opts.http.oauth
+            && oauth.issuer.is_empty()
+        {
+            return Err(
+                "the `--oauth-…` options need `--oauth-issuer`, the authorization server's issuer"
+                    .into(),
+            );
         }
         if let (Transport::Stdio, Some(flag)) = (opts.transport, http_flag) {
             return Err(format!(
@@ -189,6 +237,27 @@ impl LaunchOptions {
                 http.max_sessions_per_address = Some(parse_positive(value)? as usize)
             }
             "--unused-session-timeout" => http.unused_session_timeout = parse_duration(value)?,
+            "--auth-token-file" => http.auth_token = Some(read_secret(value)?),
+            "--api-keys" => http.api_keys = Some(non_empty(value)?.into()),
+            oauth if oauth.starts_with("--oauth-") => {
+                let o = http.oauth.get_or_insert_with(Default::default);
+                match oauth {
+                    "--oauth-issuer" => o.issuer = non_empty(value)?,
+                    "--oauth-resource" => o.resource = Some(non_empty(value)?),
+                    "--oauth-audience" => o.extra_audiences.extend(list(value)),
+                    "--oauth-jwks-uri" => o.jwks_uri = Some(non_empty(value)?),
+                    "--oauth-introspection" => o.introspection_endpoint = Some(non_empty(value)?),
+                    "--oauth-client-id" => o.introspection_client_id = Some(non_empty(value)?),
+                    "--oauth-client-secret" => {
+                        o.introspection_client_secret = Some(non_empty(value)?)
+                    }
+                    "--oauth-client-secret-file" => {
+                        o.introspection_client_secret = Some(read_secret(value)?)
+                    }
+                    "--oauth-scopes" => o.scopes_supported.extend(list(value)),
+                    other => unreachable!("no option {other}"),
+                }
+            }
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -256,6 +325,16 @@ fn non_empty(s: &str) -> Result<String, String> {
     }
 }
 
+/// A secret read from a file: its first line, without the line ending.
+fn read_secret(path: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let secret = text.lines().next().unwrap_or("").trim();
+    if secret.is_empty() {
+        return Err(format!("`{path}` is empty"));
+    }
+    Ok(secret.to_string())
+}
+
 /// A comma-separated list; empty items are dropped.
 fn list(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split(',')
@@ -282,6 +361,8 @@ fn help(name: &str) -> String {
                --allowed-origins <LIST>   Browser origins allowed besides localhost, comma-separated, or * [env: MCP_ALLOWED_ORIGINS]\n      \
                --allowed-hosts <LIST>     Host headers allowed besides localhost, comma-separated, or * [env: MCP_ALLOWED_HOSTS]\n      \
                --auth-token <TOKEN>       Require `Authorization: Bearer <TOKEN>` [env: MCP_AUTH_TOKEN]\n      \
+               --auth-token-file <FILE>   The same, read from a file [env: MCP_AUTH_TOKEN_FILE]\n      \
+               --api-keys <FILE>          Accept the API keys of FILE (`mcp-cli keys create`; reloaded on change) [env: MCP_API_KEYS]\n      \
                --session-timeout <SECS>   End sessions idle this long (default: 1800) [env: MCP_SESSION_TIMEOUT]\n      \
                --max-sessions <N>         Most sessions at once (default: 10000) [env: MCP_MAX_SESSIONS]\n      \
                --sse-retry <MS>           Reconnection delay told to clients (default: 1000) [env: MCP_SSE_RETRY]\n      \
@@ -293,6 +374,15 @@ fn help(name: &str) -> String {
                --request-timeout <DURATION>\n                                  A response must start within this (default: 5m; 503 after) [env: MCP_REQUEST_TIMEOUT]\n      \
                --max-sessions-per-address <N>\n                                  Most sessions of one address (default: a tenth of --max-sessions, at least 100) [env: MCP_MAX_SESSIONS_PER_ADDRESS]\n      \
                --unused-session-timeout <DURATION>\n                                  End sessions that sent nothing after initialize (default: 60s) [env: MCP_UNUSED_SESSION_TIMEOUT]\n\n\
+         OAuth 2.1 resource server (with --transport http):\n      \
+               --oauth-issuer <URL>       Accept access tokens of this issuer [env: MCP_OAUTH_ISSUER]\n      \
+               --oauth-resource <URI>     This server's canonical URI, the tokens' audience (default: the endpoint's URL) [env: MCP_OAUTH_RESOURCE]\n      \
+               --oauth-audience <LIST>    Other audiences accepted, comma-separated [env: MCP_OAUTH_AUDIENCE]\n      \
+               --oauth-jwks-uri <URL>     The issuer's keys (default: from its metadata) [env: MCP_OAUTH_JWKS_URI]\n      \
+               --oauth-introspection <URL> Introspect opaque tokens here (default: from its metadata) [env: MCP_OAUTH_INTROSPECTION]\n      \
+               --oauth-client-id <ID>     Introspect as this client [env: MCP_OAUTH_CLIENT_ID]\n      \
+               --oauth-client-secret-file <FILE>  Its secret [env: MCP_OAUTH_CLIENT_SECRET]\n      \
+               --oauth-scopes <LIST>      Scopes advertised (default: those the tools declare) [env: MCP_OAUTH_SCOPES]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }
@@ -321,7 +411,11 @@ impl Server {
     /// A bad option prints a one-line error and exits with code 2.
     pub async fn run(self) -> Result<(), Error> {
         let name = self.name().to_string();
-        let launch = LaunchOptions::parse(std::env::args().skip(1), |k| std::env::var(k).ok());
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        for warning in secrets_in_argv(&args) {
+            eprintln!("{name}: {warning}");
+        }
+        let launch = LaunchOptions::parse(args, |k| std::env::var(k).ok());
         match launch {
             Ok(Launch::Help) => {
                 print!("{}", help(&name));
@@ -339,9 +433,10 @@ impl Server {
     ///
     /// A transport compiled out of this build fails at once with
     /// [`Error::FeatureDisabled`], before the lifespans run.
-    pub async fn serve(self, opts: LaunchOptions) -> Result<(), Error> {
+    pub async fn serve(mut self, mut opts: LaunchOptions) -> Result<(), Error> {
         opts.transport.available()?;
         init_logging();
+        self.lend_auth(&mut opts.http);
         let server = if opts.show_panic_details {
             self.show_panic_details(true)
         } else {
@@ -395,10 +490,24 @@ impl Server {
     /// Serves streamable HTTP with these options, ignoring the command line, until SIGINT or
     /// SIGTERM. See [`HttpServer`](crate::HttpServer) to bind first and learn the address.
     #[cfg(feature = "http-server")]
-    pub async fn serve_http(self, options: HttpOptions) -> Result<(), Error> {
+    pub async fn serve_http(mut self, mut options: HttpOptions) -> Result<(), Error> {
         init_logging();
+        self.lend_auth(&mut options);
         let (core, teardown) = self.start().await?;
         serve_http(core, teardown, options).await
+    }
+}
+
+impl Server {
+    /// Gives the HTTP options the authentication the builder was given
+    /// ([`Server::api_keys`], [`Server::oauth`]), unless they have their own.
+    pub(crate) fn lend_auth(&mut self, options: &mut HttpOptions) {
+        if options.api_keys.is_none() {
+            options.api_keys = self.api_keys.take();
+        }
+        if options.oauth.is_none() {
+            options.oauth = self.oauth.take();
+        }
     }
 }
 
@@ -453,6 +562,12 @@ async fn serve_http(
     if options.auth_token.is_some() {
         notes.push("bearer token required");
     }
+    if options.api_keys.is_some() {
+        notes.push("API keys required");
+    }
+    if options.oauth.is_some() {
+        notes.push("OAuth access tokens required");
+    }
     let notes = if notes.is_empty() {
         String::new()
     } else {
@@ -462,9 +577,11 @@ async fn serve_http(
         "{name} {version}: MCP server on {}{notes}, serving {summary}.",
         server.url()
     );
-    if !server.local_addr().ip().is_loopback() && options.auth_token.is_none() {
+    let authenticated =
+        options.auth_token.is_some() || options.api_keys.is_some() || options.oauth.is_some();
+    if !server.local_addr().ip().is_loopback() && !authenticated {
         tracing::warn!(
-            "listening on {} without --auth-token: anyone who can reach this address can call the tools",
+            "listening on {} without --auth-token, --api-keys or --oauth-issuer: anyone who can reach this address can call the tools",
             server.local_addr()
         );
     }

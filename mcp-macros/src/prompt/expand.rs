@@ -19,6 +19,7 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
     let title = opt_str(&p.common.title);
     let description = common::description(&p.common, &p.docs);
     let tags = &p.common.tags;
+    let scopes = crate::common::scopes(&p.common);
     let meta = common::meta(&p.common);
     let icons = common::icons(&mcp, &p.common);
 
@@ -67,6 +68,7 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
                     meta: #meta,
                     arguments: __mcp_arguments,
                     handler: __mcp_handler,
+                    scopes: #scopes,
                 }
             }
         };

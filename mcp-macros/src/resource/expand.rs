@@ -20,6 +20,7 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
     let title = opt_str(&r.common.title);
     let description = common::description(&r.common, &r.docs);
     let tags = &r.common.tags;
+    let scopes = crate::common::scopes(&r.common);
     let meta = common::meta(&r.common);
     let icons = common::icons(&mcp, &r.common);
     let mime_type = match &r.mime_type {
@@ -94,6 +95,7 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
                     location: (::core::file!(), ::core::line!()),
                     variables: &[#(&#variable_specs),*],
                     handler: __mcp_handler,
+                    scopes: #scopes,
                 }
             }
         };

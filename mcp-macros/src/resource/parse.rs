@@ -23,6 +23,7 @@ pub(crate) const KEYS: &[&str] = &[
     "tags",
     "meta",
     "icon",
+    "scopes",
     "crate",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &["audience", "priority", "last_modified"];

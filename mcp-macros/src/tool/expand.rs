@@ -17,6 +17,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     let title = opt_str(&tool.common.title);
     let description = common::description(&tool.common, &tool.docs);
     let tags = &tool.common.tags;
+    let scopes = crate::common::scopes(&tool.common);
     let meta = common::meta(&tool.common);
     let icons = common::icons(&mcp, &tool.common);
     let a = &tool.options.annotations;
@@ -145,6 +146,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     output_schema: __mcp_output_schema,
                     task: #task,
                     handler: __mcp_handler,
+                    scopes: #scopes,
                 }
             }
         };

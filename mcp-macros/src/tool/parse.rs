@@ -24,6 +24,7 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "input_schema",
     "blocking",
     "task",
+    "scopes",
     "crate",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[

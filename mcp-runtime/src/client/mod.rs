@@ -106,7 +106,7 @@ use crate::protocol::{
     ListToolsResult, ProtocolVersion, RequestId, Tool, encode_error, encode_request, encode_result,
 };
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
-use crate::transport::lines::{Line, read_line_async, serve_lines};
+use crate::transport::lines::{Line, read_line_async, serve_lines_as};
 
 #[cfg(feature = "client-http")]
 mod http;
@@ -453,6 +453,28 @@ impl Client {
         server: Server,
         options: ClientOptions,
     ) -> Result<Client, ClientError> {
+        Self::connect_inner(server, options, crate::Principal::local()).await
+    }
+
+    /// [`Client::connect`] calling as `principal` instead of [`Principal::local`]: what the
+    /// server's scopes and [`Server::authorize`] rules let that caller see and do, as over
+    /// HTTP, without a network. For tests of authorization.
+    ///
+    /// [`Principal::local`]: crate::Principal::local
+    /// [`Server::authorize`]: crate::Server::authorize
+    pub async fn connect_as(
+        server: Server,
+        principal: crate::Principal,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        Self::connect_inner(server, options, principal).await
+    }
+
+    async fn connect_inner(
+        server: Server,
+        options: ClientOptions,
+        principal: crate::Principal,
+    ) -> Result<Client, ClientError> {
         let (core, teardown) = server
             .start()
             .await
@@ -460,12 +482,13 @@ impl Client {
         let (in_tx, in_rx) = mpsc::channel(64);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            serve_lines(
+            serve_lines_as(
                 core,
                 in_rx,
                 out_tx,
                 std::future::pending(),
                 DEFAULT_MAX_MESSAGE_SIZE,
+                principal,
             )
             .await;
             teardown.run().await;

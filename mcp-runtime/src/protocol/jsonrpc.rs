@@ -32,6 +32,10 @@ pub mod code {
     /// A session has as many requests in flight as the server allows (in JSON-RPC's range
     /// of implementation-defined server errors; HTTP answers it `429`).
     pub const TOO_MANY_REQUESTS: i64 = -32029;
+    /// The caller may not use what it asked for: a scope it lacks, or the application's own
+    /// rule ([`Server::authorize`](crate::Server::authorize)). This runtime's code, in the
+    /// range JSON-RPC leaves to servers; `data.requiredScope` names a missing scope.
+    pub const FORBIDDEN: i64 = -32003;
 }
 
 /// A request id: a string or an integer, never `null`.

@@ -47,6 +47,11 @@ pub struct Server {
     // Hardening against hostile clients.
     limits: super::SessionLimits,
     show_panic_details: bool,
+    // ---- Identity (issue 21)
+    policy: crate::auth::policy::Policy,
+    /// Authentication for HTTP given to the builder; flags add to it.
+    pub(crate) api_keys: Option<std::path::PathBuf>,
+    pub(crate) oauth: Option<crate::auth::OAuthOptions>,
 }
 
 impl std::fmt::Debug for Server {
@@ -109,6 +114,9 @@ impl Server {
             // Hardening against hostile clients.
             limits: super::SessionLimits::default(),
             show_panic_details: false,
+            policy: crate::auth::policy::Policy::default(),
+            api_keys: None,
+            oauth: None,
         }
     }
 
@@ -197,6 +205,60 @@ impl Server {
         self.retain_tools(|t| in_module(t.module_path, module))
             .retain_resources(|r| in_module(r.module_path, module))
             .retain_prompts(|p| in_module(p.module_path, module))
+    }
+
+    // ---- Identity (issue 21)
+
+    /// The scopes an item needs when its macro declares none (`scopes(...)`), e.g.
+    /// `&["mcp:use"]`. Items declaring `scopes()` need none whatever the default.
+    pub fn default_scopes(mut self, scopes: &[&'static str]) -> Server {
+        self.policy.default_scopes = scopes.to_vec();
+        self
+    }
+
+    /// A rule of the application's own, run after the scopes allowed a tool call, resource
+    /// read or prompt get: `Err(reason)` refuses it (error `-32003`, the reason in the
+    /// message). For instance a tenant check on an argument:
+    ///
+    /// ```no_run
+    /// use mcp_runtime::auth::Access;
+    /// use mcp_runtime::prelude::*;
+    ///
+    /// # fn main() {
+    /// let server = Server::new("notes").authorize(|caller, access| match access {
+    ///     Access::Tool { arguments, .. } => match arguments.get("tenant").and_then(|t| t.as_str()) {
+    ///         Some(tenant) if caller.claim("tenant").and_then(|t| t.as_str()) != Some(tenant) => {
+    ///             Err(format!("`{}` may not use tenant `{tenant}`", caller.subject()))
+    ///         }
+    ///         _ => Ok(()),
+    ///     },
+    ///     _ => Ok(()),
+    /// });
+    /// # }
+    /// ```
+    pub fn authorize(
+        mut self,
+        rule: impl Fn(&crate::Principal, &crate::auth::Access<'_>) -> Result<(), String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Server {
+        self.policy.authorize = Some(Arc::new(rule));
+        self
+    }
+
+    /// Over HTTP, accept the API keys of `path` (see [`auth::api_keys`](crate::auth::api_keys)),
+    /// as `--api-keys` does.
+    pub fn api_keys(mut self, path: impl Into<std::path::PathBuf>) -> Server {
+        self.api_keys = Some(path.into());
+        self
+    }
+
+    /// Over HTTP, accept OAuth access tokens as `options` say (an OAuth 2.1 resource
+    /// server), as `--oauth-issuer` and its companions do.
+    pub fn oauth(mut self, options: crate::auth::OAuthOptions) -> Server {
+        self.oauth = Some(options);
+        self
     }
 
     /// How many items a page of `tools/list`, `resources/list`,
@@ -405,6 +467,8 @@ impl Server {
             // Hardening against hostile clients.
             limits: self.limits,
             show_panic_details: self.show_panic_details,
+            policy: self.policy,
+            task_owners: Default::default(),
         });
         self.handle.attach(&core);
         Ok(core)

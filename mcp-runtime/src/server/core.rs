@@ -40,6 +40,11 @@ pub(crate) struct ServerCore {
     pub(crate) limits: super::SessionLimits,
     /// Tell clients what a panicking handler said (otherwise only the log has it).
     pub(crate) show_panic_details: bool,
+    // ---- Identity (issue 21)
+    /// Who may see and use what.
+    pub(crate) policy: crate::auth::policy::Policy,
+    /// Who made each task.
+    pub(crate) task_owners: crate::auth::task_owner::TaskOwners,
 }
 
 impl ServerCore {
@@ -79,6 +84,22 @@ impl ServerCore {
             self.info.clone(),
             self.instructions.clone(),
         )
+    }
+
+    /// Every scope the server's items and its default name.
+    pub(crate) fn declared_scopes(&self) -> Vec<String> {
+        let tools = self.tools.load();
+        let resources = self.resources.load();
+        let templates = self.templates.load();
+        let prompts = self.prompts.load();
+        let scopes = tools
+            .live()
+            .iter()
+            .map(|t| t.def.scopes)
+            .chain(resources.live().iter().map(|r| r.def.scopes))
+            .chain(templates.live().iter().map(|r| r.def.scopes))
+            .chain(prompts.live().iter().map(|p| p.def.scopes));
+        self.policy.declared(scopes)
     }
 
     /// A one-line summary for banners and logs.

@@ -155,12 +155,33 @@ pub(crate) fn answer_line(session: &Arc<Session>, line: Line, max: usize) -> Opt
 /// lets in-flight requests finish (up to a deadline).
 pub(crate) async fn serve_lines(
     core: Arc<ServerCore>,
-    mut incoming: mpsc::Receiver<Line>,
+    incoming: mpsc::Receiver<Line>,
     out: mpsc::UnboundedSender<Vec<u8>>,
     shutdown: impl Future<Output = ()>,
     max: usize,
 ) {
-    let session = Session::new(core, out);
+    serve_lines_as(
+        core,
+        incoming,
+        out,
+        shutdown,
+        max,
+        crate::Principal::local(),
+    )
+    .await;
+}
+
+/// [`serve_lines`] with `principal` as the caller of every request (the in-memory client's
+/// [`connect_as`](crate::Client::connect_as)).
+pub(crate) async fn serve_lines_as(
+    core: Arc<ServerCore>,
+    mut incoming: mpsc::Receiver<Line>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
+    shutdown: impl Future<Output = ()>,
+    max: usize,
+    principal: crate::Principal,
+) {
+    let session = Session::new_for(core, out, principal);
     tokio::pin!(shutdown);
     loop {
         let line = tokio::select! {

@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     session: Arc<Session>,
     out: Outbound,
     cancel: Cancel,
+    // ---- Identity (issue 21)
+    caller: crate::auth::principal::Caller,
 }
 
 /// Whether the client cancelled the request, and who waits to hear it.
@@ -75,6 +77,7 @@ impl Context {
         meta: Option<JsonObject>,
         session: Arc<Session>,
         out: Outbound,
+        caller: crate::auth::principal::Caller,
     ) -> Context {
         let inner = Arc::new(Inner {
             request_id,
@@ -82,6 +85,7 @@ impl Context {
             session,
             out,
             cancel: Cancel::default(),
+            caller,
         });
         inner.session.remember_context(&inner);
         Context { inner }
@@ -124,6 +128,25 @@ impl Context {
             }
             notified.await;
         }
+    }
+
+    /// Who is calling: see [`Principal`](crate::Principal). [`Principal::local`] on stdio and
+    /// in memory.
+    ///
+    /// [`Principal::local`]: crate::Principal::local
+    pub fn principal(&self) -> &crate::Principal {
+        &self.inner.caller.principal
+    }
+
+    /// The headers of the HTTP request that carried this call (without its credential);
+    /// `None` on stdio and in memory.
+    pub fn headers(&self) -> Option<crate::Headers> {
+        self.inner.caller.http.clone().map(crate::Headers)
+    }
+
+    /// The address of the HTTP peer that sent this call; `None` on stdio and in memory.
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.caller.http.as_ref().and_then(|h| h.peer)
     }
 
     /// The session's id: the `Mcp-Session-Id` of a streamable HTTP session; `None` on stdio
@@ -218,11 +241,12 @@ impl Context {
         let Some((entry, bindings)) = session.find_resource(uri) else {
             return Err(crate::server::ResourceError::not_found(uri));
         };
-        let parts = session.request_parts(
+        let mut parts = session.request_parts(
             &self.inner.request_id,
             self.inner.meta.clone(),
             &self.inner.out,
         );
+        parts.caller = self.inner.caller.clone();
         let read = crate::server::ResourceRead::new(&entry, uri.to_string(), bindings, parts);
         match (entry.def.handler)(read) {
             crate::server::HandlerFuture::Ready(Some(result)) => result,

@@ -10,6 +10,7 @@ use super::session::{
     CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panic_text, panicked, panicked_msg,
     parse_optional_params, parse_params, run_handler,
 };
+use crate::auth::Access;
 use crate::escape::{Escaped, MAX_NAME_BYTES};
 use crate::protocol::per_request::Envelope;
 use crate::protocol::{
@@ -134,7 +135,29 @@ impl Session {
 
     fn list_tools(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.tools.load();
-        self.page(params, "tools", table.live(), |e, v| e.listing(v))
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "tools", &visible, |e, v| e.listing(v))
+    }
+
+    /// What of `items` the caller may see: all of them for a caller holding every scope
+    /// (borrowed, nothing copied), else those whose scopes it holds.
+    pub(crate) fn visible<'a, E>(
+        &self,
+        items: &'a [Arc<E>],
+        scopes: impl Fn(&E) -> Option<&'static [&'static str]>,
+    ) -> std::borrow::Cow<'a, [Arc<E>]> {
+        let caller = self.caller();
+        if caller.principal.has_every_scope() {
+            return std::borrow::Cow::Borrowed(items);
+        }
+        let policy = &self.core.policy;
+        std::borrow::Cow::Owned(
+            items
+                .iter()
+                .filter(|e| policy.visible(&caller.principal, scopes(e)))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// One page of a list result.
@@ -198,8 +221,20 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
             ));
         };
+        let arguments = p.arguments.unwrap_or_default();
         let request = self.request_parts(&id, p.meta, out);
-        let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
+        if let Err(e) = self.core.policy.check(
+            &request.caller.principal,
+            &format!("tool `{}`", p.name),
+            entry.def.scopes,
+            Access::Tool {
+                name: &p.name,
+                arguments: &arguments,
+            },
+        ) {
+            return Reply::Now(wire.error(Some(&id), &e));
+        }
+        let call = ToolCall::new(&entry, arguments, request);
         let version = self.protocol_version();
         let handler = entry.def.handler;
         let name = entry.def.name;
@@ -252,7 +287,8 @@ impl Session {
 impl Session {
     pub(crate) fn list_resources(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.resources.load();
-        self.page(params, "resources", table.live(), |e, v| e.listing(v))
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "resources", &visible, |e, v| e.listing(v))
     }
 
     pub(crate) fn list_resource_templates(
@@ -260,14 +296,14 @@ impl Session {
         params: Option<&RawValue>,
     ) -> Result<Page, ErrorObject> {
         let table = self.core.templates.load();
-        self.page(params, "resourceTemplates", table.live(), |e, v| {
-            e.listing(v)
-        })
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "resourceTemplates", &visible, |e, v| e.listing(v))
     }
 
     pub(crate) fn list_prompts(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.prompts.load();
-        self.page(params, "prompts", table.live(), |e, v| e.listing(v))
+        let visible = self.visible(table.live(), |e| e.def.scopes);
+        self.page(params, "prompts", &visible, |e, v| e.listing(v))
     }
 
     pub(crate) fn subscribe(&self, params: Option<&RawValue>, on: bool) -> Result<(), ErrorObject> {
@@ -325,6 +361,14 @@ impl Session {
             return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
         };
         let request = self.request_parts(&id, p.meta, out);
+        if let Err(e) = self.core.policy.check(
+            &request.caller.principal,
+            &format!("resource `{}`", p.uri),
+            entry.def.scopes,
+            Access::Resource { uri: &p.uri },
+        ) {
+            return Reply::Now(wire.error(Some(&id), &e));
+        }
         let handler = entry.def.handler;
         let uri = p.uri;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
@@ -380,10 +424,22 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", Escaped(&p.name))),
             ));
         };
+        let arguments = p.arguments.unwrap_or_default();
         let request = self.request_parts(&id, p.meta, out);
+        if let Err(e) = self.core.policy.check(
+            &request.caller.principal,
+            &format!("prompt `{}`", p.name),
+            entry.def.scopes,
+            Access::Prompt {
+                name: &p.name,
+                arguments: &arguments,
+            },
+        ) {
+            return Reply::Now(wire.error(Some(&id), &e));
+        }
         let handler = entry.def.handler;
         let name = entry.def.name;
-        let get = PromptGet::new(&entry, p.arguments.unwrap_or_default(), request);
+        let get = PromptGet::new(&entry, arguments, request);
         let show = self.core.show_panic_details;
         run_handler(
             id,
@@ -417,6 +473,16 @@ impl Session {
                         &ErrorObject::invalid_params(format!("Unknown prompt: `{name}`")),
                     ));
                 };
+                let caller = self.caller();
+                if let Some(scope) = self
+                    .core
+                    .policy
+                    .missing(&caller.principal, prompt.def.scopes)
+                {
+                    let e =
+                        crate::auth::policy::insufficient_scope(&format!("prompt `{name}`"), scope);
+                    return Reply::Now(wire.error(Some(&id), &e));
+                }
                 match prompt.argument(&argument) {
                     Some(a) => a.spec.complete,
                     None => {
@@ -441,6 +507,18 @@ impl Session {
                         &ErrorObject::invalid_params(format!("Unknown resource template: `{uri}`")),
                     ));
                 };
+                let caller = self.caller();
+                if let Some(scope) = self
+                    .core
+                    .policy
+                    .missing(&caller.principal, entry.def.scopes)
+                {
+                    let e = crate::auth::policy::insufficient_scope(
+                        &format!("resource `{uri}`"),
+                        scope,
+                    );
+                    return Reply::Now(wire.error(Some(&id), &e));
+                }
                 match entry.variable(&argument) {
                     Some(v) => v.complete,
                     None => {

@@ -90,6 +90,7 @@ impl Session {
                 if !tasks::declared(&meta.capabilities) {
                     return Err(tasks::missing_extension(&format!("`{method}`")));
                 }
+                core.task_owners.check(params, &self.caller().principal)?;
                 let result = core.tasks.serve(method, params)?;
                 return Ok(Reply::Now(stamped(None).result(&id, &result)));
             }

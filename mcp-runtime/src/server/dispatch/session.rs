@@ -27,6 +27,8 @@ use std::sync::atomic::Ordering;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::auth::Principal;
+use crate::auth::principal::Caller;
 use crate::protocol::stamp::Wire;
 use crate::protocol::{
     BadMessage, CallToolResult, CancelledParams, Encoded, ErrorObject, Implementation, Incoming,
@@ -74,6 +76,11 @@ pub(crate) struct Session {
     pub(super) round: Option<InputRound>,
     /// How its responses are written: stamped for a per-request request.
     wire: Wire,
+    // ---- Identity (issue 21)
+    /// Who opened the session: the caller of its requests unless the transport names
+    /// another for one ([`crate::auth::principal::with_caller`]). HTTP refuses a request
+    /// of another caller on the session.
+    principal: Principal,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -109,7 +116,31 @@ impl Session {
             parent: None,
             round: None,
             wire: Wire::plain(),
+            principal: Principal::local(),
         }
+    }
+
+    /// A session opened by `principal` (HTTP).
+    pub(crate) fn new_for(
+        core: Arc<ServerCore>,
+        out: Outbound,
+        principal: Principal,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            principal,
+            ..Session::fresh(core, out)
+        })
+    }
+
+    /// Who opened the session.
+    pub(crate) fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The caller of the message being dispatched: the one the transport named, or the
+    /// session's.
+    pub(crate) fn caller(&self) -> Caller {
+        crate::auth::principal::current().unwrap_or_else(|| Caller::of(self.principal.clone()))
     }
 
     /// The session of one per-request request made on `parent`'s connection.
@@ -124,6 +155,7 @@ impl Session {
             parent: Some(Arc::clone(parent.root())),
             round: Some(round),
             wire,
+            principal: parent.principal.clone(),
             ..Session::fresh(core, out)
         })
     }
@@ -450,6 +482,7 @@ impl Session {
             meta,
             session: Arc::clone(self),
             out: out.clone(),
+            caller: self.caller(),
         }
     }
 }

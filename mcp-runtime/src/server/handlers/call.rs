@@ -52,7 +52,7 @@ impl LazyContext {
         let parts = &mut self.parts;
         self.built.get_or_insert_with(|| {
             let r = parts.take().expect("request parts are taken once");
-            Context::new(r.id, r.meta, r.session, r.out)
+            Context::new(r.id, r.meta, r.session, r.out, r.caller)
         })
     }
 }
@@ -63,6 +63,8 @@ pub(crate) struct RequestParts {
     pub(crate) meta: Option<JsonObject>,
     pub(crate) session: std::sync::Arc<crate::server::dispatch::session::Session>,
     pub(crate) out: crate::server::dispatch::session::Outbound,
+    // ---- Identity (issue 21)
+    pub(crate) caller: crate::auth::principal::Caller,
 }
 
 impl<'a> ToolCall<'a> {

@@ -156,6 +156,8 @@ pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) 
         Ok(t) => t,
         Err(e) => return session.wire().error(Some(id), &e),
     };
+    // Identity (issue 21): the task is its caller's.
+    core.task_owners.bind(&task, session.principal().clone());
     let round = session.round().expect("a per-request session has a round");
     let _ = round.task.set(Arc::clone(&task));
     if let Some(message) = round

@@ -32,6 +32,13 @@ pub struct PromptDef {
     pub arguments: fn() -> Vec<PromptArgument>,
     /// Renders the prompt.
     pub handler: fn(PromptGet<'_>) -> PromptFuture,
+    // ---- Identity (issue 21)
+    /// The scopes a caller needs, all of them, to see and use this item (`scopes(...)` of
+    /// the macro). `None`: the server's default ([`Server::default_scopes`]); `Some(&[])`:
+    /// none, whatever the default.
+    ///
+    /// [`Server::default_scopes`]: crate::Server::default_scopes
+    pub scopes: Option<&'static [&'static str]>,
 }
 
 inventory::collect!(PromptDef);

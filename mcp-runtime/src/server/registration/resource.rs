@@ -73,6 +73,13 @@ pub struct ResourceDef {
     pub variables: &'static [&'static ArgSpec],
     /// Reads the resource.
     pub handler: fn(ResourceRead<'_>) -> ResourceFuture,
+    // ---- Identity (issue 21)
+    /// The scopes a caller needs, all of them, to see and use this item (`scopes(...)` of
+    /// the macro). `None`: the server's default ([`Server::default_scopes`]); `Some(&[])`:
+    /// none, whatever the default.
+    ///
+    /// [`Server::default_scopes`]: crate::Server::default_scopes
+    pub scopes: Option<&'static [&'static str]>,
 }
 
 inventory::collect!(ResourceDef);

@@ -84,6 +84,13 @@ pub struct ToolDef {
     pub task: crate::server::TaskSupport,
     /// Runs the tool.
     pub handler: fn(ToolCall<'_>) -> ToolFuture,
+    // ---- Identity (issue 21)
+    /// The scopes a caller needs, all of them, to see and use this item (`scopes(...)` of
+    /// the macro). `None`: the server's default ([`Server::default_scopes`]); `Some(&[])`:
+    /// none, whatever the default.
+    ///
+    /// [`Server::default_scopes`]: crate::Server::default_scopes
+    pub scopes: Option<&'static [&'static str]>,
 }
 
 inventory::collect!(ToolDef);
@@ -212,6 +219,7 @@ mod tests {
         output_schema: || None,
         task: crate::server::TaskSupport::Forbidden,
         handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
+        scopes: None,
     };
 
     fn def_with_schema(input_schema: fn() -> JsonObject) -> &'static ToolDef {

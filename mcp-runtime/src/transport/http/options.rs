@@ -47,7 +47,8 @@ pub struct HttpOptions {
     /// `Host` header is checked only when this list is not empty.
     pub allowed_hosts: Vec<String>,
     /// When set, every request to the endpoint needs `Authorization: Bearer <token>`
-    /// (otherwise 401).
+    /// (otherwise 401); the caller then holds every scope. With [`api_keys`](Self::api_keys)
+    /// or [`oauth`](Self::oauth) too, any of them is accepted.
     pub auth_token: Option<String>,
     /// The largest request body accepted, in bytes (larger: 413).
     pub max_message_size: usize,
@@ -104,6 +105,14 @@ pub struct HttpOptions {
     /// `notifications/initialized`) ends after this long (default 60 s), so that sessions
     /// opened and forgotten do not hold their slots for the whole idle timeout.
     pub unused_session_timeout: Duration,
+    // ---- Identity (issue 21)
+    /// A file of API keys (`--api-keys`; see [`auth::api_keys`](crate::auth::api_keys)):
+    /// each request then needs one of its keys, in `X-API-Key` or `Authorization: Bearer`.
+    /// The file is read again when it changes, and on SIGHUP.
+    pub api_keys: Option<std::path::PathBuf>,
+    /// Accept OAuth access tokens from this authorization server (the server is then an
+    /// OAuth 2.1 resource server, with RFC 9728 metadata).
+    pub oauth: Option<crate::auth::OAuthOptions>,
 }
 
 impl Default for HttpOptions {
@@ -135,6 +144,8 @@ impl Default for HttpOptions {
             replay_bytes_per_session: 16 << 20,
             max_sessions_per_address: None,
             unused_session_timeout: Duration::from_secs(60),
+            api_keys: None,
+            oauth: None,
         }
     }
 }
@@ -174,6 +185,8 @@ impl fmt::Debug for HttpOptions {
             .field("replay_bytes_per_session", &self.replay_bytes_per_session)
             .field("max_sessions_per_address", &self.max_sessions_per_address)
             .field("unused_session_timeout", &self.unused_session_timeout)
+            .field("api_keys", &self.api_keys)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }

@@ -1,8 +1,9 @@
 //! What a request must show before it is served: an allowed `Origin` and `Host` (against DNS
-//! rebinding), the bearer token when one is set, and media types the endpoint speaks.
+//! rebinding), and media types the endpoint speaks. Credentials are checked by
+//! [`auth::edge`](crate::auth::edge).
 
 use hyper::HeaderMap;
-use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
+use hyper::header::{ACCEPT, CONTENT_TYPE, HOST, ORIGIN};
 
 use super::HttpOptions;
 
@@ -16,10 +17,6 @@ pub(crate) enum Refusal {
     Origin,
     /// 403: the `Host` is not allowed.
     Host,
-    /// 401: no bearer token.
-    MissingToken,
-    /// 401: a wrong bearer token.
-    WrongToken,
 }
 
 /// The checks of one server, prepared from its options.
@@ -28,7 +25,6 @@ pub(crate) struct Guard {
     origins: Vec<String>,
     /// `None`: `Host` is not checked.
     hosts: Option<Vec<HostRule>>,
-    token: Option<String>,
 }
 
 /// An allowed `Host`: a name, and a port unless any port goes.
@@ -72,7 +68,6 @@ impl Guard {
             any_origin,
             origins,
             hosts,
-            token: options.auth_token.clone(),
         }
     }
 
@@ -125,36 +120,6 @@ impl Guard {
             .iter()
             .any(|r| r.name == name && (r.port.is_none() || r.port.as_deref() == port))
     }
-
-    /// Checks the bearer token, when the server has one (401).
-    pub(crate) fn check_token(&self, headers: &HeaderMap) -> Result<(), Refusal> {
-        let Some(expected) = &self.token else {
-            return Ok(());
-        };
-        let given = headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim_start())
-            });
-        match given {
-            None => Err(Refusal::MissingToken),
-            Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
-            Some(_) => Err(Refusal::WrongToken),
-        }
-    }
-}
-
-/// Compares without stopping at the first difference, so that timing tells nothing about how
-/// much of a guessed token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Splits `name[:port]`, keeping IPv6 literals (`[::1]:8000`) whole.
@@ -245,16 +210,14 @@ mod tests {
 
     impl Guard {
         fn check(&self, headers: &HeaderMap) -> Result<(), Refusal> {
-            self.check_origin(headers)?;
-            self.check_token(headers)
+            self.check_origin(headers)
         }
     }
 
-    fn guard(loopback: bool, origins: &[&str], hosts: &[&str], token: Option<&str>) -> Guard {
+    fn guard(loopback: bool, origins: &[&str], hosts: &[&str], _token: Option<&str>) -> Guard {
         let options = HttpOptions {
             allowed_origins: origins.iter().map(|s| s.to_string()).collect(),
             allowed_hosts: hosts.iter().map(|s| s.to_string()).collect(),
-            auth_token: token.map(str::to_string),
             ..HttpOptions::default()
         };
         Guard::new(&options, loopback)
@@ -314,24 +277,6 @@ mod tests {
                 ("host", "anything"),
                 ("origin", "https://x.example")
             ])),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn bearer_tokens_are_checked() {
-        let g = guard(false, &[], &[], Some("s3cret"));
-        assert_eq!(g.check(&headers(&[])), Err(Refusal::MissingToken));
-        assert_eq!(
-            g.check(&headers(&[("authorization", "Basic czNjcmV0")])),
-            Err(Refusal::MissingToken)
-        );
-        assert_eq!(
-            g.check(&headers(&[("authorization", "Bearer s3cre7")])),
-            Err(Refusal::WrongToken)
-        );
-        assert_eq!(
-            g.check(&headers(&[("authorization", "bearer s3cret")])),
             Ok(())
         );
     }

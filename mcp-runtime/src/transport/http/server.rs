@@ -27,6 +27,9 @@ pub(crate) struct Shared {
     pub(crate) options: HttpOptions,
     pub(crate) guard: Guard,
     pub(crate) sessions: SessionStore,
+    // ---- Identity (issue 21)
+    /// Who may call: the credential each request must carry.
+    pub(crate) edge: crate::auth::edge::Edge,
     /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
     pub(crate) nowhere: crate::server::dispatch::session::Outbound,
 
@@ -66,7 +69,8 @@ impl fmt::Debug for HttpServer {
 
 impl HttpServer {
     /// Builds `server` and binds its listening socket.
-    pub async fn bind(server: Server, options: HttpOptions) -> Result<HttpServer, Error> {
+    pub async fn bind(mut server: Server, mut options: HttpOptions) -> Result<HttpServer, Error> {
+        server.lend_auth(&mut options);
         let (core, teardown) = server.start().await?;
         Self::bind_core(core, teardown, options).await
     }
@@ -93,6 +97,14 @@ impl HttpServer {
         };
         let addr = listener.local_addr()?;
         let guard = Guard::new(&options, addr.ip().is_loopback());
+        let endpoint = format!("http://{addr}{}", options.path);
+        let edge = match crate::auth::edge::Edge::new(&options, &endpoint, core.declared_scopes()) {
+            Ok(edge) => edge,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
         let sessions = SessionStore::new(&options);
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         let nofile = limits::raise_nofile_limit();
@@ -106,6 +118,7 @@ impl HttpServer {
                 options,
                 guard,
                 sessions,
+                edge,
                 nowhere,
                 connections,
             }),
@@ -166,7 +179,7 @@ impl HttpServer {
                             Ok(permit) => {
                                 connections.spawn(serve_connection(
                                     stream,
-                                    peer.ip(),
+                                    peer,
                                     permit,
                                     Arc::clone(&shared),
                                     stop_rx.clone(),
@@ -215,10 +228,6 @@ impl HttpServer {
     }
 }
 
-/// The client address of a request (in its extensions).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PeerIp(pub(crate) std::net::IpAddr);
-
 /// Answers a connection over a cap with `503` and closes it, without waiting for anything:
 /// a client that does not read loses the answer, not a file descriptor.
 fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
@@ -234,7 +243,7 @@ fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
 /// Serves one TCP connection until it closes or the server stops; `permit` counts it.
 async fn serve_connection(
     stream: TcpStream,
-    peer: std::net::IpAddr,
+    peer: SocketAddr,
     permit: Permit,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -244,10 +253,9 @@ async fn serve_connection(
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
-    let service = service_fn(move |mut request: hyper::Request<_>| {
-        request.extensions_mut().insert(PeerIp(peer));
+    let service = service_fn(move |request: hyper::Request<_>| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(service::handle(shared, request).await) }
+        async move { Ok::<_, Infallible>(service::handle(shared, request, Some(peer)).await) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -103,10 +103,15 @@ impl SessionStore {
 
     /// A new session, not yet registered: it is registered with [`SessionStore::insert`] once
     /// its `initialize` succeeded.
-    pub(crate) fn create(&self, core: Arc<ServerCore>, peer: Option<IpAddr>) -> Arc<HttpSession> {
+    pub(crate) fn create(
+        &self,
+        core: Arc<ServerCore>,
+        peer: Option<IpAddr>,
+        principal: crate::Principal,
+    ) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
         let id: Arc<str> = crate::protocol::random_id().into();
-        let session = Session::new(core, out);
+        let session = Session::new_for(core, out, principal);
         session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
             id,
@@ -509,7 +514,11 @@ mod tests {
             replay_buffer: 3,
             ..HttpOptions::default()
         });
-        store.create(crate::Server::empty("t").build().unwrap(), None)
+        store.create(
+            crate::Server::empty("t").build().unwrap(),
+            None,
+            crate::Principal::local(),
+        )
     }
 
     fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<String> {
@@ -597,7 +606,7 @@ mod tests {
             replay_bytes_per_session: 4_000,
             ..HttpOptions::default()
         });
-        let s = store.create(crate::Server::empty("t").build().unwrap(), None);
+        let s = store.create(crate::Server::empty("t").build().unwrap(), None, crate::Principal::local());
         let big = vec![b'x'; 1_000];
         let (tx, _rx) = mpsc::unbounded_channel();
         let first = s.open_stream(tx, Duration::from_secs(1));

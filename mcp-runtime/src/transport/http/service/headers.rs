@@ -12,7 +12,7 @@ pub(super) const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 /// codes.
 pub(super) async fn serve_per_request(
     shared: &Arc<Shared>,
-    headers: &HeaderMap,
+    caller: &Caller,
     header_version: Option<&str>,
     message: Incoming<'_>,
     sniffed: Option<Envelope<'_>>,
@@ -32,6 +32,7 @@ pub(super) async fn serve_per_request(
             encode_error(id, &per_request::unsupported_version(h)),
         );
     }
+    let headers = headers_of(caller);
     let Incoming::Request { id, method, params } = message else {
         // Clients of this revision send notifications only for themselves (cancellation is
         // closing the stream); there is nothing to answer.
@@ -49,9 +50,14 @@ pub(super) async fn serve_per_request(
         Err(e) => return json(StatusCode::BAD_REQUEST, encode_error(Some(&id), &e)),
     };
     log.per_request = true;
-    let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+    let session = Session::new_for(
+        Arc::clone(&shared.core),
+        shared.nowhere.clone(),
+        caller.principal.clone(),
+    );
     answer(
         shared,
+        caller,
         None,
         &session,
         |out| session.serve_checked(id, &method, params, &envelope, meta, out),

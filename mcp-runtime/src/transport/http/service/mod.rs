@@ -16,6 +16,7 @@
 //! responses in `streams`, and the responses and refusals every path shares in `responses`.
 
 mod headers;
+mod identity;
 mod post;
 mod responses;
 mod streams;
@@ -42,7 +43,9 @@ use crate::protocol::per_request::{self, Envelope};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
 use crate::server::dispatch::session::{Outbound, Reply, Session};
 
+use crate::auth::principal::Caller;
 use headers::*;
+use identity::*;
 use post::*;
 use responses::*;
 use streams::*;
@@ -67,10 +70,17 @@ struct Log {
     body_read: bool,
     /// The request is of the per-request revision, whose errors have their own statuses.
     per_request: bool,
+    // ---- Identity (issue 21)
+    /// Who sent it, when the server authenticates.
+    subject: Option<crate::Principal>,
 }
 
 /// Serves one request and logs it.
-pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -> HttpResponse {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<RequestBody>,
+    peer: Option<std::net::SocketAddr>,
+) -> HttpResponse {
     let started = Instant::now();
     let method = request.method().clone();
     let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
@@ -80,11 +90,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -
             .is_some_and(|n| n != "0");
     let mut log = Log::default();
     let deadline = shared.options.request_timeout;
-    let mut response = match tokio::time::timeout(deadline, route(&shared, request, &mut log)).await
-    {
-        Ok(response) => response,
-        Err(_) => request_timeout(deadline),
-    };
+    let mut response =
+        match tokio::time::timeout(deadline, route(&shared, request, peer, &mut log)).await {
+            Ok(response) => response,
+            Err(_) => request_timeout(deadline),
+        };
     if has_body && !log.body_read {
         // Refused before its body was read: the connection cannot be reused, and the client
         // must know not to send another request on it.
@@ -110,6 +120,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -
         rpc = ?Escaped(log.rpc.as_deref().unwrap_or("-")),
         tool = ?Escaped(log.tool.as_deref().unwrap_or("-")),
         session = log.session.as_ref().map_or("-", |s| s.short_id()),
+        caller = ?Escaped(log.subject.as_ref().map_or("-", |p| p.subject())),
         status = response.status().as_u16(),
         sse = log.sse,
         micros = started.elapsed().as_micros() as u64,
@@ -118,11 +129,19 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -
     response
 }
 
-async fn route(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Log) -> HttpResponse {
+async fn route(
+    shared: &Arc<Shared>,
+    request: Request<RequestBody>,
+    peer: Option<std::net::SocketAddr>,
+    log: &mut Log,
+) -> HttpResponse {
     let path = request.uri().path();
     if path == "/healthz" && matches!(*request.method(), Method::GET | Method::HEAD) {
         log.health_check = true;
         return text(StatusCode::OK, "ok\n");
+    }
+    if let Some(response) = metadata(shared, path, request.method()) {
+        return response;
     }
     if path != shared.options.path {
         return text(
@@ -147,20 +166,32 @@ async fn route(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Lo
     if request.method() == Method::OPTIONS {
         return preflight(headers);
     }
-    if let Err(refusal) = shared.guard.check_token(headers) {
-        return refused(refusal);
-    }
-    match *request.method() {
-        Method::POST => post(shared, request, log).await,
-        Method::GET => get(shared, request.headers(), log),
-        Method::DELETE => delete(shared, request.headers(), log).await,
+    let (parts, body) = request.into_parts();
+    let caller = match authenticate(shared, parts.headers, peer, log).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    match parts.method {
+        Method::POST => post(shared, &caller, body, log).await,
+        Method::GET => get(shared, &caller, log),
+        Method::DELETE => delete(shared, &caller, log).await,
         _ => method_not_allowed(shared),
     }
 }
 
+/// The request's headers (their credential removed).
+fn headers_of(caller: &Caller) -> &HeaderMap {
+    &caller
+        .http
+        .as_ref()
+        .expect("an HTTP caller has its request")
+        .headers
+}
+
 /// GET: opens the session's stream for messages the server starts, or resumes a stream after
 /// `Last-Event-ID`.
-fn get(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse {
+fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
+    let headers = headers_of(caller);
     if shared.options.stateless {
         return method_not_allowed(shared);
     }
@@ -171,7 +202,7 @@ fn get(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse
             "Not Acceptable: the client must accept text/event-stream",
         );
     }
-    let http = match session_of(shared, headers) {
+    let http = match session_of(shared, caller) {
         Ok(http) => http,
         Err(problem) => return problem.respond(None),
     };
@@ -212,11 +243,11 @@ fn get(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse
 }
 
 /// DELETE: ends the session.
-async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse {
+async fn delete(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
     if shared.options.stateless {
         return method_not_allowed(shared);
     }
-    let http = match session_of(shared, headers) {
+    let http = match session_of(shared, caller) {
         Ok(http) => http,
         Err(problem) => return problem.respond(None),
     };
@@ -229,23 +260,35 @@ async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> Htt
 }
 
 /// The session a GET or DELETE names, with its `MCP-Protocol-Version` checked.
-fn session_of(shared: &Arc<Shared>, headers: &HeaderMap) -> Result<Arc<HttpSession>, Problem> {
+fn session_of(shared: &Arc<Shared>, caller: &Caller) -> Result<Arc<HttpSession>, Problem> {
+    let headers = headers_of(caller);
     let version = header_version(headers)?;
     let Some(session_id) = headers.get(SESSION_ID) else {
         return Err(Problem::bad_request(
             "Bad Request: the Mcp-Session-Id header is required",
         ));
     };
-    let http = lookup(shared, session_id).ok_or_else(Problem::session_not_found)?;
+    let http = lookup(shared, session_id, caller).ok_or_else(Problem::session_not_found)?;
     check_version(&http, version)?;
     Ok(http)
 }
 
-fn lookup(shared: &Shared, session_id: &HeaderValue) -> Option<Arc<HttpSession>> {
-    session_id
+/// The session `session_id` names, if `caller` opened it: to anyone else presenting its id,
+/// it does not exist (404).
+fn lookup(shared: &Shared, session_id: &HeaderValue, caller: &Caller) -> Option<Arc<HttpSession>> {
+    let http = session_id
         .to_str()
         .ok()
-        .and_then(|id| shared.sessions.get(id))
+        .and_then(|id| shared.sessions.get(id))?;
+    if !http.session.principal().same_caller(&caller.principal) {
+        tracing::warn!(
+            session = http.short_id(),
+            caller = ?caller.principal.subject(),
+            "a session id was presented by a caller other than the one that opened it"
+        );
+        return None;
+    }
+    Some(http)
 }
 
 /// The `MCP-Protocol-Version` header: absent, or a revision this server speaks (400 otherwise).

@@ -2,6 +2,7 @@
 //! an SSE stream.
 
 use super::*;
+use crate::auth::principal::with_caller;
 
 /// How a request's answer may be sent.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -16,11 +17,11 @@ pub(super) enum Mode {
 
 pub(super) async fn post(
     shared: &Arc<Shared>,
-    request: Request<RequestBody>,
+    caller: &Caller,
+    body: RequestBody,
     log: &mut Log,
 ) -> HttpResponse {
-    let (parts, body) = request.into_parts();
-    let headers = &parts.headers;
+    let headers = headers_of(caller);
     let accepts = Accepts::of(headers);
     let mode = match (shared.options.json_response, accepts.json, accepts.sse) {
         (true, true, _) | (false, true, false) => Mode::Json,
@@ -106,7 +107,7 @@ pub(super) async fn post(
     {
         return serve_per_request(
             shared,
-            headers,
+            caller,
             header.as_deref(),
             message,
             sniffed,
@@ -123,12 +124,17 @@ pub(super) async fn post(
     if shared.options.stateless {
         // A fresh session for every message: nothing is kept between POSTs, and what such a
         // session says outside a request has nowhere to go.
-        let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+        let session = Session::new_for(
+            Arc::clone(&shared.core),
+            shared.nowhere.clone(),
+            caller.principal.clone(),
+        );
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
         return answer(
             shared,
+            caller,
             None,
             &session,
             |out| session.handle_incoming(message, out),
@@ -140,11 +146,7 @@ pub(super) async fn post(
 
     let Some(session_id) = headers.get(SESSION_ID) else {
         if is_initialize {
-            let peer = parts
-                .extensions
-                .get::<crate::transport::http::server::PeerIp>()
-                .map(|p| p.0);
-            return initialize(shared, message, log, peer);
+            return initialize(shared, caller, message, log);
         }
         return http_error(
             StatusCode::BAD_REQUEST,
@@ -152,7 +154,7 @@ pub(super) async fn post(
             "Bad Request: the Mcp-Session-Id header is required; send `initialize` first to get a session",
         );
     };
-    let Some(http) = lookup(shared, session_id) else {
+    let Some(http) = lookup(shared, session_id, caller) else {
         return Problem::session_not_found().respond(id.as_ref());
     };
     log.session = Some(Arc::clone(&http));
@@ -162,6 +164,7 @@ pub(super) async fn post(
     let session = Arc::clone(&http.session);
     answer(
         shared,
+        caller,
         Some(&http),
         &session,
         |out| session.handle_incoming(message, out),
@@ -204,9 +207,9 @@ pub(super) fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<Request
 /// `initialize` without a session: starts one.
 pub(super) fn initialize(
     shared: &Arc<Shared>,
+    caller: &Caller,
     message: Incoming<'_>,
     log: &mut Log,
-    peer: Option<std::net::IpAddr>,
 ) -> HttpResponse {
     let id = match &message {
         Incoming::Request { id, .. } => Some(id.clone()),
@@ -215,6 +218,11 @@ pub(super) fn initialize(
     if shared.sessions.is_full() {
         return too_many_sessions(id.as_ref());
     }
+    let peer = caller
+        .http
+        .as_ref()
+        .and_then(|h| h.peer)
+        .map(|p| p.ip());
     if shared.sessions.address_is_full(peer) {
         return http_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -222,8 +230,12 @@ pub(super) fn initialize(
             "Service Unavailable: this address holds as many sessions as one may; end some (DELETE) or wait for them to expire",
         );
     }
-    let http = shared.sessions.create(Arc::clone(&shared.core), peer);
-    let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
+    let http = shared
+        .sessions
+        .create(Arc::clone(&shared.core), peer, caller.principal.clone());
+    let bytes = match with_caller(caller.clone(), || {
+        http.session.handle_incoming(message, &shared.nowhere)
+    }) {
         Reply::Now(encoded) => encoded.bytes,
         Reply::None | Reply::Later(..) => {
             return http_error(
@@ -249,8 +261,10 @@ pub(super) fn initialize(
 }
 
 /// Hands a message to the session (`dispatch`) and answers the POST.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn answer(
     shared: &Arc<Shared>,
+    caller: &Caller,
     http: Option<&Arc<HttpSession>>,
     session: &Arc<Session>,
     dispatch: impl FnOnce(&Outbound) -> Reply,
@@ -258,11 +272,14 @@ pub(super) async fn answer(
     log: &mut Log,
 ) -> HttpResponse {
     let (said_tx, mut said) = mpsc::unbounded_channel();
-    let reply = dispatch(&said_tx);
+    let reply = with_caller(caller.clone(), || dispatch(&said_tx));
     drop(said_tx);
     match reply {
         Reply::None => accepted(),
         Reply::Now(encoded) => {
+            if let Some(refused) = step_up(shared, &encoded) {
+                return refused;
+            }
             let before = drain(&mut said);
             if (before.is_empty() && mode != Mode::Sse) || mode == Mode::Json {
                 return finished_json(log, Ok(encoded));

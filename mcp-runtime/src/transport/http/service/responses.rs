@@ -138,25 +138,6 @@ pub(super) fn refused(refusal: Refusal) -> HttpResponse {
     match refusal {
         Refusal::Origin => http_error(StatusCode::FORBIDDEN, None, "Forbidden: origin not allowed"),
         Refusal::Host => http_error(StatusCode::FORBIDDEN, None, "Forbidden: host not allowed"),
-        Refusal::MissingToken | Refusal::WrongToken => {
-            let (challenge, message) = if refusal == Refusal::MissingToken {
-                (
-                    r#"Bearer realm="mcp""#,
-                    "Unauthorized: send `Authorization: Bearer <token>`",
-                )
-            } else {
-                (
-                    r#"Bearer realm="mcp", error="invalid_token""#,
-                    "Unauthorized: the bearer token is not valid",
-                )
-            };
-            let mut response = http_error(StatusCode::UNAUTHORIZED, None, message);
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-            response
-        }
     }
 }
 
@@ -179,7 +160,7 @@ pub(super) fn method_not_allowed(shared: &Shared) -> HttpResponse {
 
 /// The request headers a browser may send cross-origin, besides `Mcp-Param-*`: both
 /// revisions' (`Mcp-Session-Id`, `Last-Event-ID`, and 2026-07-28's `Mcp-Method`, `Mcp-Name`).
-const ALLOWED_HEADERS: &str = "content-type, accept, authorization, mcp-session-id, \
+const ALLOWED_HEADERS: &str = "content-type, accept, authorization, x-api-key, mcp-session-id, \
      mcp-protocol-version, last-event-id, mcp-method, mcp-name";
 
 /// At most this many `Mcp-Param-*` headers are allowed by one preflight.
