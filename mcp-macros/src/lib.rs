@@ -18,6 +18,7 @@ mod paths;
 mod prompt;
 mod resource;
 mod signature;
+mod skills;
 mod tool;
 
 use proc_macro::TokenStream;
@@ -42,4 +43,11 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
     prompt::expand(args.into(), input.into()).into()
+}
+
+// Documented on the `mcp_runtime::include_skills` re-export (mcp-runtime/src/lib.rs).
+#[allow(missing_docs)]
+#[proc_macro]
+pub fn include_skills(input: TokenStream) -> TokenStream {
+    skills::expand(input.into()).into()
 }

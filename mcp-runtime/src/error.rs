@@ -53,6 +53,10 @@ pub enum Error {
         /// What needed it, e.g. `--transport http`.
         what: &'static str,
     },
+    /// A skills tree cannot be served (skills extension): the message names the file and
+    /// the rule it breaks.
+    #[error("{0}")]
+    Skills(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -43,6 +43,9 @@ pub struct Server {
     per_request: per_request::PerRequestConfig,
     tasks: tasks::TaskConfig,
     handle: ServerHandle,
+    // --- The skills extension (SEP-2640) ---
+    #[cfg(feature = "skills")]
+    skills: crate::server::skills::SkillsConfig,
 }
 
 impl std::fmt::Debug for Server {
@@ -102,6 +105,8 @@ impl Server {
             per_request: per_request::PerRequestConfig::default(),
             tasks: tasks::TaskConfig::default(),
             handle: ServerHandle::new(),
+            #[cfg(feature = "skills")]
+            skills: Default::default(),
         }
     }
 
@@ -293,6 +298,47 @@ impl Server {
         self
     }
 
+    /// Serves the skills under `dir` (the skills extension, `io.modelcontextprotocol/skills`):
+    /// every directory below it with a `SKILL.md` is a skill, whose name (the `name` of its
+    /// front matter) must be the directory's name. Its files are served as
+    /// `skill://<path>/<file>` resources with their SHA-256 digests, through `skills/list`,
+    /// `skills/get`, `resources/directory/read` and `resources/read`; `resources/list` lists
+    /// each `SKILL.md`.
+    ///
+    /// The tree is read whole when the server starts, and checked: front matter (name rules,
+    /// a description), at most 512 files and 16 MiB per skill, no symbolic links, no skill
+    /// inside another. A tree that breaks a rule stops the server from starting with
+    /// [`Error::Skills`](crate::Error::Skills), naming the file and the fix. Hidden files
+    /// and directories (`.git`) are skipped; files outside every skill are not served.
+    /// Call it more than once to serve several trees. See also [`Server::watch_skills`].
+    #[cfg(feature = "skills")]
+    pub fn skills_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Server {
+        self.skills
+            .sources
+            .push(crate::server::skills::SkillSource::Dir(dir.into()));
+        self
+    }
+
+    /// Serves skills embedded in the binary, as [`include_skills!`](crate::include_skills)
+    /// gives them: the same rules as [`Server::skills_dir`], for single-binary deploys.
+    #[cfg(feature = "skills")]
+    pub fn skills_embedded(mut self, files: &'static [crate::server::EmbeddedFile]) -> Server {
+        self.skills
+            .sources
+            .push(crate::server::skills::SkillSource::Embedded(files));
+        self
+    }
+
+    /// Looks at the skills directories every `interval` and, when something changed, loads
+    /// them again and sends `notifications/resources/list_changed` to every client. A tree
+    /// that no longer loads is reported in the log and the last good one stays served.
+    /// Off by default.
+    #[cfg(feature = "skills")]
+    pub fn watch_skills(mut self, interval: std::time::Duration) -> Server {
+        self.skills.watch = Some(interval.max(std::time::Duration::from_millis(10)));
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -360,6 +406,12 @@ impl Server {
                 fixed.push(entry);
             }
         }
+        #[cfg(feature = "skills")]
+        let skills = if self.skills.sources.is_empty() {
+            None
+        } else {
+            Some(crate::server::skills::Skills::load(self.skills.clone()).map_err(Error::Skills)?)
+        };
         let server_info = serde_json::value::to_raw_value(&self.info)
             .expect("an implementation serializes")
             .into();
@@ -379,8 +431,14 @@ impl Server {
             listeners: Mutex::new(Vec::new()),
             per_request: self.per_request,
             tasks: tasks::TaskStore::new(self.tasks),
+            #[cfg(feature = "skills")]
+            skills,
         });
         self.handle.attach(&core);
+        #[cfg(feature = "skills")]
+        if let Some(interval) = self.skills.watch {
+            crate::server::skills::watch::spawn(&core, interval);
+        }
         Ok(core)
     }
 }

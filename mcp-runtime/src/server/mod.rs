@@ -19,6 +19,8 @@ mod lifespan;
 pub(crate) mod per_request;
 pub(crate) mod registration;
 pub(crate) mod schema;
+#[cfg(feature = "skills")]
+pub(crate) mod skills;
 pub(crate) mod uri_template;
 
 pub use builder::Server;
@@ -69,3 +71,5 @@ pub use registration::{
 pub use schema::elicitation::{
     ElicitSchemaError, ElicitationResponse, parse_response, requested_schema,
 };
+#[cfg(feature = "skills")]
+pub use skills::EmbeddedFile;
