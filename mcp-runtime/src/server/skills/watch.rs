@@ -39,10 +39,10 @@ pub(crate) fn spawn(core: &Arc<ServerCore>, interval: Duration) {
     runtime.spawn(async move {
         let summary = move || dirs.iter().map(|d| super::load::fingerprint(d)).collect::<Vec<_>>();
         let summary = Arc::new(summary);
-        let mut last = {
-            let s = Arc::clone(&summary);
-            tokio::task::spawn_blocking(move || s()).await.ok()
-        };
+        // No summary yet: the first look loads the tree again, which catches a change made
+        // between the server's load and this task's start (without a notification when
+        // nothing changed).
+        let mut last = None;
         loop {
             tokio::time::sleep(interval).await;
             if weak.strong_count() == 0 {
