@@ -8,6 +8,7 @@
 //! parameters and their expansion (`param`), signature checks (`signature`), doc comments
 //! (`docs`), the runtime's path (`paths`) and the output on error (`fallback`).
 
+mod apps;
 mod attr;
 mod common;
 mod ctxt;

@@ -57,6 +57,9 @@ pub enum Error {
     /// the rule it breaks.
     #[error("{0}")]
     Skills(String),
+    /// A tool shows an app view (MCP Apps) that the server does not serve.
+    #[error("{0}")]
+    AppView(String),
 }
 
 impl From<std::io::Error> for Error {

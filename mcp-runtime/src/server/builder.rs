@@ -390,6 +390,7 @@ impl Server {
     /// share a name or URI, or a URI template is invalid.
     pub(crate) fn build(self) -> Result<Arc<ServerCore>, crate::Error> {
         use crate::Error;
+        crate::server::apps::check_views(&self.tools, &self.resources).map_err(Error::AppView)?;
         let tools = self
             .tools
             .into_iter()

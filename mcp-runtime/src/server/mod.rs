@@ -10,6 +10,7 @@
 //   `subscriptions/listen`, and tasks.
 // - `context`: `Context`, the request as a handler sees it, and requests to the client.
 
+mod apps;
 mod builder;
 pub(crate) mod context;
 mod core;
