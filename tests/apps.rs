@@ -118,6 +118,18 @@ async fn app_views_are_mcp_app_html_with_their_sandbox_policy() {
     };
     assert_eq!(mime_type.as_deref(), Some("text/html;profile=mcp-app"));
     assert!(text.starts_with("<!doctype html>"));
+    // The read result's contents carry the view's policy too, where hosts look for it.
+    let raw: Value = c
+        .request("resources/read", &json!({"uri": "ui://charts/view.html"}))
+        .await
+        .unwrap();
+    assert_eq!(raw["contents"][0]["_meta"], view["_meta"]);
+    assert_eq!(raw["contents"][0]["mimeType"], "text/html;profile=mcp-app");
+    let raw: Value = c
+        .request("resources/read", &json!({"uri": "ui://bare/view.html"}))
+        .await
+        .unwrap();
+    assert_eq!(raw["contents"][0]["_meta"], json!({"ui": {}}));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 // The official MCP Inspector's CLI probes the apps example's MCP App metadata (--app-info):
-// each app tool names its `ui://` view, the view is `text/html;profile=mcp-app`, and a tool
+// each app tool names its `ui://` view, the view is `text/html;profile=mcp-app` with its
+// policy (read from the read result's `_meta`), and a tool
 // without a view is reported as having none. Needs the example built (cargo build --examples).
 
 import { test } from "node:test";
@@ -28,12 +29,14 @@ test("the inspector finds the apps example's views", () => {
       toolName: "increment",
       resourceUri: "ui://counter/view.html",
       visibility: ["app"],
+      prefersBorder: true,
       resourceMimeType: "text/html;profile=mcp-app",
     },
     {
       hasApp: true,
       toolName: "show_counter",
       resourceUri: "ui://counter/view.html",
+      prefersBorder: true,
       resourceMimeType: "text/html;profile=mcp-app",
     },
   ]);

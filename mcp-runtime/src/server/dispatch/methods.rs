@@ -313,13 +313,21 @@ impl Session {
         };
         let request = self.request_parts(&id, p.meta, out);
         let handler = entry.def.handler;
+        // MCP Apps: a view's contents carry its `_meta` (the sandbox policy) as its listing does.
+        let view_meta = crate::server::apps::view_meta(entry.def);
         let uri = p.uri;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
         run_handler(
             id,
             || handler(read),
             move |id, outcome| match outcome {
-                Ok(Ok(contents)) => wire.result(id, &ReadResult { contents }),
+                Ok(Ok(contents)) => match view_meta {
+                    Some(meta) => wire.result(
+                        id,
+                        &crate::server::apps::ViewReadResult::new(&contents, meta),
+                    ),
+                    None => wire.result(id, &ReadResult { contents }),
+                },
                 Ok(Err(e)) => {
                     let error = match e.kind {
                         ResourceErrorKind::NotFound => not_found(&uri, e.message),
