@@ -55,3 +55,11 @@ fn prompt() {
     t.compile_fail("tests/ui/prompt/fail/*.rs");
     t.pass("tests/ui/prompt/pass/*.rs");
 }
+
+#[test]
+fn apps() {
+    pinned_toolchain();
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/apps/fail/*.rs");
+    t.pass("tests/ui/apps/pass/*.rs");
+}

@@ -475,6 +475,13 @@ async fn main() -> Result<(), mcp_runtime::Error> {
     server
         .instructions("Every fixture of the MCP conformance suite.")
         .lifespan(move || watch(handle.clone()))
+        // The skills extension's scenarios read these (sep-2640-*); edits show up within a
+        // second, with `notifications/resources/list_changed`.
+        .skills_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/everything/skills"
+        ))
+        .watch_skills(Duration::from_secs(1))
         .run()
         .await
 }

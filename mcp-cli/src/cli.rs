@@ -18,7 +18,8 @@ mcp-cli dev [SERVER] [--port N] [--open] [--watch]
        mcp-cli read URI [SERVER]
        mcp-cli prompt NAME [KEY=VALUE...] [SERVER]
        mcp-cli inspect [SERVER]
-       mcp-cli keys create --name NAME [--scope S]... [--expires-in DAYS] [--file FILE]";
+       mcp-cli keys create --name NAME [--scope S]... [--expires-in DAYS] [--file FILE]
+       mcp-cli skills list|get SKILL|verify [SKILL] [SERVER]";
 
 const AFTER_HELP: &str = "\
 SERVER (default: build and run the current package's binary with cargo):
@@ -195,6 +196,18 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
+    /// The server's skills (skills extension): `list` them, `get SKILL` (its SKILL.md,
+    /// verified), or `verify [SKILL]` every file against the manifest's digests and sizes
+    Skills {
+        /// list, get or verify
+        #[arg(value_name = "ACTION")]
+        action: Option<String>,
+        /// The skill: its name or SKILL.md URI
+        #[arg(value_name = "SKILL")]
+        skill: Option<String>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
 }
 
 impl Subcommands {
@@ -205,7 +218,8 @@ impl Subcommands {
             | Subcommands::Call { trailing, .. }
             | Subcommands::Read { trailing, .. }
             | Subcommands::Prompt { trailing, .. }
-            | Subcommands::Inspect { trailing } => trailing,
+            | Subcommands::Inspect { trailing }
+            | Subcommands::Skills { trailing, .. } => trailing,
         }
     }
 }
@@ -237,6 +251,10 @@ pub(crate) enum Command {
         pairs: Vec<(String, String)>,
     },
     Inspect,
+    Skills {
+        action: crate::skills::SkillsAction,
+        skill: Option<String>,
+    },
 }
 
 /// Options of `dev`.
@@ -517,6 +535,10 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
             Command::Prompt { name, pairs }
         }
         Subcommands::Inspect { .. } => Command::Inspect,
+        Subcommands::Skills { action, skill, .. } => Command::Skills {
+            action: crate::skills::SkillsAction::parse(action.as_deref())?,
+            skill,
+        },
     };
     let common = cli.common;
     let progress = match (common.progress, common.no_progress) {

@@ -283,6 +283,9 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             print_json(&manifest(client).await?);
             Ok(())
         }
+        Command::Skills { action, skill } => {
+            crate::skills::run(client, *action, skill.as_deref(), inv.json).await
+        }
         Command::Dev => unreachable!("`dev` is run by the inspector"),
     }
 }

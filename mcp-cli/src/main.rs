@@ -13,6 +13,7 @@ mod commands;
 mod dev;
 mod keys;
 mod render;
+mod skills;
 mod target;
 
 use std::process::ExitCode;

@@ -8,6 +8,7 @@
 //! parameters and their expansion (`param`), signature checks (`signature`), doc comments
 //! (`docs`), the runtime's path (`paths`) and the output on error (`fallback`).
 
+mod apps;
 mod attr;
 mod common;
 mod ctxt;
@@ -18,6 +19,7 @@ mod paths;
 mod prompt;
 mod resource;
 mod signature;
+mod skills;
 mod tool;
 
 use proc_macro::TokenStream;
@@ -42,4 +44,11 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
     prompt::expand(args.into(), input.into()).into()
+}
+
+// Documented on the `mcp_runtime::include_skills` re-export (mcp-runtime/src/lib.rs).
+#[allow(missing_docs)]
+#[proc_macro]
+pub fn include_skills(input: TokenStream) -> TokenStream {
+    skills::expand(input.into()).into()
 }

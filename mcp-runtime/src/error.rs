@@ -58,6 +58,13 @@ pub enum Error {
     /// that do not hold together. The message names the file or option.
     #[error("authentication cannot be set up: {0}")]
     Auth(String),
+    /// A skills tree cannot be served (skills extension): the message names the file and
+    /// the rule it breaks.
+    #[error("{0}")]
+    Skills(String),
+    /// A tool shows an app view (MCP Apps) that the server does not serve.
+    #[error("{0}")]
+    AppView(String),
 }
 
 impl From<std::io::Error> for Error {

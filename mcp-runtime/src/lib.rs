@@ -7,7 +7,8 @@
         feature = "http-server",
         feature = "client",
         feature = "client-http",
-        feature = "per-request-crypto"
+        feature = "per-request-crypto",
+        feature = "skills"
     )),
     allow(dead_code, unused_imports)
 )]
@@ -22,6 +23,8 @@ mod escape;
 pub mod protocol;
 mod run;
 pub mod server;
+#[cfg(feature = "skills")]
+pub mod skills;
 pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
@@ -32,6 +35,26 @@ pub use client::HttpClientOptions;
 #[cfg(feature = "client")]
 pub use client::{Client, ClientError, ClientOptions, Direction, MessageTap, ServerRequestHandler};
 pub use error::{BoxError, Error};
+/// A skills tree embedded in the binary, for [`Server::skills_embedded`]: the directory
+/// (relative to the crate's `Cargo.toml`) is read when the crate compiles, each file with
+/// `include_bytes!`, so the binary serves its skills without the directory at run time.
+///
+/// ```ignore
+/// # use mcp_runtime::prelude::*;
+/// # async fn run() -> Result<(), mcp_runtime::Error> {
+/// Server::new("docs")
+///     .skills_embedded(mcp_runtime::include_skills!("skills"))
+///     .run()
+///     .await
+/// # }
+/// ```
+///
+/// Cargo rebuilds when an embedded file changes; a file added to the directory is picked up
+/// by the next build that compiles the crate (touch the source file to force one). Hidden
+/// files are left out; a symbolic link is a compile error. The server checks the skills
+/// (front matter, limits) when it is built, as for [`Server::skills_dir`].
+#[cfg(feature = "skills")]
+pub use mcp_macros::include_skills;
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;
 #[doc = include_str!("resource.md")]
@@ -71,6 +94,8 @@ pub mod prelude {
 pub mod __private {
     pub use crate::protocol::JsonObject;
     pub use crate::protocol::Role;
+    #[cfg(feature = "skills")]
+    pub use crate::server::EmbeddedFile;
     pub use crate::server::handlers::completion::{
         Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
         completion_kind,

@@ -3,7 +3,7 @@
 package.json) against the `everything` example over streamable HTTP.
 
 Usage:
-    python run.py --node NODE --server BIN [--junit FILE] [--out DIR]
+    python run.py --node NODE --server BIN [--client MCP_CLI] [--junit FILE] [--out DIR]
 
 The server is started with `--transport http --port 0` once per server mode:
 
@@ -11,6 +11,11 @@ The server is started with `--transport http --port 0` once per server mode:
   `--requirements 2025-11-25`, `--suite all --spec-version 2025-06-18` and
   `--suite all --spec-version 2025-11-25`. Every scenario a run selects, scored or not, is a
   test case; it passes when its checks hold no FAILURE and no WARNING. The run itself must exit 0.
+- extensions: the skills scenarios (sep-2640-*), forced at 2025-11-25 and 2026-07-28 against
+  the server with sessions; every check must run (a SKIPPED check fails, except those the
+  suite defines as not applicable at that revision) and pass.
+- client (with --client): the skills extension's client scenarios, the suite's mock server
+  driving `mcp-cli skills list|verify`; every check must pass.
 - json-response and stateless: the transport and lifecycle scenarios those modes can
   satisfy, one `--scenario` run each (server-to-client requests need an SSE stream, and
   session scenarios need sessions).
@@ -60,6 +65,30 @@ TRANSPORT = [
 ]
 # Without sessions the lifecycle and multiple-stream scenarios have nothing to check.
 STATELESS = [s for s in TRANSPORT if s not in ("server-session-lifecycle", "server-sse-multiple-streams")]
+
+# Extension scenarios (the suite runs them only when forced): each at each revision, and
+# passing means every check ran and passed; a SKIPPED check fails the scenario unless the
+# suite defines it as not applicable at that revision (listed here).
+EXTENSION_SCENARIOS = [
+    "sep-2640-skills-directory",
+    "sep-2640-skills-enumeration",
+    "sep-2640-skills-manifest",
+]
+EXTENSION_VERSIONS = ["2025-11-25", "2026-07-28"]
+NOT_APPLICABLE = {
+    # ttlMs and cacheScope exist from 2026-07-28 on.
+    "2025-11-25": {"sep-2640-skills-list-cache-attributes", "sep-2640-skills-get-cache-attributes"},
+}
+
+# Client scenarios of the skills extension: (scenario, the mcp-cli command the suite runs
+# with the mock server's URL appended). `skills list` reads no file (no prefetch); `skills
+# verify` loads each skill and must stop at a file that fails its checks.
+CLIENT_SCENARIOS = [
+    ("sep-2640-client-no-prefetch", ["skills", "list", "--url"]),
+    ("sep-2640-client-verify-digest", ["skills", "verify", "--url"]),
+    ("sep-2640-client-verify-size", ["skills", "verify", "--url"]),
+    ("sep-2640-client-verify-frontmatter", ["skills", "verify", "--url"]),
+]
 
 # (mode, server flags, complete runs, single scenarios)
 MODES = [
@@ -135,10 +164,63 @@ def run_full(node: str, url: str, args: list[str], out: Path) -> tuple[int, str,
     return run.returncode, output, verdicts
 
 
+def run_extension(node: str, url: str, scenario: str, version: str, out: Path) -> tuple[bool, str, float]:
+    """One extension scenario at one revision; every check must run and pass."""
+    started = time.monotonic()
+    target = out / f"{scenario}-{version}"
+    if target.exists():
+        shutil.rmtree(target)
+    run = subprocess.run(
+        [node, str(SUITE), "server", "--url", url, "--scenario", scenario, "--spec-version", version,
+         "--force", "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    took = time.monotonic() - started
+    output = ANSI.sub("", run.stdout + run.stderr)
+    files = sorted(target.glob("*/checks.json"))
+    if run.returncode != 0 or not files:
+        return False, f"exit status {run.returncode}\n{output}", took
+    checks = json.loads(files[0].read_text(encoding="utf-8"))
+    allowed = NOT_APPLICABLE.get(version, set())
+    bad = [
+        c for c in checks
+        if c.get("status") in ("FAILURE", "WARNING") or (c.get("status") == "SKIPPED" and c["id"] not in allowed)
+    ]
+    detail = "\n".join(f"{c['status']} {c['id']}: {c.get('errorMessage') or c.get('description', '')}" for c in bad)
+    return bool(checks) and not bad, detail or ("no checks" if not checks else ""), took
+
+
+def run_client(node: str, client: str, scenario: str, args: list[str], out: Path) -> tuple[bool, str, float]:
+    """One client scenario: the suite's mock server, `client ARGS URL`; every check must pass."""
+    started = time.monotonic()
+    target = out / scenario
+    if target.exists():
+        shutil.rmtree(target)
+    command = " ".join([client, *args])
+    run = subprocess.run(
+        [node, str(SUITE), "client", "--command", command, "--scenario", scenario, "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    took = time.monotonic() - started
+    output = ANSI.sub("", run.stdout + run.stderr)
+    files = sorted(target.glob("*/checks.json"))
+    if run.returncode != 0 or not files:
+        return False, f"exit status {run.returncode}\n{output}", took
+    checks = [c for c in json.loads(files[0].read_text(encoding="utf-8")) if c.get("status") != "INFO"]
+    bad = [c for c in checks if c.get("status") != "SUCCESS"]
+    detail = "\n".join(f"{c['status']} {c['id']}: {c.get('errorMessage') or c.get('description', '')}" for c in bad)
+    return bool(checks) and not bad, detail or ("no checks" if not checks else ""), took
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--node", required=True, help="Node.js >= 22")
     parser.add_argument("--server", required=True, help="the everything example binary")
+    parser.add_argument("--client", help="the mcp-cli binary, for the skills client scenarios")
     parser.add_argument("--junit", type=Path)
     parser.add_argument("--out", type=Path, default=HERE.parents[1] / "tests" / "interop" / "out" / "conformance")
     args = parser.parse_args()
@@ -171,6 +253,11 @@ def main() -> int:
             for scenario in scenarios:
                 ok, output, took = run_scenario(args.node, url, scenario, args.out / mode)
                 report(mode, scenario, ok, output, took)
+            if mode == "sessions":
+                for version in EXTENSION_VERSIONS:
+                    for scenario in EXTENSION_SCENARIOS:
+                        ok, output, took = run_extension(args.node, url, scenario, version, args.out / "extensions")
+                        report(f"ext-{version}", scenario, ok, output, took)
         finally:
             started = time.monotonic()
             if proc.poll() is None:
@@ -184,6 +271,11 @@ def main() -> int:
         ok = status == 0
         cases.append((mode, "clean exit on SIGTERM", ok, f"exit status {status}", took))
         print(f"    {'ok  ' if ok else 'FAIL'} {mode:<14} clean exit on SIGTERM (status {status})", flush=True)
+
+    if args.client:
+        for scenario, client_args in CLIENT_SCENARIOS:
+            ok, output, took = run_client(args.node, args.client, scenario, client_args, args.out / "client")
+            report("client", scenario, ok, output, took)
 
     failed = sum(1 for c in cases if not c[2])
     if args.junit:

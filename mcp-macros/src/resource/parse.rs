@@ -25,6 +25,7 @@ pub(crate) const KEYS: &[&str] = &[
     "icon",
     "scopes",
     "crate",
+    "app",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &["audience", "priority", "last_modified"];
 
@@ -67,6 +68,8 @@ pub(crate) fn parse(cx: &Ctxt, args: TokenStream, mut item: ItemFn) -> Resource 
     let mut mime_type = Slot::new("mime_type");
     let mut size = Slot::new("size");
     let mut annotations = Slot::new("annotations");
+    // MCP Apps: the resource is a view, with its sandbox's policy.
+    let mut app = Slot::new("app");
     let options = |input: ParseStream<'_>| -> syn::Result<()> {
         if input.peek(LitStr) {
             positional = Some(input.parse::<LitStr>()?);
@@ -87,6 +90,12 @@ pub(crate) fn parse(cx: &Ctxt, args: TokenStream, mut item: ItemFn) -> Resource 
                 size.set(cx, span, n.base10_parse::<u64>()?);
             } else if meta.path.is_ident("annotations") {
                 annotations.set(cx, span, parse_annotations(cx, &meta)?);
+            } else if meta.path.is_ident("app") {
+                app.set(
+                    cx,
+                    span,
+                    (span, crate::apps::parse_resource_app(cx, &meta)?),
+                );
             } else if let Some(annotation) = attr::key(&meta)
                 .and_then(|key| attr::did_you_mean(&key, ANNOTATION_KEYS.iter().copied()))
             {
@@ -123,11 +132,40 @@ pub(crate) fn parse(cx: &Ctxt, args: TokenStream, mut item: ItemFn) -> Resource 
     let docs = docs::parse(&item.attrs);
     let params = signature::params(cx, &mut item, &KIND);
     let output = signature::output(&item);
+    let mut common = common.finish();
+    let mut mime_type = mime_type.get();
+    if let Some((span, app)) = app.get() {
+        if let Some(u) = &uri
+            && (!u.value().starts_with("ui://") || u.value().contains('{'))
+        {
+            cx.error_spanned_by(
+                u,
+                "an app view (`app`) is a fixed `ui://` resource, e.g. #[resource(\"ui://counter/view.html\", app)]",
+            );
+        }
+        match &mime_type {
+            Some(m) if m.value() != crate::apps::MIME_TYPE => cx.error_spanned_by(
+                m,
+                format!(
+                    "an app view's MIME type is `{}`; drop `mime_type`, `app` sets it",
+                    crate::apps::MIME_TYPE
+                ),
+            ),
+            Some(_) => {}
+            None => mime_type = Some(LitStr::new(crate::apps::MIME_TYPE, span)),
+        }
+        common.meta = Some(crate::apps::resource_meta(
+            cx,
+            span,
+            common.meta.take(),
+            &app,
+        ));
+    }
     Resource {
         item,
         uri,
-        common: common.finish(),
-        mime_type: mime_type.get(),
+        common,
+        mime_type,
         size: size.get(),
         annotations: annotations.get().unwrap_or_default(),
         params,

@@ -26,6 +26,7 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "task",
     "scopes",
     "crate",
+    "app",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[
     "title",
@@ -104,6 +105,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     let mut blocking = Slot::new("blocking");
     let mut input_schema = Slot::new("input_schema");
     let mut task = Slot::new("task");
+    // MCP Apps: the view the tool comes with.
+    let mut app = Slot::new("app");
     let parser = syn::meta::parser(|meta| {
         let span = meta.path.span();
         if common.parse(cx, &meta)? {
@@ -118,6 +121,10 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
         } else if meta.path.is_ident("task") {
             if let Some(mode) = parse_task(cx, &meta)? {
                 task.set(cx, span, mode);
+            }
+        } else if meta.path.is_ident("app") {
+            if let Some(a) = crate::apps::parse_tool_app(cx, &meta)? {
+                app.set(cx, span, a);
             }
         } else if let Some(annotation) = attr::key(&meta)
             .and_then(|key| attr::did_you_mean(&key, ANNOTATION_KEYS[1..].iter().copied()))
@@ -136,8 +143,12 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     if let Err(e) = parser.parse2(args) {
         cx.syn_error(e);
     }
+    let mut common = common.finish();
+    if let Some(app) = app.get() {
+        common.meta = Some(crate::apps::tool_meta(cx, common.meta.take(), &app));
+    }
     (
-        common.finish(),
+        common,
         Options {
             annotations: annotations.get().unwrap_or_default(),
             output_schema: output_schema.get().unwrap_or(true),

@@ -86,6 +86,10 @@
 
 mod catalog;
 mod per_request;
+#[cfg(feature = "skills")]
+mod skills;
+#[cfg(feature = "skills")]
+pub use skills::{ListSkillsResult, LoadedSkill};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -147,6 +151,15 @@ pub enum ClientError {
     },
     /// The call cannot be made as asked, e.g. one the revision in use does not have.
     Usage(String),
+    /// A skill file does not match the skill's entry (skills extension): its size or
+    /// digest differs from the manifest, or a `SKILL.md`'s front matter from the entry's.
+    /// Its content was not used.
+    SkillVerification {
+        /// The file.
+        uri: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 impl ClientError {
@@ -187,6 +200,10 @@ impl fmt::Display for ClientError {
                 "the client's answer to the server's `{method}` failed ({error}), so the request that needed it was abandoned"
             ),
             ClientError::Usage(m) => f.write_str(m),
+            ClientError::SkillVerification { uri, reason } => write!(
+                f,
+                "the skill file `{uri}` failed verification and was not used: {reason}"
+            ),
         }
     }
 }

@@ -15,7 +15,9 @@ pub use jsonrpc::{
 };
 pub use per_request::{CacheHints, CacheScope};
 pub use revision::ProtocolVersion;
-pub use shape::{DiscoverResult, ListChanged, ResourcesCapability, ServerCapabilities};
+pub use shape::{
+    DiscoverResult, HANDSHAKE_EXTENSIONS, ListChanged, ResourcesCapability, ServerCapabilities,
+};
 pub use types::*;
 
 /// An unguessable identifier: 128 bits from the operating system's secure random source, in

@@ -26,13 +26,17 @@ pub(crate) const HANDSHAKE_ONLY: [&str; 5] = [
 ];
 
 /// Results that carry `ttlMs` and `cacheScope`.
-pub(crate) const CACHEABLE: [&str; 6] = [
+pub(crate) const CACHEABLE: [&str; 9] = [
     "server/discover",
     "tools/list",
     "prompts/list",
     "resources/list",
     "resources/templates/list",
     "resources/read",
+    // The skills extension (SEP-2640).
+    "skills/list",
+    "skills/get",
+    "resources/directory/read",
 ];
 
 /// What the per-request revision reads of a request's params, parsed once at the edge: the

@@ -170,6 +170,12 @@ pub struct ServerCapabilities {
     pub extensions: Option<JsonObject>,
 }
 
+/// Extensions declared on the handshake revisions as well: the skills extension
+/// (`io.modelcontextprotocol/skills`), whose methods and resources work in a session as
+/// they do per request. (The capabilities object of those revisions is open: a server may
+/// add its own.)
+pub const HANDSHAKE_EXTENSIONS: &[&str] = &["io.modelcontextprotocol/skills"];
+
 /// A capability whose list can change.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -190,13 +196,17 @@ pub struct ResourcesCapability {
 
 impl ServerCapabilities {
     /// The capabilities as `version` announces them: no `completions` before 2025-03-26, no
-    /// `extensions` outside the per-request revision.
+    /// `extensions` outside the per-request revision except those whose methods the
+    /// handshake revisions serve too ([`HANDSHAKE_EXTENSIONS`]).
     pub fn for_revision(mut self, version: ProtocolVersion) -> ServerCapabilities {
         if !version.has_completions() {
             self.completions = None;
         }
         if !version.is_per_request() {
-            self.extensions = None;
+            self.extensions = self.extensions.and_then(|mut e| {
+                e.retain(|k, _| HANDSHAKE_EXTENSIONS.contains(&k.as_str()));
+                (!e.is_empty()).then_some(e)
+            });
         }
         self
     }

@@ -52,6 +52,9 @@ pub struct Server {
     /// Authentication for HTTP given to the builder; flags add to it.
     pub(crate) api_keys: Option<std::path::PathBuf>,
     pub(crate) oauth: Option<crate::auth::OAuthOptions>,
+    // --- The skills extension (SEP-2640) ---
+    #[cfg(feature = "skills")]
+    skills: crate::server::skills::SkillsConfig,
 }
 
 impl std::fmt::Debug for Server {
@@ -117,6 +120,8 @@ impl Server {
             policy: crate::auth::policy::Policy::default(),
             api_keys: None,
             oauth: None,
+            #[cfg(feature = "skills")]
+            skills: Default::default(),
         }
     }
 
@@ -378,6 +383,47 @@ impl Server {
         self
     }
 
+    /// Serves the skills under `dir` (the skills extension, `io.modelcontextprotocol/skills`):
+    /// every directory below it with a `SKILL.md` is a skill, whose name (the `name` of its
+    /// front matter) must be the directory's name. Its files are served as
+    /// `skill://<path>/<file>` resources with their SHA-256 digests, through `skills/list`,
+    /// `skills/get`, `resources/directory/read` and `resources/read`; `resources/list` lists
+    /// each `SKILL.md`.
+    ///
+    /// The tree is read whole when the server starts, and checked: front matter (name rules,
+    /// a description), at most 512 files and 16 MiB per skill, no symbolic links, no skill
+    /// inside another. A tree that breaks a rule stops the server from starting with
+    /// [`Error::Skills`](crate::Error::Skills), naming the file and the fix. Hidden files
+    /// and directories (`.git`) are skipped; files outside every skill are not served.
+    /// Call it more than once to serve several trees. See also [`Server::watch_skills`].
+    #[cfg(feature = "skills")]
+    pub fn skills_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Server {
+        self.skills
+            .sources
+            .push(crate::server::skills::SkillSource::Dir(dir.into()));
+        self
+    }
+
+    /// Serves skills embedded in the binary, as [`include_skills!`](crate::include_skills)
+    /// gives them: the same rules as [`Server::skills_dir`], for single-binary deploys.
+    #[cfg(feature = "skills")]
+    pub fn skills_embedded(mut self, files: &'static [crate::server::EmbeddedFile]) -> Server {
+        self.skills
+            .sources
+            .push(crate::server::skills::SkillSource::Embedded(files));
+        self
+    }
+
+    /// Looks at the skills directories every `interval` and, when something changed, loads
+    /// them again and sends `notifications/resources/list_changed` to every client. A tree
+    /// that no longer loads is reported in the log and the last good one stays served.
+    /// Off by default.
+    #[cfg(feature = "skills")]
+    pub fn watch_skills(mut self, interval: std::time::Duration) -> Server {
+        self.skills.watch = Some(interval.max(std::time::Duration::from_millis(10)));
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -429,6 +475,7 @@ impl Server {
     /// share a name or URI, or a URI template is invalid.
     pub(crate) fn build(self) -> Result<Arc<ServerCore>, crate::Error> {
         use crate::Error;
+        crate::server::apps::check_views(&self.tools, &self.resources).map_err(Error::AppView)?;
         let tools = self
             .tools
             .into_iter()
@@ -445,6 +492,12 @@ impl Server {
                 fixed.push(entry);
             }
         }
+        #[cfg(feature = "skills")]
+        let skills = if self.skills.sources.is_empty() {
+            None
+        } else {
+            Some(crate::server::skills::Skills::load(self.skills.clone()).map_err(Error::Skills)?)
+        };
         let server_info = serde_json::value::to_raw_value(&self.info)
             .expect("an implementation serializes")
             .into();
@@ -469,8 +522,14 @@ impl Server {
             show_panic_details: self.show_panic_details,
             policy: self.policy,
             task_owners: Default::default(),
+            #[cfg(feature = "skills")]
+            skills,
         });
         self.handle.attach(&core);
+        #[cfg(feature = "skills")]
+        if let Some(interval) = self.skills.watch {
+            crate::server::skills::watch::spawn(&core, interval);
+        }
         Ok(core)
     }
 }

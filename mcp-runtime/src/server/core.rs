@@ -45,6 +45,10 @@ pub(crate) struct ServerCore {
     pub(crate) policy: crate::auth::policy::Policy,
     /// Who made each task.
     pub(crate) task_owners: crate::auth::task_owner::TaskOwners,
+    // --- The skills extension (SEP-2640) ---
+    /// The skills served, when the server was given any.
+    #[cfg(feature = "skills")]
+    pub(crate) skills: Option<crate::server::skills::Skills>,
 }
 
 impl ServerCore {
@@ -66,15 +70,27 @@ impl ServerCore {
             prompts: Some(ListChanged { list_changed: true }),
             logging: Some(JsonObject::new()),
             completions: Some(JsonObject::new()),
-            extensions: tasks.then(|| {
-                let mut extensions = JsonObject::new();
-                extensions.insert(
-                    per_request::tasks::EXTENSION.into(),
-                    Value::Object(JsonObject::new()),
-                );
-                extensions
-            }),
+            extensions: self.extensions(tasks),
         }
+    }
+
+    /// The extensions the server declares: tasks when a tool can run as one, skills when
+    /// it serves any.
+    fn extensions(&self, tasks: bool) -> Option<JsonObject> {
+        let mut extensions = JsonObject::new();
+        if tasks {
+            extensions.insert(
+                per_request::tasks::EXTENSION.into(),
+                Value::Object(JsonObject::new()),
+            );
+        }
+        #[cfg(feature = "skills")]
+        if self.skills.is_some() {
+            let mut settings = JsonObject::new();
+            settings.insert("directoryRead".into(), Value::Bool(true));
+            extensions.insert(crate::skills::EXTENSION.into(), Value::Object(settings));
+        }
+        (!extensions.is_empty()).then_some(extensions)
     }
 
     pub(crate) fn initialize_result(&self, version: ProtocolVersion) -> InitializeResult {

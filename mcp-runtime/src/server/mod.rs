@@ -10,6 +10,7 @@
 //   `subscriptions/listen`, and tasks.
 // - `context`: `Context`, the request as a handler sees it, and requests to the client.
 
+mod apps;
 mod builder;
 pub(crate) mod context;
 mod core;
@@ -20,6 +21,8 @@ mod limits;
 pub(crate) mod per_request;
 pub(crate) mod registration;
 pub(crate) mod schema;
+#[cfg(feature = "skills")]
+pub(crate) mod skills;
 pub(crate) mod uri_template;
 
 pub use builder::Server;
@@ -72,3 +75,5 @@ pub use registration::{
 pub use schema::elicitation::{
     ElicitSchemaError, ElicitationResponse, parse_response, requested_schema,
 };
+#[cfg(feature = "skills")]
+pub use skills::EmbeddedFile;

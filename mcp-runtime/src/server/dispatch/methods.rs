@@ -102,6 +102,13 @@ impl Session {
             "completion/complete" if self.protocol_version().has_completions() => {
                 return self.complete(id, params);
             }
+            // The skills extension (SEP-2640).
+            #[cfg(feature = "skills")]
+            "skills/list" | "skills/get" | "resources/directory/read"
+                if self.core.skills.is_some() =>
+            {
+                self.skills_method(&id, method, params)
+            }
             _ => Err(ErrorObject::method_not_found(method)),
         };
         Reply::Now(result.unwrap_or_else(|e| wire.error(Some(&id), &e)))
@@ -169,24 +176,34 @@ impl Session {
         listing: impl Fn(&E, ProtocolVersion) -> &RawValue,
     ) -> Result<Page, ErrorObject> {
         let p: ListParams = parse_optional_params(params)?;
-        let (start, end) = crate::server::registration::catalog::page_bounds(
-            p.cursor.as_deref(),
-            items.len(),
-            self.core.page_size,
-        )?;
         let version = self.protocol_version();
+        self.page_with(p.cursor.as_deref(), key, items.len(), |i| {
+            listing(&items[i], version)
+        })
+    }
+
+    /// One page of a list result of `len` items, `item(i)` the listing of the `i`th.
+    pub(crate) fn page_with<'a>(
+        &self,
+        cursor: Option<&str>,
+        key: &'static str,
+        len: usize,
+        item: impl Fn(usize) -> &'a RawValue,
+    ) -> Result<Page, ErrorObject> {
+        let (start, end) =
+            crate::server::registration::catalog::page_bounds(cursor, len, self.core.page_size)?;
         let mut out = Vec::with_capacity(32 + (end - start) * 256);
         out.extend_from_slice(b"{\"");
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":[");
-        for (i, e) in items[start..end].iter().enumerate() {
-            if i > 0 {
+        for i in start..end {
+            if i > start {
                 out.push(b',');
             }
-            out.extend_from_slice(listing(e, version).get().as_bytes());
+            out.extend_from_slice(item(i).get().as_bytes());
         }
         out.push(b']');
-        if end < items.len() {
+        if end < len {
             out.extend_from_slice(b",\"nextCursor\":\"");
             out.extend_from_slice(end.to_string().as_bytes());
             out.push(b'"');
@@ -286,6 +303,10 @@ impl Session {
 
 impl Session {
     pub(crate) fn list_resources(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
+        #[cfg(feature = "skills")]
+        if self.core.skills.is_some() {
+            return self.list_resources_and_skills(params);
+        }
         let table = self.core.resources.load();
         let visible = self.visible(table.live(), |e| e.def.scopes);
         self.page(params, "resources", &visible, |e, v| e.listing(v))
@@ -356,6 +377,12 @@ impl Session {
             Ok(p) => p,
             Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
+        #[cfg(feature = "skills")]
+        if p.uri.starts_with("skill://")
+            && let Some(encoded) = self.read_skill_file(&id, &p.uri)
+        {
+            return Reply::Now(encoded);
+        }
         let Some((entry, bindings)) = self.find_resource(&p.uri) else {
             let message = format!("Resource not found: {}", Escaped(&p.uri));
             return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
@@ -370,6 +397,8 @@ impl Session {
             return Reply::Now(wire.error(Some(&id), &e));
         }
         let handler = entry.def.handler;
+        // MCP Apps: a view's contents carry its `_meta` (the sandbox policy) as its listing does.
+        let view_meta = crate::server::apps::view_meta(entry.def);
         let uri = p.uri;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
         let show = self.core.show_panic_details;
@@ -377,7 +406,13 @@ impl Session {
             id,
             || handler(read),
             move |id, outcome| match outcome {
-                Ok(Ok(contents)) => wire.result(id, &ReadResult { contents }),
+                Ok(Ok(contents)) => match view_meta {
+                    Some(meta) => wire.result(
+                        id,
+                        &crate::server::apps::ViewReadResult::new(&contents, meta),
+                    ),
+                    None => wire.result(id, &ReadResult { contents }),
+                },
                 Ok(Err(e)) => {
                     let error = match e.kind {
                         ResourceErrorKind::NotFound => not_found(&uri, e.message),

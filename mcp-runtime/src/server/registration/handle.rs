@@ -189,11 +189,11 @@ impl ServerHandle {
 }
 
 const TOOLS: &str = "notifications/tools/list_changed";
-const RESOURCES: &str = "notifications/resources/list_changed";
+pub(crate) const RESOURCES: &str = "notifications/resources/list_changed";
 const PROMPTS: &str = "notifications/prompts/list_changed";
 
 /// Tells every client of `core` that completed the handshake that a list changed.
-fn broadcast(core: &ServerCore, method: &str) {
+pub(crate) fn broadcast(core: &ServerCore, method: &str) {
     let Ok(bytes) = encode_request::<()>(None, method, None) else {
         return;
     };
