@@ -443,6 +443,7 @@ static HAND_RESOURCE: ResourceDef = ResourceDef {
     location: (file!(), line!()),
     variables: &[],
     handler: hand_read,
+    states: Vec::new,
 };
 
 async fn next_method(c: &Client) -> String {

@@ -53,6 +53,11 @@ pub enum Error {
         /// What needed it, e.g. `--transport http`.
         what: &'static str,
     },
+    // --- missing state (first-day checks)
+    /// A tool, resource or prompt takes a `State<T>` the server was not given; the message
+    /// names each item, where it is declared, and the type.
+    #[error("{0}")]
+    MissingState(String),
 }
 
 impl From<std::io::Error> for Error {

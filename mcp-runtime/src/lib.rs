@@ -42,7 +42,8 @@ pub use server::{
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
     IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptMessage,
     ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SamplingRequest,
-    SamplingResult, Server, ServerHandle, State, TaskSupport, ToolAnnotations, ToolDef, ToolError,
+    SamplingResult, Server, ServerHandle, State, StateNeed, TaskSupport, ToolAnnotations, ToolDef,
+    ToolError,
 };
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
@@ -70,6 +71,7 @@ pub mod __private {
         Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
         completion_kind,
     };
+    pub use crate::server::handlers::state::StateNeed;
     pub use crate::server::schema::{InputSchemaBuilder, raw_input_schema};
     pub use crate::server::{
         ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, InvalidPromptParam,

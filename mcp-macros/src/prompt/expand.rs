@@ -33,6 +33,7 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
     }
     .tokens();
     let (items, describes) = (&params.items, &params.describes);
+    let states_fn = params.states_fn(&mcp);
 
     quote! {
         #item
@@ -55,6 +56,8 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
 
             #handler
 
+            #states_fn
+
             #mcp::inventory::submit! {
                 #mcp::PromptDef {
                     name: #name,
@@ -67,6 +70,7 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
                     meta: #meta,
                     arguments: __mcp_arguments,
                     handler: __mcp_handler,
+                    states: __mcp_states,
                 }
             }
         };

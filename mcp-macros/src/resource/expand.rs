@@ -60,6 +60,7 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
     }
     .tokens();
     let (items, variable_specs) = (&params.items, &params.variable_specs);
+    let states_fn = params.states_fn(&mcp);
 
     quote! {
         #item
@@ -68,11 +69,14 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
             #[allow(unused_imports)]
-            use #mcp::{PendingCompletion as _, ReadyCompletion as _};
+            use #mcp::{ExtractorParam as _, InvalidToolParam as _, PendingCompletion as _,
+                ReadyCompletion as _};
 
             #(#items)*
 
             #handler
+
+            #states_fn
 
             #mcp::inventory::submit! {
                 #mcp::ResourceDef {
@@ -94,6 +98,7 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
                     location: (::core::file!(), ::core::line!()),
                     variables: &[#(&#variable_specs),*],
                     handler: __mcp_handler,
+                    states: __mcp_states,
                 }
             }
         };

@@ -99,6 +99,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     };
 
     let (items, describes) = (&params.items, &params.describes);
+    let states_fn = params.states_fn(&mcp);
     quote! {
         #item
 
@@ -124,6 +125,8 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
 
             #handler
 
+            #states_fn
+
             #mcp::inventory::submit! {
                 #mcp::ToolDef {
                     name: #name,
@@ -145,6 +148,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     output_schema: __mcp_output_schema,
                     task: #task,
                     handler: __mcp_handler,
+                    states: __mcp_states,
                 }
             }
         };

@@ -324,6 +324,30 @@ impl Server {
         self.handle.clone()
     }
 
+    /// The message naming each served item that takes a `State<T>` the server lacks.
+    fn missing_state(&self) -> Option<String> {
+        use state::Needer;
+        let tools = self.tools.iter().map(|d| Needer {
+            kind: "tool",
+            name: d.name,
+            location: d.location,
+            states: d.states,
+        });
+        let resources = self.resources.iter().map(|d| Needer {
+            kind: "resource",
+            name: d.uri,
+            location: d.location,
+            states: d.states,
+        });
+        let prompts = self.prompts.iter().map(|d| Needer {
+            kind: "prompt",
+            name: d.name,
+            location: d.location,
+            states: d.states,
+        });
+        state::missing(&self.state, tools.chain(resources).chain(prompts))
+    }
+
     /// Runs the lifespans' setup, then builds what the transports serve; the teardown is for
     /// when serving ends.
     pub(crate) async fn start(
@@ -344,6 +368,9 @@ impl Server {
     /// share a name or URI, or a URI template is invalid.
     pub(crate) fn build(self) -> Result<Arc<ServerCore>, crate::Error> {
         use crate::Error;
+        if let Some(message) = self.missing_state() {
+            return Err(Error::MissingState(message));
+        }
         let tools = self
             .tools
             .into_iter()

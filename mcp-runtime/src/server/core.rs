@@ -38,6 +38,24 @@ pub(crate) struct ServerCore {
 }
 
 impl ServerCore {
+    /// Fails, naming the item and the type, when the item takes a `State<T>` this server
+    /// lacks.
+    pub(crate) fn check_state(
+        &self,
+        kind: &'static str,
+        name: &str,
+        location: (&'static str, u32),
+        states: fn() -> Vec<state::StateNeed>,
+    ) -> Result<(), String> {
+        let item = state::Needer {
+            kind,
+            name,
+            location,
+            states,
+        };
+        state::missing(&self.state, [item]).map_or(Ok(()), Err)
+    }
+
     /// What the server can do, in the newest form; each revision takes its part
     /// ([`ServerCapabilities::for_revision`]).
     pub(crate) fn capabilities(&self) -> ServerCapabilities {

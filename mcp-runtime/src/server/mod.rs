@@ -56,7 +56,7 @@ pub use handlers::resource::{
 };
 #[doc(hidden)]
 pub use handlers::resource::{ResourceTarget, resource_extractor};
-pub use handlers::state::State;
+pub use handlers::state::{State, StateNeed};
 pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;
 pub use per_request::tasks::TaskSupport;

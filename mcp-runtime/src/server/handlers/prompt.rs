@@ -19,6 +19,8 @@ pub struct PromptGet<'a> {
     arguments: JsonObject,
     context: LazyContext,
     problems: Vec<String>,
+    /// Extractors that failed: the server's fault, not the arguments'.
+    faults: Vec<String>,
 }
 
 impl<'a> PromptGet<'a> {
@@ -32,12 +34,22 @@ impl<'a> PromptGet<'a> {
             arguments,
             context: LazyContext::new(request),
             problems: Vec::new(),
+            faults: Vec::new(),
         }
     }
 
     /// Called once every parameter was built: `Some` ends the request with an error naming
     /// every argument that was missing or wrong.
     pub fn finish(&mut self) -> Option<PromptFuture> {
+        if !self.faults.is_empty() {
+            let text = format!(
+                "prompt `{}` could not run: {}",
+                self.prompt.def.name,
+                self.faults.join("; ")
+            );
+            tracing::error!(prompt = self.prompt.def.name, "{text}");
+            return Some(PromptFuture::ready(Err(ErrorObject::internal(text))));
+        }
         let unknown: Vec<String> = self
             .arguments
             .keys()
@@ -103,6 +115,10 @@ impl Extraction for PromptGet<'_> {
     fn problem(&mut self, message: String) {
         self.problems.push(message);
     }
+
+    fn fault(&mut self, message: String) {
+        self.faults.push(message);
+    }
 }
 
 /// A type a prompt argument can be: it deserializes from the argument's text.
@@ -127,6 +143,10 @@ pub trait PromptArgumentParam<T> {
         spec: &ArgSpec,
         default: Option<fn() -> T>,
     ) -> Option<T>;
+    /// Arguments need no state.
+    fn state_need(&self) -> Option<crate::server::handlers::state::StateNeed> {
+        None
+    }
 }
 
 impl<T: PromptArgumentType> PromptArgumentParam<T> for &Param<T> {
@@ -195,6 +215,10 @@ pub trait InvalidPromptParam<T> {
     }
     /// Unreachable: the crate does not compile.
     fn extract<C>(&self, _: &mut C, _: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
+        None
+    }
+    /// Unreachable: the crate does not compile.
+    fn state_need(&self) -> Option<crate::server::handlers::state::StateNeed> {
         None
     }
 }

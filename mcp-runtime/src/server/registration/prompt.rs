@@ -32,6 +32,10 @@ pub struct PromptDef {
     pub arguments: fn() -> Vec<PromptArgument>,
     /// Renders the prompt.
     pub handler: fn(PromptGet<'_>) -> PromptFuture,
+    // --- state checked at start (first-day checks)
+    /// The [`State<T>`](crate::State) types the handler takes; a server without one of them
+    /// refuses to start. `|| Vec::new()` for none.
+    pub states: fn() -> Vec<crate::server::StateNeed>,
 }
 
 inventory::collect!(PromptDef);

@@ -73,6 +73,10 @@ pub struct ResourceDef {
     pub variables: &'static [&'static ArgSpec],
     /// Reads the resource.
     pub handler: fn(ResourceRead<'_>) -> ResourceFuture,
+    // --- state checked at start (first-day checks)
+    /// The [`State<T>`](crate::State) types the handler takes; a server without one of them
+    /// refuses to start. `|| Vec::new()` for none.
+    pub states: fn() -> Vec<crate::server::StateNeed>,
 }
 
 inventory::collect!(ResourceDef);

@@ -84,6 +84,10 @@ pub struct ToolDef {
     pub task: crate::server::TaskSupport,
     /// Runs the tool.
     pub handler: fn(ToolCall<'_>) -> ToolFuture,
+    // --- state checked at start (first-day checks)
+    /// The [`State<T>`](crate::State) types the handler takes; a server without one of them
+    /// refuses to start. `|| Vec::new()` for none.
+    pub states: fn() -> Vec<crate::server::StateNeed>,
 }
 
 inventory::collect!(ToolDef);
@@ -212,6 +216,7 @@ mod tests {
         output_schema: || None,
         task: crate::server::TaskSupport::Forbidden,
         handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
+        states: Vec::new,
     };
 
     fn def_with_schema(input_schema: fn() -> JsonObject) -> &'static ToolDef {

@@ -1,0 +1,154 @@
+//! What a new user meets on the first day: state checked at start, declaration order, and the
+//! other checks that turn a confusing run-time failure into a clear one.
+
+use mcp_runtime::prelude::*;
+use mcp_runtime::{FromContext, ToolDef};
+use serde_json::json;
+
+// ---------------------------------------------------------------- state checked at start
+
+#[derive(Default)]
+struct Store(std::sync::Mutex<Vec<String>>);
+
+struct Templates;
+
+/// Remember a note.
+#[tool]
+fn remember(note: String, store: State<Store>) -> usize {
+    let mut notes = store.0.lock().unwrap();
+    notes.push(note);
+    notes.len()
+}
+
+/// The notes, as a prompt.
+#[prompt]
+fn recall(store: State<Store>, _templates: State<Templates>) -> String {
+    store.0.lock().unwrap().join("\n")
+}
+
+/// One note.
+#[resource("notes://{index}")]
+fn note(index: usize, store: State<Store>) -> Result<String, ResourceError> {
+    store
+        .0
+        .lock()
+        .unwrap()
+        .get(index)
+        .cloned()
+        .ok_or_else(|| ResourceError::not_found("no such note"))
+}
+
+/// An extractor that reads state without declaring it, as a hand-written one may.
+struct Undeclared;
+
+impl FromContext for Undeclared {
+    fn from_context(ctx: &Context) -> Result<Self, String> {
+        ctx.state::<Templates>()
+            .map(|_| Undeclared)
+            .ok_or_else(|| "the server has no `Templates`".to_string())
+    }
+}
+
+/// A tool whose extractor fails at call time.
+#[tool]
+fn undeclared(text: String, _u: Undeclared) -> String {
+    text
+}
+
+fn tool_def(name: &str) -> &'static ToolDef {
+    mcp_runtime::__private::inventory::iter::<ToolDef>
+        .into_iter()
+        .find(|d| d.name == name)
+        .unwrap_or_else(|| panic!("tool `{name}` is not registered"))
+}
+
+#[tokio::test]
+async fn a_server_missing_state_refuses_to_start_naming_each_item_and_type() {
+    let e = Client::connect(Server::new("first-day"))
+        .await
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "tool `remember` (tests/first_day.rs:",
+        "takes `State<first_day::Store>`, but the server has no state of that type",
+        "prompt `recall` (tests/first_day.rs:",
+        "takes `State<first_day::Templates>`",
+        "resource `notes://{index}` (tests/first_day.rs:",
+        "give it one with `Server::state(value)`",
+    ] {
+        assert!(e.contains(expected), "`{expected}` missing from: {e}");
+    }
+
+    // Only the items served are checked.
+    let only_notes = Server::new("first-day")
+        .state(Store::default())
+        .retain_prompts(|_| false);
+    let c = Client::connect(only_notes).await.unwrap();
+    let r = c
+        .call_tool("remember", json!({"note": "milk"}))
+        .await
+        .unwrap();
+    assert_eq!(r.text_joined(), "1");
+}
+
+#[tokio::test]
+async fn state_given_by_a_lifespan_counts() {
+    let server = Server::new("first-day")
+        .state(Templates)
+        .lifespan(|| async { Ok(mcp_runtime::Lifespan::new().state(Store::default())) });
+    let c = Client::connect(server).await.unwrap();
+    let r = c
+        .call_tool("remember", json!({"note": "eggs"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error, "{}", r.text_joined());
+}
+
+#[tokio::test]
+async fn a_tool_added_at_run_time_is_refused_when_its_state_is_missing() {
+    let server = Server::empty("first-day");
+    let handle = server.handle();
+    let _c = Client::connect(server).await.unwrap();
+    let e = handle.add_tool(tool_def("remember")).unwrap_err();
+    assert!(
+        e.starts_with("tool `remember` (tests/first_day.rs:")
+            && e.contains("State<first_day::Store>"),
+        "{e}"
+    );
+    handle
+        .add_tool(tool_def("undeclared"))
+        .expect("a tool taking no state is added");
+}
+
+#[tokio::test]
+async fn an_extractor_failing_at_call_time_is_an_internal_error_not_invalid_arguments() {
+    let c = Client::connect(Server::empty("first-day").tool(tool_def("undeclared")))
+        .await
+        .unwrap();
+    let r = c
+        .call_tool("undeclared", json!({"text": "hi"}))
+        .await
+        .unwrap();
+    assert!(r.is_error);
+    let text = r.text_joined();
+    assert!(
+        text.starts_with("Internal error in tool `undeclared`")
+            && text.contains("`_u`: the server has no `Templates`")
+            && !text.contains("Invalid arguments"),
+        "{text}"
+    );
+
+    // With the state there, the same call works: the check was the only fault.
+    let c = Client::connect(
+        Server::empty("first-day")
+            .tool(tool_def("undeclared"))
+            .state(Templates),
+    )
+    .await
+    .unwrap();
+    let r = c
+        .call_tool("undeclared", json!({"text": "hi"}))
+        .await
+        .unwrap();
+    assert_eq!(r.text_joined(), "hi");
+}
