@@ -152,3 +152,77 @@ async fn an_extractor_failing_at_call_time_is_an_internal_error_not_invalid_argu
         .unwrap();
     assert_eq!(r.text_joined(), "hi");
 }
+
+// ---------------------------------------------------------------- declaration order
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Found {
+    total: usize,
+    hits: Vec<String>,
+    elapsed_ms: u64,
+}
+
+/// Search the notes.
+#[tool]
+fn search(query: String, limit: Option<u32>, after: Option<String>) -> Found {
+    let _ = (limit, after);
+    Found {
+        total: 1,
+        hits: vec![query],
+        elapsed_ms: 0,
+    }
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)]
+struct Booking {
+    /// Who books.
+    name: String,
+    /// How many come.
+    guests: u32,
+    /// Anything else.
+    comment: Option<String>,
+}
+
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[tokio::test]
+async fn schemas_forms_and_structured_output_keep_declaration_order() {
+    let c = Client::connect(
+        Server::new("first-day")
+            .state(Store::default())
+            .state(Templates),
+    )
+    .await
+    .unwrap();
+    let tools = c.list_all_tools().await.unwrap();
+    let search = tools.iter().find(|t| t.name == "search").unwrap();
+    let input = serde_json::Value::Object(search.input_schema.clone());
+    assert_eq!(keys(&input["properties"]), ["query", "limit", "after"]);
+    let output = serde_json::Value::Object(search.output_schema.clone().expect("structured"));
+    assert_eq!(keys(&output["properties"]), ["total", "hits", "elapsed_ms"]);
+
+    let r = c
+        .call_tool("search", json!({"query": "milk"}))
+        .await
+        .unwrap();
+    let structured = r.structured_content.clone().expect("structured output");
+    assert_eq!(keys(&structured), ["total", "hits", "elapsed_ms"]);
+    assert_eq!(
+        r.text_joined(),
+        r#"{"total":1,"hits":["milk"],"elapsed_ms":0}"#,
+        "the text copy too"
+    );
+
+    let form = mcp_runtime::server::requested_schema::<Booking>().unwrap();
+    assert_eq!(
+        keys(&serde_json::Value::Object(form)["properties"]),
+        ["name", "guests", "comment"]
+    );
+}
