@@ -226,3 +226,52 @@ async fn schemas_forms_and_structured_output_keep_declaration_order() {
         ["name", "guests", "comment"]
     );
 }
+
+// ---------------------------------------------------------------- JSON text for objects and arrays
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Window {
+    from: u32,
+    to: u32,
+}
+
+/// Sum the numbers inside a window.
+#[tool]
+fn window_sum(window: Window, numbers: Vec<u32>) -> u32 {
+    numbers
+        .into_iter()
+        .filter(|n| (window.from..=window.to).contains(n))
+        .sum()
+}
+
+#[tokio::test]
+async fn objects_and_arrays_sent_as_json_text_are_parsed_where_the_schema_wants_them() {
+    let c = Client::connect(Server::empty("first-day").tool(tool_def("window_sum")))
+        .await
+        .unwrap();
+    let r = c
+        .call_tool(
+            "window_sum",
+            json!({"window": "{\"from\": 2, \"to\": \"4\"}", "numbers": " [1, 2, 3, 4, 5]"}),
+        )
+        .await
+        .unwrap();
+    assert!(!r.is_error, "{}", r.text_joined());
+    assert_eq!(r.structured_content, Some(json!({"result": 9})));
+
+    // Text that is not JSON of the wanted kind is still refused, naming the argument.
+    let r = c
+        .call_tool(
+            "window_sum",
+            json!({"window": "from 2 to 4", "numbers": "[1]"}),
+        )
+        .await
+        .unwrap();
+    assert!(r.is_error);
+    assert!(
+        r.text_joined()
+            .starts_with("Invalid arguments for tool `window_sum`:\n- `window`:"),
+        "{}",
+        r.text_joined()
+    );
+}
