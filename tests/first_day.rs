@@ -275,3 +275,289 @@ async fn objects_and_arrays_sent_as_json_text_are_parsed_where_the_schema_wants_
         r.text_joined()
     );
 }
+
+// ---------------------------------------------------------------- structured results without their text copy
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Weather {
+    city: String,
+    celsius: i32,
+}
+
+/// The weather, structured only.
+#[tool(text = false)]
+fn weather_lean(city: String) -> Weather {
+    Weather { city, celsius: 21 }
+}
+
+/// The weather, with its text copy whatever the server says.
+#[tool(text = true)]
+fn weather_full(city: String) -> Weather {
+    Weather { city, celsius: 21 }
+}
+
+/// A plain number, following the server.
+#[tool]
+fn forty_two() -> u32 {
+    42
+}
+
+async fn weather_client(server: Server, version: &str) -> Client {
+    let server = server
+        .only_tools(&["weather_lean", "weather_full", "forty_two"])
+        .retain_prompts(|_| false)
+        .retain_resources(|_| false);
+    let options = mcp_runtime::ClientOptions {
+        protocol_version: version.into(),
+        ..Default::default()
+    };
+    Client::connect_with(server, options).await.unwrap()
+}
+
+#[tokio::test]
+async fn text_false_drops_the_text_copy_where_the_revision_has_structured_content() {
+    let c = weather_client(Server::new("first-day"), "2025-11-25").await;
+    let lean = c
+        .call_tool("weather_lean", json!({"city": "Oslo"}))
+        .await
+        .unwrap();
+    assert!(lean.content.is_empty(), "{:?}", lean.content);
+    assert_eq!(
+        lean.structured_content,
+        Some(json!({"city": "Oslo", "celsius": 21}))
+    );
+    let full = c.call_tool("forty_two", json!({})).await.unwrap();
+    assert_eq!(full.text_joined(), "42", "the server's default keeps it");
+
+    // The server-wide switch, and a tool keeping its copy against it.
+    let c = weather_client(
+        Server::new("first-day").structured_text(false),
+        "2025-11-25",
+    )
+    .await;
+    let plain = c.call_tool("forty_two", json!({})).await.unwrap();
+    assert!(plain.content.is_empty());
+    assert_eq!(plain.structured_content, Some(json!({"result": 42})));
+    let full = c
+        .call_tool("weather_full", json!({"city": "Oslo"}))
+        .await
+        .unwrap();
+    assert_eq!(full.text_joined(), r#"{"city":"Oslo","celsius":21}"#);
+
+    // A revision without `structuredContent` keeps the text: it is all the client gets.
+    let c = weather_client(Server::new("first-day"), "2025-03-26").await;
+    let old = c
+        .call_tool("weather_lean", json!({"city": "Oslo"}))
+        .await
+        .unwrap();
+    assert_eq!(old.structured_content, None);
+    assert_eq!(old.text_joined(), r#"{"city":"Oslo","celsius":21}"#);
+}
+
+// ---------------------------------------------------------------- elicitation shorthands
+
+/// Delete every note, once the user confirms.
+#[tool]
+async fn clear_notes(ctx: Context) -> Result<&'static str, ToolError> {
+    Ok(if ctx.confirm("Delete every note?").await? {
+        "deleted"
+    } else {
+        "kept"
+    })
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Size {
+    Small,
+    Large,
+}
+
+/// Ask for a number and a size.
+#[tool]
+async fn order(ctx: Context) -> Result<String, ToolError> {
+    let count = ctx.ask::<u32>("How many?").await?;
+    let size = ctx.ask::<Size>("Which size?").await?;
+    Ok(format!("{:?} {:?}", count.accepted(), size.accepted()))
+}
+
+/// A client whose user answers each form with `answer(form)`, recording the forms.
+fn answering(
+    answer: fn(&serde_json::Value) -> serde_json::Value,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) -> mcp_runtime::ClientOptions {
+    mcp_runtime::ClientOptions {
+        capabilities: json!({"elicitation": {}}).as_object().unwrap().clone(),
+        on_request: Some(mcp_runtime::ServerRequestHandler::new(
+            move |method, params| {
+                assert_eq!(method, "elicitation/create");
+                let reply = answer(&params);
+                seen.lock().unwrap().push(params);
+                Box::pin(async move { Ok(reply) })
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn confirm_and_ask_send_one_field_forms_and_read_the_answer() {
+    let server = || {
+        Server::empty("first-day")
+            .tool(tool_def("clear_notes"))
+            .tool(tool_def("order"))
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let yes = |_: &serde_json::Value| json!({"action": "accept", "content": {"confirm": true}});
+    let c = Client::connect_with(server(), answering(yes, seen.clone()))
+        .await
+        .unwrap();
+    let r = c.call_tool("clear_notes", json!({})).await.unwrap();
+    assert_eq!(r.text_joined(), "deleted");
+    let form = seen.lock().unwrap()[0].clone();
+    assert_eq!(form["message"], "Delete every note?");
+    assert_eq!(
+        form["requestedSchema"]["properties"]["confirm"]["type"],
+        "boolean"
+    );
+
+    for no in [
+        (|_: &serde_json::Value| json!({"action": "accept", "content": {"confirm": false}}))
+            as fn(&serde_json::Value) -> serde_json::Value,
+        |_| json!({"action": "decline"}),
+        |_| json!({"action": "cancel"}),
+    ] {
+        let c = Client::connect_with(server(), answering(no, seen.clone()))
+            .await
+            .unwrap();
+        let r = c.call_tool("clear_notes", json!({})).await.unwrap();
+        assert_eq!(r.text_joined(), "kept");
+    }
+
+    seen.lock().unwrap().clear();
+    let pick = |form: &serde_json::Value| {
+        let value = if form["message"] == "How many?" {
+            json!(3)
+        } else {
+            json!("large")
+        };
+        json!({"action": "accept", "content": {"value": value}})
+    };
+    let c = Client::connect_with(server(), answering(pick, seen.clone()))
+        .await
+        .unwrap();
+    let r = c.call_tool("order", json!({})).await.unwrap();
+    assert_eq!(r.text_joined(), "Some(3) Some(Large)");
+    let forms = seen.lock().unwrap().clone();
+    assert_eq!(
+        forms[0]["requestedSchema"]["properties"]["value"]["type"],
+        "integer"
+    );
+    assert_eq!(
+        forms[1]["requestedSchema"]["properties"]["value"]["enum"],
+        json!(["small", "large"])
+    );
+}
+
+// ---------------------------------------------------------------- client helpers
+
+/// Count to three, reporting progress, and log once.
+#[tool]
+async fn count_to_three(ctx: Context) -> &'static str {
+    for i in 1..=3 {
+        ctx.progress(f64::from(i), Some(3.0), Some("counting"))
+            .await;
+    }
+    ctx.log(LogLevel::Warning, None, "counted");
+    "done"
+}
+
+/// A text resource in two parts.
+#[resource("first-day://parts", mime_type = "text/plain")]
+fn parts() -> Vec<ResourceContents> {
+    ["one, ", "two"]
+        .into_iter()
+        .map(|text| ResourceContents::Text {
+            uri: "first-day://parts".into(),
+            mime_type: Some("text/plain".into()),
+            text: text.into(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn client_helpers_gather_progress_and_read_text() {
+    let server = Server::empty("first-day").tool(tool_def("count_to_three"));
+    let server = mcp_runtime::__private::inventory::iter::<mcp_runtime::ResourceDef>
+        .into_iter()
+        .filter(|r| r.uri == "first-day://parts")
+        .fold(server, |s, r| s.resource(r));
+    // `ClientOptions` is in the prelude, as the docs' test snippets use it.
+    let c = Client::connect_with(server, ClientOptions::default())
+        .await
+        .unwrap();
+    c.request::<_, serde_json::Value>("logging/setLevel", &json!({"level": "info"}))
+        .await
+        .unwrap();
+    let call = c
+        .call_tool_with_progress("count_to_three", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(call.result.text_joined(), "done");
+    let steps: Vec<f64> = call
+        .progress
+        .iter()
+        .map(|p| p["progress"].as_f64().unwrap())
+        .collect();
+    assert_eq!(steps, [1.0, 2.0, 3.0]);
+    assert_eq!(call.progress[0]["total"], 3.0);
+    assert_eq!(call.progress[0]["message"], "counting");
+    assert_eq!(
+        call.notifications
+            .iter()
+            .map(|n| n.method.as_str())
+            .collect::<Vec<_>>(),
+        ["notifications/message"],
+        "the log message is kept, not lost"
+    );
+
+    assert_eq!(
+        c.read_resource_text("first-day://parts").await.unwrap(),
+        "one, two"
+    );
+}
+
+#[tokio::test]
+async fn a_spawned_server_logs_at_warn_unless_rust_log_asks_for_more() {
+    let dir = std::env::temp_dir().join(format!("first-day-spawn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let quickstart = mcp_workspace::built_example("quickstart");
+    // A wrapper that records the level the server is started with, then becomes it.
+    let spawn = |record: &std::path::Path, rust_log: Option<&str>| {
+        let mut command = tokio::process::Command::new("sh");
+        command.arg("-c").arg(format!(
+            "printf %s \"$RUST_LOG\" > '{}'; exec '{}'",
+            record.display(),
+            quickstart.display()
+        ));
+        if let Some(level) = rust_log {
+            command.env("RUST_LOG", level);
+        }
+        command
+    };
+    let inherited = std::env::var("RUST_LOG").ok();
+
+    let quiet = dir.join("quiet");
+    let c = Client::spawn(spawn(&quiet, None)).await.unwrap();
+    c.ping().await.unwrap();
+    c.close().await.unwrap();
+    let expected = inherited.clone().unwrap_or_else(|| "warn".into());
+    assert_eq!(std::fs::read_to_string(&quiet).unwrap(), expected);
+
+    let asked = dir.join("asked");
+    let c = Client::spawn(spawn(&asked, Some("debug"))).await.unwrap();
+    c.ping().await.unwrap();
+    c.close().await.unwrap();
+    assert_eq!(std::fs::read_to_string(&asked).unwrap(), "debug");
+    let _ = std::fs::remove_dir_all(&dir);
+}

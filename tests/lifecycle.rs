@@ -244,6 +244,7 @@ static HAND: ToolDef = ToolDef {
     task: mcp_runtime::TaskSupport::Forbidden,
     handler: hand_handler,
     states: Vec::new,
+    text: None,
 };
 
 #[tokio::test]

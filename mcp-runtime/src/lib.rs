@@ -31,7 +31,9 @@ pub use bytes::Bytes;
 #[cfg(feature = "client-http")]
 pub use client::HttpClientOptions;
 #[cfg(feature = "client")]
-pub use client::{Client, ClientError, ClientOptions, Direction, MessageTap, ServerRequestHandler};
+pub use client::{
+    Client, ClientError, ClientOptions, Direction, MessageTap, ProgressCall, ServerRequestHandler,
+};
 pub use error::{BoxError, Error};
 #[doc = include_str!("prompt.md")]
 pub use mcp_macros::prompt;
@@ -57,6 +59,8 @@ pub use transport::http::HttpServer;
 pub mod prelude {
     #[cfg(feature = "client")]
     pub use crate::Client;
+    #[cfg(feature = "client")]
+    pub use crate::ClientOptions;
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,

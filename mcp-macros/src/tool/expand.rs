@@ -100,6 +100,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
 
     let (items, describes) = (&params.items, &params.describes);
     let states_fn = params.states_fn(&mcp);
+    let text_copy = opt_bool(tool.options.text);
     quote! {
         #item
 
@@ -149,6 +150,7 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     task: #task,
                     handler: __mcp_handler,
                     states: __mcp_states,
+                    text: #text_copy,
                 }
             }
         };

@@ -25,6 +25,8 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "blocking",
     "task",
     "crate",
+    // first-day checks
+    "text",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[
     "title",
@@ -64,6 +66,9 @@ pub(crate) struct Options {
     pub(crate) blocking: bool,
     /// `task = "optional" | "required"` (a bare `task` is optional).
     pub(crate) task: Option<TaskMode>,
+    // --- first-day checks
+    /// `text = false`: structured results without their text copy; `None` follows the server.
+    pub(crate) text: Option<bool>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -103,6 +108,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     let mut blocking = Slot::new("blocking");
     let mut input_schema = Slot::new("input_schema");
     let mut task = Slot::new("task");
+    // first-day checks
+    let mut text = Slot::new("text");
     let parser = syn::meta::parser(|meta| {
         let span = meta.path.span();
         if common.parse(cx, &meta)? {
@@ -118,6 +125,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             if let Some(mode) = parse_task(cx, &meta)? {
                 task.set(cx, span, mode);
             }
+        } else if meta.path.is_ident("text") {
+            text.set(cx, span, attr::flag(&meta)?);
         } else if let Some(annotation) = attr::key(&meta)
             .and_then(|key| attr::did_you_mean(&key, ANNOTATION_KEYS[1..].iter().copied()))
         {
@@ -143,6 +152,7 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             input_schema: input_schema.get(),
             blocking: blocking.get().unwrap_or(false),
             task: task.get(),
+            text: text.get(),
         },
     )
 }

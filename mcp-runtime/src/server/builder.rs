@@ -43,6 +43,8 @@ pub struct Server {
     per_request: per_request::PerRequestConfig,
     tasks: tasks::TaskConfig,
     handle: ServerHandle,
+    // --- text copy of structured results (first-day checks)
+    structured_text: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -102,6 +104,7 @@ impl Server {
             per_request: per_request::PerRequestConfig::default(),
             tasks: tasks::TaskConfig::default(),
             handle: ServerHandle::new(),
+            structured_text: true,
         }
     }
 
@@ -293,6 +296,16 @@ impl Server {
         self
     }
 
+    /// Whether a tool's structured result also carries its JSON as a text block (default:
+    /// true, as the specification recommends for clients that read only `content`). `false`
+    /// sends `structuredContent` alone (`"content": []`) to clients of 2025-06-18 and later,
+    /// saving the tokens of a second copy for clients that read it; older revisions, which
+    /// have no `structuredContent`, keep the text. `#[tool(text = …)]` overrides it per tool.
+    pub fn structured_text(mut self, text: bool) -> Server {
+        self.structured_text = text;
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -406,6 +419,7 @@ impl Server {
             listeners: Mutex::new(Vec::new()),
             per_request: self.per_request,
             tasks: tasks::TaskStore::new(self.tasks),
+            structured_text: self.structured_text,
         });
         self.handle.attach(&core);
         Ok(core)

@@ -35,6 +35,9 @@ pub(crate) struct ServerCore {
     pub(crate) per_request: per_request::PerRequestConfig,
     /// The tasks of 2026-07-28 calls (the tasks extension).
     pub(crate) tasks: tasks::TaskStore,
+    // --- text copy of structured results (first-day checks)
+    /// Whether structured results keep their text copy unless a tool says otherwise.
+    pub(crate) structured_text: bool,
 }
 
 impl ServerCore {

@@ -187,7 +187,8 @@ impl Session {
         };
         match fut {
             crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
-                Reply::Now(wire.result(&id, &result.for_revision(version)))
+                let result = entry.shape(result, version, self.core.structured_text);
+                Reply::Now(wire.result(&id, &result))
             }
             fut => {
                 // In a task, a panic fails the task (a protocol-level fault: there is no
@@ -196,6 +197,7 @@ impl Session {
                     .round()
                     .is_some_and(InputRound::may_become_task)
                     .then(|| Arc::clone(self));
+                let server_text = self.core.structured_text;
                 Reply::Later(
                     id.clone(),
                     Box::pin(async move {
@@ -217,7 +219,7 @@ impl Session {
                             }
                             Err(msg) => panicked_msg(name, &msg),
                         };
-                        wire.result(&id, &result.for_revision(version))
+                        wire.result(&id, &entry.shape(result, version, server_text))
                     }),
                 )
             }
