@@ -561,3 +561,46 @@ async fn a_spawned_server_logs_at_warn_unless_rust_log_asks_for_more() {
     assert_eq!(std::fs::read_to_string(&asked).unwrap(), "debug");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------- prompts choosing their error
+
+/// Discuss a note.
+#[prompt]
+fn discuss(name: String) -> Result<String, PromptError> {
+    match name.as_str() {
+        "" => Err(PromptError::invalid("`name` is empty")),
+        "todo" => Ok("Let us talk about the todo list.".into()),
+        "broken" => Err(PromptError::new("the notebook is unreadable")),
+        other => Err(PromptError::not_found(format!("no note named `{other}`"))),
+    }
+}
+
+#[tokio::test]
+async fn a_prompt_answers_invalid_params_or_not_found_or_an_internal_error() {
+    let def = mcp_runtime::__private::inventory::iter::<mcp_runtime::PromptDef>
+        .into_iter()
+        .find(|p| p.name == "discuss")
+        .unwrap();
+    let c = Client::connect(Server::empty("first-day").prompt(def))
+        .await
+        .unwrap();
+    let get = |name: &str| {
+        let args = std::collections::HashMap::from([("name".to_string(), name.to_string())]);
+        let c = &c;
+        async move { c.get_prompt("discuss", &args).await }
+    };
+    assert!(get("todo").await.is_ok());
+    for (name, code, message) in [
+        ("", -32602, "`name` is empty"),
+        ("groceries", -32602, "no note named `groceries`"),
+        (
+            "broken",
+            -32603,
+            "prompt `discuss` failed: the notebook is unreadable",
+        ),
+    ] {
+        let e = get(name).await.unwrap_err();
+        let e = e.rpc().unwrap();
+        assert_eq!((e.code, e.message.as_str()), (code, message), "{name:?}");
+    }
+}

@@ -46,10 +46,10 @@ pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
     Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
-    IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptMessage,
-    ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SamplingRequest,
-    SamplingResult, Server, ServerHandle, State, StateNeed, TaskSupport, ToolAnnotations, ToolDef,
-    ToolError,
+    IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptError,
+    PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root,
+    SamplingRequest, SamplingResult, Server, ServerHandle, State, StateNeed, TaskSupport,
+    ToolAnnotations, ToolDef, ToolError,
 };
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
@@ -65,7 +65,8 @@ pub mod prelude {
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
         CompletionContext, Context, ElicitationResponse, GetPromptResult, Image, Json, LogLevel,
-        PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle, State, ToolError,
+        PromptError, PromptMessage, ResourceError, SamplingRequest, Server, ServerHandle, State,
+        ToolError,
     };
     pub use crate::{prompt, resource, tool};
 }

@@ -51,6 +51,7 @@ pub use handlers::prompt::{
 pub use handlers::prompt::{
     InvalidPromptParam, PromptArgumentParam, PromptParameter, PromptTarget,
 };
+pub use handlers::prompt_error::PromptError;
 pub use handlers::resource::{
     Json, ResourceError, ResourceExtractor, ResourceOutput, ResourceRead, TemplateVariable,
 };
