@@ -156,6 +156,11 @@ pub(crate) async fn list_all(
     }
 }
 
+/// `did you mean `x`? ` for the item whose `key` is closest to `wanted`, or nothing.
+fn hint(wanted: &str, items: &[Value], key: &str) -> String {
+    crate::suggest::hint(wanted, items.iter().filter_map(|i| i[key].as_str()))
+}
+
 fn names(items: &[Value]) -> String {
     let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
     if names.is_empty() {
@@ -175,6 +180,16 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
                 ListKind::Prompts => ("prompts/list", "prompts"),
             };
             let items = list_all(client, method, key).await?;
+            if !inv.json && items.is_empty() && matches!(kind, ListKind::Resources) {
+                // A server with templates only would otherwise seem to have nothing.
+                let templates = list_all(client, "resources/templates/list", "resourceTemplates")
+                    .await
+                    .unwrap_or_default();
+                if !templates.is_empty() {
+                    print_text(&render::only_templates(&templates));
+                    return Ok(());
+                }
+            }
             if inv.json {
                 print_json(&Value::Array(items));
             } else {
@@ -191,7 +206,8 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             let tools = list_all(client, "tools/list", "tools").await?;
             let Some(def) = tools.iter().find(|t| t["name"] == tool.as_str()) else {
                 return Err(Failure::Server(format!(
-                    "unknown tool `{tool}`; the server's tools are: {}",
+                    "unknown tool `{tool}`; {}the server's tools are: {}",
+                    hint(tool, &tools, "name"),
                     names(&tools)
                 )));
             };
@@ -222,9 +238,28 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             }
         }
         Command::Read { uri } => {
-            let result: Value = client
+            let result: Value = match client
                 .request("resources/read", &json!({ "uri": uri }))
-                .await?;
+                .await
+            {
+                Ok(r) => r,
+                Err(e)
+                    if e.rpc()
+                        .is_some_and(|r| r.code == -32002 || r.code == -32602) =>
+                {
+                    // A URI the server does not have: suggest one it lists.
+                    let resources = list_all(client, "resources/list", "resources")
+                        .await
+                        .unwrap_or_default();
+                    let suggestion = hint(uri, &resources, "uri");
+                    return Err(Failure::Server(if suggestion.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{e}; {}", suggestion.trim_end())
+                    }));
+                }
+                Err(e) => return Err(e.into()),
+            };
             if inv.json {
                 print_json(&result);
             } else {
@@ -237,7 +272,8 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             let prompts = list_all(client, "prompts/list", "prompts").await?;
             let Some(def) = prompts.iter().find(|p| p["name"] == name.as_str()) else {
                 return Err(Failure::Server(format!(
-                    "unknown prompt `{name}`; the server's prompts are: {}",
+                    "unknown prompt `{name}`; {}the server's prompts are: {}",
+                    hint(name, &prompts, "name"),
                     names(&prompts)
                 )));
             };

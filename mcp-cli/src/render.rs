@@ -88,6 +88,16 @@ pub(crate) fn templates(templates: &[Value]) -> String {
     columns(&rows)
 }
 
+/// `list resources` on a server that lists no fixed resource but has templates.
+pub(crate) fn only_templates(templates: &[Value]) -> String {
+    let n = templates.len();
+    let noun = if n == 1 { "template" } else { "templates" };
+    format!(
+        "No fixed resources; {n} resource {noun} (read one with a URI that fits it, list them with `mcp-cli list templates`):\n{}",
+        self::templates(templates)
+    )
+}
+
 pub(crate) fn prompts(prompts: &[Value]) -> String {
     let rows: Vec<(String, String)> = prompts
         .iter()
@@ -199,6 +209,16 @@ pub(crate) fn prompt(r: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn resources_of_a_server_with_templates_only_mention_them() {
+        let t =
+            [json!({"uriTemplate": "notes://{name}", "name": "note", "description": "One note."})];
+        assert_eq!(
+            only_templates(&t),
+            "No fixed resources; 1 resource template (read one with a URI that fits it, list them with `mcp-cli list templates`):\nnotes://{name}  note: One note.\n"
+        );
+    }
 
     #[test]
     fn content_blocks() {
