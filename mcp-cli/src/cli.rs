@@ -188,9 +188,12 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
-    /// Print the server's whole manifest (identity, capabilities, tools, resources,
-    /// templates, prompts) as JSON
+    /// Summarise the server: identity, capabilities, tools, resources, templates, prompts
+    /// (`--json` prints the whole manifest as JSON)
     Inspect {
+        /// Write the manifest as JSON to FILE instead of printing the summary
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
         #[command(flatten)]
         trailing: Trailing,
     },
@@ -204,7 +207,7 @@ impl Subcommands {
             | Subcommands::Call { trailing, .. }
             | Subcommands::Read { trailing, .. }
             | Subcommands::Prompt { trailing, .. }
-            | Subcommands::Inspect { trailing } => trailing,
+            | Subcommands::Inspect { trailing, .. } => trailing,
         }
     }
 }
@@ -235,7 +238,10 @@ pub(crate) enum Command {
         name: String,
         pairs: Vec<(String, String)>,
     },
-    Inspect,
+    Inspect {
+        /// `-o FILE`: the manifest as JSON, written there.
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 /// Options of `dev`.
@@ -515,7 +521,7 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
                 .collect::<Result<_, _>>()?;
             Command::Prompt { name, pairs }
         }
-        Subcommands::Inspect { .. } => Command::Inspect,
+        Subcommands::Inspect { output, .. } => Command::Inspect { output },
     };
     let common = cli.common;
     let progress = match (common.progress, common.no_progress) {

@@ -315,8 +315,22 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             }
             Ok(())
         }
-        Command::Inspect => {
-            print_json(&manifest(client).await?);
+        Command::Inspect { output } => {
+            let m = manifest(client).await?;
+            if let Some(path) = output {
+                let text = serde_json::to_string_pretty(&m).expect("JSON serializes") + "\n";
+                std::fs::write(path, text).map_err(|e| {
+                    Failure::Usage(format!(
+                        "cannot write the manifest to {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                eprintln!("mcp-cli: wrote the manifest to {}", path.display());
+            } else if inv.json {
+                print_json(&m);
+            } else {
+                print_text(&render::summary(&m));
+            }
             Ok(())
         }
         Command::Dev => unreachable!("`dev` is run by the inspector"),

@@ -290,7 +290,7 @@ fn prompt_renders_messages_and_checks_arguments() {
 
 #[test]
 fn inspect_prints_the_whole_manifest() {
-    let m = json_out(&cli(&["inspect", "--", &notes()]));
+    let m = json_out(&cli(&["inspect", "--json", "--", &notes()]));
     assert_eq!(m["serverInfo"]["name"], "notes");
     assert_eq!(m["protocolVersion"], "2025-11-25");
     assert!(m["capabilities"]["resources"].is_object());
@@ -318,6 +318,7 @@ fn inspect_prints_the_whole_manifest() {
     );
     let m = json_out(&cli(&[
         "inspect",
+        "--json",
         "--revision",
         "2024-11-05",
         "--",
@@ -505,12 +506,33 @@ fn talks_to_an_https_server_whose_ca_it_is_given() {
 }
 
 #[test]
+fn inspect_writes_the_manifest_to_a_file_with_o() {
+    let dir = std::env::temp_dir().join(format!("mcp-cli-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("manifest.json");
+    let out = cli(&["inspect", "-o", file.to_str().unwrap(), "--", &notes()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "the manifest goes to the file only");
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(m["serverInfo"]["name"], "notes");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote the manifest to"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn revision_2026_07_28_needs_no_handshake_over_stdio_and_http() {
     let everything = example("everything");
     let rev = ["--revision", "2026-07-28"];
-    let manifest = json_out(&cli(
-        &[&["inspect"][..], &rev, &["--", &everything]].concat()
-    ));
+    let manifest = json_out(&cli(&[
+        &["inspect", "--json"][..],
+        &rev,
+        &["--", &everything],
+    ]
+    .concat()));
     assert_eq!(manifest["protocolVersion"], "2026-07-28");
     assert_eq!(
         manifest["serverInfo"]["name"],
