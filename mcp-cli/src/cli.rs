@@ -197,6 +197,12 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
+    /// Run commands (list, call, read, prompt, inspect), one a line from stdin, on one
+    /// connection, so a server's in-memory state lasts from one to the next
+    Shell {
+        #[command(flatten)]
+        trailing: Trailing,
+    },
 }
 
 impl Subcommands {
@@ -207,7 +213,8 @@ impl Subcommands {
             | Subcommands::Call { trailing, .. }
             | Subcommands::Read { trailing, .. }
             | Subcommands::Prompt { trailing, .. }
-            | Subcommands::Inspect { trailing, .. } => trailing,
+            | Subcommands::Inspect { trailing, .. }
+            | Subcommands::Shell { trailing } => trailing,
         }
     }
 }
@@ -242,6 +249,8 @@ pub(crate) enum Command {
         /// `-o FILE`: the manifest as JSON, written there.
         output: Option<std::path::PathBuf>,
     },
+    /// Commands from stdin on one connection.
+    Shell,
 }
 
 /// Options of `dev`.
@@ -359,10 +368,10 @@ fn usage_error(e: &clap::Error) -> String {
         }
         ErrorKind::InvalidSubcommand => {
             let word = context(ContextKind::InvalidSubcommand).unwrap_or_default();
-            format!("unknown command `{word}`: use dev, list, call, read, prompt or inspect")
+            format!("unknown command `{word}`: use dev, list, call, read, prompt, inspect or shell")
         }
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "missing command: `dev`, `list`, `call`, `read`, `prompt` or `inspect` (see `mcp-cli --help`)".into()
+            "missing command: `dev`, `list`, `call`, `read`, `prompt`, `inspect` or `shell` (see `mcp-cli --help`)".into()
         }
         ErrorKind::InvalidValue
             if context(ContextKind::InvalidValue).is_some_and(|v| v.is_empty()) =>
@@ -522,6 +531,7 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
             Command::Prompt { name, pairs }
         }
         Subcommands::Inspect { output, .. } => Command::Inspect { output },
+        Subcommands::Shell { .. } => Command::Shell,
     };
     let common = cli.common;
     let progress = match (common.progress, common.no_progress) {

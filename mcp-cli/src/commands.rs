@@ -170,7 +170,11 @@ fn names(items: &[Value]) -> String {
     }
 }
 
-async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<(), Failure> {
+pub(crate) async fn execute(
+    client: &Client,
+    inv: &Invocation,
+    activity: bool,
+) -> Result<(), Failure> {
     match &inv.command {
         Command::List(kind) => {
             let (method, key) = match kind {
@@ -332,6 +336,12 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
                 print_text(&render::summary(&m));
             }
             Ok(())
+        }
+        Command::Shell => {
+            // The shell runs lines through this function: boxed, to end the recursion.
+            let shell: std::pin::Pin<Box<dyn std::future::Future<Output = _> + '_>> =
+                Box::pin(crate::shell::run(client, inv, activity));
+            shell.await
         }
         Command::Dev => unreachable!("`dev` is run by the inspector"),
     }

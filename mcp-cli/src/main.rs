@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod dev;
 mod render;
+mod shell;
 mod suggest;
 mod target;
 
