@@ -203,6 +203,28 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
+    /// Add the server to an MCP client's configuration: claude-desktop, claude-code, cursor,
+    /// vscode, gemini-cli, codex or mcp-json (merged with what is there; the old file is kept
+    /// as FILE.bak)
+    Install {
+        /// The client whose configuration to write
+        #[arg(value_name = "CLIENT")]
+        client: Option<String>,
+        /// The server's name in the configuration (default: the program's, or the URL's host)
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// An environment variable for the server, KEY=VALUE (repeatable)
+        #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Print the configuration file as it would be, and write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The configuration file to write, instead of the client's usual one
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
 }
 
 impl Subcommands {
@@ -214,7 +236,8 @@ impl Subcommands {
             | Subcommands::Read { trailing, .. }
             | Subcommands::Prompt { trailing, .. }
             | Subcommands::Inspect { trailing, .. }
-            | Subcommands::Shell { trailing } => trailing,
+            | Subcommands::Shell { trailing }
+            | Subcommands::Install { trailing, .. } => trailing,
         }
     }
 }
@@ -251,6 +274,18 @@ pub(crate) enum Command {
     },
     /// Commands from stdin on one connection.
     Shell,
+    /// Write the server into a client's configuration.
+    Install(InstallOptions),
+}
+
+/// Options of `install`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct InstallOptions {
+    pub client: String,
+    pub name: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub dry_run: bool,
+    pub config: Option<PathBuf>,
 }
 
 /// Options of `dev`.
@@ -368,10 +403,10 @@ fn usage_error(e: &clap::Error) -> String {
         }
         ErrorKind::InvalidSubcommand => {
             let word = context(ContextKind::InvalidSubcommand).unwrap_or_default();
-            format!("unknown command `{word}`: use dev, list, call, read, prompt, inspect or shell")
+            format!("unknown command `{word}`: use dev, list, call, read, prompt, inspect, shell or install")
         }
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "missing command: `dev`, `list`, `call`, `read`, `prompt`, `inspect` or `shell` (see `mcp-cli --help`)".into()
+            "missing command: `dev`, `list`, `call`, `read`, `prompt`, `inspect`, `shell` or `install` (see `mcp-cli --help`)".into()
         }
         ErrorKind::InvalidValue
             if context(ContextKind::InvalidValue).is_some_and(|v| v.is_empty()) =>
@@ -532,6 +567,40 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         }
         Subcommands::Inspect { output, .. } => Command::Inspect { output },
         Subcommands::Shell { .. } => Command::Shell,
+        Subcommands::Install {
+            client,
+            name,
+            env,
+            dry_run,
+            config,
+            ..
+        } => {
+            let client = client.ok_or_else(|| {
+                format!(
+                    "`install` needs the client: `mcp-cli install CLIENT`, one of {}",
+                    crate::install::CLIENTS.join(", ")
+                )
+            })?;
+            if !crate::install::CLIENTS.contains(&client.as_str()) {
+                return Err(crate::install::unknown_client(&client));
+            }
+            let env = env
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .filter(|(k, _)| !k.is_empty())
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .ok_or_else(|| format!("`--env {p}` is not KEY=VALUE"))
+                })
+                .collect::<Result<_, _>>()?;
+            Command::Install(InstallOptions {
+                client,
+                name,
+                env,
+                dry_run,
+                config,
+            })
+        }
     };
     let common = cli.common;
     let progress = match (common.progress, common.no_progress) {

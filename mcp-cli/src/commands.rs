@@ -344,6 +344,9 @@ pub(crate) async fn execute(
             shell.await
         }
         Command::Dev => unreachable!("`dev` is run by the inspector"),
+        Command::Install(_) => Err(Failure::Usage(
+            "`install` writes a configuration; it does not run on a connection".into(),
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ mod args;
 mod cli;
 mod commands;
 mod dev;
+mod install;
 mod render;
 mod shell;
 mod suggest;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match inv.command {
             cli::Command::Dev => dev::run(inv).await,
+            cli::Command::Install(ref opts) => install::run(&inv, opts).await,
             _ => commands::run(inv).await,
         }
     });

@@ -122,7 +122,8 @@ pub(crate) fn summary(m: &Value) -> String {
             .collect();
         let _ = writeln!(out, "Capabilities: {}", list.join(", "));
     }
-    let sections: [(&str, &str, fn(&[Value]) -> String); 4] = [
+    type Section = (&'static str, &'static str, fn(&[Value]) -> String);
+    let sections: [Section; 4] = [
         ("Tools", "tools", tools),
         ("Resources", "resources", resources),
         ("Resource templates", "resourceTemplates", templates),

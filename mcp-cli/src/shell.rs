@@ -131,8 +131,11 @@ fn command(words: &[String], shell: &Invocation) -> Result<Invocation, String> {
         }
         Err(cli::NotRun::Usage(e)) => return Err(e),
     };
-    if matches!(sub.command, Command::Dev | Command::Shell) {
-        return Err("`dev` and `shell` do not run inside the shell".into());
+    if matches!(
+        sub.command,
+        Command::Dev | Command::Shell | Command::Install(_)
+    ) {
+        return Err("`dev`, `shell` and `install` do not run inside the shell".into());
     }
     sub.json |= shell.json;
     Ok(sub)
