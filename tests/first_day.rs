@@ -604,3 +604,53 @@ async fn a_prompt_answers_invalid_params_or_not_found_or_an_internal_error() {
         assert_eq!((e.code, e.message.as_str()), (code, message), "{name:?}");
     }
 }
+
+// ---------------------------------------------------------------- completion with state
+
+struct Topics(Vec<&'static str>);
+
+/// Topics the server knows, from its state; the request's context is there too.
+async fn topics(partial: &str, ctx: &mcp_runtime::CompletionContext) -> Vec<String> {
+    let client = ctx
+        .request()
+        .and_then(|r| r.client_info().map(|i| i.name.clone()))
+        .unwrap_or_default();
+    let Some(topics) = ctx.state::<Topics>() else {
+        return vec![format!("no topics for {client}")];
+    };
+    topics
+        .0
+        .iter()
+        .filter(|t| t.starts_with(partial))
+        .map(|t| format!("{t} ({client})"))
+        .collect()
+}
+
+/// Talk about a topic.
+#[prompt]
+fn talk(#[arg(complete = topics)] topic: String) -> String {
+    format!("Let us talk about {topic}.")
+}
+
+#[tokio::test]
+async fn completion_functions_reach_the_servers_state_and_the_request() {
+    let def = mcp_runtime::__private::inventory::iter::<mcp_runtime::PromptDef>
+        .into_iter()
+        .find(|p| p.name == "talk")
+        .unwrap();
+    let server = Server::empty("first-day")
+        .prompt(def)
+        .state(Topics(vec!["rust", "ruby", "go"]));
+    let c = Client::connect(server).await.unwrap();
+    let name = c.server_info().name.clone();
+    assert_eq!(name, "first-day");
+    let done = c
+        .complete_prompt_argument("talk", "topic", "ru", &Default::default())
+        .await
+        .unwrap();
+    let client = mcp_runtime::ClientOptions::default().client_info.name;
+    assert_eq!(
+        done.values,
+        [format!("rust ({client})"), format!("ruby ({client})")]
+    );
+}

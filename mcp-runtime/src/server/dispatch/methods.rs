@@ -83,7 +83,7 @@ impl Session {
                 .map(|()| wire.result(&id, &Empty {})),
             "prompts/get" => return self.get_prompt(id, params, out),
             "completion/complete" if self.protocol_version().has_completions() => {
-                return self.complete(id, params);
+                return self.complete(id, params, out);
             }
             _ => Err(ErrorObject::method_not_found(method)),
         };
@@ -359,7 +359,12 @@ impl Session {
         )
     }
 
-    pub(crate) fn complete(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
+    pub(crate) fn complete(
+        self: &Arc<Self>,
+        id: RequestId,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
         let wire = self.wire().clone();
         let p: CompleteParams = match parse_params(params) {
             Ok(p) => p,
@@ -419,11 +424,18 @@ impl Session {
                 },
             ));
         };
+        let parts = self.request_parts(&id, None, out);
         let request = CompletionRequest {
             value: p.argument.value,
             context: CompletionContext {
                 argument,
                 arguments: p.context.and_then(|c| c.arguments).unwrap_or_default(),
+                request: Some(crate::server::context::Context::new(
+                    parts.id,
+                    parts.meta,
+                    parts.session,
+                    parts.out,
+                )),
             },
         };
         run_handler(
