@@ -115,6 +115,10 @@ struct CommonArgs {
     /// How long to wait for the handshake, in seconds
     #[arg(long, value_name = "SECS", global = true, default_value_t = 30, value_parser = parse_timeout)]
     timeout: u64,
+    /// Answer the server's elicitation forms from this JSON file (the form's content, or
+    /// {"action": …, "content": …}); without it, forms are asked on the terminal
+    #[arg(long, value_name = "FILE", global = true)]
+    elicit: Option<PathBuf>,
 }
 
 /// The server command after `--`, with its arguments (or, for a cargo target, the arguments
@@ -306,6 +310,8 @@ pub(crate) struct Invocation {
     pub progress: Option<bool>,
     pub timeout: Duration,
     pub dev: DevOptions,
+    /// `--elicit FILE`.
+    pub elicit: Option<PathBuf>,
 }
 
 /// Why the command line does not run a command.
@@ -616,6 +622,7 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         progress,
         timeout: Duration::from_secs(common.timeout),
         dev,
+        elicit: common.elicit,
     })
 }
 

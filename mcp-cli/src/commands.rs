@@ -65,11 +65,22 @@ pub(crate) async fn run(inv: Invocation) -> Result<(), Failure> {
         .prepare()
         .await
         .map_err(|e| Failure::Connect(e.to_string()))?;
-    let options = ClientOptions {
+    let mut options = ClientOptions {
         protocol_version: inv.revision.as_str().into(),
         client_info: client_info(""),
         ..Default::default()
     };
+    // Elicitation forms are answered from `--elicit FILE`, or asked on the terminal (not in
+    // the shell, whose stdin carries commands); otherwise the client does not offer it.
+    let answers = match &inv.elicit {
+        Some(path) => Some(crate::elicit::Answers::from_file(path).map_err(Failure::Usage)?),
+        None => (std::io::stdin().is_terminal() && inv.command != Command::Shell)
+            .then_some(crate::elicit::Answers::Terminal),
+    };
+    if let Some(answers) = answers {
+        options.capabilities.insert("elicitation".into(), json!({}));
+        options.on_request = Some(crate::elicit::handler(answers));
+    }
     let (stderr, captured) = capture_stderr();
     let client = target::connect(&inv.target, program.as_ref(), options, stderr, inv.timeout)
         .await

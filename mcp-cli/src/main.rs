@@ -10,6 +10,7 @@ mod args;
 mod cli;
 mod commands;
 mod dev;
+mod elicit;
 mod install;
 mod render;
 mod shell;
