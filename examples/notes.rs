@@ -80,6 +80,9 @@ fn note(#[arg(complete = note_names)] name: String) -> Result<String, ResourceEr
 #[tool(annotations(destructive = false, idempotent, open_world = false))]
 fn write_note(name: String, text: String, ctx: Context) -> String {
     let created = notes().insert(name.clone(), text).is_none();
+    // A debugging `println!` is harmless on stdio: the runtime writes the protocol to its own
+    // copy of stdout and points stdout at stderr, where this line lands.
+    println!("write_note: {name}");
     let server = ctx.server();
     server.notify_resource_updated(&format!("notes://{name}"));
     server.notify_resource_updated("notes://index");

@@ -422,7 +422,13 @@ async fn listen_is_acknowledged_and_tags_what_it_asked_for() {
         "the cancelled subscription is gone: {after:?}"
     );
 
-    let old = Client::connect(Server::new("old")).await.unwrap();
+    let old = Client::connect(
+        Server::new("old")
+            .state(Runs::default())
+            .state(Stopped::default()),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         old.listen(&ListenFilter::list_changes()).await,
         Err(ClientError::Usage(_))

@@ -88,7 +88,7 @@ async fn log_levels(c: &Client, n: usize) -> Vec<(String, Value)> {
 
 #[tokio::test]
 async fn log_messages_follow_the_level_the_client_set() {
-    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let c = Client::connect(ctx_server()).await.unwrap();
     assert_eq!(c.initialize_result().capabilities["logging"], json!({}));
     c.call_tool("chatty", json!({})).await.unwrap();
     let got = log_levels(&c, 3).await;
@@ -137,7 +137,7 @@ async fn log_messages_follow_the_level_the_client_set() {
 #[tokio::test]
 async fn sampling_and_roots_round_trip_through_the_client() {
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(json!({"sampling": {}, "roots": {}}), Some(model())),
     )
     .await
@@ -154,7 +154,7 @@ async fn sampling_and_roots_round_trip_through_the_client() {
 
 #[tokio::test]
 async fn requests_need_the_client_capability_and_nothing_is_sent_without_it() {
-    let c = Client::connect_with(Server::new("ctx"), options(json!({}), Some(model())))
+    let c = Client::connect_with(ctx_server(), options(json!({}), Some(model())))
         .await
         .unwrap();
     let r = c.call_tool("ask", json!({"question": "x"})).await.unwrap();
@@ -181,7 +181,7 @@ async fn a_client_error_or_silence_fails_the_request_clearly() {
         })
     });
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(json!({"sampling": {}}), Some(refusing)),
     )
     .await
@@ -197,7 +197,7 @@ async fn a_client_error_or_silence_fails_the_request_clearly() {
     // The client never answers: the request times out and is cancelled.
     let silent = ServerRequestHandler::new(|_, _| Box::pin(std::future::pending()));
     let c = Client::connect_with(
-        Server::new("ctx").client_request_timeout(Duration::from_millis(100)),
+        ctx_server().client_request_timeout(Duration::from_millis(100)),
         options(json!({"sampling": {}}), Some(silent)),
     )
     .await
@@ -238,15 +238,22 @@ async fn state_is_injected_by_type_and_missing_state_is_named() {
         "state is not an argument"
     );
 
-    let c = Client::connect(Server::new("ctx")).await.unwrap();
-    let r = c.call_tool("greet", json!({"name": "Ada"})).await.unwrap();
-    assert!(r.is_error);
+    // A server without the state refuses to start, naming the tool and the type.
+    let e = Client::connect(Server::new("ctx"))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
-        r.text_joined()
-            .contains("no state of type `context::Greeting`"),
-        "{}",
-        r.text_joined()
+        e.contains("tool `greet` (tests/context.rs:")
+            && e.contains("takes `State<context::Greeting>`")
+            && e.contains("Server::state(value)"),
+        "{e}"
     );
+}
+
+/// Every test's server: the state `greet` takes, which a server must have to start.
+fn ctx_server() -> Server {
+    Server::new("ctx").state(Greeting("Hello".into()))
 }
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -318,7 +325,7 @@ async fn elicitation_sends_the_form_and_reads_what_the_user_did() {
     ];
     for (answer, expected) in cases {
         let c = Client::connect_with(
-            Server::new("ctx"),
+            ctx_server(),
             options(json!({"elicitation": {}}), Some(user(answer))),
         )
         .await
@@ -329,7 +336,7 @@ async fn elicitation_sends_the_form_and_reads_what_the_user_did() {
     }
 
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(
             json!({"elicitation": {}}),
             Some(user(
@@ -347,7 +354,7 @@ async fn elicitation_sends_the_form_and_reads_what_the_user_did() {
     assert!(r.is_error);
     assert!(r.text_joined().contains("`inner`"), "{}", r.text_joined());
 
-    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let c = Client::connect(ctx_server()).await.unwrap();
     let r = c.call_tool("who", json!({})).await.unwrap();
     assert!(r.text_joined().contains("`elicitation` capability"));
 }
@@ -376,7 +383,7 @@ async fn url_elicitation_needs_the_url_capability() {
         })
     });
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(json!({"elicitation": {"url": {}}}), Some(browser.clone())),
     )
     .await
@@ -386,7 +393,7 @@ async fn url_elicitation_needs_the_url_capability() {
 
     // Form elicitation alone is not enough.
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(json!({"elicitation": {}}), Some(browser)),
     )
     .await
@@ -418,7 +425,7 @@ async fn wait_for_cancel(ctx: Context) -> String {
 
 #[tokio::test]
 async fn a_cancelled_call_is_dropped_and_its_context_hears_of_it() {
-    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let c = Client::connect(ctx_server()).await.unwrap();
     let (id, answer) = c
         .start_request("tools/call", &json!({"name": "wait_for_cancel"}))
         .await
@@ -443,12 +450,12 @@ fn which_session(ctx: Context) -> String {
 
 #[tokio::test]
 async fn the_session_id_is_the_http_session_and_none_elsewhere() {
-    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let c = Client::connect(ctx_server()).await.unwrap();
     let r = c.call_tool("which_session", json!({})).await.unwrap();
     assert_eq!(r.text_joined(), "none");
 
     let server = mcp_runtime::HttpServer::bind(
-        Server::new("ctx"),
+        ctx_server(),
         mcp_runtime::HttpOptions {
             port: 0,
             ..Default::default()
@@ -488,7 +495,7 @@ async fn quote(uri: String, ctx: Context) -> Result<String, ToolError> {
 
 #[tokio::test]
 async fn a_handler_reads_the_servers_own_resources() {
-    let c = Client::connect(Server::new("ctx")).await.unwrap();
+    let c = Client::connect(ctx_server()).await.unwrap();
     let r = c
         .call_tool("quote", json!({"uri": "card://Ada"}))
         .await
@@ -569,7 +576,7 @@ async fn sampling_with_tools_needs_the_sampling_tools_capability() {
         })
     });
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(json!({"sampling": {}}), Some(handler.clone())),
     )
     .await
@@ -585,7 +592,7 @@ async fn sampling_with_tools_needs_the_sampling_tools_capability() {
     assert!(seen.lock().unwrap().is_empty(), "nothing is sent");
 
     let c = Client::connect_with(
-        Server::new("ctx"),
+        ctx_server(),
         options(json!({"sampling": {"tools": {}}}), Some(handler)),
     )
     .await
@@ -609,9 +616,7 @@ async fn the_message_tap_sees_every_message_both_ways_in_order() {
         let v: Value = serde_json::from_slice(bytes).expect("one JSON message");
         sink.lock().unwrap().push((dir, v));
     }));
-    let c = Client::connect_with(Server::new("ctx"), opts)
-        .await
-        .unwrap();
+    let c = Client::connect_with(ctx_server(), opts).await.unwrap();
     c.call_tool("ask", json!({"question": "life"}))
         .await
         .unwrap();

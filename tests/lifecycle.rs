@@ -244,6 +244,8 @@ static HAND: ToolDef = ToolDef {
     task: mcp_runtime::TaskSupport::Forbidden,
     handler: hand_handler,
     scopes: None,
+    states: Vec::new,
+    text: None,
 };
 
 #[tokio::test]

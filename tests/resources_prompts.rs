@@ -444,6 +444,7 @@ static HAND_RESOURCE: ResourceDef = ResourceDef {
     variables: &[],
     handler: hand_read,
     scopes: None,
+    states: Vec::new,
 };
 
 async fn next_method(c: &Client) -> String {

@@ -207,3 +207,46 @@ async fn a_server_that_exits_at_once_fails_the_handshake_without_waiting() {
         );
     }
 }
+
+#[test]
+fn a_println_in_a_tool_goes_to_stderr_and_the_protocol_stream_stays_clean() {
+    // `write_note` in the notes example `println!`s before it answers.
+    let mut child = example_command("notes")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the notes example");
+    let stderr = mcp_workspace::Lines::new(child.stderr.take().expect("piped"));
+    let stdout = mcp_workspace::Lines::new(child.stdout.take().expect("piped"));
+    let mut stdin = child.stdin.take().expect("piped");
+    let _running = mcp_workspace::Running(child);
+    let mut send = |line: &str| {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    };
+    let timeout = Duration::from_secs(30);
+    send(
+        r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+    );
+    let first: Value = serde_json::from_str(&stdout.next(timeout).unwrap()).unwrap();
+    assert_eq!(first["id"], 0);
+    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"name":"stray","text":"x"}}}"#,
+    );
+    // Every line on stdout is JSON-RPC, up to the call's answer.
+    loop {
+        let line = stdout.next(timeout).expect("the call's answer");
+        let m: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"));
+        if m["id"] == 1 {
+            assert_eq!(m["result"]["content"][0]["text"], "created notes://stray");
+            break;
+        }
+    }
+    stderr.find("the println! on stderr", timeout, |l| {
+        (l == "write_note: stray").then_some(())
+    });
+}

@@ -320,4 +320,18 @@ mod tests {
         let s = json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": ["string", "null"]}}, "required": ["a"]});
         assert_eq!(signature("f", &s), "f(a: integer, [b: string])");
     }
+
+    #[test]
+    fn signatures_keep_the_order_of_the_schema() {
+        // A tool's properties come in declaration order (mcp-runtime's `preserve-order`);
+        // the signature keeps it rather than sorting, so `query` stays before `limit`.
+        let s: Value = serde_json::from_str(
+            r#"{"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}, "required": ["query"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            signature("search", &s),
+            "search(query: string, [limit: integer])"
+        );
+    }
 }

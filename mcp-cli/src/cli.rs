@@ -117,6 +117,10 @@ struct CommonArgs {
     /// How long to wait for the handshake, in seconds
     #[arg(long, value_name = "SECS", global = true, default_value_t = 30, value_parser = parse_timeout)]
     timeout: u64,
+    /// Answer the server's elicitation forms from this JSON file (the form's content, or
+    /// {"action": …, "content": …}); without it, forms are asked on the terminal
+    #[arg(long, value_name = "FILE", global = true)]
+    elicit: Option<PathBuf>,
 }
 
 /// The server command after `--`, with its arguments (or, for a cargo target, the arguments
@@ -190,9 +194,40 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
-    /// Print the server's whole manifest (identity, capabilities, tools, resources,
-    /// templates, prompts) as JSON
+    /// Summarise the server: identity, capabilities, tools, resources, templates, prompts
+    /// (`--json` prints the whole manifest as JSON)
     Inspect {
+        /// Write the manifest as JSON to FILE instead of printing the summary
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// Run commands (list, call, read, prompt, inspect), one a line from stdin, on one
+    /// connection, so a server's in-memory state lasts from one to the next
+    Shell {
+        #[command(flatten)]
+        trailing: Trailing,
+    },
+    /// Add the server to an MCP client's configuration: claude-desktop, claude-code, cursor,
+    /// vscode, gemini-cli, codex or mcp-json (merged with what is there; the old file is kept
+    /// as FILE.bak)
+    Install {
+        /// The client whose configuration to write
+        #[arg(value_name = "CLIENT")]
+        client: Option<String>,
+        /// The server's name in the configuration (default: the program's, or the URL's host)
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// An environment variable for the server, KEY=VALUE (repeatable)
+        #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Print the configuration file as it would be, and write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// The configuration file to write, instead of the client's usual one
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         trailing: Trailing,
     },
@@ -218,8 +253,10 @@ impl Subcommands {
             | Subcommands::Call { trailing, .. }
             | Subcommands::Read { trailing, .. }
             | Subcommands::Prompt { trailing, .. }
-            | Subcommands::Inspect { trailing }
-            | Subcommands::Skills { trailing, .. } => trailing,
+            | Subcommands::Inspect { trailing, .. }
+            | Subcommands::Skills { trailing, .. }
+            | Subcommands::Shell { trailing }
+            | Subcommands::Install { trailing, .. } => trailing,
         }
     }
 }
@@ -250,11 +287,28 @@ pub(crate) enum Command {
         name: String,
         pairs: Vec<(String, String)>,
     },
-    Inspect,
+    Inspect {
+        /// `-o FILE`: the manifest as JSON, written there.
+        output: Option<std::path::PathBuf>,
+    },
     Skills {
         action: crate::skills::SkillsAction,
         skill: Option<String>,
     },
+    /// Commands from stdin on one connection.
+    Shell,
+    /// Write the server into a client's configuration.
+    Install(InstallOptions),
+}
+
+/// Options of `install`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct InstallOptions {
+    pub client: String,
+    pub name: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub dry_run: bool,
+    pub config: Option<PathBuf>,
 }
 
 /// Options of `dev`.
@@ -275,6 +329,8 @@ pub(crate) struct Invocation {
     pub progress: Option<bool>,
     pub timeout: Duration,
     pub dev: DevOptions,
+    /// `--elicit FILE`.
+    pub elicit: Option<PathBuf>,
 }
 
 /// Why the command line does not run a command.
@@ -372,10 +428,10 @@ fn usage_error(e: &clap::Error) -> String {
         }
         ErrorKind::InvalidSubcommand => {
             let word = context(ContextKind::InvalidSubcommand).unwrap_or_default();
-            format!("unknown command `{word}`: use dev, list, call, read, prompt or inspect")
+            format!("unknown command `{word}`: use dev, list, call, read, prompt, inspect, shell or install")
         }
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "missing command: `dev`, `list`, `call`, `read`, `prompt` or `inspect` (see `mcp-cli --help`)".into()
+            "missing command: `dev`, `list`, `call`, `read`, `prompt`, `inspect`, `shell` or `install` (see `mcp-cli --help`)".into()
         }
         ErrorKind::InvalidValue
             if context(ContextKind::InvalidValue).is_some_and(|v| v.is_empty()) =>
@@ -534,11 +590,46 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
                 .collect::<Result<_, _>>()?;
             Command::Prompt { name, pairs }
         }
-        Subcommands::Inspect { .. } => Command::Inspect,
+        Subcommands::Inspect { output, .. } => Command::Inspect { output },
         Subcommands::Skills { action, skill, .. } => Command::Skills {
             action: crate::skills::SkillsAction::parse(action.as_deref())?,
             skill,
         },
+        Subcommands::Shell { .. } => Command::Shell,
+        Subcommands::Install {
+            client,
+            name,
+            env,
+            dry_run,
+            config,
+            ..
+        } => {
+            let client = client.ok_or_else(|| {
+                format!(
+                    "`install` needs the client: `mcp-cli install CLIENT`, one of {}",
+                    crate::install::CLIENTS.join(", ")
+                )
+            })?;
+            if !crate::install::CLIENTS.contains(&client.as_str()) {
+                return Err(crate::install::unknown_client(&client));
+            }
+            let env = env
+                .iter()
+                .map(|p| {
+                    p.split_once('=')
+                        .filter(|(k, _)| !k.is_empty())
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .ok_or_else(|| format!("`--env {p}` is not KEY=VALUE"))
+                })
+                .collect::<Result<_, _>>()?;
+            Command::Install(InstallOptions {
+                client,
+                name,
+                env,
+                dry_run,
+                config,
+            })
+        }
     };
     let common = cli.common;
     let progress = match (common.progress, common.no_progress) {
@@ -554,6 +645,7 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         progress,
         timeout: Duration::from_secs(common.timeout),
         dev,
+        elicit: common.elicit,
     })
 }
 

@@ -65,11 +65,22 @@ pub(crate) async fn run(inv: Invocation) -> Result<(), Failure> {
         .prepare()
         .await
         .map_err(|e| Failure::Connect(e.to_string()))?;
-    let options = ClientOptions {
+    let mut options = ClientOptions {
         protocol_version: inv.revision.as_str().into(),
         client_info: client_info(""),
         ..Default::default()
     };
+    // Elicitation forms are answered from `--elicit FILE`, or asked on the terminal (not in
+    // the shell, whose stdin carries commands); otherwise the client does not offer it.
+    let answers = match &inv.elicit {
+        Some(path) => Some(crate::elicit::Answers::from_file(path).map_err(Failure::Usage)?),
+        None => (std::io::stdin().is_terminal() && inv.command != Command::Shell)
+            .then_some(crate::elicit::Answers::Terminal),
+    };
+    if let Some(answers) = answers {
+        options.capabilities.insert("elicitation".into(), json!({}));
+        options.on_request = Some(crate::elicit::handler(answers));
+    }
     let (stderr, captured) = capture_stderr();
     let client = target::connect(&inv.target, program.as_ref(), options, stderr, inv.timeout)
         .await
@@ -156,6 +167,11 @@ pub(crate) async fn list_all(
     }
 }
 
+/// `did you mean `x`? ` for the item whose `key` is closest to `wanted`, or nothing.
+fn hint(wanted: &str, items: &[Value], key: &str) -> String {
+    crate::suggest::hint(wanted, items.iter().filter_map(|i| i[key].as_str()))
+}
+
 fn names(items: &[Value]) -> String {
     let names: Vec<&str> = items.iter().filter_map(|i| i["name"].as_str()).collect();
     if names.is_empty() {
@@ -165,7 +181,11 @@ fn names(items: &[Value]) -> String {
     }
 }
 
-async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<(), Failure> {
+pub(crate) async fn execute(
+    client: &Client,
+    inv: &Invocation,
+    activity: bool,
+) -> Result<(), Failure> {
     match &inv.command {
         Command::List(kind) => {
             let (method, key) = match kind {
@@ -175,6 +195,16 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
                 ListKind::Prompts => ("prompts/list", "prompts"),
             };
             let items = list_all(client, method, key).await?;
+            if !inv.json && items.is_empty() && matches!(kind, ListKind::Resources) {
+                // A server with templates only would otherwise seem to have nothing.
+                let templates = list_all(client, "resources/templates/list", "resourceTemplates")
+                    .await
+                    .unwrap_or_default();
+                if !templates.is_empty() {
+                    print_text(&render::only_templates(&templates));
+                    return Ok(());
+                }
+            }
             if inv.json {
                 print_json(&Value::Array(items));
             } else {
@@ -191,7 +221,8 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             let tools = list_all(client, "tools/list", "tools").await?;
             let Some(def) = tools.iter().find(|t| t["name"] == tool.as_str()) else {
                 return Err(Failure::Server(format!(
-                    "unknown tool `{tool}`; the server's tools are: {}",
+                    "unknown tool `{tool}`; {}the server's tools are: {}",
+                    hint(tool, &tools, "name"),
                     names(&tools)
                 )));
             };
@@ -222,9 +253,28 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             }
         }
         Command::Read { uri } => {
-            let result: Value = client
+            let result: Value = match client
                 .request("resources/read", &json!({ "uri": uri }))
-                .await?;
+                .await
+            {
+                Ok(r) => r,
+                Err(e)
+                    if e.rpc()
+                        .is_some_and(|r| r.code == -32002 || r.code == -32602) =>
+                {
+                    // A URI the server does not have: suggest one it lists.
+                    let resources = list_all(client, "resources/list", "resources")
+                        .await
+                        .unwrap_or_default();
+                    let suggestion = hint(uri, &resources, "uri");
+                    return Err(Failure::Server(if suggestion.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{e}; {}", suggestion.trim_end())
+                    }));
+                }
+                Err(e) => return Err(e.into()),
+            };
             if inv.json {
                 print_json(&result);
             } else {
@@ -237,7 +287,8 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             let prompts = list_all(client, "prompts/list", "prompts").await?;
             let Some(def) = prompts.iter().find(|p| p["name"] == name.as_str()) else {
                 return Err(Failure::Server(format!(
-                    "unknown prompt `{name}`; the server's prompts are: {}",
+                    "unknown prompt `{name}`; {}the server's prompts are: {}",
+                    hint(name, &prompts, "name"),
                     names(&prompts)
                 )));
             };
@@ -279,14 +330,37 @@ async fn execute(client: &Client, inv: &Invocation, activity: bool) -> Result<()
             }
             Ok(())
         }
-        Command::Inspect => {
-            print_json(&manifest(client).await?);
+        Command::Inspect { output } => {
+            let m = manifest(client).await?;
+            if let Some(path) = output {
+                let text = serde_json::to_string_pretty(&m).expect("JSON serializes") + "\n";
+                std::fs::write(path, text).map_err(|e| {
+                    Failure::Usage(format!(
+                        "cannot write the manifest to {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                eprintln!("mcp-cli: wrote the manifest to {}", path.display());
+            } else if inv.json {
+                print_json(&m);
+            } else {
+                print_text(&render::summary(&m));
+            }
             Ok(())
         }
         Command::Skills { action, skill } => {
             crate::skills::run(client, *action, skill.as_deref(), inv.json).await
         }
+        Command::Shell => {
+            // The shell runs lines through this function: boxed, to end the recursion.
+            let shell: std::pin::Pin<Box<dyn std::future::Future<Output = _> + '_>> =
+                Box::pin(crate::shell::run(client, inv, activity));
+            shell.await
+        }
         Command::Dev => unreachable!("`dev` is run by the inspector"),
+        Command::Install(_) => Err(Failure::Usage(
+            "`install` writes a configuration; it does not run on a connection".into(),
+        )),
     }
 }
 

@@ -11,9 +11,13 @@ mod args;
 mod cli;
 mod commands;
 mod dev;
+mod elicit;
+mod install;
 mod keys;
 mod render;
+mod shell;
 mod skills;
+mod suggest;
 mod target;
 
 use std::process::ExitCode;
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match inv.command {
             cli::Command::Dev => dev::run(inv).await,
+            cli::Command::Install(ref opts) => install::run(&inv, opts).await,
             _ => commands::run(inv).await,
         }
     });

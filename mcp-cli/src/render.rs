@@ -88,6 +88,69 @@ pub(crate) fn templates(templates: &[Value]) -> String {
     columns(&rows)
 }
 
+/// `inspect` without `--json`: who the server is, what it can do, and what it lists.
+pub(crate) fn summary(m: &Value) -> String {
+    let info = &m["serverInfo"];
+    let mut out = format!("{} {}", s(info, "name"), s(info, "version"));
+    if !s(info, "title").is_empty() {
+        let _ = write!(out, " ({})", s(info, "title"));
+    }
+    let _ = writeln!(out, ", protocol {}", s(m, "protocolVersion"));
+    let instructions = first_line(s(m, "instructions"));
+    if !instructions.is_empty() {
+        let _ = writeln!(out, "Instructions: {instructions}");
+    }
+    if let Some(caps) = m["capabilities"].as_object() {
+        let list: Vec<String> = caps
+            .iter()
+            .map(|(k, v)| {
+                let flags: Vec<&str> = v
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .filter(|(_, f)| **f == Value::Bool(true))
+                            .map(|(f, _)| f.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if flags.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k} ({})", flags.join(", "))
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "Capabilities: {}", list.join(", "));
+    }
+    type Section = (&'static str, &'static str, fn(&[Value]) -> String);
+    let sections: [Section; 4] = [
+        ("Tools", "tools", tools),
+        ("Resources", "resources", resources),
+        ("Resource templates", "resourceTemplates", templates),
+        ("Prompts", "prompts", prompts),
+    ];
+    for (title, key, render) in sections {
+        let Some(items) = m[key].as_array().filter(|a| !a.is_empty()) else {
+            continue;
+        };
+        let _ = writeln!(out, "\n{title} ({}):", items.len());
+        for line in render(items).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// `list resources` on a server that lists no fixed resource but has templates.
+pub(crate) fn only_templates(templates: &[Value]) -> String {
+    let n = templates.len();
+    let noun = if n == 1 { "template" } else { "templates" };
+    format!(
+        "No fixed resources; {n} resource {noun} (read one with a URI that fits it, list them with `mcp-cli list templates`):\n{}",
+        self::templates(templates)
+    )
+}
+
 pub(crate) fn prompts(prompts: &[Value]) -> String {
     let rows: Vec<(String, String)> = prompts
         .iter()
@@ -199,6 +262,16 @@ pub(crate) fn prompt(r: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn resources_of_a_server_with_templates_only_mention_them() {
+        let t =
+            [json!({"uriTemplate": "notes://{name}", "name": "note", "description": "One note."})];
+        assert_eq!(
+            only_templates(&t),
+            "No fixed resources; 1 resource template (read one with a URI that fits it, list them with `mcp-cli list templates`):\nnotes://{name}  note: One note.\n"
+        );
+    }
 
     #[test]
     fn content_blocks() {

@@ -290,7 +290,7 @@ fn prompt_renders_messages_and_checks_arguments() {
 
 #[test]
 fn inspect_prints_the_whole_manifest() {
-    let m = json_out(&cli(&["inspect", "--", &notes()]));
+    let m = json_out(&cli(&["inspect", "--json", "--", &notes()]));
     assert_eq!(m["serverInfo"]["name"], "notes");
     assert_eq!(m["protocolVersion"], "2025-11-25");
     assert!(m["capabilities"]["resources"].is_object());
@@ -318,6 +318,7 @@ fn inspect_prints_the_whole_manifest() {
     );
     let m = json_out(&cli(&[
         "inspect",
+        "--json",
         "--revision",
         "2024-11-05",
         "--",
@@ -505,12 +506,92 @@ fn talks_to_an_https_server_whose_ca_it_is_given() {
 }
 
 #[test]
+fn inspect_writes_the_manifest_to_a_file_with_o() {
+    let dir = std::env::temp_dir().join(format!("mcp-cli-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("manifest.json");
+    let out = cli(&["inspect", "-o", file.to_str().unwrap(), "--", &notes()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "the manifest goes to the file only");
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(m["serverInfo"]["name"], "notes");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote the manifest to"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn install_writes_the_clients_file_and_keeps_a_backup_of_the_old_one() {
+    let dir = std::env::temp_dir().join(format!("mcp-cli-install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = dir.join(".vscode/mcp.json");
+    let path = file.to_str().unwrap();
+    let out = cli(&["install", "vscode", "--config", path, "--", "notes-server"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        written,
+        json!({"servers": {"notes-server": {"type": "stdio", "command": "notes-server", "args": []}}})
+    );
+    assert!(
+        !dir.join(".vscode/mcp.json.bak").exists(),
+        "nothing to back up the first time"
+    );
+
+    let out = cli(&[
+        "install",
+        "vscode",
+        "--config",
+        path,
+        "--name",
+        "notes",
+        "-e",
+        "A=1",
+        "--",
+        "notes-server",
+        "-v",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        written["servers"]["notes-server"]["command"], "notes-server",
+        "kept"
+    );
+    assert_eq!(
+        written["servers"]["notes"],
+        json!({"type": "stdio", "command": "notes-server", "args": ["-v"], "env": {"A": "1"}})
+    );
+    let backup: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".vscode/mcp.json.bak")).unwrap())
+            .unwrap();
+    assert!(
+        backup["servers"].get("notes").is_none(),
+        "the backup is the file before"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn revision_2026_07_28_needs_no_handshake_over_stdio_and_http() {
     let everything = example("everything");
     let rev = ["--revision", "2026-07-28"];
-    let manifest = json_out(&cli(
-        &[&["inspect"][..], &rev, &["--", &everything]].concat()
-    ));
+    let manifest = json_out(&cli(&[
+        &["inspect", "--json"][..],
+        &rev,
+        &["--", &everything],
+    ]
+    .concat()));
     assert_eq!(manifest["protocolVersion"], "2026-07-28");
     assert_eq!(
         manifest["serverInfo"]["name"],

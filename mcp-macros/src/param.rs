@@ -119,6 +119,25 @@ pub(crate) struct Expanded {
     pub(crate) vars: Vec<Ident>,
     /// The specs of the template variables, in template order (resources).
     pub(crate) variable_specs: Vec<Ident>,
+    /// Per parameter: the `Option<StateNeed>` of its type (`Some` for `State<T>`).
+    pub(crate) states: Vec<TokenStream>,
+}
+
+impl Expanded {
+    /// `fn __mcp_states()`: the `State<T>` types the handler takes, for the check at start.
+    /// Resolved like `describe`: an extractor's own need, else none (arguments, and types the
+    /// crate refuses anyway). Needs `ExtractorParam` and a fallback trait in scope.
+    pub(crate) fn states_fn(&self, mcp: &TokenStream) -> TokenStream {
+        let states = &self.states;
+        quote! {
+            fn __mcp_states() -> ::std::vec::Vec<#mcp::StateNeed> {
+                #[allow(unused_mut)]
+                let mut __mcp_all = ::std::vec::Vec::new();
+                #(__mcp_all.extend(#states);)*
+                __mcp_all
+            }
+        }
+    }
 }
 
 pub(crate) fn expand(mcp: &TokenStream, params: &[Param], site: &Site<'_>) -> Expanded {
@@ -150,6 +169,13 @@ pub(crate) fn expand(mcp: &TokenStream, params: &[Param], site: &Site<'_>) -> Ex
         });
         // Every token of these statements carries the type's span, so rustc's verdict on
         // the type (from the traits' `on_unimplemented`) underlines the parameter's type.
+        let is_variable =
+            matches!(site, Site::Resource { variables } if variables.contains(&p.name));
+        if !is_variable {
+            out.states.push(quote_spanned! {ty.span()=>
+                (&&&#mcp::Param::<#ty>::new()).state_need()
+            });
+        }
         match site {
             Site::Tool | Site::Prompt => {
                 out.describes.push(quote_spanned! {ty.span()=>

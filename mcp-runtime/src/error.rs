@@ -65,6 +65,11 @@ pub enum Error {
     /// A tool shows an app view (MCP Apps) that the server does not serve.
     #[error("{0}")]
     AppView(String),
+    // --- missing state (first-day checks)
+    /// A tool, resource or prompt takes a `State<T>` the server was not given; the message
+    /// names each item, where it is declared, and the type.
+    #[error("{0}")]
+    MissingState(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -132,6 +132,39 @@ test('fill a tool form, call it and see the result, checked against its output s
   }
 });
 
+test('lists show a loading state until they arrive, and tools carry their annotations as badges', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  const page = await browser.newPage();
+  page.setDefaultTimeout(30_000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Hold the first tools/list back, so the page is seen before the list arrives.
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route('**/api/rpc', async (route) => {
+    const body = route.request().postDataJSON() || {};
+    if (body.method === 'tools/list') await held;
+    await route.continue();
+  });
+  try {
+    await page.goto(server.url);
+    await page.waitForSelector('#status[data-state=connected]');
+    await page.waitForSelector('.list .empty.loading');
+    assert.equal(await page.textContent('.list .empty.loading'), 'Loading…');
+    assert.match(await page.textContent('#view'), /Loading tools…/);
+    assert.doesNotMatch(await page.textContent('#view'), /No tools\./);
+    release();
+    await page.waitForSelector('.tool-item[data-name=add]');
+    assert.equal(await page.$('.loading'), null, 'the loading state is gone');
+    const badges = await page.$$eval('.tool-item[data-name=add] .badges .badge', (b) => b.map((x) => x.textContent));
+    assert.deepEqual(badges, ['read-only', 'idempotent']);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    server.stop();
+  }
+});
+
 test('a progress bar moves while a tool reports progress', { timeout: TIMEOUT }, async () => {
   const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
   const { page, errors, close } = await open(server.url);

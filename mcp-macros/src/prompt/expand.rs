@@ -34,6 +34,7 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
     }
     .tokens();
     let (items, describes) = (&params.items, &params.describes);
+    let states_fn = params.states_fn(&mcp);
 
     quote! {
         #item
@@ -56,6 +57,8 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
 
             #handler
 
+            #states_fn
+
             #mcp::inventory::submit! {
                 #mcp::PromptDef {
                     name: #name,
@@ -69,6 +72,7 @@ pub(crate) fn expand(p: &Prompt) -> TokenStream {
                     arguments: __mcp_arguments,
                     handler: __mcp_handler,
                     scopes: #scopes,
+                    states: __mcp_states,
                 }
             }
         };

@@ -61,6 +61,7 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
     }
     .tokens();
     let (items, variable_specs) = (&params.items, &params.variable_specs);
+    let states_fn = params.states_fn(&mcp);
 
     quote! {
         #item
@@ -69,11 +70,14 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
             #[allow(unused_imports)]
-            use #mcp::{PendingCompletion as _, ReadyCompletion as _};
+            use #mcp::{ExtractorParam as _, InvalidToolParam as _, PendingCompletion as _,
+                ReadyCompletion as _};
 
             #(#items)*
 
             #handler
+
+            #states_fn
 
             #mcp::inventory::submit! {
                 #mcp::ResourceDef {
@@ -96,6 +100,7 @@ pub(crate) fn expand(r: &Resource) -> TokenStream {
                     variables: &[#(&#variable_specs),*],
                     handler: __mcp_handler,
                     scopes: #scopes,
+                    states: __mcp_states,
                 }
             }
         };

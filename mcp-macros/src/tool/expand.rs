@@ -100,6 +100,8 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
     };
 
     let (items, describes) = (&params.items, &params.describes);
+    let states_fn = params.states_fn(&mcp);
+    let text_copy = opt_bool(tool.options.text);
     quote! {
         #item
 
@@ -125,6 +127,8 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
 
             #handler
 
+            #states_fn
+
             #mcp::inventory::submit! {
                 #mcp::ToolDef {
                     name: #name,
@@ -147,6 +151,8 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     task: #task,
                     handler: __mcp_handler,
                     scopes: #scopes,
+                    states: __mcp_states,
+                    text: #text_copy,
                 }
             }
         };

@@ -27,6 +27,8 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "scopes",
     "crate",
     "app",
+    // first-day checks
+    "text",
 ];
 pub(crate) const ANNOTATION_KEYS: &[&str] = &[
     "title",
@@ -66,6 +68,9 @@ pub(crate) struct Options {
     pub(crate) blocking: bool,
     /// `task = "optional" | "required"` (a bare `task` is optional).
     pub(crate) task: Option<TaskMode>,
+    // --- first-day checks
+    /// `text = false`: structured results without their text copy; `None` follows the server.
+    pub(crate) text: Option<bool>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -107,6 +112,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     let mut task = Slot::new("task");
     // MCP Apps: the view the tool comes with.
     let mut app = Slot::new("app");
+    // first-day checks
+    let mut text = Slot::new("text");
     let parser = syn::meta::parser(|meta| {
         let span = meta.path.span();
         if common.parse(cx, &meta)? {
@@ -126,6 +133,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             if let Some(a) = crate::apps::parse_tool_app(cx, &meta)? {
                 app.set(cx, span, a);
             }
+        } else if meta.path.is_ident("text") {
+            text.set(cx, span, attr::flag(&meta)?);
         } else if let Some(annotation) = attr::key(&meta)
             .and_then(|key| attr::did_you_mean(&key, ANNOTATION_KEYS[1..].iter().copied()))
         {
@@ -155,6 +164,7 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             input_schema: input_schema.get(),
             blocking: blocking.get().unwrap_or(false),
             task: task.get(),
+            text: text.get(),
         },
     )
 }

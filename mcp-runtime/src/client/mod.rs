@@ -85,6 +85,7 @@
 //! ```
 
 mod catalog;
+mod helpers;
 mod per_request;
 #[cfg(feature = "skills")]
 mod skills;
@@ -115,6 +116,7 @@ use crate::transport::lines::{Line, read_line_async, serve_lines_as};
 #[cfg(feature = "client-http")]
 mod http;
 
+pub use helpers::ProgressCall;
 #[cfg(feature = "client-http")]
 pub use http::HttpClientOptions;
 #[cfg(feature = "client-http")]
@@ -513,7 +515,8 @@ impl Client {
         Self::start(Link::Memory(in_tx), out_rx, None, options).await
     }
 
-    /// Starts a server process and talks to it over its stdin and stdout.
+    /// Starts a server process and talks to it over its stdin and stdout. Its stderr is
+    /// inherited, with its log at `warn` unless `RUST_LOG` is set here or on the command.
     pub async fn spawn(command: Command) -> Result<Client, ClientError> {
         Self::spawn_with(command, ClientOptions::default()).await
     }
@@ -527,6 +530,13 @@ impl Client {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
+        // The server's log stays quiet (warnings and errors) unless asked for: `RUST_LOG` in
+        // this process's environment or set on the command.
+        let asked = std::env::var_os("RUST_LOG").is_some()
+            || command.as_std().get_envs().any(|(k, _)| k == "RUST_LOG");
+        if !asked {
+            command.env("RUST_LOG", "warn");
+        }
         let mut child = command.spawn()?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");

@@ -55,6 +55,8 @@ pub struct Server {
     // --- The skills extension (SEP-2640) ---
     #[cfg(feature = "skills")]
     skills: crate::server::skills::SkillsConfig,
+    // --- text copy of structured results (first-day checks)
+    structured_text: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -122,6 +124,7 @@ impl Server {
             oauth: None,
             #[cfg(feature = "skills")]
             skills: Default::default(),
+            structured_text: true,
         }
     }
 
@@ -424,6 +427,16 @@ impl Server {
         self
     }
 
+    /// Whether a tool's structured result also carries its JSON as a text block (default:
+    /// true, as the specification recommends for clients that read only `content`). `false`
+    /// sends `structuredContent` alone (`"content": []`) to clients of 2025-06-18 and later,
+    /// saving the tokens of a second copy for clients that read it; older revisions, which
+    /// have no `structuredContent`, keep the text. `#[tool(text = …)]` overrides it per tool.
+    pub fn structured_text(mut self, text: bool) -> Server {
+        self.structured_text = text;
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -455,6 +468,30 @@ impl Server {
         self.handle.clone()
     }
 
+    /// The message naming each served item that takes a `State<T>` the server lacks.
+    fn missing_state(&self) -> Option<String> {
+        use state::Needer;
+        let tools = self.tools.iter().map(|d| Needer {
+            kind: "tool",
+            name: d.name,
+            location: d.location,
+            states: d.states,
+        });
+        let resources = self.resources.iter().map(|d| Needer {
+            kind: "resource",
+            name: d.uri,
+            location: d.location,
+            states: d.states,
+        });
+        let prompts = self.prompts.iter().map(|d| Needer {
+            kind: "prompt",
+            name: d.name,
+            location: d.location,
+            states: d.states,
+        });
+        state::missing(&self.state, tools.chain(resources).chain(prompts))
+    }
+
     /// Runs the lifespans' setup, then builds what the transports serve; the teardown is for
     /// when serving ends.
     pub(crate) async fn start(
@@ -476,6 +513,9 @@ impl Server {
     pub(crate) fn build(self) -> Result<Arc<ServerCore>, crate::Error> {
         use crate::Error;
         crate::server::apps::check_views(&self.tools, &self.resources).map_err(Error::AppView)?;
+        if let Some(message) = self.missing_state() {
+            return Err(Error::MissingState(message));
+        }
         let tools = self
             .tools
             .into_iter()
@@ -524,6 +564,7 @@ impl Server {
             task_owners: Default::default(),
             #[cfg(feature = "skills")]
             skills,
+            structured_text: self.structured_text,
         });
         self.handle.attach(&core);
         #[cfg(feature = "skills")]

@@ -49,9 +49,30 @@ pub(crate) struct ServerCore {
     /// The skills served, when the server was given any.
     #[cfg(feature = "skills")]
     pub(crate) skills: Option<crate::server::skills::Skills>,
+    // --- text copy of structured results (first-day checks)
+    /// Whether structured results keep their text copy unless a tool says otherwise.
+    pub(crate) structured_text: bool,
 }
 
 impl ServerCore {
+    /// Fails, naming the item and the type, when the item takes a `State<T>` this server
+    /// lacks.
+    pub(crate) fn check_state(
+        &self,
+        kind: &'static str,
+        name: &str,
+        location: (&'static str, u32),
+        states: fn() -> Vec<state::StateNeed>,
+    ) -> Result<(), String> {
+        let item = state::Needer {
+            kind,
+            name,
+            location,
+            states,
+        };
+        state::missing(&self.state, [item]).map_or(Ok(()), Err)
+    }
+
     /// What the server can do, in the newest form; each revision takes its part
     /// ([`ServerCapabilities::for_revision`]).
     pub(crate) fn capabilities(&self) -> ServerCapabilities {

@@ -55,12 +55,13 @@ pub use handlers::prompt::{
 pub use handlers::prompt::{
     InvalidPromptParam, PromptArgumentParam, PromptParameter, PromptTarget,
 };
+pub use handlers::prompt_error::PromptError;
 pub use handlers::resource::{
     Json, ResourceError, ResourceExtractor, ResourceOutput, ResourceRead, TemplateVariable,
 };
 #[doc(hidden)]
 pub use handlers::resource::{ResourceTarget, resource_extractor};
-pub use handlers::state::State;
+pub use handlers::state::{State, StateNeed};
 pub use handlers::template_values::{SafePath, Unchecked};
 pub use lifespan::Lifespan;
 pub(crate) use lifespan::Teardown;

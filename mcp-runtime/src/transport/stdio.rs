@@ -6,6 +6,10 @@
 //! and notifications, go through a queue to a writer thread. Both writers share one buffered
 //! stdout, flushed whenever no more input is waiting, so pipelined requests are answered in
 //! batches. Nothing but protocol messages is ever written to stdout; logs go to stderr.
+//!
+//! On Unix the protocol is written to a duplicate of fd 1 taken at start, and fd 1 itself is
+//! pointed at stderr: a `println!` in a tool, or a child process a tool runs, writes to stderr
+//! instead of corrupting the protocol stream.
 
 use std::io::{self, BufReader, Write};
 use std::sync::{Arc, Mutex};
@@ -17,13 +21,39 @@ use super::shutdown_signal;
 use crate::server::ServerCore;
 use crate::server::dispatch::session::Session;
 
-type Stdout = Arc<Mutex<io::BufWriter<io::Stdout>>>;
+/// Where protocol messages go: the duplicate of fd 1 (Unix), else stdout itself.
+#[cfg(unix)]
+type ProtocolOut = std::fs::File;
+#[cfg(not(unix))]
+type ProtocolOut = io::Stdout;
+
+type Stdout = Arc<Mutex<io::BufWriter<ProtocolOut>>>;
+
+/// Takes stdout for the protocol: a duplicate of fd 1 (close-on-exec, so child processes do
+/// not inherit it), with fd 1 then pointed at stderr. Without a file descriptor to spare, the
+/// server does not start; if fd 1 cannot be redirected, the protocol is still served, with a
+/// warning that stray output would reach it.
+#[cfg(unix)]
+fn protocol_stdout() -> io::Result<ProtocolOut> {
+    use std::os::fd::AsFd;
+    let _ = io::stdout().flush();
+    let protocol = io::stdout().as_fd().try_clone_to_owned()?;
+    if let Err(e) = rustix::stdio::dup2_stdout(io::stderr().as_fd()) {
+        tracing::warn!(error = %e, "cannot point stdout at stderr; stray output would reach the protocol stream");
+    }
+    Ok(std::fs::File::from(protocol))
+}
+
+#[cfg(not(unix))]
+fn protocol_stdout() -> io::Result<ProtocolOut> {
+    Ok(io::stdout())
+}
 
 /// Serves `core` on stdin/stdout until end of input or SIGINT/SIGTERM.
 pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate::Error> {
     let stdout: Stdout = Arc::new(Mutex::new(io::BufWriter::with_capacity(
         64 * 1024,
-        io::stdout(),
+        protocol_stdout()?,
     )));
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let session = Session::new(core, out_tx.clone());

@@ -1,6 +1,7 @@
 //! `Context`: what a handler can learn about, and say during, the request it serves.
 
 pub(crate) mod client_requests;
+mod shorthands;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

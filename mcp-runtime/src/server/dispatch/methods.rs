@@ -100,7 +100,7 @@ impl Session {
                 .map(|()| wire.result(&id, &Empty {})),
             "prompts/get" => return self.get_prompt(id, params, out),
             "completion/complete" if self.protocol_version().has_completions() => {
-                return self.complete(id, params);
+                return self.complete(id, params, out);
             }
             // The skills extension (SEP-2640).
             #[cfg(feature = "skills")]
@@ -265,7 +265,8 @@ impl Session {
         };
         match fut {
             crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
-                Reply::Now(wire.result(&id, &result.for_revision(version)))
+                let result = entry.shape(result, version, self.core.structured_text);
+                Reply::Now(wire.result(&id, &result))
             }
             fut => {
                 // In a task, a panic fails the task (a protocol-level fault: there is no
@@ -274,6 +275,7 @@ impl Session {
                     .round()
                     .is_some_and(InputRound::may_become_task)
                     .then(|| Arc::clone(self));
+                let server_text = self.core.structured_text;
                 Reply::Later(
                     id.clone(),
                     Box::pin(async move {
@@ -293,7 +295,7 @@ impl Session {
                             }
                             Err(msg) => panicked_msg(name, &msg, show),
                         };
-                        wire.result(&id, &result.for_revision(version))
+                        wire.result(&id, &entry.shape(result, version, server_text))
                     }),
                 )
             }
@@ -493,7 +495,12 @@ impl Session {
         )
     }
 
-    pub(crate) fn complete(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {
+    pub(crate) fn complete(
+        self: &Arc<Self>,
+        id: RequestId,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
         let wire = self.wire().clone();
         let p: CompleteParams = match parse_params(params) {
             Ok(p) => p,
@@ -575,11 +582,19 @@ impl Session {
                 },
             ));
         };
+        let parts = self.request_parts(&id, None, out);
         let request = CompletionRequest {
             value: p.argument.value,
             context: CompletionContext {
                 argument,
                 arguments: p.context.and_then(|c| c.arguments).unwrap_or_default(),
+                request: Some(crate::server::context::Context::new(
+                    parts.id,
+                    parts.meta,
+                    parts.session,
+                    parts.out,
+                    parts.caller,
+                )),
             },
         };
         let show = self.core.show_panic_details;

@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::protocol::{CallToolResult, Content, JsonObject};
 use crate::server::context::Context;
+use crate::server::handlers::state::StateNeed;
 use crate::server::registration::ToolEntry;
 use crate::server::schema::{self, InputSchemaBuilder};
 
@@ -32,6 +33,8 @@ pub struct ToolCall<'a> {
     pub(crate) arguments: JsonObject,
     context: LazyContext,
     problems: Vec<String>,
+    /// Extractors that failed: the server's fault, not the arguments'.
+    faults: Vec<String>,
 }
 
 /// A request's [`Context`], built from its parts only when a parameter asks for it.
@@ -74,6 +77,7 @@ impl<'a> ToolCall<'a> {
             arguments,
             context: LazyContext::new(request),
             problems: Vec::new(),
+            faults: Vec::new(),
         }
     }
 
@@ -135,6 +139,17 @@ impl<'a> ToolCall<'a> {
     /// Called by the expansion once every parameter was extracted: `Some` ends the call with
     /// an error result naming every argument that was wrong.
     pub fn finish(&mut self) -> Option<ToolFuture> {
+        if !self.faults.is_empty() {
+            let mut text = format!(
+                "Internal error in tool `{}` (a fault of the server, not of the arguments):",
+                self.tool.def.name
+            );
+            for f in &self.faults {
+                let _ = write!(text, "\n- {f}");
+            }
+            tracing::error!(tool = self.tool.def.name, "{text}");
+            return Some(ToolFuture::ready(CallToolResult::error(text)));
+        }
         self.check_unknown();
         if self.problems.is_empty() {
             return None;
@@ -212,8 +227,15 @@ impl<T> Default for Param<T> {
     note = "extractors implement `mcp_runtime::FromContext`; tool arguments implement `serde::Deserialize` and `schemars::JsonSchema`"
 )]
 pub trait FromContext: Sized {
-    /// Builds the value, or says why it could not.
+    /// Builds the value, or says why it could not. A failure is the server's fault, not the
+    /// arguments': the call fails with an internal error carrying the message.
     fn from_context(ctx: &Context) -> Result<Self, String>;
+
+    /// The [`State<T>`](crate::State) this extractor needs, checked when the server starts
+    /// (default: none).
+    fn state_need() -> Option<crate::server::handlers::state::StateNeed> {
+        None
+    }
 }
 
 impl FromContext for Context {
@@ -228,6 +250,11 @@ pub trait Extraction {
     fn context(&mut self) -> &Context;
     /// Records that a parameter could not be built.
     fn problem(&mut self, message: String);
+    /// Records that an extractor could not be built: the server's fault, not the request's
+    /// (default: a problem like any other).
+    fn fault(&mut self, message: String) {
+        self.problem(message);
+    }
 }
 
 impl Extraction for ToolCall<'_> {
@@ -236,6 +263,9 @@ impl Extraction for ToolCall<'_> {
     }
     fn problem(&mut self, message: String) {
         ToolCall::problem(self, message);
+    }
+    fn fault(&mut self, message: String) {
+        self.faults.push(message);
     }
 }
 
@@ -250,10 +280,16 @@ pub trait ExtractorParam<T> {
         spec: &ArgSpec,
         default: Option<fn() -> T>,
     ) -> Option<T>;
+    /// The state the extractor needs, checked at start.
+    fn state_need(&self) -> Option<StateNeed>;
 }
 
 impl<T: FromContext> ExtractorParam<T> for &&Param<T> {
     fn describe<D>(&self, _: &mut D, _: &ArgSpec) {}
+
+    fn state_need(&self) -> Option<StateNeed> {
+        T::state_need()
+    }
 
     fn extract<C: Extraction>(
         &self,
@@ -270,7 +306,7 @@ pub fn extract_context<T: FromContext, C: Extraction>(call: &mut C, spec: &ArgSp
     match T::from_context(call.context()) {
         Ok(v) => Some(v),
         Err(e) => {
-            call.problem(format!("`{}`: {e}", spec.name));
+            call.fault(format!("`{}`: {e}", spec.name));
             None
         }
     }
@@ -298,6 +334,10 @@ pub trait ArgumentParam<T> {
         spec: &ArgSpec,
         default: Option<fn() -> T>,
     ) -> Option<T>;
+    /// Arguments need no state.
+    fn state_need(&self) -> Option<StateNeed> {
+        None
+    }
 }
 
 impl<T: ToolArgument> ArgumentParam<T> for &Param<T> {
@@ -368,6 +408,10 @@ pub trait InvalidToolParam<T> {
     }
     /// Unreachable: the crate does not compile.
     fn extract<C>(&self, _: &mut C, _: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
+        None
+    }
+    /// Unreachable: the crate does not compile.
+    fn state_need(&self) -> Option<StateNeed> {
         None
     }
 }

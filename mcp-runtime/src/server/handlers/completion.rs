@@ -3,7 +3,9 @@
 //! A parameter marked `#[arg(complete = path::to::function)]` gets its suggestions from a
 //! function that takes the partial value and a [`CompletionContext`] holding the other
 //! arguments already given. It returns a `Vec` of strings, a [`Completion`], a `Result` of
-//! either, or a future of one (an `async fn`):
+//! either, or a future of one (an `async fn`). The context also reaches the server's state
+//! (`ctx.state::<T>()`, as a `State<T>` parameter would) and the request's [`Context`]
+//! (`ctx.request()`):
 //!
 //! ```rust,standalone_crate
 //! use mcp_runtime::prelude::*;
@@ -30,6 +32,10 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
+
+use crate::server::context::Context;
+use crate::server::handlers::call::FromContext;
+use crate::server::handlers::state::State;
 
 /// The most values one completion result carries.
 pub(crate) const MAX_COMPLETION_VALUES: usize = 100;
@@ -70,11 +76,15 @@ impl Completion {
     }
 }
 
-/// What a completion function learns about the request.
+/// What a completion function learns about the request, and where it reaches the server's
+/// state ([`CompletionContext::state`]) and the request's [`Context`]
+/// ([`CompletionContext::request`]).
 #[derive(Clone, Debug, Default)]
 pub struct CompletionContext {
     pub(crate) argument: String,
     pub(crate) arguments: HashMap<String, String>,
+    // --- state and request context (first-day checks)
+    pub(crate) request: Option<Context>,
 }
 
 impl CompletionContext {
@@ -91,6 +101,22 @@ impl CompletionContext {
     /// One of the other arguments already given.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.arguments.get(name).map(String::as_str)
+    }
+
+    /// The server's state of type `T` (given with [`Server::state`](crate::Server::state)
+    /// or a lifespan), as a handler's [`State<T>`] parameter has it; `None` when the server
+    /// has none, or for a context made by hand.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
+        self.request
+            .as_ref()
+            .and_then(|c| State::from_context(c).ok())
+    }
+
+    /// The `completion/complete` request's [`Context`]: its session, client, log and the
+    /// server's handle, as a handler's `Context` parameter has them; `None` for a context
+    /// made by hand.
+    pub fn request(&self) -> Option<&Context> {
+        self.request.as_ref()
     }
 }
 

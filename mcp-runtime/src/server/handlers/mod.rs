@@ -5,6 +5,7 @@
 pub(crate) mod call;
 pub(crate) mod completion;
 pub(crate) mod prompt;
+pub(crate) mod prompt_error;
 pub(crate) mod resource;
 pub(crate) mod state;
 pub(crate) mod template_values;

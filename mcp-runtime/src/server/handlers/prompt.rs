@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::protocol::{Content, ErrorObject, JsonObject, Role};
 use crate::server::context::Context;
 use crate::server::handlers::call::{ArgSpec, Extraction, LazyContext, Param, RequestParts};
+use crate::server::handlers::prompt_error::{PromptError, PromptErrorKind};
 use crate::server::handlers::text::Text;
 use crate::server::registration::prompt::PromptFuture;
 use crate::server::registration::{PromptArgument, PromptEntry};
@@ -19,6 +20,8 @@ pub struct PromptGet<'a> {
     arguments: JsonObject,
     context: LazyContext,
     problems: Vec<String>,
+    /// Extractors that failed: the server's fault, not the arguments'.
+    faults: Vec<String>,
 }
 
 impl<'a> PromptGet<'a> {
@@ -32,12 +35,22 @@ impl<'a> PromptGet<'a> {
             arguments,
             context: LazyContext::new(request),
             problems: Vec::new(),
+            faults: Vec::new(),
         }
     }
 
     /// Called once every parameter was built: `Some` ends the request with an error naming
     /// every argument that was missing or wrong.
     pub fn finish(&mut self) -> Option<PromptFuture> {
+        if !self.faults.is_empty() {
+            let text = format!(
+                "prompt `{}` could not run: {}",
+                self.prompt.def.name,
+                self.faults.join("; ")
+            );
+            tracing::error!(prompt = self.prompt.def.name, "{text}");
+            return Some(PromptFuture::ready(Err(ErrorObject::internal(text))));
+        }
         let unknown: Vec<String> = self
             .arguments
             .keys()
@@ -85,9 +98,14 @@ pub struct PromptTarget {
 impl PromptTarget {
     /// Converts what the prompt function returned; an error names the prompt.
     pub fn convert<R: IntoPromptResult>(self, value: R) -> Result<GetPromptResult, ErrorObject> {
-        let mut result = value
-            .into_prompt_result()
-            .map_err(|e| ErrorObject::internal(format!("prompt `{}` failed: {e}", self.name)))?;
+        let mut result = value.into_prompt_result().map_err(|e| match e.kind {
+            PromptErrorKind::Internal => {
+                ErrorObject::internal(format!("prompt `{}` failed: {}", self.name, e.message))
+            }
+            PromptErrorKind::Invalid | PromptErrorKind::NotFound => {
+                ErrorObject::invalid_params(e.message)
+            }
+        })?;
         if result.description.is_none() {
             result.description = self.description.map(str::to_owned);
         }
@@ -102,6 +120,10 @@ impl Extraction for PromptGet<'_> {
 
     fn problem(&mut self, message: String) {
         self.problems.push(message);
+    }
+
+    fn fault(&mut self, message: String) {
+        self.faults.push(message);
     }
 }
 
@@ -127,6 +149,10 @@ pub trait PromptArgumentParam<T> {
         spec: &ArgSpec,
         default: Option<fn() -> T>,
     ) -> Option<T>;
+    /// Arguments need no state.
+    fn state_need(&self) -> Option<crate::server::handlers::state::StateNeed> {
+        None
+    }
 }
 
 impl<T: PromptArgumentType> PromptArgumentParam<T> for &Param<T> {
@@ -197,6 +223,10 @@ pub trait InvalidPromptParam<T> {
     fn extract<C>(&self, _: &mut C, _: &ArgSpec, _: Option<fn() -> T>) -> Option<T> {
         None
     }
+    /// Unreachable: the crate does not compile.
+    fn state_need(&self) -> Option<crate::server::handlers::state::StateNeed> {
+        None
+    }
 }
 
 impl<T> InvalidPromptParam<T> for Param<T> {}
@@ -257,46 +287,54 @@ impl GetPromptResult {
 /// What a prompt function may return.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a prompt",
-    note = "return `String` (one user message), `PromptMessage`, `Vec<PromptMessage>`, `GetPromptResult` (messages and a description), or a `Result` of those whose error implements `Display`"
+    note = "return `String` (one user message), `PromptMessage`, `Vec<PromptMessage>`, `GetPromptResult` (messages and a description), or a `Result` of those whose error implements `Display` (`PromptError` to choose the request's error)"
 )]
 pub trait IntoPromptResult {
     /// Converts the value; an error becomes the request's error.
-    fn into_prompt_result(self) -> Result<GetPromptResult, String>;
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError>;
 }
 
 impl IntoPromptResult for String {
-    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError> {
         Ok(GetPromptResult::new(vec![PromptMessage::user(self)]))
     }
 }
 
 impl IntoPromptResult for &'static str {
-    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError> {
         self.to_string().into_prompt_result()
     }
 }
 
 impl IntoPromptResult for PromptMessage {
-    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError> {
         Ok(GetPromptResult::new(vec![self]))
     }
 }
 
 impl IntoPromptResult for Vec<PromptMessage> {
-    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError> {
         Ok(GetPromptResult::new(self))
     }
 }
 
 impl IntoPromptResult for GetPromptResult {
-    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError> {
         Ok(self)
     }
 }
 
-impl<T: IntoPromptResult, E: Display> IntoPromptResult for Result<T, E> {
-    fn into_prompt_result(self) -> Result<GetPromptResult, String> {
-        self.map_err(|e| format!("{e:#}"))?.into_prompt_result()
+impl<T: IntoPromptResult, E: Display + 'static> IntoPromptResult for Result<T, E> {
+    fn into_prompt_result(self) -> Result<GetPromptResult, PromptError> {
+        match self {
+            Ok(v) => v.into_prompt_result(),
+            Err(e) => Err(
+                match (&e as &dyn std::any::Any).downcast_ref::<PromptError>() {
+                    Some(p) => p.clone(),
+                    None => PromptError::new(format!("{e:#}")),
+                },
+            ),
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct ResourceRead<'a> {
     bindings: Bindings,
     context: LazyContext,
     problems: Vec<String>,
+    /// Extractors that failed: the server's fault, not the URI's.
+    faults: Vec<String>,
 }
 
 impl<'a> ResourceRead<'a> {
@@ -36,6 +38,7 @@ impl<'a> ResourceRead<'a> {
             bindings,
             context: LazyContext::new(request),
             problems: Vec::new(),
+            faults: Vec::new(),
         }
     }
 
@@ -97,6 +100,15 @@ impl<'a> ResourceRead<'a> {
     /// Called once every parameter was built: `Some` ends the read with an error naming every
     /// variable that could not be used.
     pub fn finish(&mut self) -> Option<ResourceFuture> {
+        if !self.faults.is_empty() {
+            let text = format!(
+                "resource `{}` could not be read: {}",
+                self.uri,
+                self.faults.join("; ")
+            );
+            tracing::error!(uri = %self.uri.escape_debug(), "{text}");
+            return Some(ResourceFuture::ready(Err(ResourceError::new(text))));
+        }
         if self.problems.is_empty() {
             return None;
         }
@@ -134,6 +146,10 @@ impl Extraction for ResourceRead<'_> {
 
     fn problem(&mut self, message: String) {
         self.problems.push(message);
+    }
+
+    fn fault(&mut self, message: String) {
+        self.faults.push(message);
     }
 }
 

@@ -26,6 +26,10 @@ impl StateMap {
         self.0.extend(other.0);
     }
 
+    pub(crate) fn contains(&self, need: &StateNeed) -> bool {
+        self.0.contains_key(&(need.type_id)())
+    }
+
     pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
         let any = Arc::clone(self.0.get(&TypeId::of::<T>())?);
         any.downcast::<T>().ok()
@@ -59,7 +63,9 @@ impl StateMap {
 /// # }
 /// ```
 ///
-/// A handler asking for state the server was not given fails with an error naming the type.
+/// A server whose handlers take a `State<T>` it was not given (by [`Server::state`](crate::Server::state)
+/// or a lifespan) refuses to start, with [`Error::MissingState`](crate::Error::MissingState)
+/// naming the handler and the type.
 pub struct State<T: ?Sized>(Arc<T>);
 
 impl<T> State<T> {
@@ -84,6 +90,10 @@ impl<T> Deref for State<T> {
 }
 
 impl<T: Send + Sync + 'static> FromContext for State<T> {
+    fn state_need() -> Option<StateNeed> {
+        Some(StateNeed::of::<T>())
+    }
+
     fn from_context(ctx: &Context) -> Result<Self, String> {
         ctx.state::<T>().map(State).ok_or_else(|| {
             format!(
@@ -92,4 +102,70 @@ impl<T: Send + Sync + 'static> FromContext for State<T> {
             )
         })
     }
+}
+
+/// A type of [`State<T>`] a handler takes, so that a server missing it refuses to start.
+///
+/// The `#[tool]`, `#[resource]` and `#[prompt]` macros list these in the item's descriptor
+/// (`states`); an extractor of your own that reads state reports it through
+/// [`FromContext::state_need`].
+#[derive(Clone, Copy, Debug)]
+pub struct StateNeed {
+    type_id: fn() -> TypeId,
+    type_name: fn() -> &'static str,
+}
+
+impl StateNeed {
+    /// The need of a `State<T>`.
+    pub fn of<T: Send + Sync + 'static>() -> StateNeed {
+        StateNeed {
+            type_id: TypeId::of::<T>,
+            type_name: std::any::type_name::<T>,
+        }
+    }
+
+    /// The type's name, as `std::any::type_name` gives it.
+    pub fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+}
+
+/// What an item that takes state is, for the message: `tool `name` (file:line)`.
+pub(crate) struct Needer<'a> {
+    pub(crate) kind: &'static str,
+    pub(crate) name: &'a str,
+    pub(crate) location: (&'static str, u32),
+    pub(crate) states: fn() -> Vec<StateNeed>,
+}
+
+/// The message naming every item whose state is missing from `map`, if any is.
+pub(crate) fn missing<'a>(
+    map: &StateMap,
+    items: impl IntoIterator<Item = Needer<'a>>,
+) -> Option<String> {
+    let mut lines = Vec::new();
+    for item in items {
+        for need in (item.states)() {
+            if !map.contains(&need) {
+                lines.push(format!(
+                    "{} `{}` ({}:{}) takes `State<{}>`, but the server has no state of that type",
+                    item.kind,
+                    item.name,
+                    item.location.0,
+                    item.location.1,
+                    need.type_name()
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let fix = "give it one with `Server::state(value)` or a lifespan's `Lifespan::state(value)`, \
+               or leave the item out of the server (`Server::retain_tools` and friends)";
+    Some(if lines.len() == 1 {
+        format!("{}: {fix}", lines[0])
+    } else {
+        format!("{}\n{fix}", lines.join("\n"))
+    })
 }

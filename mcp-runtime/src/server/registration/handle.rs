@@ -62,9 +62,17 @@ impl ServerHandle {
         !self.cores().is_empty()
     }
 
-    /// Adds a tool. Fails when the name is taken, or the server is not running.
+    /// Adds a tool. Fails when the name is taken, the server lacks a `State<T>` the tool
+    /// takes, or the server is not running.
     pub fn add_tool(&self, def: &'static ToolDef) -> Result<(), String> {
-        self.add(|c| &c.tools, || ToolEntry::new(def), TOOLS)
+        self.add(
+            |c| &c.tools,
+            |c| {
+                c.check_state("tool", def.name, def.location, def.states)?;
+                ToolEntry::new(def)
+            },
+            TOOLS,
+        )
     }
 
     /// Removes a tool; whether there was one.
@@ -83,12 +91,15 @@ impl ServerHandle {
     }
 
     /// Adds a resource or resource template. Fails when the URI is taken or not a valid
-    /// template, or the server is not running.
+    /// template, the server lacks a `State<T>` it takes, or the server is not running.
     pub fn add_resource(&self, def: &'static ResourceDef) -> Result<(), String> {
         let template = ResourceEntry::new(def)?.template.is_some();
         self.add(
             move |c| if template { &c.templates } else { &c.resources },
-            || ResourceEntry::new(def),
+            |c| {
+                c.check_state("resource", def.uri, def.location, def.states)?;
+                ResourceEntry::new(def)
+            },
             RESOURCES,
         )
     }
@@ -117,9 +128,17 @@ impl ServerHandle {
         )
     }
 
-    /// Adds a prompt. Fails when the name is taken, or the server is not running.
+    /// Adds a prompt. Fails when the name is taken, the server lacks a `State<T>` it takes,
+    /// or the server is not running.
     pub fn add_prompt(&self, def: &'static PromptDef) -> Result<(), String> {
-        self.add(|c| &c.prompts, || Ok(PromptEntry::new(def)), PROMPTS)
+        self.add(
+            |c| &c.prompts,
+            |c| {
+                c.check_state("prompt", def.name, def.location, def.states)?;
+                Ok(PromptEntry::new(def))
+            },
+            PROMPTS,
+        )
     }
 
     /// Removes a prompt; whether there was one.
@@ -162,7 +181,7 @@ impl ServerHandle {
     fn add<E: Item>(
         &self,
         catalog: impl Fn(&ServerCore) -> &Catalog<E>,
-        entry: impl Fn() -> Result<E, String>,
+        entry: impl Fn(&ServerCore) -> Result<E, String>,
         method: &str,
     ) -> Result<(), String> {
         let cores = self.cores();
@@ -170,7 +189,7 @@ impl ServerHandle {
             return Err("the server is not running".into());
         }
         for core in &cores {
-            catalog(core).add(entry()?)?;
+            catalog(core).add(entry(core)?)?;
             broadcast(core, method);
         }
         Ok(())

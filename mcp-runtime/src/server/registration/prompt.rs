@@ -39,6 +39,10 @@ pub struct PromptDef {
     ///
     /// [`Server::default_scopes`]: crate::Server::default_scopes
     pub scopes: Option<&'static [&'static str]>,
+    // --- state checked at start (first-day checks)
+    /// The [`State<T>`](crate::State) types the handler takes; a server without one of them
+    /// refuses to start. `|| Vec::new()` for none.
+    pub states: fn() -> Vec<crate::server::StateNeed>,
 }
 
 inventory::collect!(PromptDef);

@@ -91,6 +91,14 @@ pub struct ToolDef {
     ///
     /// [`Server::default_scopes`]: crate::Server::default_scopes
     pub scopes: Option<&'static [&'static str]>,
+    // --- state checked at start (first-day checks)
+    /// The [`State<T>`](crate::State) types the handler takes; a server without one of them
+    /// refuses to start. `|| Vec::new()` for none.
+    pub states: fn() -> Vec<crate::server::StateNeed>,
+    // --- text copy of structured results (first-day checks)
+    /// Whether a structured result also carries its JSON as a text block (`#[tool(text =
+    /// false)]` gives `Some(false)`); `None` follows [`Server::structured_text`](crate::Server::structured_text).
+    pub text: Option<bool>,
 }
 
 inventory::collect!(ToolDef);
@@ -105,6 +113,8 @@ pub(crate) struct ToolEntry {
     pub(crate) argument_names: Vec<String>,
     /// Whether arguments not in the schema are refused.
     pub(crate) closed: bool,
+    /// Whether a structured result keeps its text copy; `None` follows the server.
+    pub(crate) text: Option<bool>,
     /// Arguments mirrored into `Mcp-Param-*` HTTP headers, as `(property, header name)`;
     /// see [`param_headers`](crate::protocol::param_headers).
     pub(crate) header_params: Vec<(String, String)>,
@@ -146,9 +156,29 @@ impl ToolEntry {
             input_schema,
             argument_names,
             closed,
+            text: def.text,
             header_params,
             listing: Default::default(),
         })
+    }
+
+    /// Drops the text copy of a successful structured result when the tool (or else the
+    /// server, `server_text`) says so and the revision carries `structuredContent`.
+    pub(crate) fn shape(
+        &self,
+        mut result: crate::protocol::CallToolResult,
+        version: ProtocolVersion,
+        server_text: bool,
+    ) -> crate::protocol::CallToolResult {
+        result = result.for_revision(version);
+        if !self.text.unwrap_or(server_text)
+            && self.output_mode != OutputMode::Text
+            && !result.is_error
+            && result.structured_content.is_some()
+        {
+            result.content.clear();
+        }
+        result
     }
 
     /// The tool's `tools/list` entry for a revision, built on first use.
@@ -220,6 +250,8 @@ mod tests {
         task: crate::server::TaskSupport::Forbidden,
         handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
         scopes: None,
+        states: Vec::new,
+        text: None,
     };
 
     fn def_with_schema(input_schema: fn() -> JsonObject) -> &'static ToolDef {

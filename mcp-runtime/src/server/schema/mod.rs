@@ -200,7 +200,9 @@ fn strip_null(schema: &mut Schema) {
 }
 
 /// Rewrites strings that stand for numbers or booleans where `schema` expects those, the way
-/// lenient clients and models send them (`"5"`, `"true"`). Returns whether anything changed.
+/// lenient clients and models send them (`"5"`, `"true"`), and strings holding JSON text where
+/// it expects an object or an array (`"{\"city\": \"Paris\"}"`, a habit of some model
+/// clients). Returns whether anything changed.
 pub(crate) fn coerce(value: &mut Value, schema: &Value) -> bool {
     match value {
         Value::String(s) => {
@@ -209,6 +211,18 @@ pub(crate) fn coerce(value: &mut Value, schema: &Value) -> bool {
                 return false;
             }
             let s = s.trim();
+            let json_text =
+                (wants("object") && s.starts_with('{')) || (wants("array") && s.starts_with('['));
+            if json_text {
+                return match serde_json::from_str::<Value>(s) {
+                    Ok(mut parsed) if parsed.is_object() || parsed.is_array() => {
+                        coerce(&mut parsed, schema);
+                        *value = parsed;
+                        true
+                    }
+                    _ => false,
+                };
+            }
             let new = if wants("integer") || wants("number") {
                 serde_json::from_str::<serde_json::Number>(s)
                     .ok()
