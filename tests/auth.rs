@@ -153,7 +153,13 @@ async fn scopes_hide_and_refuse_in_memory() {
     .unwrap();
     assert_eq!(
         names(&reader.list_all_tools().await.unwrap()),
-        ["ping_anyone", "read_notes", "tenant_data", "whoami"],
+        [
+            "ping_anyone",
+            "read_notes",
+            "slow_task",
+            "tenant_data",
+            "whoami"
+        ],
         "what needs a scope the caller lacks is not listed (nor what needs the default)"
     );
     let r = reader.call_tool("read_notes", json!({})).await.unwrap();
@@ -223,7 +229,7 @@ async fn scopes_hide_and_refuse_in_memory() {
 
     // The local caller (stdio, `Client::connect`) holds every scope.
     let local = Client::connect(server()).await.unwrap();
-    assert_eq!(local.list_all_tools().await.unwrap().len(), 6);
+    assert_eq!(local.list_all_tools().await.unwrap().len(), 7);
     assert!(local.read_resource("notes://secret").await.is_ok());
     assert!(local.get_prompt("draft", &args).await.is_ok());
     assert_eq!(whoami_of(&local).await["kind"], "local");
@@ -414,6 +420,7 @@ async fn api_keys_authenticate_scope_and_reload_without_dropping_sessions() {
             "defaulted",
             "ping_anyone",
             "read_notes",
+            "slow_task",
             "tenant_data",
             "whoami"
         ]
@@ -535,7 +542,7 @@ async fn the_shared_token_holds_every_scope_and_anonymous_none() {
     )
     .await
     .unwrap();
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 6);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 7);
     let who = whoami_of(&c).await;
     assert_eq!(who["kind"], "token");
     let (status, headers, _) =
@@ -551,7 +558,7 @@ async fn the_shared_token_holds_every_scope_and_anonymous_none() {
         .unwrap();
     assert_eq!(
         names(&c.list_all_tools().await.unwrap()),
-        ["ping_anyone", "whoami"]
+        ["ping_anyone", "slow_task", "whoami"]
     );
     let who = whoami_of(&c).await;
     assert_eq!(who["kind"], "anonymous");
@@ -1019,6 +1026,7 @@ async fn opaque_tokens_are_introspected_and_the_answers_cached() {
             "defaulted",
             "ping_anyone",
             "read_notes",
+            "slow_task",
             "tenant_data",
             "whoami"
         ]

@@ -45,6 +45,8 @@ fn a_stdio_only_server_builds_without_hyper_or_reqwest() {
         "http-body-util",
         "hmac",
         "sha2",
+        "subtle",
+        "jsonwebtoken",
     ] {
         assert!(
             !has(&stdio, krate),
@@ -55,4 +57,6 @@ fn a_stdio_only_server_builds_without_hyper_or_reqwest() {
     assert!(has(&tree("http-server"), "hyper"));
     assert!(has(&tree("client-http"), "hyper"));
     assert!(has(&tree("stdio,per-request-crypto"), "hmac"));
+    assert!(has(&tree("http-server,auth"), "subtle"));
+    assert!(has(&tree("http-server,oauth"), "jsonwebtoken"));
 }

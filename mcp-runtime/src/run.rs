@@ -762,6 +762,104 @@ mod tests {
     }
 
     #[test]
+    fn parses_identity_flags_and_reads_secrets_from_files() {
+        let dir = std::env::temp_dir().join(format!("mcp-run-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let token = dir.join("token");
+        std::fs::write(&token, "from-file\n").unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "client-secret").unwrap();
+        let o = serve(
+            &[
+                "-t",
+                "http",
+                "--auth-token-file",
+                token.to_str().unwrap(),
+                "--api-keys",
+                "keys.jsonl",
+                "--oauth-issuer",
+                "https://auth.example.com/",
+                "--oauth-resource",
+                "https://mcp.example.com/mcp",
+                "--oauth-audience",
+                "api://mcp, other",
+                "--oauth-jwks-uri",
+                "https://auth.example.com/jwks",
+                "--oauth-client-id",
+                "mcp",
+                "--oauth-client-secret-file",
+                secret.to_str().unwrap(),
+                "--oauth-scopes",
+                "notes:read,notes:write",
+            ],
+            &[],
+        )
+        .unwrap();
+        let h = &o.http;
+        assert_eq!(h.auth_token.as_deref(), Some("from-file"));
+        assert_eq!(
+            h.api_keys.as_deref(),
+            Some(std::path::Path::new("keys.jsonl"))
+        );
+        let oauth = h.oauth.as_ref().unwrap();
+        assert_eq!(oauth.issuer, "https://auth.example.com/");
+        assert_eq!(
+            oauth.resource.as_deref(),
+            Some("https://mcp.example.com/mcp")
+        );
+        assert_eq!(oauth.extra_audiences, ["api://mcp", "other"]);
+        assert_eq!(
+            oauth.jwks_uri.as_deref(),
+            Some("https://auth.example.com/jwks")
+        );
+        assert_eq!(
+            oauth.introspection_client_secret.as_deref(),
+            Some("client-secret")
+        );
+        assert_eq!(oauth.scopes_supported, ["notes:read", "notes:write"]);
+        assert!(
+            !format!("{h:?}").contains("client-secret"),
+            "secrets are not logged"
+        );
+        assert!(!format!("{h:?}").contains("from-file"));
+        // From the environment too.
+        let o = serve(
+            &[],
+            &[("MCP_TRANSPORT", "http"), ("MCP_API_KEYS", "k.jsonl")],
+        )
+        .unwrap();
+        assert!(o.http.api_keys.is_some());
+
+        let e = serve(&["-t", "http", "--oauth-jwks-uri", "https://x/jwks"], &[]).unwrap_err();
+        assert!(e.contains("need `--oauth-issuer`"), "{e}");
+        let e = serve(&["-t", "http", "--auth-token-file", "/nonexistent/t"], &[]).unwrap_err();
+        assert!(e.contains("cannot read `/nonexistent/t`"), "{e}");
+        std::fs::write(&token, "\n").unwrap();
+        let e = serve(
+            &["-t", "http", "--auth-token-file", token.to_str().unwrap()],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.contains("is empty"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let w = secrets_in_argv(&args(&[
+            "-t",
+            "http",
+            "--auth-token",
+            "x",
+            "--oauth-client-secret=y",
+        ]));
+        assert_eq!(w.len(), 2);
+        assert!(
+            w[0].contains("MCP_AUTH_TOKEN or --auth-token-file"),
+            "{w:?}"
+        );
+        assert!(secrets_in_argv(&args(&["--auth-token-file", "f"])).is_empty());
+    }
+
+    #[test]
     fn rejects_bad_http_flags() {
         let e = serve(&["--port", "9000"], &[]).unwrap_err();
         assert!(

@@ -34,8 +34,13 @@ const ALGORITHMS: [Algorithm; 7] = [
 /// The largest document read from the authorization server (metadata, JWKS, introspection).
 const MAX_DOCUMENT: usize = 1024 * 1024;
 
-/// The most introspection answers kept.
+/// The most introspection answers, and the most verified JWTs, kept.
 const INTROSPECTION_CACHE_ENTRIES: usize = 10_000;
+
+/// How long a verified JWT is taken as verified when presented again (never past its
+/// `exp`): checking a signature costs far more than the rest of a request, and a client
+/// presents the same token on every request until it expires.
+const JWT_CACHE: Duration = Duration::from_secs(60);
 
 /// Why a token was not accepted.
 #[derive(Debug)]
@@ -88,6 +93,8 @@ pub(crate) struct OAuth {
     /// One fetch of the authorization server's documents at a time.
     fetching: tokio::sync::Mutex<()>,
     introspected: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// JWTs verified lately, by their SHA-256.
+    verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
 }
 
 impl OAuth {
@@ -136,13 +143,20 @@ impl OAuth {
             }),
             fetching: tokio::sync::Mutex::new(()),
             introspected: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
     /// The principal of an access token.
     pub(crate) async fn authenticate(&self, token: &str) -> Result<Principal, TokenFailure> {
         if looks_like_jwt(token) {
-            return self.check_jwt(token).await;
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            if let Some(p) = cached(&self.verified, &digest) {
+                return Ok(p);
+            }
+            let principal = self.check_jwt(token).await?;
+            remember(&self.verified, digest, &principal, JWT_CACHE);
+            return Ok(principal);
         }
         self.introspect(token).await
     }
@@ -392,13 +406,10 @@ impl OAuth {
     async fn introspect(&self, token: &str) -> Result<Principal, TokenFailure> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cache = self.options.introspection_cache;
-        if !cache.is_zero() {
-            let cached = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((p, until)) = cached.get(&digest)
-                && Instant::now() < *until
-            {
-                return Ok(p.clone());
-            }
+        if !cache.is_zero()
+            && let Some(p) = cached(&self.introspected, &digest)
+        {
+            return Ok(p);
         }
         let endpoints = self.endpoints().await.map_err(TokenFailure::Unavailable)?;
         let Some(endpoint) = endpoints.introspection else {
@@ -446,20 +457,7 @@ impl OAuth {
         };
         let principal = self.check_introspected(claims)?;
         if !cache.is_zero() {
-            let mut until = Instant::now() + cache;
-            if let Some(exp) = principal.claim("exp").and_then(Value::as_u64) {
-                let left = exp.saturating_sub(super::api_keys::unix_now());
-                until = until.min(Instant::now() + Duration::from_secs(left));
-            }
-            let mut cached = self.introspected.lock().unwrap_or_else(|e| e.into_inner());
-            if cached.len() >= INTROSPECTION_CACHE_ENTRIES {
-                let now = Instant::now();
-                cached.retain(|_, (_, t)| *t > now);
-                if cached.len() >= INTROSPECTION_CACHE_ENTRIES {
-                    cached.clear();
-                }
-            }
-            cached.insert(digest, (principal.clone(), until));
+            remember(&self.introspected, digest, &principal, cache);
         }
         Ok(principal)
     }
@@ -510,6 +508,42 @@ impl OAuth {
         }
         Ok(principal_of(PrincipalKind::Introspected, claims))
     }
+}
+
+/// A principal cached for a token, while its entry lasts.
+fn cached(
+    cache: &Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    digest: &[u8; 32],
+) -> Option<Principal> {
+    let cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    match cache.get(digest) {
+        Some((p, until)) if Instant::now() < *until => Some(p.clone()),
+        _ => None,
+    }
+}
+
+/// Keeps `principal` for its token for `keep`, never past the token's `exp`; the cache holds
+/// at most [`INTROSPECTION_CACHE_ENTRIES`] (expired entries go first, then all).
+fn remember(
+    cache: &Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    digest: [u8; 32],
+    principal: &Principal,
+    keep: Duration,
+) {
+    let now = Instant::now();
+    let mut until = now + keep;
+    if let Some(exp) = principal.claim("exp").and_then(Value::as_u64) {
+        let left = exp.saturating_sub(super::api_keys::unix_now());
+        until = until.min(now + Duration::from_secs(left));
+    }
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= INTROSPECTION_CACHE_ENTRIES {
+        cache.retain(|_, (_, t)| *t > now);
+        if cache.len() >= INTROSPECTION_CACHE_ENTRIES {
+            cache.clear();
+        }
+    }
+    cache.insert(digest, (principal.clone(), until));
 }
 
 /// URIs equal but for a trailing slash.

@@ -38,21 +38,23 @@ impl Policy {
         self.missing(principal, scopes).is_none()
     }
 
-    /// Whether `principal` may use `what` (`tool `add``): its scopes, then the
+    /// Whether `principal` may use `kind` `name` (`tool`, `add`): its scopes, then the
     /// application's rule. The error names what is missing.
     pub(crate) fn check(
         &self,
         principal: &Principal,
-        what: &str,
+        (kind, name): (&str, &str),
         scopes: Option<&'static [&'static str]>,
         access: Access<'_>,
     ) -> Result<(), ErrorObject> {
         if let Some(scope) = self.missing(principal, scopes) {
-            return Err(insufficient_scope(what, scope));
+            return Err(insufficient_scope(&format!("{kind} `{name}`"), scope));
         }
         if let Some(rule) = &self.authorize
             && let Err(why) = rule(principal, &access)
         {
+            let what = format!("{kind} `{name}`");
+            let what = what.as_str();
             tracing::info!(
                 subject = ?principal.subject(),
                 what,

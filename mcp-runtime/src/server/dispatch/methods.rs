@@ -242,7 +242,7 @@ impl Session {
         let request = self.request_parts(&id, p.meta, out);
         if let Err(e) = self.core.policy.check(
             &request.caller.principal,
-            &format!("tool `{}`", p.name),
+            ("tool", &p.name),
             entry.def.scopes,
             Access::Tool {
                 name: &p.name,
@@ -392,7 +392,7 @@ impl Session {
         let request = self.request_parts(&id, p.meta, out);
         if let Err(e) = self.core.policy.check(
             &request.caller.principal,
-            &format!("resource `{}`", p.uri),
+            ("resource", &p.uri),
             entry.def.scopes,
             Access::Resource { uri: &p.uri },
         ) {
@@ -465,7 +465,7 @@ impl Session {
         let request = self.request_parts(&id, p.meta, out);
         if let Err(e) = self.core.policy.check(
             &request.caller.principal,
-            &format!("prompt `{}`", p.name),
+            ("prompt", &p.name),
             entry.def.scopes,
             Access::Prompt {
                 name: &p.name,
