@@ -223,6 +223,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
                 &core.per_request.state_key,
                 &r.method,
                 &r.target,
+                &r.arguments,
                 &round.answers,
             )
         })
