@@ -18,6 +18,9 @@ extern crate self as mcp_runtime;
 pub mod client;
 mod error;
 mod escape;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod protocol;
 mod run;
 pub mod server;
