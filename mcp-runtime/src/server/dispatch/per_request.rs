@@ -86,13 +86,20 @@ impl Session {
                 return Ok(Reply::Now(wire.result(&id, &discover(core))));
             }
             "subscriptions/listen" => {
-                return listen(core, id, params, out.clone(), &meta.capabilities);
+                return listen(
+                    core,
+                    id,
+                    params,
+                    out.clone(),
+                    &meta.capabilities,
+                    self.owner(),
+                );
             }
             "tasks/get" | "tasks/update" | "tasks/cancel" => {
                 if !tasks::declared(&meta.capabilities) {
                     return Err(tasks::missing_extension(&format!("`{method}`")));
                 }
-                let result = core.tasks.serve(method, params)?;
+                let result = core.tasks.serve(method, params, self.owner())?;
                 return Ok(Reply::Now(stamped(None).result(&id, &result)));
             }
             _ => {}

@@ -74,6 +74,11 @@ pub(crate) struct Session {
     pub(super) round: Option<InputRound>,
     /// How its responses are written: stamped for a per-request request.
     wire: Wire,
+
+    // Hardening against hostile clients.
+    /// Tells this session from every other of the process, for what it owns (tasks); `None`
+    /// for the throwaway sessions of one HTTP request, which own nothing.
+    serial: Option<u64>,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -109,7 +114,25 @@ impl Session {
             parent: None,
             round: None,
             wire: Wire::plain(),
+            serial: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                Some(NEXT.fetch_add(1, Ordering::Relaxed))
+            },
         }
+    }
+
+    /// A session for one HTTP request only (stateless, or of the per-request revision): what
+    /// it creates belongs to no session.
+    pub(crate) fn new_anonymous(core: Arc<ServerCore>, out: Outbound) -> Arc<Session> {
+        Arc::new(Session {
+            serial: None,
+            ..Session::fresh(core, out)
+        })
+    }
+
+    /// Who owns what this session's requests create: the connection's session.
+    pub(crate) fn owner(self: &Arc<Self>) -> Option<u64> {
+        self.root().serial
     }
 
     /// The session of one per-request request made on `parent`'s connection.

@@ -49,7 +49,7 @@ pub(super) async fn serve_per_request(
         Err(e) => return json(StatusCode::BAD_REQUEST, encode_error(Some(&id), &e)),
     };
     log.per_request = true;
-    let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+    let session = Session::new_anonymous(Arc::clone(&shared.core), shared.nowhere.clone());
     answer(
         shared,
         None,

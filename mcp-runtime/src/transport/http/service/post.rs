@@ -123,7 +123,7 @@ pub(super) async fn post(
     if shared.options.stateless {
         // A fresh session for every message: nothing is kept between POSTs, and what such a
         // session says outside a request has nowhere to go.
-        let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+        let session = Session::new_anonymous(Arc::clone(&shared.core), shared.nowhere.clone());
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
