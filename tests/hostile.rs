@@ -818,3 +818,114 @@ fn binding_every_address_without_allowed_hosts_warns() {
         "{log}"
     );
 }
+
+// ------------------------------------------------------------------ item 6: requestState
+
+/// Pays `amount` to the payee the user names, once they confirm.
+#[tool]
+async fn pay(amount: u32, ctx: Context) -> Result<String, ToolError> {
+    let payee = ctx.elicit::<Name>("To whom?").key("payee").await?;
+    let confirm = ctx
+        .elicit::<Name>("Sure? (your name)")
+        .key("confirm")
+        .await?;
+    let got = |r: mcp_runtime::server::ElicitationResponse<Name>| {
+        r.accepted().map_or_else(|| "-".to_string(), |n| n.name)
+    };
+    Ok(format!(
+        "paid {amount} to {} ({})",
+        got(payee),
+        got(confirm)
+    ))
+}
+
+fn per_request_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}},
+        "io.modelcontextprotocol/clientInfo": {"name": "hostile", "version": "1"}
+    })
+}
+
+/// A `requestState` is bound to its call's arguments, keeps what it sealed, and hides it.
+#[tokio::test]
+async fn request_state_cannot_be_replayed_overridden_or_read() {
+    let c = Client::connect(Server::new("state").only_tools(&["pay"]))
+        .await
+        .unwrap();
+    let call = |params: Value| {
+        let c = &c;
+        async move { c.request::<_, Value>("tools/call", &params).await }
+    };
+    let first =
+        call(json!({"name": "pay", "arguments": {"amount": 5}, "_meta": per_request_meta()}))
+            .await
+            .unwrap();
+    assert_eq!(first["resultType"], "input_required", "{first}");
+    let payee = json!({"payee": {"action": "accept", "content": {"name": "Mallory's friend Bob"}}});
+    let second = call(
+        json!({"name": "pay", "arguments": {"amount": 5}, "inputResponses": payee,
+                             "requestState": first["requestState"], "_meta": per_request_meta()}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second["resultType"], "input_required", "{second}");
+    let state = second["requestState"].as_str().unwrap().to_string();
+    assert!(!state.contains("Bob"), "plain: {state}");
+    let sealed = state.strip_prefix("v2.").expect("the sealed format");
+    let bytes = mcp_runtime::protocol::base64::decode_strict(sealed).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains("Bob"),
+        "the answers inside are encrypted"
+    );
+    let confirm = json!({"confirm": {"action": "accept", "content": {"name": "Alice"}}});
+    // The state of a 5-unit payment, replayed into a 5000-unit one.
+    let replayed = call(
+        json!({"name": "pay", "arguments": {"amount": 5000}, "inputResponses": confirm,
+                               "requestState": state, "_meta": per_request_meta()}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        replayed.rpc().unwrap().message.contains("other arguments"),
+        "{replayed:?}"
+    );
+    // A sealed answer overridden in a later round.
+    let mut both = confirm.clone();
+    both["payee"] = json!({"action": "accept", "content": {"name": "Mallory"}});
+    let overridden = call(
+        json!({"name": "pay", "arguments": {"amount": 5}, "inputResponses": both,
+                                 "requestState": state, "_meta": per_request_meta()}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        overridden
+            .rpc()
+            .unwrap()
+            .message
+            .contains("sealed in `requestState`"),
+        "{overridden:?}"
+    );
+    // Unpadded or otherwise non-canonical base64 is refused.
+    let loose = format!("v2.{}", sealed.trim_end_matches('='));
+    if loose.len() != state.len() {
+        let e = call(
+            json!({"name": "pay", "arguments": {"amount": 5}, "inputResponses": confirm,
+                            "requestState": loose, "_meta": per_request_meta()}),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.rpc().unwrap().message.contains("base64"), "{e:?}");
+    }
+    let done = call(
+        json!({"name": "pay", "arguments": {"amount": 5}, "inputResponses": confirm,
+                           "requestState": state, "_meta": per_request_meta()}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done["content"][0]["text"], "paid 5 to Mallory's friend Bob (Alice)",
+        "{done}"
+    );
+}

@@ -24,6 +24,9 @@ pub mod auth;
 pub mod client;
 mod error;
 mod escape;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod protocol;
 mod run;
 pub mod server;

@@ -863,6 +863,24 @@ where
     })
 }
 
+/// Decodes `chunks` as an SSE body to the end (the fuzz target of the decoder).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_events_for_fuzzing(chunks: Vec<Bytes>, limit: usize) {
+    let body = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let events = events(body, limit);
+        tokio::pin!(events);
+        while let Some(e) = events.next().await {
+            if let Ok(e) = e {
+                let _ = e.data.as_deref().map(crate::protocol::Incoming::parse);
+            }
+        }
+    });
+}
+
 /// Whether `message` is the response to request `id`.
 fn answers(message: &[u8], id: &RequestId) -> bool {
     std::str::from_utf8(message)

@@ -114,7 +114,7 @@ use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::lines::{Line, read_line_async, serve_lines_as};
 
 #[cfg(feature = "client-http")]
-mod http;
+pub(crate) mod http;
 
 pub use helpers::ProgressCall;
 #[cfg(feature = "client-http")]

@@ -350,10 +350,12 @@ impl Server {
         self
     }
 
-    /// The key that seals the `requestState` of 2026-07-28 multi round-trip requests (an
-    /// HMAC-SHA256 key, 32 bytes or more). Give every instance behind a load balancer the
-    /// same key, so that any of them can take the next round; the default is a random key
-    /// per process. A state older than `max_age` is refused (default: 10 minutes).
+    /// The key that seals the `requestState` of 2026-07-28 multi round-trip requests: 32
+    /// random bytes or more, from which the ChaCha20-Poly1305 key that encrypts the state is
+    /// derived. A state is bound to its request's method, target and arguments. Several
+    /// instances behind a load balancer must share the key, so that any of them can take the
+    /// next round; the default is a random key per process. A state older than `max_age` is
+    /// refused (default: 10 minutes).
     pub fn request_state_key(
         mut self,
         key: impl AsRef<[u8]>,

@@ -25,6 +25,10 @@ pub struct SessionLimits {
     /// Requests to the client (sampling, elicitation, roots) of one session awaiting their
     /// answers at once (default 64); one more fails at once in the handler.
     pub max_client_requests: usize,
+    /// Tasks (2026-07-28, the tasks extension) one session may hold at once (default 100);
+    /// a task is usable only by the session that created it. Over HTTP, where requests of
+    /// that revision have no session, only the server's cap (`Server::max_tasks`) applies.
+    pub max_tasks: usize,
 }
 
 impl Default for SessionLimits {
@@ -33,6 +37,7 @@ impl Default for SessionLimits {
             max_requests_in_flight: 100,
             max_subscriptions: 1_000,
             max_client_requests: 64,
+            max_tasks: 100,
         }
     }
 }

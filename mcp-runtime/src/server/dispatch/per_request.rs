@@ -21,6 +21,8 @@ use crate::server::per_request::tasks::{self, TaskSupport};
 pub(crate) struct Retry {
     pub(crate) method: String,
     pub(crate) target: String,
+    /// The digest of the request's arguments, which its `requestState` is bound to.
+    pub(crate) arguments: Vec<u8>,
 }
 
 impl Session {
@@ -84,14 +86,21 @@ impl Session {
                 return Ok(Reply::Now(wire.result(&id, &discover(core))));
             }
             "subscriptions/listen" => {
-                return listen(core, id, params, out.clone(), &meta.capabilities);
+                return listen(
+                    core,
+                    id,
+                    params,
+                    out.clone(),
+                    &meta.capabilities,
+                    self.owner(),
+                );
             }
             "tasks/get" | "tasks/update" | "tasks/cancel" => {
                 if !tasks::declared(&meta.capabilities) {
                     return Err(tasks::missing_extension(&format!("`{method}`")));
                 }
                 core.task_owners.check(params, &self.caller().principal)?;
-                let result = core.tasks.serve(method, params)?;
+                let result = core.tasks.serve(method, params, self.owner())?;
                 return Ok(Reply::Now(stamped(None).result(&id, &result)));
             }
             _ => {}
@@ -100,6 +109,7 @@ impl Session {
             "tools/call" | "prompts/get" | "resources/read" => Some(Retry {
                 method: method.to_string(),
                 target: envelope.target(method).unwrap_or_default(),
+                arguments: crate::server::per_request::seal::arguments_digest(envelope.arguments),
             }),
             _ => None,
         };
@@ -178,6 +188,7 @@ impl Session {
                 state,
                 &retry.method,
                 &retry.target,
+                &retry.arguments,
             )
             .map_err(ErrorObject::invalid_params)?,
             None => JsonObject::new(),
@@ -190,8 +201,18 @@ impl Session {
         match given {
             None | Some(Value::Null) => {}
             // Keys the handler does not ask for are ignored; a malformed answer to one it asks
-            // for fails the request then.
-            Some(Value::Object(given)) => answers.extend(given),
+            // for fails the request then. What earlier rounds sealed stays as sealed.
+            Some(Value::Object(given)) => {
+                if let Some(key) = given.keys().find(|k| answers.contains_key(*k)) {
+                    return Err(ErrorObject::invalid_params(format!(
+                        "Invalid params: `inputResponses.{}` was answered in an earlier round, \
+                         and that answer is sealed in `requestState`; answer only what the last \
+                         round asked",
+                        crate::escape::Escaped(key)
+                    )));
+                }
+                answers.extend(given)
+            }
             Some(other) => {
                 return Err(ErrorObject::invalid_params(format!(
                     "Invalid params: `inputResponses` must be an object of results by key, not {other}"

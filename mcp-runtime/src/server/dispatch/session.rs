@@ -81,6 +81,11 @@ pub(crate) struct Session {
     /// another for one ([`crate::auth::principal::with_caller`]). HTTP refuses a request
     /// of another caller on the session.
     principal: Principal,
+
+    // Hardening against hostile clients.
+    /// Tells this session from every other of the process, for what it owns (tasks); `None`
+    /// for the throwaway sessions of one HTTP request, which own nothing.
+    serial: Option<u64>,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -117,6 +122,10 @@ impl Session {
             round: None,
             wire: Wire::plain(),
             principal: Principal::local(),
+            serial: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                Some(NEXT.fetch_add(1, Ordering::Relaxed))
+            },
         }
     }
 
@@ -132,6 +141,20 @@ impl Session {
         })
     }
 
+    /// A session for one HTTP request only (stateless, or of the per-request revision), of
+    /// `principal`: what it creates belongs to no session.
+    pub(crate) fn new_anonymous(
+        core: Arc<ServerCore>,
+        out: Outbound,
+        principal: Principal,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            serial: None,
+            principal,
+            ..Session::fresh(core, out)
+        })
+    }
+
     /// Who opened the session.
     pub(crate) fn principal(&self) -> &Principal {
         &self.principal
@@ -141,6 +164,11 @@ impl Session {
     /// session's.
     pub(crate) fn caller(&self) -> Caller {
         crate::auth::principal::current().unwrap_or_else(|| Caller::of(self.principal.clone()))
+    }
+
+    /// Who owns what this session's requests create: the connection's session.
+    pub(crate) fn owner(self: &Arc<Self>) -> Option<u64> {
+        self.root().serial
     }
 
     /// The session of one per-request request made on `parent`'s connection.

@@ -90,6 +90,7 @@ pub(crate) fn listen(
     params: Option<&RawValue>,
     out: Outbound,
     capabilities: &JsonObject,
+    owner: Option<u64>,
 ) -> Result<Reply, ErrorObject> {
     #[derive(Default, Deserialize)]
     struct ListenParams {
@@ -106,10 +107,10 @@ pub(crate) fn listen(
             "listening for `notifications/tasks`",
         ));
     }
-    // Only tasks that exist are followed.
+    // Only tasks that exist, and are the listener's session's, are followed.
     p.notifications
         .task_ids
-        .retain(|t| core.tasks.detailed(t).is_some());
+        .retain(|t| core.tasks.detailed(t, owner).is_some());
     let listener = Arc::new(Listener {
         id: id.clone(),
         filter: p.notifications,

@@ -152,7 +152,7 @@ impl Future for WaitForInput<'_> {
 /// answers with the `CreateTaskResult`.
 pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) -> Encoded {
     let core = &session.core;
-    let task = match core.tasks.create(core) {
+    let task = match core.tasks.create(core, session.owner()) {
         Ok(t) => t,
         Err(e) => return session.wire().error(Some(id), &e),
     };
@@ -225,6 +225,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
                 &core.per_request.state_key,
                 &r.method,
                 &r.target,
+                &r.arguments,
                 &round.answers,
             )
         })

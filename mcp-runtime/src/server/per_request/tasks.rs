@@ -129,6 +129,9 @@ struct State {
 /// A task: the background run of one call, and what it has come to.
 pub(crate) struct Task {
     pub(crate) id: Arc<str>,
+    /// The session that created it, the only one that may use it (`None`: any that knows
+    /// its id, as over HTTP, where requests of this revision have no session).
+    owner: Option<u64>,
     created: SystemTime,
     ttl: Option<Duration>,
     poll_interval: Option<Duration>,
@@ -389,6 +392,7 @@ impl TaskStore {
     pub(crate) fn create(
         &self,
         core: &Arc<crate::server::ServerCore>,
+        owner: Option<u64>,
     ) -> Result<Arc<Task>, ErrorObject> {
         let now = SystemTime::now();
         let mut map = self.map();
@@ -402,8 +406,15 @@ impl TaskStore {
                 map.len()
             )));
         }
+        let quota = core.limits.max_tasks;
+        if owner.is_some() && map.values().filter(|t| t.owner == owner).count() >= quota {
+            return Err(ErrorObject::internal(format!(
+                "this session holds {quota} tasks, as many as one may; try again once some have expired"
+            )));
+        }
         let task = Arc::new(Task {
             id: crate::protocol::random_id().into(),
+            owner,
             created: now,
             ttl: self.config.ttl,
             poll_interval: self.config.poll_interval,
@@ -428,10 +439,13 @@ impl TaskStore {
         Ok(task)
     }
 
-    /// The task `id`, unless unknown or expired.
-    fn get(&self, id: &str) -> Result<Arc<Task>, ErrorObject> {
+    /// The task `id`, unless unknown, expired, or another session's.
+    fn get(&self, id: &str, owner: Option<u64>) -> Result<Arc<Task>, ErrorObject> {
         let mut map = self.map();
-        let task = map.get(id).cloned();
+        let task = map
+            .get(id)
+            .filter(|t| t.owner.is_none() || t.owner == owner)
+            .cloned();
         match task {
             Some(t) if t.expired(SystemTime::now()) => {
                 map.remove(id);
@@ -454,6 +468,7 @@ impl TaskStore {
         &self,
         method: &str,
         params: Option<&RawValue>,
+        owner: Option<u64>,
     ) -> Result<Map<String, Value>, ErrorObject> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -463,7 +478,7 @@ impl TaskStore {
             input_responses: Option<Value>,
         }
         let p: Params = crate::server::dispatch::session::parse_params(params)?;
-        let task = self.get(&p.task_id)?;
+        let task = self.get(&p.task_id, owner)?;
         match method {
             "tasks/get" => Ok(task.detailed()),
             "tasks/update" => {
@@ -491,8 +506,8 @@ impl TaskStore {
     }
 
     /// The detailed task `id`, for a listener that asked for it.
-    pub(crate) fn detailed(&self, id: &str) -> Option<Map<String, Value>> {
-        self.get(id).ok().map(|t| t.detailed())
+    pub(crate) fn detailed(&self, id: &str, owner: Option<u64>) -> Option<Map<String, Value>> {
+        self.get(id, owner).ok().map(|t| t.detailed())
     }
 }
 
@@ -532,6 +547,44 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_task_is_its_sessions_and_each_session_has_a_quota() {
+        let core = crate::Server::empty("t")
+            .session_limits(crate::SessionLimits {
+                max_tasks: 2,
+                ..crate::SessionLimits::default()
+            })
+            .build()
+            .unwrap();
+        let store = &core.tasks;
+        let mine = store.create(&core, Some(1)).unwrap();
+        let get = |id: &str, owner| {
+            let params =
+                serde_json::value::to_raw_value(&serde_json::json!({"taskId": id})).unwrap();
+            store.serve("tasks/get", Some(&params), owner)
+        };
+        assert!(get(&mine.id, Some(1)).is_ok());
+        let theirs = get(&mine.id, Some(2)).unwrap_err();
+        assert!(theirs.message.contains("no task"), "{}", theirs.message);
+        assert!(
+            get(&mine.id, None).is_err(),
+            "no session is not the owner either"
+        );
+        assert!(store.detailed(&mine.id, Some(2)).is_none());
+        // Tasks of no session (HTTP) go by their id alone.
+        let open = store.create(&core, None).unwrap();
+        assert!(get(&open.id, Some(7)).is_ok());
+        store.create(&core, Some(1)).unwrap();
+        let Err(e) = store.create(&core, Some(1)) else {
+            panic!("a third task of one session")
+        };
+        assert!(e.message.contains("holds 2 tasks"), "{}", e.message);
+        assert!(
+            store.create(&core, Some(2)).is_ok(),
+            "another session has its own quota"
+        );
+    }
 
     #[test]
     fn timestamps_are_iso8601_utc() {

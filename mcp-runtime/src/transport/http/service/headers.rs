@@ -50,7 +50,7 @@ pub(super) async fn serve_per_request(
         Err(e) => return json(StatusCode::BAD_REQUEST, encode_error(Some(&id), &e)),
     };
     log.per_request = true;
-    let session = Session::new_for(
+    let session = Session::new_anonymous(
         Arc::clone(&shared.core),
         shared.nowhere.clone(),
         caller.principal.clone(),

@@ -124,7 +124,7 @@ pub(super) async fn post(
     if shared.options.stateless {
         // A fresh session for every message: nothing is kept between POSTs, and what such a
         // session says outside a request has nowhere to go.
-        let session = Session::new_for(
+        let session = Session::new_anonymous(
             Arc::clone(&shared.core),
             shared.nowhere.clone(),
             caller.principal.clone(),
