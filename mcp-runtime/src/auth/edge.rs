@@ -69,7 +69,7 @@ impl Edge {
             Some(path) => {
                 let store =
                     Arc::new(super::api_keys::KeyStore::open(path).map_err(crate::Error::Auth)?);
-                tracing::info!(path = %path.display(), keys = store.len(), "API keys loaded");
+                tracing::debug!(path = %path.display(), keys = store.len(), "API keys loaded");
                 super::api_keys::watch(&store);
                 Some(store)
             }

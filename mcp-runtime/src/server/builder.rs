@@ -48,6 +48,8 @@ pub struct Server {
     /// Authentication for HTTP given to the builder; flags add to it.
     pub(crate) api_keys: Option<std::path::PathBuf>,
     pub(crate) oauth: Option<crate::auth::OAuthOptions>,
+    /// Warnings about the command line (secrets in argv), told once the server is up.
+    pub(crate) launch_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Server {
@@ -110,6 +112,7 @@ impl Server {
             policy: crate::auth::policy::Policy::default(),
             api_keys: None,
             oauth: None,
+            launch_warnings: Vec::new(),
         }
     }
 
