@@ -366,6 +366,8 @@ impl Server {
         init_logging();
         self.lend_auth(&mut opts.http);
         let warnings = std::mem::take(&mut self.launch_warnings);
+        // Told by the HTTP server only: the secrets they are about are its options.
+        let _ = &warnings;
         let (core, teardown) = self.start().await?;
         match opts.transport {
             #[cfg(feature = "http-server")]
