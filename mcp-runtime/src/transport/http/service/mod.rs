@@ -114,10 +114,10 @@ pub(crate) async fn handle(
         rpc = log.rpc.as_deref().unwrap_or("-"),
         tool = log.tool.as_deref().unwrap_or("-"),
         session = log.session.as_ref().map_or("-", |s| s.short_id()),
-        caller = log.subject.as_ref().map_or("-", |p| p.subject()),
         status = response.status().as_u16(),
         sse = log.sse,
         micros = started.elapsed().as_micros() as u64,
+        caller = log.subject.as_ref().map_or("-", |p| p.subject()),
         "request"
     );
     response
