@@ -125,7 +125,7 @@ pub(crate) fn secrets_in_argv(args: &[String]) -> Vec<String> {
         let flag = arg.split_once('=').map_or(arg.as_str(), |(f, _)| f);
         if let Some((flag, instead)) = SECRET_FLAGS.iter().find(|(f, _)| *f == flag) {
             warnings.push(format!(
-                "warning: `{flag}` on the command line can be read by other users of this machine; use {instead}"
+                "`{flag}` on the command line can be read by other users of this machine; use {instead}"
             ));
         }
     }
@@ -409,12 +409,10 @@ impl Server {
     /// Serves according to the command line and environment (`--transport`, `--help`…).
     ///
     /// A bad option prints a one-line error and exits with code 2.
-    pub async fn run(self) -> Result<(), Error> {
+    pub async fn run(mut self) -> Result<(), Error> {
         let name = self.name().to_string();
         let args: Vec<String> = std::env::args().skip(1).collect();
-        for warning in secrets_in_argv(&args) {
-            eprintln!("{name}: {warning}");
-        }
+        self.launch_warnings = secrets_in_argv(&args);
         let launch = LaunchOptions::parse(args, |k| std::env::var(k).ok());
         match launch {
             Ok(Launch::Help) => {
@@ -437,6 +435,9 @@ impl Server {
         opts.transport.available()?;
         init_logging();
         self.lend_auth(&mut opts.http);
+        let warnings = std::mem::take(&mut self.launch_warnings);
+        // Told by the HTTP server only: the secrets they are about are its options.
+        let _ = &warnings;
         let server = if opts.show_panic_details {
             self.show_panic_details(true)
         } else {
@@ -450,7 +451,7 @@ impl Server {
                     max_message_size: opts.max_message_size,
                     ..opts.http
                 };
-                serve_http(core, teardown, http).await
+                serve_http(core, teardown, http, warnings).await
             }
             #[cfg(feature = "stdio")]
             Transport::Stdio => {
@@ -493,8 +494,9 @@ impl Server {
     pub async fn serve_http(mut self, mut options: HttpOptions) -> Result<(), Error> {
         init_logging();
         self.lend_auth(&mut options);
+        let warnings = std::mem::take(&mut self.launch_warnings);
         let (core, teardown) = self.start().await?;
-        serve_http(core, teardown, options).await
+        serve_http(core, teardown, options, warnings).await
     }
 }
 
@@ -545,6 +547,7 @@ async fn serve_http(
     core: std::sync::Arc<crate::server::ServerCore>,
     teardown: crate::server::Teardown,
     options: HttpOptions,
+    warnings: Vec<String>,
 ) -> Result<(), Error> {
     let (name, version, summary) = (
         core.info.name.clone(),
@@ -577,6 +580,9 @@ async fn serve_http(
         "{name} {version}: MCP server on {}{notes}, serving {summary}.",
         server.url()
     );
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let authenticated =
         options.auth_token.is_some() || options.api_keys.is_some() || options.oauth.is_some();
     if !server.local_addr().ip().is_loopback() && !authenticated {

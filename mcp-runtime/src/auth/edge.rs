@@ -69,7 +69,7 @@ impl Edge {
             Some(path) => {
                 let store =
                     Arc::new(super::api_keys::KeyStore::open(path).map_err(crate::Error::Auth)?);
-                tracing::info!(path = %path.display(), keys = store.len(), "API keys loaded");
+                tracing::debug!(path = %path.display(), keys = store.len(), "API keys loaded");
                 super::api_keys::watch(&store);
                 Some(store)
             }
@@ -81,6 +81,7 @@ impl Edge {
                 what: "`--api-keys`",
             });
         }
+        #[allow(unused_mut)]
         let mut challenge_params = String::from("realm=\"mcp\"");
         let mut metadata = None;
         #[cfg(feature = "oauth")]
@@ -250,6 +251,7 @@ impl Edge {
     pub(crate) fn message(&self, failure: &Failure) -> String {
         match failure {
             Failure::Missing => {
+                #[allow(unused_mut)]
                 let mut ways = vec!["`Authorization: Bearer <token>`"];
                 #[cfg(feature = "auth")]
                 if self.keys.is_some() {

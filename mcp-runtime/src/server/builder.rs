@@ -57,6 +57,8 @@ pub struct Server {
     skills: crate::server::skills::SkillsConfig,
     // --- text copy of structured results (first-day checks)
     structured_text: bool,
+    /// Warnings about the command line (secrets in argv), told once the server is up.
+    pub(crate) launch_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Server {
@@ -125,6 +127,7 @@ impl Server {
             #[cfg(feature = "skills")]
             skills: Default::default(),
             structured_text: true,
+            launch_warnings: Vec::new(),
         }
     }
 

@@ -120,10 +120,10 @@ pub(crate) async fn handle(
         rpc = ?Escaped(log.rpc.as_deref().unwrap_or("-")),
         tool = ?Escaped(log.tool.as_deref().unwrap_or("-")),
         session = log.session.as_ref().map_or("-", |s| s.short_id()),
-        caller = ?Escaped(log.subject.as_ref().map_or("-", |p| p.subject())),
         status = response.status().as_u16(),
         sse = log.sse,
         micros = started.elapsed().as_micros() as u64,
+        caller = ?Escaped(log.subject.as_ref().map_or("-", |p| p.subject())),
         "request"
     );
     response
