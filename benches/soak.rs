@@ -290,7 +290,10 @@ fn main() {
         .filter(|(t, _)| *t >= seconds.saturating_sub(minute))
         .map(|s| s.1)
         .collect();
-    println!("soak: {conns} connections for {seconds} s against {}", binary.display());
+    println!(
+        "soak: {conns} connections for {seconds} s against {}",
+        binary.display()
+    );
     println!("exchanges: {done}  errors: {errors}  lost replies: {lost}");
     println!("RSS, first {minute} s: {}", summary(&first));
     println!("RSS, last {minute} s:  {}", summary(&last));
