@@ -243,6 +243,7 @@ static HAND: ToolDef = ToolDef {
     output_schema: || None,
     task: mcp_runtime::TaskSupport::Forbidden,
     handler: hand_handler,
+    limits: mcp_runtime::ToolLimits::NONE,
 };
 
 #[tokio::test]

@@ -7,7 +7,8 @@
         feature = "http-server",
         feature = "client",
         feature = "client-http",
-        feature = "per-request-crypto"
+        feature = "per-request-crypto",
+        feature = "rate-limit"
     )),
     allow(dead_code, unused_imports)
 )]
@@ -17,6 +18,7 @@ extern crate self as mcp_runtime;
 #[cfg(feature = "client")]
 pub mod client;
 mod error;
+pub mod middleware;
 pub mod protocol;
 mod run;
 pub mod server;
@@ -35,6 +37,7 @@ pub use mcp_macros::prompt;
 pub use mcp_macros::resource;
 #[doc = include_str!("tool.md")]
 pub use mcp_macros::tool;
+pub use middleware::{Middleware, ToolLimits};
 pub use protocol::{CallToolResult, Content, ResourceContents, Role};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
@@ -64,6 +67,7 @@ pub mod prelude {
 /// What macro expansions name. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::middleware::ToolLimits;
     pub use crate::protocol::JsonObject;
     pub use crate::protocol::Role;
     pub use crate::server::handlers::completion::{

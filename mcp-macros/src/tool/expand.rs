@@ -98,6 +98,15 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         quote!(::core::option::Option::None)
     };
 
+    let timeout = match tool.options.timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#ms))),
+        None => quote!(::core::option::Option::None),
+    };
+    let max_concurrency = match tool.options.max_concurrency {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+
     let (items, describes) = (&params.items, &params.describes);
     quote! {
         #item
@@ -145,6 +154,10 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     output_schema: __mcp_output_schema,
                     task: #task,
                     handler: __mcp_handler,
+                    limits: #mcp::ToolLimits {
+                        timeout: #timeout,
+                        max_concurrency: #max_concurrency,
+                    },
                 }
             }
         };

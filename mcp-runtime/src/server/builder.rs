@@ -43,6 +43,8 @@ pub struct Server {
     per_request: per_request::PerRequestConfig,
     tasks: tasks::TaskConfig,
     handle: ServerHandle,
+    // Middleware and observability.
+    stack: crate::middleware::Stack,
 }
 
 impl std::fmt::Debug for Server {
@@ -102,6 +104,7 @@ impl Server {
             per_request: per_request::PerRequestConfig::default(),
             tasks: tasks::TaskConfig::default(),
             handle: ServerHandle::new(),
+            stack: crate::middleware::Stack::default(),
         }
     }
 
@@ -293,6 +296,33 @@ impl Server {
         self
     }
 
+    /// Adds a [`Middleware`](crate::Middleware): code around every request, tool call,
+    /// resource read and prompt get. Middleware run in the order added, the first outermost;
+    /// see [`middleware`](crate::middleware).
+    pub fn middleware(mut self, middleware: impl crate::Middleware) -> Server {
+        self.stack.chain.push(Arc::new(middleware));
+        self
+    }
+
+    /// Limits how many requests each client may send: a token bucket per client
+    /// ([`RateLimit`](crate::middleware::RateLimit)), checked before anything else runs. A
+    /// request over the limit is answered with a JSON-RPC error
+    /// ([`RATE_LIMITED`](crate::middleware::RATE_LIMITED), with `retryAfterMs`); over HTTP,
+    /// with `429 Too Many Requests` and `Retry-After`.
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit(mut self, limit: crate::middleware::RateLimit) -> Server {
+        self.stack.rate_limit = Some(limit);
+        self
+    }
+
+    /// How long a call of a tool without a timeout of its own (`#[tool(timeout = "...")]`)
+    /// may run before it is stopped and answered with a tool error naming the limit.
+    /// Default: none.
+    pub fn tool_timeout(mut self, timeout: std::time::Duration) -> Server {
+        self.stack.tool_timeout = Some(timeout);
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -379,6 +409,7 @@ impl Server {
             listeners: Mutex::new(Vec::new()),
             per_request: self.per_request,
             tasks: tasks::TaskStore::new(self.tasks),
+            stack: self.stack.start(),
         });
         self.handle.attach(&core);
         Ok(core)

@@ -35,6 +35,9 @@ pub(crate) struct ServerCore {
     pub(crate) per_request: per_request::PerRequestConfig,
     /// The tasks of 2026-07-28 calls (the tasks extension).
     pub(crate) tasks: tasks::TaskStore,
+    // Middleware and observability.
+    /// The middleware and built-in policies around handlers.
+    pub(crate) stack: crate::middleware::Running,
 }
 
 impl ServerCore {

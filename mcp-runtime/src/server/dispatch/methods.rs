@@ -10,12 +10,18 @@ use super::session::{
     CatchUnwind, Empty, Outbound, Page, Peer, Reply, Session, panicked, panicked_msg,
     parse_optional_params, parse_params, run_handler,
 };
+use crate::middleware::{
+    self, BoxFuture, Origin, PromptOutcome, PromptRequest, ResourceOutcome, ResourceRequest,
+    ToolOutcome, ToolRequest, limits,
+};
 use crate::protocol::per_request::Envelope;
+use crate::protocol::stamp::Wire;
 use crate::protocol::{
     CallToolParams, CompleteParams, CompletionReference, Encoded, ErrorObject, GetPromptParams,
     InitializeParams, InitializeResult, ListParams, ProtocolVersion, RequestId, ResourceContents,
     ResourceParams, code,
 };
+use crate::server::HandlerFuture;
 use crate::server::handlers::call::ToolCall;
 use crate::server::handlers::completion::{Completion, CompletionContext, CompletionRequest};
 use crate::server::handlers::prompt::{GetPromptResult, PromptGet};
@@ -34,13 +40,41 @@ struct CompleteResult {
     completion: Completion,
 }
 
+/// The JSON-RPC error of a failed resource read.
+fn resource_error(uri: &str, e: crate::server::ResourceError) -> ErrorObject {
+    match e.kind {
+        ResourceErrorKind::NotFound => not_found(uri, e.message),
+        ResourceErrorKind::Invalid => ErrorObject::invalid_params(e.message),
+        ResourceErrorKind::Internal => {
+            tracing::warn!(uri, error = %e.message, "resource read failed");
+            ErrorObject::internal(format!("reading `{uri}` failed: {}", e.message))
+        }
+    }
+}
+
 /// The protocol's "resource not found" error.
 fn not_found(uri: &str, message: String) -> ErrorObject {
     ErrorObject::new(code::RESOURCE_NOT_FOUND, message).with_data(serde_json::json!({ "uri": uri }))
 }
 
 impl Session {
+    /// Answers a request: through the server's middleware and policies when it has some,
+    /// straight to [`Session::dispatch_request`] otherwise.
     pub(crate) fn handle_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
+        if self.core.stack.is_idle() {
+            return self.dispatch_request(id, method, params, out);
+        }
+        self.observed(id, method, params, out, None)
+    }
+
+    /// The method table.
+    pub(crate) fn dispatch_request(
         self: &Arc<Self>,
         id: RequestId,
         method: &str,
@@ -174,54 +208,121 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", p.name)),
             ));
         };
-        let request = self.request_parts(&id, p.meta, out);
-        let call = ToolCall::new(&entry, p.arguments.unwrap_or_default(), request);
         let version = self.protocol_version();
-        let handler = entry.def.handler;
         let name = entry.def.name;
-        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
-            Ok(f) => f,
-            Err(panic) => {
-                return Reply::Now(wire.result(&id, &panicked(name, &panic).for_revision(version)));
+        let permit = match limits::admit(name, &entry.def.limits, entry.permits.as_ref()) {
+            Ok(permit) => permit,
+            Err(busy) => return Reply::Now(wire.result(&id, &busy.for_revision(version))),
+        };
+        let arguments = p.arguments.unwrap_or_default();
+        let fut = if self.core.stack.has_middleware() {
+            let started = std::time::Instant::now();
+            let call = ToolRequest {
+                origin: Origin::of(self, &id, started),
+                name,
+                arguments,
+            };
+            let (session, request_id, meta, sink) =
+                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let tool = Arc::clone(&entry);
+            let run = move |call: &mut ToolRequest| -> BoxFuture<'static, ToolOutcome> {
+                let request = session.request_parts(&request_id, meta.clone(), &sink);
+                let fut = (tool.def.handler)(ToolCall::new(&tool, call.arguments.clone(), request));
+                Box::pin(async move { Ok(fut.await) })
+            };
+            let chain = &self.core.stack.chain;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                middleware::run_chain(chain, middleware::tool_hook, call, run)
+            })) {
+                Ok(HandlerFuture::Ready(Some(outcome))) => {
+                    return Reply::Now(tool_answer(&wire, &id, outcome, version));
+                }
+                Ok(fut) => Running::Chain(fut),
+                Err(panic) => {
+                    return Reply::Now(
+                        wire.result(&id, &panicked(name, &panic).for_revision(version)),
+                    );
+                }
+            }
+        } else {
+            let request = self.request_parts(&id, p.meta, out);
+            let call = ToolCall::new(&entry, arguments, request);
+            let handler = entry.def.handler;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
+                Ok(crate::server::handlers::call::ToolFuture::Ready(Some(result))) => {
+                    return Reply::Now(wire.result(&id, &result.for_revision(version)));
+                }
+                Ok(fut) => Running::Tool(fut),
+                Err(panic) => {
+                    return Reply::Now(
+                        wire.result(&id, &panicked(name, &panic).for_revision(version)),
+                    );
+                }
             }
         };
-        match fut {
-            crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
-                Reply::Now(wire.result(&id, &result.for_revision(version)))
-            }
-            fut => {
-                // In a task, a panic fails the task (a protocol-level fault: there is no
-                // result); a direct call answers with an `isError` result.
-                let round = self
-                    .round()
-                    .is_some_and(InputRound::may_become_task)
-                    .then(|| Arc::clone(self));
-                Reply::Later(
-                    id.clone(),
-                    Box::pin(async move {
-                        let result = match CatchUnwind(fut).await {
-                            Ok(r) => r,
-                            Err(msg)
-                                if round
-                                    .as_ref()
-                                    .and_then(|s| s.round())
-                                    .is_some_and(|r| r.task().is_some()) =>
-                            {
-                                tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
-                                return wire.error(
-                                    Some(&id),
-                                    &ErrorObject::internal(format!(
-                                        "tool `{name}` failed unexpectedly: {msg}"
-                                    )),
-                                );
-                            }
-                            Err(msg) => panicked_msg(name, &msg),
-                        };
-                        wire.result(&id, &result.for_revision(version))
-                    }),
-                )
-            }
-        }
+        let timeout = entry.def.limits.timeout.or(self.core.stack.tool_timeout);
+        let task = entry.def.task;
+        // In a task, a panic fails the task (a protocol-level fault: there is no result); a
+        // direct call answers with an `isError` result.
+        let round = self
+            .round()
+            .is_some_and(InputRound::may_become_task)
+            .then(|| Arc::clone(self));
+        Reply::Later(
+            id.clone(),
+            Box::pin(async move {
+                let _permit = permit;
+                let run = async {
+                    match fut {
+                        Running::Tool(f) => CatchUnwind(f).await.map(Ok),
+                        Running::Chain(f) => CatchUnwind(f).await,
+                    }
+                };
+                let outcome = match timeout {
+                    Some(limit) => tokio::time::timeout(limit, run)
+                        .await
+                        .unwrap_or_else(|_| Ok(Ok(limits::timed_out(name, limit, task)))),
+                    None => run.await,
+                };
+                match outcome {
+                    Ok(outcome) => tool_answer(&wire, &id, outcome, version),
+                    Err(msg)
+                        if round
+                            .as_ref()
+                            .and_then(|s| s.round())
+                            .is_some_and(|r| r.task().is_some()) =>
+                    {
+                        tracing::error!(tool = name, panic = %msg, "tool panicked in a task");
+                        wire.error(
+                            Some(&id),
+                            &ErrorObject::internal(format!(
+                                "tool `{name}` failed unexpectedly: {msg}"
+                            )),
+                        )
+                    }
+                    Err(msg) => wire.result(&id, &panicked_msg(name, &msg).for_revision(version)),
+                }
+            }),
+        )
+    }
+}
+
+/// A running tool call: the handler's own future, or the middleware chain around it.
+enum Running {
+    Tool(crate::server::handlers::call::ToolFuture),
+    Chain(HandlerFuture<ToolOutcome>),
+}
+
+/// The response to a tool call.
+fn tool_answer(
+    wire: &Wire,
+    id: &RequestId,
+    outcome: ToolOutcome,
+    version: ProtocolVersion,
+) -> Encoded {
+    match outcome {
+        Ok(result) => wire.result(id, &result.for_revision(version)),
+        Err(error) => wire.error(Some(id), &error),
     }
 }
 
@@ -284,26 +385,13 @@ impl Session {
             let message = format!("Resource not found: {}", p.uri);
             return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
         };
-        let request = self.request_parts(&id, p.meta, out);
         let handler = entry.def.handler;
         let uri = p.uri;
-        let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
-        run_handler(
-            id,
-            || handler(read),
-            move |id, outcome| match outcome {
+        let encode = {
+            let uri = uri.clone();
+            move |id: &RequestId, outcome: Result<ResourceOutcome, String>| match outcome {
                 Ok(Ok(contents)) => wire.result(id, &ReadResult { contents }),
-                Ok(Err(e)) => {
-                    let error = match e.kind {
-                        ResourceErrorKind::NotFound => not_found(&uri, e.message),
-                        ResourceErrorKind::Invalid => ErrorObject::invalid_params(e.message),
-                        ResourceErrorKind::Internal => {
-                            tracing::warn!(uri, error = %e.message, "resource read failed");
-                            ErrorObject::internal(format!("reading `{uri}` failed: {}", e.message))
-                        }
-                    };
-                    wire.error(Some(id), &error)
-                }
+                Ok(Err(error)) => wire.error(Some(id), &error),
                 Err(panic) => {
                     tracing::error!(uri, panic, "resource read panicked");
                     wire.error(
@@ -313,7 +401,50 @@ impl Session {
                         )),
                     )
                 }
+            }
+        };
+        if self.core.stack.has_middleware() {
+            let read = ResourceRequest {
+                origin: Origin::of(self, &id, std::time::Instant::now()),
+                uri,
+                registered: entry.def.uri,
+            };
+            let (session, request_id, meta, sink) =
+                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let run = move |read: &mut ResourceRequest| -> BoxFuture<'static, ResourceOutcome> {
+                let request = session.request_parts(&request_id, meta.clone(), &sink);
+                let uri = read.uri.clone();
+                let fut = handler(ResourceRead::new(
+                    &entry,
+                    uri.clone(),
+                    bindings.clone(),
+                    request,
+                ));
+                Box::pin(async move { fut.await.map_err(|e| resource_error(&uri, e)) })
+            };
+            let chain = &self.core.stack.chain;
+            return run_handler(
+                id,
+                || middleware::run_chain(chain, middleware::resource_hook, read, run),
+                encode,
+            );
+        }
+        let request = self.request_parts(&id, p.meta, out);
+        let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
+        run_handler(
+            id,
+            || {
+                let fut = handler(read);
+                match fut {
+                    HandlerFuture::Ready(Some(r)) => {
+                        HandlerFuture::Ready(Some(r.map_err(|e| resource_error(&uri, e))))
+                    }
+                    fut => HandlerFuture::pending(async move {
+                        fut.await.map_err(|e| resource_error(&uri, e))
+                    }),
+                }
             },
+            encode,
         )
     }
 
@@ -334,27 +465,42 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown prompt: `{}`", p.name)),
             ));
         };
-        let request = self.request_parts(&id, p.meta, out);
         let handler = entry.def.handler;
         let name = entry.def.name;
+        let encode = move |id: &RequestId, outcome: Result<PromptOutcome, String>| match outcome {
+            Ok(Ok(result)) => wire.result::<GetPromptResult>(id, &result),
+            Ok(Err(error)) => wire.error(Some(id), &error),
+            Err(panic) => {
+                tracing::error!(prompt = name, panic, "prompt panicked");
+                wire.error(
+                    Some(id),
+                    &ErrorObject::internal(format!("prompt `{name}` failed unexpectedly: {panic}")),
+                )
+            }
+        };
+        if self.core.stack.has_middleware() {
+            let get = PromptRequest {
+                origin: Origin::of(self, &id, std::time::Instant::now()),
+                name,
+                arguments: p.arguments.unwrap_or_default(),
+            };
+            let (session, request_id, meta, sink) =
+                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let run = move |get: &mut PromptRequest| -> BoxFuture<'static, PromptOutcome> {
+                let request = session.request_parts(&request_id, meta.clone(), &sink);
+                let fut = handler(PromptGet::new(&entry, get.arguments.clone(), request));
+                Box::pin(fut)
+            };
+            let chain = &self.core.stack.chain;
+            return run_handler(
+                id,
+                || middleware::run_chain(chain, middleware::prompt_hook, get, run),
+                encode,
+            );
+        }
+        let request = self.request_parts(&id, p.meta, out);
         let get = PromptGet::new(&entry, p.arguments.unwrap_or_default(), request);
-        run_handler(
-            id,
-            || handler(get),
-            move |id, outcome| match outcome {
-                Ok(Ok(result)) => wire.result::<GetPromptResult>(id, &result),
-                Ok(Err(error)) => wire.error(Some(id), &error),
-                Err(panic) => {
-                    tracing::error!(prompt = name, panic, "prompt panicked");
-                    wire.error(
-                        Some(id),
-                        &ErrorObject::internal(format!(
-                            "prompt `{name}` failed unexpectedly: {panic}"
-                        )),
-                    )
-                }
-            },
-        )
+        run_handler(id, || handler(get), encode)
     }
 
     pub(crate) fn complete(self: &Arc<Self>, id: RequestId, params: Option<&RawValue>) -> Reply {

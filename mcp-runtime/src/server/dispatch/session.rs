@@ -74,6 +74,9 @@ pub(crate) struct Session {
     pub(super) round: Option<InputRound>,
     /// How its responses are written: stamped for a per-request request.
     wire: Wire,
+    // Middleware and observability.
+    /// The client's address (HTTP: of the connection that opened the session).
+    peer_addr: OnceLock<std::net::SocketAddr>,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -109,6 +112,7 @@ impl Session {
             parent: None,
             round: None,
             wire: Wire::plain(),
+            peer_addr: OnceLock::new(),
         }
     }
 
@@ -168,6 +172,26 @@ impl Session {
 
     pub(crate) fn id(&self) -> Option<&str> {
         self.id.get().map(|id| &**id)
+    }
+
+    /// The connection's session id (a per-request request's session has none of its own).
+    pub(crate) fn session_id(&self) -> Option<Arc<str>> {
+        self.parent.as_deref().unwrap_or(self).id.get().cloned()
+    }
+
+    /// Notes the client's address (once).
+    pub(crate) fn set_peer_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.peer_addr.set(addr);
+    }
+
+    /// The client's address, when the transport has one.
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.parent
+            .as_deref()
+            .unwrap_or(self)
+            .peer_addr
+            .get()
+            .copied()
     }
 
     pub(crate) fn remember_context(self: &Arc<Self>, context: &Arc<ContextInner>) {
@@ -448,7 +472,7 @@ pub(crate) fn panicked_msg(tool: &str, msg: &str) -> CallToolResult {
     CallToolResult::error(format!("tool `{tool}` failed unexpectedly: {msg}"))
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = panic.downcast_ref::<String>() {

@@ -84,6 +84,8 @@ pub struct ToolDef {
     pub task: crate::server::TaskSupport,
     /// Runs the tool.
     pub handler: fn(ToolCall<'_>) -> ToolFuture,
+    /// How long a call may run and how many may run at once.
+    pub limits: crate::middleware::ToolLimits,
 }
 
 inventory::collect!(ToolDef);
@@ -102,6 +104,8 @@ pub(crate) struct ToolEntry {
     /// see [`param_headers`](crate::protocol::param_headers).
     pub(crate) header_params: Vec<(String, String)>,
     listing: Listing,
+    /// The permits of a tool with `max_concurrency`.
+    pub(crate) permits: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl ToolEntry {
@@ -141,6 +145,7 @@ impl ToolEntry {
             closed,
             header_params,
             listing: Default::default(),
+            permits: crate::middleware::limits::semaphore(&def.limits),
         })
     }
 
@@ -212,6 +217,7 @@ mod tests {
         output_schema: || None,
         task: crate::server::TaskSupport::Forbidden,
         handler: |_| ToolFuture::ready(crate::protocol::CallToolResult::text("")),
+        limits: crate::middleware::ToolLimits::NONE,
     };
 
     fn def_with_schema(input_schema: fn() -> JsonObject) -> &'static ToolDef {

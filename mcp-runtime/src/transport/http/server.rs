@@ -138,9 +138,10 @@ impl HttpServer {
                 biased;
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         connections.spawn(serve_connection(
                             stream,
+                            peer,
                             Arc::clone(&shared),
                             stop_rx.clone(),
                         ));
@@ -182,13 +183,18 @@ impl HttpServer {
 }
 
 /// Serves one TCP connection until it closes or the server stops.
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
     let service = service_fn(move |request| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(service::handle(shared, request).await) }
+        async move { Ok::<_, Infallible>(service::handle(shared, request, peer).await) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -50,6 +50,9 @@ pub(super) async fn serve_per_request(
     };
     log.per_request = true;
     let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+    if let Some(peer) = log.peer {
+        session.set_peer_addr(peer);
+    }
     answer(
         shared,
         None,

@@ -17,6 +17,7 @@
 
 mod headers;
 mod post;
+mod rate_limited;
 mod responses;
 mod streams;
 
@@ -43,6 +44,7 @@ use crate::server::dispatch::session::{Outbound, Reply, Session};
 
 use headers::*;
 use post::*;
+use rate_limited::*;
 use responses::*;
 use streams::*;
 
@@ -66,10 +68,17 @@ struct Log {
     body_read: bool,
     /// The request is of the per-request revision, whose errors have their own statuses.
     per_request: bool,
+    // Middleware and observability.
+    /// The client's address.
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// Serves one request and logs it.
-pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -> HttpResponse {
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<RequestBody>,
+    peer: std::net::SocketAddr,
+) -> HttpResponse {
     let started = Instant::now();
     let method = request.method().clone();
     let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
@@ -77,7 +86,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: Request<RequestBody>) -
             .headers()
             .get(header::CONTENT_LENGTH)
             .is_some_and(|n| n != "0");
-    let mut log = Log::default();
+    let mut log = Log {
+        peer: Some(peer),
+        ..Log::default()
+    };
     let mut response = route(&shared, request, &mut log).await;
     if has_body && !log.body_read {
         // Refused before its body was read: the connection cannot be reused, and the client

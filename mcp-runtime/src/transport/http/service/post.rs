@@ -119,6 +119,9 @@ pub(super) async fn post(
         // A fresh session for every message: nothing is kept between POSTs, and what such a
         // session says outside a request has nowhere to go.
         let session = Session::new(Arc::clone(&shared.core), shared.nowhere.clone());
+        if let Some(peer) = log.peer {
+            session.set_peer_addr(peer);
+        }
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
@@ -135,7 +138,7 @@ pub(super) async fn post(
 
     let Some(session_id) = headers.get(SESSION_ID) else {
         if is_initialize {
-            return initialize(shared, message, log);
+            return initialize(shared, message, log).await;
         }
         return http_error(
             StatusCode::BAD_REQUEST,
@@ -193,7 +196,7 @@ pub(super) fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<Request
 }
 
 /// `initialize` without a session: starts one.
-pub(super) fn initialize(
+pub(super) async fn initialize(
     shared: &Arc<Shared>,
     message: Incoming<'_>,
     log: &mut Log,
@@ -206,9 +209,15 @@ pub(super) fn initialize(
         return too_many_sessions(id.as_ref());
     }
     let http = shared.sessions.create(Arc::clone(&shared.core));
+    if let Some(peer) = log.peer {
+        http.session.set_peer_addr(peer);
+    }
     let bytes = match http.session.handle_incoming(message, &shared.nowhere) {
+        Reply::Now(encoded) if rate_limited(&encoded) => return too_many_requests(encoded),
         Reply::Now(encoded) => encoded.bytes,
-        Reply::None | Reply::Later(..) => {
+        // A middleware that waits: the handshake is answered when it is done.
+        Reply::Later(_, fut) => fut.await.bytes,
+        Reply::None => {
             return http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 id.as_ref(),
@@ -245,6 +254,7 @@ pub(super) async fn answer(
     drop(said_tx);
     match reply {
         Reply::None => accepted(),
+        Reply::Now(encoded) if rate_limited(&encoded) => too_many_requests(encoded),
         Reply::Now(encoded) => {
             let before = drain(&mut said);
             if (before.is_empty() && mode != Mode::Sse) || mode == Mode::Json {
