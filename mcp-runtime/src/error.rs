@@ -53,6 +53,9 @@ pub enum Error {
         /// What needed it, e.g. `--transport http`.
         what: &'static str,
     },
+    /// An option has a value that cannot work; the message says which and what to do.
+    #[error("{0}")]
+    InvalidOption(String),
 }
 
 impl From<std::io::Error> for Error {

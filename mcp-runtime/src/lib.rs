@@ -19,6 +19,7 @@ extern crate self as mcp_runtime;
 pub mod client;
 mod error;
 pub mod middleware;
+pub mod observe;
 pub mod protocol;
 mod run;
 pub mod server;

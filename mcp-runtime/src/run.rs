@@ -65,6 +65,8 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--max-sessions", "MCP_MAX_SESSIONS", true),
     ("--sse-retry", "MCP_SSE_RETRY", true),
     ("--sse-close-after", "MCP_SSE_CLOSE_AFTER", true),
+    // Metrics.
+    ("--metrics-addr", "MCP_METRICS_ADDR", true),
 ];
 
 impl LaunchOptions {
@@ -148,6 +150,7 @@ impl LaunchOptions {
             "--sse-close-after" => {
                 http.sse_close_after = Some(Duration::from_millis(parse_positive(value)?))
             }
+            "--metrics-addr" => http.metrics_addr = Some(non_empty(value)?),
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -222,7 +225,8 @@ fn help(name: &str) -> String {
                --session-timeout <SECS>   End sessions idle this long (default: 1800) [env: MCP_SESSION_TIMEOUT]\n      \
                --max-sessions <N>         Most sessions at once (default: 10000) [env: MCP_MAX_SESSIONS]\n      \
                --sse-retry <MS>           Reconnection delay told to clients (default: 1000) [env: MCP_SSE_RETRY]\n      \
-               --sse-close-after <MS>     Close SSE connections after this long; clients resume them [env: MCP_SSE_CLOSE_AFTER]\n\n\
+               --sse-close-after <MS>     Close SSE connections after this long; clients resume them [env: MCP_SSE_CLOSE_AFTER]\n      \
+               --metrics-addr <HOST:PORT> Serve Prometheus metrics at /metrics on this address [env: MCP_METRICS_ADDR]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }
@@ -271,8 +275,16 @@ impl Server {
     /// [`Error::FeatureDisabled`], before the lifespans run.
     pub async fn serve(self, opts: LaunchOptions) -> Result<(), Error> {
         opts.transport.available()?;
+        // `--metrics-addr` records metrics in a server that was given none.
+        #[cfg(feature = "metrics")]
+        let this = match (&opts.http.metrics_addr, self.recorded_metrics()) {
+            (Some(_), None) => self.metrics(&crate::observe::Metrics::new()),
+            _ => self,
+        };
+        #[cfg(not(feature = "metrics"))]
+        let this = self;
         init_logging();
-        let (core, teardown) = self.start().await?;
+        let (core, teardown) = this.start().await?;
         match opts.transport {
             #[cfg(feature = "http-server")]
             Transport::Http => {

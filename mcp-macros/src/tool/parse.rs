@@ -167,7 +167,16 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
 
 /// `timeout = "30s"`: a whole number of `ms`, `s`, `m` or `h`, more than zero.
 fn parse_timeout(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Option<u64>> {
-    let lit = attr::string(meta)?;
+    let lit = match meta.value()?.parse::<syn::Lit>()? {
+        syn::Lit::Str(s) => s,
+        other => {
+            cx.syn_error(syn::Error::new(
+                other.span(),
+                "`timeout` takes a duration as a string: `timeout = \"30s\"`",
+            ));
+            return Ok(None);
+        }
+    };
     let text = lit.value();
     match duration_ms(text.trim()) {
         Ok(ms) => Ok(Some(ms)),
@@ -211,7 +220,20 @@ fn parse_max_concurrency(
     cx: &Ctxt,
     meta: &syn::meta::ParseNestedMeta<'_>,
 ) -> syn::Result<Option<u32>> {
-    let lit: syn::LitInt = meta.value()?.parse()?;
+    let expr = meta.value()?.parse::<syn::Expr>()?;
+    let lit = match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => n.clone(),
+        _ => {
+            cx.syn_error(syn::Error::new_spanned(
+                &expr,
+                "`max_concurrency` takes a whole number: `max_concurrency = 4`",
+            ));
+            return Ok(None);
+        }
+    };
     match lit.base10_parse::<u32>() {
         Ok(0) => {
             cx.syn_error(syn::Error::new(

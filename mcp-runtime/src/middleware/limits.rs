@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::protocol::CallToolResult;
-use crate::server::TaskSupport;
+use crate::server::handlers::call::ToolFuture;
+use crate::server::{HandlerFuture, TaskSupport};
 
 /// How long one call of a tool may run, and how many calls of it may run at once:
 /// `#[tool(timeout = "30s", max_concurrency = 4)]`.
@@ -55,6 +56,30 @@ pub(crate) fn admit(
              (`max_concurrency`); try again when one has finished",
             limits.max_concurrency.unwrap_or(1)
         ))),
+    }
+}
+
+/// A tool's running call under its limits: holding its permit, stopped at its timeout.
+pub(crate) fn guard(
+    fut: ToolFuture,
+    permit: Option<OwnedSemaphorePermit>,
+    timeout: Option<Duration>,
+    name: &'static str,
+    task: TaskSupport,
+) -> ToolFuture {
+    match (fut, timeout) {
+        // Done already (the permit goes now), or nothing to watch.
+        (fut @ HandlerFuture::Ready(_), _) => fut,
+        (fut, None) if permit.is_none() => fut,
+        (fut, timeout) => HandlerFuture::pending(async move {
+            let _permit = permit;
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, fut)
+                    .await
+                    .unwrap_or_else(|_| timed_out(name, limit, task)),
+                None => fut.await,
+            }
+        }),
     }
 }
 

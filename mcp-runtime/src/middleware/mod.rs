@@ -132,6 +132,8 @@ pub(crate) struct Stack {
     pub(crate) rate_limit: Option<RateLimit>,
     /// The timeout of tools without one of their own.
     pub(crate) tool_timeout: Option<Duration>,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<crate::observe::Metrics>,
 }
 
 /// A [`Stack`] as a running server holds it.
@@ -140,12 +142,23 @@ pub(crate) struct Running {
     #[cfg(feature = "rate-limit")]
     pub(crate) rate_limit: Option<rate_limit::Limiter>,
     pub(crate) tool_timeout: Option<Duration>,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<crate::observe::Metrics>,
 }
 
 impl Stack {
     pub(crate) fn start(self) -> Running {
+        #[allow(unused_mut)]
+        let mut chain = self.chain;
+        // Metrics see everything, the other middleware's time included.
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &self.metrics {
+            chain.insert(0, Arc::new(crate::observe::metrics::Recorder(m.clone())));
+        }
         Running {
-            chain: self.chain.into(),
+            chain: chain.into(),
+            #[cfg(feature = "metrics")]
+            metrics: self.metrics,
             #[cfg(feature = "rate-limit")]
             rate_limit: self.rate_limit.as_ref().map(rate_limit::Limiter::new),
             tool_timeout: self.tool_timeout,
@@ -169,14 +182,22 @@ impl Running {
     }
 
     /// Refuses a request over the rate limit, with how long to wait.
-    pub(crate) fn over_limit(&self, origin: &Origin) -> Option<crate::protocol::ErrorObject> {
+    pub(crate) fn over_limit(
+        &self,
+        origin: &Origin,
+        method: &str,
+    ) -> Option<crate::protocol::ErrorObject> {
         #[cfg(feature = "rate-limit")]
         if let Some(limiter) = &self.rate_limit
             && let Err(wait) = limiter.check(origin)
         {
+            #[cfg(feature = "metrics")]
+            if let Some(m) = &self.metrics {
+                m.rate_limited(method);
+            }
             return Some(rate_limit::refused(wait));
         }
-        let _ = origin;
+        let _ = (origin, method);
         None
     }
 }

@@ -315,6 +315,24 @@ impl Server {
         self
     }
 
+    /// Records Prometheus metrics in `metrics` ([`Metrics`](crate::observe::Metrics): the
+    /// series it lists): requests by method and outcome, calls by name with their latency,
+    /// requests in flight, sessions, SSE streams, auth failures and rate-limited requests.
+    /// Over HTTP they are served at `/metrics` on the MCP port when it is bound to a loopback
+    /// address, and on [`HttpOptions::metrics_addr`](crate::HttpOptions::metrics_addr)
+    /// (`--metrics-addr`) when set.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: &crate::observe::Metrics) -> Server {
+        self.stack.metrics = Some(metrics.clone());
+        self
+    }
+
+    /// The metrics given to [`Server::metrics`].
+    #[cfg(feature = "metrics")]
+    pub(crate) fn recorded_metrics(&self) -> Option<&crate::observe::Metrics> {
+        self.stack.metrics.as_ref()
+    }
+
     /// How long a call of a tool without a timeout of its own (`#[tool(timeout = "...")]`)
     /// may run before it is stopped and answered with a tool error naming the limit.
     /// Default: none.
@@ -412,6 +430,10 @@ impl Server {
             stack: self.stack.start(),
         });
         self.handle.attach(&core);
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &core.stack.metrics {
+            m.attach(&core);
+        }
         Ok(core)
     }
 }

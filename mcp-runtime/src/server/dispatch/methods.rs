@@ -23,6 +23,7 @@ use crate::protocol::{
 };
 use crate::server::HandlerFuture;
 use crate::server::handlers::call::ToolCall;
+use crate::server::handlers::call::ToolFuture;
 use crate::server::handlers::completion::{Completion, CompletionContext, CompletionRequest};
 use crate::server::handlers::prompt::{GetPromptResult, PromptGet};
 use crate::server::handlers::resource::{ResourceErrorKind, ResourceRead};
@@ -210,15 +211,11 @@ impl Session {
         };
         let version = self.protocol_version();
         let name = entry.def.name;
-        let permit = match limits::admit(name, &entry.def.limits, entry.permits.as_ref()) {
-            Ok(permit) => permit,
-            Err(busy) => return Reply::Now(wire.result(&id, &busy.for_revision(version))),
-        };
+        let timeout = entry.def.limits.timeout.or(self.core.stack.tool_timeout);
         let arguments = p.arguments.unwrap_or_default();
         let fut = if self.core.stack.has_middleware() {
-            let started = std::time::Instant::now();
             let call = ToolRequest {
-                origin: Origin::of(self, &id, started),
+                origin: Origin::of(self, &id, std::time::Instant::now()),
                 name,
                 arguments,
             };
@@ -226,8 +223,14 @@ impl Session {
                 (Arc::clone(self), id.clone(), p.meta, out.clone());
             let tool = Arc::clone(&entry);
             let run = move |call: &mut ToolRequest| -> BoxFuture<'static, ToolOutcome> {
+                let def = tool.def;
+                let permit = match limits::admit(def.name, &def.limits, tool.permits.as_ref()) {
+                    Ok(permit) => permit,
+                    Err(busy) => return Box::pin(std::future::ready(Ok(busy))),
+                };
                 let request = session.request_parts(&request_id, meta.clone(), &sink);
-                let fut = (tool.def.handler)(ToolCall::new(&tool, call.arguments.clone(), request));
+                let fut = (def.handler)(ToolCall::new(&tool, call.arguments.clone(), request));
+                let fut = limits::guard(fut, permit, timeout, def.name, def.task);
                 Box::pin(async move { Ok(fut.await) })
             };
             let chain = &self.core.stack.chain;
@@ -245,14 +248,18 @@ impl Session {
                 }
             }
         } else {
+            let permit = match limits::admit(name, &entry.def.limits, entry.permits.as_ref()) {
+                Ok(permit) => permit,
+                Err(busy) => return Reply::Now(wire.result(&id, &busy.for_revision(version))),
+            };
             let request = self.request_parts(&id, p.meta, out);
             let call = ToolCall::new(&entry, arguments, request);
             let handler = entry.def.handler;
             match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
-                Ok(crate::server::handlers::call::ToolFuture::Ready(Some(result))) => {
+                Ok(ToolFuture::Ready(Some(result))) => {
                     return Reply::Now(wire.result(&id, &result.for_revision(version)));
                 }
-                Ok(fut) => Running::Tool(fut),
+                Ok(fut) => Running::Tool(limits::guard(fut, permit, timeout, name, entry.def.task)),
                 Err(panic) => {
                     return Reply::Now(
                         wire.result(&id, &panicked(name, &panic).for_revision(version)),
@@ -260,8 +267,6 @@ impl Session {
                 }
             }
         };
-        let timeout = entry.def.limits.timeout.or(self.core.stack.tool_timeout);
-        let task = entry.def.task;
         // In a task, a panic fails the task (a protocol-level fault: there is no result); a
         // direct call answers with an `isError` result.
         let round = self
@@ -271,18 +276,9 @@ impl Session {
         Reply::Later(
             id.clone(),
             Box::pin(async move {
-                let _permit = permit;
-                let run = async {
-                    match fut {
-                        Running::Tool(f) => CatchUnwind(f).await.map(Ok),
-                        Running::Chain(f) => CatchUnwind(f).await,
-                    }
-                };
-                let outcome = match timeout {
-                    Some(limit) => tokio::time::timeout(limit, run)
-                        .await
-                        .unwrap_or_else(|_| Ok(Ok(limits::timed_out(name, limit, task)))),
-                    None => run.await,
+                let outcome = match fut {
+                    Running::Tool(f) => CatchUnwind(f).await.map(Ok),
+                    Running::Chain(f) => CatchUnwind(f).await,
                 };
                 match outcome {
                     Ok(outcome) => tool_answer(&wire, &id, outcome, version),
@@ -309,7 +305,7 @@ impl Session {
 
 /// A running tool call: the handler's own future, or the middleware chain around it.
 enum Running {
-    Tool(crate::server::handlers::call::ToolFuture),
+    Tool(ToolFuture),
     Chain(HandlerFuture<ToolOutcome>),
 }
 

@@ -26,7 +26,7 @@ impl Session {
     ) -> Reply {
         let stack = &self.core.stack;
         let origin = Origin::of(self, &id, Instant::now());
-        if let Some(error) = stack.over_limit(&origin) {
+        if let Some(error) = stack.over_limit(&origin, method) {
             tracing::debug!(method, "request refused by the rate limit");
             return Reply::Now(Encoded::error(Some(&id), &error));
         }

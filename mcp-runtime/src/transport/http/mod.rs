@@ -20,6 +20,8 @@
 //!
 //! Everything but [`HttpOptions`] needs the `http-server` feature.
 
+#[cfg(feature = "http-server")]
+mod metrics_endpoint;
 mod options;
 #[cfg(feature = "http-server")]
 mod security;

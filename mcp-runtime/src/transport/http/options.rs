@@ -67,6 +67,12 @@ pub struct HttpOptions {
     pub replay_buffer: usize,
     /// On shutdown, how long requests in flight may take to finish (default 10 s).
     pub shutdown_timeout: Duration,
+    // Metrics.
+    /// Also serve the server's [metrics](crate::Server::metrics) at `/metrics` on this
+    /// address (`host:port`, e.g. `127.0.0.1:9464`), and nowhere else. Without it, `/metrics`
+    /// is served on the MCP port only when that is bound to a loopback address, never on a
+    /// public one. Needs the `metrics` feature.
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -88,6 +94,7 @@ impl Default for HttpOptions {
             sse_close_after: None,
             replay_buffer: 256,
             shutdown_timeout: crate::transport::lines::DRAIN_DEADLINE,
+            metrics_addr: None,
         }
     }
 }
@@ -114,6 +121,7 @@ impl fmt::Debug for HttpOptions {
             .field("sse_close_after", &self.sse_close_after)
             .field("replay_buffer", &self.replay_buffer)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }

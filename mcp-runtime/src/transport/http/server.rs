@@ -28,6 +28,10 @@ pub(crate) struct Shared {
     pub(crate) sessions: SessionStore,
     /// A sink nobody reads, for what has nowhere to go (a stateless session's own messages).
     pub(crate) nowhere: crate::server::dispatch::session::Outbound,
+    // Metrics.
+    /// `/metrics` is served on the MCP port (a loopback bind without `metrics_addr`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) serves_metrics: bool,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -48,6 +52,9 @@ pub struct HttpServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     teardown: crate::server::Teardown,
+    // Metrics.
+    /// The `metrics_addr` listener, serving until the server stops.
+    metrics: Option<super::metrics_endpoint::Endpoint>,
 }
 
 impl fmt::Debug for HttpServer {
@@ -87,6 +94,14 @@ impl HttpServer {
             }
         };
         let addr = listener.local_addr()?;
+        let metrics = match super::metrics_endpoint::bind(&core, &options).await {
+            Ok(m) => m,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        let serves_metrics = addr.ip().is_loopback() && options.metrics_addr.is_none();
         let guard = Guard::new(&options, addr.ip().is_loopback());
         let sessions = SessionStore::new(&options);
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
@@ -99,14 +114,21 @@ impl HttpServer {
                 guard,
                 sessions,
                 nowhere,
+                serves_metrics,
             }),
             teardown,
+            metrics,
         })
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` is served on when [`HttpOptions::metrics_addr`] is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
     }
 
     /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
@@ -127,8 +149,10 @@ impl HttpServer {
             listener,
             shared,
             teardown,
+            metrics,
             ..
         } = self;
+        let _metrics = metrics.map(super::metrics_endpoint::Endpoint::serve);
         let (stop_tx, stop_rx) = watch::channel(false);
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
         let mut connections = JoinSet::new();

@@ -42,6 +42,9 @@ use crate::protocol::per_request::{self, Envelope};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
 use crate::server::dispatch::session::{Outbound, Reply, Session};
 
+#[cfg(feature = "metrics")]
+pub(crate) use responses::{metrics_response, not_found};
+
 use headers::*;
 use post::*;
 use rate_limited::*;
@@ -130,6 +133,15 @@ async fn route(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Lo
         log.health_check = true;
         return text(StatusCode::OK, "ok\n");
     }
+    #[cfg(feature = "metrics")]
+    if path == "/metrics"
+        && matches!(*request.method(), Method::GET | Method::HEAD)
+        && shared.serves_metrics
+        && let Some(m) = &shared.core.stack.metrics
+    {
+        log.health_check = true;
+        return metrics_response(m);
+    }
     if path != shared.options.path {
         return text(
             StatusCode::NOT_FOUND,
@@ -150,6 +162,10 @@ async fn route(shared: &Arc<Shared>, request: Request<RequestBody>, log: &mut Lo
         return preflight();
     }
     if let Err(refusal) = shared.guard.check_token(headers) {
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &shared.core.stack.metrics {
+            m.auth_failure();
+        }
         return refused(refusal);
     }
     match *request.method() {
@@ -206,11 +222,14 @@ fn get(shared: &Arc<Shared>, headers: &HeaderMap, log: &mut Log) -> HttpResponse
         }
     }
     log.sse = true;
-    sse_response(SseBody::new(
-        events,
-        shared.options.sse_keep_alive,
-        shared.options.sse_close_after,
-    ))
+    sse_response(
+        SseBody::new(
+            events,
+            shared.options.sse_keep_alive,
+            shared.options.sse_close_after,
+        )
+        .counted(&shared.core),
+    )
 }
 
 /// DELETE: ends the session.
