@@ -232,6 +232,10 @@ fn help(name: &str) -> String {
 }
 
 /// Installs a stderr logger unless the program set one; `RUST_LOG` picks the level.
+///
+/// `MCP_LOG_FORMAT=json` writes one JSON object per line (the event's fields, and those of
+/// the request span it happened in). With the `otlp` feature, when the `OTEL_*` variables
+/// configure an exporter ([`observe::otlp`](crate::observe::otlp)), spans are exported too.
 pub fn init_logging() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
@@ -239,12 +243,34 @@ pub fn init_logging() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
+    let json = std::env::var("MCP_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let layer = if json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .boxed()
+    };
+    #[cfg(feature = "otlp")]
+    let otel = crate::observe::otlp::configured()
+        .then(|| {
+            crate::observe::otlp::layer()
+                .map_err(|e| eprintln!("traces will not be exported: {e}"))
+                .ok()
+        })
+        .flatten();
+    #[cfg(not(feature = "otlp"))]
+    let otel: Option<tracing_subscriber::layer::Identity> = None;
     let _ = tracing_subscriber::registry()
         .with(layer)
+        .with(otel)
         .with(filter)
         .try_init();
 }
@@ -283,8 +309,22 @@ impl Server {
         };
         #[cfg(not(feature = "metrics"))]
         let this = self;
+        // An OTLP exporter configured by `OTEL_*` gets the request spans.
+        #[cfg(feature = "otlp")]
+        let this = if crate::observe::otlp::configured() {
+            this.traces()
+        } else {
+            this
+        };
         init_logging();
-        let (core, teardown) = this.start().await?;
+        let served = this.serve_started(opts).await;
+        #[cfg(feature = "otlp")]
+        crate::observe::otlp::shutdown();
+        served
+    }
+
+    async fn serve_started(self, opts: LaunchOptions) -> Result<(), Error> {
+        let (core, teardown) = self.start().await?;
         match opts.transport {
             #[cfg(feature = "http-server")]
             Transport::Http => {

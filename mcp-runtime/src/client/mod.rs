@@ -109,7 +109,7 @@ use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::lines::{Line, read_line_async, serve_lines};
 
 #[cfg(feature = "client-http")]
-mod http;
+pub(crate) mod http;
 
 #[cfg(feature = "client-http")]
 pub use http::HttpClientOptions;

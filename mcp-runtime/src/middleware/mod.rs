@@ -134,6 +134,8 @@ pub(crate) struct Stack {
     pub(crate) tool_timeout: Option<Duration>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::observe::Metrics>,
+    /// A span per request (`Server::traces`).
+    pub(crate) traces: bool,
 }
 
 /// A [`Stack`] as a running server holds it.
@@ -154,6 +156,10 @@ impl Stack {
         #[cfg(feature = "metrics")]
         if let Some(m) = &self.metrics {
             chain.insert(0, Arc::new(crate::observe::metrics::Recorder(m.clone())));
+        }
+        // The request's span is around everything, metrics included.
+        if self.traces {
+            chain.insert(0, Arc::new(crate::observe::trace::Tracer));
         }
         Running {
             chain: chain.into(),

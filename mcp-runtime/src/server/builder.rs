@@ -333,6 +333,18 @@ impl Server {
         self.stack.metrics.as_ref()
     }
 
+    /// Opens a span for each request, and one for each tool's execution, after the
+    /// OpenTelemetry semantic conventions for MCP (see `docs/observability.md`); handlers'
+    /// own `tracing` spans nest inside. With the `otlp` feature they are exported over OTLP,
+    /// continuing the client's trace (`traceparent` in `params._meta` or in HTTP headers);
+    /// [`Server::run`](crate::Server::run) turns this on by itself when the `OTEL_*`
+    /// variables configure an exporter. The spans are at the INFO level, target
+    /// `mcp_runtime::request`.
+    pub fn traces(mut self) -> Server {
+        self.stack.traces = true;
+        self
+    }
+
     /// How long a call of a tool without a timeout of its own (`#[tool(timeout = "...")]`)
     /// may run before it is stopped and answered with a tool error naming the limit.
     /// Default: none.

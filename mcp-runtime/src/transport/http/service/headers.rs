@@ -57,7 +57,11 @@ pub(super) async fn serve_per_request(
         shared,
         None,
         &session,
-        |out| session.serve_checked(id, &method, params, &envelope, meta, out),
+        |out| {
+            crate::observe::with_trace_headers(headers, || {
+                session.serve_checked(id, &method, params, &envelope, meta, out)
+            })
+        },
         mode,
         log,
     )

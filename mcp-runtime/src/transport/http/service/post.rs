@@ -129,7 +129,11 @@ pub(super) async fn post(
             shared,
             None,
             &session,
-            |out| session.handle_incoming(message, out),
+            |out| {
+                crate::observe::with_trace_headers(headers, || {
+                    session.handle_incoming(message, out)
+                })
+            },
             mode,
             log,
         )
@@ -158,7 +162,7 @@ pub(super) async fn post(
         shared,
         Some(&http),
         &session,
-        |out| session.handle_incoming(message, out),
+        |out| crate::observe::with_trace_headers(headers, || session.handle_incoming(message, out)),
         mode,
         log,
     )
