@@ -244,16 +244,26 @@ pub fn init_logging() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let json = std::env::var("MCP_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // Lines go to a writer thread, which writes them in batches; a burst beyond the bound
+    // drops lines (and says how many) rather than holding requests up.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(64 * 1024)
+        .thread_name("mcp-log-writer")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let layer = if json {
         tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
-            .with_span_list(false)
-            .with_writer(std::io::stderr)
+            .with_span_list(true)
+            .with_writer(writer)
             .boxed()
     } else {
         tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
             .boxed()
@@ -268,11 +278,24 @@ pub fn init_logging() {
         .flatten();
     #[cfg(not(feature = "otlp"))]
     let otel: Option<tracing_subscriber::layer::Identity> = None;
-    let _ = tracing_subscriber::registry()
+    if tracing_subscriber::registry()
         .with(layer)
         .with(otel)
         .with(filter)
-        .try_init();
+        .try_init()
+        .is_ok()
+    {
+        *LOG_WRITER.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+    }
+}
+
+/// The log writer thread of [`init_logging`], until [`flush_logs`].
+static LOG_WRITER: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
+    std::sync::Mutex::new(None);
+
+/// Writes out the log lines not yet written (when serving ends).
+pub(crate) fn flush_logs() {
+    drop(LOG_WRITER.lock().unwrap_or_else(|e| e.into_inner()).take());
 }
 
 impl Server {
@@ -320,6 +343,7 @@ impl Server {
         let served = this.serve_started(opts).await;
         #[cfg(feature = "otlp")]
         crate::observe::otlp::shutdown();
+        flush_logs();
         served
     }
 
@@ -375,7 +399,9 @@ impl Server {
     pub async fn serve_http(self, options: HttpOptions) -> Result<(), Error> {
         init_logging();
         let (core, teardown) = self.start().await?;
-        serve_http(core, teardown, options).await
+        let served = serve_http(core, teardown, options).await;
+        flush_logs();
+        served
     }
 }
 
