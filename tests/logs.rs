@@ -31,6 +31,7 @@ fn stdio_requests_are_logged_at_debug_as_json_lines() {
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
         r#"{"jsonrpc":"2.0","id":"two\nlines","method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#,
         r#"{"jsonrpc":"2.0","id":3,"method":"no/such"}"#,
+        r#"{"jsonrpc":"2.0","id":4,"method":"forged\n\u001b[31mline"}"#,
     ] {
         writeln!(stdin, "{line}").unwrap();
     }
@@ -50,20 +51,23 @@ fn stdio_requests_are_logged_at_debug_as_json_lines() {
         .read_to_string(&mut err)
         .unwrap();
     assert!(child.wait().unwrap().success(), "{err}");
-    assert_eq!(out.lines().count(), 3, "{out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
     let requests: Vec<Value> = json_lines(&err)
         .into_iter()
         .filter(|l| l["target"] == "mcp_runtime::stdio" && l["fields"]["message"] == "request")
         .collect();
-    assert_eq!(requests.len(), 3, "{err}");
+    assert_eq!(requests.len(), 4, "{err}");
     assert!(requests.iter().all(|r| r["level"] == "DEBUG"));
     let call = &requests[1]["fields"];
     assert_eq!(call["rpc"], "tools/call");
-    // The client's id, escaped: no line break reaches the log.
-    assert_eq!(call["id"], r#""two\\nlines""#);
+    // The client's id as its JSON text: no line break reaches the log.
+    assert_eq!(call["id"], r#""two\nlines""#);
     assert_eq!(call["error"], 0);
     assert!(call["micros"].is_u64());
     assert_eq!(requests[2]["fields"]["error"], -32601);
+    // A method with control characters is written escaped.
+    assert_eq!(requests[3]["fields"]["rpc"], r"forged\n\u{1b}[31mline");
+    assert!(!err.contains('\u{1b}'), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

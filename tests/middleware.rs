@@ -536,8 +536,11 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A tool call's session and peer address.
+type Seen = (Option<String>, Option<std::net::SocketAddr>);
+
 /// Notes each tool call's session and peer address.
-struct Peers(Arc<Mutex<Vec<(Option<String>, Option<std::net::SocketAddr>)>>>);
+struct Peers(Arc<Mutex<Vec<Seen>>>);
 
 impl Middleware for Peers {
     fn on_call_tool<'a>(

@@ -190,9 +190,10 @@ impl RequestLine {
     fn log(&self, started: Instant, error: Option<i64>) {
         tracing::debug!(
             target: "mcp_runtime::stdio",
-            // Client strings, escaped: a control character cannot forge a line.
+            // The method escaped, so that a control character cannot forge a line; the id
+            // as its JSON text, which has none.
             rpc = %self.method.escape_debug(),
-            id = %self.id.escape_debug(),
+            id = %self.id,
             error = error.unwrap_or(0),
             micros = started.elapsed().as_micros() as u64,
             "request"
