@@ -235,7 +235,7 @@ fn help(name: &str) -> String {
 ///
 /// `MCP_LOG_FORMAT=json` writes one JSON object per line (the event's fields, and those of
 /// the request span it happened in). With the `otlp` feature, when the `OTEL_*` variables
-/// configure an exporter ([`observe::otlp`](crate::observe::otlp)), spans are exported too.
+/// configure an exporter (`mcp_runtime::observe::otlp`), spans are exported too.
 pub fn init_logging() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;

@@ -5,7 +5,7 @@
 //! `rpc.response.status_code` when it fails; a child span `execute_tool {name}` around each
 //! tool's execution, inside which the handler's own `tracing` spans nest.
 //!
-//! With the `otlp` feature the spans are exported over OTLP (see [`otlp`](super::otlp)), and
+//! With the `otlp` feature the spans are exported over OTLP (see `observe::otlp`), and
 //! a trace the client started is continued: from the W3C `traceparent` and `tracestate` in
 //! `params._meta`, else from the HTTP request's `traceparent` and `tracestate` headers.
 

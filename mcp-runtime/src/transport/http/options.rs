@@ -68,7 +68,7 @@ pub struct HttpOptions {
     /// On shutdown, how long requests in flight may take to finish (default 10 s).
     pub shutdown_timeout: Duration,
     // Metrics.
-    /// Also serve the server's [metrics](crate::Server::metrics) at `/metrics` on this
+    /// Also serve the server's metrics (`Server::metrics`) at `/metrics` on this
     /// address (`host:port`, e.g. `127.0.0.1:9464`), and nowhere else. Without it, `/metrics`
     /// is served on the MCP port only when that is bound to a loopback address, never on a
     /// public one. Needs the `metrics` feature.
