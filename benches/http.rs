@@ -24,6 +24,11 @@
 //! `MCP_BENCH_BEFORE=<path of another bench_add>` adds a fifth, **per-request (before)**: the
 //! same per-request load against that binary (an earlier build, say), in the same run.
 //!
+//! `MCP_BENCH_OBSERVE=1` adds two more with sessions: **sessions + access log** (`RUST_LOG=info`,
+//! one access-log line per request) and **sessions + metrics + traces** (the server records
+//! Prometheus metrics and opens the request and tool spans, `RUST_LOG=warn,mcp_runtime::request=info`
+//! so that a subscriber takes them, no exporter).
+//!
 //! For each number of connections in `MCP_BENCH_CONNS` (default `1,16,64`), every connection
 //! runs a closed loop of `tools/call add` POSTs (keep-alive, one request in flight per
 //! connection) for `MCP_BENCH_SECONDS` (default 3) after half a second of warm-up; the table
@@ -68,10 +73,17 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, args: &[&str]) -> Server {
+        Server::start_with(bin, args, &[])
+    }
+
+    /// Starts `bin` with `args` and the environment variables `env` (`RUST_LOG` among them
+    /// replaces `MCP_BENCH_LOG`'s).
+    fn start_with(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let log = std::env::var("MCP_BENCH_LOG").unwrap_or_else(|_| "warn".into());
         let mut child = Command::new(bin)
             .args(args)
             .env("RUST_LOG", log)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -409,6 +421,25 @@ fn main() {
         servers.push((
             "sessions + JWT",
             Server::start(&ours_bin, &[&http[..], &jwt_args].concat()),
+            Mode::Handshake,
+        ));
+    }
+    if std::env::var_os("MCP_BENCH_OBSERVE").is_some() {
+        servers.push((
+            "sessions + access log",
+            Server::start_with(&ours_bin, &http, &[("RUST_LOG", "info")]),
+            Mode::Handshake,
+        ));
+        servers.push((
+            "sessions + metrics + traces",
+            Server::start_with(
+                &ours_bin,
+                &http,
+                &[
+                    ("MCP_BENCH_OBSERVE", "1"),
+                    ("RUST_LOG", "warn,mcp_runtime::request=info"),
+                ],
+            ),
             Mode::Handshake,
         ));
     }

@@ -11,5 +11,14 @@ fn add(a: i64, b: i64) -> i64 {
 
 #[tokio::main]
 async fn main() -> Result<(), mcp_runtime::Error> {
-    Server::new("bench").run().await
+    let server = Server::new("bench");
+    // The HTTP benchmark's "metrics + traces" server.
+    let server = if std::env::var_os("MCP_BENCH_OBSERVE").is_some() {
+        server
+            .metrics(&mcp_runtime::observe::Metrics::new())
+            .traces()
+    } else {
+        server
+    };
+    server.run().await
 }

@@ -246,6 +246,7 @@ static HAND: ToolDef = ToolDef {
     scopes: None,
     states: Vec::new,
     text: None,
+    limits: mcp_runtime::ToolLimits::NONE,
 };
 
 #[tokio::test]

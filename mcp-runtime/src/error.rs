@@ -70,6 +70,9 @@ pub enum Error {
     /// names each item, where it is declared, and the type.
     #[error("{0}")]
     MissingState(String),
+    /// An option has a value that cannot work; the message says which and what to do.
+    #[error("{0}")]
+    InvalidOption(String),
 }
 
 impl From<std::io::Error> for Error {

@@ -8,7 +8,8 @@
         feature = "client",
         feature = "client-http",
         feature = "per-request-crypto",
-        feature = "skills"
+        feature = "skills",
+        feature = "rate-limit"
     )),
     allow(dead_code, unused_imports)
 )]
@@ -27,6 +28,8 @@ mod escape;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod middleware;
+pub mod observe;
 pub mod protocol;
 mod run;
 pub mod server;
@@ -70,15 +73,16 @@ pub use mcp_macros::prompt;
 pub use mcp_macros::resource;
 #[doc = include_str!("tool.md")]
 pub use mcp_macros::tool;
+pub use middleware::{Middleware, ToolLimits};
 pub use protocol::{CallToolResult, Content, ResourceContents, Role};
 pub use run::{Launch, LaunchOptions, Transport, init_logging};
 pub use server::{
     Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
     IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptError,
-    PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root,
-    SafePath, SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State,
-    StateNeed, TaskSupport, ToolAnnotations, ToolDef, ToolError, Unchecked,
+    PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SafePath,
+    SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State, StateNeed,
+    TaskSupport, ToolAnnotations, ToolDef, ToolError, Unchecked,
 };
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
@@ -88,9 +92,9 @@ pub use transport::http::HttpServer;
 pub mod prelude {
     #[cfg(feature = "client")]
     pub use crate::Client;
-    pub use crate::auth::{Headers, PeerAddr, Principal};
     #[cfg(feature = "client")]
     pub use crate::ClientOptions;
+    pub use crate::auth::{Headers, PeerAddr, Principal};
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
@@ -104,6 +108,7 @@ pub mod prelude {
 /// What macro expansions name. Not public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::middleware::ToolLimits;
     pub use crate::protocol::JsonObject;
     pub use crate::protocol::Role;
     #[cfg(feature = "skills")]

@@ -106,6 +106,8 @@ const OPTIONS: &[(&str, &str, bool)] = &[
         true,
     ),
     ("--oauth-scopes", "MCP_OAUTH_SCOPES", true),
+    // Metrics.
+    ("--metrics-addr", "MCP_METRICS_ADDR", true),
 ];
 
 /// Flags whose value is a secret: on the command line, other users of the machine can read
@@ -258,6 +260,7 @@ impl LaunchOptions {
                     other => unreachable!("no option {other}"),
                 }
             }
+            "--metrics-addr" => http.metrics_addr = Some(non_empty(value)?),
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -383,11 +386,16 @@ fn help(name: &str) -> String {
                --oauth-client-id <ID>     Introspect as this client [env: MCP_OAUTH_CLIENT_ID]\n      \
                --oauth-client-secret-file <FILE>  Its secret [env: MCP_OAUTH_CLIENT_SECRET]\n      \
                --oauth-scopes <LIST>      Scopes advertised (default: those the tools declare) [env: MCP_OAUTH_SCOPES]\n\n\
+               --metrics-addr <HOST:PORT> Serve Prometheus metrics at /metrics on this address [env: MCP_METRICS_ADDR]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }
 
 /// Installs a stderr logger unless the program set one; `RUST_LOG` picks the level.
+///
+/// `MCP_LOG_FORMAT=json` writes one JSON object per line (the event's fields, and those of
+/// the request span it happened in). With the `otlp` feature, when the `OTEL_*` variables
+/// configure an exporter (`mcp_runtime::observe::otlp`), spans are exported too.
 pub fn init_logging() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
@@ -395,14 +403,59 @@ pub fn init_logging() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
-    let _ = tracing_subscriber::registry()
+    let json = std::env::var("MCP_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // Lines go to a writer thread, which writes them in batches; a burst beyond the bound
+    // drops lines (and says how many) rather than holding requests up.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(64 * 1024)
+        .thread_name("mcp-log-writer")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
+    let layer = if json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(writer)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .boxed()
+    };
+    #[cfg(feature = "otlp")]
+    let otel = crate::observe::otlp::configured()
+        .then(|| {
+            crate::observe::otlp::layer()
+                .map_err(|e| eprintln!("traces will not be exported: {e}"))
+                .ok()
+        })
+        .flatten();
+    #[cfg(not(feature = "otlp"))]
+    let otel: Option<tracing_subscriber::layer::Identity> = None;
+    if tracing_subscriber::registry()
         .with(layer)
+        .with(otel)
         .with(filter)
-        .try_init();
+        .try_init()
+        .is_ok()
+    {
+        *LOG_WRITER.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+    }
+}
+
+/// The log writer thread of [`init_logging`], until [`flush_logs`].
+static LOG_WRITER: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
+    std::sync::Mutex::new(None);
+
+/// Writes out the log lines not yet written (when serving ends).
+pub(crate) fn flush_logs() {
+    drop(LOG_WRITER.lock().unwrap_or_else(|e| e.into_inner()).take());
 }
 
 impl Server {
@@ -431,9 +484,32 @@ impl Server {
     ///
     /// A transport compiled out of this build fails at once with
     /// [`Error::FeatureDisabled`], before the lifespans run.
-    pub async fn serve(mut self, mut opts: LaunchOptions) -> Result<(), Error> {
+    pub async fn serve(self, opts: LaunchOptions) -> Result<(), Error> {
         opts.transport.available()?;
+        // `--metrics-addr` records metrics in a server that was given none.
+        #[cfg(feature = "metrics")]
+        let this = match (&opts.http.metrics_addr, self.recorded_metrics()) {
+            (Some(_), None) => self.metrics(&crate::observe::Metrics::new()),
+            _ => self,
+        };
+        #[cfg(not(feature = "metrics"))]
+        let this = self;
+        // An OTLP exporter configured by `OTEL_*` gets the request spans.
+        #[cfg(feature = "otlp")]
+        let this = if crate::observe::otlp::configured() {
+            this.traces()
+        } else {
+            this
+        };
         init_logging();
+        let served = this.serve_started(opts).await;
+        #[cfg(feature = "otlp")]
+        crate::observe::otlp::shutdown();
+        flush_logs();
+        served
+    }
+
+    async fn serve_started(mut self, mut opts: LaunchOptions) -> Result<(), Error> {
         self.lend_auth(&mut opts.http);
         let warnings = std::mem::take(&mut self.launch_warnings);
         // Told by the HTTP server only: the secrets they are about are its options.
@@ -496,7 +572,9 @@ impl Server {
         self.lend_auth(&mut options);
         let warnings = std::mem::take(&mut self.launch_warnings);
         let (core, teardown) = self.start().await?;
-        serve_http(core, teardown, options, warnings).await
+        let served = serve_http(core, teardown, options, warnings).await;
+        flush_logs();
+        served
     }
 }
 

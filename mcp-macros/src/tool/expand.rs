@@ -99,6 +99,15 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
         quote!(::core::option::Option::None)
     };
 
+    let timeout = match tool.options.timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#ms))),
+        None => quote!(::core::option::Option::None),
+    };
+    let max_concurrency = match tool.options.max_concurrency {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+
     let (items, describes) = (&params.items, &params.describes);
     let states_fn = params.states_fn(&mcp);
     let text_copy = opt_bool(tool.options.text);
@@ -153,6 +162,10 @@ pub(crate) fn expand(tool: &Tool) -> TokenStream {
                     scopes: #scopes,
                     states: __mcp_states,
                     text: #text_copy,
+                    limits: #mcp::ToolLimits {
+                        timeout: #timeout,
+                        max_concurrency: #max_concurrency,
+                    },
                 }
             }
         };

@@ -25,6 +25,8 @@ pub(crate) const TOOL_KEYS: &[&str] = &[
     "blocking",
     "task",
     "scopes",
+    "timeout",
+    "max_concurrency",
     "crate",
     "app",
     // first-day checks
@@ -71,6 +73,10 @@ pub(crate) struct Options {
     // --- first-day checks
     /// `text = false`: structured results without their text copy; `None` follows the server.
     pub(crate) text: Option<bool>,
+    /// `timeout = "30s"`, in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
+    /// `max_concurrency = N`.
+    pub(crate) max_concurrency: Option<u32>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,6 +120,8 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
     let mut app = Slot::new("app");
     // first-day checks
     let mut text = Slot::new("text");
+    let mut timeout = Slot::new("timeout");
+    let mut max_concurrency = Slot::new("max_concurrency");
     let parser = syn::meta::parser(|meta| {
         let span = meta.path.span();
         if common.parse(cx, &meta)? {
@@ -135,6 +143,14 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             }
         } else if meta.path.is_ident("text") {
             text.set(cx, span, attr::flag(&meta)?);
+        } else if meta.path.is_ident("timeout") {
+            if let Some(ms) = parse_timeout(cx, &meta)? {
+                timeout.set(cx, span, ms);
+            }
+        } else if meta.path.is_ident("max_concurrency") {
+            if let Some(n) = parse_max_concurrency(cx, &meta)? {
+                max_concurrency.set(cx, span, n);
+            }
         } else if let Some(annotation) = attr::key(&meta)
             .and_then(|key| attr::did_you_mean(&key, ANNOTATION_KEYS[1..].iter().copied()))
         {
@@ -165,8 +181,101 @@ fn parse_options(cx: &Ctxt, args: TokenStream) -> (CommonOptions, Options) {
             blocking: blocking.get().unwrap_or(false),
             task: task.get(),
             text: text.get(),
+            timeout_ms: timeout.get(),
+            max_concurrency: max_concurrency.get(),
         },
     )
+}
+
+/// `timeout = "30s"`: a whole number of `ms`, `s`, `m` or `h`, more than zero.
+fn parse_timeout(cx: &Ctxt, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Option<u64>> {
+    let lit = match meta.value()?.parse::<syn::Lit>()? {
+        syn::Lit::Str(s) => s,
+        other => {
+            cx.syn_error(syn::Error::new(
+                other.span(),
+                "`timeout` takes a duration as a string: `timeout = \"30s\"`",
+            ));
+            return Ok(None);
+        }
+    };
+    let text = lit.value();
+    match duration_ms(text.trim()) {
+        Ok(ms) => Ok(Some(ms)),
+        Err(why) => {
+            cx.syn_error(syn::Error::new(
+                lit.span(),
+                format!(
+                    "invalid `timeout` {text:?}: {why}; write a whole number with a unit: \"500ms\", \"30s\", \"5m\" or \"1h\""
+                ),
+            ));
+            Ok(None)
+        }
+    }
+}
+
+fn duration_ms(text: &str) -> Result<u64, &'static str> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or("the unit is missing")?;
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err("it does not start with a number");
+    }
+    let n: u64 = number.parse().map_err(|_| "the number is too large")?;
+    let scale = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err("the unit is not one of ms, s, m, h"),
+    };
+    match n.checked_mul(scale) {
+        Some(0) => Err("a timeout of zero would stop every call"),
+        Some(ms) => Ok(ms),
+        None => Err("the number is too large"),
+    }
+}
+
+/// `max_concurrency = N`, N at least 1.
+fn parse_max_concurrency(
+    cx: &Ctxt,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> syn::Result<Option<u32>> {
+    let expr = meta.value()?.parse::<syn::Expr>()?;
+    let lit = match &expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => n.clone(),
+        _ => {
+            cx.syn_error(syn::Error::new_spanned(
+                &expr,
+                "`max_concurrency` takes a whole number: `max_concurrency = 4`",
+            ));
+            return Ok(None);
+        }
+    };
+    match lit.base10_parse::<u32>() {
+        Ok(0) => {
+            cx.syn_error(syn::Error::new(
+                lit.span(),
+                "`max_concurrency` must be at least 1: with 0 no call could ever run",
+            ));
+            Ok(None)
+        }
+        Ok(n) => Ok(Some(n)),
+        Err(_) => {
+            cx.syn_error(syn::Error::new(
+                lit.span(),
+                format!(
+                    "`max_concurrency` must be a whole number from 1 to {}",
+                    u32::MAX
+                ),
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// `task`, `task = "optional"` or `task = "required"`.

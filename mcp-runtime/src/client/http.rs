@@ -197,7 +197,7 @@ fn invalid(message: String) -> ClientError {
 
 /// The TLS settings: rustls on ring, ALPN for HTTP/2 and HTTP/1.1, the platform's roots and
 /// the caller's CAs.
-fn tls_config(ca_certs: &[Vec<u8>]) -> Result<rustls::ClientConfig, ClientError> {
+pub(crate) fn tls_config(ca_certs: &[Vec<u8>]) -> Result<rustls::ClientConfig, ClientError> {
     let mut extra = Vec::new();
     for pem in ca_certs {
         let before = extra.len();

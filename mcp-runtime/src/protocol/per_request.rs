@@ -197,6 +197,7 @@ pub(crate) struct InputRequiredResult {
 }
 
 /// Who sent a per-request request, from its `_meta`.
+#[derive(Clone)]
 pub(crate) struct RequestMeta {
     pub(crate) version: String,
     pub(crate) capabilities: JsonObject,

@@ -59,6 +59,8 @@ pub struct Server {
     structured_text: bool,
     /// Warnings about the command line (secrets in argv), told once the server is up.
     pub(crate) launch_warnings: Vec<String>,
+    // Middleware and observability.
+    stack: crate::middleware::Stack,
 }
 
 impl std::fmt::Debug for Server {
@@ -128,6 +130,7 @@ impl Server {
             skills: Default::default(),
             structured_text: true,
             launch_warnings: Vec::new(),
+            stack: crate::middleware::Stack::default(),
         }
     }
 
@@ -442,6 +445,63 @@ impl Server {
         self
     }
 
+    /// Adds a [`Middleware`](crate::Middleware): code around every request, tool call,
+    /// resource read and prompt get. Middleware run in the order added, the first outermost;
+    /// see [`middleware`](crate::middleware).
+    pub fn middleware(mut self, middleware: impl crate::Middleware) -> Server {
+        self.stack.chain.push(Arc::new(middleware));
+        self
+    }
+
+    /// Limits how many requests each client may send: a token bucket per client
+    /// ([`RateLimit`](crate::middleware::RateLimit)), checked before anything else runs. A
+    /// request over the limit is answered with a JSON-RPC error
+    /// ([`RATE_LIMITED`](crate::middleware::RATE_LIMITED), with `retryAfterMs`); over HTTP,
+    /// with `429 Too Many Requests` and `Retry-After`.
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit(mut self, limit: crate::middleware::RateLimit) -> Server {
+        self.stack.rate_limit = Some(limit);
+        self
+    }
+
+    /// Records Prometheus metrics in `metrics` ([`Metrics`](crate::observe::Metrics): the
+    /// series it lists): requests by method and outcome, calls by name with their latency,
+    /// requests in flight, sessions, SSE streams, auth failures and rate-limited requests.
+    /// Over HTTP they are served at `/metrics` on the MCP port when it is bound to a loopback
+    /// address, and on [`HttpOptions::metrics_addr`](crate::HttpOptions::metrics_addr)
+    /// (`--metrics-addr`) when set.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: &crate::observe::Metrics) -> Server {
+        self.stack.metrics = Some(metrics.clone());
+        self
+    }
+
+    /// The metrics given to [`Server::metrics`].
+    #[cfg(feature = "metrics")]
+    pub(crate) fn recorded_metrics(&self) -> Option<&crate::observe::Metrics> {
+        self.stack.metrics.as_ref()
+    }
+
+    /// Opens a span for each request, and one for each tool's execution, after the
+    /// OpenTelemetry semantic conventions for MCP (see `docs/observability.md`); handlers'
+    /// own `tracing` spans nest inside. With the `otlp` feature they are exported over OTLP,
+    /// continuing the client's trace (`traceparent` in `params._meta` or in HTTP headers);
+    /// [`Server::run`](crate::Server::run) turns this on by itself when the `OTEL_*`
+    /// variables configure an exporter. The spans are at the INFO level, target
+    /// `mcp_runtime::request`.
+    pub fn traces(mut self) -> Server {
+        self.stack.traces = true;
+        self
+    }
+
+    /// How long a call of a tool without a timeout of its own (`#[tool(timeout = "...")]`)
+    /// may run before it is stopped and answered with a tool error naming the limit.
+    /// Default: none.
+    pub fn tool_timeout(mut self, timeout: std::time::Duration) -> Server {
+        self.stack.tool_timeout = Some(timeout);
+        self
+    }
+
     /// The server's name.
     pub fn name(&self) -> &str {
         &self.info.name
@@ -570,11 +630,17 @@ impl Server {
             #[cfg(feature = "skills")]
             skills,
             structured_text: self.structured_text,
+            // Middleware and observability.
+            stack: self.stack.start(),
         });
         self.handle.attach(&core);
         #[cfg(feature = "skills")]
         if let Some(interval) = self.skills.watch {
             crate::server::skills::watch::spawn(&core, interval);
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &core.stack.metrics {
+            m.attach(&core);
         }
         Ok(core)
     }

@@ -52,6 +52,9 @@ pub(crate) struct ServerCore {
     // --- text copy of structured results (first-day checks)
     /// Whether structured results keep their text copy unless a tool says otherwise.
     pub(crate) structured_text: bool,
+    // Middleware and observability.
+    /// The middleware and built-in policies around handlers.
+    pub(crate) stack: crate::middleware::Running,
 }
 
 impl ServerCore {

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io::{self, BufRead};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
@@ -140,14 +140,64 @@ pub(crate) fn answer_line(session: &Arc<Session>, line: Line, max: usize) -> Opt
             &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
         ));
     };
+    let logged = tracing::enabled!(target: "mcp_runtime::stdio", tracing::Level::DEBUG)
+        .then(|| (Instant::now(), RequestLine::of(text)))
+        .and_then(|(t, r)| Some((t, r?)));
     match session.handle_message(text, session.outbound()) {
         Reply::None => None,
-        Reply::Now(encoded) => Some(encoded.bytes),
+        Reply::Now(encoded) => {
+            if let Some((started, request)) = logged {
+                request.log(started, encoded.error);
+            }
+            Some(encoded.bytes)
+        }
         Reply::Later(id, fut) => {
             let s = Arc::clone(session);
-            session.spawn_request(id, fut, move |encoded| s.send(encoded.bytes));
+            session.spawn_request(id, fut, move |encoded| {
+                if let Some((started, request)) = logged {
+                    request.log(started, encoded.error);
+                }
+                s.send(encoded.bytes)
+            });
             None
         }
+    }
+}
+
+/// What the debug log of a stdio request says about it.
+struct RequestLine {
+    method: String,
+    id: String,
+}
+
+impl RequestLine {
+    /// The method and id of a request (nothing for notifications and responses).
+    fn of(text: &str) -> Option<RequestLine> {
+        #[derive(serde::Deserialize)]
+        struct Peek<'a> {
+            #[serde(borrow)]
+            method: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow)]
+            id: Option<&'a serde_json::value::RawValue>,
+        }
+        let peek: Peek<'_> = serde_json::from_str(text).ok()?;
+        Some(RequestLine {
+            method: peek.method?.into_owned(),
+            id: peek.id?.get().to_string(),
+        })
+    }
+
+    fn log(&self, started: Instant, error: Option<i64>) {
+        tracing::debug!(
+            target: "mcp_runtime::stdio",
+            // The method escaped, so that a control character cannot forge a line; the id
+            // as its JSON text, which has none.
+            rpc = %self.method.escape_debug(),
+            id = %self.id,
+            error = error.unwrap_or(0),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
     }
 }
 

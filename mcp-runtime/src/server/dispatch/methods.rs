@@ -12,18 +12,25 @@ use super::session::{
 };
 use crate::auth::Access;
 use crate::escape::{Escaped, MAX_NAME_BYTES};
+use crate::middleware::{
+    self, BoxFuture, Origin, PromptOutcome, PromptRequest, ResourceOutcome, ResourceRequest,
+    ToolOutcome, ToolRequest, limits,
+};
 use crate::protocol::per_request::Envelope;
+use crate::protocol::stamp::Wire;
 use crate::protocol::{
     CallToolParams, CompleteParams, CompletionReference, Encoded, ErrorObject, GetPromptParams,
     InitializeParams, InitializeResult, ListParams, ProtocolVersion, RequestId, ResourceContents,
     ResourceParams, code,
 };
+use crate::server::HandlerFuture;
 use crate::server::handlers::call::ToolCall;
+use crate::server::handlers::call::ToolFuture;
 use crate::server::handlers::completion::{Completion, CompletionContext, CompletionRequest};
 use crate::server::handlers::prompt::{GetPromptResult, PromptGet};
 use crate::server::handlers::resource::{ResourceErrorKind, ResourceRead};
 use crate::server::per_request::rounds::InputRound;
-use crate::server::registration::ResourceEntry;
+use crate::server::registration::{ResourceEntry, ToolEntry};
 use crate::server::uri_template::Bindings;
 
 #[derive(Serialize)]
@@ -34,6 +41,18 @@ struct ReadResult {
 #[derive(Serialize)]
 struct CompleteResult {
     completion: Completion,
+}
+
+/// The JSON-RPC error of a failed resource read.
+fn resource_error(uri: &str, e: crate::server::ResourceError) -> ErrorObject {
+    match e.kind {
+        ResourceErrorKind::NotFound => not_found(uri, e.message),
+        ResourceErrorKind::Invalid => ErrorObject::invalid_params(e.message),
+        ResourceErrorKind::Internal => {
+            tracing::warn!(uri = ?Escaped(uri), error = %e.message, "resource read failed");
+            ErrorObject::internal(format!("reading `{}` failed: {}", Escaped(uri), e.message))
+        }
+    }
 }
 
 /// The protocol's "resource not found" error (a long URI is quoted cut short).
@@ -52,6 +71,8 @@ pub(crate) fn name_too_long(what: &str, name: &str) -> ErrorObject {
 }
 
 impl Session {
+    /// Answers a request: through the server's middleware and policies when it has some,
+    /// straight to [`Session::dispatch_request`] otherwise.
     pub(crate) fn handle_request(
         self: &Arc<Self>,
         id: RequestId,
@@ -63,6 +84,20 @@ impl Session {
             let error = name_too_long("method", method);
             return Reply::Now(self.wire().error(Some(&id), &error));
         }
+        if self.core.stack.is_idle() {
+            return self.dispatch_request(id, method, params, out);
+        }
+        self.observed(id, method, params, out, None)
+    }
+
+    /// The method table.
+    pub(crate) fn dispatch_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        out: &Outbound,
+    ) -> Reply {
         if self.round.is_none()
             && let Some(envelope) = Envelope::sniff(params)
         {
@@ -238,10 +273,17 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
             ));
         };
+        let version = self.protocol_version();
+        let name = entry.def.name;
+        let show = self.core.show_panic_details;
+        let server_text = self.core.structured_text;
+        let timeout = entry.def.limits.timeout.or(self.core.stack.tool_timeout);
         let arguments = p.arguments.unwrap_or_default();
-        let request = self.request_parts(&id, p.meta, out);
+        // The caller is read now, while the transport's scope holds it: a hook that waits
+        // runs the handler later, outside that scope.
+        let caller = self.caller();
         if let Err(e) = self.core.policy.check(
-            &request.caller.principal,
+            &caller.principal,
             ("tool", &p.name),
             entry.def.scopes,
             Access::Tool {
@@ -251,55 +293,126 @@ impl Session {
         ) {
             return Reply::Now(wire.error(Some(&id), &e));
         }
-        let call = ToolCall::new(&entry, arguments, request);
-        let version = self.protocol_version();
-        let handler = entry.def.handler;
-        let name = entry.def.name;
-        let show = self.core.show_panic_details;
-        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
-            Ok(f) => f,
-            Err(panic) => {
-                let result = panicked(name, &panic, show);
-                return Reply::Now(wire.result(&id, &result.for_revision(version)));
+        let fut = if self.core.stack.has_middleware() {
+            let call = ToolRequest {
+                origin: Origin::of(self, &id, std::time::Instant::now()),
+                name,
+                arguments,
+            };
+            let (session, request_id, meta, sink) =
+                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let tool = Arc::clone(&entry);
+            let run = move |call: &mut ToolRequest| -> BoxFuture<'static, ToolOutcome> {
+                let def = tool.def;
+                let permit = match limits::admit(def.name, &def.limits, tool.permits.as_ref()) {
+                    Ok(permit) => permit,
+                    Err(busy) => return Box::pin(std::future::ready(Ok(busy))),
+                };
+                let mut request = session.request_parts(&request_id, meta.clone(), &sink);
+                request.caller = caller.clone();
+                let fut = (def.handler)(ToolCall::new(&tool, call.arguments.clone(), request));
+                let fut = limits::guard(fut, permit, timeout, def.name, def.task);
+                Box::pin(async move { Ok(fut.await) })
+            };
+            let chain = &self.core.stack.chain;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                middleware::run_chain(chain, middleware::tool_hook, call, run)
+            })) {
+                Ok(HandlerFuture::Ready(Some(outcome))) => {
+                    return Reply::Now(tool_answer(
+                        &wire,
+                        &id,
+                        &entry,
+                        outcome,
+                        version,
+                        server_text,
+                    ));
+                }
+                Ok(fut) => Running::Chain(fut),
+                Err(panic) => {
+                    return Reply::Now(
+                        wire.result(&id, &panicked(name, &panic, show).for_revision(version)),
+                    );
+                }
+            }
+        } else {
+            let permit = match limits::admit(name, &entry.def.limits, entry.permits.as_ref()) {
+                Ok(permit) => permit,
+                Err(busy) => return Reply::Now(wire.result(&id, &busy.for_revision(version))),
+            };
+            let mut request = self.request_parts(&id, p.meta, out);
+            request.caller = caller;
+            let call = ToolCall::new(&entry, arguments, request);
+            let handler = entry.def.handler;
+            match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
+                Ok(ToolFuture::Ready(Some(result))) => {
+                    return Reply::Now(
+                        wire.result(&id, &entry.shape(result, version, server_text)),
+                    );
+                }
+                Ok(fut) => Running::Tool(limits::guard(fut, permit, timeout, name, entry.def.task)),
+                Err(panic) => {
+                    return Reply::Now(
+                        wire.result(&id, &panicked(name, &panic, show).for_revision(version)),
+                    );
+                }
             }
         };
-        match fut {
-            crate::server::handlers::call::ToolFuture::Ready(Some(result)) => {
-                let result = entry.shape(result, version, self.core.structured_text);
-                Reply::Now(wire.result(&id, &result))
-            }
-            fut => {
-                // In a task, a panic fails the task (a protocol-level fault: there is no
-                // result); a direct call answers with an `isError` result.
-                let round = self
-                    .round()
-                    .is_some_and(InputRound::may_become_task)
-                    .then(|| Arc::clone(self));
-                let server_text = self.core.structured_text;
-                Reply::Later(
-                    id.clone(),
-                    Box::pin(async move {
-                        let result = match CatchUnwind(fut).await {
-                            Ok(r) => r,
-                            Err(msg)
-                                if round
-                                    .as_ref()
-                                    .and_then(|s| s.round())
-                                    .is_some_and(|r| r.task().is_some()) =>
-                            {
-                                let what = format!("tool `{name}`");
-                                return wire.error(
-                                    Some(&id),
-                                    &ErrorObject::internal(panic_text(&what, &msg, show)),
-                                );
-                            }
-                            Err(msg) => panicked_msg(name, &msg, show),
-                        };
-                        wire.result(&id, &entry.shape(result, version, server_text))
-                    }),
-                )
-            }
-        }
+        // In a task, a panic fails the task (a protocol-level fault: there is no result); a
+        // direct call answers with an `isError` result.
+        let round = self
+            .round()
+            .is_some_and(InputRound::may_become_task)
+            .then(|| Arc::clone(self));
+        Reply::Later(
+            id.clone(),
+            Box::pin(async move {
+                let outcome = match fut {
+                    Running::Tool(f) => CatchUnwind(f).await.map(Ok),
+                    Running::Chain(f) => CatchUnwind(f).await,
+                };
+                match outcome {
+                    Ok(outcome) => tool_answer(&wire, &id, &entry, outcome, version, server_text),
+                    Err(msg)
+                        if round
+                            .as_ref()
+                            .and_then(|s| s.round())
+                            .is_some_and(|r| r.task().is_some()) =>
+                    {
+                        let what = format!("tool `{name}`");
+                        wire.error(
+                            Some(&id),
+                            &ErrorObject::internal(panic_text(&what, &msg, show)),
+                        )
+                    }
+                    Err(msg) => wire.result(
+                        &id,
+                        &entry.shape(panicked_msg(name, &msg, show), version, server_text),
+                    ),
+                }
+            }),
+        )
+    }
+}
+
+/// A running tool call: the handler's own future, or the middleware chain around it.
+enum Running {
+    Tool(ToolFuture),
+    Chain(HandlerFuture<ToolOutcome>),
+}
+
+/// The response to a tool call.
+fn tool_answer(
+    wire: &Wire,
+    id: &RequestId,
+    entry: &ToolEntry,
+    outcome: ToolOutcome,
+    version: ProtocolVersion,
+    server_text: bool,
+) -> Encoded {
+    match outcome {
+        Ok(result) => wire.result(id, &entry.shape(result, version, server_text)),
+        Err(error) => wire.error(Some(id), &error),
     }
 }
 
@@ -389,9 +502,10 @@ impl Session {
             let message = format!("Resource not found: {}", Escaped(&p.uri));
             return Reply::Now(wire.error(Some(&id), &not_found(&p.uri, message)));
         };
-        let request = self.request_parts(&id, p.meta, out);
+        // Read now, while the transport's scope holds it (see `call_tool`).
+        let caller = self.caller();
         if let Err(e) = self.core.policy.check(
-            &request.caller.principal,
+            &caller.principal,
             ("resource", &p.uri),
             entry.def.scopes,
             Access::Resource { uri: &p.uri },
@@ -402,12 +516,10 @@ impl Session {
         // MCP Apps: a view's contents carry its `_meta` (the sandbox policy) as its listing does.
         let view_meta = crate::server::apps::view_meta(entry.def);
         let uri = p.uri;
-        let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
         let show = self.core.show_panic_details;
-        run_handler(
-            id,
-            || handler(read),
-            move |id, outcome| match outcome {
+        let encode = {
+            let uri = uri.clone();
+            move |id: &RequestId, outcome: Result<ResourceOutcome, String>| match outcome {
                 Ok(Ok(contents)) => match view_meta {
                     Some(meta) => wire.result(
                         id,
@@ -415,21 +527,7 @@ impl Session {
                     ),
                     None => wire.result(id, &ReadResult { contents }),
                 },
-                Ok(Err(e)) => {
-                    let error = match e.kind {
-                        ResourceErrorKind::NotFound => not_found(&uri, e.message),
-                        ResourceErrorKind::Invalid => ErrorObject::invalid_params(e.message),
-                        ResourceErrorKind::Internal => {
-                            tracing::warn!(uri = ?Escaped(&uri), error = %e.message, "resource read failed");
-                            ErrorObject::internal(format!(
-                                "reading `{}` failed: {}",
-                                Escaped(&uri),
-                                e.message
-                            ))
-                        }
-                    };
-                    wire.error(Some(id), &error)
-                }
+                Ok(Err(error)) => wire.error(Some(id), &error),
                 Err(panic) => {
                     let what = format!("reading `{}`", Escaped(&uri));
                     wire.error(
@@ -437,7 +535,52 @@ impl Session {
                         &ErrorObject::internal(panic_text(&what, &panic, show)),
                     )
                 }
+            }
+        };
+        if self.core.stack.has_middleware() {
+            let read = ResourceRequest {
+                origin: Origin::of(self, &id, std::time::Instant::now()),
+                uri,
+                registered: entry.def.uri,
+            };
+            let (session, request_id, meta, sink) =
+                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let run = move |read: &mut ResourceRequest| -> BoxFuture<'static, ResourceOutcome> {
+                let mut request = session.request_parts(&request_id, meta.clone(), &sink);
+                request.caller = caller.clone();
+                let uri = read.uri.clone();
+                let fut = handler(ResourceRead::new(
+                    &entry,
+                    uri.clone(),
+                    bindings.clone(),
+                    request,
+                ));
+                Box::pin(async move { fut.await.map_err(|e| resource_error(&uri, e)) })
+            };
+            let chain = &self.core.stack.chain;
+            return run_handler(
+                id,
+                || middleware::run_chain(chain, middleware::resource_hook, read, run),
+                encode,
+            );
+        }
+        let mut request = self.request_parts(&id, p.meta, out);
+        request.caller = caller;
+        let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
+        run_handler(
+            id,
+            || {
+                let fut = handler(read);
+                match fut {
+                    HandlerFuture::Ready(Some(r)) => {
+                        HandlerFuture::Ready(Some(r.map_err(|e| resource_error(&uri, e))))
+                    }
+                    fut => HandlerFuture::pending(async move {
+                        fut.await.map_err(|e| resource_error(&uri, e))
+                    }),
+                }
             },
+            encode,
         )
     }
 
@@ -462,9 +605,10 @@ impl Session {
             ));
         };
         let arguments = p.arguments.unwrap_or_default();
-        let request = self.request_parts(&id, p.meta, out);
+        // Read now, while the transport's scope holds it (see `call_tool`).
+        let caller = self.caller();
         if let Err(e) = self.core.policy.check(
-            &request.caller.principal,
+            &caller.principal,
             ("prompt", &p.name),
             entry.def.scopes,
             Access::Prompt {
@@ -476,23 +620,43 @@ impl Session {
         }
         let handler = entry.def.handler;
         let name = entry.def.name;
-        let get = PromptGet::new(&entry, arguments, request);
         let show = self.core.show_panic_details;
-        run_handler(
-            id,
-            || handler(get),
-            move |id, outcome| match outcome {
-                Ok(Ok(result)) => wire.result::<GetPromptResult>(id, &result),
-                Ok(Err(error)) => wire.error(Some(id), &error),
-                Err(panic) => {
-                    let what = format!("prompt `{name}`");
-                    wire.error(
-                        Some(id),
-                        &ErrorObject::internal(panic_text(&what, &panic, show)),
-                    )
-                }
-            },
-        )
+        let encode = move |id: &RequestId, outcome: Result<PromptOutcome, String>| match outcome {
+            Ok(Ok(result)) => wire.result::<GetPromptResult>(id, &result),
+            Ok(Err(error)) => wire.error(Some(id), &error),
+            Err(panic) => {
+                let what = format!("prompt `{name}`");
+                wire.error(
+                    Some(id),
+                    &ErrorObject::internal(panic_text(&what, &panic, show)),
+                )
+            }
+        };
+        if self.core.stack.has_middleware() {
+            let get = PromptRequest {
+                origin: Origin::of(self, &id, std::time::Instant::now()),
+                name,
+                arguments,
+            };
+            let (session, request_id, meta, sink) =
+                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let run = move |get: &mut PromptRequest| -> BoxFuture<'static, PromptOutcome> {
+                let mut request = session.request_parts(&request_id, meta.clone(), &sink);
+                request.caller = caller.clone();
+                let fut = handler(PromptGet::new(&entry, get.arguments.clone(), request));
+                Box::pin(fut)
+            };
+            let chain = &self.core.stack.chain;
+            return run_handler(
+                id,
+                || middleware::run_chain(chain, middleware::prompt_hook, get, run),
+                encode,
+            );
+        }
+        let mut request = self.request_parts(&id, p.meta, out);
+        request.caller = caller;
+        let get = PromptGet::new(&entry, arguments, request);
+        run_handler(id, || handler(get), encode)
     }
 
     pub(crate) fn complete(

@@ -3,5 +3,6 @@
 //! handshake revisions (`methods`), and the per-request revision's entry (`per_request`).
 
 pub(crate) mod methods;
+mod observed;
 pub(crate) mod per_request;
 pub(crate) mod session;

@@ -39,13 +39,30 @@ impl Session {
         header_version: Option<&str>,
     ) -> Reply {
         match envelope.check(header_version) {
-            Ok(meta) => self.serve_checked(id, method, params, &envelope, meta, out),
+            Ok(meta) => self.serve_checked_now(id, method, params, &envelope, meta, out),
             Err(e) => Reply::Now(Encoded::error(Some(&id), &e)),
         }
     }
 
-    /// [`Session::handle_per_request`] for a request whose `_meta` has passed the checks.
+    /// [`Session::handle_per_request`] for a request whose `_meta` has passed the checks:
+    /// through the server's middleware and policies when it has some.
     pub(crate) fn serve_checked(
+        self: &Arc<Self>,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        envelope: &Envelope<'_>,
+        meta: RequestMeta,
+        out: &Outbound,
+    ) -> Reply {
+        if self.core.stack.is_idle() {
+            return self.serve_checked_now(id, method, params, envelope, meta, out);
+        }
+        self.observed(id, method, params, out, Some(meta))
+    }
+
+    /// [`Session::serve_checked`] past the middleware.
+    pub(crate) fn serve_checked_now(
         self: &Arc<Self>,
         id: RequestId,
         method: &str,
@@ -151,7 +168,7 @@ impl Session {
             InputRound::new(answers, task_capable),
             stamped(hints),
         );
-        Ok(match session.handle_request(id, method, params, out) {
+        Ok(match session.dispatch_request(id, method, params, out) {
             Reply::Later(id, mut fut) => Reply::Later(
                 id.clone(),
                 Box::pin(async move {

@@ -86,6 +86,9 @@ pub(crate) struct Session {
     /// Tells this session from every other of the process, for what it owns (tasks); `None`
     /// for the throwaway sessions of one HTTP request, which own nothing.
     serial: Option<u64>,
+    // Middleware and observability.
+    /// The client's address (HTTP: of the connection that opened the session).
+    peer_addr: OnceLock<std::net::SocketAddr>,
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -126,6 +129,7 @@ impl Session {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
                 Some(NEXT.fetch_add(1, Ordering::Relaxed))
             },
+            peer_addr: OnceLock::new(),
         }
     }
 
@@ -228,6 +232,26 @@ impl Session {
 
     pub(crate) fn id(&self) -> Option<&str> {
         self.id.get().map(|id| &**id)
+    }
+
+    /// The connection's session id (a per-request request's session has none of its own).
+    pub(crate) fn session_id(&self) -> Option<Arc<str>> {
+        self.parent.as_deref().unwrap_or(self).id.get().cloned()
+    }
+
+    /// Notes the client's address (once).
+    pub(crate) fn set_peer_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.peer_addr.set(addr);
+    }
+
+    /// The client's address, when the transport has one.
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.parent
+            .as_deref()
+            .unwrap_or(self)
+            .peer_addr
+            .get()
+            .copied()
     }
 
     pub(crate) fn remember_context(self: &Arc<Self>, context: &Arc<ContextInner>) {
@@ -585,7 +609,7 @@ pub(crate) fn panic_text(what: &str, msg: &str, show: bool) -> String {
     }
 }
 
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = panic.downcast_ref::<String>() {

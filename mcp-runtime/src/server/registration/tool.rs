@@ -99,6 +99,8 @@ pub struct ToolDef {
     /// Whether a structured result also carries its JSON as a text block (`#[tool(text =
     /// false)]` gives `Some(false)`); `None` follows [`Server::structured_text`](crate::Server::structured_text).
     pub text: Option<bool>,
+    /// How long a call may run and how many may run at once.
+    pub limits: crate::middleware::ToolLimits,
 }
 
 inventory::collect!(ToolDef);
@@ -119,6 +121,8 @@ pub(crate) struct ToolEntry {
     /// see [`param_headers`](crate::protocol::param_headers).
     pub(crate) header_params: Vec<(String, String)>,
     listing: Listing,
+    /// The permits of a tool with `max_concurrency`.
+    pub(crate) permits: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl ToolEntry {
@@ -159,6 +163,7 @@ impl ToolEntry {
             text: def.text,
             header_params,
             listing: Default::default(),
+            permits: crate::middleware::limits::semaphore(&def.limits),
         })
     }
 
@@ -252,6 +257,7 @@ mod tests {
         scopes: None,
         states: Vec::new,
         text: None,
+        limits: crate::middleware::ToolLimits::NONE,
     };
 
     fn def_with_schema(input_schema: fn() -> JsonObject) -> &'static ToolDef {

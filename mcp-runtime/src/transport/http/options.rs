@@ -113,6 +113,12 @@ pub struct HttpOptions {
     /// Accept OAuth access tokens from this authorization server (the server is then an
     /// OAuth 2.1 resource server, with RFC 9728 metadata).
     pub oauth: Option<crate::auth::OAuthOptions>,
+    // Metrics.
+    /// Also serve the server's metrics (`Server::metrics`) at `/metrics` on this
+    /// address (`host:port`, e.g. `127.0.0.1:9464`), and nowhere else. Without it, `/metrics`
+    /// is served on the MCP port only when that is bound to a loopback address, never on a
+    /// public one. Needs the `metrics` feature.
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -146,6 +152,7 @@ impl Default for HttpOptions {
             unused_session_timeout: Duration::from_secs(60),
             api_keys: None,
             oauth: None,
+            metrics_addr: None,
         }
     }
 }
@@ -187,6 +194,7 @@ impl fmt::Debug for HttpOptions {
             .field("unused_session_timeout", &self.unused_session_timeout)
             .field("api_keys", &self.api_keys)
             .field("oauth", &self.oauth)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }

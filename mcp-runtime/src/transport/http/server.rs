@@ -36,6 +36,10 @@ pub(crate) struct Shared {
     // Hardening against hostile clients.
     /// Open connections, in all and per address, against their caps.
     pub(crate) connections: Arc<Connections>,
+    // Metrics.
+    /// `/metrics` is served on the MCP port (a loopback bind without `metrics_addr`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) serves_metrics: bool,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -56,6 +60,9 @@ pub struct HttpServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     teardown: crate::server::Teardown,
+    // Metrics.
+    /// The `metrics_addr` listener, serving until the server stops.
+    metrics: Option<super::metrics_endpoint::Endpoint>,
 }
 
 impl fmt::Debug for HttpServer {
@@ -96,6 +103,14 @@ impl HttpServer {
             }
         };
         let addr = listener.local_addr()?;
+        let metrics = match super::metrics_endpoint::bind(&core, &options).await {
+            Ok(m) => m,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        let serves_metrics = addr.ip().is_loopback() && options.metrics_addr.is_none();
         let guard = Guard::new(&options, addr.ip().is_loopback());
         let endpoint = format!("http://{addr}{}", options.path);
         let edge = match crate::auth::edge::Edge::new(&options, &endpoint, core.declared_scopes()) {
@@ -121,14 +136,21 @@ impl HttpServer {
                 edge,
                 nowhere,
                 connections,
+                serves_metrics,
             }),
             teardown,
+            metrics,
         })
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` is served on when [`HttpOptions::metrics_addr`] is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
     }
 
     /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
@@ -150,7 +172,9 @@ impl HttpServer {
             shared,
             teardown,
             addr,
+            metrics,
         } = self;
+        let _metrics = metrics.map(super::metrics_endpoint::Endpoint::serve);
         if !addr.ip().is_loopback() && shared.options.allowed_hosts.is_empty() {
             tracing::warn!(
                 "listening on {addr} with no --allowed-hosts: the Host header is not checked, so a \

@@ -47,6 +47,10 @@ pub(crate) struct SseBody {
     events: mpsc::UnboundedReceiver<Bytes>,
     keep_alive: Interval,
     close_at: Option<Pin<Box<Sleep>>>,
+    // Middleware and observability.
+    /// Held while the stream is open (the SSE streams gauge).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    counted: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl SseBody {
@@ -61,7 +65,19 @@ impl SseBody {
             events,
             keep_alive: interval,
             close_at: close_after.map(|d| Box::pin(tokio::time::sleep(d))),
+            counted: None,
         }
+    }
+
+    /// Counts the stream in the server's metrics while it is open.
+    #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+    pub(crate) fn counted(mut self, core: &crate::server::ServerCore) -> SseBody {
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &core.stack.metrics {
+            self.counted = Some(Box::new(m.sse_stream()));
+        }
+        let _ = core;
+        self
     }
 }
 

@@ -39,13 +39,15 @@ use mcp_runtime::prelude::*;
     output_schema = false,
     blocking,
     task = "required",
+    timeout = "1500ms",
+    max_concurrency = 4,
 )]
 fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
 /// `tags = [...]`, `output_schema` as a bare flag, `blocking = false`, `task` as a bare flag.
-#[tool(tags = ["math"], output_schema, blocking = false, task)]
+#[tool(tags = ["math"], output_schema, blocking = false, task, timeout = "2m")]
 fn negate(a: i64) -> i64 {
     -a
 }
@@ -120,6 +122,8 @@ fn main() {
     );
     assert!((add.output_schema)().is_none(), "output_schema = false");
     assert_eq!(add.task, mcp_runtime::TaskSupport::Required);
+    assert_eq!(add.limits.timeout, Some(std::time::Duration::from_millis(1500)));
+    assert_eq!(add.limits.max_concurrency, Some(4));
 
     let negate = def("negate");
     assert_eq!(negate.tags, ["math"]);
@@ -127,6 +131,8 @@ fn main() {
     assert_eq!(negate.meta, None);
     assert_eq!(negate.description, Some("`tags = [...]`, `output_schema` as a bare flag, `blocking = false`, `task` as a bare flag."));
     assert_eq!(negate.task, mcp_runtime::TaskSupport::Optional);
+    assert_eq!(negate.limits.timeout, Some(std::time::Duration::from_secs(120)));
+    assert_eq!(negate.limits.max_concurrency, None);
 
     let double = def("double");
     assert_eq!(double.tags, ["math"]);
@@ -140,4 +146,5 @@ fn main() {
     assert!(zero.tags.is_empty() && zero.icons.is_empty());
     assert_eq!(zero.annotations.read_only, None);
     assert_eq!(zero.task, mcp_runtime::TaskSupport::Forbidden);
+    assert_eq!(zero.limits, mcp_runtime::ToolLimits::NONE);
 }

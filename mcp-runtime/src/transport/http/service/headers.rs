@@ -55,12 +55,19 @@ pub(super) async fn serve_per_request(
         shared.nowhere.clone(),
         caller.principal.clone(),
     );
+    if let Some(peer) = log.peer {
+        session.set_peer_addr(peer);
+    }
     answer(
         shared,
         caller,
         None,
         &session,
-        |out| session.serve_checked(id, &method, params, &envelope, meta, out),
+        |out| {
+            crate::observe::with_trace_headers(headers, || {
+                session.serve_checked(id, &method, params, &envelope, meta, out)
+            })
+        },
         mode,
         log,
     )

@@ -18,6 +18,7 @@
 mod headers;
 mod identity;
 mod post;
+mod rate_limited;
 mod responses;
 mod streams;
 
@@ -44,9 +45,13 @@ use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, e
 use crate::server::dispatch::session::{Outbound, Reply, Session};
 
 use crate::auth::principal::Caller;
+#[cfg(feature = "metrics")]
+pub(crate) use responses::{metrics_response, not_found};
+
 use headers::*;
 use identity::*;
 use post::*;
+use rate_limited::*;
 use responses::*;
 use streams::*;
 
@@ -73,6 +78,9 @@ struct Log {
     // ---- Identity (issue 21)
     /// Who sent it, when the server authenticates.
     subject: Option<crate::Principal>,
+    // Middleware and observability.
+    /// The client's address.
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// Serves one request and logs it.
@@ -88,7 +96,10 @@ pub(crate) async fn handle(
             .headers()
             .get(header::CONTENT_LENGTH)
             .is_some_and(|n| n != "0");
-    let mut log = Log::default();
+    let mut log = Log {
+        peer,
+        ..Log::default()
+    };
     let deadline = shared.options.request_timeout;
     let mut response =
         match tokio::time::timeout(deadline, route(&shared, request, peer, &mut log)).await {
@@ -140,6 +151,15 @@ async fn route(
         log.health_check = true;
         return text(StatusCode::OK, "ok\n");
     }
+    #[cfg(feature = "metrics")]
+    if path == "/metrics"
+        && matches!(*request.method(), Method::GET | Method::HEAD)
+        && shared.serves_metrics
+        && let Some(m) = &shared.core.stack.metrics
+    {
+        log.health_check = true;
+        return metrics_response(m);
+    }
     if let Some(response) = metadata(shared, path, request.method()) {
         return response;
     }
@@ -169,7 +189,17 @@ async fn route(
     let (parts, body) = request.into_parts();
     let caller = match authenticate(shared, parts.headers, peer, log).await {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => {
+            #[cfg(feature = "metrics")]
+            if matches!(
+                response.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) && let Some(m) = &shared.core.stack.metrics
+            {
+                m.auth_failure();
+            }
+            return response;
+        }
     };
     match parts.method {
         Method::POST => post(shared, &caller, body, log).await,
@@ -235,11 +265,14 @@ fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
         }
     }
     log.sse = true;
-    sse_response(SseBody::new(
-        events,
-        shared.options.sse_keep_alive,
-        shared.options.sse_close_after,
-    ))
+    sse_response(
+        SseBody::new(
+            events,
+            shared.options.sse_keep_alive,
+            shared.options.sse_close_after,
+        )
+        .counted(&shared.core),
+    )
 }
 
 /// DELETE: ends the session.

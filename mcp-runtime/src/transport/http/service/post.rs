@@ -129,6 +129,9 @@ pub(super) async fn post(
             shared.nowhere.clone(),
             caller.principal.clone(),
         );
+        if let Some(peer) = log.peer {
+            session.set_peer_addr(peer);
+        }
         if !is_initialize {
             session.assume_initialized(version.unwrap_or(ProtocolVersion::HTTP_ASSUMED));
         }
@@ -137,7 +140,11 @@ pub(super) async fn post(
             caller,
             None,
             &session,
-            |out| session.handle_incoming(message, out),
+            |out| {
+                crate::observe::with_trace_headers(headers, || {
+                    session.handle_incoming(message, out)
+                })
+            },
             mode,
             log,
         )
@@ -146,7 +153,7 @@ pub(super) async fn post(
 
     let Some(session_id) = headers.get(SESSION_ID) else {
         if is_initialize {
-            return initialize(shared, caller, message, log);
+            return initialize(shared, caller, message, log).await;
         }
         return http_error(
             StatusCode::BAD_REQUEST,
@@ -167,7 +174,7 @@ pub(super) async fn post(
         caller,
         Some(&http),
         &session,
-        |out| session.handle_incoming(message, out),
+        |out| crate::observe::with_trace_headers(headers, || session.handle_incoming(message, out)),
         mode,
         log,
     )
@@ -205,7 +212,7 @@ pub(super) fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<Request
 }
 
 /// `initialize` without a session: starts one.
-pub(super) fn initialize(
+pub(super) async fn initialize(
     shared: &Arc<Shared>,
     caller: &Caller,
     message: Incoming<'_>,
@@ -218,11 +225,7 @@ pub(super) fn initialize(
     if shared.sessions.is_full() {
         return too_many_sessions(id.as_ref());
     }
-    let peer = caller
-        .http
-        .as_ref()
-        .and_then(|h| h.peer)
-        .map(|p| p.ip());
+    let peer = caller.http.as_ref().and_then(|h| h.peer).map(|p| p.ip());
     if shared.sessions.address_is_full(peer) {
         return http_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -233,11 +236,17 @@ pub(super) fn initialize(
     let http = shared
         .sessions
         .create(Arc::clone(&shared.core), peer, caller.principal.clone());
+    if let Some(peer) = log.peer {
+        http.session.set_peer_addr(peer);
+    }
     let bytes = match with_caller(caller.clone(), || {
         http.session.handle_incoming(message, &shared.nowhere)
     }) {
+        Reply::Now(encoded) if rate_limited(&encoded) => return too_many_requests(encoded),
         Reply::Now(encoded) => encoded.bytes,
-        Reply::None | Reply::Later(..) => {
+        // A middleware that waits: the handshake is answered when it is done.
+        Reply::Later(_, fut) => fut.await.bytes,
+        Reply::None => {
             return http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 id.as_ref(),
@@ -276,6 +285,7 @@ pub(super) async fn answer(
     drop(said_tx);
     match reply {
         Reply::None => accepted(),
+        Reply::Now(encoded) if rate_limited(&encoded) => too_many_requests(encoded),
         Reply::Now(encoded) => {
             if let Some(refused) = step_up(shared, &encoded) {
                 return refused;
@@ -393,13 +403,7 @@ pub(super) fn finished_json(
     result: Result<Encoded, oneshot::error::RecvError>,
 ) -> HttpResponse {
     match result {
-        Ok(encoded) if encoded.error == Some(code::TOO_MANY_REQUESTS) => {
-            let mut response = json(StatusCode::TOO_MANY_REQUESTS, encoded.bytes);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
+        Ok(encoded) if rate_limited(&encoded) => too_many_requests(encoded),
         Ok(encoded) => {
             let status = if log.per_request {
                 per_request_status(encoded.error)

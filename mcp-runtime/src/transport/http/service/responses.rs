@@ -208,3 +208,19 @@ pub(super) fn preflight(request: &HeaderMap) -> HttpResponse {
     );
     response
 }
+
+/// `404` for what is not served here.
+#[cfg(feature = "metrics")]
+pub(crate) fn not_found() -> HttpResponse {
+    text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// The server's metrics, in the OpenMetrics text format.
+#[cfg(feature = "metrics")]
+pub(crate) fn metrics_response(metrics: &crate::observe::Metrics) -> HttpResponse {
+    with_body(
+        StatusCode::OK,
+        crate::observe::metrics::CONTENT_TYPE,
+        ResponseBody::full(metrics.render()),
+    )
+}

@@ -40,7 +40,7 @@ pub(super) fn stream(
         ),
     };
     tokio::spawn(pump(sink, before, said, done));
-    sse_response(SseBody::new(events, options.sse_keep_alive, close_after))
+    sse_response(SseBody::new(events, options.sse_keep_alive, close_after).counted(&shared.core))
 }
 
 /// Where a request's SSE stream goes.

@@ -1,0 +1,392 @@
+//! Prometheus metrics in the OpenMetrics text format, from `prometheus-client`.
+//!
+//! [`Metrics`] holds the series a server records once given it with
+//! [`Server::metrics`](crate::Server::metrics):
+//!
+//! | series | type | labels |
+//! |---|---|---|
+//! | `mcp_server_requests_total` | counter | `method`, `outcome` (`ok`, `error`, `rate_limited`) |
+//! | `mcp_server_request_duration_seconds` | histogram | `method` |
+//! | `mcp_server_calls_total` | counter | `kind` (`tool`, `resource`, `prompt`), `name`, `outcome` (`ok`, `tool_error`, `error`) |
+//! | `mcp_server_call_duration_seconds` | histogram | `kind`, `name` |
+//! | `mcp_server_requests_in_flight` | gauge | |
+//! | `mcp_server_sessions` | gauge | |
+//! | `mcp_server_sse_streams` | gauge | |
+//! | `mcp_server_auth_failures_total` | counter | |
+//! | `mcp_server_rate_limited_total` | counter | |
+//!
+//! Label values are bounded: `method` is a method of the protocol or `other`, `name` a tool
+//! or prompt the server has, or the URI or URI template a resource was registered with.
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::middleware::{
+    BoxFuture, Middleware, Next, PromptOutcome, PromptRequest, Request, ResourceOutcome,
+    ResourceRequest, Response, ToolOutcome, ToolRequest,
+};
+use crate::server::ServerCore;
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Latency buckets, in seconds: from half a millisecond to a minute.
+const BUCKETS: [f64; 16] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    kind: &'static str,
+    name: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallNameLabels {
+    kind: &'static str,
+    name: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+struct Inner {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: HistogramFamily<MethodLabels>,
+    calls: Family<CallLabels, Counter>,
+    call_duration: HistogramFamily<CallNameLabels>,
+    in_flight: Gauge,
+    sessions: Gauge,
+    sse_streams: Gauge,
+    auth_failures: Counter,
+    rate_limited: Counter,
+    /// The servers recording here, whose live sessions are counted at each render.
+    servers: Mutex<Vec<Weak<ServerCore>>>,
+}
+
+/// The metrics of a server: give a clone to [`Server::metrics`](crate::Server::metrics),
+/// keep one to [`render`](Metrics::render) them or to add series of your own to the
+/// [`registry`](Metrics::with_registry). Over HTTP the server serves them at `/metrics`.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// The series listed in the [module documentation](self), all at zero.
+    pub fn new() -> Metrics {
+        let inner = Inner {
+            registry: Mutex::new(Registry::default()),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(histogram),
+            calls: Family::default(),
+            call_duration: Family::new_with_constructor(histogram),
+            in_flight: Gauge::default(),
+            sessions: Gauge::default(),
+            sse_streams: Gauge::default(),
+            auth_failures: Counter::default(),
+            rate_limited: Counter::default(),
+            servers: Mutex::new(Vec::new()),
+        };
+        {
+            let mut r = inner.registry.lock().unwrap_or_else(|e| e.into_inner());
+            r.register(
+                "mcp_server_requests",
+                "Requests answered, by JSON-RPC method and outcome",
+                inner.requests.clone(),
+            );
+            r.register_with_unit(
+                "mcp_server_request_duration",
+                "Time to answer a request, by JSON-RPC method",
+                Unit::Seconds,
+                inner.request_duration.clone(),
+            );
+            r.register(
+                "mcp_server_calls",
+                "Tool calls, resource reads and prompt gets, by name and outcome",
+                inner.calls.clone(),
+            );
+            r.register_with_unit(
+                "mcp_server_call_duration",
+                "Time a tool call, resource read or prompt get took, by name",
+                Unit::Seconds,
+                inner.call_duration.clone(),
+            );
+            r.register(
+                "mcp_server_requests_in_flight",
+                "Requests being answered",
+                inner.in_flight.clone(),
+            );
+            r.register(
+                "mcp_server_sessions",
+                "Sessions that completed the handshake and are still open",
+                inner.sessions.clone(),
+            );
+            r.register(
+                "mcp_server_sse_streams",
+                "Open SSE streams (HTTP)",
+                inner.sse_streams.clone(),
+            );
+            r.register(
+                "mcp_server_auth_failures",
+                "HTTP requests refused for a missing or wrong credential",
+                inner.auth_failures.clone(),
+            );
+            r.register(
+                "mcp_server_rate_limited",
+                "Requests refused by the rate limit",
+                inner.rate_limited.clone(),
+            );
+        }
+        Metrics(Arc::new(inner))
+    }
+
+    /// Runs `f` on the registry, to register series of your own; they are rendered with the
+    /// server's.
+    pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
+        f(&mut self.0.registry.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Every series, in the OpenMetrics text format ([`CONTENT_TYPE`]).
+    pub fn render(&self) -> String {
+        let sessions: usize = {
+            let mut servers = self.0.servers.lock().unwrap_or_else(|e| e.into_inner());
+            servers.retain(|s| s.strong_count() > 0);
+            servers
+                .iter()
+                .filter_map(Weak::upgrade)
+                .map(|core| core.sessions().len())
+                .sum()
+        };
+        self.0.sessions.set(sessions as i64);
+        let mut out = String::with_capacity(4096);
+        let registry = self.0.registry.lock().unwrap_or_else(|e| e.into_inner());
+        prometheus_client::encoding::text::encode(&mut out, &registry)
+            .expect("writing to a String does not fail");
+        out
+    }
+
+    /// Counts the live sessions of `core` at each render.
+    pub(crate) fn attach(&self, core: &Arc<ServerCore>) {
+        self.0
+            .servers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(core));
+    }
+
+    pub(crate) fn rate_limited(&self, method: &str) {
+        self.0.rate_limited.inc();
+        self.0
+            .requests
+            .get_or_create(&RequestLabels {
+                method: method_label(method),
+                outcome: "rate_limited",
+            })
+            .inc();
+    }
+
+    pub(crate) fn auth_failure(&self) {
+        self.0.auth_failures.inc();
+    }
+
+    /// Counts an SSE stream for as long as the guard lives.
+    pub(crate) fn sse_stream(&self) -> GaugeGuard {
+        self.0.sse_streams.inc();
+        GaugeGuard(self.0.sse_streams.clone())
+    }
+
+    fn call(&self, kind: &'static str, name: &'static str, outcome: &'static str, since: Instant) {
+        self.0
+            .calls
+            .get_or_create(&CallLabels {
+                kind,
+                name,
+                outcome,
+            })
+            .inc();
+        self.0
+            .call_duration
+            .get_or_create(&CallNameLabels { kind, name })
+            .observe(since.elapsed().as_secs_f64());
+    }
+}
+
+/// Takes one off a gauge when dropped.
+pub(crate) struct GaugeGuard(Gauge);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The `method` label: a method of the protocol, or `other` (clients choose method names;
+/// series must stay bounded).
+fn method_label(method: &str) -> &'static str {
+    const METHODS: &[&str] = &[
+        "initialize",
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+        "server/discover",
+        "subscriptions/listen",
+        "tasks/get",
+        "tasks/update",
+        "tasks/cancel",
+    ];
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// Records the series of requests and calls: the outermost middleware of a server with
+/// metrics.
+pub(crate) struct Recorder(pub(crate) Metrics);
+
+impl Middleware for Recorder {
+    fn on_request<'a>(
+        &'a self,
+        request: &'a mut Request,
+        next: Next<'a, Request, Response>,
+    ) -> BoxFuture<'a, Response> {
+        let m = &self.0.0;
+        m.in_flight.inc();
+        let in_flight = GaugeGuard(m.in_flight.clone());
+        Box::pin(async move {
+            let response = next.run(request).await;
+            drop(in_flight);
+            let method = method_label(request.method());
+            let outcome = if response.is_error() { "error" } else { "ok" };
+            m.requests
+                .get_or_create(&RequestLabels { method, outcome })
+                .inc();
+            m.request_duration
+                .get_or_create(&MethodLabels { method })
+                .observe(request.elapsed().as_secs_f64());
+            response
+        })
+    }
+
+    fn on_call_tool<'a>(
+        &'a self,
+        call: &'a mut ToolRequest,
+        next: Next<'a, ToolRequest, ToolOutcome>,
+    ) -> BoxFuture<'a, ToolOutcome> {
+        Box::pin(async move {
+            let since = Instant::now();
+            let outcome = next.run(call).await;
+            let label = match &outcome {
+                Ok(r) if r.is_error => "tool_error",
+                Ok(_) => "ok",
+                Err(_) => "error",
+            };
+            self.0.call("tool", call.name(), label, since);
+            outcome
+        })
+    }
+
+    fn on_read_resource<'a>(
+        &'a self,
+        read: &'a mut ResourceRequest,
+        next: Next<'a, ResourceRequest, ResourceOutcome>,
+    ) -> BoxFuture<'a, ResourceOutcome> {
+        Box::pin(async move {
+            let since = Instant::now();
+            let outcome = next.run(read).await;
+            let label = if outcome.is_ok() { "ok" } else { "error" };
+            self.0.call("resource", read.resource(), label, since);
+            outcome
+        })
+    }
+
+    fn on_get_prompt<'a>(
+        &'a self,
+        get: &'a mut PromptRequest,
+        next: Next<'a, PromptRequest, PromptOutcome>,
+    ) -> BoxFuture<'a, PromptOutcome> {
+        Box::pin(async move {
+            let since = Instant::now();
+            let outcome = next.run(get).await;
+            let label = if outcome.is_ok() { "ok" } else { "error" };
+            self.0.call("prompt", get.name(), label, since);
+            outcome
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_method_is_counted_as_other() {
+        assert_eq!(method_label("tools/call"), "tools/call");
+        assert_eq!(method_label("made/up"), "other");
+    }
+
+    #[test]
+    fn renders_openmetrics_text() {
+        let m = Metrics::new();
+        m.rate_limited("tools/call");
+        m.call("tool", "add", "ok", Instant::now());
+        let text = m.render();
+        assert!(text.contains("mcp_server_rate_limited_total 1"), "{text}");
+        assert!(
+            text.contains(
+                r#"mcp_server_requests_total{method="tools/call",outcome="rate_limited"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_server_call_duration_seconds_count{kind="tool",name="add"} 1"#),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+}

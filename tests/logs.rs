@@ -1,0 +1,121 @@
+//! Logs: `MCP_LOG_FORMAT=json` (one JSON object per line, with the fields of the request's
+//! spans), stdio requests logged at debug, and the HTTP access log.
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+use std::time::Duration;
+
+use mcp_runtime::prelude::*;
+use mcp_workspace::{HttpExample, example_command};
+use serde_json::{Value, json};
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+#[test]
+fn stdio_requests_are_logged_at_debug_as_json_lines() {
+    let mut child = example_command("quickstart")
+        .env("MCP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":"two\nlines","method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"no/such"}"#,
+        r#"{"jsonrpc":"2.0","id":4,"method":"forged\n\u001b[31mline"}"#,
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{err}");
+    assert_eq!(out.lines().count(), 4, "{out}");
+    let requests: Vec<Value> = json_lines(&err)
+        .into_iter()
+        .filter(|l| l["target"] == "mcp_runtime::stdio" && l["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 4, "{err}");
+    assert!(requests.iter().all(|r| r["level"] == "DEBUG"));
+    let call = &requests[1]["fields"];
+    assert_eq!(call["rpc"], "tools/call");
+    // The client's id as its JSON text: no line break reaches the log.
+    assert_eq!(call["id"], r#""two\nlines""#);
+    assert_eq!(call["error"], 0);
+    assert!(call["micros"].is_u64());
+    assert_eq!(requests[2]["fields"]["error"], -32601);
+    // A method with control characters is written escaped.
+    assert_eq!(requests[3]["fields"]["rpc"], r"forged\n\u{1b}[31mline");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
+    let mut command = example_command("observability");
+    command
+        .env("MCP_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    let server = HttpExample::start(command, &[]);
+    let client = Client::connect_http(&server.url).await.unwrap();
+    let r = client
+        .call_tool("lookup", json!({"word": "otter"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error);
+    client.close().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let (found, access) = loop {
+        let log = server.log();
+        let lines: Vec<Value> = log
+            .lines()
+            .skip(1) // the banner
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let found = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == "found")
+            .cloned();
+        let access = lines
+            .iter()
+            .find(|l| l["target"] == "mcp_runtime::http" && l["fields"]["tool"] == "lookup")
+            .cloned();
+        if let (Some(f), Some(a)) = (found, access) {
+            break (f, a);
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The handler's event, inside its own span, inside the tool's and the request's.
+    assert_eq!(found["span"]["name"], "dictionary.lookup", "{found:#}");
+    assert_eq!(found["span"]["word"], "otter");
+    let spans = found["spans"].as_array().unwrap();
+    let request = spans.iter().find(|s| s["name"] == "mcp.request").unwrap();
+    assert_eq!(request["mcp.method.name"], "tools/call");
+    assert_eq!(request["gen_ai.tool.name"], "lookup");
+    assert!(spans.iter().any(|s| s["name"] == "mcp.tool"));
+    assert_eq!(access["fields"]["rpc"], "tools/call");
+    assert_eq!(access["fields"]["status"], 200);
+}
