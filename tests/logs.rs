@@ -100,7 +100,7 @@ async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
             .cloned();
         let access = lines
             .iter()
-            .find(|l| l["target"] == "mcp_runtime::http" && l["fields"]["tool"] == "lookup")
+            .find(|l| l["target"] == "mcp_runtime::http" && l["fields"]["tool"] == "\"lookup\"")
             .cloned();
         if let (Some(f), Some(a)) = (found, access) {
             break (f, a);
@@ -116,6 +116,7 @@ async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
     assert_eq!(request["mcp.method.name"], "tools/call");
     assert_eq!(request["gen_ai.tool.name"], "lookup");
     assert!(spans.iter().any(|s| s["name"] == "mcp.tool"));
-    assert_eq!(access["fields"]["rpc"], "tools/call");
+    // Client strings in the access log are escaped and quoted.
+    assert_eq!(access["fields"]["rpc"], "\"tools/call\"");
     assert_eq!(access["fields"]["status"], 200);
 }

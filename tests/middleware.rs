@@ -403,7 +403,34 @@ async fn a_panicking_hook_fails_its_request_and_nothing_else() {
         .call_tool("mw_echo", json!({"text": "x"}))
         .await
         .unwrap();
+    // The client is told of an internal error, not what the panic said (the log has it).
     assert!(r.is_error);
+    let text = r.content[0].as_text().unwrap();
+    assert!(text.contains("internal error in tool `mw_echo`"), "{r:?}");
+    assert!(!text.contains("the hook broke"), "{r:?}");
+    let e = client
+        .request::<_, Value>("resources/list", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Rpc(e) if e.message.contains("internal error")
+            && !e.message.contains("the request hook broke")),
+        "{e:?}"
+    );
+    // The session goes on.
+    let r = client
+        .call_tool("mw_echo_later", json!({"text": "y"}))
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("y"));
+    // With `show_panic_details`, the hooks' panic messages reach the client.
+    let client = Client::connect(server().middleware(Panicky).show_panic_details(true))
+        .await
+        .unwrap();
+    let r = client
+        .call_tool("mw_echo", json!({"text": "x"}))
+        .await
+        .unwrap();
     assert!(
         r.content[0].as_text().unwrap().contains("the hook broke"),
         "{r:?}"
@@ -416,12 +443,6 @@ async fn a_panicking_hook_fails_its_request_and_nothing_else() {
         matches!(&e, ClientError::Rpc(e) if e.message.contains("the request hook broke after waiting")),
         "{e:?}"
     );
-    // The session goes on.
-    let r = client
-        .call_tool("mw_echo_later", json!({"text": "y"}))
-        .await
-        .unwrap();
-    assert_eq!(r.content[0].as_text(), Some("y"));
 }
 
 fn tool_error_text(r: &CallToolResult) -> &str {
