@@ -76,9 +76,9 @@ pub use server::{
     Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,
     CompletionContext, Context, FromContext, GetPromptResult, Icon, Image, IntoCompletion,
     IntoPromptResult, IntoToolResult, Json, Lifespan, LogLevel, PromptDef, PromptError,
-    PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root,
-    SafePath, SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State,
-    StateNeed, TaskSupport, ToolAnnotations, ToolDef, ToolError, Unchecked,
+    PromptMessage, ResourceAnnotations, ResourceDef, ResourceError, ResourceOutput, Root, SafePath,
+    SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State, StateNeed,
+    TaskSupport, ToolAnnotations, ToolDef, ToolError, Unchecked,
 };
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
@@ -88,9 +88,9 @@ pub use transport::http::HttpServer;
 pub mod prelude {
     #[cfg(feature = "client")]
     pub use crate::Client;
-    pub use crate::auth::{Headers, PeerAddr, Principal};
     #[cfg(feature = "client")]
     pub use crate::ClientOptions;
+    pub use crate::auth::{Headers, PeerAddr, Principal};
     pub use crate::protocol::{CallToolResult, Content, ResourceContents};
     pub use crate::server::{
         Audio, CacheHints, CacheScope, ClientRequest, ClientRequestError, Completion,

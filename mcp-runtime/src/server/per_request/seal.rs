@@ -66,11 +66,29 @@ fn now_secs() -> u64 {
 /// A digest of a request's arguments (its JSON with keys in order), to bind a state to them.
 #[cfg(feature = "per-request-crypto")]
 pub(crate) fn arguments_digest(arguments: Option<&RawValue>) -> Vec<u8> {
-    let canonical = arguments
+    let mut value = arguments
         .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-        .unwrap_or(Value::Null)
-        .to_string();
-    Sha256::digest(canonical.as_bytes()).to_vec()
+        .unwrap_or(Value::Null);
+    sort_keys(&mut value);
+    Sha256::digest(value.to_string().as_bytes()).to_vec()
+}
+
+/// Puts every object's keys in one order, so that the same arguments written in another key
+/// order digest the same (objects keep insertion order under the `preserve-order` feature).
+#[cfg(feature = "per-request-crypto")]
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut v) in entries {
+                sort_keys(&mut v);
+                map.insert(k, v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 /// Without the crypto nothing is sealed, so nothing is bound.

@@ -606,7 +606,11 @@ mod tests {
             replay_bytes_per_session: 4_000,
             ..HttpOptions::default()
         });
-        let s = store.create(crate::Server::empty("t").build().unwrap(), None, crate::Principal::local());
+        let s = store.create(
+            crate::Server::empty("t").build().unwrap(),
+            None,
+            crate::Principal::local(),
+        );
         let big = vec![b'x'; 1_000];
         let (tx, _rx) = mpsc::unbounded_channel();
         let first = s.open_stream(tx, Duration::from_secs(1));

@@ -218,11 +218,7 @@ pub(super) fn initialize(
     if shared.sessions.is_full() {
         return too_many_sessions(id.as_ref());
     }
-    let peer = caller
-        .http
-        .as_ref()
-        .and_then(|h| h.peer)
-        .map(|p| p.ip());
+    let peer = caller.http.as_ref().and_then(|h| h.peer).map(|p| p.ip());
     if shared.sessions.address_is_full(peer) {
         return http_error(
             StatusCode::SERVICE_UNAVAILABLE,
