@@ -143,7 +143,9 @@ async fn a_tool_whose_view_is_not_served_stops_the_server() {
     .unwrap_err();
     let e = e.to_string();
     assert!(
-        e.contains("`chart`") && e.contains("ui://charts/view.html") && e.contains("#[resource"),
+        (e.contains("`chart`") || e.contains("`refresh`"))
+            && e.contains("ui://charts/view.html")
+            && e.contains("#[resource"),
         "{e}"
     );
 }

@@ -97,6 +97,7 @@ fn draft(topic: String) -> String {
 
 fn server() -> Server {
     Server::new("auth-test")
+        .state(Gate::default())
         .default_scopes(&["mcp:use"])
         .authorize(|caller, access| match access {
             Access::Tool {
@@ -1087,7 +1088,7 @@ async fn tasks_are_their_callers() {
     let b = api_keys::generate("b", &[], None).unwrap();
     std::fs::write(&path, format!("{}\n{}\n", a.line, b.line)).unwrap();
     let (addr, task) = bind(
-        server().state(Gate::default()),
+        server(),
         HttpOptions {
             api_keys: Some(path),
             ..HttpOptions::default()

@@ -126,7 +126,10 @@ impl Session {
             "tools/call" | "prompts/get" | "resources/read" => Some(Retry {
                 method: method.to_string(),
                 target: envelope.target(method).unwrap_or_default(),
-                arguments: crate::server::per_request::seal::arguments_digest(envelope.arguments),
+                arguments: crate::server::per_request::seal::arguments_digest(
+                    envelope.arguments,
+                    &self.caller().principal,
+                ),
             }),
             _ => None,
         };

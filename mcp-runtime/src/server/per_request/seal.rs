@@ -65,17 +65,51 @@ fn now_secs() -> u64 {
 
 /// A digest of a request's arguments (its JSON with keys in order), to bind a state to them.
 #[cfg(feature = "per-request-crypto")]
-pub(crate) fn arguments_digest(arguments: Option<&RawValue>) -> Vec<u8> {
-    let canonical = arguments
+pub(crate) fn arguments_digest(arguments: Option<&RawValue>, caller: &crate::Principal) -> Vec<u8> {
+    let mut value = arguments
         .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-        .unwrap_or(Value::Null)
-        .to_string();
-    Sha256::digest(canonical.as_bytes()).to_vec()
+        .unwrap_or(Value::Null);
+    sort_keys(&mut value);
+    let mut hash = Sha256::new();
+    hash.update(value.to_string().as_bytes());
+    // The caller's identity (not its scopes, which a reloaded key file or a refreshed token may
+    // change): a state sealed for one principal does not open for another.
+    for part in [
+        caller.kind().as_str(),
+        caller.issuer().unwrap_or(""),
+        caller.subject(),
+        caller.key_id().unwrap_or(""),
+    ] {
+        hash.update([0u8]);
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().to_vec()
+}
+
+/// Puts every object's keys in one order, so that the same arguments written in another key
+/// order digest the same (objects keep insertion order under the `preserve-order` feature).
+#[cfg(feature = "per-request-crypto")]
+fn sort_keys(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut v) in entries {
+                sort_keys(&mut v);
+                map.insert(k, v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 /// Without the crypto nothing is sealed, so nothing is bound.
 #[cfg(not(feature = "per-request-crypto"))]
-pub(crate) fn arguments_digest(_arguments: Option<&RawValue>) -> Vec<u8> {
+pub(crate) fn arguments_digest(
+    _arguments: Option<&RawValue>,
+    _caller: &crate::Principal,
+) -> Vec<u8> {
     Vec::new()
 }
 
@@ -215,7 +249,8 @@ mod tests {
         let mut answers = JsonObject::new();
         answers.insert("user_name".into(), json!({"action": "accept"}));
         let args = serde_json::value::to_raw_value(&json!({"b": 2, "a": 1})).unwrap();
-        let d = arguments_digest(Some(&args));
+        let alice = crate::Principal::new("alice", ["notes:read"]);
+        let d = arguments_digest(Some(&args), &alice);
         let state = seal(&key, "tools/call", "greet", &d, &answers).unwrap();
         let hour = Duration::from_secs(3600);
         assert_eq!(
@@ -225,7 +260,18 @@ mod tests {
         // The same arguments in another key order are the same arguments.
         let reordered =
             serde_json::value::RawValue::from_string(r#"{"a":1,"b":2}"#.into()).unwrap();
-        assert_eq!(arguments_digest(Some(&reordered)), d);
+        assert_eq!(arguments_digest(Some(&reordered), &alice), d);
+        // Another caller with the same arguments: another digest, so the state does not open.
+        let bob = crate::Principal::new("bob", ["notes:read"]);
+        let bobs = arguments_digest(Some(&args), &bob);
+        assert_ne!(bobs, d);
+        assert!(
+            open(&key, hour, &state, "tools/call", "greet", &bobs).is_err(),
+            "bound to the caller"
+        );
+        // The same caller with other scopes is the same caller.
+        let alice_more = crate::Principal::new("alice", ["notes:read", "notes:write"]);
+        assert_eq!(arguments_digest(Some(&args), &alice_more), d);
         let mut bytes = base64::decode_strict(&state[3..]).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
@@ -237,7 +283,7 @@ mod tests {
         );
         assert!(open(&[8u8; 32], hour, &state, "tools/call", "greet", &d).is_err());
         assert!(open(&key, hour, &state, "tools/call", "other", &d).is_err());
-        let other_args = arguments_digest(None);
+        let other_args = arguments_digest(None, &alice);
         assert!(
             open(&key, hour, &state, "tools/call", "greet", &other_args).is_err(),
             "bound to the arguments"
@@ -259,7 +305,7 @@ mod tests {
             "pin".into(),
             json!({"action": "accept", "content": {"pin": "4711-secret"}}),
         );
-        let d = arguments_digest(None);
+        let d = arguments_digest(None, &crate::Principal::local());
         let state = seal(&key, "tools/call", "t", &d, &answers).unwrap();
         let bytes = base64::decode_strict(&state[3..]).unwrap();
         assert!(
