@@ -23,6 +23,7 @@
 
 #[cfg(feature = "http-server")]
 mod limits;
+#[cfg(feature = "http-server")]
 mod metrics_endpoint;
 mod options;
 #[cfg(feature = "http-server")]
