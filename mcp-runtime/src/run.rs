@@ -386,6 +386,7 @@ fn help(name: &str) -> String {
                --oauth-client-id <ID>     Introspect as this client [env: MCP_OAUTH_CLIENT_ID]\n      \
                --oauth-client-secret-file <FILE>  Its secret [env: MCP_OAUTH_CLIENT_SECRET]\n      \
                --oauth-scopes <LIST>      Scopes advertised (default: those the tools declare) [env: MCP_OAUTH_SCOPES]\n\n\
+         Metrics (with --transport http):\n      \
                --metrics-addr <HOST:PORT> Serve Prometheus metrics at /metrics on this address [env: MCP_METRICS_ADDR]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
