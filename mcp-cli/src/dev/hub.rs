@@ -49,6 +49,9 @@ pub(super) struct Hub {
     pub target: String,
     /// Whether sources are watched.
     pub watching: bool,
+    // --- MCP App views ---
+    /// The app views read for `/view/<id>`.
+    pub views: super::apps::Views,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +77,7 @@ impl Hub {
             control,
             target,
             watching,
+            views: super::apps::Views::default(),
         };
         (Arc::new(hub), rx)
     }
@@ -105,6 +109,7 @@ impl Hub {
             "history": state.history,
             "stderr": state.stderr,
             "pending": pending,
+            "version": env!("CARGO_PKG_VERSION"),
         });
         (snapshot, rx)
     }

@@ -2,8 +2,10 @@
 //! ([`session`]); a web server on 127.0.0.1 serves the page embedded in this binary and relays
 //! between the browser and the server ([`web`]); both share a [`hub::Hub`].
 
+mod apps;
 mod hub;
 mod session;
+mod skills;
 mod watch;
 mod web;
 

@@ -9,6 +9,10 @@
 //! | `POST /api/cancel` | `{tag}`: cancels the request sent with that tag |
 //! | `POST /api/answer` | `{id, result}` or `{id, error}`: answers a request of the server |
 //! | `POST /api/reconnect` | `{revision?}`: reconnects (restarting a stdio server) |
+//! | `POST /api/view` | `{uri}`: reads an MCP App view → `{id, csp, ui}` |
+//! | `GET /view/<id>` | that view, with its CSP and `sandbox allow-scripts`, to frame |
+//! | `POST /api/skills` | the server's skills (`skills/list`, every page) |
+//! | `POST /api/skill/verify` | `{uri}`: reads every file of a skill, each checked |
 //!
 //! API calls carry the token in an `X-Inspector-Token` header, which a page of another origin
 //! cannot send without a CORS preflight that this server never grants.
@@ -165,8 +169,8 @@ fn page() -> Resp {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             img-src data:; media-src data:; connect-src 'self'; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'",
+             img-src data:; media-src data:; connect-src 'self'; frame-src 'self'; \
+             base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         ),
     );
     h.insert(
@@ -326,8 +330,49 @@ async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {
             let _ = hub.control.send(Control::Reconnect { revision });
             json_response(StatusCode::OK, &json!({ "ok": true }))
         }
+        "/api/view" | "/api/skills" | "/api/skill/verify" => extensions(hub, path, &body).await,
         _ => refuse(StatusCode::NOT_FOUND, "no such API route"),
     }
+}
+
+/// The routes of the extensions: MCP App views and skills.
+async fn extensions(hub: &Arc<Hub>, path: &str, body: &Value) -> Resp {
+    let Some(client) = hub.client() else {
+        return refuse(StatusCode::CONFLICT, "the server is not connected");
+    };
+    let uri = body["uri"].as_str().unwrap_or_default();
+    let outcome = match path {
+        "/api/view" => super::apps::load(&hub.views, &client, uri).await,
+        "/api/skills" => super::skills::list(&client).await,
+        _ => super::skills::verify(&client, uri).await,
+    };
+    match outcome {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
+    }
+}
+
+/// An app view, to be framed by the page (`sandbox="allow-scripts"`): its own CSP, which
+/// also sandboxes it when opened on its own.
+fn view(hub: &Hub, id: &str) -> Resp {
+    let Some((html, csp)) = hub.views.get(id) else {
+        return full(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "No such view: the inspector keeps the last views it read; run the tool again.\n",
+        );
+    };
+    let mut r = full(StatusCode::OK, "text/html; charset=utf-8", html);
+    let h = r.headers_mut();
+    match HeaderValue::from_str(&csp) {
+        Ok(v) => h.insert(header::CONTENT_SECURITY_POLICY, v),
+        Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "unusable view policy"),
+    };
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 /// Answers one request.
@@ -385,6 +430,7 @@ pub(super) async fn handle(
                 Err(r) => r,
             }
         }
+        (Method::GET, p) if p.starts_with("/view/") => view(&hub, &p["/view/".len()..]),
         (Method::GET, "/favicon.ico") => full(StatusCode::NO_CONTENT, "image/x-icon", Bytes::new()),
         _ => refuse(StatusCode::NOT_FOUND, "not found"),
     })
