@@ -14,6 +14,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 /// How many history entries and stderr lines a browser that connects late still sees.
 const HISTORY: usize = 2000;
 const STDERR: usize = 500;
+/// How many outcomes of tagged requests are kept for pages that reload.
+const FINISHED: usize = 64;
 
 /// A request from the session's owner to the supervisor.
 #[derive(Debug)]
@@ -35,6 +37,11 @@ struct State {
     inflight: HashMap<String, (RequestId, Arc<Client>)>,
     /// Under 2026-07-28: the `subscriptions/listen` of each resource the page subscribed to.
     listening: HashMap<String, RequestId>,
+    // --- history by connection, calls across a page reload ---
+    /// The connection the history's messages belong to (1 for the first).
+    conn: u64,
+    /// The outcomes of the page's latest tagged requests, for a page that reloaded meanwhile.
+    finished: VecDeque<(String, Value)>,
 }
 
 /// The shared state of one inspector.
@@ -109,6 +116,8 @@ impl Hub {
             "history": state.history,
             "stderr": state.stderr,
             "pending": pending,
+            "inflight": state.inflight.keys().collect::<Vec<_>>(),
+            "finished": state.finished.iter().map(|(tag, outcome)| json!({ "tag": tag, "outcome": outcome })).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
         });
         (snapshot, rx)
@@ -139,6 +148,7 @@ impl Hub {
         let entry = json!({
             "seq": state.seq,
             "t": self.millis(),
+            "conn": state.conn,
             "dir": if sent { "out" } else { "in" },
             "msg": message,
         });
@@ -147,6 +157,36 @@ impl Hub {
         }
         state.history.push_back(entry.clone());
         self.broadcast(&json!({ "type": "message", "entry": entry }));
+    }
+
+    /// Starts a new connection in the history: its messages are paired among themselves, and
+    /// the page marks where it began (`restarted`: a new server process, its state lost).
+    pub(super) fn new_connection(&self, restarted: bool) {
+        let mut state = lock(&self.state);
+        state.conn += 1;
+        state.seq += 1;
+        let entry = json!({
+            "seq": state.seq,
+            "t": self.millis(),
+            "conn": state.conn,
+            "marker": { "restarted": restarted && state.conn > 1 },
+        });
+        if state.history.len() == HISTORY {
+            state.history.pop_front();
+        }
+        state.history.push_back(entry.clone());
+        self.broadcast(&json!({ "type": "message", "entry": entry }));
+    }
+
+    /// Keeps the outcome of the page's request `tag` for a page that reloads while it runs,
+    /// and tells the pages.
+    pub(super) fn finish(&self, tag: &str, outcome: &Value) {
+        let mut state = lock(&self.state);
+        if state.finished.len() == FINISHED {
+            state.finished.pop_front();
+        }
+        state.finished.push_back((tag.to_string(), outcome.clone()));
+        self.broadcast(&json!({ "type": "finished", "tag": tag, "outcome": outcome }));
     }
 
     /// Records a line the server wrote to stderr, or a line of the inspector's own.

@@ -163,6 +163,7 @@ pub(super) async fn supervise(
         } else {
             Stdio::null()
         };
+        hub.new_connection(program.is_some());
         let client =
             match crate::target::connect(&target, program.as_ref(), options(&hub), stderr, timeout)
                 .await

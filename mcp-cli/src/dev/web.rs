@@ -233,15 +233,39 @@ async fn rpc(hub: &Arc<Hub>, body: Value) -> Resp {
         hub.track(t.clone(), id.clone(), Arc::clone(&client));
     }
     drop(client);
-    let result = answer.await;
+    let Some(tag) = tag else {
+        let result = answer.await;
+        return json_response(StatusCode::OK, &outcome(result, &id, started, false));
+    };
+    // A tagged request outlives the page that sent it (a reload): it runs on its own, and
+    // its outcome is kept and announced for the page that comes back.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let hub = Arc::clone(hub);
+    tokio::spawn(async move {
+        let result = answer.await;
+        let cancelled = hub.untrack(&tag).is_none();
+        let v = outcome(result, &id, started, cancelled);
+        hub.finish(&tag, &v);
+        let _ = tx.send(v);
+    });
+    match rx.await {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the request was dropped"),
+    }
+}
+
+fn outcome(
+    result: Result<Value, ClientError>,
+    id: &mcp_runtime::protocol::RequestId,
+    started: Instant,
+    cancelled: bool,
+) -> Value {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let cancelled = tag.as_ref().is_some_and(|t| hub.untrack(t).is_none());
-    let v = match result {
+    match result {
         Ok(r) => json!({ "result": r, "id": id, "ms": ms }),
         Err(_) if cancelled => json!({ "cancelled": true, "id": id, "ms": ms }),
         Err(e) => json!({ "error": error_value(&e), "id": id, "ms": ms }),
-    };
-    json_response(StatusCode::OK, &v)
+    }
 }
 
 /// The page's requests that 2026-07-28 does not have, done the revision's way: the log level

@@ -1,0 +1,133 @@
+// `mcp-cli dev` across connections and page reloads, in headless Chromium: the history
+// paired by connection, results and calls in flight that survive a reload, export as test.
+//
+// Run by scripts/test:  node --test tests/inspector/*.test.mjs
+// Needs target/debug/mcp-cli and the example `quickstart`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = process.env.MCP_CLI_BIN || join(ROOT, 'target', 'debug', 'mcp-cli');
+const EXAMPLES = join(ROOT, 'target', 'debug', 'examples');
+const SHOTS = process.env.INSPECTOR_SCREENSHOTS;
+const TIMEOUT = 90_000;
+
+let browser;
+let profile;
+
+before(async () => {
+  profile = mkdtempSync(join(tmpdir(), 'mcp-inspector-chromium-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 820 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+function dev(args) {
+  const child = spawn(CLI, ['dev', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const m = line.match(/inspector at (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/);
+      if (m) resolve({ url: m[1], stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`mcp-cli dev exited (${code}): ${stderr}`)));
+  });
+}
+
+async function open(url) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(30_000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector('#status[data-state=connected]');
+  return { page, errors, close: () => page.close() };
+}
+
+async function shot(page, name, height = 820) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.setViewportSize({ width: 1280, height });
+  await page.$eval('main', (m) => { m.scrollTop = 0; });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  await page.setViewportSize({ width: 1280, height: 820 });
+}
+
+test('the history pairs requests and responses by connection and marks a restarted server', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    const add = async (a, b, want) => {
+      await page.click('.tool-item[data-name=add]');
+      await page.fill('[data-field=a]', String(a));
+      await page.fill('[data-field=b]', String(b));
+      await page.click('#tool-run');
+      await page.waitForFunction((w) => document.querySelector('#tool-result .result-text')?.textContent === w, String(want));
+    };
+    await add(1, 2, 3);
+    await page.click('#reconnect');
+    await page.waitForSelector('#status[data-state=connected][data-attempt="2"]');
+    await page.waitForSelector('.tool-item[data-name=add]');
+    await add(3, 4, 7);
+    await page.click('[data-tab=history]');
+    const markers = await page.$$eval('#history tr.marker', (r) => r.map((x) => [x.dataset.conn, x.dataset.restarted]));
+    assert.deepEqual(markers, [['2', 'true'], ['1', 'false']]);
+    assert.match(await page.textContent('#history tr.marker[data-conn="2"]'), /restarted: whatever it kept in memory is gone/);
+    // The second connection reuses the first one's ids: each response still finds its own
+    // request, so no round trip is negative.
+    const took = await page.$$eval('#history tr.entry[data-kind=response] td:last-child', (c) => c.map((x) => x.textContent));
+    assert.ok(took.length >= 6, took.join(' '));
+    for (const t of took) assert.match(t, /^\d/, `a round trip of ${t}`);
+    await shot(page, 'history-connections');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});
+
+test('a call in flight across a page reload shows its result, and results survive reloads', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.click('.tool-item[data-name=sleep]');
+    await page.fill('[data-field=ms]', '3000');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => Number(document.querySelector('#tool-progress')?.value) > 0);
+    await page.reload();
+    await page.waitForSelector('#status[data-state=connected]');
+    // Adopted: still running in the new page, then its result.
+    await page.waitForSelector('#tool-run:disabled');
+    assert.equal(await page.textContent('#tool-run'), 'Running…');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === 'slept 3000 ms');
+    assert.equal(await page.$('#tool-run:disabled'), null);
+    await page.reload();
+    await page.waitForSelector('#status[data-state=connected]');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === 'slept 3000 ms');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});
