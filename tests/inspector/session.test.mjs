@@ -131,3 +131,34 @@ test('a call in flight across a page reload shows its result, and results surviv
     server.stop();
   }
 });
+
+test('export as test writes the session\'s tool calls as a Rust test of their recorded results', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.click('.tool-item[data-name=add]');
+    await page.fill('[data-field=a]', '2');
+    await page.fill('[data-field=b]', '40');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === '42');
+    await page.click('.tool-item[data-name=divide]');
+    await page.fill('[data-field=a]', '1');
+    await page.fill('[data-field=b]', '0');
+    await page.click('#tool-run');
+    await page.waitForSelector('#tool-result[data-is-error=true]');
+    await page.click('[data-tab=history]');
+    await page.click('#export-open');
+    const text = await page.inputValue('#export-test');
+    assert.match(text, /#\[tokio::test\]\nasync fn recorded_session\(\) \{/);
+    assert.match(text, /Command::new\(".*quickstart"\)/);
+    assert.match(text, /\.call_tool\("add", json\(r#"\{"a":2,"b":40\}"#\)\)/);
+    assert.match(text, /assert_eq!\(r\.structured_content, Some\(json\(r#"\{"result":42\}"#\)\)\);/);
+    assert.match(text, /\.call_tool\("divide", json\(r#"\{"a":1,"b":0\}"#\)\)[\s\S]*assert!\(r\.is_error\);/);
+    assert.ok(text.indexOf('"add"') < text.indexOf('"divide"'), 'the calls in the order made');
+    if (process.env.INSPECTOR_EXPORT) (await import('node:fs')).writeFileSync(process.env.INSPECTOR_EXPORT, text);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::hub::{Control, Hub};
 use super::watch;
 use crate::commands::client_info;
-use crate::target::{Program, Target};
+use crate::target::{CargoTarget, Program, Target};
 
 /// Why the current connection ended.
 enum Next {
@@ -203,6 +203,9 @@ pub(super) async fn supervise(
             "instructions": init.instructions,
             "sessionId": client.session_id(),
             "command": program.as_ref().map(|p| p.argv.join(" ")),
+            // For "export as test": how a test starts the same server.
+            "argv": program.as_ref().map(|p| &p.argv),
+            "cargoBin": cargo_bin(&target, program.as_ref()),
         }));
         hub.set_client(Some(Arc::clone(&client)));
         let ended = async { while client.next_notification().await.is_some() {} };
@@ -226,6 +229,25 @@ pub(super) async fn supervise(
         if matches!(next, Next::Quit) {
             return;
         }
+    }
+}
+
+/// The name of the package binary the server is, for `env!("CARGO_BIN_EXE_<name>")` in a test
+/// of that package.
+fn cargo_bin(target: &Target, program: Option<&Program>) -> Option<String> {
+    match target {
+        Target::Cargo {
+            target: CargoTarget::Bin(name),
+            ..
+        } => Some(name.clone()),
+        Target::Cargo {
+            target: CargoTarget::DefaultBin,
+            ..
+        } => program
+            .and_then(|p| p.argv.first())
+            .and_then(|exe| std::path::Path::new(exe).file_stem())
+            .map(|s| s.to_string_lossy().into_owned()),
+        _ => None,
     }
 }
 
