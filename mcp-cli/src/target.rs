@@ -138,6 +138,18 @@ pub(crate) async fn connect(
     stderr: Stdio,
     timeout: Duration,
 ) -> Result<Client, ConnectError> {
+    connect_watched(target, program, options, stderr, timeout, None).await
+}
+
+/// [`connect`], with the HTTP exchanges of a URL target reported to `http_tap`.
+pub(crate) async fn connect_watched(
+    target: &Target,
+    program: Option<&Program>,
+    options: ClientOptions,
+    stderr: Stdio,
+    timeout: Duration,
+    http_tap: Option<mcp_runtime::HttpTap>,
+) -> Result<Client, ConnectError> {
     // What the client sends first: the handshake, or under 2026-07-28 the discovery.
     let first = if ProtocolVersion::parse_any(&options.protocol_version)
         .is_some_and(ProtocolVersion::is_per_request)
@@ -159,6 +171,7 @@ pub(crate) async fn connect(
                 let http = HttpClientOptions {
                     headers: headers.clone(),
                     ca_certs: ca_certs.clone(),
+                    on_exchange: http_tap,
                 };
                 Client::connect_http_with(url, http, options)
                     .await

@@ -162,3 +162,71 @@ test('export as test writes the session\'s tool calls as a Rust test of their re
     server.stop();
   }
 });
+
+/** Starts an example over HTTP on a free port; resolves with its endpoint URL. */
+function serveHttp(example) {
+  const child = spawn(join(EXAMPLES, example), ['--transport', 'http', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stderr });
+    lines.on('line', (line) => {
+      log += line + '\n';
+      const m = line.match(/(http:\/\/127\.0\.0\.1:\d+\/mcp)/);
+      if (m) resolve({ url: m[1], stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`the server exited (${code}): ${log}`)));
+  });
+}
+
+test('the Network view times every request, and over HTTP shows each exchange with its headers', { timeout: TIMEOUT }, async () => {
+  const stdio = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  let { page, errors, close } = await open(stdio.url);
+  try {
+    await page.click('.tool-item[data-name=add]');
+    await page.fill('[data-field=a]', '1');
+    await page.fill('[data-field=b]', '1');
+    await page.click('#tool-run');
+    await page.waitForSelector('#tool-result');
+    await page.click('[data-tab=network]');
+    assert.match(await page.textContent('#network-none'), /stdio: no HTTP/);
+    await page.waitForSelector('#timings tr.timing[data-method="tools/call"]');
+    assert.match(await page.textContent('#timings tr.timing[data-method="tools/call"] td:nth-child(4)'), /ms$/);
+    assert.ok(await page.$('#timings tr.timing[data-method=initialize]'));
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    stdio.stop();
+  }
+
+  const server = await serveHttp('quickstart');
+  const remote = await dev(['--url', server.url]);
+  ({ page, errors, close } = await open(remote.url));
+  try {
+    await page.click('[data-tab=network]');
+    await page.waitForSelector('#network tr.http-entry[data-method=POST][data-status="200"]');
+    const session = await page.$$eval('#network tr.http-entry td.session-id', (c) => c.map((x) => x.textContent).filter(Boolean));
+    assert.ok(session.length > 0, 'Mcp-Session-Id is shown');
+    // 2026-07-28: the routing headers of each POST.
+    await page.selectOption('#revision', '2026-07-28');
+    await page.waitForSelector('#status[data-state=connected][data-mode=per-request]');
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=add]');
+    await page.fill('[data-field=a]', '2');
+    await page.fill('[data-field=b]', '3');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === '5');
+    await page.click('[data-tab=network]');
+    const row = '#network tr.http-entry[data-mcp-method="tools/call"]';
+    await page.waitForSelector(row);
+    assert.match(await page.textContent(`${row} td:nth-child(4)`), /tools\/call · add/);
+    assert.equal(await page.textContent(`${row} td:nth-child(6)`), '2026-07-28');
+    await page.click(row);
+    assert.ok(await page.$('table.headers tr.routing'), 'routing headers are highlighted');
+    await shot(page, 'network');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    remote.stop();
+    server.stop();
+  }
+});

@@ -14,6 +14,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 /// How many history entries and stderr lines a browser that connects late still sees.
 const HISTORY: usize = 2000;
 const STDERR: usize = 500;
+/// How many HTTP exchanges a browser that connects late still sees.
+const HTTP: usize = 1000;
 /// How many outcomes of tagged requests are kept for pages that reload.
 const FINISHED: usize = 64;
 
@@ -42,6 +44,9 @@ struct State {
     conn: u64,
     /// The outcomes of the page's latest tagged requests, for a page that reloaded meanwhile.
     finished: VecDeque<(String, Value)>,
+    // --- network view ---
+    /// The latest HTTP exchanges of a URL target.
+    http: VecDeque<Value>,
 }
 
 /// The shared state of one inspector.
@@ -117,6 +122,7 @@ impl Hub {
             "stderr": state.stderr,
             "pending": pending,
             "inflight": state.inflight.keys().collect::<Vec<_>>(),
+            "http": state.http,
             "finished": state.finished.iter().map(|(tag, outcome)| json!({ "tag": tag, "outcome": outcome })).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
         });
@@ -176,6 +182,33 @@ impl Hub {
         }
         state.history.push_back(entry.clone());
         self.broadcast(&json!({ "type": "message", "entry": entry }));
+    }
+
+    /// Records one HTTP exchange of the connection.
+    pub(super) fn http(&self, exchange: &mcp_runtime::HttpExchange) {
+        let mut state = lock(&self.state);
+        state.seq += 1;
+        let headers = |h: &[(String, String)]| -> Vec<Value> {
+            h.iter().map(|(k, v)| json!([k, v])).collect()
+        };
+        let entry = json!({
+            "seq": state.seq,
+            // When it was sent: the time now less the wait for the response.
+            "t": self.millis() - exchange.elapsed.as_secs_f64() * 1000.0,
+            "ms": exchange.elapsed.as_secs_f64() * 1000.0,
+            "conn": state.conn,
+            "method": exchange.method,
+            "url": exchange.url,
+            "status": exchange.status,
+            "error": exchange.error,
+            "requestHeaders": headers(&exchange.request_headers),
+            "responseHeaders": headers(&exchange.response_headers),
+        });
+        if state.http.len() == HTTP {
+            state.http.pop_front();
+        }
+        state.http.push_back(entry.clone());
+        self.broadcast(&json!({ "type": "http", "entry": entry }));
     }
 
     /// Keeps the outcome of the page's request `tag` for a page that reloads while it runs,

@@ -71,6 +71,12 @@ fn options(hub: &Arc<Hub>) -> ClientOptions {
     }
 }
 
+/// Records the HTTP exchanges of a URL target in the hub (the Network view).
+fn http_tap(hub: &Arc<Hub>) -> mcp_runtime::HttpTap {
+    let hub = Arc::clone(hub);
+    mcp_runtime::HttpTap::new(move |exchange| hub.http(exchange))
+}
+
 /// Copies the server's stderr lines into the hub.
 fn stderr_pipe(hub: &Arc<Hub>) -> Stdio {
     match std::io::pipe() {
@@ -164,25 +170,31 @@ pub(super) async fn supervise(
             Stdio::null()
         };
         hub.new_connection(program.is_some());
-        let client =
-            match crate::target::connect(&target, program.as_ref(), options(&hub), stderr, timeout)
-                .await
-            {
-                Ok(c) => Arc::new(c),
-                Err(e) => {
-                    hub.set_status(json!({
-                        "state": "failed",
-                        "attempt": attempt,
-                        "message": e.message,
-                    }));
-                    let next = wait_for(&watched, &mut controls).await;
-                    apply(&hub, &next);
-                    if matches!(next, Next::Quit) {
-                        return;
-                    }
-                    continue;
+        let client = match crate::target::connect_watched(
+            &target,
+            program.as_ref(),
+            options(&hub),
+            stderr,
+            timeout,
+            Some(http_tap(&hub)),
+        )
+        .await
+        {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                hub.set_status(json!({
+                    "state": "failed",
+                    "attempt": attempt,
+                    "message": e.message,
+                }));
+                let next = wait_for(&watched, &mut controls).await;
+                apply(&hub, &next);
+                if matches!(next, Next::Quit) {
+                    return;
                 }
-            };
+                continue;
+            }
+        };
         let init = client.initialize_result();
         let mode = if client.is_per_request() {
             "per-request"
