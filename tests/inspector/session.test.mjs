@@ -230,3 +230,32 @@ test('the Network view times every request, and over HTTP shows each exchange wi
     server.stop();
   }
 });
+
+test('the same call in both eras, side by side, each on a fresh connection', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.click('.tool-item[data-name=add]');
+    await page.fill('[data-field=a]', '20');
+    await page.fill('[data-field=b]', '22');
+    await page.click('#tool-compare');
+    await page.waitForSelector('#compare[data-same]');
+    const sides = await page.$$eval('#compare .era', (e) => e.map((x) => x.dataset.revision));
+    assert.deepEqual(sides, ['2025-11-25', '2026-07-28']);
+    for (const r of sides) {
+      const text = await page.textContent(`#compare .era[data-revision="${r}"] .era-result`);
+      assert.deepEqual(JSON.parse(text).structuredContent, { result: 42 }, r);
+    }
+    // The wire of each: a handshake for one, server/discover for the other.
+    const wire = await page.$$eval('#compare .era', (e) => e.map((x) => x.textContent));
+    assert.match(wire[0], /→ initialize/);
+    assert.match(wire[1], /→ server\/discover/);
+    assert.doesNotMatch(wire[1], /→ initialize/);
+    assert.ok(await page.$('#compare-verdict'));
+    await shot(page, 'eras', 1000);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});

@@ -64,6 +64,8 @@ pub(super) struct Hub {
     // --- MCP App views ---
     /// The app views read for `/view/<id>`.
     pub views: super::apps::Views,
+    // --- both eras side by side ---
+    setup: Mutex<Option<super::compare::Setup>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,6 +92,7 @@ impl Hub {
             target,
             watching,
             views: super::apps::Views::default(),
+            setup: Mutex::new(None),
         };
         (Arc::new(hub), rx)
     }
@@ -182,6 +185,15 @@ impl Hub {
         }
         state.history.push_back(entry.clone());
         self.broadcast(&json!({ "type": "message", "entry": entry }));
+    }
+
+    /// What a comparison of eras connects to: set once the server is built.
+    pub(super) fn set_setup(&self, setup: super::compare::Setup) {
+        *lock(&self.setup) = Some(setup);
+    }
+
+    pub(super) fn setup(&self) -> Option<super::compare::Setup> {
+        lock(&self.setup).clone()
     }
 
     /// Records one HTTP exchange of the connection.

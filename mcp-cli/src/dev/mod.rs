@@ -3,6 +3,7 @@
 //! between the browser and the server ([`web`]); both share a [`hub::Hub`].
 
 mod apps;
+mod compare;
 mod hub;
 mod session;
 mod skills;

@@ -170,6 +170,11 @@ pub(super) async fn supervise(
             Stdio::null()
         };
         hub.new_connection(program.is_some());
+        hub.set_setup(super::compare::Setup {
+            target: target.clone(),
+            program: program.clone(),
+            timeout,
+        });
         let client = match crate::target::connect_watched(
             &target,
             program.as_ref(),

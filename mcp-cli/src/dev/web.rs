@@ -13,6 +13,7 @@
 //! | `GET /view/<id>` | that view, with its CSP and `sandbox allow-scripts`, to frame |
 //! | `POST /api/skills` | the server's skills (`skills/list`, every page) |
 //! | `POST /api/skill/verify` | `{uri}`: reads every file of a skill, each checked |
+//! | `POST /api/compare` | `{method, params, revisions: [a, b]}`: the request on a fresh connection at each |
 //!
 //! API calls carry the token in an `X-Inspector-Token` header, which a page of another origin
 //! cannot send without a CORS preflight that this server never grants.
@@ -195,7 +196,7 @@ async fn body_json(req: Request<Incoming>) -> Result<Value, Resp> {
     })
 }
 
-fn error_value(e: &ClientError) -> Value {
+pub(super) fn error_value(e: &ClientError) -> Value {
     match e {
         ClientError::Rpc(err) => json!(err),
         other => json!({ "message": other.to_string() }),
@@ -355,6 +356,15 @@ async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {
             json_response(StatusCode::OK, &json!({ "ok": true }))
         }
         "/api/view" | "/api/skills" | "/api/skill/verify" => extensions(hub, path, &body).await,
+        "/api/compare" => {
+            let Some(setup) = hub.setup() else {
+                return refuse(StatusCode::CONFLICT, "the server is not connected");
+            };
+            match super::compare::compare(setup, &body).await {
+                Ok(v) => json_response(StatusCode::OK, &v),
+                Err(e) => refuse(StatusCode::BAD_REQUEST, &e),
+            }
+        }
         _ => refuse(StatusCode::NOT_FOUND, "no such API route"),
     }
 }
