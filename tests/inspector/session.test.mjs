@@ -259,3 +259,43 @@ test('the same call in both eras, side by side, each on a fresh connection', { t
     server.stop();
   }
 });
+
+test('a call run as a task is followed in the Tasks view until it ends, and can be cancelled', { timeout: TIMEOUT }, async () => {
+  const server = await dev(['--revision', '2026-07-28', '--', join(EXAMPLES, 'everything')]);
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.click('.tool-item[data-name=slow_compute]');
+    await page.fill('[data-field=seconds]', '1');
+    await page.check('#tool-as-task');
+    await page.click('#tool-run');
+    await page.waitForSelector('#tool-result[data-task]');
+    const id = await page.getAttribute('#tool-result', 'data-task');
+    await page.click('[data-tab=tasks]');
+    await page.waitForSelector(`.task[data-task="${id}"][data-status=completed]`);
+    assert.match(await page.textContent(`.task[data-task="${id}"]`), /compute: done after 1 s/);
+
+    // A long one, cancelled from the view.
+    await page.click('[data-tab=tools]');
+    await page.fill('[data-field=seconds]', '60');
+    await page.click('#tool-run');
+    await page.waitForFunction((first) => { const r = document.querySelector('#tool-result[data-task]'); return r && r.dataset.task !== first; }, id);
+    const long = await page.getAttribute('#tool-result', 'data-task');
+    await page.click('[data-tab=tasks]');
+    await page.waitForSelector(`.task[data-task="${long}"][data-status=working]`);
+    assert.match(await page.textContent(`.task[data-task="${long}"] .task-message`), /computing for 60 s/);
+    await shot(page, 'tasks');
+    await page.click(`.task[data-task="${long}"] .task-cancel`);
+    await page.waitForSelector(`.task[data-task="${long}"][data-status=cancelled]`);
+    // Without "Run as task" the same tool answers directly.
+    await page.click('[data-tab=tools]');
+    await page.uncheck('#tool-as-task');
+    await page.fill('[data-field=seconds]', '0');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => /compute: done after 0 s/.test(document.querySelector('#tool-result')?.textContent || ''));
+    assert.equal(await page.getAttribute('#tool-result', 'data-task'), null);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});

@@ -26,7 +26,7 @@ enum Next {
     Quit,
 }
 
-fn capabilities() -> JsonObject {
+pub(super) fn capabilities() -> JsonObject {
     let caps = json!({
         "sampling": {},
         "elicitation": { "form": {}, "url": {} },

@@ -210,10 +210,19 @@ async fn rpc(hub: &Arc<Hub>, body: Value) -> Resp {
     let Some(client) = hub.client() else {
         return refuse(StatusCode::CONFLICT, "the server is not connected");
     };
-    let params = match &body["params"] {
+    let mut params = match &body["params"] {
         Value::Null => json!({}),
         p => p.clone(),
     };
+    if body["asTask"] == true {
+        if !client.is_per_request() {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "tasks are an extension of 2026-07-28: reconnect with that revision to run a call as a task",
+            );
+        }
+        super::tasks::declare(&mut params);
+    }
     if client.is_per_request()
         && let Some(answer) = per_request(hub, &client, method, &params).await
     {
