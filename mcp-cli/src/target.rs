@@ -138,10 +138,11 @@ pub(crate) async fn connect(
     stderr: Stdio,
     timeout: Duration,
 ) -> Result<Client, ConnectError> {
-    connect_watched(target, program, options, stderr, timeout, None).await
+    connect_watched(target, program, options, stderr, timeout, None, &[]).await
 }
 
-/// [`connect`], with the HTTP exchanges of a URL target reported to `http_tap`.
+/// [`connect`], with the HTTP exchanges of a URL target reported to `http_tap`, and a
+/// server process started with `env` added to its environment.
 pub(crate) async fn connect_watched(
     target: &Target,
     program: Option<&Program>,
@@ -149,6 +150,7 @@ pub(crate) async fn connect_watched(
     stderr: Stdio,
     timeout: Duration,
     http_tap: Option<mcp_runtime::HttpTap>,
+    env: &[(&str, &str)],
 ) -> Result<Client, ConnectError> {
     // What the client sends first: the handshake, or under 2026-07-28 the discovery.
     let first = if ProtocolVersion::parse_any(&options.protocol_version)
@@ -191,6 +193,7 @@ pub(crate) async fn connect_watched(
                 command
                     .args(&program.argv[1..])
                     .env("MCP_SHOW_PANIC_DETAILS", "1")
+                    .envs(env.iter().copied())
                     .stderr(stderr);
                 let shown = program.argv.join(" ");
                 Client::spawn_with(command, options).await.map_err(|e| match e {

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -297,5 +297,41 @@ test('a call run as a task is followed in the Tasks view until it ends, and can 
   } finally {
     await close();
     server.stop();
+  }
+});
+
+test('each tool, resource and prompt links to its source, which opens in MCP_CLI_EDITOR', { timeout: TIMEOUT }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-editor-'));
+  const log = join(dir, 'opened');
+  // The "editor": records what it was asked to open.
+  const editor = join(dir, 'editor.sh');
+  writeFileSync(editor, `#!/bin/sh\necho "$@" > '${log}'\n`, { mode: 0o755 });
+  process.env.MCP_CLI_EDITOR = `${editor} {file} {line}`;
+  const server = await dev(['--', join(EXAMPLES, 'notes')]);
+  delete process.env.MCP_CLI_EDITOR;
+  const { page, errors, close } = await open(server.url);
+  try {
+    await page.waitForSelector('.tool-item');
+    await page.click('.tool-item');
+    await page.waitForSelector('#view .source-link');
+    const file = await page.getAttribute('#view .source-link', 'data-file');
+    const line = Number(await page.getAttribute('#view .source-link', 'data-line'));
+    assert.equal(file, 'examples/notes.rs');
+    assert.ok(line > 0);
+    await page.click('#view .source-link');
+    for (let i = 0; i < 100 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(readFileSync(log, 'utf8').trim(), `${join(ROOT, 'examples/notes.rs')} ${line}`);
+    const src = readFileSync(join(ROOT, 'examples/notes.rs'), 'utf8').split('\n');
+    assert.match(src.slice(Math.max(0, line - 3), line + 1).join('\n'), /#\[tool/, 'the line is at the #[tool] item');
+    await page.click('[data-tab=prompts]');
+    await page.waitForSelector('#view .source-link[data-file="examples/notes.rs"]');
+    await page.click('[data-tab=resources]');
+    await page.click('.resource-item, .template-item');
+    await page.waitForSelector('#view .source-link[data-file="examples/notes.rs"]');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

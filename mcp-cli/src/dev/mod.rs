@@ -7,6 +7,7 @@ mod compare;
 mod hub;
 mod session;
 mod skills;
+mod source;
 mod tasks;
 mod watch;
 mod web;

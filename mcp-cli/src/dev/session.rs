@@ -182,6 +182,8 @@ pub(super) async fn supervise(
             stderr,
             timeout,
             Some(http_tap(&hub)),
+            // Servers built on mcp-runtime list each item's file and line (source links).
+            &[("MCP_DEV_SOURCES", "1")],
         )
         .await
         {

@@ -13,6 +13,7 @@
 //! | `GET /view/<id>` | that view, with its CSP and `sandbox allow-scripts`, to frame |
 //! | `POST /api/skills` | the server's skills (`skills/list`, every page) |
 //! | `POST /api/skill/verify` | `{uri}`: reads every file of a skill, each checked |
+//! | `POST /api/open` | `{file, line}`: opens a source file in `MCP_CLI_EDITOR` |
 //! | `POST /api/compare` | `{method, params, revisions: [a, b]}`: the request on a fresh connection at each |
 //!
 //! API calls carry the token in an `X-Inspector-Token` header, which a page of another origin
@@ -365,6 +366,15 @@ async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {
             json_response(StatusCode::OK, &json!({ "ok": true }))
         }
         "/api/view" | "/api/skills" | "/api/skill/verify" => extensions(hub, path, &body).await,
+        "/api/open" => {
+            let (Some(file), Some(line)) = (body["file"].as_str(), body["line"].as_u64()) else {
+                return refuse(StatusCode::BAD_REQUEST, "give `file` and `line`");
+            };
+            match super::source::open(file, line) {
+                Ok(path) => json_response(StatusCode::OK, &json!({ "opened": path })),
+                Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
+            }
+        }
         "/api/compare" => {
             let Some(setup) = hub.setup() else {
                 return refuse(StatusCode::CONFLICT, "the server is not connected");
