@@ -335,3 +335,50 @@ test('each tool, resource and prompt links to its source, which opens in MCP_CLI
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every message is checked against the official schema of its revision, with a badge on those that fail', { timeout: TIMEOUT }, async () => {
+  const schemas = process.env.MCP_SCHEMAS_DIR || join(ROOT, '..', 'shared', 'schemas');
+  const saved = process.env.MCP_SCHEMAS_DIR;
+  process.env.MCP_SCHEMAS_DIR = schemas;
+  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
+  if (saved === undefined) delete process.env.MCP_SCHEMAS_DIR; else process.env.MCP_SCHEMAS_DIR = saved;
+  const { page, errors, close } = await open(server.url);
+  try {
+    const call = async (a, b) => {
+      await page.click('[data-tab=tools]');
+      await page.click('.tool-item[data-name=add]');
+      await page.fill('[data-field=a]', String(a));
+      await page.fill('[data-field=b]', String(b));
+      await page.click('#tool-run');
+      await page.waitForFunction((w) => document.querySelector('#tool-result .result-text')?.textContent === w, String(a + b));
+      await page.click('[data-tab=history]');
+    };
+    await call(1, 2);
+    await page.waitForSelector('#history tr.entry[data-method=initialize][data-kind=request][data-schema=valid]');
+    await page.waitForSelector('#history tr.entry[data-method="tools/call"][data-kind=response][data-schema=valid]');
+    assert.equal(await page.$('#history tr.entry[data-schema=invalid]'), null, 'what the runtime sends is valid');
+    // At 2026-07-28 too, by that revision's schema.
+    await page.selectOption('#revision', '2026-07-28');
+    await page.waitForSelector('#status[data-state=connected][data-mode=per-request]');
+    await call(2, 3);
+    await page.waitForSelector('#history tr.entry[data-method="server/discover"][data-kind=response][data-schema=valid]');
+    assert.equal(await page.$('#history tr.entry[data-schema=invalid]'), null);
+    // A message that breaks the schema gets the badge and its errors.
+    await page.evaluate(() => {
+      const conn = S.history.reduce((c, e) => Math.max(c, e.conn || 0), 0);
+      // A request as the client sent it (valid), answered by a result that is not.
+      const sent = S.history.filter((e) => e.conn === conn && e.dir === 'out' && e.msg.method === 'tools/list').pop();
+      onMessage({ seq: 1e9, t: 1, conn, dir: 'out', msg: { ...sent.msg, id: 'bad-1' } });
+      onMessage({ seq: 1e9 + 1, t: 2, conn, dir: 'in', msg: { jsonrpc: '2.0', id: 'bad-1', result: { tools: [{ inputSchema: {} }] } } });
+    });
+    await page.waitForSelector('#history tr.entry[data-method="tools/list"][data-schema=invalid]');
+    assert.match(await page.textContent('#schema-failures'), /1 failing their schema/);
+    await page.click('#history tr.entry[data-method="tools/list"][data-schema=invalid]');
+    assert.match(await page.textContent('.schema-errors'), /Not a valid ListToolsResult[\s\S]*missing required property "name"/);
+    await shot(page, 'schema');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+    server.stop();
+  }
+});

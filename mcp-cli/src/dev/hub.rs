@@ -170,7 +170,7 @@ impl Hub {
 
     /// Starts a new connection in the history: its messages are paired among themselves, and
     /// the page marks where it began (`restarted`: a new server process, its state lost).
-    pub(super) fn new_connection(&self, restarted: bool) {
+    pub(super) fn new_connection(&self, restarted: bool) -> u64 {
         let mut state = lock(&self.state);
         state.conn += 1;
         state.seq += 1;
@@ -185,6 +185,7 @@ impl Hub {
         }
         state.history.push_back(entry.clone());
         self.broadcast(&json!({ "type": "message", "entry": entry }));
+        state.conn
     }
 
     /// What a comparison of eras connects to: set once the server is built.

@@ -5,6 +5,7 @@
 mod apps;
 mod compare;
 mod hub;
+mod schemas;
 mod session;
 mod skills;
 mod source;

@@ -169,7 +169,7 @@ pub(super) async fn supervise(
         } else {
             Stdio::null()
         };
-        hub.new_connection(program.is_some());
+        let conn = hub.new_connection(program.is_some());
         hub.set_setup(super::compare::Setup {
             target: target.clone(),
             program: program.clone(),
@@ -225,6 +225,8 @@ pub(super) async fn supervise(
             // For "export as test": how a test starts the same server.
             "argv": program.as_ref().map(|p| &p.argv),
             "cargoBin": cargo_bin(&target, program.as_ref()),
+            // The history's connection these messages belong to (schema checks by revision).
+            "conn": conn,
         }));
         hub.set_client(Some(Arc::clone(&client)));
         let ended = async { while client.next_notification().await.is_some() {} };
