@@ -138,6 +138,20 @@ pub(crate) async fn connect(
     stderr: Stdio,
     timeout: Duration,
 ) -> Result<Client, ConnectError> {
+    connect_watched(target, program, options, stderr, timeout, None, &[]).await
+}
+
+/// [`connect`], with the HTTP exchanges of a URL target reported to `http_tap`, and a
+/// server process started with `env` added to its environment.
+pub(crate) async fn connect_watched(
+    target: &Target,
+    program: Option<&Program>,
+    options: ClientOptions,
+    stderr: Stdio,
+    timeout: Duration,
+    http_tap: Option<mcp_runtime::HttpTap>,
+    env: &[(&str, &str)],
+) -> Result<Client, ConnectError> {
     // What the client sends first: the handshake, or under 2026-07-28 the discovery.
     let first = if ProtocolVersion::parse_any(&options.protocol_version)
         .is_some_and(ProtocolVersion::is_per_request)
@@ -159,6 +173,7 @@ pub(crate) async fn connect(
                 let http = HttpClientOptions {
                     headers: headers.clone(),
                     ca_certs: ca_certs.clone(),
+                    on_exchange: http_tap,
                 };
                 Client::connect_http_with(url, http, options)
                     .await
@@ -178,6 +193,7 @@ pub(crate) async fn connect(
                 command
                     .args(&program.argv[1..])
                     .env("MCP_SHOW_PANIC_DETAILS", "1")
+                    .envs(env.iter().copied())
                     .stderr(stderr);
                 let shown = program.argv.join(" ");
                 Client::spawn_with(command, options).await.map_err(|e| match e {

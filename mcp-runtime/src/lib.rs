@@ -46,6 +46,8 @@ pub use client::HttpClientOptions;
 pub use client::{
     Client, ClientError, ClientOptions, Direction, MessageTap, ProgressCall, ServerRequestHandler,
 };
+#[cfg(feature = "client-http")]
+pub use client::{HttpExchange, HttpTap};
 pub use error::{BoxError, Error};
 /// A skills tree embedded in the binary, for [`Server::skills_embedded`]: the directory
 /// (relative to the crate's `Cargo.toml`) is read when the crate compiles, each file with

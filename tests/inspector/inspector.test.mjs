@@ -121,7 +121,7 @@ test('fill a tool form, call it and see the result, checked against its output s
     // Every message is in the history, with the round trip's time.
     await page.click('[data-tab=history]');
     await page.waitForSelector('#history tr.entry[data-kind=response][data-method="tools/call"]');
-    const took = await page.textContent('#history tr.entry[data-kind=response][data-method="tools/call"] td:last-child');
+    const took = await page.textContent('#history tr.entry[data-kind=response][data-method="tools/call"] td.took');
     assert.match(took, /ms/);
     assert.ok(await page.$('#history tr.entry[data-kind=request][data-method=initialize]'));
     await shot(page, 'history');

@@ -14,6 +14,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 /// How many history entries and stderr lines a browser that connects late still sees.
 const HISTORY: usize = 2000;
 const STDERR: usize = 500;
+/// How many HTTP exchanges a browser that connects late still sees.
+const HTTP: usize = 1000;
+/// How many outcomes of tagged requests are kept for pages that reload.
+const FINISHED: usize = 64;
 
 /// A request from the session's owner to the supervisor.
 #[derive(Debug)]
@@ -35,6 +39,14 @@ struct State {
     inflight: HashMap<String, (RequestId, Arc<Client>)>,
     /// Under 2026-07-28: the `subscriptions/listen` of each resource the page subscribed to.
     listening: HashMap<String, RequestId>,
+    // --- history by connection, calls across a page reload ---
+    /// The connection the history's messages belong to (1 for the first).
+    conn: u64,
+    /// The outcomes of the page's latest tagged requests, for a page that reloaded meanwhile.
+    finished: VecDeque<(String, Value)>,
+    // --- network view ---
+    /// The latest HTTP exchanges of a URL target.
+    http: VecDeque<Value>,
 }
 
 /// The shared state of one inspector.
@@ -49,6 +61,11 @@ pub(super) struct Hub {
     pub target: String,
     /// Whether sources are watched.
     pub watching: bool,
+    // --- MCP App views ---
+    /// The app views read for `/view/<id>`.
+    pub views: super::apps::Views,
+    // --- both eras side by side ---
+    setup: Mutex<Option<super::compare::Setup>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +91,8 @@ impl Hub {
             control,
             target,
             watching,
+            views: super::apps::Views::default(),
+            setup: Mutex::new(None),
         };
         (Arc::new(hub), rx)
     }
@@ -105,6 +124,10 @@ impl Hub {
             "history": state.history,
             "stderr": state.stderr,
             "pending": pending,
+            "inflight": state.inflight.keys().collect::<Vec<_>>(),
+            "http": state.http,
+            "finished": state.finished.iter().map(|(tag, outcome)| json!({ "tag": tag, "outcome": outcome })).collect::<Vec<_>>(),
+            "version": env!("CARGO_PKG_VERSION"),
         });
         (snapshot, rx)
     }
@@ -134,6 +157,7 @@ impl Hub {
         let entry = json!({
             "seq": state.seq,
             "t": self.millis(),
+            "conn": state.conn,
             "dir": if sent { "out" } else { "in" },
             "msg": message,
         });
@@ -142,6 +166,73 @@ impl Hub {
         }
         state.history.push_back(entry.clone());
         self.broadcast(&json!({ "type": "message", "entry": entry }));
+    }
+
+    /// Starts a new connection in the history: its messages are paired among themselves, and
+    /// the page marks where it began (`restarted`: a new server process, its state lost).
+    pub(super) fn new_connection(&self, restarted: bool) -> u64 {
+        let mut state = lock(&self.state);
+        state.conn += 1;
+        state.seq += 1;
+        let entry = json!({
+            "seq": state.seq,
+            "t": self.millis(),
+            "conn": state.conn,
+            "marker": { "restarted": restarted && state.conn > 1 },
+        });
+        if state.history.len() == HISTORY {
+            state.history.pop_front();
+        }
+        state.history.push_back(entry.clone());
+        self.broadcast(&json!({ "type": "message", "entry": entry }));
+        state.conn
+    }
+
+    /// What a comparison of eras connects to: set once the server is built.
+    pub(super) fn set_setup(&self, setup: super::compare::Setup) {
+        *lock(&self.setup) = Some(setup);
+    }
+
+    pub(super) fn setup(&self) -> Option<super::compare::Setup> {
+        lock(&self.setup).clone()
+    }
+
+    /// Records one HTTP exchange of the connection.
+    pub(super) fn http(&self, exchange: &mcp_runtime::HttpExchange) {
+        let mut state = lock(&self.state);
+        state.seq += 1;
+        let headers = |h: &[(String, String)]| -> Vec<Value> {
+            h.iter().map(|(k, v)| json!([k, v])).collect()
+        };
+        let entry = json!({
+            "seq": state.seq,
+            // When it was sent: the time now less the wait for the response.
+            "t": self.millis() - exchange.elapsed.as_secs_f64() * 1000.0,
+            "ms": exchange.elapsed.as_secs_f64() * 1000.0,
+            "conn": state.conn,
+            "method": exchange.method,
+            "url": exchange.url,
+            "status": exchange.status,
+            "error": exchange.error,
+            "requestHeaders": headers(&exchange.request_headers),
+            "responseHeaders": headers(&exchange.response_headers),
+        });
+        if state.http.len() == HTTP {
+            state.http.pop_front();
+        }
+        state.http.push_back(entry.clone());
+        self.broadcast(&json!({ "type": "http", "entry": entry }));
+    }
+
+    /// Keeps the outcome of the page's request `tag` for a page that reloads while it runs,
+    /// and tells the pages.
+    pub(super) fn finish(&self, tag: &str, outcome: &Value) {
+        let mut state = lock(&self.state);
+        if state.finished.len() == FINISHED {
+            state.finished.pop_front();
+        }
+        state.finished.push_back((tag.to_string(), outcome.clone()));
+        self.broadcast(&json!({ "type": "finished", "tag": tag, "outcome": outcome }));
     }
 
     /// Records a line the server wrote to stderr, or a line of the inspector's own.

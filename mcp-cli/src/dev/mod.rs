@@ -2,8 +2,14 @@
 //! ([`session`]); a web server on 127.0.0.1 serves the page embedded in this binary and relays
 //! between the browser and the server ([`web`]); both share a [`hub::Hub`].
 
+mod apps;
+mod compare;
 mod hub;
+mod schemas;
 mod session;
+mod skills;
+mod source;
+mod tasks;
 mod watch;
 mod web;
 

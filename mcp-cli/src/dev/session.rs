@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::hub::{Control, Hub};
 use super::watch;
 use crate::commands::client_info;
-use crate::target::{Program, Target};
+use crate::target::{CargoTarget, Program, Target};
 
 /// Why the current connection ended.
 enum Next {
@@ -26,7 +26,7 @@ enum Next {
     Quit,
 }
 
-fn capabilities() -> JsonObject {
+pub(super) fn capabilities() -> JsonObject {
     let caps = json!({
         "sampling": {},
         "elicitation": { "form": {}, "url": {} },
@@ -69,6 +69,12 @@ fn options(hub: &Arc<Hub>) -> ClientOptions {
             })
         })),
     }
+}
+
+/// Records the HTTP exchanges of a URL target in the hub (the Network view).
+fn http_tap(hub: &Arc<Hub>) -> mcp_runtime::HttpTap {
+    let hub = Arc::clone(hub);
+    mcp_runtime::HttpTap::new(move |exchange| hub.http(exchange))
 }
 
 /// Copies the server's stderr lines into the hub.
@@ -163,25 +169,39 @@ pub(super) async fn supervise(
         } else {
             Stdio::null()
         };
-        let client =
-            match crate::target::connect(&target, program.as_ref(), options(&hub), stderr, timeout)
-                .await
-            {
-                Ok(c) => Arc::new(c),
-                Err(e) => {
-                    hub.set_status(json!({
-                        "state": "failed",
-                        "attempt": attempt,
-                        "message": e.message,
-                    }));
-                    let next = wait_for(&watched, &mut controls).await;
-                    apply(&hub, &next);
-                    if matches!(next, Next::Quit) {
-                        return;
-                    }
-                    continue;
+        let conn = hub.new_connection(program.is_some());
+        hub.set_setup(super::compare::Setup {
+            target: target.clone(),
+            program: program.clone(),
+            timeout,
+        });
+        let client = match crate::target::connect_watched(
+            &target,
+            program.as_ref(),
+            options(&hub),
+            stderr,
+            timeout,
+            Some(http_tap(&hub)),
+            // Servers built on mcp-runtime list each item's file and line (source links).
+            &[("MCP_DEV_SOURCES", "1")],
+        )
+        .await
+        {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                hub.set_status(json!({
+                    "state": "failed",
+                    "attempt": attempt,
+                    "message": e.message,
+                }));
+                let next = wait_for(&watched, &mut controls).await;
+                apply(&hub, &next);
+                if matches!(next, Next::Quit) {
+                    return;
                 }
-            };
+                continue;
+            }
+        };
         let init = client.initialize_result();
         let mode = if client.is_per_request() {
             "per-request"
@@ -202,6 +222,11 @@ pub(super) async fn supervise(
             "instructions": init.instructions,
             "sessionId": client.session_id(),
             "command": program.as_ref().map(|p| p.argv.join(" ")),
+            // For "export as test": how a test starts the same server.
+            "argv": program.as_ref().map(|p| &p.argv),
+            "cargoBin": cargo_bin(&target, program.as_ref()),
+            // The history's connection these messages belong to (schema checks by revision).
+            "conn": conn,
         }));
         hub.set_client(Some(Arc::clone(&client)));
         let ended = async { while client.next_notification().await.is_some() {} };
@@ -225,6 +250,25 @@ pub(super) async fn supervise(
         if matches!(next, Next::Quit) {
             return;
         }
+    }
+}
+
+/// The name of the package binary the server is, for `env!("CARGO_BIN_EXE_<name>")` in a test
+/// of that package.
+fn cargo_bin(target: &Target, program: Option<&Program>) -> Option<String> {
+    match target {
+        Target::Cargo {
+            target: CargoTarget::Bin(name),
+            ..
+        } => Some(name.clone()),
+        Target::Cargo {
+            target: CargoTarget::DefaultBin,
+            ..
+        } => program
+            .and_then(|p| p.argv.first())
+            .and_then(|exe| std::path::Path::new(exe).file_stem())
+            .map(|s| s.to_string_lossy().into_owned()),
+        _ => None,
     }
 }
 

@@ -9,6 +9,13 @@
 //! | `POST /api/cancel` | `{tag}`: cancels the request sent with that tag |
 //! | `POST /api/answer` | `{id, result}` or `{id, error}`: answers a request of the server |
 //! | `POST /api/reconnect` | `{revision?}`: reconnects (restarting a stdio server) |
+//! | `POST /api/view` | `{uri}`: reads an MCP App view → `{id, csp, ui}` |
+//! | `GET /view/<id>` | that view, with its CSP and `sandbox allow-scripts`, to frame |
+//! | `POST /api/skills` | the server's skills (`skills/list`, every page) |
+//! | `POST /api/skill/verify` | `{uri}`: reads every file of a skill, each checked |
+//! | `POST /api/open` | `{file, line}`: opens a source file in `MCP_CLI_EDITOR` |
+//! | `POST /api/schema` | `{revision}`: the official JSON Schema of a revision, from `MCP_SCHEMAS_DIR` |
+//! | `POST /api/compare` | `{method, params, revisions: [a, b]}`: the request on a fresh connection at each |
 //!
 //! API calls carry the token in an `X-Inspector-Token` header, which a page of another origin
 //! cannot send without a CORS preflight that this server never grants.
@@ -165,8 +172,8 @@ fn page() -> Resp {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             img-src data:; media-src data:; connect-src 'self'; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'",
+             img-src data:; media-src data:; connect-src 'self'; frame-src 'self'; \
+             base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         ),
     );
     h.insert(
@@ -191,7 +198,7 @@ async fn body_json(req: Request<Incoming>) -> Result<Value, Resp> {
     })
 }
 
-fn error_value(e: &ClientError) -> Value {
+pub(super) fn error_value(e: &ClientError) -> Value {
     match e {
         ClientError::Rpc(err) => json!(err),
         other => json!({ "message": other.to_string() }),
@@ -205,10 +212,19 @@ async fn rpc(hub: &Arc<Hub>, body: Value) -> Resp {
     let Some(client) = hub.client() else {
         return refuse(StatusCode::CONFLICT, "the server is not connected");
     };
-    let params = match &body["params"] {
+    let mut params = match &body["params"] {
         Value::Null => json!({}),
         p => p.clone(),
     };
+    if body["asTask"] == true {
+        if !client.is_per_request() {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "tasks are an extension of 2026-07-28: reconnect with that revision to run a call as a task",
+            );
+        }
+        super::tasks::declare(&mut params);
+    }
     if client.is_per_request()
         && let Some(answer) = per_request(hub, &client, method, &params).await
     {
@@ -229,15 +245,39 @@ async fn rpc(hub: &Arc<Hub>, body: Value) -> Resp {
         hub.track(t.clone(), id.clone(), Arc::clone(&client));
     }
     drop(client);
-    let result = answer.await;
+    let Some(tag) = tag else {
+        let result = answer.await;
+        return json_response(StatusCode::OK, &outcome(result, &id, started, false));
+    };
+    // A tagged request outlives the page that sent it (a reload): it runs on its own, and
+    // its outcome is kept and announced for the page that comes back.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let hub = Arc::clone(hub);
+    tokio::spawn(async move {
+        let result = answer.await;
+        let cancelled = hub.untrack(&tag).is_none();
+        let v = outcome(result, &id, started, cancelled);
+        hub.finish(&tag, &v);
+        let _ = tx.send(v);
+    });
+    match rx.await {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the request was dropped"),
+    }
+}
+
+fn outcome(
+    result: Result<Value, ClientError>,
+    id: &mcp_runtime::protocol::RequestId,
+    started: Instant,
+    cancelled: bool,
+) -> Value {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let cancelled = tag.as_ref().is_some_and(|t| hub.untrack(t).is_none());
-    let v = match result {
+    match result {
         Ok(r) => json!({ "result": r, "id": id, "ms": ms }),
         Err(_) if cancelled => json!({ "cancelled": true, "id": id, "ms": ms }),
         Err(e) => json!({ "error": error_value(&e), "id": id, "ms": ms }),
-    };
-    json_response(StatusCode::OK, &v)
+    }
 }
 
 /// The page's requests that 2026-07-28 does not have, done the revision's way: the log level
@@ -326,8 +366,71 @@ async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {
             let _ = hub.control.send(Control::Reconnect { revision });
             json_response(StatusCode::OK, &json!({ "ok": true }))
         }
+        "/api/view" | "/api/skills" | "/api/skill/verify" => extensions(hub, path, &body).await,
+        "/api/open" => {
+            let (Some(file), Some(line)) = (body["file"].as_str(), body["line"].as_u64()) else {
+                return refuse(StatusCode::BAD_REQUEST, "give `file` and `line`");
+            };
+            match super::source::open(file, line) {
+                Ok(path) => json_response(StatusCode::OK, &json!({ "opened": path })),
+                Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
+            }
+        }
+        "/api/schema" => match super::schemas::load(body["revision"].as_str().unwrap_or("")) {
+            Ok(v) => json_response(StatusCode::OK, &json!({ "schema": v })),
+            Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
+        },
+        "/api/compare" => {
+            let Some(setup) = hub.setup() else {
+                return refuse(StatusCode::CONFLICT, "the server is not connected");
+            };
+            match super::compare::compare(setup, &body).await {
+                Ok(v) => json_response(StatusCode::OK, &v),
+                Err(e) => refuse(StatusCode::BAD_REQUEST, &e),
+            }
+        }
         _ => refuse(StatusCode::NOT_FOUND, "no such API route"),
     }
+}
+
+/// The routes of the extensions: MCP App views and skills.
+async fn extensions(hub: &Arc<Hub>, path: &str, body: &Value) -> Resp {
+    let Some(client) = hub.client() else {
+        return refuse(StatusCode::CONFLICT, "the server is not connected");
+    };
+    let uri = body["uri"].as_str().unwrap_or_default();
+    let outcome = match path {
+        "/api/view" => super::apps::load(&hub.views, &client, uri).await,
+        "/api/skills" => super::skills::list(&client).await,
+        _ => super::skills::verify(&client, uri).await,
+    };
+    match outcome {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
+    }
+}
+
+/// An app view, to be framed by the page (`sandbox="allow-scripts"`): its own CSP, which
+/// also sandboxes it when opened on its own.
+fn view(hub: &Hub, id: &str) -> Resp {
+    let Some((html, csp)) = hub.views.get(id) else {
+        return full(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "No such view: the inspector keeps the last views it read; run the tool again.\n",
+        );
+    };
+    let mut r = full(StatusCode::OK, "text/html; charset=utf-8", html);
+    let h = r.headers_mut();
+    match HeaderValue::from_str(&csp) {
+        Ok(v) => h.insert(header::CONTENT_SECURITY_POLICY, v),
+        Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "unusable view policy"),
+    };
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
 }
 
 /// Answers one request.
@@ -385,6 +488,7 @@ pub(super) async fn handle(
                 Err(r) => r,
             }
         }
+        (Method::GET, p) if p.starts_with("/view/") => view(&hub, &p["/view/".len()..]),
         (Method::GET, "/favicon.ico") => full(StatusCode::NO_CONTENT, "image/x-icon", Bytes::new()),
         _ => refuse(StatusCode::NOT_FOUND, "not found"),
     })

@@ -23,6 +23,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use super::http_tap::{self, HttpExchange, HttpTap};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -55,6 +57,9 @@ pub struct HttpClientOptions {
     /// PEM-encoded CA certificates trusted for `https://`, besides the platform's roots: the
     /// CA of a private or development server.
     pub ca_certs: Vec<Vec<u8>>,
+    // --- HTTP exchange tap (inspector network view) ---
+    /// Sees every HTTP exchange (method, status, headers, timing): for network logs.
+    pub on_exchange: Option<HttpTap>,
 }
 
 impl HttpClientOptions {
@@ -94,6 +99,8 @@ pub(crate) struct HttpTransport {
     /// Why the server could not be reached, when a request failed before any answer: the
     /// error of a failed connect.
     unreachable: Mutex<Option<std::io::Error>>,
+    // --- HTTP exchange tap (inspector network view) ---
+    on_exchange: Option<HttpTap>,
 }
 
 /// What an answer teaches the transport.
@@ -296,6 +303,7 @@ impl HttpTransport {
             running: Mutex::new(HashMap::new()),
             param_headers: Mutex::new(HashMap::new()),
             unreachable: Mutex::new(None),
+            on_exchange: options.on_exchange.clone(),
         })
     }
 
@@ -697,7 +705,11 @@ impl HttpTransport {
     /// Sends a request on a pooled connection, or a new one; remembers why the server could
     /// not be reached when it could not.
     async fn send(&self, request: RequestBuilder) -> Result<Response, SendError> {
-        match request.send().await {
+        let sent = match &self.on_exchange {
+            None => request.send().await,
+            Some(tap) => self.send_watched(tap, request).await,
+        };
+        match sent {
             Ok(response) => Ok(response),
             Err(e) => {
                 let error = SendError::from(&e);
@@ -712,6 +724,37 @@ impl HttpTransport {
                 Err(error)
             }
         }
+    }
+
+    /// [`HttpTransport::send`] with the exchange reported to `tap`.
+    async fn send_watched(
+        &self,
+        tap: &HttpTap,
+        request: RequestBuilder,
+    ) -> Result<Response, reqwest::Error> {
+        let (client, request) = request.build_split();
+        let request = request?;
+        let mut exchange = HttpExchange {
+            method: request.method().to_string(),
+            url: request.url().to_string(),
+            request_headers: http_tap::pairs(request.headers()),
+            status: None,
+            response_headers: Vec::new(),
+            elapsed: Duration::ZERO,
+            error: None,
+        };
+        let started = std::time::Instant::now();
+        let outcome = client.execute(request).await;
+        exchange.elapsed = started.elapsed();
+        match &outcome {
+            Ok(r) => {
+                exchange.status = Some(r.status().as_u16());
+                exchange.response_headers = http_tap::pairs(r.headers());
+            }
+            Err(e) => exchange.error = Some(e.to_string()),
+        }
+        tap.report(&exchange);
+        outcome
     }
 
     fn deliver(&self, message: Vec<u8>) {

@@ -115,12 +115,16 @@ use crate::transport::lines::{Line, read_line_async, serve_lines_as};
 
 #[cfg(feature = "client-http")]
 pub(crate) mod http;
+#[cfg(feature = "client-http")]
+mod http_tap;
 
 pub use helpers::ProgressCall;
 #[cfg(feature = "client-http")]
 pub use http::HttpClientOptions;
 #[cfg(feature = "client-http")]
 use http::HttpTransport;
+#[cfg(feature = "client-http")]
+pub use http_tap::{HttpExchange, HttpTap};
 pub use per_request::{ListenFilter, MAX_INPUT_ROUNDS, Subscription};
 use per_request::{PerRequest, Tracked};
 

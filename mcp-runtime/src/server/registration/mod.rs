@@ -93,6 +93,30 @@ pub(crate) fn meta(meta: Option<&'static str>) -> Option<JsonObject> {
     meta.and_then(|s| serde_json::from_str(s).ok())
 }
 
+// --- source links (inspector) ---
+/// The `_meta` key of an item's source location, listed only when the server runs under
+/// `mcp-cli dev` (which sets `MCP_DEV_SOURCES=1`): `{"file": "src/main.rs", "line": 12}`.
+pub(crate) const SOURCE_META: &str = "dev.mcp-runtime/source";
+
+/// Whether items list their source locations (read once).
+fn sources_listed() -> bool {
+    static LISTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LISTED.get_or_init(|| std::env::var_os("MCP_DEV_SOURCES").is_some_and(|v| v == "1"))
+}
+
+/// `meta` with the item's source location when the server runs under `mcp-cli dev`.
+pub(crate) fn sourced(meta: Option<JsonObject>, location: (&str, u32)) -> Option<JsonObject> {
+    if !sources_listed() {
+        return meta;
+    }
+    let mut m = meta.unwrap_or_default();
+    m.insert(
+        SOURCE_META.into(),
+        serde_json::json!({ "file": location.0, "line": location.1 }),
+    );
+    Some(m)
+}
+
 /// Where an item was defined, for messages: `file:line (`module`)`.
 pub(crate) fn origin(location: (&str, u32), module_path: &str) -> String {
     format!("{}:{} (`{module_path}`)", location.0, location.1)

@@ -7,7 +7,7 @@ use crate::protocol::{ErrorObject, Prompt, PromptArgumentInfo, ProtocolVersion};
 use crate::server::handlers::call::{ArgSpec, HandlerFuture};
 use crate::server::handlers::prompt::{GetPromptResult, PromptGet};
 use crate::server::registration::catalog::Item;
-use crate::server::registration::{Icon, Listing, icons, meta, origin};
+use crate::server::registration::{Icon, Listing, icons, meta, origin, sourced};
 
 /// Everything the runtime knows about one prompt, as a static the `#[prompt]` macro emits.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ impl PromptEntry {
                     })
                     .collect(),
                 icons: icons(d.icons),
-                meta: meta(d.meta),
+                meta: sourced(meta(d.meta), d.location),
             }
             .for_revision(version)
         })

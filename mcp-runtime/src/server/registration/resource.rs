@@ -9,7 +9,7 @@ use crate::protocol::{
 use crate::server::handlers::call::{ArgSpec, HandlerFuture};
 use crate::server::handlers::resource::{ResourceError, ResourceRead};
 use crate::server::registration::catalog::Item;
-use crate::server::registration::{Icon, Listing, icons, meta, origin};
+use crate::server::registration::{Icon, Listing, icons, meta, origin, sourced};
 use crate::server::uri_template::UriTemplate;
 
 /// Hints about a resource, for the client's display and selection.
@@ -127,7 +127,7 @@ impl ResourceEntry {
                     mime_type: d.mime_type.map(Into::into),
                     annotations: d.annotations.to_annotations(),
                     icons: icons(d.icons),
-                    meta: meta(d.meta),
+                    meta: sourced(meta(d.meta), d.location),
                 }
                 .for_revision(version)
             })
@@ -142,7 +142,7 @@ impl ResourceEntry {
                     size: d.size,
                     annotations: d.annotations.to_annotations(),
                     icons: icons(d.icons),
-                    meta: meta(d.meta),
+                    meta: sourced(meta(d.meta), d.location),
                 }
                 .for_revision(version)
             })

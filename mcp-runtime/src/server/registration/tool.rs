@@ -3,7 +3,7 @@
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{Icon, Listing, icons, meta, origin};
+use super::{Icon, Listing, icons, meta, origin, sourced};
 use crate::protocol::param_headers;
 use crate::protocol::{JsonObject, ProtocolVersion, Tool};
 use crate::server::handlers::call::{OutputMode, OutputSchema, ToolCall, ToolFuture};
@@ -203,7 +203,7 @@ impl ToolEntry {
             output_schema: self.output_schema.clone(),
             annotations: d.annotations.to_object(),
             icons: icons(d.icons),
-            meta: meta(d.meta),
+            meta: sourced(meta(d.meta), d.location),
         }
     }
 }
