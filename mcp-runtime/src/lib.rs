@@ -87,6 +87,9 @@ pub use server::{
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
 pub use transport::http::HttpServer;
+// ---- Production (issue 20)
+#[cfg(feature = "tower")]
+pub use transport::http::McpService;
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {

@@ -589,6 +589,10 @@ impl Server {
         if options.oauth.is_none() {
             options.oauth = self.oauth.take();
         }
+        // ---- Production (issue 20)
+        options
+            .readiness
+            .extend(std::mem::take(&mut self.readiness));
     }
 }
 

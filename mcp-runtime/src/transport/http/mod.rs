@@ -21,6 +21,10 @@
 //!
 //! Everything but [`HttpOptions`] needs the `http-server` feature.
 
+// ---- Production (issue 20)
+#[cfg(feature = "tower")]
+mod embed;
+mod health;
 #[cfg(feature = "http-server")]
 mod limits;
 #[cfg(feature = "http-server")]
@@ -37,6 +41,9 @@ mod sessions;
 #[cfg(feature = "http-server")]
 mod sse;
 
+#[cfg(feature = "tower")]
+pub use embed::{McpBody, McpService};
+pub use health::{CheckFuture, Readiness};
 pub use options::HttpOptions;
 #[cfg(feature = "http-server")]
 pub use server::HttpServer;

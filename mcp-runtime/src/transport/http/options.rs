@@ -66,7 +66,8 @@ pub struct HttpOptions {
     pub sse_close_after: Option<Duration>,
     /// How many events each SSE stream keeps for replay to a client that resumes (default 256).
     pub replay_buffer: usize,
-    /// On shutdown, how long requests in flight may take to finish (default 10 s).
+    /// On shutdown (SIGTERM: the drain), how long requests in flight may take to finish
+    /// (`--drain-timeout`, default 10 s).
     pub shutdown_timeout: Duration,
 
     // Hardening against hostile clients: connection caps and timeouts (docs/security.md).
@@ -119,6 +120,11 @@ pub struct HttpOptions {
     /// is served on the MCP port only when that is bound to a loopback address, never on a
     /// public one. Needs the `metrics` feature.
     pub metrics_addr: Option<String>,
+    // ---- Production (issue 20)
+    /// The checks `/readyz` runs besides "not draining" (e.g. the shared store answers);
+    /// see [`Readiness`](super::Readiness). [`Server::readiness_check`](crate::Server::readiness_check)
+    /// adds to them.
+    pub readiness: super::Readiness,
 }
 
 impl Default for HttpOptions {
@@ -153,6 +159,8 @@ impl Default for HttpOptions {
             api_keys: None,
             oauth: None,
             metrics_addr: None,
+            // ---- Production (issue 20)
+            readiness: super::Readiness::default(),
         }
     }
 }
@@ -195,6 +203,8 @@ impl fmt::Debug for HttpOptions {
             .field("api_keys", &self.api_keys)
             .field("oauth", &self.oauth)
             .field("metrics_addr", &self.metrics_addr)
+            // ---- Production (issue 20)
+            .field("readiness", &self.readiness)
             .finish()
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -40,6 +41,10 @@ pub(crate) struct Shared {
     /// `/metrics` is served on the MCP port (a loopback bind without `metrics_addr`).
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) serves_metrics: bool,
+    // ---- Production (issue 20)
+    /// Set at SIGTERM (or when the embedding application drains): `/readyz` answers 503 and
+    /// `initialize` is refused, while requests of existing sessions are still served.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -137,6 +142,7 @@ impl HttpServer {
                 nowhere,
                 connections,
                 serves_metrics,
+                draining: Default::default(),
             }),
             teardown,
             metrics,
@@ -163,9 +169,10 @@ impl HttpServer {
         self.run_until(crate::transport::shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections, ends the
-    /// sessions' GET streams, and lets requests in flight finish, up to
-    /// [`HttpOptions::shutdown_timeout`]; what is still running then is stopped.
+    /// Serves until `shutdown` completes, then drains: `/readyz` answers 503, `initialize`
+    /// is refused, the sessions' GET streams end with a retry hint, and requests in flight
+    /// finish, up to [`HttpOptions::shutdown_timeout`] (`--drain-timeout`); then it stops
+    /// accepting connections, and what is still running at the deadline is stopped.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let HttpServer {
             listener,
@@ -199,18 +206,7 @@ impl HttpServer {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         backoff.succeeded();
-                        match shared.connections.admit(peer.ip()) {
-                            Ok(permit) => {
-                                connections.spawn(serve_connection(
-                                    stream,
-                                    peer,
-                                    permit,
-                                    Arc::clone(&shared),
-                                    stop_rx.clone(),
-                                ));
-                            }
-                            Err(full) => refuse(stream, full, &shared.connections),
-                        }
+                        admit(&shared, &mut connections, stream, peer, &stop_rx);
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: wait, longer while it lasts,
@@ -225,12 +221,48 @@ impl HttpServer {
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
+        // ---- Production (issue 20): the drain. Readiness is false at once and no session
+        // starts; the sessions' GET streams end with a retry hint; the listener still answers
+        // (probes, the sessions' own requests) until what is in flight has finished, up to
+        // the deadline.
+        let deadline = shared.options.shutdown_timeout;
+        let drain_started = tokio::time::Instant::now();
+        shared.draining.store(true, Ordering::Relaxed);
+        shared
+            .sessions
+            .end_listening_streams(shared.options.sse_retry);
+        tracing::info!(
+            sessions = shared.sessions.all().len(),
+            "draining: not ready, no new sessions; requests in flight finish"
+        );
+        {
+            let idle = async {
+                for session in shared.sessions.all() {
+                    session.session.drain(deadline).await;
+                }
+            };
+            tokio::pin!(idle);
+            let limit = tokio::time::sleep(deadline);
+            tokio::pin!(limit);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut idle => break,
+                    () = &mut limit => break,
+                    accepted = listener.accept() => {
+                        if let Ok((stream, peer)) = accepted {
+                            admit(&shared, &mut connections, stream, peer, &stop_rx);
+                        }
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        }
         tracing::info!("shutting down");
         drop(listener);
         reaper.abort();
         let _ = stop_tx.send(true);
-        shared.sessions.end_listening_streams();
-        let deadline = shared.options.shutdown_timeout;
+        let deadline = deadline.saturating_sub(drain_started.elapsed());
         let finish = async {
             while connections.join_next().await.is_some() {}
             for session in shared.sessions.all() {
@@ -249,6 +281,28 @@ impl HttpServer {
         }
         teardown.run().await;
         Ok(())
+    }
+}
+
+/// Serves a connection accepted, or refuses it when over a cap.
+fn admit(
+    shared: &Arc<Shared>,
+    connections: &mut JoinSet<()>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stop: &watch::Receiver<bool>,
+) {
+    match shared.connections.admit(peer.ip()) {
+        Ok(permit) => {
+            connections.spawn(serve_connection(
+                stream,
+                peer,
+                permit,
+                Arc::clone(shared),
+                stop.clone(),
+            ));
+        }
+        Err(full) => refuse(stream, full, &shared.connections),
     }
 }
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::body::{Bytes, Incoming as RequestBody};
+use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
@@ -61,6 +61,17 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 type HttpResponse = Response<ResponseBody>;
 
+/// What a request body may be: hyper's own, or any other (an embedding application's).
+pub(crate) trait RequestBody:
+    Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static
+{
+}
+
+impl<B> RequestBody for B where B: Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static {}
+
+/// A body's error, boxed.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// What the access log says about a request.
 #[derive(Default)]
 struct Log {
@@ -84,9 +95,9 @@ struct Log {
 }
 
 /// Serves one request and logs it.
-pub(crate) async fn handle(
+pub(crate) async fn handle<B: RequestBody>(
     shared: Arc<Shared>,
-    request: Request<RequestBody>,
+    request: Request<B>,
     peer: Option<std::net::SocketAddr>,
 ) -> HttpResponse {
     let started = Instant::now();
@@ -140,9 +151,9 @@ pub(crate) async fn handle(
     response
 }
 
-async fn route(
+async fn route<B: RequestBody>(
     shared: &Arc<Shared>,
-    request: Request<RequestBody>,
+    request: Request<B>,
     peer: Option<std::net::SocketAddr>,
     log: &mut Log,
 ) -> HttpResponse {
@@ -150,6 +161,11 @@ async fn route(
     if path == "/healthz" && matches!(*request.method(), Method::GET | Method::HEAD) {
         log.health_check = true;
         return text(StatusCode::OK, "ok\n");
+    }
+    // ---- Production (issue 20)
+    if path == "/readyz" && matches!(*request.method(), Method::GET | Method::HEAD) {
+        log.health_check = true;
+        return readiness(shared).await;
     }
     #[cfg(feature = "metrics")]
     if path == "/metrics"
