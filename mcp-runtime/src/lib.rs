@@ -23,6 +23,8 @@ extern crate self as mcp_runtime;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
+// ---- Production (issue 20)
+mod config;
 mod error;
 mod escape;
 #[cfg(feature = "fuzzing")]
