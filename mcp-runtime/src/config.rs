@@ -360,6 +360,20 @@ pub(crate) const OPTIONS: &[Opt] = &[
         Production,
         "On SIGTERM, how long calls in flight may take to finish (default: 10s)",
     ),
+    opt(
+        "--tls-cert",
+        "MCP_TLS_CERT",
+        Some("<FILE>"),
+        Production,
+        "Serve HTTPS with this PEM certificate chain (reloaded on change; h2 and http/1.1)",
+    ),
+    opt(
+        "--tls-key",
+        "MCP_TLS_KEY",
+        Some("<FILE>"),
+        Production,
+        "The certificate's PEM private key",
+    ),
 ];
 
 /// The option a flag (long, or short alias) names.

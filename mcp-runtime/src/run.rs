@@ -232,6 +232,8 @@ impl LaunchOptions {
             "--metrics-addr" => http.metrics_addr = Some(non_empty(value)?),
             // ---- Production (issue 20)
             "--drain-timeout" => http.shutdown_timeout = parse_duration(value)?,
+            "--tls-cert" => http.tls_cert = Some(non_empty(value)?.into()),
+            "--tls-key" => http.tls_key = Some(non_empty(value)?.into()),
             other => unreachable!("no option {other}"),
         }
         Ok(())

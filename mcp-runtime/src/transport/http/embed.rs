@@ -120,6 +120,9 @@ impl McpService {
             connections: Connections::new(usize::MAX, usize::MAX),
             serves_metrics: false,
             draining: Default::default(),
+            // The application's server owns TLS.
+            #[cfg(feature = "tls")]
+            tls: None,
         });
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
         Ok(McpService {

@@ -40,6 +40,8 @@ mod service;
 mod sessions;
 #[cfg(feature = "http-server")]
 mod sse;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[cfg(feature = "tower")]
 pub use embed::{McpBody, McpService};

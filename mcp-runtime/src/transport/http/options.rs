@@ -125,6 +125,13 @@ pub struct HttpOptions {
     /// see [`Readiness`](super::Readiness). [`Server::readiness_check`](crate::Server::readiness_check)
     /// adds to them.
     pub readiness: super::Readiness,
+    /// Serve HTTPS with this certificate chain (PEM; `--tls-cert`), with
+    /// [`tls_key`](Self::tls_key); both files are read again when they change. ALPN offers
+    /// `h2` and `http/1.1`. Needs the `tls` feature.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of [`tls_cert`](Self::tls_cert) (PEM, PKCS#8, PKCS#1 or SEC1;
+    /// `--tls-key`).
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpOptions {
@@ -161,6 +168,8 @@ impl Default for HttpOptions {
             metrics_addr: None,
             // ---- Production (issue 20)
             readiness: super::Readiness::default(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -205,6 +214,8 @@ impl fmt::Debug for HttpOptions {
             .field("metrics_addr", &self.metrics_addr)
             // ---- Production (issue 20)
             .field("readiness", &self.readiness)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .finish()
     }
 }

@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     /// Set at SIGTERM (or when the embedding application drains): `/readyz` answers 503 and
     /// `initialize` is refused, while requests of existing sessions are still served.
     pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// HTTPS (`--tls-cert`, `--tls-key`).
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<super::tls::Tls>,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -125,6 +128,23 @@ impl HttpServer {
                 return Err(e);
             }
         };
+        // ---- Production (issue 20)
+        #[cfg(feature = "tls")]
+        let tls = match super::tls::configure(&options) {
+            Ok(tls) => tls,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        #[cfg(not(feature = "tls"))]
+        if options.tls_cert.is_some() || options.tls_key.is_some() {
+            teardown.run().await;
+            return Err(Error::FeatureDisabled {
+                feature: "tls",
+                what: "serving HTTPS (`--tls-cert`, `--tls-key`)",
+            });
+        }
         let sessions = SessionStore::new(&options);
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         let nofile = limits::raise_nofile_limit();
@@ -143,6 +163,8 @@ impl HttpServer {
                 connections,
                 serves_metrics,
                 draining: Default::default(),
+                #[cfg(feature = "tls")]
+                tls,
             }),
             teardown,
             metrics,
@@ -159,9 +181,23 @@ impl HttpServer {
         self.metrics.as_ref().map(|m| m.addr)
     }
 
-    /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
+    /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, self.shared.options.path)
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.addr,
+            self.shared.options.path
+        )
+    }
+
+    /// `https` when serving TLS, else `http`.
+    fn scheme(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.shared.tls.is_some() {
+            return "https";
+        }
+        "http"
     }
 
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -318,28 +354,80 @@ fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
     let _ = stream.try_write(limits::refusal(full));
 }
 
-/// Serves one TCP connection until it closes or the server stops; `permit` counts it.
+/// Serves one TCP connection until it closes or the server stops; `permit` counts it. With
+/// TLS, the handshake must end within the idle timeout; ALPN `h2` gets HTTP/2.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     permit: Permit,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let _permit = permit;
-    let idle_timeout = shared.options.idle_timeout;
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.tls {
+        let handshake = tls.acceptor.accept(stream);
+        let stream = match tokio::time::timeout(shared.options.idle_timeout, handshake).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("TLS handshake timed out");
+                return;
+            }
+        };
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        return serve_io(stream, h2, peer, permit, shared, stop).await;
+    }
+    serve_io(stream, false, peer, permit, shared, stop).await
+}
+
+/// Serves HTTP/1.1 (or HTTP/2 when `h2`) on `io`.
+async fn serve_io<I>(
+    io: I,
+    h2: bool,
+    peer: SocketAddr,
+    permit: Permit,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let _permit = permit;
+    let idle_timeout = shared.options.idle_timeout;
     let service = service_fn(move |request: hyper::Request<_>| {
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(service::handle(shared, request, Some(peer)).await) }
     });
+    #[cfg(feature = "tls")]
+    if h2 {
+        let connection =
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = async { drop(stop.wait_for(|stopped| *stopped).await) } => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        return;
+    }
+    let _ = h2;
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(idle_timeout)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -153,10 +153,21 @@ pub(crate) async fn handle<B: RequestBody>(
 
 async fn route<B: RequestBody>(
     shared: &Arc<Shared>,
-    request: Request<B>,
+    mut request: Request<B>,
     peer: Option<std::net::SocketAddr>,
     log: &mut Log,
 ) -> HttpResponse {
+    // ---- Production (issue 20): HTTP/2 carries the host in `:authority`, which hyper puts
+    // in the URI; the Host checks read the header.
+    if request.version() == hyper::Version::HTTP_2
+        && !request.headers().contains_key(header::HOST)
+        && let Some(host) = request
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        request.headers_mut().insert(header::HOST, host);
+    }
     let path = request.uri().path();
     if path == "/healthz" && matches!(*request.method(), Method::GET | Method::HEAD) {
         log.health_check = true;
