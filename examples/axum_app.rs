@@ -78,6 +78,10 @@ async fn peer_address(request: Request, next: Next) -> Response {
 async fn main() -> anyhow::Result<()> {
     let options = match LaunchOptions::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
         Ok(Launch::Serve(options)) => options,
+        Ok(Launch::PrintConfig(text)) => {
+            print!("{text}");
+            return Ok(());
+        }
         Ok(Launch::Help) => {
             println!(
                 "axum_app: an axum application with MCP at /mcp; it takes the options of `quickstart --help`"
