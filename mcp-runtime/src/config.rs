@@ -374,6 +374,13 @@ pub(crate) const OPTIONS: &[Opt] = &[
         Production,
         "The certificate's PEM private key",
     ),
+    opt(
+        "--legacy-sse",
+        "MCP_LEGACY_SSE",
+        None,
+        Production,
+        "Also serve the deprecated HTTP+SSE transport of 2024-11-05 (GET /sse, POST /messages)",
+    ),
 ];
 
 /// The option a flag (long, or short alias) names.

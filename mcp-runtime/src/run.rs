@@ -234,6 +234,7 @@ impl LaunchOptions {
             "--drain-timeout" => http.shutdown_timeout = parse_duration(value)?,
             "--tls-cert" => http.tls_cert = Some(non_empty(value)?.into()),
             "--tls-key" => http.tls_key = Some(non_empty(value)?.into()),
+            "--legacy-sse" => http.legacy_sse = parse_bool(value)?,
             other => unreachable!("no option {other}"),
         }
         Ok(())

@@ -121,6 +121,7 @@ impl McpService {
             serves_metrics: false,
             draining: Default::default(),
             // The application's server owns TLS.
+            legacy: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
         });
@@ -152,6 +153,7 @@ impl McpService {
         self.shared
             .sessions
             .end_listening_streams(self.shared.options.sse_retry);
+        self.shared.legacy.close_all();
         let idle = async {
             for session in self.shared.sessions.all() {
                 session.session.drain(deadline).await;

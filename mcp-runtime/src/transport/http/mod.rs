@@ -26,6 +26,8 @@
 mod embed;
 mod health;
 #[cfg(feature = "http-server")]
+mod legacy_sse;
+#[cfg(feature = "http-server")]
 mod limits;
 #[cfg(feature = "http-server")]
 mod metrics_endpoint;

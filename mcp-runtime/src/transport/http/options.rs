@@ -132,6 +132,10 @@ pub struct HttpOptions {
     /// The private key of [`tls_cert`](Self::tls_cert) (PEM, PKCS#8, PKCS#1 or SEC1;
     /// `--tls-key`).
     pub tls_key: Option<std::path::PathBuf>,
+    /// Also serve the deprecated HTTP+SSE transport of 2024-11-05 (`--legacy-sse`):
+    /// `GET /sse` and `POST /messages?session_id=…`, for clients that speak nothing newer.
+    /// Off by default.
+    pub legacy_sse: bool,
 }
 
 impl Default for HttpOptions {
@@ -170,6 +174,7 @@ impl Default for HttpOptions {
             readiness: super::Readiness::default(),
             tls_cert: None,
             tls_key: None,
+            legacy_sse: false,
         }
     }
 }
@@ -216,6 +221,7 @@ impl fmt::Debug for HttpOptions {
             .field("readiness", &self.readiness)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
+            .field("legacy_sse", &self.legacy_sse)
             .finish()
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     /// HTTPS (`--tls-cert`, `--tls-key`).
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<super::tls::Tls>,
+    /// The sessions of the 2024-11-05 HTTP+SSE transport (`--legacy-sse`).
+    pub(crate) legacy: Arc<super::legacy_sse::LegacySessions>,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -163,6 +165,7 @@ impl HttpServer {
                 connections,
                 serves_metrics,
                 draining: Default::default(),
+                legacy: Default::default(),
                 #[cfg(feature = "tls")]
                 tls,
             }),
@@ -267,6 +270,7 @@ impl HttpServer {
         shared
             .sessions
             .end_listening_streams(shared.options.sse_retry);
+        shared.legacy.close_all();
         tracing::info!(
             sessions = shared.sessions.all().len(),
             "draining: not ready, no new sessions; requests in flight finish"

@@ -17,6 +17,8 @@
 
 mod headers;
 mod identity;
+// ---- Production (issue 20)
+mod legacy;
 mod post;
 mod rate_limited;
 mod responses;
@@ -50,6 +52,7 @@ pub(crate) use responses::{metrics_response, not_found};
 
 use headers::*;
 use identity::*;
+use legacy::*;
 use post::*;
 use rate_limited::*;
 use responses::*;
@@ -190,7 +193,8 @@ async fn route<B: RequestBody>(
     if let Some(response) = metadata(shared, path, request.method()) {
         return response;
     }
-    if path != shared.options.path {
+    let legacy = shared.options.legacy_sse && matches!(path, "/sse" | "/messages");
+    if path != shared.options.path && !legacy {
         return text(
             StatusCode::NOT_FOUND,
             "not found: the MCP endpoint is elsewhere\n",
@@ -228,6 +232,9 @@ async fn route<B: RequestBody>(
             return response;
         }
     };
+    if legacy {
+        return legacy_sse(shared, &caller, &parts.method, &parts.uri, body, log).await;
+    }
     match parts.method {
         Method::POST => post(shared, &caller, body, log).await,
         Method::GET => get(shared, &caller, log),
