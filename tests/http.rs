@@ -23,13 +23,68 @@ struct Quickstart {
     addr: String,
 }
 
+/// What serves the quickstart's tools: its own binary (the built-in `HttpServer`), or the axum
+/// application that mounts them as an `McpService` (`examples/axum_app.rs`).
+#[derive(Clone, Copy, Debug)]
+enum Host {
+    Builtin,
+    Embedded,
+}
+
+/// Runs each test named on both hosts, as `builtin::NAME` and `embedded::NAME`.
+macro_rules! on_both_hosts {
+    ($($name:ident),* $(,)?) => {
+        mod builtin {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Host::Builtin).await
+            })*
+        }
+        mod embedded {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Host::Embedded).await
+            })*
+        }
+    };
+}
+
+on_both_hosts!(
+    requests_without_a_valid_session_get_400_and_404,
+    media_types_and_sizes_are_checked,
+    protocol_version_headers_must_match_the_session,
+    foreign_origins_and_hosts_get_403,
+    a_bearer_token_is_required_when_set,
+    answers_are_json_until_a_request_says_something_first,
+    json_response_mode_never_streams,
+    stateless_mode_serves_every_post_alone,
+    a_client_that_disconnects_mid_stream_resumes_with_last_event_id,
+    the_get_stream_is_primed_and_single,
+    sse_close_after_lets_clients_poll,
+    many_concurrent_sessions,
+    sessions_are_capped_and_expire,
+    cancelling_a_waiting_call_answers_its_post_with_no_content,
+    the_client_sees_progress_notifications,
+    sigterm_lets_calls_in_flight_finish,
+);
+
 impl Quickstart {
     fn start(args: &[&str]) -> Quickstart {
         Self::start_with_env(args, &[])
     }
 
+    fn start_on(host: Host, args: &[&str]) -> Quickstart {
+        match host {
+            Host::Builtin => Self::start(args),
+            Host::Embedded => Self::start_command(example_command("axum_app"), args, &[]),
+        }
+    }
+
     fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Quickstart {
-        let mut command = example_command("quickstart");
+        Self::start_command(example_command("quickstart"), args, env)
+    }
+
+    fn start_command(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Quickstart {
         command.envs(env.iter().copied());
         let server = HttpExample::start(command, args);
         let addr = server.addr().to_string();
@@ -183,12 +238,23 @@ impl Reply {
 
 /// One request on a new connection.
 async fn send(addr: &str, method: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    send_to(addr, method, "/mcp", headers, body).await
+}
+
+/// One request to `path` on a new connection.
+async fn send_to(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let stream = TcpStream::connect(addr).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();
     tokio::spawn(connection);
-    let mut request = Request::builder().method(method).uri("/mcp");
+    let mut request = Request::builder().method(method).uri(path);
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         request = request.header("host", addr);
     }
@@ -287,9 +353,8 @@ fn progress_count(events: &[Event]) -> usize {
 
 // ------------------------------------------------------------------ status codes
 
-#[tokio::test]
-async fn requests_without_a_valid_session_get_400_and_404() {
-    let q = Quickstart::start(&[]);
+async fn requests_without_a_valid_session_get_400_and_404(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let list = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"});
     let reply = q.post(None, list.clone()).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
@@ -323,9 +388,8 @@ async fn requests_without_a_valid_session_get_400_and_404() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn media_types_and_sizes_are_checked() {
-    let q = Quickstart::start(&["--max-message-size", "2000"]);
+async fn media_types_and_sizes_are_checked(host: Host) {
+    let q = Quickstart::start_on(host, &["--max-message-size", "2000"]);
     let body = initialize_request(1).to_string();
 
     let reply = send(
@@ -424,9 +488,8 @@ async fn media_types_and_sizes_are_checked() {
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn protocol_version_headers_must_match_the_session() {
-    let q = Quickstart::start(&[]);
+async fn protocol_version_headers_must_match_the_session(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let session = q.initialize().await;
     let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"}).to_string();
     let headers = |version: &'static str| {
@@ -454,9 +517,8 @@ async fn protocol_version_headers_must_match_the_session() {
     assert_eq!(reply.json().await["result"], json!({}));
 }
 
-#[tokio::test]
-async fn foreign_origins_and_hosts_get_403() {
-    let q = Quickstart::start(&["--allowed-origins", "https://app.example.com"]);
+async fn foreign_origins_and_hosts_get_403(host: Host) {
+    let q = Quickstart::start_on(host, &["--allowed-origins", "https://app.example.com"]);
     let body = initialize_request(1).to_string();
     let base = [
         ("content-type", "application/json"),
@@ -548,9 +610,8 @@ async fn foreign_origins_and_hosts_get_403() {
     }
 }
 
-#[tokio::test]
-async fn a_bearer_token_is_required_when_set() {
-    let q = Quickstart::start(&["--auth-token", "s3cret"]);
+async fn a_bearer_token_is_required_when_set(host: Host) {
+    let q = Quickstart::start_on(host, &["--auth-token", "s3cret"]);
     let body = initialize_request(1).to_string();
     let base = [
         ("content-type", "application/json"),
@@ -597,9 +658,8 @@ async fn a_bearer_token_is_required_when_set() {
 
 // ------------------------------------------------------------------ JSON and SSE answers
 
-#[tokio::test]
-async fn answers_are_json_until_a_request_says_something_first() {
-    let q = Quickstart::start(&[]);
+async fn answers_are_json_until_a_request_says_something_first(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let session = q.initialize().await;
     let reply = q
         .post(Some(&session), call(2, "sleep", json!({"ms": 50})))
@@ -635,9 +695,8 @@ async fn answers_are_json_until_a_request_says_something_first() {
     );
 }
 
-#[tokio::test]
-async fn json_response_mode_never_streams() {
-    let q = Quickstart::start(&["--json-response"]);
+async fn json_response_mode_never_streams(host: Host) {
+    let q = Quickstart::start_on(host, &["--json-response"]);
     let session = q.initialize().await;
     let reply = q.post(Some(&session), sleep_with_progress(3, 100)).await;
     let body = reply.json().await;
@@ -659,9 +718,8 @@ async fn json_response_mode_never_streams() {
     assert_eq!(reply.json().await["id"], 4);
 }
 
-#[tokio::test]
-async fn stateless_mode_serves_every_post_alone() {
-    let q = Quickstart::start(&["--stateless"]);
+async fn stateless_mode_serves_every_post_alone(host: Host) {
+    let q = Quickstart::start_on(host, &["--stateless"]);
     let reply = q.post(None, initialize_request(1)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("mcp-session-id"), None);
@@ -746,9 +804,8 @@ async fn without_a_session_a_client_going_away_cancels_its_request() {
 
 // ------------------------------------------------------------------ streams and resumption
 
-#[tokio::test]
-async fn a_client_that_disconnects_mid_stream_resumes_with_last_event_id() {
-    let q = Quickstart::start(&["--sse-retry", "10"]);
+async fn a_client_that_disconnects_mid_stream_resumes_with_last_event_id(host: Host) {
+    let q = Quickstart::start_on(host, &["--sse-retry", "10"]);
     let session = q.initialize().await;
     let mut events = q
         .post(Some(&session), sleep_with_progress(7, 600))
@@ -805,9 +862,8 @@ async fn a_client_that_disconnects_mid_stream_resumes_with_last_event_id() {
     }
 }
 
-#[tokio::test]
-async fn the_get_stream_is_primed_and_single() {
-    let q = Quickstart::start(&[]);
+async fn the_get_stream_is_primed_and_single(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let session = q.initialize().await;
     let headers = [
         ("accept", "text/event-stream"),
@@ -882,9 +938,8 @@ async fn a_dropped_client_stops_listening() {
     }
 }
 
-#[tokio::test]
-async fn sse_close_after_lets_clients_poll() {
-    let q = Quickstart::start(&["--sse-close-after", "150", "--sse-retry", "20"]);
+async fn sse_close_after_lets_clients_poll(host: Host) {
+    let q = Quickstart::start_on(host, &["--sse-close-after", "150", "--sse-retry", "20"]);
     let session = q.initialize().await;
     let events = q
         .post(Some(&session), sleep_with_progress(3, 800))
@@ -910,9 +965,8 @@ async fn sse_close_after_lets_clients_poll() {
 
 // ------------------------------------------------------------------ sessions
 
-#[tokio::test]
-async fn many_concurrent_sessions() {
-    let q = Quickstart::start(&[]);
+async fn many_concurrent_sessions(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let url = q.url();
     let mut tasks = Vec::new();
     for i in 0..40i64 {
@@ -946,9 +1000,8 @@ async fn many_concurrent_sessions() {
     assert_eq!(sessions.len(), 40, "every session has its own id");
 }
 
-#[tokio::test]
-async fn sessions_are_capped_and_expire() {
-    let q = Quickstart::start(&["--max-sessions", "2", "--session-timeout", "1"]);
+async fn sessions_are_capped_and_expire(host: Host) {
+    let q = Quickstart::start_on(host, &["--max-sessions", "2", "--session-timeout", "1"]);
     let a = q.initialize().await;
     q.initialize().await;
     let reply = q.post(None, initialize_request(1)).await;
@@ -967,9 +1020,8 @@ async fn sessions_are_capped_and_expire() {
     assert!(q.log().contains("session expired"));
 }
 
-#[tokio::test]
-async fn cancelling_a_waiting_call_answers_its_post_with_no_content() {
-    let q = Quickstart::start(&[]);
+async fn cancelling_a_waiting_call_answers_its_post_with_no_content(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let session = q.initialize().await;
     let addr = q.addr.clone();
     let s = session.clone();
@@ -1000,9 +1052,8 @@ async fn cancelling_a_waiting_call_answers_its_post_with_no_content() {
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
 
-#[tokio::test]
-async fn the_client_sees_progress_notifications() {
-    let q = Quickstart::start(&[]);
+async fn the_client_sees_progress_notifications(host: Host) {
+    let q = Quickstart::start_on(host, &[]);
     let client = Client::connect_http(&q.url()).await.unwrap();
     assert!(client.session_id().is_some());
     assert_eq!(client.protocol_version(), LATEST);
@@ -1026,9 +1077,8 @@ async fn the_client_sees_progress_notifications() {
     client.close().await.unwrap();
 }
 
-#[tokio::test]
-async fn sigterm_lets_calls_in_flight_finish() {
-    let mut q = Quickstart::start(&[]);
+async fn sigterm_lets_calls_in_flight_finish(host: Host) {
+    let mut q = Quickstart::start_on(host, &[]);
     let session = q.initialize().await;
     let mut listening = send(
         &q.addr,
@@ -1059,9 +1109,35 @@ async fn sigterm_lets_calls_in_flight_finish() {
         .await
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
+    let ready = send_to(&q.addr, "GET", "/readyz", &[], "").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.text().await, "ready\n");
     q.signal("-TERM");
-    // The GET stream ends; the call finishes; the server exits cleanly.
+    // The drain: the GET stream ends with a retry hint, so that the client reconnects
+    // (elsewhere); readiness is false at once; no session starts; the call finishes; the
+    // server exits cleanly.
+    let hint = listening.next().await.expect("a retry hint before the end");
+    assert_eq!(
+        (hint.retry, hint.id, hint.data.as_str()),
+        (Some(1000), None, "")
+    );
     assert!(listening.next().await.is_none());
+    let ready = send_to(&q.addr, "GET", "/readyz", &[], "").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.text().await.contains("draining"));
+    let live = send_to(&q.addr, "GET", "/healthz", &[], "").await;
+    assert_eq!(live.status, StatusCode::OK, "still alive while draining");
+    let refused = q.post(None, initialize_request(9)).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    let refused = refused.json().await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shutting down"),
+        "{refused}"
+    );
     let body = in_flight.await.unwrap();
     assert_eq!(body["result"]["content"][0]["text"], "slept 500 ms");
     assert_eq!(q.wait_exit(Duration::from_secs(10)), Some(0));

@@ -23,6 +23,8 @@ extern crate self as mcp_runtime;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
+// ---- Production (issue 20)
+mod config;
 mod error;
 mod escape;
 #[cfg(feature = "fuzzing")]
@@ -89,6 +91,9 @@ pub use server::{
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
 pub use transport::http::HttpServer;
+// ---- Production (issue 20)
+#[cfg(feature = "tower")]
+pub use transport::http::McpService;
 
 /// Everything a server file needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use crate::config;
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::transport::http::HttpOptions;
 use crate::{Error, Server};
@@ -51,64 +52,10 @@ pub enum Launch {
     Serve(LaunchOptions),
     /// Print the help text and exit.
     Help,
+    // ---- Production (issue 20)
+    /// Print the effective configuration (`--print-config`; secrets redacted) and exit.
+    PrintConfig(String),
 }
-
-/// Every option: its flag, its environment variable, and whether it takes a value.
-const OPTIONS: &[(&str, &str, bool)] = &[
-    ("--transport", "MCP_TRANSPORT", true),
-    ("--max-message-size", "MCP_MAX_MESSAGE_SIZE", true),
-    ("--host", "MCP_HOST", true),
-    ("--port", "MCP_PORT", true),
-    ("--path", "MCP_PATH", true),
-    ("--stateless", "MCP_STATELESS", false),
-    ("--json-response", "MCP_JSON_RESPONSE", false),
-    ("--allowed-origins", "MCP_ALLOWED_ORIGINS", true),
-    ("--allowed-hosts", "MCP_ALLOWED_HOSTS", true),
-    ("--auth-token", "MCP_AUTH_TOKEN", true),
-    ("--session-timeout", "MCP_SESSION_TIMEOUT", true),
-    ("--max-sessions", "MCP_MAX_SESSIONS", true),
-    ("--sse-retry", "MCP_SSE_RETRY", true),
-    ("--sse-close-after", "MCP_SSE_CLOSE_AFTER", true),
-    // Hardening against hostile clients.
-    ("--show-panic-details", "MCP_SHOW_PANIC_DETAILS", false),
-    ("--max-connections", "MCP_MAX_CONNECTIONS", true),
-    (
-        "--max-connections-per-address",
-        "MCP_MAX_CONNECTIONS_PER_ADDRESS",
-        true,
-    ),
-    ("--body-timeout", "MCP_BODY_TIMEOUT", true),
-    ("--idle-timeout", "MCP_IDLE_TIMEOUT", true),
-    ("--request-timeout", "MCP_REQUEST_TIMEOUT", true),
-    (
-        "--max-sessions-per-address",
-        "MCP_MAX_SESSIONS_PER_ADDRESS",
-        true,
-    ),
-    (
-        "--unused-session-timeout",
-        "MCP_UNUSED_SESSION_TIMEOUT",
-        true,
-    ),
-    // ---- Identity (issue 21)
-    ("--auth-token-file", "MCP_AUTH_TOKEN_FILE", true),
-    ("--api-keys", "MCP_API_KEYS", true),
-    ("--oauth-issuer", "MCP_OAUTH_ISSUER", true),
-    ("--oauth-resource", "MCP_OAUTH_RESOURCE", true),
-    ("--oauth-audience", "MCP_OAUTH_AUDIENCE", true),
-    ("--oauth-jwks-uri", "MCP_OAUTH_JWKS_URI", true),
-    ("--oauth-introspection", "MCP_OAUTH_INTROSPECTION", true),
-    ("--oauth-client-id", "MCP_OAUTH_CLIENT_ID", true),
-    ("--oauth-client-secret", "MCP_OAUTH_CLIENT_SECRET", true),
-    (
-        "--oauth-client-secret-file",
-        "MCP_OAUTH_CLIENT_SECRET_FILE",
-        true,
-    ),
-    ("--oauth-scopes", "MCP_OAUTH_SCOPES", true),
-    // Metrics.
-    ("--metrics-addr", "MCP_METRICS_ADDR", true),
-];
 
 /// Flags whose value is a secret: on the command line, other users of the machine can read
 /// it (`ps`), so a warning suggests the environment or a file.
@@ -135,17 +82,15 @@ pub(crate) fn secrets_in_argv(args: &[String]) -> Vec<String> {
 }
 
 impl LaunchOptions {
-    /// Parses arguments (without the program name) and environment variables; arguments win.
+    /// Parses arguments (without the program name), environment variables and the config
+    /// file they name (`--config`, `MCP_CONFIG`). For each option the first of these that
+    /// has it wins: flags, the environment (`MCP_*`, or `MCP_*_FILE` naming a file that holds
+    /// the value), the config file; the defaults come last.
     pub fn parse(
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Launch, String> {
-        let mut opts = LaunchOptions::default();
-        for &(flag, var, _) in OPTIONS {
-            if let Some(value) = env(var) {
-                opts.set(flag, &value).map_err(|e| format!("{var}: {e}"))?;
-            }
-        }
+        let mut flags = config::Values::new();
         let mut http_flag = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -153,30 +98,51 @@ impl LaunchOptions {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
                 _ => (arg.clone(), None),
             };
-            let flag = match flag.as_str() {
-                "-h" | "--help" => return Ok(Launch::Help),
-                "-t" => "--transport".to_string(),
-                _ => flag,
-            };
-            let Some(&(name, _, takes_value)) = OPTIONS.iter().find(|o| o.0 == flag) else {
+            if matches!(flag.as_str(), "-h" | "--help") {
+                return Ok(Launch::Help);
+            }
+            let Some(option) = config::find(&flag) else {
                 return Err(format!(
                     "unknown option `{flag}`; run with `--help` to see the options"
                 ));
             };
-            let value = match (takes_value, inline) {
+            let name = option.flag;
+            let value = match (option.takes_value(), inline) {
                 (_, Some(v)) => v,
                 (true, None) => args
                     .next()
                     .ok_or_else(|| format!("`{name}` needs a value"))?,
                 (false, None) => "true".to_string(),
             };
-            opts.set(name, &value)
-                .map_err(|e| format!("`{name}`: {e}"))?;
-            if !matches!(
-                name,
-                "--transport" | "--max-message-size" | "--show-panic-details"
-            ) {
+            flags.entry(name).or_default().push(value);
+            if option.section != config::Section::General {
                 http_flag.get_or_insert(name);
+            }
+        }
+        let from_env = config::from_env(&env)?;
+        let path = flags
+            .get("--config")
+            .or_else(|| from_env.get("--config"))
+            .and_then(|v| v.last().cloned());
+        let file = match &path {
+            Some(path) => Some(config::read_file(path)?),
+            None => None,
+        };
+        let chosen = config::resolve(&flags, &from_env, path.as_deref().zip(file.as_ref()));
+        let mut opts = LaunchOptions::default();
+        let mut print = false;
+        for (option, source, values) in &chosen {
+            let prefix = || config::error_prefix(option, source);
+            for value in values.iter() {
+                match option.flag {
+                    "--config" => {}
+                    "--print-config" => {
+                        print = parse_bool(value).map_err(|e| format!("{}: {e}", prefix()))?
+                    }
+                    flag => opts
+                        .set(flag, value)
+                        .map_err(|e| format!("{}: {e}", prefix()))?,
+                }
             }
         }
         if let Some(oauth) = &opts.http.oauth
@@ -191,6 +157,9 @@ impl LaunchOptions {
             return Err(format!(
                 "`{flag}` is an option of the HTTP transport; add `--transport http`"
             ));
+        }
+        if print {
+            return Ok(Launch::PrintConfig(config::print(&chosen)));
         }
         Ok(Launch::Serve(opts))
     }
@@ -261,6 +230,11 @@ impl LaunchOptions {
                 }
             }
             "--metrics-addr" => http.metrics_addr = Some(non_empty(value)?),
+            // ---- Production (issue 20)
+            "--drain-timeout" => http.shutdown_timeout = parse_duration(value)?,
+            "--tls-cert" => http.tls_cert = Some(non_empty(value)?.into()),
+            "--tls-key" => http.tls_key = Some(non_empty(value)?.into()),
+            "--legacy-sse" => http.legacy_sse = parse_bool(value)?,
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -329,7 +303,7 @@ fn non_empty(s: &str) -> Result<String, String> {
 }
 
 /// A secret read from a file: its first line, without the line ending.
-fn read_secret(path: &str) -> Result<String, String> {
+pub(crate) fn read_secret(path: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let secret = text.lines().next().unwrap_or("").trim();
     if secret.is_empty() {
@@ -344,52 +318,6 @@ fn list(s: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::trim)
         .filter(|i| !i.is_empty())
         .map(str::to_string)
-}
-
-fn help(name: &str) -> String {
-    format!(
-        "{name}: an MCP server\n\n\
-         Usage: {name} [OPTIONS]\n\n\
-         Options:\n  \
-           -t, --transport <stdio|http>   How to serve (default: stdio) [env: MCP_TRANSPORT]\n      \
-               --max-message-size <BYTES> Largest message accepted (default: {DEFAULT_MAX_MESSAGE_SIZE}) [env: MCP_MAX_MESSAGE_SIZE]\n      \
-               --show-panic-details       Tell clients what a panicking handler said (default: log only) [env: MCP_SHOW_PANIC_DETAILS]\n  \
-           -h, --help                     Print this help\n\n\
-         Streamable HTTP (with --transport http):\n      \
-               --host <ADDRESS>           Address to listen on (default: 127.0.0.1) [env: MCP_HOST]\n      \
-               --port <PORT>              Port (default: 8000; 0 picks a free one) [env: MCP_PORT]\n      \
-               --path <PATH>              The MCP endpoint (default: /mcp) [env: MCP_PATH]\n      \
-               --stateless                No sessions: every POST stands alone [env: MCP_STATELESS]\n      \
-               --json-response            Answer with JSON only, never SSE streams [env: MCP_JSON_RESPONSE]\n      \
-               --allowed-origins <LIST>   Browser origins allowed besides localhost, comma-separated, or * [env: MCP_ALLOWED_ORIGINS]\n      \
-               --allowed-hosts <LIST>     Host headers allowed besides localhost, comma-separated, or * [env: MCP_ALLOWED_HOSTS]\n      \
-               --auth-token <TOKEN>       Require `Authorization: Bearer <TOKEN>` [env: MCP_AUTH_TOKEN]\n      \
-               --auth-token-file <FILE>   The same, read from a file [env: MCP_AUTH_TOKEN_FILE]\n      \
-               --api-keys <FILE>          Accept the API keys of FILE (`mcp-cli keys create`; reloaded on change) [env: MCP_API_KEYS]\n      \
-               --session-timeout <SECS>   End sessions idle this long (default: 1800) [env: MCP_SESSION_TIMEOUT]\n      \
-               --max-sessions <N>         Most sessions at once (default: 10000) [env: MCP_MAX_SESSIONS]\n      \
-               --sse-retry <MS>           Reconnection delay told to clients (default: 1000) [env: MCP_SSE_RETRY]\n      \
-               --sse-close-after <MS>     Close SSE connections after this long; clients resume them [env: MCP_SSE_CLOSE_AFTER]\n      \
-               --max-connections <N>      Most connections at once (default: the file limit less a reserve) [env: MCP_MAX_CONNECTIONS]\n      \
-               --max-connections-per-address <N>\n                                  Most connections from one address (default: a quarter of the above) [env: MCP_MAX_CONNECTIONS_PER_ADDRESS]\n      \
-               --body-timeout <DURATION>  A request body must arrive within this (default: 30s; 408 after) [env: MCP_BODY_TIMEOUT]\n      \
-               --idle-timeout <DURATION>  Close connections sending no request head this long (default: 30s) [env: MCP_IDLE_TIMEOUT]\n      \
-               --request-timeout <DURATION>\n                                  A response must start within this (default: 5m; 503 after) [env: MCP_REQUEST_TIMEOUT]\n      \
-               --max-sessions-per-address <N>\n                                  Most sessions of one address (default: a tenth of --max-sessions, at least 100) [env: MCP_MAX_SESSIONS_PER_ADDRESS]\n      \
-               --unused-session-timeout <DURATION>\n                                  End sessions that sent nothing after initialize (default: 60s) [env: MCP_UNUSED_SESSION_TIMEOUT]\n\n\
-         OAuth 2.1 resource server (with --transport http):\n      \
-               --oauth-issuer <URL>       Accept access tokens of this issuer [env: MCP_OAUTH_ISSUER]\n      \
-               --oauth-resource <URI>     This server's canonical URI, the tokens' audience (default: the endpoint's URL) [env: MCP_OAUTH_RESOURCE]\n      \
-               --oauth-audience <LIST>    Other audiences accepted, comma-separated [env: MCP_OAUTH_AUDIENCE]\n      \
-               --oauth-jwks-uri <URL>     The issuer's keys (default: from its metadata) [env: MCP_OAUTH_JWKS_URI]\n      \
-               --oauth-introspection <URL> Introspect opaque tokens here (default: from its metadata) [env: MCP_OAUTH_INTROSPECTION]\n      \
-               --oauth-client-id <ID>     Introspect as this client [env: MCP_OAUTH_CLIENT_ID]\n      \
-               --oauth-client-secret-file <FILE>  Its secret [env: MCP_OAUTH_CLIENT_SECRET]\n      \
-               --oauth-scopes <LIST>      Scopes advertised (default: those the tools declare) [env: MCP_OAUTH_SCOPES]\n\n\
-         Metrics (with --transport http):\n      \
-               --metrics-addr <HOST:PORT> Serve Prometheus metrics at /metrics on this address [env: MCP_METRICS_ADDR]\n\n\
-         Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
-    )
 }
 
 /// Installs a stderr logger unless the program set one; `RUST_LOG` picks the level.
@@ -470,10 +398,14 @@ impl Server {
         let launch = LaunchOptions::parse(args, |k| std::env::var(k).ok());
         match launch {
             Ok(Launch::Help) => {
-                print!("{}", help(&name));
+                print!("{}", config::help(&name));
                 Ok(())
             }
             Ok(Launch::Serve(opts)) => self.serve(opts).await,
+            Ok(Launch::PrintConfig(text)) => {
+                print!("{text}");
+                Ok(())
+            }
             Err(e) => {
                 eprintln!("{name}: {e}");
                 std::process::exit(2);
@@ -589,6 +521,10 @@ impl Server {
         if options.oauth.is_none() {
             options.oauth = self.oauth.take();
         }
+        // ---- Production (issue 20)
+        options
+            .readiness
+            .extend(std::mem::take(&mut self.readiness));
     }
 }
 
@@ -760,6 +696,7 @@ mod tests {
         })? {
             Launch::Serve(o) => Ok(o),
             Launch::Help => Err("help".into()),
+            Launch::PrintConfig(_) => Err("print-config".into()),
         }
     }
 
@@ -1002,5 +939,188 @@ mod tests {
             let e = serve(&["-t", "http", "--body-timeout", bad], &[]).unwrap_err();
             assert!(e.contains("not a positive duration"), "{bad}: {e}");
         }
+    }
+
+    // ---- Production (issue 20)
+    fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("mcp-run-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn precedence_is_flags_then_environment_then_file_then_defaults() {
+        let file = temp_file(
+            "precedence.toml",
+            r#"
+transport = "http"
+port = 7000
+host = "0.0.0.0"
+path = "/from-file"
+stateless = true
+allowed-origins = ["https://file.example", "https://other.example"]
+drain-timeout = "45s"
+"#,
+        );
+        let file = file.to_str().unwrap();
+        // The file alone.
+        let o = serve(&["--config", file], &[]).unwrap();
+        assert_eq!(o.transport, Transport::Http);
+        assert_eq!(
+            (o.http.host.as_str(), o.http.port, o.http.path.as_str()),
+            ("0.0.0.0", 7000, "/from-file")
+        );
+        assert!(o.http.stateless);
+        assert_eq!(
+            o.http.allowed_origins,
+            ["https://file.example", "https://other.example"]
+        );
+        assert_eq!(o.http.shutdown_timeout, Duration::from_secs(45));
+        // A default the file does not set.
+        assert_eq!(o.http.max_sessions, 10_000);
+        // The environment beats the file (MCP_CONFIG names it too); flags beat both; a list
+        // from a higher source replaces the lower one's.
+        let env = [
+            ("MCP_CONFIG", file),
+            ("MCP_PORT", "7001"),
+            ("MCP_PATH", "/from-env"),
+            ("MCP_ALLOWED_ORIGINS", "https://env.example"),
+        ];
+        let o = serve(&["--port", "7002", "--stateless=false"], &env).unwrap();
+        assert_eq!(o.http.port, 7002, "flag");
+        assert_eq!(o.http.path, "/from-env", "environment");
+        assert_eq!(o.http.host, "0.0.0.0", "file");
+        assert!(!o.http.stateless, "flag");
+        assert_eq!(o.http.allowed_origins, ["https://env.example"]);
+        // A flag given twice adds to its list.
+        let o = serve(
+            &[
+                "--config",
+                file,
+                "--allowed-origins",
+                "https://a.example",
+                "--allowed-origins=https://b.example",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            o.http.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn bad_config_files_name_the_file_and_the_key() {
+        let e = serve(&["--config", "/nonexistent/mcp.toml"], &[]).unwrap_err();
+        assert!(e.contains("cannot read `/nonexistent/mcp.toml`"), "{e}");
+        let bad = temp_file("unknown.toml", "prot = 8000\n");
+        let e = serve(&["--config", bad.to_str().unwrap()], &[]).unwrap_err();
+        assert!(e.contains("unknown option `prot`"), "{e}");
+        assert!(e.contains("e.g. `port = 8000`"), "{e}");
+        let bad = temp_file("syntax.toml", "port = \n");
+        let e = serve(&["--config", bad.to_str().unwrap()], &[]).unwrap_err();
+        assert!(e.contains("is not valid TOML"), "{e}");
+        let bad = temp_file("value.toml", "transport = \"http\"\nport = 99999\n");
+        let e = serve(&["--config", bad.to_str().unwrap()], &[]).unwrap_err();
+        assert!(
+            e.contains("value.toml: `port`: `99999` is not a port number"),
+            "{e}"
+        );
+        let bad = temp_file("float.toml", "port = 1.5\n");
+        let e = serve(&["--config", bad.to_str().unwrap()], &[]).unwrap_err();
+        assert!(e.contains("must be a string"), "{e}");
+    }
+
+    #[test]
+    fn secrets_come_from_files_named_by_file_variables() {
+        let secret = temp_file("client-secret", "s3cr3t\n");
+        let secret = secret.to_str().unwrap();
+        let o = serve(
+            &["-t", "http", "--oauth-issuer", "https://auth.example.com/"],
+            &[("MCP_OAUTH_CLIENT_SECRET_FILE", secret)],
+        )
+        .unwrap();
+        let oauth = o.http.oauth.unwrap();
+        assert_eq!(oauth.introspection_client_secret.as_deref(), Some("s3cr3t"));
+        // Any option's `_FILE` variable: here the port, as Docker and Kubernetes mount it.
+        let port = temp_file("port", "9123\n");
+        let o = serve(
+            &["-t", "http"],
+            &[("MCP_PORT_FILE", port.to_str().unwrap())],
+        )
+        .unwrap();
+        assert_eq!(o.http.port, 9123);
+        let e = serve(
+            &["-t", "http"],
+            &[("MCP_PORT_FILE", "/nonexistent/p"), ("MCP_PORT", "1")],
+        )
+        .unwrap_err();
+        assert!(e.contains("MCP_PORT and MCP_PORT_FILE are both set"), "{e}");
+        let e = serve(&["-t", "http"], &[("MCP_PORT_FILE", "/nonexistent/p")]).unwrap_err();
+        assert!(e.starts_with("MCP_PORT_FILE: cannot read"), "{e}");
+    }
+
+    #[test]
+    fn print_config_shows_sources_redacts_secrets_and_reads_back() {
+        let file = temp_file(
+            "print.toml",
+            "transport = \"http\"\nport = 7000\nauth-token = \"file-token\"\n",
+        );
+        let env = [("MCP_ALLOWED_ORIGINS", "https://a.example,https://b.example")];
+        let args = [
+            "--config",
+            file.to_str().unwrap(),
+            "--print-config",
+            "--stateless",
+        ];
+        let Launch::PrintConfig(text) =
+            LaunchOptions::parse(args.iter().map(|s| s.to_string()), |k| {
+                env.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap()
+        else {
+            panic!("--print-config")
+        };
+        assert!(!text.contains("file-token"), "{text}");
+        assert!(
+            text.contains("auth-token = \"<redacted>\"  # from "),
+            "{text}"
+        );
+        assert!(text.contains("port = 7000  # from "), "{text}");
+        assert!(
+            text.contains("stateless = true  # from --stateless"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "allowed-origins = \"https://a.example,https://b.example\"  # from MCP_ALLOWED_ORIGINS"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("# max-sessions: 10000\n"), "{text}");
+        assert!(text.contains("# metrics-addr: not set\n"), "{text}");
+        // It is a config file: read back, it gives the same options (the secret aside).
+        let back = temp_file("back.toml", &text);
+        let again = serve(&["--config", back.to_str().unwrap()], &[]).unwrap();
+        let Launch::Serve(mut first) = LaunchOptions::parse(
+            args.iter()
+                .filter(|a| **a != "--print-config")
+                .map(|s| s.to_string()),
+            |k| {
+                env.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            },
+        )
+        .unwrap() else {
+            panic!()
+        };
+        first.http.auth_token = Some("<redacted>".into());
+        assert_eq!(again, first);
     }
 }

@@ -41,6 +41,19 @@ impl Ca {
         }
     }
 
+    /// A certificate for `localhost` and `127.0.0.1` this CA signs, and its private key, both
+    /// PEM-encoded: what a server given `--tls-cert` and `--tls-key` reads.
+    pub(crate) fn server_pem(&self) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// TLS settings for a server on `localhost` and `127.0.0.1` whose certificate this CA
     /// signs, offering the `alpn` protocols.
     pub(crate) fn server_config(&self, alpn: &[&[u8]]) -> rustls::ServerConfig {

@@ -61,6 +61,9 @@ pub struct Server {
     pub(crate) launch_warnings: Vec<String>,
     // Middleware and observability.
     stack: crate::middleware::Stack,
+    // ---- Production (issue 20)
+    /// Checks `/readyz` runs; lent to the HTTP options.
+    pub(crate) readiness: crate::transport::http::Readiness,
 }
 
 impl std::fmt::Debug for Server {
@@ -131,6 +134,8 @@ impl Server {
             structured_text: true,
             launch_warnings: Vec::new(),
             stack: crate::middleware::Stack::default(),
+            // ---- Production (issue 20)
+            readiness: Default::default(),
         }
     }
 

@@ -19,6 +19,8 @@ pub(crate) mod handlers;
 mod lifespan;
 mod limits;
 pub(crate) mod per_request;
+// ---- Production (issue 20)
+mod readiness;
 pub(crate) mod registration;
 pub(crate) mod schema;
 #[cfg(feature = "skills")]

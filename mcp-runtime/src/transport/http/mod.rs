@@ -3,7 +3,8 @@
 //! One endpoint (`/mcp` by default): a POST carries one client message and is answered with
 //! JSON, with an SSE stream when the request says something before its result, or with `202`
 //! for notifications and responses; a GET opens the session's own SSE stream for messages the
-//! server starts; a DELETE ends a session. `GET /healthz` answers `ok`.
+//! server starts; a DELETE ends a session. `GET /healthz` answers `ok` (liveness); `GET /readyz`
+//! answers `ready`, or 503 while draining or while a [`Readiness`] check fails.
 //!
 //! ```text
 //! options.rs   HttpOptions (always built: the command line parses them)
@@ -13,6 +14,10 @@
 //! sessions.rs  sessions: ids, lookup, idle expiry, the cap; SSE streams and their replay
 //! sse.rs       SSE framing and the streaming response body
 //! limits.rs    connection caps (in all, per address), the file limit, accept back-off
+//! embed.rs     McpService: the endpoint as a tower Service (feature `tower`)
+//! health.rs    Readiness: the checks /readyz runs
+//! tls.rs       rustls, ALPN h2 and http/1.1, certificate reload (feature `tls`)
+//! legacy_sse.rs  the 2024-11-05 HTTP+SSE transport (`--legacy-sse`)
 //! ```
 //!
 //! Dispatch is the same session code as stdio (`server/session.rs`): each POST
@@ -21,6 +26,12 @@
 //!
 //! Everything but [`HttpOptions`] needs the `http-server` feature.
 
+// ---- Production (issue 20)
+#[cfg(feature = "tower")]
+mod embed;
+mod health;
+#[cfg(feature = "http-server")]
+mod legacy_sse;
 #[cfg(feature = "http-server")]
 mod limits;
 #[cfg(feature = "http-server")]
@@ -36,7 +47,12 @@ mod service;
 mod sessions;
 #[cfg(feature = "http-server")]
 mod sse;
+#[cfg(feature = "tls")]
+mod tls;
 
+#[cfg(feature = "tower")]
+pub use embed::{McpBody, McpService};
+pub use health::{CheckFuture, Readiness};
 pub use options::HttpOptions;
 #[cfg(feature = "http-server")]
 pub use server::HttpServer;

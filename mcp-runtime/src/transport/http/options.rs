@@ -66,7 +66,8 @@ pub struct HttpOptions {
     pub sse_close_after: Option<Duration>,
     /// How many events each SSE stream keeps for replay to a client that resumes (default 256).
     pub replay_buffer: usize,
-    /// On shutdown, how long requests in flight may take to finish (default 10 s).
+    /// On shutdown (SIGTERM: the drain), how long requests in flight may take to finish
+    /// (`--drain-timeout`, default 10 s).
     pub shutdown_timeout: Duration,
 
     // Hardening against hostile clients: connection caps and timeouts (docs/security.md).
@@ -119,6 +120,22 @@ pub struct HttpOptions {
     /// is served on the MCP port only when that is bound to a loopback address, never on a
     /// public one. Needs the `metrics` feature.
     pub metrics_addr: Option<String>,
+    // ---- Production (issue 20)
+    /// The checks `/readyz` runs besides "not draining" (e.g. the shared store answers);
+    /// see [`Readiness`](super::Readiness). [`Server::readiness_check`](crate::Server::readiness_check)
+    /// adds to them.
+    pub readiness: super::Readiness,
+    /// Serve HTTPS with this certificate chain (PEM; `--tls-cert`), with
+    /// [`tls_key`](Self::tls_key); both files are read again when they change. ALPN offers
+    /// `h2` and `http/1.1`. Needs the `tls` feature.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of [`tls_cert`](Self::tls_cert) (PEM, PKCS#8, PKCS#1 or SEC1;
+    /// `--tls-key`).
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Also serve the deprecated HTTP+SSE transport of 2024-11-05 (`--legacy-sse`):
+    /// `GET /sse` and `POST /messages?session_id=…`, for clients that speak nothing newer.
+    /// Off by default.
+    pub legacy_sse: bool,
 }
 
 impl Default for HttpOptions {
@@ -153,6 +170,11 @@ impl Default for HttpOptions {
             api_keys: None,
             oauth: None,
             metrics_addr: None,
+            // ---- Production (issue 20)
+            readiness: super::Readiness::default(),
+            tls_cert: None,
+            tls_key: None,
+            legacy_sse: false,
         }
     }
 }
@@ -195,6 +217,11 @@ impl fmt::Debug for HttpOptions {
             .field("api_keys", &self.api_keys)
             .field("oauth", &self.oauth)
             .field("metrics_addr", &self.metrics_addr)
+            // ---- Production (issue 20)
+            .field("readiness", &self.readiness)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("legacy_sse", &self.legacy_sse)
             .finish()
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -40,6 +41,15 @@ pub(crate) struct Shared {
     /// `/metrics` is served on the MCP port (a loopback bind without `metrics_addr`).
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) serves_metrics: bool,
+    // ---- Production (issue 20)
+    /// Set at SIGTERM (or when the embedding application drains): `/readyz` answers 503 and
+    /// `initialize` is refused, while requests of existing sessions are still served.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// HTTPS (`--tls-cert`, `--tls-key`).
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<super::tls::Tls>,
+    /// The sessions of the 2024-11-05 HTTP+SSE transport (`--legacy-sse`).
+    pub(crate) legacy: Arc<super::legacy_sse::LegacySessions>,
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -120,6 +130,23 @@ impl HttpServer {
                 return Err(e);
             }
         };
+        // ---- Production (issue 20)
+        #[cfg(feature = "tls")]
+        let tls = match super::tls::configure(&options) {
+            Ok(tls) => tls,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        #[cfg(not(feature = "tls"))]
+        if options.tls_cert.is_some() || options.tls_key.is_some() {
+            teardown.run().await;
+            return Err(Error::FeatureDisabled {
+                feature: "tls",
+                what: "serving HTTPS (`--tls-cert`, `--tls-key`)",
+            });
+        }
         let sessions = SessionStore::new(&options);
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         let nofile = limits::raise_nofile_limit();
@@ -137,6 +164,10 @@ impl HttpServer {
                 nowhere,
                 connections,
                 serves_metrics,
+                draining: Default::default(),
+                legacy: Default::default(),
+                #[cfg(feature = "tls")]
+                tls,
             }),
             teardown,
             metrics,
@@ -153,9 +184,23 @@ impl HttpServer {
         self.metrics.as_ref().map(|m| m.addr)
     }
 
-    /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp`.
+    /// The URL of the MCP endpoint, e.g. `http://127.0.0.1:8000/mcp` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.addr, self.shared.options.path)
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.addr,
+            self.shared.options.path
+        )
+    }
+
+    /// `https` when serving TLS, else `http`.
+    fn scheme(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.shared.tls.is_some() {
+            return "https";
+        }
+        "http"
     }
 
     /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -163,9 +208,10 @@ impl HttpServer {
         self.run_until(crate::transport::shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections, ends the
-    /// sessions' GET streams, and lets requests in flight finish, up to
-    /// [`HttpOptions::shutdown_timeout`]; what is still running then is stopped.
+    /// Serves until `shutdown` completes, then drains: `/readyz` answers 503, `initialize`
+    /// is refused, the sessions' GET streams end with a retry hint, and requests in flight
+    /// finish, up to [`HttpOptions::shutdown_timeout`] (`--drain-timeout`); then it stops
+    /// accepting connections, and what is still running at the deadline is stopped.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let HttpServer {
             listener,
@@ -199,18 +245,7 @@ impl HttpServer {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         backoff.succeeded();
-                        match shared.connections.admit(peer.ip()) {
-                            Ok(permit) => {
-                                connections.spawn(serve_connection(
-                                    stream,
-                                    peer,
-                                    permit,
-                                    Arc::clone(&shared),
-                                    stop_rx.clone(),
-                                ));
-                            }
-                            Err(full) => refuse(stream, full, &shared.connections),
-                        }
+                        admit(&shared, &mut connections, stream, peer, &stop_rx);
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: wait, longer while it lasts,
@@ -225,12 +260,49 @@ impl HttpServer {
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
+        // ---- Production (issue 20): the drain. Readiness is false at once and no session
+        // starts; the sessions' GET streams end with a retry hint; the listener still answers
+        // (probes, the sessions' own requests) until what is in flight has finished, up to
+        // the deadline.
+        let deadline = shared.options.shutdown_timeout;
+        let drain_started = tokio::time::Instant::now();
+        shared.draining.store(true, Ordering::Relaxed);
+        shared
+            .sessions
+            .end_listening_streams(shared.options.sse_retry);
+        shared.legacy.close_all();
+        tracing::info!(
+            sessions = shared.sessions.all().len(),
+            "draining: not ready, no new sessions; requests in flight finish"
+        );
+        {
+            let idle = async {
+                for session in shared.sessions.all() {
+                    session.session.drain(deadline).await;
+                }
+            };
+            tokio::pin!(idle);
+            let limit = tokio::time::sleep(deadline);
+            tokio::pin!(limit);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut idle => break,
+                    () = &mut limit => break,
+                    accepted = listener.accept() => {
+                        if let Ok((stream, peer)) = accepted {
+                            admit(&shared, &mut connections, stream, peer, &stop_rx);
+                        }
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        }
         tracing::info!("shutting down");
         drop(listener);
         reaper.abort();
         let _ = stop_tx.send(true);
-        shared.sessions.end_listening_streams();
-        let deadline = shared.options.shutdown_timeout;
+        let deadline = deadline.saturating_sub(drain_started.elapsed());
         let finish = async {
             while connections.join_next().await.is_some() {}
             for session in shared.sessions.all() {
@@ -252,6 +324,28 @@ impl HttpServer {
     }
 }
 
+/// Serves a connection accepted, or refuses it when over a cap.
+fn admit(
+    shared: &Arc<Shared>,
+    connections: &mut JoinSet<()>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stop: &watch::Receiver<bool>,
+) {
+    match shared.connections.admit(peer.ip()) {
+        Ok(permit) => {
+            connections.spawn(serve_connection(
+                stream,
+                peer,
+                permit,
+                Arc::clone(shared),
+                stop.clone(),
+            ));
+        }
+        Err(full) => refuse(stream, full, &shared.connections),
+    }
+}
+
 /// Answers a connection over a cap with `503` and closes it, without waiting for anything:
 /// a client that does not read loses the answer, not a file descriptor.
 fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
@@ -264,28 +358,80 @@ fn refuse(stream: TcpStream, full: limits::Full, connections: &Connections) {
     let _ = stream.try_write(limits::refusal(full));
 }
 
-/// Serves one TCP connection until it closes or the server stops; `permit` counts it.
+/// Serves one TCP connection until it closes or the server stops; `permit` counts it. With
+/// TLS, the handshake must end within the idle timeout; ALPN `h2` gets HTTP/2.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     permit: Permit,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let _permit = permit;
-    let idle_timeout = shared.options.idle_timeout;
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.tls {
+        let handshake = tls.acceptor.accept(stream);
+        let stream = match tokio::time::timeout(shared.options.idle_timeout, handshake).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("TLS handshake timed out");
+                return;
+            }
+        };
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        return serve_io(stream, h2, peer, permit, shared, stop).await;
+    }
+    serve_io(stream, false, peer, permit, shared, stop).await
+}
+
+/// Serves HTTP/1.1 (or HTTP/2 when `h2`) on `io`.
+async fn serve_io<I>(
+    io: I,
+    h2: bool,
+    peer: SocketAddr,
+    permit: Permit,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let _permit = permit;
+    let idle_timeout = shared.options.idle_timeout;
     let service = service_fn(move |request: hyper::Request<_>| {
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(service::handle(shared, request, Some(peer)).await) }
     });
+    #[cfg(feature = "tls")]
+    if h2 {
+        let connection =
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = async { drop(stop.wait_for(|stopped| *stopped).await) } => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        return;
+    }
+    let _ = h2;
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(idle_timeout)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -182,11 +182,14 @@ impl SessionStore {
         self.read().values().cloned().collect()
     }
 
-    /// Ends every open GET stream (at shutdown: they would never end by themselves).
-    pub(crate) fn end_listening_streams(&self) {
+    /// Ends every open GET stream (at shutdown: they would never end by themselves), each
+    /// with a last `retry` field, so that clients reconnect after `retry` (elsewhere).
+    pub(crate) fn end_listening_streams(&self, retry: Duration) {
         for session in self.read().values() {
-            if let Some(stream) = session.streams().map.get_mut(&LISTEN_STREAM) {
-                stream.live = None;
+            if let Some(stream) = session.streams().map.get_mut(&LISTEN_STREAM)
+                && let Some(live) = stream.live.take()
+            {
+                let _ = live.send(sse::retry_hint(retry));
             }
         }
     }

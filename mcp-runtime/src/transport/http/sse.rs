@@ -37,6 +37,13 @@ pub(crate) fn priming(id: &str, retry: Duration) -> Bytes {
     ))
 }
 
+// ---- Production (issue 20)
+/// The last frame of a stream the server closes while draining: how long to wait before
+/// reconnecting (to another instance, behind a load balancer), with no event to dispatch.
+pub(crate) fn retry_hint(retry: Duration) -> Bytes {
+    Bytes::from(format!("retry: {}\n\n", retry.as_millis()))
+}
+
 /// A comment line: keeps proxies from closing an idle stream.
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 

@@ -17,6 +17,8 @@
 
 mod headers;
 mod identity;
+// ---- Production (issue 20)
+mod legacy;
 mod post;
 mod rate_limited;
 mod responses;
@@ -27,7 +29,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::body::{Bytes, Incoming as RequestBody};
+use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
@@ -50,6 +52,7 @@ pub(crate) use responses::{metrics_response, not_found};
 
 use headers::*;
 use identity::*;
+use legacy::*;
 use post::*;
 use rate_limited::*;
 use responses::*;
@@ -60,6 +63,17 @@ const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-versi
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 type HttpResponse = Response<ResponseBody>;
+
+/// What a request body may be: hyper's own, or any other (an embedding application's).
+pub(crate) trait RequestBody:
+    Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static
+{
+}
+
+impl<B> RequestBody for B where B: Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static {}
+
+/// A body's error, boxed.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the access log says about a request.
 #[derive(Default)]
@@ -84,9 +98,9 @@ struct Log {
 }
 
 /// Serves one request and logs it.
-pub(crate) async fn handle(
+pub(crate) async fn handle<B: RequestBody>(
     shared: Arc<Shared>,
-    request: Request<RequestBody>,
+    request: Request<B>,
     peer: Option<std::net::SocketAddr>,
 ) -> HttpResponse {
     let started = Instant::now();
@@ -140,16 +154,32 @@ pub(crate) async fn handle(
     response
 }
 
-async fn route(
+async fn route<B: RequestBody>(
     shared: &Arc<Shared>,
-    request: Request<RequestBody>,
+    mut request: Request<B>,
     peer: Option<std::net::SocketAddr>,
     log: &mut Log,
 ) -> HttpResponse {
+    // ---- Production (issue 20): HTTP/2 carries the host in `:authority`, which hyper puts
+    // in the URI; the Host checks read the header.
+    if request.version() == hyper::Version::HTTP_2
+        && !request.headers().contains_key(header::HOST)
+        && let Some(host) = request
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        request.headers_mut().insert(header::HOST, host);
+    }
     let path = request.uri().path();
     if path == "/healthz" && matches!(*request.method(), Method::GET | Method::HEAD) {
         log.health_check = true;
         return text(StatusCode::OK, "ok\n");
+    }
+    // ---- Production (issue 20)
+    if path == "/readyz" && matches!(*request.method(), Method::GET | Method::HEAD) {
+        log.health_check = true;
+        return readiness(shared).await;
     }
     #[cfg(feature = "metrics")]
     if path == "/metrics"
@@ -163,7 +193,8 @@ async fn route(
     if let Some(response) = metadata(shared, path, request.method()) {
         return response;
     }
-    if path != shared.options.path {
+    let legacy = shared.options.legacy_sse && matches!(path, "/sse" | "/messages");
+    if path != shared.options.path && !legacy {
         return text(
             StatusCode::NOT_FOUND,
             "not found: the MCP endpoint is elsewhere\n",
@@ -201,6 +232,9 @@ async fn route(
             return response;
         }
     };
+    if legacy {
+        return legacy_sse(shared, &caller, &parts.method, &parts.uri, body, log).await;
+    }
     match parts.method {
         Method::POST => post(shared, &caller, body, log).await,
         Method::GET => get(shared, &caller, log),

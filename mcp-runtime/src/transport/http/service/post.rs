@@ -15,10 +15,10 @@ pub(super) enum Mode {
     Sse,
 }
 
-pub(super) async fn post(
+pub(super) async fn post<B: RequestBody>(
     shared: &Arc<Shared>,
     caller: &Caller,
-    body: RequestBody,
+    body: B,
     log: &mut Log,
 ) -> HttpResponse {
     let headers = headers_of(caller);
@@ -224,6 +224,10 @@ pub(super) async fn initialize(
     };
     if shared.sessions.is_full() {
         return too_many_sessions(id.as_ref());
+    }
+    // ---- Production (issue 20)
+    if shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return draining(id.as_ref());
     }
     let peer = caller.http.as_ref().and_then(|h| h.peer).map(|p| p.ip());
     if shared.sessions.address_is_full(peer) {

@@ -224,3 +224,43 @@ pub(crate) fn metrics_response(metrics: &crate::observe::Metrics) -> HttpRespons
         ResponseBody::full(metrics.render()),
     )
 }
+
+// ---- Production (issue 20)
+/// `/readyz`: `200 ready`, or `503` with why not (draining, or the checks that failed).
+pub(super) async fn readiness(shared: &Shared) -> HttpResponse {
+    if shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: draining (shutting down)\n",
+        );
+    }
+    let failures = shared.options.readiness.failures().await;
+    if failures.is_empty() {
+        return text(StatusCode::OK, "ready\n");
+    }
+    let mut body = String::from("not ready:\n");
+    for failure in failures {
+        tracing::warn!(check = ?Escaped(&failure), "a readiness check failed");
+        body.push_str("  ");
+        body.push_str(&failure);
+        body.push('\n');
+    }
+    with_body(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "text/plain; charset=utf-8",
+        ResponseBody::full(body),
+    )
+}
+
+/// `initialize` while draining: the client is told to connect again, to another instance.
+pub(super) fn draining(id: Option<&RequestId>) -> HttpResponse {
+    let mut response = http_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        "Service Unavailable: this server is shutting down and starts no sessions; connect again",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
