@@ -85,6 +85,7 @@
 //! ```
 
 mod catalog;
+mod elicitation;
 mod helpers;
 mod per_request;
 #[cfg(feature = "skills")]
@@ -623,8 +624,9 @@ impl Client {
         link: Link,
         mut from_server: mpsc::UnboundedReceiver<Vec<u8>>,
         child: Option<Child>,
-        options: ClientOptions,
+        mut options: ClientOptions,
     ) -> Result<Client, ClientError> {
+        options.on_request = options.on_request.map(elicitation::with_defaults);
         let per_request = per_request::is_per_request(&options.protocol_version);
         let link_sender = match &link {
             Link::Memory(tx) => LinkSender::Memory(tx.clone()),
@@ -931,11 +933,27 @@ impl Client {
     }
 
     /// One page of `tools/list`.
+    ///
+    /// Under 2026-07-28, a tool whose input schema has an invalid `x-mcp-header` annotation
+    /// (empty, not a header token, on a non-primitive or number property, or naming a header
+    /// twice) is left out with a warning: its calls could not be routed as the server means.
     pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult, ClientError> {
-        match cursor {
-            Some(c) => self.request("tools/list", &json!({"cursor": c})).await,
-            None => self.request("tools/list", &json!({})).await,
+        let mut page: ListToolsResult = match cursor {
+            Some(c) => self.request("tools/list", &json!({"cursor": c})).await?,
+            None => self.request("tools/list", &json!({})).await?,
+        };
+        if self.is_per_request() {
+            page.tools.retain(|tool| {
+                match crate::protocol::param_headers::check_annotations(&tool.input_schema) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        tracing::warn!(tool = %tool.name.escape_debug(), why = %why.escape_debug(), "a listed tool is left out: its x-mcp-header annotations are invalid");
+                        false
+                    }
+                }
+            });
         }
+        Ok(page)
     }
 
     /// Every tool, following cursors.
