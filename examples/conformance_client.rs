@@ -18,6 +18,7 @@
 
 use std::process::ExitCode;
 
+use mcp_runtime::client::oauth::{AutoApprove, OAuth};
 use mcp_runtime::protocol::ErrorObject;
 use mcp_runtime::{Client, ClientOptions, HttpClientOptions, ServerRequestHandler};
 use serde_json::{Value, json};
@@ -110,7 +111,8 @@ async fn run(url: &str) -> anyhow::Result<()> {
         on_request: Some(answers()),
         ..ClientOptions::default()
     };
-    let client = Client::connect_http_with(url, HttpClientOptions::default(), options).await?;
+    let http = HttpClientOptions::default().oauth(oauth(&config)?);
+    let client = Client::connect_http_with(url, http, options).await?;
     tracing::info!(scenario = %config.scenario, server = %client.server_info().name, "connected");
     use_the_server(&client, &config).await?;
     client.close().await?;
@@ -184,4 +186,30 @@ fn arguments_for(
         arguments.insert(field.to_string(), value);
     }
     Some(Value::Object(arguments))
+}
+
+/// The client's URL-based client id: where its client ID metadata document is published.
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+/// The redirect URI the client registers; the authorization servers of the suite approve
+/// at once, so nothing listens there.
+const REDIRECT_URI: &str = "http://localhost:3000/callback";
+
+/// How the application logs in, from its configuration: the authorization code grant by
+/// default (with a client ID metadata document where the server takes one), a
+/// pre-registered client when configured with one.
+fn oauth(config: &Config) -> anyhow::Result<OAuth> {
+    let text = |key: &str| {
+        config
+            .context
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let mut oauth = OAuth::authorization_code(AutoApprove::new(REDIRECT_URI))
+        .client_name("mcp-runtime conformance client")
+        .client_metadata_url(CLIENT_METADATA_URL);
+    if let Some(client_id) = text("client_id") {
+        oauth = oauth.pre_registered(client_id, text("client_secret"), text("issuer"));
+    }
+    Ok(oauth)
 }

@@ -238,7 +238,7 @@ def run_client(
     )
     took = time.monotonic() - started
     output = ANSI.sub("", run.stdout + run.stderr)
-    files = sorted(target.glob("*/checks.json"))
+    files = sorted(target.rglob("checks.json"))
     if run.returncode != 0 or not files:
         return False, f"exit status {run.returncode}\n{output}", took
     checks = [c for c in json.loads(files[0].read_text(encoding="utf-8")) if c.get("status") != "INFO"]

@@ -116,6 +116,8 @@ use crate::transport::lines::{Line, read_line_async, serve_lines_as};
 
 #[cfg(feature = "client-http")]
 pub(crate) mod http;
+#[cfg(feature = "client-oauth")]
+pub mod oauth;
 
 pub use helpers::ProgressCall;
 #[cfg(feature = "client-http")]
