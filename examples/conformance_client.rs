@@ -18,7 +18,7 @@
 
 use std::process::ExitCode;
 
-use mcp_runtime::client::oauth::{AutoApprove, OAuth};
+use mcp_runtime::client::oauth::{AutoApprove, ClientCredential, IdentityProvider, OAuth};
 use mcp_runtime::protocol::ErrorObject;
 use mcp_runtime::{Client, ClientOptions, HttpClientOptions, ServerRequestHandler};
 use serde_json::{Value, json};
@@ -205,11 +205,57 @@ fn oauth(config: &Config) -> anyhow::Result<OAuth> {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let client_id = text("client_id");
+    // An enterprise user signed in at the identity provider.
+    if let (Some(id_token), Some(token_endpoint), Some(idp_client_id)) = (
+        text("idp_id_token"),
+        text("idp_token_endpoint"),
+        text("idp_client_id"),
+    ) {
+        let idp = IdentityProvider {
+            token_endpoint,
+            client_id: idp_client_id,
+            client_secret: None,
+            id_token,
+        };
+        return Ok(OAuth::enterprise(
+            idp,
+            client_id.unwrap_or_default(),
+            text("client_secret"),
+        )?);
+    }
+    // A workload with an identity token from its platform.
+    if let Some(jwt) = text("valid_jwt") {
+        let oauth = OAuth::jwt_bearer(move |_| {
+            let jwt = jwt.clone();
+            Box::pin(async move { Ok(jwt) })
+        });
+        return Ok(match client_id {
+            Some(id) => oauth.pre_registered(id, text("client_secret"), None),
+            None => oauth,
+        });
+    }
+    // A service configured for the client credentials grant.
+    if config.scenario.starts_with("auth/client-credentials") {
+        let Some(id) = client_id else {
+            anyhow::bail!("the client credentials grant needs a client_id");
+        };
+        let credential = match (text("private_key_pem"), text("client_secret")) {
+            (Some(pem), _) => ClientCredential::PrivateKey {
+                pem,
+                algorithm: text("signing_algorithm").unwrap_or_else(|| "ES256".into()),
+                key_id: None,
+            },
+            (None, Some(secret)) => ClientCredential::Secret(secret),
+            (None, None) => anyhow::bail!("the client credentials grant needs a secret or a key"),
+        };
+        return Ok(OAuth::client_credentials(id, credential));
+    }
     let mut oauth = OAuth::authorization_code(AutoApprove::new(REDIRECT_URI))
         .client_name("mcp-runtime conformance client")
         .client_metadata_url(CLIENT_METADATA_URL);
-    if let Some(client_id) = text("client_id") {
-        oauth = oauth.pre_registered(client_id, text("client_secret"), text("issuer"));
+    if let Some(id) = client_id {
+        oauth = oauth.pre_registered(id, text("client_secret"), text("issuer"));
     }
     Ok(oauth)
 }

@@ -16,9 +16,9 @@ The server is started with `--transport http --port 0` once per server mode:
   suite defines as not applicable at that revision) and pass.
 - client (with --client): the skills extension's client scenarios, the suite's mock server
   driving `mcp-cli skills list|verify`; every check must pass.
-- client (with --conformance-client): the core client scenarios, each at every revision it
-  applies to, the suite's mock server driving `examples/conformance_client`; every check
-  must pass (warnings fail).
+- client (with --conformance-client): the core and authorization client scenarios, each at
+  every revision it applies to, and the authorization extensions' (forced), the suite's mock
+  servers driving `examples/conformance_client`; every check must pass (warnings fail).
 - json-response and stateless: the transport and lifecycle scenarios those modes can
   satisfy, one `--scenario` run each (server-to-client requests need an SSE stream, and
   session scenarios need sessions).
@@ -109,6 +109,33 @@ CORE_CLIENT_SCENARIOS = [
     ("json-schema-ref-no-deref", ["2026-07-28"]),
     ("json-schema-2020-12-preservation", ["2025-11-25", "2026-07-28"]),
 ]
+# The authorization client scenarios, each at every revision it applies to; the extension
+# flows (client credentials, enterprise-managed authorization, DPoP, workload identity) are
+# forced, the suite runs them only when asked.
+_AUTH_BOTH = ["2025-11-25", "2026-07-28"]
+_AUTH_ALL = ["2025-06-18", "2025-11-25", "2026-07-28"]
+_AUTH_DRAFT = ["2026-07-28"]
+AUTH_CLIENT_SCENARIOS = [
+    *[(f"auth/{s}", _AUTH_BOTH) for s in [
+        "metadata-default", "metadata-var1", "metadata-var2", "metadata-var3", "basic-cimd",
+        "scope-from-www-authenticate", "scope-from-scopes-supported",
+        "scope-omitted-when-undefined", "scope-step-up", "scope-retry-limit", "pre-registration",
+    ]],
+    *[(f"auth/token-endpoint-auth-{s}", _AUTH_ALL) for s in ["basic", "post", "none"]],
+    ("auth/2025-03-26-oauth-metadata-backcompat", ["2025-03-26"]),
+    ("auth/2025-03-26-oauth-endpoint-fallback", ["2025-03-26"]),
+    *[(f"auth/{s}", _AUTH_DRAFT) for s in [
+        "resource-mismatch", "offline-access-scope", "offline-access-not-supported",
+        "authorization-server-migration", "iss-supported", "iss-not-advertised",
+        "iss-supported-missing", "iss-wrong-issuer", "iss-unexpected", "iss-normalized",
+        "metadata-issuer-mismatch",
+    ]],
+]
+AUTH_EXTENSION_SCENARIOS = [
+    "auth/client-credentials-jwt", "auth/client-credentials-basic",
+    "auth/enterprise-managed-authorization", "auth/dpop", "auth/dpop-nonce", "auth/wif-jwt-bearer",
+]
+
 # Client checks the suite reports SKIPPED by design at a revision, by (scenario, check name):
 # 2026-07-28 has no handshake, so `initialize` and `notifications/initialized` never carry
 # an Mcp-Method header there.
@@ -220,7 +247,8 @@ def run_extension(node: str, url: str, scenario: str, version: str, out: Path) -
 
 
 def run_client(
-    node: str, client: str, scenario: str, args: list[str], out: Path, version: str | None = None
+    node: str, client: str, scenario: str, args: list[str], out: Path, version: str | None = None,
+    force: bool = False,
 ) -> tuple[bool, str, float]:
     """One client scenario: the suite's mock server, `client ARGS URL`; every check must pass
     (a SKIPPED one only when CLIENT_NOT_APPLICABLE says the revision has no such thing)."""
@@ -230,6 +258,8 @@ def run_client(
         shutil.rmtree(target)
     command = " ".join([client, *args])
     extra = ["--spec-version", version] if version else []
+    if force:
+        extra.append("--force")
     run = subprocess.run(
         [node, str(SUITE), "client", "--command", command, "--scenario", scenario, *extra, "-o", str(target)],
         capture_output=True,
@@ -325,6 +355,17 @@ def main() -> int:
                     args.node, args.conformance_client, scenario, [], args.out / "client", version
                 )
                 report(f"client-{version}", scenario, ok, output, took)
+        for scenario, versions in AUTH_CLIENT_SCENARIOS:
+            for version in versions:
+                ok, output, took = run_client(
+                    args.node, args.conformance_client, scenario, [], args.out / "client", version
+                )
+                report(f"client-{version}", scenario, ok, output, took)
+        for scenario in AUTH_EXTENSION_SCENARIOS:
+            ok, output, took = run_client(
+                args.node, args.conformance_client, scenario, [], args.out / "client", force=True
+            )
+            report("client-extension", scenario, ok, output, took)
 
     failed = sum(1 for c in cases if not c[2])
     if args.junit:

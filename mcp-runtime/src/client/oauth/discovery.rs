@@ -117,6 +117,7 @@ pub(crate) struct ServerMetadata {
     #[serde(default)]
     pub(crate) client_id_metadata_document_supported: bool,
     pub(crate) authorization_response_iss_parameter_supported: Option<bool>,
+    pub(crate) dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// Where the client's tokens come from: the issuer and its endpoints.

@@ -25,6 +25,7 @@
 
 mod discovery;
 mod dpop;
+mod enterprise;
 mod loopback;
 mod store;
 
@@ -43,6 +44,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use enterprise::IdentityProvider;
 pub use loopback::LoopbackAuthorizer;
 pub use store::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore};
 
@@ -321,7 +323,9 @@ pub struct OAuth {
     client_issuer: Option<String>,
     metadata_url: Option<String>,
     scope: Option<String>,
-    dpop: bool,
+    /// `None`: where the authorization server offers it (ES256 in
+    /// `dpop_signing_alg_values_supported`).
+    dpop: Option<bool>,
     store: Arc<dyn TokenStore>,
     on_event: Option<Arc<dyn Fn(&AuthEvent) + Send + Sync>>,
 }
@@ -346,7 +350,7 @@ impl OAuth {
             client_issuer: None,
             metadata_url: None,
             scope: None,
-            dpop: false,
+            dpop: None,
             store: Arc::new(MemoryTokenStore::default()),
             on_event: None,
         }
@@ -417,10 +421,12 @@ impl OAuth {
         self
     }
 
-    /// Binds tokens to a key of this client with DPoP (RFC 9449): an ES256 key made for the
-    /// connection; every request carries a fresh proof.
+    /// Whether to bind tokens to a key of this client with DPoP (RFC 9449): an ES256 key
+    /// made for the connection, and a fresh proof on every request. By default tokens are
+    /// bound where the authorization server offers DPoP with ES256; `true` binds them
+    /// everywhere, `false` never.
     pub fn dpop(mut self, on: bool) -> Self {
-        self.dpop = on;
+        self.dpop = Some(on);
         self
     }
 
@@ -514,7 +520,9 @@ impl Session {
             .timeout(AS_TIMEOUT)
             .build()
             .map_err(|e| OAuthError::Http(e.to_string()))?;
-        let dpop = config.dpop.then(dpop::Key::generate).transpose()?;
+        let dpop = (config.dpop != Some(false))
+            .then(dpop::Key::generate)
+            .transpose()?;
         let resource_key = discovery::resource_of(server);
         let session = Session {
             current: Mutex::new(None),
@@ -528,8 +536,8 @@ impl Session {
             generation: AtomicU64::new(1),
         };
         // Tokens kept from an earlier connection (bound tokens die with their key).
-        if session.dpop.is_none()
-            && let Some(stored) = session.config.store.load(&session.resource_key)
+        if let Some(stored) = session.config.store.load(&session.resource_key)
+            && !stored.dpop_bound
             && stored.expires_at.is_none_or(|t| t > now() + EXPIRY_MARGIN)
         {
             *lock(&session.current) = Some(Arc::new(Current {
@@ -603,21 +611,18 @@ impl Session {
             .filter_map(|v| v.to_str().ok())
             .flat_map(discovery::parse_challenges)
             .collect();
-        let challenge = discovery::pick(challenges, self.dpop.is_some()).unwrap_or_default();
-        // A DPoP nonce the resource server wants (RFC 9449 §9).
-        if let Some(nonce) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok())
-            && self.dpop.is_some()
+        let bound = lock(&self.current)
+            .as_ref()
+            .is_some_and(|c| c.scheme == "DPoP");
+        let challenge = discovery::pick(challenges, bound).unwrap_or_default();
+        // A DPoP nonce the resource server wants (RFC 9449 §9): the same request again, with
+        // a proof carrying it.
+        if bound
+            && challenge.error.as_deref() == Some("use_dpop_nonce")
+            && let Some(nonce) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok())
         {
-            let fresh = lock(&self.nonces).insert(origin(&self.server), nonce.to_string())
-                != Some(nonce.to_string());
-            if challenge.error.as_deref() == Some("use_dpop_nonce")
-                || fresh
-                    && status == StatusCode::UNAUTHORIZED
-                    && generation != 0
-                    && challenge.error.as_deref() != Some("invalid_token")
-            {
-                return Ok(true);
-            }
+            lock(&self.nonces).insert(origin(&self.server), nonce.to_string());
+            return Ok(true);
         }
         let step_up = status == StatusCode::FORBIDDEN;
         if step_up && challenge.error.as_deref() != Some("insufficient_scope") {
@@ -934,9 +939,16 @@ impl Session {
             .into_iter()
             .find(|m| supported.iter().any(|s| s == m))
             .unwrap_or("client_secret_basic");
+        let redirect_uri = authorizer.redirect_uri();
+        // A redirect to this machine is a native application's (RFC 8252); others are web.
+        let application_type = match Url::parse(&redirect_uri) {
+            Ok(u) if u.scheme() != "https" || is_loopback_host(&u) => "native",
+            _ => "web",
+        };
         let body = serde_json::json!({
             "client_name": self.config.client_name,
-            "redirect_uris": [authorizer.redirect_uri()],
+            "application_type": application_type,
+            "redirect_uris": [redirect_uri],
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": asked,
@@ -1161,7 +1173,7 @@ impl Session {
             if let Some(b) = &basic {
                 request = request.header(header::AUTHORIZATION, b);
             }
-            if let Some(key) = &self.dpop {
+            if let Some(key) = self.dpop.as_ref().filter(|_| self.binds(discovered)) {
                 let nonce = lock(&self.nonces).get(&origin(&endpoint_url)).cloned();
                 request = request.header(
                     "dpop",
@@ -1185,7 +1197,7 @@ impl Session {
                 })?;
                 return Ok(tokens);
             }
-            if let (Some(nonce), true, Some(_)) = (nonce, nonce_retry, &self.dpop) {
+            if let (Some(nonce), true, true) = (nonce, nonce_retry, self.binds(discovered)) {
                 let asked = serde_json::from_slice::<serde_json::Value>(&bytes)
                     .ok()
                     .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
@@ -1202,6 +1214,17 @@ impl Session {
         }
     }
 
+    /// Whether tokens from this authorization server are bound with DPoP.
+    fn binds(&self, discovered: &Discovered) -> bool {
+        self.dpop.is_some()
+            && (self.config.dpop == Some(true)
+                || discovered
+                    .metadata
+                    .dpop_signing_alg_values_supported
+                    .as_ref()
+                    .is_some_and(|a| a.iter().any(|a| a == "ES256")))
+    }
+
     /// Puts a new token in use, and in the store.
     fn keep(
         &self,
@@ -1210,7 +1233,7 @@ impl Session {
         tokens: Tokens,
         grant: &str,
     ) {
-        let scheme = if tokens.token_type.eq_ignore_ascii_case("dpop") && self.dpop.is_some() {
+        let scheme = if tokens.token_type.eq_ignore_ascii_case("dpop") && self.binds(discovered) {
             "DPoP"
         } else {
             "Bearer"
@@ -1236,6 +1259,7 @@ impl Session {
                 }),
                 expires_at: tokens.expires_in.map(|s| now() + s),
                 scope: tokens.scope.clone(),
+                dpop_bound: scheme == "DPoP",
             },
         );
         *lock(&self.current) = Some(Arc::new(Current {
@@ -1261,6 +1285,15 @@ struct Tokens {
 
 fn bearer() -> String {
     "Bearer".into()
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 fn origin(url: &Url) -> String {

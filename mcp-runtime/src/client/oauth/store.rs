@@ -30,6 +30,10 @@ pub struct StoredTokens {
     pub expires_at: Option<u64>,
     /// The scopes granted.
     pub scope: Option<String>,
+    /// Whether the access token is bound to a DPoP key (which dies with the connection, so
+    /// such a token is not used again).
+    #[serde(default)]
+    pub dpop_bound: bool,
 }
 
 impl fmt::Debug for StoredTokens {
@@ -174,6 +178,7 @@ mod tests {
             refresh_token: Some("r".into()),
             expires_at: Some(1),
             scope: None,
+            dpop_bound: false,
         }
     }
 
