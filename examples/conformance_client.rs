@@ -142,6 +142,19 @@ async fn use_the_server(client: &Client, config: &Config) -> anyhow::Result<()> 
             client.read_resource(&resource.uri).await?;
         }
     }
+    // The skills catalog is listed; a skill's files are read only when the application
+    // uses the skill (here it is set to use every skill in the scenarios that check
+    // verification), and one that fails verification is not used.
+    if client.serves_skills() {
+        let skills = client.list_skills().await?;
+        if config.scenario.starts_with("sep-2640-client-verify") {
+            for skill in &skills {
+                if let Err(e) = client.load_skill(skill).await {
+                    eprintln!("conformance_client: skill not used: {e}");
+                }
+            }
+        }
+    }
     if capabilities.contains_key("prompts") {
         for prompt in client.list_all_prompts().await? {
             client

@@ -281,6 +281,43 @@ def run_client(
     return bool(checks) and not bad, detail or ("no checks" if not checks else ""), took
 
 
+# Complete client runs through the conformance client: (name, suite arguments).
+CLIENT_FULL_RUNS = [
+    ("client-requirements-2025-11-25", ["--requirements", "2025-11-25"]),
+    ("client-requirements-2026-07-28", ["--requirements", "2026-07-28"]),
+    ("client-all", ["--suite", "all"]),
+]
+
+
+def run_client_full(
+    node: str, client: str, args: list[str], out: Path
+) -> tuple[int, str, list[tuple[str, bool, str]]]:
+    """One complete client run: its exit status, its output, and each scenario's verdict
+    from the checks it wrote (every check SUCCESS or INFO, but for CLIENT_NOT_APPLICABLE)."""
+    if out.exists():
+        shutil.rmtree(out)
+    run = subprocess.run(
+        [node, str(SUITE), "client", "--command", client, *args, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = ANSI.sub("", run.stdout + run.stderr)
+    verdicts = []
+    for path in sorted(out.rglob("checks.json")):
+        folder = path.parent.relative_to(out).as_posix()
+        scenario = re.sub(r"-\d{4}-\d\d-\d\dT[\d-]+Z$", "", folder)
+        checks = json.loads(path.read_text(encoding="utf-8"))
+        bad = [
+            c for c in checks
+            if c.get("status") not in ("SUCCESS", "INFO")
+            and not (c.get("status") == "SKIPPED" and (scenario, c.get("name")) in CLIENT_NOT_APPLICABLE)
+        ]
+        detail = "\n".join(f"{c['status']} {c['id']}: {c.get('errorMessage') or c.get('description', '')}" for c in bad)
+        verdicts.append((scenario, bool(checks) and not bad, detail or ("no checks" if not checks else "")))
+    return run.returncode, output, verdicts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--node", required=True, help="Node.js >= 22")
@@ -349,6 +386,18 @@ def main() -> int:
             report("client", scenario, ok, output, took)
 
     if args.conformance_client:
+        for run_name, run_args in CLIENT_FULL_RUNS:
+            started = time.monotonic()
+            code, output, verdicts = run_client_full(
+                args.node, args.conformance_client, run_args, args.out / run_name
+            )
+            took = time.monotonic() - started
+            for scenario, ok, detail in verdicts:
+                report(run_name, scenario, ok, detail, 0.0)
+            if code != 0 or not verdicts:
+                report(run_name, "suite exit status", False, f"exit status {code}\n{output}", took)
+            else:
+                print(f"    {run_name}: {len(verdicts)} scenarios in {took:.1f}s", flush=True)
         for scenario, versions in CORE_CLIENT_SCENARIOS:
             for version in versions:
                 ok, output, took = run_client(
