@@ -443,6 +443,12 @@ impl OAuth {
     }
 }
 
+/// The key tokens are kept under for the server at `url` (its resource identifier): the
+/// URL without fragment, or `None` when `url` is not a URL.
+pub fn server_key(url: &str) -> Option<String> {
+    Url::parse(url).ok().map(|u| discovery::resource_of(&u))
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -465,6 +471,8 @@ fn random(n: usize) -> String {
 #[derive(Debug, Clone)]
 struct Registration {
     issuer: String,
+    /// The redirect URI it was registered with (dynamic registration only).
+    redirect_uri: Option<String>,
     client_id: String,
     secret: Option<String>,
     /// `none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`.
@@ -689,6 +697,7 @@ impl Session {
         {
             flow.registration = Some(Registration {
                 issuer: s.issuer.clone(),
+                redirect_uri: s.redirect_uri.clone(),
                 client_id: client_id.clone(),
                 secret: s.client_secret.clone(),
                 method: s.auth_method.clone().unwrap_or_else(|| "none".into()),
@@ -858,6 +867,7 @@ impl Session {
         };
         Ok(Registration {
             issuer: discovered.issuer.clone(),
+            redirect_uri: None,
             client_id: client_id.clone(),
             secret: match &self.config.credential {
                 Some(ClientCredential::Secret(s)) => Some(s.clone()),
@@ -875,8 +885,13 @@ impl Session {
         discovered: &Discovered,
         authorizer: &dyn Authorize,
     ) -> Result<Registration, OAuthError> {
+        // A registration is kept for its issuer, and, when registered dynamically, for its
+        // redirect URI (a loopback port of an earlier run may not be the one listened on).
         if let Some(r) = &flow.registration
             && r.issuer == discovered.issuer
+            && r.redirect_uri
+                .as_ref()
+                .is_none_or(|u| *u == authorizer.redirect_uri())
         {
             return Ok(r.clone());
         }
@@ -898,6 +913,7 @@ impl Session {
             (
                 Registration {
                     issuer: issuer.clone(),
+                    redirect_uri: None,
                     client_id: url.clone(),
                     secret: None,
                     method: "none".into(),
@@ -990,6 +1006,7 @@ impl Session {
         });
         Ok(Registration {
             issuer: discovered.issuer.clone(),
+            redirect_uri: Some(redirect_uri),
             client_id: r.client_id,
             secret: r.client_secret,
             method,
@@ -1126,6 +1143,9 @@ impl Session {
                         form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
                     );
                     basic = Some(format!("Basic {}", STANDARD.encode(pair)));
+                    // Not a second authentication, the id alone: some servers (the MCP
+                    // Python SDK's) look the client up by the form's `client_id`.
+                    form.push(("client_id", r.client_id.clone()));
                 }
                 "client_secret_post" => {
                     form.push(("client_id", r.client_id.clone()));
@@ -1251,6 +1271,7 @@ impl Session {
                 client_id: registration.map(|r| r.client_id.clone()),
                 client_secret: registration.and_then(|r| r.secret.clone()),
                 auth_method: registration.map(|r| r.method.clone()),
+                redirect_uri: registration.and_then(|r| r.redirect_uri.clone()),
                 access_token: tokens.access_token.clone(),
                 refresh_token: tokens.refresh_token.clone().or_else(|| {
                     previous

@@ -22,6 +22,9 @@ pub struct StoredTokens {
     pub client_secret: Option<String>,
     /// How the client authenticates at the token endpoint.
     pub auth_method: Option<String>,
+    /// The redirect URI the client registered dynamically with.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
     /// The access token.
     pub access_token: String,
     /// The refresh token, if any.
@@ -174,6 +177,7 @@ mod tests {
             client_id: Some("c".into()),
             client_secret: None,
             auth_method: Some("none".into()),
+            redirect_uri: None,
             access_token: "secret-token".into(),
             refresh_token: Some("r".into()),
             expires_at: Some(1),
