@@ -84,6 +84,7 @@
 //! # }
 //! ```
 
+mod cache;
 mod catalog;
 mod elicitation;
 mod helpers;
@@ -351,6 +352,9 @@ struct Shared {
     /// The connection, held weakly: dropping the client closes it, whatever still runs.
     link: WeakLink,
     per_request: Option<Arc<PerRequest>>,
+    // Caching hints (issue 16).
+    /// Results kept as their `ttlMs` allows (2026-07-28 only).
+    cache: Option<cache::Cache>,
 }
 
 impl Shared {
@@ -648,6 +652,7 @@ impl Client {
                     options.on_request.clone(),
                 ))
             }),
+            cache: per_request.then(cache::Cache::default),
         });
         let (note_tx, note_rx) = mpsc::unbounded_channel();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
@@ -684,6 +689,9 @@ impl Client {
                             && let Some(m) = &reader.per_request
                         {
                             m.acknowledged(&params);
+                        }
+                        if let Some(c) = &reader.cache {
+                            c.notified(&method, &params);
                         }
                         let _ = note_tx.send(Notification {
                             method: method.into_owned(),
@@ -813,15 +821,42 @@ impl Client {
     }
 
     /// Sends a request and waits for its result.
+    ///
+    /// Under 2026-07-28, lists and reads whose results carry `ttlMs` are answered from the
+    /// client's cache until it passes or the server notifies a change
+    /// ([`Client::clear_cache`] forgets them at once).
     pub async fn request<P: Serialize, R: DeserializeOwned>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<R, ClientError> {
+        let cached = match &self.shared.cache {
+            Some(c) if cache::cacheable(method) => {
+                let params = serde_json::to_value(params)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                let key = cache::key(method, &params);
+                if let Some(hit) = c.get(&key) {
+                    return serde_json::from_value(hit)
+                        .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")));
+                }
+                Some((key, params))
+            }
+            _ => None,
+        };
         let (_, fut) = self.start_request(method, params).await?;
         let value = fut.await?;
+        if let (Some((key, params)), Some(c)) = (cached, &self.shared.cache) {
+            c.put(key, method, &params, &value);
+        }
         serde_json::from_value(value)
             .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")))
+    }
+
+    /// Forgets the results kept as the server's caching hints allowed.
+    pub fn clear_cache(&self) {
+        if let Some(c) = &self.shared.cache {
+            c.clear();
+        }
     }
 
     /// Sends a request and returns its id at once, with a future of its result; the id can be

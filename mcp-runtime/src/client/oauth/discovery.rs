@@ -24,9 +24,7 @@ pub(crate) fn parse_challenges(header: &str) -> Vec<Challenge> {
     while !rest.is_empty() {
         // A token followed by `=` is a parameter of the current challenge; otherwise it
         // starts a new challenge.
-        let token_end = rest
-            .find(|c: char| c == ' ' || c == ',' || c == '=')
-            .unwrap_or(rest.len());
+        let token_end = rest.find([' ', ',', '=']).unwrap_or(rest.len());
         let token = &rest[..token_end];
         let after = rest[token_end..].trim_start();
         if let Some(value_part) = after.strip_prefix('=') {
@@ -169,10 +167,10 @@ fn resource_matches(resource: &str, server: &Url) -> bool {
 fn resource_metadata_urls(server: &Url) -> Vec<Url> {
     let mut out = Vec::new();
     let path = server.path().trim_end_matches('/');
-    if !path.is_empty() {
-        if let Ok(u) = server.join(&format!("/.well-known/oauth-protected-resource{path}")) {
-            out.push(u);
-        }
+    if !path.is_empty()
+        && let Ok(u) = server.join(&format!("/.well-known/oauth-protected-resource{path}"))
+    {
+        out.push(u);
     }
     if let Ok(u) = server.join("/.well-known/oauth-protected-resource") {
         out.push(u);

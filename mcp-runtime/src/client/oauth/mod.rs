@@ -310,6 +310,9 @@ enum Grant {
     JwtBearer(AssertionFn),
 }
 
+/// What [`OAuth::on_event`] calls.
+type EventFn = Arc<dyn Fn(&AuthEvent) + Send + Sync>;
+
 /// How the client logs in to protected servers: give it to [`HttpClientOptions::oauth`].
 ///
 /// [`HttpClientOptions::oauth`]: super::HttpClientOptions::oauth
@@ -327,7 +330,7 @@ pub struct OAuth {
     /// `dpop_signing_alg_values_supported`).
     dpop: Option<bool>,
     store: Arc<dyn TokenStore>,
-    on_event: Option<Arc<dyn Fn(&AuthEvent) + Send + Sync>>,
+    on_event: Option<EventFn>,
 }
 
 impl fmt::Debug for OAuth {
@@ -818,7 +821,6 @@ impl Session {
                 add(&supported.join(" "));
             }
         }
-        drop(add);
         let refreshable = discovered
             .metadata
             .grant_types_supported
