@@ -238,6 +238,11 @@ impl Session {
             let issuer = origin.as_str().trim_end_matches('/').to_string();
             let metadata = match self.server_metadata(&origin).await? {
                 Some(m) => m,
+                None if !self.legacy.load(std::sync::atomic::Ordering::Relaxed) => {
+                    return Err(OAuthError::NoMetadata(format!(
+                        "{server} answered 401 but has no protected resource metadata (RFC 9728) and no authorization server metadata at its origin: send its credential instead (`HttpClientOptions::header`, `mcp-cli --header`, `--api-key`)"
+                    )));
+                }
                 None => ServerMetadata {
                     authorization_endpoint: origin.join("/authorize").ok().map(String::from),
                     token_endpoint: origin.join("/token").ok().map(String::from),

@@ -76,6 +76,9 @@ pub enum OAuthError {
     InsufficientScope(String),
     /// Reaching the authorization server failed.
     Http(String),
+    /// The server asks for authorization but publishes no OAuth metadata: its credential is
+    /// something else (a static token, an API key).
+    NoMetadata(String),
 }
 
 impl fmt::Display for OAuthError {
@@ -90,6 +93,7 @@ impl fmt::Display for OAuthError {
                 "the server still refuses for lack of scope after {MAX_STEP_UPS} step-ups: {m}"
             ),
             OAuthError::Http(m) => write!(f, "talking to the authorization server failed: {m}"),
+            OAuthError::NoMetadata(m) => write!(f, "the server publishes no OAuth metadata: {m}"),
         }
     }
 }
@@ -517,6 +521,9 @@ pub(crate) struct Session {
     /// DPoP nonces by origin (RFC 9449 §8, §9).
     nonces: Mutex<HashMap<String, String>>,
     generation: AtomicU64,
+    /// Speaking 2025-03-26 or older: a server without any metadata has the default
+    /// endpoints `/authorize`, `/token` and `/register` at its origin.
+    legacy: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -545,6 +552,7 @@ impl Session {
             dpop,
             nonces: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
+            legacy: std::sync::atomic::AtomicBool::new(false),
         };
         // Tokens kept from an earlier connection (bound tokens die with their key).
         if let Some(stored) = session.config.store.load(&session.resource_key)
@@ -558,6 +566,13 @@ impl Session {
             }));
         }
         Ok(session)
+    }
+
+    /// The revision the client asks for: 2025-03-26 and older fall back to default
+    /// endpoints.
+    pub(crate) fn set_revision(&self, revision: &str) {
+        self.legacy
+            .store(revision <= "2025-03-26", Ordering::Relaxed);
     }
 
     fn event(&self, event: AuthEvent) {
@@ -665,6 +680,11 @@ impl Session {
         }
         match self.obtain(&mut flow, &challenge, step_up).await {
             Ok(()) => Ok(true),
+            // Not an OAuth server: its refusal is the answer.
+            Err(OAuthError::NoMetadata(why)) => {
+                self.event(AuthEvent::Failed { reason: why });
+                Ok(false)
+            }
             Err(e) => {
                 self.event(AuthEvent::Failed {
                     reason: e.to_string(),
