@@ -747,7 +747,15 @@ mod tests {
                 login: crate::login::Login::default(),
             }
         );
-        let i = parse(&args(&[
+        assert_eq!(
+            i.command,
+            Command::Call {
+                tool: "add".into(),
+                pairs: vec![("a".into(), "1".into())],
+                args: None
+            }
+        );
+        let j = parse(&args(&[
             "list",
             "tools",
             "--url=http://h:1/mcp",
@@ -761,7 +769,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            i.target,
+            j.target,
             Target::Http {
                 url: "http://h:1/mcp".into(),
                 headers: vec![("X-API-Key".into(), "k1".into())],
@@ -785,14 +793,6 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(matches!(e, NotRun::Usage(m) if m.contains("--api-key")));
-        assert_eq!(
-            i.command,
-            Command::Call {
-                tool: "add".into(),
-                pairs: vec![("a".into(), "1".into())],
-                args: None
-            }
-        );
     }
 
     #[test]
