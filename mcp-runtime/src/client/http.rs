@@ -324,16 +324,6 @@ impl HttpTransport {
         })
     }
 
-    /// The revision the client asks for, which decides the OAuth fallbacks of 2025-03-26.
-    pub(crate) fn set_revision(&self, revision: &str) {
-        #[cfg(feature = "client-oauth")]
-        if let Some(auth) = &self.auth {
-            auth.set_revision(revision);
-        }
-        #[cfg(not(feature = "client-oauth"))]
-        let _ = revision;
-    }
-
     /// Why the server could not be reached, if a request failed for that.
     pub(crate) fn take_unreachable(&self) -> Option<std::io::Error> {
         lock(&self.unreachable).take()

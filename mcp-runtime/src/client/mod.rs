@@ -607,7 +607,6 @@ impl Client {
         let per_request = per_request::is_per_request(&options.protocol_version)
             .then_some(options.protocol_version.as_str());
         let transport = Arc::new(HttpTransport::new(url, &http, from_tx, per_request)?);
-        transport.set_revision(&options.protocol_version);
         let (to_tx, to_rx) = mpsc::unbounded_channel();
         tokio::spawn(Arc::clone(&transport).write(to_rx));
         let mut client = match Self::start(Link::Queue(to_tx), from_rx, None, options).await {

@@ -129,6 +129,8 @@ pub(crate) struct Discovered {
     pub(crate) resource: String,
     /// The resource's `scopes_supported`.
     pub(crate) resource_scopes: Option<Vec<String>>,
+    /// No metadata at all: the endpoints are the 2025-03-26 defaults at the server's origin.
+    pub(crate) defaults: bool,
 }
 
 impl Discovered {
@@ -238,11 +240,6 @@ impl Session {
             let issuer = origin.as_str().trim_end_matches('/').to_string();
             let metadata = match self.server_metadata(&origin).await? {
                 Some(m) => m,
-                None if !self.legacy.load(std::sync::atomic::Ordering::Relaxed) => {
-                    return Err(OAuthError::NoMetadata(format!(
-                        "{server} answered 401 but has no protected resource metadata (RFC 9728) and no authorization server metadata at its origin: send its credential instead (`HttpClientOptions::header`, `mcp-cli --header`, `--api-key`)"
-                    )));
-                }
                 None => ServerMetadata {
                     authorization_endpoint: origin.join("/authorize").ok().map(String::from),
                     token_endpoint: origin.join("/token").ok().map(String::from),
@@ -251,6 +248,7 @@ impl Session {
                 },
             };
             return Ok(Discovered {
+                defaults: metadata.issuer.is_none(),
                 issuer: metadata.issuer.clone().unwrap_or(issuer),
                 metadata,
                 resource: resource_of(server),
@@ -302,6 +300,7 @@ impl Session {
             metadata,
             resource,
             resource_scopes: prm.scopes_supported,
+            defaults: false,
         })
     }
 

@@ -521,9 +521,6 @@ pub(crate) struct Session {
     /// DPoP nonces by origin (RFC 9449 §8, §9).
     nonces: Mutex<HashMap<String, String>>,
     generation: AtomicU64,
-    /// Speaking 2025-03-26 or older: a server without any metadata has the default
-    /// endpoints `/authorize`, `/token` and `/register` at its origin.
-    legacy: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
@@ -552,7 +549,6 @@ impl Session {
             dpop,
             nonces: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
-            legacy: std::sync::atomic::AtomicBool::new(false),
         };
         // Tokens kept from an earlier connection (bound tokens die with their key).
         if let Some(stored) = session.config.store.load(&session.resource_key)
@@ -566,13 +562,6 @@ impl Session {
             }));
         }
         Ok(session)
-    }
-
-    /// The revision the client asks for: 2025-03-26 and older fall back to default
-    /// endpoints.
-    pub(crate) fn set_revision(&self, revision: &str) {
-        self.legacy
-            .store(revision <= "2025-03-26", Ordering::Relaxed);
     }
 
     fn event(&self, event: AuthEvent) {
@@ -1002,6 +991,19 @@ impl Session {
             .map_err(|e| OAuthError::Http(e.to_string()))?;
         let status = response.status();
         let bytes = read(response).await?;
+        // Without metadata, the default registration endpoint is a guess: a server that
+        // has none is not an OAuth server (a static token, an API key).
+        if discovered.defaults
+            && matches!(
+                status,
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            )
+        {
+            return Err(OAuthError::NoMetadata(format!(
+                "{} answered 401 without protected resource metadata (RFC 9728), authorization server metadata or a registration endpoint: send its credential instead (`HttpClientOptions::header`, `mcp-cli --header`, `--api-key`)",
+                self.server
+            )));
+        }
         if !status.is_success() {
             return Err(OAuthError::Registration(format!(
                 "{endpoint} answered {status}: {}",
