@@ -19,7 +19,8 @@ mcp-cli dev [SERVER] [--port N] [--open] [--watch]
        mcp-cli prompt NAME [KEY=VALUE...] [SERVER]
        mcp-cli inspect [SERVER]
        mcp-cli keys create --name NAME [--scope S]... [--expires-in DAYS] [--file FILE]
-       mcp-cli skills list|get SKILL|verify [SKILL] [SERVER]";
+       mcp-cli skills list|get SKILL|verify [SKILL] [SERVER]
+       mcp-cli auth login|logout|status URL";
 
 const AFTER_HELP: &str = "\
 SERVER (default: build and run the current package's binary with cargo):
@@ -28,7 +29,10 @@ SERVER (default: build and run the current package's binary with cargo):
   --package P, -p P                the package to build (with or without the two above)
   -- COMMAND [ARGS...]             run any server command over stdio
   --url URL [--header 'K: V']...   connect to a streamable HTTP endpoint (-H for short),
-                                   http:// or https:// (--ca-cert FILE trusts a private CA)
+                                   http:// or https:// (--ca-cert FILE trusts a private CA);
+                                   a server asking for OAuth gets the browser flow, its
+                                   tokens kept (`mcp-cli auth status`); --api-key KEY for
+                                   servers with API keys
 
 KEY=VALUE arguments are read by the tool's input schema: a string parameter takes VALUE as
 it is, any other type takes it as JSON (n=3, flags=[\"a\",\"b\"], on=true).
@@ -95,6 +99,25 @@ struct ServerArgs {
     /// system's
     #[arg(long, value_name = "FILE", global = true)]
     ca_cert: Vec<PathBuf>,
+    // Logging in (issue 16).
+    /// An API key for `--url`, sent as `X-API-Key` (a server with `--api-keys`)
+    #[arg(long, value_name = "KEY", global = true)]
+    api_key: Option<String>,
+    /// Do not log in with OAuth when `--url` asks for authorization
+    #[arg(long, global = true)]
+    no_login: bool,
+    /// Print the OAuth authorization URL without starting the browser
+    #[arg(long, global = true)]
+    no_browser: bool,
+    /// An OAuth client registered beforehand at the server's authorization server
+    #[arg(long, value_name = "ID", global = true)]
+    client_id: Option<String>,
+    /// The secret of `--client-id`
+    #[arg(long, value_name = "SECRET", global = true)]
+    client_secret: Option<String>,
+    /// The OAuth scopes to ask for, space-separated, instead of the server's
+    #[arg(long, value_name = "SCOPES", global = true)]
+    scope: Option<String>,
 }
 
 /// Options every command takes.
@@ -487,9 +510,22 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         bin,
         package,
         url,
-        header: headers,
+        header: mut headers,
         ca_cert,
+        api_key,
+        no_login,
+        no_browser,
+        client_id,
+        client_secret,
+        scope,
     } = cli.server;
+    let login = crate::login::Login {
+        enabled: !no_login,
+        client_id,
+        client_secret,
+        scope,
+        open_browser: !no_browser,
+    };
     let target = match (url, after) {
         (Some(_), _) if example.is_some() || bin.is_some() || package.is_some() => {
             return Err("give either `--url` or a cargo target (`--example`, `--bin`, `--package`), not both".into());
@@ -508,10 +544,14 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
                 })?;
                 ca_certs.push(pem);
             }
+            if let Some(key) = api_key {
+                headers.push(("X-API-Key".into(), key));
+            }
             Target::Http {
                 url,
                 headers,
                 ca_certs,
+                login,
             }
         }
         (None, after) => {
@@ -520,6 +560,12 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
             }
             if !ca_cert.is_empty() {
                 return Err("`--ca-cert` goes with `--url`".into());
+            }
+            if api_key.is_some() {
+                return Err("`--api-key` goes with `--url`".into());
+            }
+            if login != crate::login::Login::default() {
+                return Err("`--no-login`, `--no-browser`, `--client-id`, `--client-secret` and `--scope` go with `--url`".into());
             }
             if example.is_some() && bin.is_some() {
                 return Err("give either `--example` or `--bin`, not both".into());
@@ -698,6 +744,7 @@ mod tests {
                     ("X-A".into(), "b".into())
                 ],
                 ca_certs: vec![],
+                login: crate::login::Login::default(),
             }
         );
         assert_eq!(
@@ -708,6 +755,44 @@ mod tests {
                 args: None
             }
         );
+        let j = parse(&args(&[
+            "list",
+            "tools",
+            "--url=http://h:1/mcp",
+            "--api-key",
+            "k1",
+            "--no-browser",
+            "--client-id",
+            "c",
+            "--scope",
+            "a b",
+        ]))
+        .unwrap();
+        assert_eq!(
+            j.target,
+            Target::Http {
+                url: "http://h:1/mcp".into(),
+                headers: vec![("X-API-Key".into(), "k1".into())],
+                ca_certs: vec![],
+                login: crate::login::Login {
+                    enabled: true,
+                    client_id: Some("c".into()),
+                    client_secret: None,
+                    scope: Some("a b".into()),
+                    open_browser: false,
+                },
+            }
+        );
+        let e = parse(&args(&[
+            "list",
+            "tools",
+            "--api-key",
+            "k",
+            "--example",
+            "x",
+        ]))
+        .unwrap_err();
+        assert!(matches!(e, NotRun::Usage(m) if m.contains("--api-key")));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `prompt` and `inspect` talk to it from the command line. The server is a cargo target
 //! (`--example`, `--bin`, `--package`), any command (`-- COMMAND`) or a URL (`--url`).
 //! `mcp-cli keys create` makes an API key for a server's `--api-keys` file.
+//! `mcp-cli auth login|logout|status URL` manages the logins to OAuth-protected servers.
 //! `mcp-cli --help` lists everything; `mcp-cli help COMMAND` (or `COMMAND --help`) tells
 //! one command's options.
 
@@ -14,6 +15,7 @@ mod dev;
 mod elicit;
 mod install;
 mod keys;
+mod login;
 mod render;
 mod shell;
 mod skills;
@@ -36,6 +38,10 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => f.exit(),
         };
+    }
+    if args[0] == "auth" {
+        // Logins to protected servers: their own command line.
+        return login::run(&args[1..]);
     }
     let inv = match cli::parse(&args) {
         Ok(i) => i,

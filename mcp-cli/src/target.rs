@@ -42,6 +42,8 @@ pub(crate) enum Target {
         headers: Vec<(String, String)>,
         /// PEM files' contents: CAs trusted for `https://`, besides the system's.
         ca_certs: Vec<Vec<u8>>,
+        /// How to log in when the server asks for authorization.
+        login: crate::login::Login,
     },
 }
 
@@ -167,14 +169,23 @@ pub(crate) async fn connect_watched(
                     url,
                     headers,
                     ca_certs,
+                    login,
                 },
                 _,
             ) => {
-                let http = HttpClientOptions {
+                let mut http = HttpClientOptions {
                     headers: headers.clone(),
                     ca_certs: ca_certs.clone(),
                     on_exchange: http_tap,
+                    ..HttpClientOptions::default()
                 };
+                if login.enabled {
+                    http.oauth = Some(
+                        crate::login::oauth(url, login)
+                            .await
+                            .map_err(ConnectError::new)?,
+                    );
+                }
                 Client::connect_http_with(url, http, options)
                     .await
                     .map_err(|e| match e {
@@ -211,6 +222,11 @@ pub(crate) async fn connect_watched(
             }
             (_, None) => Err(ConnectError::new("the server has not been built")),
         }
+    };
+    // Logging in in the browser takes the user's time, bounded by the login's own wait.
+    let timeout = match target {
+        Target::Http { login, .. } if login.enabled => timeout + Duration::from_secs(300),
+        _ => timeout,
     };
     match tokio::time::timeout(timeout, connecting).await {
         Ok(r) => r,

@@ -3,7 +3,7 @@
 package.json) against the `everything` example over streamable HTTP.
 
 Usage:
-    python run.py --node NODE --server BIN [--client MCP_CLI] [--junit FILE] [--out DIR]
+    python run.py --node NODE --server BIN [--client MCP_CLI] [--conformance-client BIN] [--junit FILE] [--out DIR]
 
 The server is started with `--transport http --port 0` once per server mode:
 
@@ -16,6 +16,9 @@ The server is started with `--transport http --port 0` once per server mode:
   suite defines as not applicable at that revision) and pass.
 - client (with --client): the skills extension's client scenarios, the suite's mock server
   driving `mcp-cli skills list|verify`; every check must pass.
+- client (with --conformance-client): the core and authorization client scenarios, each at
+  every revision it applies to, and the authorization extensions' (forced), the suite's mock
+  servers driving `examples/conformance_client`; every check must pass (warnings fail).
 - json-response and stateless: the transport and lifecycle scenarios those modes can
   satisfy, one `--scenario` run each (server-to-client requests need an SSE stream, and
   session scenarios need sessions).
@@ -89,6 +92,57 @@ CLIENT_SCENARIOS = [
     ("sep-2640-client-verify-size", ["skills", "verify", "--url"]),
     ("sep-2640-client-verify-frontmatter", ["skills", "verify", "--url"]),
 ]
+
+# The core client scenarios, each at every revision it applies to, driving
+# `examples/conformance_client` (the suite appends the mock server's URL and sets
+# MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_PROTOCOL_VERSION and MCP_CONFORMANCE_CONTEXT).
+CORE_CLIENT_SCENARIOS = [
+    ("initialize", ["2025-06-18", "2025-11-25"]),
+    ("tools_call", ["2025-06-18", "2025-11-25", "2026-07-28"]),
+    ("elicitation-sep1034-client-defaults", ["2025-11-25"]),
+    ("sse-retry", ["2025-11-25"]),
+    ("request-metadata", ["2026-07-28"]),
+    ("sep-2322-client-request-state", ["2026-07-28"]),
+    ("http-standard-headers", ["2026-07-28"]),
+    ("http-custom-headers", ["2026-07-28"]),
+    ("http-invalid-tool-headers", ["2026-07-28"]),
+    ("json-schema-ref-no-deref", ["2026-07-28"]),
+    ("json-schema-2020-12-preservation", ["2025-11-25", "2026-07-28"]),
+]
+# The authorization client scenarios, each at every revision it applies to; the extension
+# flows (client credentials, enterprise-managed authorization, DPoP, workload identity) are
+# forced, the suite runs them only when asked.
+_AUTH_BOTH = ["2025-11-25", "2026-07-28"]
+_AUTH_ALL = ["2025-06-18", "2025-11-25", "2026-07-28"]
+_AUTH_DRAFT = ["2026-07-28"]
+AUTH_CLIENT_SCENARIOS = [
+    *[(f"auth/{s}", _AUTH_BOTH) for s in [
+        "metadata-default", "metadata-var1", "metadata-var2", "metadata-var3", "basic-cimd",
+        "scope-from-www-authenticate", "scope-from-scopes-supported",
+        "scope-omitted-when-undefined", "scope-step-up", "scope-retry-limit", "pre-registration",
+    ]],
+    *[(f"auth/token-endpoint-auth-{s}", _AUTH_ALL) for s in ["basic", "post", "none"]],
+    ("auth/2025-03-26-oauth-metadata-backcompat", ["2025-03-26"]),
+    ("auth/2025-03-26-oauth-endpoint-fallback", ["2025-03-26"]),
+    *[(f"auth/{s}", _AUTH_DRAFT) for s in [
+        "resource-mismatch", "offline-access-scope", "offline-access-not-supported",
+        "authorization-server-migration", "iss-supported", "iss-not-advertised",
+        "iss-supported-missing", "iss-wrong-issuer", "iss-unexpected", "iss-normalized",
+        "metadata-issuer-mismatch",
+    ]],
+]
+AUTH_EXTENSION_SCENARIOS = [
+    "auth/client-credentials-jwt", "auth/client-credentials-basic",
+    "auth/enterprise-managed-authorization", "auth/dpop", "auth/dpop-nonce", "auth/wif-jwt-bearer",
+]
+
+# Client checks the suite reports SKIPPED by design at a revision, by (scenario, check name):
+# 2026-07-28 has no handshake, so `initialize` and `notifications/initialized` never carry
+# an Mcp-Method header there.
+CLIENT_NOT_APPLICABLE = {
+    ("http-standard-headers", "ClientMcpMethodHeader_initialize"),
+    ("http-standard-headers", "ClientMcpMethodHeader_notifications_initialized"),
+}
 
 # (mode, server flags, complete runs, single scenarios)
 MODES = [
@@ -192,35 +246,87 @@ def run_extension(node: str, url: str, scenario: str, version: str, out: Path) -
     return bool(checks) and not bad, detail or ("no checks" if not checks else ""), took
 
 
-def run_client(node: str, client: str, scenario: str, args: list[str], out: Path) -> tuple[bool, str, float]:
-    """One client scenario: the suite's mock server, `client ARGS URL`; every check must pass."""
+def run_client(
+    node: str, client: str, scenario: str, args: list[str], out: Path, version: str | None = None,
+    force: bool = False,
+) -> tuple[bool, str, float]:
+    """One client scenario: the suite's mock server, `client ARGS URL`; every check must pass
+    (a SKIPPED one only when CLIENT_NOT_APPLICABLE says the revision has no such thing)."""
     started = time.monotonic()
-    target = out / scenario
+    target = out / (scenario.replace("/", "_") + (f"-{version}" if version else ""))
     if target.exists():
         shutil.rmtree(target)
     command = " ".join([client, *args])
+    extra = ["--spec-version", version] if version else []
+    if force:
+        extra.append("--force")
     run = subprocess.run(
-        [node, str(SUITE), "client", "--command", command, "--scenario", scenario, "-o", str(target)],
+        [node, str(SUITE), "client", "--command", command, "--scenario", scenario, *extra, "-o", str(target)],
         capture_output=True,
         text=True,
         timeout=180,
     )
     took = time.monotonic() - started
     output = ANSI.sub("", run.stdout + run.stderr)
-    files = sorted(target.glob("*/checks.json"))
+    files = sorted(target.rglob("checks.json"))
     if run.returncode != 0 or not files:
         return False, f"exit status {run.returncode}\n{output}", took
     checks = [c for c in json.loads(files[0].read_text(encoding="utf-8")) if c.get("status") != "INFO"]
-    bad = [c for c in checks if c.get("status") != "SUCCESS"]
+    bad = [
+        c for c in checks
+        if c.get("status") != "SUCCESS"
+        and not (c.get("status") == "SKIPPED" and (scenario, c.get("name")) in CLIENT_NOT_APPLICABLE)
+    ]
     detail = "\n".join(f"{c['status']} {c['id']}: {c.get('errorMessage') or c.get('description', '')}" for c in bad)
     return bool(checks) and not bad, detail or ("no checks" if not checks else ""), took
+
+
+# Complete client runs through the conformance client: (name, suite arguments).
+CLIENT_FULL_RUNS = [
+    ("client-requirements-2025-11-25", ["--requirements", "2025-11-25"]),
+    ("client-requirements-2026-07-28", ["--requirements", "2026-07-28"]),
+    ("client-all", ["--suite", "all"]),
+]
+
+
+def run_client_full(
+    node: str, client: str, args: list[str], out: Path
+) -> tuple[int, str, list[tuple[str, bool, str]]]:
+    """One complete client run: its exit status, its output, and each scenario's verdict
+    from the checks it wrote (every check SUCCESS or INFO, but for CLIENT_NOT_APPLICABLE)."""
+    if out.exists():
+        shutil.rmtree(out)
+    run = subprocess.run(
+        [node, str(SUITE), "client", "--command", client, *args, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = ANSI.sub("", run.stdout + run.stderr)
+    verdicts = []
+    for path in sorted(out.rglob("checks.json")):
+        folder = path.parent.relative_to(out).as_posix()
+        scenario = re.sub(r"-\d{4}-\d\d-\d\dT[\d-]+Z$", "", folder)
+        checks = json.loads(path.read_text(encoding="utf-8"))
+        bad = [
+            c for c in checks
+            if c.get("status") not in ("SUCCESS", "INFO")
+            and not (c.get("status") == "SKIPPED" and (scenario, c.get("name")) in CLIENT_NOT_APPLICABLE)
+        ]
+        detail = "\n".join(f"{c['status']} {c['id']}: {c.get('errorMessage') or c.get('description', '')}" for c in bad)
+        verdicts.append((scenario, bool(checks) and not bad, detail or ("no checks" if not checks else "")))
+    return run.returncode, output, verdicts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--node", required=True, help="Node.js >= 22")
-    parser.add_argument("--server", required=True, help="the everything example binary")
+    parser.add_argument("--server", help="the everything example binary (needed unless --client-only)")
+    parser.add_argument("--client-only", action="store_true", help="run the client scenarios only")
     parser.add_argument("--client", help="the mcp-cli binary, for the skills client scenarios")
+    parser.add_argument(
+        "--conformance-client", help="the conformance_client example binary, for the core and auth client scenarios"
+    )
     parser.add_argument("--junit", type=Path)
     parser.add_argument("--out", type=Path, default=HERE.parents[1] / "tests" / "interop" / "out" / "conformance")
     args = parser.parse_args()
@@ -237,7 +343,9 @@ def main() -> int:
         if not ok:
             print("\n".join("      | " + line for line in output.strip().splitlines()[-60:]), flush=True)
 
-    for mode, flags, full_runs, scenarios in MODES:
+    if not args.client_only and not args.server:
+        parser.error("--server is required unless --client-only")
+    for mode, flags, full_runs, scenarios in [] if args.client_only else MODES:
         proc, url = start(args.server, flags, args.out / f"server-{mode}.stderr")
         try:
             for run_name, run_args in full_runs:
@@ -276,6 +384,37 @@ def main() -> int:
         for scenario, client_args in CLIENT_SCENARIOS:
             ok, output, took = run_client(args.node, args.client, scenario, client_args, args.out / "client")
             report("client", scenario, ok, output, took)
+
+    if args.conformance_client:
+        for run_name, run_args in CLIENT_FULL_RUNS:
+            started = time.monotonic()
+            code, output, verdicts = run_client_full(
+                args.node, args.conformance_client, run_args, args.out / run_name
+            )
+            took = time.monotonic() - started
+            for scenario, ok, detail in verdicts:
+                report(run_name, scenario, ok, detail, 0.0)
+            if code != 0 or not verdicts:
+                report(run_name, "suite exit status", False, f"exit status {code}\n{output}", took)
+            else:
+                print(f"    {run_name}: {len(verdicts)} scenarios in {took:.1f}s", flush=True)
+        for scenario, versions in CORE_CLIENT_SCENARIOS:
+            for version in versions:
+                ok, output, took = run_client(
+                    args.node, args.conformance_client, scenario, [], args.out / "client", version
+                )
+                report(f"client-{version}", scenario, ok, output, took)
+        for scenario, versions in AUTH_CLIENT_SCENARIOS:
+            for version in versions:
+                ok, output, took = run_client(
+                    args.node, args.conformance_client, scenario, [], args.out / "client", version
+                )
+                report(f"client-{version}", scenario, ok, output, took)
+        for scenario in AUTH_EXTENSION_SCENARIOS:
+            ok, output, took = run_client(
+                args.node, args.conformance_client, scenario, [], args.out / "client", force=True
+            )
+            report("client-extension", scenario, ok, output, took)
 
     failed = sum(1 for c in cases if not c[2])
     if args.junit:

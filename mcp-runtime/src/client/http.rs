@@ -60,12 +60,23 @@ pub struct HttpClientOptions {
     // --- HTTP exchange tap (inspector network view) ---
     /// Sees every HTTP exchange (method, status, headers, timing): for network logs.
     pub on_exchange: Option<HttpTap>,
+    // OAuth (issue 16).
+    /// Logs in when the server asks for authorization (`401`): see [`oauth`](super::oauth).
+    #[cfg(feature = "client-oauth")]
+    pub oauth: Option<super::oauth::OAuth>,
 }
 
 impl HttpClientOptions {
     /// Adds a header sent with every request.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Logs in with OAuth when the server asks for authorization.
+    #[cfg(feature = "client-oauth")]
+    pub fn oauth(mut self, oauth: super::oauth::OAuth) -> Self {
+        self.oauth = Some(oauth);
         self
     }
 
@@ -101,6 +112,10 @@ pub(crate) struct HttpTransport {
     unreachable: Mutex<Option<std::io::Error>>,
     // --- HTTP exchange tap (inspector network view) ---
     on_exchange: Option<HttpTap>,
+    // OAuth (issue 16).
+    /// The client's tokens for this server, and how it gets them.
+    #[cfg(feature = "client-oauth")]
+    auth: Option<super::oauth::Session>,
 }
 
 /// What an answer teaches the transport.
@@ -287,7 +302,17 @@ impl HttpTransport {
         let http = builder
             .build()
             .map_err(|e| invalid(format!("the HTTP client cannot be set up: {e}")))?;
+        #[cfg(feature = "client-oauth")]
+        let auth = match &options.oauth {
+            Some(o) => Some(
+                super::oauth::Session::new(o.clone(), &parsed, tls_config(&options.ca_certs)?)
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(HttpTransport {
+            #[cfg(feature = "client-oauth")]
+            auth,
             url: parsed,
             http,
             headers,
@@ -447,10 +472,47 @@ impl HttpTransport {
             header::ACCEPT,
             HeaderValue::from_static("application/json, text/event-stream"),
         );
-        let request = self.request(Method::POST).headers(headers).body(message);
-        let response = match self.send(request).await {
-            Ok(r) => r,
-            Err(e) => return self.fail(id.as_ref(), format!("the request failed: {e}")),
+        let body = Bytes::from(message);
+        #[cfg(feature = "client-oauth")]
+        let mut attempt = super::oauth::Attempt::default();
+        let response = loop {
+            #[cfg(feature = "client-oauth")]
+            let generation = self.auth.as_ref().map(|a| a.generation());
+            #[cfg(feature = "client-oauth")]
+            let these = if self.auth.is_some() {
+                headers.clone()
+            } else {
+                std::mem::take(&mut headers)
+            };
+            #[cfg(not(feature = "client-oauth"))]
+            let these = std::mem::take(&mut headers);
+            let request = self.request(Method::POST).headers(these).body(body.clone());
+            let response = match self.send(request).await {
+                Ok(r) => r,
+                Err(e) => return self.fail(id.as_ref(), format!("the request failed: {e}")),
+            };
+            #[cfg(feature = "client-oauth")]
+            if let (Some(auth), Some(generation)) = (&self.auth, generation)
+                && matches!(
+                    response.status(),
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                )
+            {
+                match auth
+                    .refused(
+                        generation,
+                        response.status(),
+                        response.headers(),
+                        &mut attempt,
+                    )
+                    .await
+                {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => return self.fail(id.as_ref(), e.to_string()),
+                }
+            }
+            break response;
         };
         let status = response.status();
         if learn == Learn::Initialize
@@ -487,9 +549,14 @@ impl HttpTransport {
             let error = serde_json::from_slice::<ErrorBody>(&body)
                 .map(|b| b.error)
                 .unwrap_or_else(|_| {
+                    let hint = if status == StatusCode::UNAUTHORIZED {
+                        "; the server requires authorization: log in with OAuth (`HttpClientOptions::oauth`, `mcp-cli auth login URL`) or send its key (`--header`, `--api-key`)"
+                    } else {
+                        ""
+                    };
                     ErrorObject::new(
                         code::INTERNAL_ERROR,
-                        format!("HTTP {status}: {}", String::from_utf8_lossy(&body).trim()),
+                        format!("HTTP {status}: {}{hint}", String::from_utf8_lossy(&body).trim()),
                     )
                 });
             return self.deliver(encode_error(Some(&id), &error));
@@ -698,6 +765,10 @@ impl HttpTransport {
         }
         if let Some(version) = lock(&self.protocol_version).clone() {
             headers.insert(PROTOCOL_VERSION, version);
+        }
+        #[cfg(feature = "client-oauth")]
+        if let Some(auth) = &self.auth {
+            auth.headers(&method, &self.url, &mut headers);
         }
         self.http.request(method, self.url.clone()).headers(headers)
     }

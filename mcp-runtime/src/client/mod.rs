@@ -84,7 +84,9 @@
 //! # }
 //! ```
 
+mod cache;
 mod catalog;
+mod elicitation;
 mod helpers;
 mod per_request;
 #[cfg(feature = "skills")]
@@ -117,6 +119,8 @@ use crate::transport::lines::{Line, read_line_async, serve_lines_as};
 pub(crate) mod http;
 #[cfg(feature = "client-http")]
 mod http_tap;
+#[cfg(feature = "client-oauth")]
+pub mod oauth;
 
 pub use helpers::ProgressCall;
 #[cfg(feature = "client-http")]
@@ -352,6 +356,9 @@ struct Shared {
     /// The connection, held weakly: dropping the client closes it, whatever still runs.
     link: WeakLink,
     per_request: Option<Arc<PerRequest>>,
+    // Caching hints (issue 16).
+    /// Results kept as their `ttlMs` allows (2026-07-28 only).
+    cache: Option<cache::Cache>,
 }
 
 impl Shared {
@@ -627,8 +634,9 @@ impl Client {
         link: Link,
         mut from_server: mpsc::UnboundedReceiver<Vec<u8>>,
         child: Option<Child>,
-        options: ClientOptions,
+        mut options: ClientOptions,
     ) -> Result<Client, ClientError> {
+        options.on_request = options.on_request.map(elicitation::with_defaults);
         let per_request = per_request::is_per_request(&options.protocol_version);
         let link_sender = match &link {
             Link::Memory(tx) => LinkSender::Memory(tx.clone()),
@@ -648,6 +656,7 @@ impl Client {
                     options.on_request.clone(),
                 ))
             }),
+            cache: per_request.then(cache::Cache::default),
         });
         let (note_tx, note_rx) = mpsc::unbounded_channel();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
@@ -684,6 +693,9 @@ impl Client {
                             && let Some(m) = &reader.per_request
                         {
                             m.acknowledged(&params);
+                        }
+                        if let Some(c) = &reader.cache {
+                            c.notified(&method, &params);
                         }
                         let _ = note_tx.send(Notification {
                             method: method.into_owned(),
@@ -813,15 +825,42 @@ impl Client {
     }
 
     /// Sends a request and waits for its result.
+    ///
+    /// Under 2026-07-28, lists and reads whose results carry `ttlMs` are answered from the
+    /// client's cache until it passes or the server notifies a change
+    /// ([`Client::clear_cache`] forgets them at once).
     pub async fn request<P: Serialize, R: DeserializeOwned>(
         &self,
         method: &str,
         params: &P,
     ) -> Result<R, ClientError> {
+        let cached = match &self.shared.cache {
+            Some(c) if cache::cacheable(method) => {
+                let params = serde_json::to_value(params)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                let key = cache::key(method, &params);
+                if let Some(hit) = c.get(&key) {
+                    return serde_json::from_value(hit)
+                        .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")));
+                }
+                Some((key, params))
+            }
+            _ => None,
+        };
         let (_, fut) = self.start_request(method, params).await?;
         let value = fut.await?;
+        if let (Some((key, params)), Some(c)) = (cached, &self.shared.cache) {
+            c.put(key, method, &params, &value);
+        }
         serde_json::from_value(value)
             .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")))
+    }
+
+    /// Forgets the results kept as the server's caching hints allowed.
+    pub fn clear_cache(&self) {
+        if let Some(c) = &self.shared.cache {
+            c.clear();
+        }
     }
 
     /// Sends a request and returns its id at once, with a future of its result; the id can be
@@ -935,11 +974,27 @@ impl Client {
     }
 
     /// One page of `tools/list`.
+    ///
+    /// Under 2026-07-28, a tool whose input schema has an invalid `x-mcp-header` annotation
+    /// (empty, not a header token, on a non-primitive or number property, or naming a header
+    /// twice) is left out with a warning: its calls could not be routed as the server means.
     pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult, ClientError> {
-        match cursor {
-            Some(c) => self.request("tools/list", &json!({"cursor": c})).await,
-            None => self.request("tools/list", &json!({})).await,
+        let mut page: ListToolsResult = match cursor {
+            Some(c) => self.request("tools/list", &json!({"cursor": c})).await?,
+            None => self.request("tools/list", &json!({})).await?,
+        };
+        if self.is_per_request() {
+            page.tools.retain(|tool| {
+                match crate::protocol::param_headers::check_annotations(&tool.input_schema) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        tracing::warn!(tool = %tool.name.escape_debug(), why = %why.escape_debug(), "a listed tool is left out: its x-mcp-header annotations are invalid");
+                        false
+                    }
+                }
+            });
         }
+        Ok(page)
     }
 
     /// Every tool, following cursors.

@@ -315,7 +315,18 @@ pub(super) async fn discover(
         requested: requested.to_string(),
         supported,
     };
-    let result: Value = match client.request("server/discover", &json!({})).await {
+    let mut answer = client.request("server/discover", &json!({})).await;
+    // A refusal that lists the revision asked for came from a server (or a replica behind
+    // the same URL) that does speak it: asking again once is worth it.
+    if let Err(ClientError::Rpc(e)) = &answer
+        && e.code == code::UNSUPPORTED_VERSION
+        && strings(e.data.as_ref().and_then(|d| d.get("supported")))
+            .iter()
+            .any(|v| v == requested)
+    {
+        answer = client.request("server/discover", &json!({})).await;
+    }
+    let result: Value = match answer {
         Ok(v) => v,
         Err(ClientError::Rpc(e)) if e.code == code::UNSUPPORTED_VERSION => {
             return Err(refused(strings(
