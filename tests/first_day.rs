@@ -366,7 +366,7 @@ async fn clear_notes(ctx: Context) -> Result<&'static str, ToolError> {
     })
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
+#[derive(serde::Deserialize, schemars::JsonSchema, Debug, PartialEq, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Size {
     Small,

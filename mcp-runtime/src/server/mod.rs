@@ -76,5 +76,6 @@ pub use registration::{
 pub use schema::elicitation::{
     ElicitSchemaError, ElicitationResponse, parse_response, requested_schema,
 };
+pub use schema::form::{Form, FormChoice, FormField};
 #[cfg(feature = "skills")]
 pub use skills::EmbeddedFile;
