@@ -123,6 +123,7 @@ pub mod __private {
         Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
         completion_kind,
     };
+    pub use crate::server::handlers::completion_fn::complete_with;
     pub use crate::server::handlers::state::StateNeed;
     pub use crate::server::schema::form::{AssertForm, AssertFormField};
     pub use crate::server::schema::{InputSchemaBuilder, raw_input_schema};

@@ -48,6 +48,7 @@ pub use handlers::call::{
     default_json, extract_context,
 };
 pub use handlers::completion::{Completion, CompletionContext, IntoCompletion};
+pub use handlers::completion_fn::{CompletionArg, CompletionFn};
 pub use handlers::prompt::{
     GetPromptResult, IntoPromptResult, PromptArgumentType, PromptGet, PromptMessage,
 };
