@@ -81,7 +81,11 @@ async fn app_only_tools_are_listed_and_callable_for_hosts_of_the_extension_only(
         let tools: Value = h.request("tools/list", &json!({})).await.unwrap();
         assert_eq!(names(&tools), ["chart", "refresh"], "{version}");
         let done = h.call_tool("refresh", json!({})).await.unwrap();
-        assert_eq!(done.structured_content, Some(json!({"result": 2})), "{version}");
+        assert_eq!(
+            done.structured_content,
+            Some(json!({"result": 2})),
+            "{version}"
+        );
 
         // A client without the extension has no view to call it and would hand it to its
         // model: it neither sees nor calls `refresh`, and still has `chart`.
@@ -105,7 +109,10 @@ async fn app_only_tools_are_listed_and_callable_for_hosts_of_the_extension_only(
             "{version}: {}",
             err.message
         );
-        assert!(plain.call_tool("chart", json!({})).await.is_ok(), "{version}");
+        assert!(
+            plain.call_tool("chart", json!({})).await.is_ok(),
+            "{version}"
+        );
     }
 }
 

@@ -179,9 +179,8 @@ impl Session {
         let table = self.core.tools.load();
         let mut visible = self.visible(table.live(), |e| e.def.scopes);
         if visible.iter().any(|e| e.app_only) && !self.hosts_apps() {
-            visible = std::borrow::Cow::Owned(
-                visible.iter().filter(|e| !e.app_only).cloned().collect(),
-            );
+            visible =
+                std::borrow::Cow::Owned(visible.iter().filter(|e| !e.app_only).cloned().collect());
         }
         self.page(params, "tools", &visible, |e, v| e.listing(v))
     }
