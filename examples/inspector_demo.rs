@@ -76,7 +76,7 @@ fn plan_trip(
 }
 
 /// A table's seating area.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Seating {
     /// Inside.
@@ -86,7 +86,7 @@ enum Seating {
 }
 
 /// What the user books.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct Booking {
     /// Name for the reservation.
     name: String,

@@ -42,10 +42,78 @@ fn bare() -> &'static str {
     "<!doctype html>"
 }
 
+/// A client declaring the MCP Apps extension: a host that renders views.
 async fn client() -> Client {
-    Client::connect(Server::new("apps").in_module(module_path!()))
+    host(ClientOptions::default().protocol_version).await
+}
+
+async fn host(version: String) -> Client {
+    let mut options = ClientOptions {
+        protocol_version: version,
+        ..ClientOptions::default()
+    };
+    options.capabilities.insert(
+        "extensions".into(),
+        json!({"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}),
+    );
+    Client::connect_with(Server::new("apps").in_module(module_path!()), options)
         .await
         .unwrap()
+}
+
+fn names(tools: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+#[tokio::test]
+async fn app_only_tools_are_listed_and_callable_for_hosts_of_the_extension_only() {
+    for version in ["2025-11-25", "2026-07-28"] {
+        // A host of views lists every tool (it keeps `refresh` from its model) and its view
+        // calls `refresh`.
+        let h = host(version.into()).await;
+        let tools: Value = h.request("tools/list", &json!({})).await.unwrap();
+        assert_eq!(names(&tools), ["chart", "refresh"], "{version}");
+        let done = h.call_tool("refresh", json!({})).await.unwrap();
+        assert_eq!(
+            done.structured_content,
+            Some(json!({"result": 2})),
+            "{version}"
+        );
+
+        // A client without the extension has no view to call it and would hand it to its
+        // model: it neither sees nor calls `refresh`, and still has `chart`.
+        let plain = Client::connect_with(
+            Server::new("apps").in_module(module_path!()),
+            ClientOptions {
+                protocol_version: version.into(),
+                ..ClientOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let tools: Value = plain.request("tools/list", &json!({})).await.unwrap();
+        assert_eq!(names(&tools), ["chart"], "{version}");
+        let err = plain.call_tool("refresh", json!({})).await.unwrap_err();
+        let err = err.rpc().expect("a JSON-RPC error");
+        assert_eq!(err.code, -32602, "{version}");
+        assert!(
+            err.message.contains("MCP Apps view only")
+                && err.message.contains("io.modelcontextprotocol/ui"),
+            "{version}: {}",
+            err.message
+        );
+        assert!(
+            plain.call_tool("chart", json!({})).await.is_ok(),
+            "{version}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -25,12 +25,12 @@ use serde_json::{Value, json};
 
 const REVISION: &str = "2026-07-28";
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 struct NameForm {
     name: String,
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 struct ColorForm {
     color: String,
 }

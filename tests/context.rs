@@ -256,7 +256,7 @@ fn ctx_server() -> Server {
     Server::new("ctx").state(Greeting("Hello".into()))
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "camelCase")]
 struct Contact {
     /// Your name.
@@ -275,10 +275,13 @@ async fn who(ctx: Context) -> Result<String, ToolError> {
     })
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 #[allow(dead_code)] // only its schema is used
 struct Nested {
-    inner: Contact,
+    // Its schema is not its type's (a nested object): only the check of the schema, when the
+    // form is sent, can refuse it; every other nested struct is refused at compile time.
+    #[schemars(with = "Contact")]
+    inner: String,
 }
 
 /// Ask for a form that cannot be a form.

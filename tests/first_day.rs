@@ -366,7 +366,7 @@ async fn clear_notes(ctx: Context) -> Result<&'static str, ToolError> {
     })
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
+#[derive(serde::Deserialize, schemars::JsonSchema, Debug, PartialEq, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Size {
     Small,
@@ -653,4 +653,63 @@ async fn completion_functions_reach_the_servers_state_and_the_request() {
         done.values,
         [format!("rust ({client})"), format!("ruby ({client})")]
     );
+}
+
+// ------------------------------------------- completion functions taking extractors
+
+/// Topics from the state, suffixed with the client's name from the request's `Context`.
+async fn topics_by_extractors(partial: &str, topics: State<Topics>, ctx: Context) -> Vec<String> {
+    let client = ctx
+        .client_info()
+        .map(|i| i.name.clone())
+        .unwrap_or_default();
+    topics
+        .0
+        .iter()
+        .filter(|t| t.starts_with(partial))
+        .map(|t| format!("{t} ({client})"))
+        .collect()
+}
+
+/// Moods from the state (a sync completion function taking only an extractor).
+fn moods(partial: &str, topics: State<Topics>) -> Vec<String> {
+    vec![format!("{partial}-{}", topics.0.len())]
+}
+
+/// Chat about a topic in a mood.
+#[prompt]
+fn chat(
+    #[arg(complete = topics_by_extractors)] topic: String,
+    #[arg(complete = moods)] mood: String,
+) -> String {
+    format!("Let us chat about {topic}, {mood}.")
+}
+
+fn chat_def() -> &'static mcp_runtime::PromptDef {
+    mcp_runtime::__private::inventory::iter::<mcp_runtime::PromptDef>
+        .into_iter()
+        .find(|p| p.name == "chat")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn completion_functions_take_state_and_context_as_parameters() {
+    let server = Server::empty("first-day")
+        .prompt(chat_def())
+        .state(Topics(vec!["rust", "ruby", "go"]));
+    let c = Client::connect(server).await.unwrap();
+    let client = mcp_runtime::ClientOptions::default().client_info.name;
+    let done = c
+        .complete_prompt_argument("chat", "topic", "ru", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        done.values,
+        [format!("rust ({client})"), format!("ruby ({client})")]
+    );
+    let done = c
+        .complete_prompt_argument("chat", "mood", "calm", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(done.values, ["calm-3"]);
 }

@@ -489,7 +489,7 @@ fn item(n: u32) -> String {
     format!("item {n}")
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 struct Name {
     #[allow(dead_code)]
     name: String,

@@ -1213,7 +1213,7 @@ async fn an_http_server_in_process() {
     serving.await.unwrap().unwrap();
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 struct NameForm {
     name: String,
 }

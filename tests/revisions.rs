@@ -9,7 +9,7 @@ use mcp_runtime::server::ElicitationResponse;
 use mcp_runtime::{CacheScope, ClientError};
 use serde_json::{Value, json};
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 struct NameForm {
     name: String,
 }

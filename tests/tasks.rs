@@ -57,7 +57,7 @@ fn instant() -> &'static str {
     "at once"
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, schemars::JsonSchema, mcp_runtime::Form)]
 struct Named {
     name: String,
 }

@@ -1,4 +1,4 @@
-//! Compile-fail and must-compile tests of `#[tool]`, `#[resource]` and `#[prompt]`.
+//! Compile-fail and must-compile tests of `#[tool]`, `#[resource]`, `#[prompt]` and `#[derive(Form)]`.
 //!
 //! The expected `.stderr` files are rustc's output, which changes between releases, so they are
 //! written for one toolchain, [`PINNED`], and the tests refuse to run on another (failing, not
@@ -62,4 +62,12 @@ fn apps() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/apps/fail/*.rs");
     t.pass("tests/ui/apps/pass/*.rs");
+}
+
+#[test]
+fn form() {
+    pinned_toolchain();
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/form/fail/*.rs");
+    t.pass("tests/ui/form/pass/*.rs");
 }

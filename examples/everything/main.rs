@@ -126,7 +126,7 @@ async fn test_sampling(prompt: String, ctx: Context) -> Result<String, ToolError
 }
 
 /// Who the user is.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct UserInfo {
     /// Your user name.
     username: String,
@@ -156,7 +156,7 @@ fn describe<T: Serialize>(answer: ElicitationResponse<T>) -> String {
     }
 }
 
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Status {
     Active,
@@ -165,7 +165,7 @@ enum Status {
 }
 
 /// A form whose every field has a default (SEP-1034).
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct Defaults {
     /// User name
     #[serde(default = "defaults::name")]
@@ -211,7 +211,7 @@ async fn test_elicitation_sep1034_defaults(ctx: Context) -> Result<String, ToolE
     Ok(format!("Elicitation completed: {}", describe(answer)))
 }
 
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Choice {
     Option1,
@@ -219,7 +219,7 @@ enum Choice {
     Option3,
 }
 
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Titled {
     #[schemars(title = "First Option")]
@@ -230,7 +230,7 @@ enum Titled {
     Value3,
 }
 
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum Legacy {
     Opt1,
@@ -238,7 +238,7 @@ enum Legacy {
     Opt3,
 }
 
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "lowercase")]
 enum TitledChoice {
     /// First Choice
@@ -250,7 +250,7 @@ enum TitledChoice {
 }
 
 /// Each kind of choice a form can offer (SEP-1330).
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 #[serde(rename_all = "camelCase")]
 struct Enums {
     /// Select one option

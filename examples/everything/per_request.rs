@@ -7,19 +7,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// A name.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct NameForm {
     name: String,
 }
 
 /// A yes or no.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct Confirm {
     ok: bool,
 }
 
 /// A colour.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct ColorForm {
     color: String,
 }
@@ -192,7 +192,7 @@ async fn test_input_required_result_capabilities(ctx: Context) -> Result<String,
 }
 
 /// What the prompt should be about.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct ContextForm {
     context: String,
 }

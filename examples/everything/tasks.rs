@@ -49,14 +49,14 @@ async fn protocol_error_job() -> String {
 }
 
 /// A confirmation.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct Confirmation {
     /// Whether to go ahead.
     confirm: bool,
 }
 
 /// A value.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, mcp_runtime::Form)]
 struct Named {
     /// The value.
     name: String,

@@ -254,6 +254,15 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish or powershell), e.g.
+    /// `mcp-cli completions bash > ~/.local/share/bash-completion/completions/mcp-cli`
+    Completions {
+        /// The shell the script is for
+        #[arg(value_name = "SHELL")]
+        shell: Option<String>,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
     /// The server's skills (skills extension): `list` them, `get SKILL` (its SKILL.md,
     /// verified), or `verify [SKILL]` every file against the manifest's digests and sizes
     Skills {
@@ -279,6 +288,7 @@ impl Subcommands {
             | Subcommands::Inspect { trailing, .. }
             | Subcommands::Skills { trailing, .. }
             | Subcommands::Shell { trailing }
+            | Subcommands::Completions { trailing, .. }
             | Subcommands::Install { trailing, .. } => trailing,
         }
     }
@@ -371,6 +381,11 @@ impl std::fmt::Display for NotRun {
             NotRun::Shown(text) | NotRun::Usage(text) => f.write_str(text),
         }
     }
+}
+
+/// The command line's definition, for completion scripts.
+pub(crate) fn definition() -> clap::Command {
+    Cli::command()
 }
 
 /// The whole help, as `mcp-cli --help` prints it.
@@ -642,6 +657,9 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
             skill,
         },
         Subcommands::Shell { .. } => Command::Shell,
+        Subcommands::Completions { .. } => {
+            return Err("`completions` runs without a server: `mcp-cli completions SHELL`".into());
+        }
         Subcommands::Install {
             client,
             name,

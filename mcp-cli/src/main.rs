@@ -11,6 +11,7 @@
 mod args;
 mod cli;
 mod commands;
+mod completion;
 mod dev;
 mod elicit;
 mod install;
@@ -31,6 +32,13 @@ fn main() -> ExitCode {
     if args.is_empty() {
         print!("{}", cli::help());
         return ExitCode::SUCCESS;
+    }
+    if args[0] == "completions" {
+        // No server involved: the script comes from the command line's own definition.
+        return match completion::script(&args[1..], &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => Failure::Usage(e).exit(),
+        };
     }
     if args[0] == "keys" {
         // No server involved: not one of the commands that talk to one.

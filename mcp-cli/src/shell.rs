@@ -6,6 +6,7 @@ use mcp_runtime::Client;
 
 use crate::cli::{self, Command, Invocation};
 use crate::commands::{Failure, execute};
+use crate::completion::{Catalog, ShellHelper};
 
 const HELP: &str = "\
 Commands, one a line, on this connection (the server keeps its state between them):
@@ -30,7 +31,15 @@ pub(crate) async fn run(client: &Client, inv: &Invocation, activity: bool) -> Re
         );
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<String>>(1);
+    // On a terminal, a line editor with tab completion from what the server lists now.
+    let catalog = match interactive {
+        true => Some(Catalog::fetch(client).await),
+        false => None,
+    };
     std::thread::spawn(move || {
+        if let Some(catalog) = catalog {
+            return edit_lines(catalog, &tx);
+        }
         let stdin = std::io::stdin();
         let mut lines = stdin.lock();
         loop {
@@ -98,6 +107,42 @@ pub(crate) async fn run(client: &Client, inv: &Invocation, activity: bool) -> Re
     } else {
         let s = if failed == 1 { "" } else { "s" };
         Err(Failure::Server(format!("{failed} command{s} failed")))
+    }
+}
+
+/// Reads lines on a terminal with editing, in-memory history and tab completion, sending
+/// each to `tx`. Ctrl-C clears the line; Ctrl-D (end of input) ends the shell.
+fn edit_lines(catalog: Catalog, tx: &tokio::sync::mpsc::Sender<std::io::Result<String>>) {
+    use rustyline::error::ReadlineError;
+    let config = rustyline::Config::builder()
+        .auto_add_history(true)
+        .max_history_size(1000)
+        .map(|b| b.completion_type(rustyline::CompletionType::List).build());
+    let editor = config.and_then(
+        rustyline::Editor::<ShellHelper, rustyline::history::DefaultHistory>::with_config,
+    );
+    let mut editor = match editor {
+        Ok(editor) => editor,
+        Err(e) => {
+            let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+            return;
+        }
+    };
+    editor.set_helper(Some(ShellHelper(catalog)));
+    loop {
+        match editor.readline("mcp> ") {
+            Ok(line) => {
+                if tx.blocking_send(Ok(line)).is_err() {
+                    return;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => return,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+                return;
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod common;
 mod ctxt;
 mod docs;
 mod fallback;
+mod form;
 mod param;
 mod paths;
 mod prompt;
@@ -51,4 +52,11 @@ pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn include_skills(input: TokenStream) -> TokenStream {
     skills::expand(input.into()).into()
+}
+
+// Documented on the `mcp_runtime::Form` re-export (mcp-runtime/src/lib.rs).
+#[allow(missing_docs)]
+#[proc_macro_derive(Form)]
+pub fn derive_form(input: TokenStream) -> TokenStream {
+    form::expand(input.into()).into()
 }

@@ -254,10 +254,7 @@ fn complete_tokens(
     let ident = format_ident!("__mcp_complete_{}", i);
     items.push(quote_spanned! {path.span()=>
         fn #ident(__mcp_req: #mcp::CompletionRequest) -> #mcp::CompletionFuture {
-            ::std::boxed::Box::pin(async move {
-                let __mcp_r = #path(__mcp_req.value(), __mcp_req.context());
-                (&&#mcp::completion_kind(&__mcp_r)).resolve(__mcp_r).await
-            })
+            #mcp::complete_with(#path, __mcp_req)
         }
     });
     quote!(::core::option::Option::Some(#ident as #mcp::Completer))

@@ -24,6 +24,40 @@ pub(crate) struct Kind {
     pub(crate) arg_keys: &'static [&'static str],
 }
 
+/// Refuses a function that names `Self` (in its signature or body, outside nested items):
+/// it is an associated function inside an `impl` block, where the expansion cannot register
+/// it. Without `Self` or a receiver the macro cannot tell, and rustc's "`const` items in
+/// this context need a name" is the message (documented in tool.md).
+pub(crate) fn check_not_associated(cx: &Ctxt, item: &ItemFn, kind: &Kind) {
+    struct FindSelf(Option<proc_macro2::Span>);
+    impl<'ast> Visit<'ast> for FindSelf {
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            if self.0.is_none() && segment.ident == "Self" {
+                self.0 = Some(segment.ident.span());
+            }
+            syn::visit::visit_path_segment(self, segment);
+        }
+    }
+    if item.sig.receiver().is_some() {
+        return; // already refused, with its own message
+    }
+    let mut find = FindSelf(None);
+    find.visit_item_fn(item);
+    if let Some(span) = find.0 {
+        cx.syn_error(syn::Error::new(
+            span,
+            format!(
+                "{attr} goes on a free function, not an associated function: `{name}` names \
+                 `Self`, so it is inside an `impl` block; move it out to module level and name \
+                 the type instead of `Self`",
+                attr = kind.attr,
+                name = item.sig.ident,
+            ),
+        ));
+    }
+}
+
 /// The function's parameters, with their `#[arg]` attributes read and removed.
 pub(crate) fn params(cx: &Ctxt, item: &mut ItemFn, kind: &Kind) -> Vec<Param> {
     let mut params = Vec::new();
@@ -32,8 +66,11 @@ pub(crate) fn params(cx: &Ctxt, item: &mut ItemFn, kind: &Kind) -> Vec<Param> {
             FnArg::Receiver(r) => cx.error_spanned_by(
                 &*r,
                 format!(
-                    "{} functions cannot take `self`; write a free function (shared state comes in through extractors)",
-                    kind.attr
+                    "{attr} goes on a free function, not a method: move `{name}` out of the \
+                     `impl` block to module level, and take what `self` held as a `State<T>` \
+                     parameter (given to the server with `.state(value)`)",
+                    attr = kind.attr,
+                    name = item.sig.ident,
                 ),
             ),
             FnArg::Typed(pt) => {

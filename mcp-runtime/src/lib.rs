@@ -51,6 +51,9 @@ pub use client::{
 #[cfg(feature = "client-http")]
 pub use client::{HttpExchange, HttpTap};
 pub use error::{BoxError, Error};
+/// Implements [`server::Form`] for a struct (checking each field's type), or
+/// [`server::FormField`] and [`server::FormChoice`] for an enum of unit variants.
+pub use mcp_macros::Form;
 /// A skills tree embedded in the binary, for [`Server::skills_embedded`]: the directory
 /// (relative to the crate's `Cargo.toml`) is read when the crate compiles, each file with
 /// `include_bytes!`, so the binary serves its skills without the directory at run time.
@@ -110,6 +113,9 @@ pub mod prelude {
         ToolError,
     };
     pub use crate::{prompt, resource, tool};
+    // Elicitation forms: the derive and its trait (one name, two namespaces).
+    pub use crate::server::Form;
+    pub use mcp_macros::Form;
 }
 
 /// What macro expansions name. Not public API: it changes without notice.
@@ -124,7 +130,9 @@ pub mod __private {
         Completer, CompletionFuture, CompletionRequest, PendingCompletion, ReadyCompletion,
         completion_kind,
     };
+    pub use crate::server::handlers::completion_fn::complete_with;
     pub use crate::server::handlers::state::StateNeed;
+    pub use crate::server::schema::form::{AssertForm, AssertFormField};
     pub use crate::server::schema::{InputSchemaBuilder, raw_input_schema};
     pub use crate::server::{
         ArgSpec, ArgumentParam, ContentReturn, ExtractorParam, Icon, InvalidPromptParam,
@@ -134,6 +142,7 @@ pub mod __private {
         StructuredReturn, TaskSupport, TemplateVariable, ToolAnnotations, ToolArgument, ToolCall,
         ToolDef, ToolFuture, ToolOutput, default_from_str, default_json, resource_extractor,
     };
+    pub use crate::server::{Form, FormChoice, FormField};
     pub use ::inventory;
     pub use ::schemars;
     pub use ::serde;

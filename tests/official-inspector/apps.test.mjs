@@ -1,7 +1,7 @@
 // The official MCP Inspector's CLI probes the apps example's MCP App metadata (--app-info):
 // each app tool names its `ui://` view, the view is `text/html;profile=mcp-app` with its
-// policy (read from the read result's `_meta`), and a tool
-// without a view is reported as having none. Needs the example built (cargo build --examples).
+// policy (read from the read result's `_meta`), an app-only tool is listed only to a client
+// advertising the MCP Apps extension, and a tool without a view is reported as having none. Needs the example built (cargo build --examples).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +20,8 @@ function inspector(args) {
 }
 
 test("the inspector finds the apps example's views", () => {
-  const r = inspector(["--method", "tools/list", "--app-info", example("apps")]);
+  // Advertising the MCP Apps extension: the server lists its app-only tool too.
+  const r = inspector(["--method", "tools/list", "--app-info", "--advertise-apps", example("apps")]);
   assert.equal(r.code, 0, r.stderr);
   const tools = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
   assert.deepEqual(tools, [
@@ -40,6 +41,13 @@ test("the inspector finds the apps example's views", () => {
       resourceMimeType: "text/html;profile=mcp-app",
     },
   ]);
+});
+
+test("a client not advertising MCP Apps does not get the app-only tool", () => {
+  const r = inspector(["--method", "tools/list", "--app-info", example("apps")]);
+  assert.equal(r.code, 0, r.stderr);
+  const names = r.stdout.trim().split("\n").map((l) => JSON.parse(l).toolName);
+  assert.deepEqual(names, ["show_counter"]);
 });
 
 test("the inspector reports a tool without a view", () => {

@@ -31,6 +31,10 @@ pub(super) fn capabilities() -> JsonObject {
         "sampling": {},
         "elicitation": { "form": {}, "url": {} },
         "roots": { "listChanged": false },
+        // A host of MCP App views (the Apps tab frames them): app-only tools are listed to it.
+        "extensions": {
+            "io.modelcontextprotocol/ui": { "mimeTypes": ["text/html;profile=mcp-app"] }
+        },
     });
     caps.as_object().cloned().unwrap_or_default()
 }

@@ -130,6 +130,7 @@ pub(crate) fn parse(cx: &Ctxt, args: TokenStream, mut item: ItemFn) -> Resource 
         }
     };
     let docs = docs::parse(&item.attrs);
+    signature::check_not_associated(cx, &item, &KIND);
     let params = signature::params(cx, &mut item, &KIND);
     let output = signature::output(&item);
     let mut common = common.finish();

@@ -97,6 +97,7 @@ pub(crate) struct Annotations {
 pub(crate) fn parse(cx: &Ctxt, args: TokenStream, mut item: ItemFn) -> Tool {
     let (common, options) = parse_options(cx, args);
     let docs = docs::parse(&item.attrs);
+    signature::check_not_associated(cx, &item, &KIND);
     let params = signature::params(cx, &mut item, &KIND);
     let output = signature::output(&item);
     Tool {

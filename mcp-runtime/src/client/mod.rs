@@ -51,7 +51,7 @@
 //! use mcp_runtime::{ClientOptions, ServerRequestHandler};
 //! use serde_json::json;
 //!
-//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! #[derive(serde::Deserialize, schemars::JsonSchema, Form)]
 //! struct Name {
 //!     name: String,
 //! }

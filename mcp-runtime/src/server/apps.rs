@@ -66,3 +66,34 @@ pub(crate) fn check_views(tools: &[&ToolDef], resources: &[&ResourceDef]) -> Res
     }
     Ok(())
 }
+
+// --- visibility (`_meta.ui.visibility`) applied to clients without the extension
+
+/// The extension's identifier, under `capabilities.extensions`.
+pub(crate) const EXTENSION: &str = "io.modelcontextprotocol/ui";
+
+/// Whether the tool's `_meta.ui.visibility` leaves the model out (`["app"]`): only its view
+/// calls it. Read once, when the server is built.
+pub(crate) fn app_only(def: &ToolDef) -> bool {
+    let Some(meta) = def.meta else {
+        return false;
+    };
+    let Ok(meta) = serde_json::from_str::<serde_json::Value>(meta) else {
+        return false;
+    };
+    match meta.pointer("/ui/visibility").and_then(|v| v.as_array()) {
+        Some(audiences) => !audiences.iter().any(|a| a == "model"),
+        None => false,
+    }
+}
+
+/// Whether the client declared the extension: a host that renders views, keeps app-only
+/// tools from its model and lets their views call them. A client without it has no view to
+/// call an app-only tool, and would hand it to its model as an ordinary tool (the
+/// extension's text-only fallback), so such tools are neither listed nor callable for it.
+pub(crate) fn host_declared(capabilities: Option<&crate::protocol::JsonObject>) -> bool {
+    capabilities
+        .and_then(|c| c.get("extensions"))
+        .and_then(|e| e.get(EXTENSION))
+        .is_some_and(serde_json::Value::is_object)
+}

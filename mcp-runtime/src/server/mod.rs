@@ -50,6 +50,7 @@ pub use handlers::call::{
     default_json, extract_context,
 };
 pub use handlers::completion::{Completion, CompletionContext, IntoCompletion};
+pub use handlers::completion_fn::{CompletionArg, CompletionFn};
 pub use handlers::prompt::{
     GetPromptResult, IntoPromptResult, PromptArgumentType, PromptGet, PromptMessage,
 };
@@ -78,5 +79,6 @@ pub use registration::{
 pub use schema::elicitation::{
     ElicitSchemaError, ElicitationResponse, parse_response, requested_schema,
 };
+pub use schema::form::{Form, FormChoice, FormField};
 #[cfg(feature = "skills")]
 pub use skills::EmbeddedFile;

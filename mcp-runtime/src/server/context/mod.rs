@@ -170,7 +170,7 @@ impl Context {
     /// ```rust,standalone_crate
     /// use mcp_runtime::prelude::*;
     ///
-    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// #[derive(serde::Deserialize, schemars::JsonSchema, Form)]
     /// struct Confirm {
     ///     /// Go ahead?
     ///     confirm: bool,
@@ -397,10 +397,12 @@ impl Context {
 
     /// Asks the user to fill in a form (`elicitation/create`) whose fields are those of `T`: a
     /// struct of strings, numbers, booleans, enums (single choice) and `Vec`s of enums
-    /// (multiple choice), with `Option` fields optional and defaults given. Returns what the
-    /// user did: accepted (with the values), declined, or cancelled. Fails without sending
-    /// anything when the client did not declare `elicitation`, or when `T` is not such a
-    /// struct.
+    /// (multiple choice), with `Option` fields optional and defaults given, deriving
+    /// [`Form`](crate::server::Form) (which refuses any other field type at compile time).
+    /// Returns what the user did: accepted (with the values), declined, or cancelled. Fails
+    /// without sending anything when the client did not declare `elicitation`, or when `T`'s
+    /// JSON Schema is still not a form (a field with `#[schemars(with = …)]`, a hand-written
+    /// `JsonSchema`).
     ///
     /// ```rust,standalone_crate
     /// use mcp_runtime::prelude::*;
@@ -408,7 +410,7 @@ impl Context {
     /// use schemars::JsonSchema;
     /// use serde::Deserialize;
     ///
-    /// #[derive(Deserialize, JsonSchema)]
+    /// #[derive(Deserialize, JsonSchema, Form)]
     /// struct Booking {
     ///     /// How many nights.
     ///     nights: u32,
@@ -426,7 +428,7 @@ impl Context {
     /// ```
     pub fn elicit<T>(&self, message: impl Into<String>) -> ClientRequest<'_, ElicitationResponse<T>>
     where
-        T: schemars::JsonSchema + DeserializeOwned,
+        T: crate::server::Form + schemars::JsonSchema + DeserializeOwned,
     {
         const METHOD: &str = "elicitation/create";
         let params = requested_schema::<T>()

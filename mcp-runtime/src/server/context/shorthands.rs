@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::{ClientRequest, Context};
+use crate::server::FormField;
 use crate::server::context::client_requests::ClientRequestError;
 use crate::server::schema::elicitation::{ElicitationResponse, parse_response, requested_schema};
 
@@ -59,11 +60,12 @@ impl Context {
     }
 
     /// Asks the user for one value of type `T`: a string, a number, a boolean, or an enum of
-    /// unit variants (a choice), e.g. `ctx.ask::<u32>("How many guests?")`. A form of one
+    /// unit variants with `#[derive(Form)]` (a choice), e.g. `ctx.ask::<u32>("How many
+    /// guests?")`; any other type is refused at compile time ([`FormField`]). A form of one
     /// field, `value`; for several fields, use [`Context::elicit`] with a struct.
     pub fn ask<T>(&self, message: impl Into<String>) -> ClientRequest<'_, ElicitationResponse<T>>
     where
-        T: JsonSchema + DeserializeOwned,
+        T: FormField + JsonSchema + DeserializeOwned,
     {
         let params = requested_schema::<Answer<T>>()
             .map_err(|e| ClientRequestError::InvalidRequest {

@@ -177,8 +177,19 @@ impl Session {
 
     fn list_tools(&self, params: Option<&RawValue>) -> Result<Page, ErrorObject> {
         let table = self.core.tools.load();
-        let visible = self.visible(table.live(), |e| e.def.scopes);
+        let mut visible = self.visible(table.live(), |e| e.def.scopes);
+        if visible.iter().any(|e| e.app_only) && !self.hosts_apps() {
+            visible =
+                std::borrow::Cow::Owned(visible.iter().filter(|e| !e.app_only).cloned().collect());
+        }
         self.page(params, "tools", &visible, |e, v| e.listing(v))
+    }
+
+    /// Whether the client declared the MCP Apps extension (see [`apps::host_declared`]).
+    ///
+    /// [`apps::host_declared`]: crate::server::apps::host_declared
+    fn hosts_apps(&self) -> bool {
+        crate::server::apps::host_declared(self.client_capabilities())
     }
 
     /// What of `items` the caller may see: all of them for a caller holding every scope
@@ -273,6 +284,17 @@ impl Session {
                 &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
             ));
         };
+        if entry.app_only && !self.hosts_apps() {
+            return Reply::Now(wire.error(
+                Some(&id),
+                &ErrorObject::invalid_params(format!(
+                    "Tool `{}` is called by its MCP Apps view only (its visibility leaves out \
+                     \"model\"); a client shows views once it declares the `{}` extension",
+                    Escaped(&p.name),
+                    crate::server::apps::EXTENSION
+                )),
+            ));
+        }
         let version = self.protocol_version();
         let name = entry.def.name;
         let show = self.core.show_panic_details;

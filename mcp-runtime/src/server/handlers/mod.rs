@@ -4,6 +4,7 @@
 
 pub(crate) mod call;
 pub(crate) mod completion;
+pub(crate) mod completion_fn;
 pub(crate) mod prompt;
 pub(crate) mod prompt_error;
 pub(crate) mod resource;

@@ -123,6 +123,10 @@ pub(crate) struct ToolEntry {
     listing: Listing,
     /// The permits of a tool with `max_concurrency`.
     pub(crate) permits: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    // --- MCP Apps visibility
+    /// Whether `_meta.ui.visibility` leaves the model out: listed and callable only for
+    /// clients declaring the MCP Apps extension.
+    pub(crate) app_only: bool,
 }
 
 impl ToolEntry {
@@ -164,6 +168,7 @@ impl ToolEntry {
             header_params,
             listing: Default::default(),
             permits: crate::middleware::limits::semaphore(&def.limits),
+            app_only: crate::server::apps::app_only(def),
         })
     }
 

@@ -5,6 +5,7 @@
 //! - The root input schema is always an object.
 
 pub(crate) mod elicitation;
+pub(crate) mod form;
 
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
