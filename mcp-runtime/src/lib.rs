@@ -35,6 +35,7 @@ mod run;
 pub mod server;
 #[cfg(feature = "skills")]
 pub mod skills;
+pub mod store;
 pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.

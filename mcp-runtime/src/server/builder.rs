@@ -61,6 +61,8 @@ pub struct Server {
     pub(crate) launch_warnings: Vec<String>,
     // Middleware and observability.
     stack: crate::middleware::Stack,
+    // ---- Scale out (issue 19)
+    shared_state: Option<Arc<dyn crate::store::SharedState>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -131,6 +133,7 @@ impl Server {
             structured_text: true,
             launch_warnings: Vec::new(),
             stack: crate::middleware::Stack::default(),
+            shared_state: None,
         }
     }
 
@@ -369,6 +372,16 @@ impl Server {
     ) -> Server {
         self.per_request.state_key = key.as_ref().into();
         self.per_request.state_max_age = max_age;
+        self.per_request.state_key_set = true;
+        self
+    }
+
+    /// Shares sessions, SSE replay, notifications and the `requestState` key with other
+    /// replicas of this server through `state` (a `RedisState` with the `redis` feature, or
+    /// `--redis-url`; a [`MemoryState`](crate::store::MemoryState) shared by servers in one
+    /// process). Serving over HTTP uses it; see `docs/scale-out.md`.
+    pub fn shared_state(mut self, state: Arc<dyn crate::store::SharedState>) -> Server {
+        self.shared_state = Some(state);
         self
     }
 
@@ -632,6 +645,12 @@ impl Server {
             structured_text: self.structured_text,
             // Middleware and observability.
             stack: self.stack.start(),
+            shared: match self.shared_state {
+                Some(s) => std::sync::OnceLock::from(s),
+                None => std::sync::OnceLock::new(),
+            },
+            shared_state_key: std::sync::OnceLock::new(),
+            fan_out: std::sync::OnceLock::new(),
         });
         self.handle.attach(&core);
         #[cfg(feature = "skills")]

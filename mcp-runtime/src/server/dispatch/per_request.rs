@@ -203,7 +203,7 @@ impl Session {
             .map_err(invalid)?;
         let mut answers = match &state {
             Some(state) => open(
-                &config.state_key,
+                self.core.state_key(),
                 config.state_max_age,
                 state,
                 &retry.method,

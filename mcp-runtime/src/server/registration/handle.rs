@@ -159,20 +159,11 @@ impl ServerHandle {
     /// Sends `notifications/resources/updated` for `uri` to every client subscribed to it;
     /// returns how many were told.
     pub fn notify_resource_updated(&self, uri: &str) -> usize {
-        let mut params = Map::new();
-        params.insert("uri".into(), Value::String(uri.to_string()));
-        let Ok(bytes) = encode_request(None, "notifications/resources/updated", Some(&params))
-        else {
-            return 0;
-        };
         let mut told = 0;
         for core in self.cores() {
-            core.offer_listeners("notifications/resources/updated", Some(uri));
-            for session in core.sessions() {
-                if session.is_subscribed(uri) {
-                    session.send(bytes.clone());
-                    told += 1;
-                }
+            told += resource_updated_here(&core, uri);
+            if let Some(fan_out) = core.fan_out.get() {
+                fan_out(UPDATED, Some(uri));
             }
         }
         told
@@ -211,8 +202,52 @@ const TOOLS: &str = "notifications/tools/list_changed";
 pub(crate) const RESOURCES: &str = "notifications/resources/list_changed";
 const PROMPTS: &str = "notifications/prompts/list_changed";
 
-/// Tells every client of `core` that completed the handshake that a list changed.
+const UPDATED: &str = "notifications/resources/updated";
+
+/// Sends `notifications/resources/updated` for `uri` to the clients of this process
+/// subscribed to it; returns how many were told.
+pub(crate) fn resource_updated_here(core: &ServerCore, uri: &str) -> usize {
+    let mut params = Map::new();
+    params.insert("uri".into(), Value::String(uri.to_string()));
+    let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
+        return 0;
+    };
+    core.offer_listeners(UPDATED, Some(uri));
+    let mut told = 0;
+    for session in core.sessions() {
+        if session.is_subscribed(uri) {
+            session.send(bytes.clone());
+            told += 1;
+        }
+    }
+    told
+}
+
+/// A notification another replica fanned out, delivered to this process's clients.
+pub(crate) fn deliver_fanned_out(core: &ServerCore, method: &str, uri: Option<&str>) {
+    match (method, uri) {
+        (UPDATED, Some(uri)) => {
+            resource_updated_here(core, uri);
+        }
+        (TOOLS | RESOURCES | PROMPTS, None) => broadcast_here(core, method),
+        _ => tracing::debug!(
+            method = ?crate::escape::Escaped(method),
+            "a notification from another replica ignored"
+        ),
+    }
+}
+
+/// Tells every client of `core` that completed the handshake that a list changed, on every
+/// replica.
 pub(crate) fn broadcast(core: &ServerCore, method: &str) {
+    broadcast_here(core, method);
+    if let Some(fan_out) = core.fan_out.get() {
+        fan_out(method, None);
+    }
+}
+
+/// [`broadcast`] to this process's clients only.
+fn broadcast_here(core: &ServerCore, method: &str) {
     let Ok(bytes) = encode_request::<()>(None, method, None) else {
         return;
     };
