@@ -108,6 +108,8 @@ const OPTIONS: &[(&str, &str, bool)] = &[
     ("--oauth-scopes", "MCP_OAUTH_SCOPES", true),
     // Metrics.
     ("--metrics-addr", "MCP_METRICS_ADDR", true),
+    // Scale out (issue 19).
+    ("--redis-url", "MCP_REDIS_URL", true),
 ];
 
 /// Flags whose value is a secret: on the command line, other users of the machine can read
@@ -261,6 +263,7 @@ impl LaunchOptions {
                 }
             }
             "--metrics-addr" => http.metrics_addr = Some(non_empty(value)?),
+            "--redis-url" => http.redis_url = Some(non_empty(value)?),
             other => unreachable!("no option {other}"),
         }
         Ok(())
@@ -388,6 +391,8 @@ fn help(name: &str) -> String {
                --oauth-scopes <LIST>      Scopes advertised (default: those the tools declare) [env: MCP_OAUTH_SCOPES]\n\n\
          Metrics (with --transport http):\n      \
                --metrics-addr <HOST:PORT> Serve Prometheus metrics at /metrics on this address [env: MCP_METRICS_ADDR]\n\n\
+         Replicas (with --transport http; see docs/scale-out.md):\n      \
+               --redis-url <URL>          Share sessions, replay and notifications with other replicas through this Redis (feature `redis`) [env: MCP_REDIS_URL]\n\n\
          Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change how much.\n"
     )
 }

@@ -119,6 +119,11 @@ pub struct HttpOptions {
     /// is served on the MCP port only when that is bound to a loopback address, never on a
     /// public one. Needs the `metrics` feature.
     pub metrics_addr: Option<String>,
+    // ---- Scale out (issue 19)
+    /// Share sessions, SSE replay, notifications and the `requestState` key with the other
+    /// replicas through the Redis server at this URL (`redis://[:password@]host:port[/db]`;
+    /// `--redis-url`, `MCP_REDIS_URL`). Needs the `redis` feature. See `docs/scale-out.md`.
+    pub redis_url: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -153,6 +158,7 @@ impl Default for HttpOptions {
             api_keys: None,
             oauth: None,
             metrics_addr: None,
+            redis_url: None,
         }
     }
 }
@@ -195,6 +201,8 @@ impl fmt::Debug for HttpOptions {
             .field("api_keys", &self.api_keys)
             .field("oauth", &self.oauth)
             .field("metrics_addr", &self.metrics_addr)
+            // The URL may carry a password.
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

@@ -40,6 +40,23 @@ pub(crate) struct Shared {
     /// `/metrics` is served on the MCP port (a loopback bind without `metrics_addr`).
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     pub(crate) serves_metrics: bool,
+    // ---- Scale out (issue 19)
+    /// What this replica shares with the others (none: it is the only one).
+    pub(crate) scale: Option<Arc<super::scale::Scale>>,
+}
+
+impl Shared {
+    /// Whether the shared state this replica depends on answers (always, for a replica
+    /// alone): what a readiness probe reports.
+    // The readiness probe (`/readyz`, issue 20) asks this; until it is wired, the store
+    // trait's `healthy` is what tests check.
+    #[allow(dead_code)]
+    pub(crate) async fn store_healthy(&self) -> bool {
+        match &self.scale {
+            Some(scale) => scale.state.healthy().await,
+            None => true,
+        }
+    }
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -120,7 +137,14 @@ impl HttpServer {
                 return Err(e);
             }
         };
-        let sessions = SessionStore::new(&options);
+        let scale = match super::scale::Scale::attach(&core, &options).await {
+            Ok(scale) => scale,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        let sessions = SessionStore::new(&options).with_scale(scale.clone());
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         let nofile = limits::raise_nofile_limit();
         let (max, per_address) = limits::resolve(&options, nofile);
@@ -137,6 +161,7 @@ impl HttpServer {
                 nowhere,
                 connections,
                 serves_metrics,
+                scale,
             }),
             teardown,
             metrics,
@@ -189,6 +214,10 @@ impl HttpServer {
         );
         let (stop_tx, stop_rx) = watch::channel(false);
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
+        let bus = shared
+            .scale
+            .clone()
+            .map(|scale| tokio::spawn(super::scale::listen(Arc::clone(&shared), scale)));
         let mut connections = JoinSet::new();
         let mut backoff = AcceptBackoff::new();
         tokio::pin!(shutdown);
@@ -228,6 +257,9 @@ impl HttpServer {
         tracing::info!("shutting down");
         drop(listener);
         reaper.abort();
+        if let Some(bus) = bus {
+            bus.abort();
+        }
         let _ = stop_tx.send(true);
         shared.sessions.end_listening_streams();
         let deadline = shared.options.shutdown_timeout;

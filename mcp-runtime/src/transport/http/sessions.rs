@@ -41,6 +41,9 @@ pub(crate) struct SessionStore {
     by_address: Mutex<HashMap<IpAddr, usize>>,
     max_per_address: usize,
     unused_timeout: Duration,
+    // ---- Scale out (issue 19)
+    /// What this replica shares with the others, when it has replicas.
+    scale: Option<Arc<super::scale::Scale>>,
 }
 
 /// Bytes of events kept for replay: per stream and per session.
@@ -67,7 +70,14 @@ impl SessionStore {
                 .max_sessions_per_address
                 .unwrap_or((options.max_sessions / 10).max(options.max_sessions.min(100))),
             unused_timeout: options.unused_session_timeout,
+            scale: None,
         }
+    }
+
+    /// Shares sessions and their events with other replicas.
+    pub(crate) fn with_scale(mut self, scale: Option<Arc<super::scale::Scale>>) -> SessionStore {
+        self.scale = scale;
+        self
     }
 
     fn addresses(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
@@ -109,8 +119,18 @@ impl SessionStore {
         peer: Option<IpAddr>,
         principal: crate::Principal,
     ) -> Arc<HttpSession> {
+        self.create_with_id(core, peer, principal, crate::protocol::random_id().into())
+    }
+
+    /// [`SessionStore::create`] under a given id (a session another replica started).
+    pub(crate) fn create_with_id(
+        &self,
+        core: Arc<ServerCore>,
+        peer: Option<IpAddr>,
+        principal: crate::Principal,
+        id: Arc<str>,
+    ) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
-        let id: Arc<str> = crate::protocol::random_id().into();
         let session = Session::new_for(core, out, principal);
         session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
@@ -119,12 +139,15 @@ impl SessionStore {
             last_seen: AtomicU64::new(self.now()),
             streams: Mutex::new(Streams {
                 map: HashMap::from([(LISTEN_STREAM, Stream::default())]),
+                last: self.scale.as_ref().map_or(0, |s| s.stream_base),
                 ..Streams::default()
             }),
             replay: self.replay,
             replay_bytes: self.replay_bytes,
             peer,
             used_again: AtomicBool::new(false),
+            mirror: self.scale.clone(),
+            stored_at: AtomicU64::new(0),
         });
         // What the session says outside any request goes to its GET stream, buffered for
         // replay while no GET is open. The task ends with the session.
@@ -168,6 +191,38 @@ impl SessionStore {
         session.last_seen.store(self.now(), Ordering::Relaxed);
         session.used_again.store(true, Ordering::Relaxed);
         Some(session)
+    }
+
+    /// The session with this id, if this replica holds it (not marked as used).
+    pub(crate) fn peek(&self, id: &str) -> Option<Arc<HttpSession>> {
+        self.read().get(id).cloned()
+    }
+
+    /// Registers a session rebuilt from its shared record, unless a concurrent request
+    /// registered it first (that one is kept and returned). Past the cap it serves its
+    /// request unregistered.
+    pub(crate) fn adopt(&self, session: Arc<HttpSession>) -> Arc<HttpSession> {
+        if let Some(existing) = self.read().get(&session.id) {
+            return Arc::clone(existing);
+        }
+        {
+            let map = self.read();
+            if map.len() >= self.max {
+                tracing::warn!("sessions are at the cap: one from another replica is served unregistered");
+                return session;
+            }
+        }
+        let mut map = self.write();
+        if let Some(existing) = map.get(&session.id) {
+            return Arc::clone(existing);
+        }
+        if let Some(ip) = session.peer {
+            *self.addresses().entry(ip).or_insert(0) += 1;
+        }
+        session.last_seen.store(self.now(), Ordering::Relaxed);
+        session.used_again.store(true, Ordering::Relaxed);
+        map.insert(Arc::clone(&session.id), Arc::clone(&session));
+        session
     }
 
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<HttpSession>> {
@@ -264,6 +319,11 @@ pub(crate) struct HttpSession {
     peer: Option<IpAddr>,
     /// A request came after `initialize`.
     used_again: AtomicBool,
+    // ---- Scale out (issue 19)
+    /// Where its events are shared with other replicas.
+    mirror: Option<Arc<super::scale::Scale>>,
+    /// When its shared record was last saved or renewed (milliseconds of the Unix epoch).
+    stored_at: AtomicU64,
 }
 
 #[derive(Default)]
@@ -444,6 +504,9 @@ impl HttpSession {
             }
         }
         stream.bytes += event.len();
+        if let Some(scale) = &self.mirror {
+            scale.mirror(&self.id, number, seq, &event);
+        }
         stream.events.push_back((seq, event.clone()));
         let delivered = stream
             .live
@@ -481,6 +544,16 @@ impl HttpSession {
                 streams.bytes -= s.bytes;
             }
         }
+    }
+
+    /// Notes that the shared record was saved or renewed at `millis`.
+    pub(crate) fn stored(&self, millis: u64) {
+        self.stored_at.store(millis, Ordering::Relaxed);
+    }
+
+    /// When the shared record was last saved or renewed.
+    pub(crate) fn last_stored(&self) -> u64 {
+        self.stored_at.load(Ordering::Relaxed)
     }
 
     /// Whether a client is connected to any of the session's streams.

@@ -23,6 +23,16 @@ impl Problem {
         }
     }
 
+    /// The shared state of the replicas is unreachable (scale out, issue 19).
+    pub(super) fn store_down(error: &crate::store::StoreError) -> Problem {
+        tracing::warn!(error = %error, "a request needed the shared state, which failed");
+        Problem {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "Service Unavailable: the shared session store is unreachable; retry shortly"
+                .into(),
+        }
+    }
+
     pub(super) fn respond(self, id: Option<&RequestId>) -> HttpResponse {
         http_error(self.status, id, self.message)
     }
