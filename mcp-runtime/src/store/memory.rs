@@ -125,25 +125,14 @@ impl EventLog for MemoryState {
         ready(())
     }
 
-    fn events_after<'a>(
-        &'a self,
-        session: &'a str,
-        stream: u64,
-        after: u64,
-    ) -> StoreFuture<'a, Vec<(u64, Bytes)>> {
+    fn events<'a>(&'a self, session: &'a str, stream: u64) -> StoreFuture<'a, Vec<(u64, Bytes)>> {
         let now = Instant::now();
         let inner = self.lock();
         let events = inner
             .events
             .get(&(session.to_string(), stream))
             .filter(|(_, until)| *until > now)
-            .map(|(events, _)| {
-                events
-                    .iter()
-                    .filter(|(seq, _)| *seq > after)
-                    .cloned()
-                    .collect()
-            })
+            .map(|(events, _)| events.iter().cloned().collect())
             .unwrap_or_default();
         ready(events)
     }

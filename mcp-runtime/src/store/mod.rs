@@ -72,8 +72,11 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreFuture<'a, ()>;
     /// The record of session `id`, its time to live renewed to `ttl`; `None` if it ended or
     /// expired.
-    fn load_session<'a>(&'a self, id: &'a str, ttl: Duration)
-    -> StoreFuture<'a, Option<SessionRecord>>;
+    fn load_session<'a>(
+        &'a self,
+        id: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Option<SessionRecord>>;
     /// Ends a session everywhere (its record, events and values); whether it existed.
     fn delete_session<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 }
@@ -91,13 +94,8 @@ pub trait EventLog: Send + Sync {
         keep: usize,
         ttl: Duration,
     ) -> StoreFuture<'a, ()>;
-    /// The kept events of a stream after `after`, oldest first.
-    fn events_after<'a>(
-        &'a self,
-        session: &'a str,
-        stream: u64,
-        after: u64,
-    ) -> StoreFuture<'a, Vec<(u64, Bytes)>>;
+    /// The kept events of a stream, oldest first.
+    fn events<'a>(&'a self, session: &'a str, stream: u64) -> StoreFuture<'a, Vec<(u64, Bytes)>>;
 }
 
 /// A message bus: every payload published reaches every subscriber (every replica, the
@@ -118,8 +116,12 @@ pub trait ValueStore: Send + Sync {
     /// The value of `name`.
     fn get_value<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
     /// Sets `name` for `ttl`.
-    fn set_value<'a>(&'a self, name: &'a str, value: &'a [u8], ttl: Duration)
-    -> StoreFuture<'a, ()>;
+    fn set_value<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()>;
 }
 
 /// Everything replicas share, in one object.

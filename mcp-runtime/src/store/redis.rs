@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::mpsc;
 
 use super::memory::BUS_QUEUE;
@@ -59,24 +59,40 @@ impl RedisState {
         Ok(RedisState { client, connection })
     }
 
+    /// Runs a command; once more if the connection had dropped (the manager reconnects on
+    /// the first failure after Redis came back, and that request should not pay for it).
     async fn run<T: ::redis::FromRedisValue>(&self, cmd: &::redis::Cmd) -> Result<T, StoreError> {
-        let mut c = self.connection.clone();
-        match tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async(&mut c)).await {
-            Ok(r) => r.map_err(failed),
-            Err(_) => Err(StoreError("Redis did not answer within 2 s".into())),
+        for attempt in 0..2 {
+            let mut c = self.connection.clone();
+            match tokio::time::timeout(COMMAND_TIMEOUT, cmd.query_async(&mut c)).await {
+                Ok(Err(e)) if attempt == 0 && reconnects(&e) => continue,
+                Ok(r) => return r.map_err(failed),
+                Err(_) => break,
+            }
         }
+        Err(StoreError("Redis did not answer within 2 s".into()))
     }
 
+    /// [`RedisState::run`] for a pipeline.
     async fn run_pipe<T: ::redis::FromRedisValue>(
         &self,
         pipe: &::redis::Pipeline,
     ) -> Result<T, StoreError> {
-        let mut c = self.connection.clone();
-        match tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut c)).await {
-            Ok(r) => r.map_err(failed),
-            Err(_) => Err(StoreError("Redis did not answer within 2 s".into())),
+        for attempt in 0..2 {
+            let mut c = self.connection.clone();
+            match tokio::time::timeout(COMMAND_TIMEOUT, pipe.query_async(&mut c)).await {
+                Ok(Err(e)) if attempt == 0 && reconnects(&e) => continue,
+                Ok(r) => return r.map_err(failed),
+                Err(_) => break,
+            }
         }
+        Err(StoreError("Redis did not answer within 2 s".into()))
     }
+}
+
+/// Whether the error is the connection's, which a new one may not have.
+fn reconnects(e: &::redis::RedisError) -> bool {
+    e.is_connection_dropped() || e.is_io_error()
 }
 
 fn secs(ttl: Duration) -> u64 {
@@ -186,12 +202,7 @@ impl EventLog for RedisState {
         })
     }
 
-    fn events_after<'a>(
-        &'a self,
-        session: &'a str,
-        stream: u64,
-        after: u64,
-    ) -> StoreFuture<'a, Vec<(u64, Bytes)>> {
+    fn events<'a>(&'a self, session: &'a str, stream: u64) -> StoreFuture<'a, Vec<(u64, Bytes)>> {
         Box::pin(async move {
             let mut cmd = ::redis::cmd("LRANGE");
             cmd.arg(format!("mcp:e:{session}:{stream}")).arg(0).arg(-1);
@@ -201,7 +212,7 @@ impl EventLog for RedisState {
                 .filter_map(|item| {
                     let (seq, event) = item.split_at_checked(8)?;
                     let seq = u64::from_be_bytes(seq.try_into().ok()?);
-                    (seq > after).then(|| (seq, Bytes::copy_from_slice(event)))
+                    Some((seq, Bytes::copy_from_slice(event)))
                 })
                 .collect())
         })

@@ -29,6 +29,16 @@ use crate::store::{SessionRecord, SharedState, StoreError};
 /// Events waiting to be written to the shared event log.
 const EVENT_QUEUE: usize = 8192;
 
+/// The sequence number of a stream's marker event naming the request it answers.
+pub(crate) const REQUEST_MARKER: u64 = 0;
+/// The sequence number of the marker event that says a stream is finished.
+pub(crate) const FINISHED_MARKER: u64 = u64::MAX;
+/// How often a replica says it is alive, and how long that lasts.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const HEARTBEAT_TTL: Duration = Duration::from_secs(4);
+/// How often a stream resumed on another replica than its own looks for new events.
+const FOLLOW_PERIOD: Duration = Duration::from_millis(100);
+
 /// How this replica takes part.
 pub(crate) struct Scale {
     pub(crate) state: Arc<dyn SharedState>,
@@ -137,15 +147,28 @@ impl Scale {
                 }
             }
         });
-        let weak = Arc::downgrade(&scale);
-        let _ = core.fan_out.set(Box::new(move |method: &str, uri: Option<&str>| {
-            if let Some(scale) = weak.upgrade() {
-                scale.publish(BusMessage::Notify {
-                    method: method.to_string(),
-                    uri: uri.map(str::to_string),
-                });
+        // The heartbeat: streams of a replica without one are reported lost.
+        let beat = Arc::downgrade(&scale);
+        tokio::spawn(async move {
+            loop {
+                let Some(scale) = beat.upgrade() else { return };
+                let key = heartbeat_key(scale.stream_base >> 40);
+                let _ = scale.state.set_value(&key, b"1", HEARTBEAT_TTL).await;
+                drop(scale);
+                tokio::time::sleep(HEARTBEAT).await;
             }
-        }));
+        });
+        let weak = Arc::downgrade(&scale);
+        let _ = core
+            .fan_out
+            .set(Box::new(move |method: &str, uri: Option<&str>| {
+                if let Some(scale) = weak.upgrade() {
+                    scale.publish(BusMessage::Notify {
+                        method: method.to_string(),
+                        uri: uri.map(str::to_string),
+                    });
+                }
+            }));
         Ok(Some(scale))
     }
 
@@ -305,7 +328,10 @@ impl Scale {
         http.stored(now_millis());
         let http = shared.sessions.adopt(http);
         shared.core.register(&http.session);
-        tracing::debug!(session = http.short_id(), "session taken over from another replica");
+        tracing::debug!(
+            session = http.short_id(),
+            "session taken over from another replica"
+        );
         Ok(Some(http))
     }
 
@@ -352,15 +378,91 @@ impl Scale {
         }
     }
 
-    /// Events of stream `stream` of session `id` after `after`, from the shared log.
+    /// The events of stream `stream` of session `id` after `after`, from the shared log
+    /// (markers left out); `None` if the log has no such stream.
     pub(crate) async fn events(
         &self,
         id: &str,
         stream: u64,
         after: u64,
-    ) -> Result<Vec<(u64, Bytes)>, StoreError> {
-        self.state.events_after(id, stream, after).await
+    ) -> Result<Option<Vec<(u64, Bytes)>>, StoreError> {
+        let all = self.state.events(id, stream).await?;
+        if all.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            all.into_iter()
+                .filter(|(seq, _)| *seq > after && *seq != FINISHED_MARKER)
+                .collect(),
+        ))
     }
+
+    /// Follows stream `stream` of another replica on `live`, from the shared log: what came
+    /// after `after`, then what comes, until the stream finishes, the client goes away, or
+    /// `limit` passes. If the replica running the request stops, the client gets an error
+    /// response for it rather than waiting forever.
+    pub(crate) fn follow(
+        self: &Arc<Self>,
+        session: Arc<str>,
+        stream: u64,
+        mut after: u64,
+        live: mpsc::UnboundedSender<Bytes>,
+        limit: Duration,
+    ) {
+        let scale = Arc::clone(self);
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + limit;
+            let owner = heartbeat_key(stream >> 40);
+            let mut checked = tokio::time::Instant::now();
+            let mut request: Option<RequestId> = None;
+            loop {
+                let Ok(all) = scale.state.events(&session, stream).await else {
+                    // The store is unreachable: the stream ends, and the client retries.
+                    return;
+                };
+                let mut finished = false;
+                for (seq, event) in all {
+                    match seq {
+                        REQUEST_MARKER => request = serde_json::from_slice(&event).ok(),
+                        FINISHED_MARKER => finished = true,
+                        seq if seq > after => {
+                            after = seq;
+                            if live.send(event).is_err() {
+                                return;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if finished || live.is_closed() || tokio::time::Instant::now() > deadline {
+                    return;
+                }
+                if checked.elapsed() >= HEARTBEAT {
+                    checked = tokio::time::Instant::now();
+                    if let Ok(None) = scale.state.get_value(&owner).await {
+                        let error = crate::protocol::ErrorObject::new(
+                            crate::protocol::code::INTERNAL_ERROR,
+                            "the server replica running this request stopped before it \
+                             answered; the result is lost: send the request again",
+                        );
+                        let message = crate::protocol::encode_error(request.as_ref(), &error);
+                        let id = format!("{stream}-{}", after + 1);
+                        let _ = live.send(super::sse::event(Some(&id), &message));
+                        tracing::info!(
+                            stream,
+                            "a resumed stream's replica is gone: its request was reported lost"
+                        );
+                        return;
+                    }
+                }
+                tokio::time::sleep(FOLLOW_PERIOD).await;
+            }
+        });
+    }
+}
+
+fn heartbeat_key(tag: u64) -> String {
+    format!("replica:{tag}")
 }
 
 fn apply(http: &HttpSession, log_level: u8, subscriptions: Vec<String>) {
@@ -431,7 +533,10 @@ pub(crate) async fn listen(shared: Arc<Shared>, scale: Arc<Scale>) {
             BusMessage::Ended { session } => {
                 if let Some(http) = shared.sessions.remove(&session) {
                     http.close().await;
-                    tracing::debug!(session = http.short_id(), "session ended on another replica");
+                    tracing::debug!(
+                        session = http.short_id(),
+                        "session ended on another replica"
+                    );
                 }
             }
             BusMessage::Changed { session } => {

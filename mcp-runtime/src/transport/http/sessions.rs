@@ -208,7 +208,9 @@ impl SessionStore {
         {
             let map = self.read();
             if map.len() >= self.max {
-                tracing::warn!("sessions are at the cap: one from another replica is served unregistered");
+                tracing::warn!(
+                    "sessions are at the cap: one from another replica is served unregistered"
+                );
                 return session;
             }
         }
@@ -536,6 +538,14 @@ impl HttpSession {
         };
         stream.finished = true;
         stream.live = None;
+        if let Some(scale) = &self.mirror {
+            scale.mirror(
+                &self.id,
+                number,
+                super::scale::FINISHED_MARKER,
+                &Bytes::new(),
+            );
+        }
         streams.finished.push_back(number);
         while streams.finished.len() > FINISHED_KEPT {
             if let Some(old) = streams.finished.pop_front()
@@ -543,6 +553,21 @@ impl HttpSession {
             {
                 streams.bytes -= s.bytes;
             }
+        }
+    }
+
+    /// Tells the shared event log which request stream `number` answers (its marker event,
+    /// sequence 0), so that another replica can report it lost if this one dies.
+    pub(crate) fn announce(&self, number: u64, request: &crate::protocol::RequestId) {
+        if let Some(scale) = &self.mirror
+            && let Ok(id) = serde_json::to_vec(request)
+        {
+            scale.mirror(
+                &self.id,
+                number,
+                super::scale::REQUEST_MARKER,
+                &Bytes::from(id),
+            );
         }
     }
 

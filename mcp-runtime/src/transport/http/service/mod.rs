@@ -250,18 +250,26 @@ async fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRespon
             {
                 match scale.events(&http.id, stream, seq).await {
                     Err(e) => return Problem::store_down(&e).respond(None),
-                    Ok(stored) if !stored.is_empty() || stream == 0 => {
+                    // The GET stream: what was missed, then this replica's own.
+                    Ok(stored) if stream == 0 => {
                         resumed = Ok(());
-                        for (_, event) in stored {
+                        for (_, event) in stored.unwrap_or_default() {
                             let _ = live.send(event);
                         }
-                        // The GET stream goes on here; a POST stream ends once replayed and
-                        // the client, told to retry, resumes after what it got.
-                        if stream == 0 {
-                            let _ = http.listen(live, shared.options.sse_retry);
-                        }
+                        let _ = http.listen(live, shared.options.sse_retry);
                     }
-                    Ok(_) => {}
+                    // A POST stream of another replica: followed in the shared log.
+                    Ok(Some(_)) => {
+                        resumed = Ok(());
+                        scale.follow(
+                            Arc::clone(&http.id),
+                            stream,
+                            seq,
+                            live,
+                            shared.options.request_timeout,
+                        );
+                    }
+                    Ok(None) => {}
                 }
             }
             if resumed.is_err() {
@@ -316,10 +324,7 @@ async fn delete(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRes
 }
 
 /// The session a GET or DELETE names, with its `MCP-Protocol-Version` checked.
-async fn session_of(
-    shared: &Arc<Shared>,
-    caller: &Caller,
-) -> Result<Arc<HttpSession>, Problem> {
+async fn session_of(shared: &Arc<Shared>, caller: &Caller) -> Result<Arc<HttpSession>, Problem> {
     let headers = headers_of(caller);
     let version = header_version(headers)?;
     let Some(session_id) = headers.get(SESSION_ID) else {
