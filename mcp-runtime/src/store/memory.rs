@@ -91,6 +91,19 @@ impl SessionStore for MemoryState {
         ready(found)
     }
 
+    fn touch_session<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let found = match inner.sessions.get_mut(id) {
+            Some((_, until)) if *until > now => {
+                *until = now + ttl;
+                true
+            }
+            _ => false,
+        };
+        ready(found)
+    }
+
     fn delete_session<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
         let mut inner = self.lock();
         let existed = inner.sessions.remove(id).is_some();

@@ -77,6 +77,9 @@ pub trait SessionStore: Send + Sync {
         id: &'a str,
         ttl: Duration,
     ) -> StoreFuture<'a, Option<SessionRecord>>;
+    /// Renews the time to live of session `id`; whether it still exists (a session ended or
+    /// expired elsewhere does not).
+    fn touch_session<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
     /// Ends a session everywhere (its record, events and values); whether it existed.
     fn delete_session<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 }
@@ -130,6 +133,18 @@ pub trait SharedState: SessionStore + EventLog + Bus + ValueStore + Send + Sync 
     fn healthy(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
     /// Bytes the store holds for one session, as far as it can tell (for sizing).
     fn session_bytes<'a>(&'a self, id: &'a str) -> StoreFuture<'a, u64>;
+}
+
+/// Who a caller is, as shared records keep it (kind, issuer, subject, key id; never a
+/// credential, and not the scopes, which may change with a refreshed token).
+pub(crate) fn fingerprint(principal: &crate::Principal) -> String {
+    serde_json::json!([
+        principal.kind().as_str(),
+        principal.issuer(),
+        principal.subject(),
+        principal.key_id()
+    ])
+    .to_string()
 }
 
 /// The key a session's value is stored under.

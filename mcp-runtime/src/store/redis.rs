@@ -141,6 +141,21 @@ impl SessionStore for RedisState {
         })
     }
 
+    fn touch_session<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut pipe = ::redis::pipe();
+            pipe.cmd("EXPIRE")
+                .arg(format!("mcp:s:{id}"))
+                .arg(secs(ttl))
+                .cmd("EXPIRE")
+                .arg(format!("mcp:k:{id}"))
+                .arg(secs(ttl))
+                .ignore();
+            let (exists,): (bool,) = self.run_pipe(&pipe).await?;
+            Ok(exists)
+        })
+    }
+
     fn delete_session<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let index = format!("mcp:k:{id}");

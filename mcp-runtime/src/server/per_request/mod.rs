@@ -18,6 +18,8 @@ pub(crate) mod listen;
 pub(crate) mod rounds;
 pub(crate) mod seal;
 pub(crate) mod tasks;
+// Scale out (issue 19).
+pub(crate) mod remote_tasks;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -47,6 +47,8 @@ pub(crate) struct Scale {
     /// This replica's POST streams are numbered from here (unique among replicas).
     pub(crate) stream_base: u64,
     writes: mpsc::Sender<EventWrite>,
+    /// Bus messages to send, in order.
+    outbox: mpsc::Sender<Vec<u8>>,
     /// How long a session record lives unused: the session idle timeout.
     pub(crate) ttl: Duration,
     /// Events kept per stream.
@@ -79,18 +81,16 @@ enum BusMessage {
     Cancel { session: String, request: RequestId },
     /// A notification for every session (`list_changed`, `resources/updated`).
     Notify { method: String, uri: Option<String> },
+    /// `tasks/update` for the replica running the task.
+    TaskUpdate {
+        id: String,
+        responses: serde_json::Value,
+    },
+    /// `tasks/cancel` for the replica running the task.
+    TaskCancel { id: String },
 }
 
-/// Who opened a session, as records keep it: never a credential.
-pub(crate) fn fingerprint(principal: &crate::Principal) -> String {
-    serde_json::json!([
-        principal.kind().as_str(),
-        principal.issuer(),
-        principal.subject(),
-        principal.key_id()
-    ])
-    .to_string()
-}
+use crate::store::fingerprint;
 
 fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
@@ -105,19 +105,22 @@ impl Scale {
         core: &Arc<ServerCore>,
         options: &HttpOptions,
     ) -> Result<Option<Arc<Scale>>, crate::Error> {
-        if options.stateless {
-            // Nothing to share but the `requestState` key.
-            if let Some(state) = Self::state_of(core, options)? {
-                share_state_key(core, &state).await;
-            }
-            return Ok(None);
-        }
         let Some(state) = Self::state_of(core, options)? else {
             return Ok(None);
         };
         share_state_key(core, &state).await;
         let (writes, mut queue) = mpsc::channel::<EventWrite>(EVENT_QUEUE);
+        let (outbox, mut sending) = mpsc::channel::<Vec<u8>>(EVENT_QUEUE);
+        let sender_state = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Some(payload) = sending.recv().await {
+                if let Err(e) = sender_state.publish(payload).await {
+                    tracing::warn!(error = %e, "a message to the other replicas was lost");
+                }
+            }
+        });
         let scale = Arc::new(Scale {
+            outbox,
             state: Arc::clone(&state),
             replica: random_u64(),
             // 2^40 apart: a replica would need a trillion streams to reach the next one's.
@@ -147,17 +150,36 @@ impl Scale {
                 }
             }
         });
-        // The heartbeat: streams of a replica without one are reported lost.
+        // The heartbeat: streams of a replica without one are reported lost, and so are
+        // tasks whose snapshots stop coming.
         let beat = Arc::downgrade(&scale);
+        let beat_core = Arc::downgrade(core);
         tokio::spawn(async move {
             loop {
-                let Some(scale) = beat.upgrade() else { return };
+                let (Some(scale), Some(core)) = (beat.upgrade(), beat_core.upgrade()) else {
+                    return;
+                };
                 let key = heartbeat_key(scale.stream_base >> 40);
                 let _ = scale.state.set_value(&key, b"1", HEARTBEAT_TTL).await;
-                drop(scale);
+                drop((scale, core));
                 tokio::time::sleep(HEARTBEAT).await;
             }
         });
+        let to_bus = Arc::downgrade(&scale);
+        core.tasks.remote.connect(
+            Arc::clone(&state),
+            heartbeat_key(scale.stream_base >> 40),
+            Box::new(move |op| {
+                use crate::server::per_request::remote_tasks::RemoteOp;
+                let Some(scale) = to_bus.upgrade() else {
+                    return;
+                };
+                scale.publish(match op {
+                    RemoteOp::Update { id, responses } => BusMessage::TaskUpdate { id, responses },
+                    RemoteOp::Cancel { id } => BusMessage::TaskCancel { id },
+                });
+            }),
+        );
         let weak = Arc::downgrade(&scale);
         let _ = core
             .fan_out
@@ -209,12 +231,9 @@ impl Scale {
         }) else {
             return;
         };
-        let state = Arc::clone(&self.state);
-        tokio::spawn(async move {
-            if let Err(e) = state.publish(payload).await {
-                tracing::warn!(error = %e, "a message to the other replicas was lost");
-            }
-        });
+        if self.outbox.try_send(payload).is_err() {
+            tracing::warn!("the bus is behind: a message to the other replicas was dropped");
+        }
     }
 
     /// Appends an event to the shared log (dropped, with a warning, if the queue is full).
@@ -258,7 +277,6 @@ impl Scale {
     pub(crate) async fn save(&self, http: &HttpSession) -> Result<(), StoreError> {
         let record = Self::record(http);
         self.state.save_session(&http.id, &record, self.ttl).await?;
-        http.stored(now_millis());
         Ok(())
     }
 
@@ -271,21 +289,17 @@ impl Scale {
         Ok(())
     }
 
-    /// Renews the record's time to live now and then (every quarter of it) as the session is
-    /// used here, so that it does not expire for the other replicas.
-    pub(crate) fn keep_alive(&self, http: &Arc<HttpSession>) {
-        let now = now_millis();
-        let period = (self.ttl.as_millis() as u64 / 4).max(1);
-        if now.saturating_sub(http.last_stored()) < period {
-            return;
-        }
-        http.stored(now);
-        let (state, id, ttl) = (Arc::clone(&self.state), Arc::clone(&http.id), self.ttl);
-        tokio::spawn(async move {
-            if let Err(e) = state.load_session(&id, ttl).await {
-                tracing::warn!(error = %e, "a session's shared record could not be renewed");
+    /// Whether a session this replica holds still exists for all of them (it may have been
+    /// ended or have expired elsewhere), its time to live renewed. While the store is
+    /// unreachable the replica that holds a session goes on serving it.
+    pub(crate) async fn still_exists(&self, http: &HttpSession) -> bool {
+        match self.state.touch_session(&http.id, self.ttl).await {
+            Ok(exists) => exists,
+            Err(e) => {
+                tracing::debug!(error = %e, "a session held here is served without the store");
+                true
             }
-        });
+        }
     }
 
     /// The session `id` rebuilt from its record, registered here; `None` if no replica knows
@@ -325,7 +339,6 @@ impl Scale {
         if let Some(peer) = peer {
             http.session.set_peer_addr(peer);
         }
-        http.stored(now_millis());
         let http = shared.sessions.adopt(http);
         shared.core.register(&http.session);
         tracing::debug!(
@@ -474,12 +487,6 @@ fn apply(http: &HttpSession, log_level: u8, subscriptions: Vec<String>) {
         .unwrap_or_else(|e| e.into_inner()) = subscriptions.into_iter().collect();
 }
 
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Every replica seals `requestState` with one key: the store's, set by the first replica
 /// to start (unless the builder was given a key). While the store is unreachable this
 /// replica keeps trying in the background, and seals with its own key meanwhile.
@@ -571,6 +578,10 @@ pub(crate) async fn listen(shared: Arc<Shared>, scale: Arc<Scale>) {
                     http.session.cancel(&request);
                 }
             }
+            BusMessage::TaskUpdate { id, responses } => {
+                shared.core.tasks.apply_remote(&id, Some(&responses));
+            }
+            BusMessage::TaskCancel { id } => shared.core.tasks.apply_remote(&id, None),
             BusMessage::Notify { method, uri } => {
                 crate::server::registration::handle::deliver_fanned_out(
                     &shared.core,

@@ -147,7 +147,6 @@ impl SessionStore {
             peer,
             used_again: AtomicBool::new(false),
             mirror: self.scale.clone(),
-            stored_at: AtomicU64::new(0),
         });
         // What the session says outside any request goes to its GET stream, buffered for
         // replay while no GET is open. The task ends with the session.
@@ -324,8 +323,6 @@ pub(crate) struct HttpSession {
     // ---- Scale out (issue 19)
     /// Where its events are shared with other replicas.
     mirror: Option<Arc<super::scale::Scale>>,
-    /// When its shared record was last saved or renewed (milliseconds of the Unix epoch).
-    stored_at: AtomicU64,
 }
 
 #[derive(Default)]
@@ -569,16 +566,6 @@ impl HttpSession {
                 &Bytes::from(id),
             );
         }
-    }
-
-    /// Notes that the shared record was saved or renewed at `millis`.
-    pub(crate) fn stored(&self, millis: u64) {
-        self.stored_at.store(millis, Ordering::Relaxed);
-    }
-
-    /// When the shared record was last saved or renewed.
-    pub(crate) fn last_stored(&self) -> u64 {
-        self.stored_at.load(Ordering::Relaxed)
     }
 
     /// Whether a client is connected to any of the session's streams.

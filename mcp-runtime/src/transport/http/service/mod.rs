@@ -353,12 +353,17 @@ async fn lookup(
         return Ok(None);
     };
     let http = match (shared.sessions.get(id), &shared.scale) {
-        (Some(http), scale) => {
-            if let Some(scale) = scale {
-                scale.keep_alive(&http);
+        (Some(http), Some(scale)) => {
+            if !scale.still_exists(&http).await {
+                // Ended (DELETE) or expired on another replica.
+                if let Some(gone) = shared.sessions.remove(id) {
+                    gone.close().await;
+                }
+                return Ok(None);
             }
             http
         }
+        (Some(http), None) => http,
         (None, None) => return Ok(None),
         (None, Some(scale)) => {
             let peer = caller.http.as_ref().and_then(|h| h.peer);
