@@ -519,3 +519,81 @@ fn redis_down_is_a_503_and_service_recovers_when_it_returns() {
         200
     );
 }
+
+/// The interpreter of `.cache/venv` and Node 22 of `.cache/node22` (`scripts/test` makes
+/// them).
+fn tools() -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = mcp_workspace::workspace_root();
+    let python = std::env::var_os("MCP_VENV_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| root.join(".cache/venv/bin/python"));
+    let node = std::env::var_os("NODE")
+        .map(Into::into)
+        .unwrap_or_else(|| root.join(".cache/node22/node_modules/.bin/node"));
+    for p in [&python, &node] {
+        assert!(
+            p.exists(),
+            "{} is missing: run `scripts/test --setup-only` (or set MCP_VENV_PYTHON / NODE)",
+            p.display()
+        );
+    }
+    (python, node)
+}
+
+/// Three replicas behind HAProxy, and a client process given the balancer's URL.
+fn through_the_balancer(args: impl FnOnce(&str) -> Vec<std::ffi::OsString>) -> String {
+    let c = Cluster::start(3);
+    let addrs: Vec<&str> = (0..3).map(|i| c.addr(i)).collect();
+    let lb = Haproxy::start(&addrs);
+    let (python, _) = tools();
+    let output = std::process::Command::new(python)
+        .args(args(&lb.url()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running the client");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{text}\n--- replicas ---\n{}",
+        c.logs()
+    );
+    text
+}
+
+#[test]
+fn the_python_sdk_client_keeps_its_session_through_the_balancer() {
+    let script = mcp_workspace::workspace_root().join("tests/interop/python/scale_out.py");
+    let out = through_the_balancer(|url| vec![script.into(), url.into()]);
+    assert_eq!(
+        out.matches("\nok ").count() + usize::from(out.starts_with("ok ")),
+        4,
+        "{out}"
+    );
+}
+
+#[test]
+fn the_conformance_suite_passes_through_the_balancer() {
+    let root = mcp_workspace::workspace_root();
+    let (_, node) = tools();
+    let out_dir = std::env::temp_dir().join(format!("mcp-conformance-lb-{}", std::process::id()));
+    let out = through_the_balancer(|url| {
+        vec![
+            root.join("tests/conformance/run.py").into(),
+            "--node".into(),
+            node.into(),
+            "--url".into(),
+            url.into(),
+            "--out".into(),
+            out_dir.clone().into(),
+        ]
+    });
+    let _ = std::fs::remove_dir_all(&out_dir);
+    assert!(
+        out.contains("conformance: ") && out.contains(" 0 failed"),
+        "{out}"
+    );
+}

@@ -64,6 +64,9 @@ pub(crate) struct ServerCore {
     /// Tells the other replicas of a notification for every session (`list_changed`,
     /// `resources/updated`).
     pub(crate) fan_out: std::sync::OnceLock<Box<dyn Fn(&str, Option<&str>) + Send + Sync>>,
+    /// Tells the other replicas of a change to what is served (`ServerHandle::disable_tool`
+    /// and the like: an operation and a name).
+    pub(crate) replicate: std::sync::OnceLock<Box<dyn Fn(&str, &str) + Send + Sync>>,
 }
 
 impl ServerCore {

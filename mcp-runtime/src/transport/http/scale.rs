@@ -88,6 +88,8 @@ enum BusMessage {
     },
     /// `tasks/cancel` for the replica running the task.
     TaskCancel { id: String },
+    /// A change to what is served (`ServerHandle::disable_tool` and the like).
+    Catalog { op: String, name: String },
 }
 
 use crate::store::fingerprint;
@@ -180,6 +182,15 @@ impl Scale {
                 });
             }),
         );
+        let replicating = Arc::downgrade(&scale);
+        let _ = core.replicate.set(Box::new(move |op: &str, name: &str| {
+            if let Some(scale) = replicating.upgrade() {
+                scale.publish(BusMessage::Catalog {
+                    op: op.to_string(),
+                    name: name.to_string(),
+                });
+            }
+        }));
         let weak = Arc::downgrade(&scale);
         let _ = core
             .fan_out
@@ -582,6 +593,9 @@ pub(crate) async fn listen(shared: Arc<Shared>, scale: Arc<Scale>) {
                 shared.core.tasks.apply_remote(&id, Some(&responses));
             }
             BusMessage::TaskCancel { id } => shared.core.tasks.apply_remote(&id, None),
+            BusMessage::Catalog { op, name } => {
+                crate::server::registration::handle::apply_catalog_change(&shared.core, &op, &name);
+            }
             BusMessage::Notify { method, uri } => {
                 crate::server::registration::handle::deliver_fanned_out(
                     &shared.core,
