@@ -85,6 +85,8 @@ pub use server::{
     SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State, StateNeed,
     TaskSupport, ToolAnnotations, ToolDef, ToolError, Unchecked,
 };
+// Scale out (issue 19).
+pub use server::SessionState;
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
 pub use transport::http::HttpServer;

@@ -652,6 +652,7 @@ impl Server {
             shared_state_key: std::sync::OnceLock::new(),
             fan_out: std::sync::OnceLock::new(),
             replicate: std::sync::OnceLock::new(),
+            local_values: std::sync::OnceLock::new(),
         });
         self.handle.attach(&core);
         #[cfg(feature = "skills")]

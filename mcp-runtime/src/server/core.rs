@@ -67,6 +67,8 @@ pub(crate) struct ServerCore {
     /// Tells the other replicas of a change to what is served (`ServerHandle::disable_tool`
     /// and the like: an operation and a name).
     pub(crate) replicate: std::sync::OnceLock<Box<dyn Fn(&str, &str) + Send + Sync>>,
+    /// `ctx.session_state()` of a server without shared state: this process's memory.
+    pub(crate) local_values: std::sync::OnceLock<Arc<crate::store::MemoryState>>,
 }
 
 impl ServerCore {

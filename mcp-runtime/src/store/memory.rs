@@ -11,6 +11,8 @@ use super::*;
 
 /// How many bus messages a subscriber may have waiting.
 pub(crate) const BUS_QUEUE: usize = 4096;
+/// The most named values (and the most session records) kept.
+const MAX_ENTRIES: usize = 100_000;
 
 /// Shared state in memory: for one process, or several servers in one process (one
 /// `Arc<MemoryState>` handed to each). Nothing survives the process. Expired entries are
@@ -202,6 +204,11 @@ impl ValueStore for MemoryState {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.sweep(now);
+        if inner.values.len() >= MAX_ENTRIES && !inner.values.contains_key(name) {
+            return Box::pin(std::future::ready(Err(StoreError::new(format!(
+                "the in-memory store holds {MAX_ENTRIES} values, its limit"
+            )))));
+        }
         inner
             .values
             .insert(name.to_string(), (value.to_vec(), Some(now + ttl)));

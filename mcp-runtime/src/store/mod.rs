@@ -5,7 +5,7 @@
 //! client capabilities, log level, subscriptions, who opened it), the SSE events kept for
 //! replay, a message bus between replicas (responses to server-to-client requests,
 //! cancellations, notifications, ended sessions), the `requestState` key and the per-session
-//! values of handlers (`ctx.session_state()`).
+//! values of [`SessionState`](crate::server::SessionState) (`ctx.session_state()`).
 //!
 //! Two implementations: [`MemoryState`] (one process, or several servers in one process, as
 //! the tests run them) and, with the `redis` feature, `RedisState` (`--redis-url`).
