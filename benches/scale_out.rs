@@ -166,7 +166,10 @@ fn main() {
         let lb_addr = format!("127.0.0.1:{}", lb.port);
         measure("3 behind haproxy", &lb_addr)
     };
-    println!("redis / memory:            {:.2}x (goal >= 0.5x)", with_redis / memory);
+    println!(
+        "redis / memory:            {:.2}x (goal >= 0.5x)",
+        with_redis / memory
+    );
     println!("3 / 1 replicas behind haproxy: {:.2}x", three_lb / one_lb);
 
     // Redis memory per idle session.

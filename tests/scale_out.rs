@@ -448,7 +448,7 @@ fn a_killed_replica_and_a_rolling_restart_lose_no_session() {
     let last = seen
         .lines()
         .filter_map(|l| l.strip_prefix("id: "))
-        .last()
+        .next_back()
         .expect("event ids")
         .trim()
         .to_string();

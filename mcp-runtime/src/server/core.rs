@@ -14,6 +14,11 @@ use crate::server::per_request::tasks::TaskSupport;
 use crate::server::registration::{Catalog, PromptEntry, ResourceEntry, ToolEntry};
 use crate::server::{handlers::state, per_request, per_request::tasks};
 
+/// Tells the other replicas of a notification for every session (method, URI).
+pub(crate) type FanOut = Box<dyn Fn(&str, Option<&str>) + Send + Sync>;
+/// Tells the other replicas of a catalog change (operation, name).
+pub(crate) type Replicate = Box<dyn Fn(&str, &str) + Send + Sync>;
+
 /// A built server, shared by every connection.
 pub(crate) struct ServerCore {
     pub(crate) info: Implementation,
@@ -63,10 +68,10 @@ pub(crate) struct ServerCore {
     pub(crate) shared_state_key: std::sync::OnceLock<Arc<[u8]>>,
     /// Tells the other replicas of a notification for every session (`list_changed`,
     /// `resources/updated`).
-    pub(crate) fan_out: std::sync::OnceLock<Box<dyn Fn(&str, Option<&str>) + Send + Sync>>,
+    pub(crate) fan_out: std::sync::OnceLock<FanOut>,
     /// Tells the other replicas of a change to what is served (`ServerHandle::disable_tool`
     /// and the like: an operation and a name).
-    pub(crate) replicate: std::sync::OnceLock<Box<dyn Fn(&str, &str) + Send + Sync>>,
+    pub(crate) replicate: std::sync::OnceLock<Replicate>,
     /// `ctx.session_state()` of a server without shared state: this process's memory.
     pub(crate) local_values: std::sync::OnceLock<Arc<crate::store::MemoryState>>,
 }

@@ -22,10 +22,13 @@ pub struct MemoryState {
     inner: Mutex<Inner>,
 }
 
+/// A stream's kept events, and until when.
+type Kept = (VecDeque<(u64, Bytes)>, Instant);
+
 #[derive(Default)]
 struct Inner {
     sessions: HashMap<String, (SessionRecord, Instant)>,
-    events: HashMap<(String, u64), (VecDeque<(u64, Bytes)>, Instant)>,
+    events: HashMap<(String, u64), Kept>,
     values: HashMap<String, (Vec<u8>, Option<Instant>)>,
     subscribers: Vec<mpsc::Sender<Vec<u8>>>,
 }
