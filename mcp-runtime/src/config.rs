@@ -15,15 +15,17 @@ pub(crate) enum Section {
     OAuth,
     Metrics,
     Production,
+    Replicas,
 }
 
 impl Section {
-    const ALL: [Section; 5] = [
+    const ALL: [Section; 6] = [
         Section::General,
         Section::Http,
         Section::OAuth,
         Section::Metrics,
         Section::Production,
+        Section::Replicas,
     ];
 
     fn heading(self) -> &'static str {
@@ -33,6 +35,7 @@ impl Section {
             Section::OAuth => "OAuth 2.1 resource server (with --transport http)",
             Section::Metrics => "Metrics (with --transport http)",
             Section::Production => "Production (with --transport http)",
+            Section::Replicas => "Replicas (with --transport http; see docs/scale-out.md)",
         }
     }
 }
@@ -381,6 +384,14 @@ pub(crate) const OPTIONS: &[Opt] = &[
         Production,
         "Also serve the deprecated HTTP+SSE transport of 2024-11-05 (GET /sse, POST /messages)",
     ),
+    // ---- Scale out (issue 19). The URL may carry the Redis password.
+    secret(opt(
+        "--redis-url",
+        "MCP_REDIS_URL",
+        Some("<URL>"),
+        Replicas,
+        "Share sessions, replay and notifications with other replicas through this Redis (feature `redis`)",
+    )),
 ];
 
 /// The option a flag (long, or short alias) names.

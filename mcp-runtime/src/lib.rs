@@ -37,6 +37,7 @@ mod run;
 pub mod server;
 #[cfg(feature = "skills")]
 pub mod skills;
+pub mod store;
 pub mod transport;
 
 /// Cheaply cloneable bytes, which a `#[resource]` may return.
@@ -91,6 +92,8 @@ pub use server::{
     SamplingRequest, SamplingResult, Server, ServerHandle, SessionLimits, State, StateNeed,
     TaskSupport, ToolAnnotations, ToolDef, ToolError, Unchecked,
 };
+// Scale out (issue 19).
+pub use server::SessionState;
 pub use transport::http::HttpOptions;
 #[cfg(feature = "http-server")]
 pub use transport::http::HttpServer;

@@ -235,6 +235,7 @@ impl LaunchOptions {
             "--tls-cert" => http.tls_cert = Some(non_empty(value)?.into()),
             "--tls-key" => http.tls_key = Some(non_empty(value)?.into()),
             "--legacy-sse" => http.legacy_sse = parse_bool(value)?,
+            "--redis-url" => http.redis_url = Some(non_empty(value)?),
             other => unreachable!("no option {other}"),
         }
         Ok(())

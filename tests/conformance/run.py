@@ -4,6 +4,13 @@ package.json) against the `everything` example over streamable HTTP.
 
 Usage:
     python run.py --node NODE --server BIN [--client MCP_CLI] [--conformance-client BIN] [--junit FILE] [--out DIR]
+    python run.py --node NODE --client-only --client MCP_CLI --conformance-client BIN [--junit FILE] [--out DIR]
+    python run.py --node NODE --url URL [--junit FILE] [--out DIR]
+
+With --url the suite targets a server already running there (replicas behind a load
+balancer, as tests/scale_out.rs runs it): the sessions mode's runs, scenarios and extension
+scenarios only, since the other modes need servers started with other flags; nothing is
+started or stopped.
 
 The server is started with `--transport http --port 0` once per server mode:
 
@@ -321,7 +328,9 @@ def run_client_full(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--node", required=True, help="Node.js >= 22")
-    parser.add_argument("--server", help="the everything example binary (needed unless --client-only)")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--server", help="the everything example binary (needed unless --client-only or --url)")
+    target.add_argument("--url", help="the endpoint of an `everything` server already running (sessions mode only)")
     parser.add_argument("--client-only", action="store_true", help="run the client scenarios only")
     parser.add_argument("--client", help="the mcp-cli binary, for the skills client scenarios")
     parser.add_argument(
@@ -343,10 +352,15 @@ def main() -> int:
         if not ok:
             print("\n".join("      | " + line for line in output.strip().splitlines()[-60:]), flush=True)
 
-    if not args.client_only and not args.server:
-        parser.error("--server is required unless --client-only")
+    if not args.client_only and not args.server and not args.url:
+        parser.error("--server or --url is required unless --client-only")
     for mode, flags, full_runs, scenarios in [] if args.client_only else MODES:
-        proc, url = start(args.server, flags, args.out / f"server-{mode}.stderr")
+        if args.url and mode != "sessions":
+            continue
+        if args.url:
+            proc, url = None, args.url
+        else:
+            proc, url = start(args.server, flags, args.out / f"server-{mode}.stderr")
         try:
             for run_name, run_args in full_runs:
                 started = time.monotonic()
@@ -368,14 +382,17 @@ def main() -> int:
                         report(f"ext-{version}", scenario, ok, output, took)
         finally:
             started = time.monotonic()
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                status = proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                status = None
+            status = None
+            if proc is not None:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    status = proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
             took = time.monotonic() - started
+        if proc is None:
+            continue
         ok = status == 0
         cases.append((mode, "clean exit on SIGTERM", ok, f"exit status {status}", took))
         print(f"    {'ok  ' if ok else 'FAIL'} {mode:<14} clean exit on SIGTERM (status {status})", flush=True)

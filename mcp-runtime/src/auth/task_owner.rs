@@ -39,6 +39,15 @@ impl TaskOwners {
             .insert(Arc::clone(&task.id), (principal, Arc::downgrade(task)));
     }
 
+    /// Who made task `id`, as shared records keep it (scale out, issue 19).
+    pub(crate) fn fingerprint_of(&self, id: &str) -> Option<String> {
+        let owners = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        owners
+            .by_task
+            .get(id)
+            .map(|(p, _)| crate::store::fingerprint(p))
+    }
+
     /// Refuses a task request (`params` with `taskId`) from anyone but the task's maker, with
     /// the error an unknown task gets.
     pub(crate) fn check(

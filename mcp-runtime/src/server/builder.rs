@@ -64,6 +64,8 @@ pub struct Server {
     // ---- Production (issue 20)
     /// Checks `/readyz` runs; lent to the HTTP options.
     pub(crate) readiness: crate::transport::http::Readiness,
+    // ---- Scale out (issue 19)
+    shared_state: Option<Arc<dyn crate::store::SharedState>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -136,6 +138,7 @@ impl Server {
             stack: crate::middleware::Stack::default(),
             // ---- Production (issue 20)
             readiness: Default::default(),
+            shared_state: None,
         }
     }
 
@@ -374,6 +377,16 @@ impl Server {
     ) -> Server {
         self.per_request.state_key = key.as_ref().into();
         self.per_request.state_max_age = max_age;
+        self.per_request.state_key_set = true;
+        self
+    }
+
+    /// Shares sessions, SSE replay, notifications and the `requestState` key with other
+    /// replicas of this server through `state` (a `RedisState` with the `redis` feature, or
+    /// `--redis-url`; a [`MemoryState`](crate::store::MemoryState) shared by servers in one
+    /// process). Serving over HTTP uses it; see `docs/scale-out.md`.
+    pub fn shared_state(mut self, state: Arc<dyn crate::store::SharedState>) -> Server {
+        self.shared_state = Some(state);
         self
     }
 
@@ -637,6 +650,14 @@ impl Server {
             structured_text: self.structured_text,
             // Middleware and observability.
             stack: self.stack.start(),
+            shared: match self.shared_state {
+                Some(s) => std::sync::OnceLock::from(s),
+                None => std::sync::OnceLock::new(),
+            },
+            shared_state_key: std::sync::OnceLock::new(),
+            fan_out: std::sync::OnceLock::new(),
+            replicate: std::sync::OnceLock::new(),
+            local_values: std::sync::OnceLock::new(),
         });
         self.handle.attach(&core);
         #[cfg(feature = "skills")]

@@ -14,6 +14,11 @@ use crate::server::per_request::tasks::TaskSupport;
 use crate::server::registration::{Catalog, PromptEntry, ResourceEntry, ToolEntry};
 use crate::server::{handlers::state, per_request, per_request::tasks};
 
+/// Tells the other replicas of a notification for every session (method, URI).
+pub(crate) type FanOut = Box<dyn Fn(&str, Option<&str>) + Send + Sync>;
+/// Tells the other replicas of a catalog change (operation, name).
+pub(crate) type Replicate = Box<dyn Fn(&str, &str) + Send + Sync>;
+
 /// A built server, shared by every connection.
 pub(crate) struct ServerCore {
     pub(crate) info: Implementation,
@@ -55,9 +60,30 @@ pub(crate) struct ServerCore {
     // Middleware and observability.
     /// The middleware and built-in policies around handlers.
     pub(crate) stack: crate::middleware::Running,
+    // ---- Scale out (issue 19)
+    /// What replicas share (`Server::shared_state`, `--redis-url`); none: this process only.
+    pub(crate) shared: std::sync::OnceLock<Arc<dyn crate::store::SharedState>>,
+    /// The `requestState` key every replica uses, from the shared state (when the builder
+    /// was given none of its own).
+    pub(crate) shared_state_key: std::sync::OnceLock<Arc<[u8]>>,
+    /// Tells the other replicas of a notification for every session (`list_changed`,
+    /// `resources/updated`).
+    pub(crate) fan_out: std::sync::OnceLock<FanOut>,
+    /// Tells the other replicas of a change to what is served (`ServerHandle::disable_tool`
+    /// and the like: an operation and a name).
+    pub(crate) replicate: std::sync::OnceLock<Replicate>,
+    /// `ctx.session_state()` of a server without shared state: this process's memory.
+    pub(crate) local_values: std::sync::OnceLock<Arc<crate::store::MemoryState>>,
 }
 
 impl ServerCore {
+    /// The key that seals `requestState`: the replicas' shared one, or this server's.
+    pub(crate) fn state_key(&self) -> &Arc<[u8]> {
+        self.shared_state_key
+            .get()
+            .unwrap_or(&self.per_request.state_key)
+    }
+
     /// Fails, naming the item and the type, when the item takes a `State<T>` this server
     /// lacks.
     pub(crate) fn check_state(

@@ -36,6 +36,7 @@ pub use crate::protocol::{CacheHints, CacheScope, LogLevel};
 pub use context::client_requests::{
     ClientRequestError, Root, SamplingMessage, SamplingRequest, SamplingResult,
 };
+pub use context::session_state::{MAX_VALUE_BYTES, SessionState};
 pub use context::{ClientRequest, Context};
 pub use handlers::call::{
     ArgSpec, Audio, Extraction, FromContext, HandlerFuture, Image, IntoToolResult, OutputMode,

@@ -2,6 +2,8 @@
 
 pub(crate) mod client_requests;
 mod shorthands;
+// Scale out (issue 19).
+pub(crate) mod session_state;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -154,6 +156,42 @@ impl Context {
     /// and in stateless HTTP, where there is no session to name.
     pub fn session_id(&self) -> Option<&str> {
         self.inner.session.id()
+    }
+
+    /// Values kept for this session, shared by every replica of the server (see
+    /// [`SessionState`](crate::server::SessionState)); `None` where there is no session
+    /// (stdio, stateless HTTP, 2026-07-28: use [`Context::session_state_for`]).
+    pub fn session_state(&self) -> Option<crate::server::SessionState> {
+        let id = self.inner.session.session_id()?;
+        Some(crate::server::SessionState::new(
+            self.shared_values(),
+            id.to_string(),
+        ))
+    }
+
+    /// Values kept for a `handle` the client chose (under 2026-07-28, where requests have no
+    /// session), of this caller only: another principal's same handle is another scope.
+    /// `None` for an empty handle or one over 128 bytes.
+    pub fn session_state_for(&self, handle: &str) -> Option<crate::server::SessionState> {
+        let scope = crate::server::SessionState::handle_scope(
+            &self.inner.session.caller().principal,
+            handle,
+        )?;
+        Some(crate::server::SessionState::new(
+            self.shared_values(),
+            scope,
+        ))
+    }
+
+    fn shared_values(&self) -> std::sync::Arc<dyn crate::store::SharedState> {
+        let core = &self.inner.session.core;
+        match core.shared.get() {
+            Some(s) => std::sync::Arc::clone(s),
+            None => std::sync::Arc::clone(
+                core.local_values
+                    .get_or_init(|| std::sync::Arc::new(crate::store::MemoryState::new())),
+            ) as std::sync::Arc<dyn crate::store::SharedState>,
+        }
     }
 
     /// Answers the client with a task now, when this call may become one, and goes on in

@@ -117,6 +117,35 @@ impl Session {
                     return Err(tasks::missing_extension(&format!("`{method}`")));
                 }
                 core.task_owners.check(params, &self.caller().principal)?;
+                // Scale out: a task this replica does not hold may be another's.
+                if core.tasks.remote.shared()
+                    && let Some(remote) = remote_task(params)
+                    && !core.tasks.holds(&remote.0)
+                {
+                    let (core, wire, caller) =
+                        (Arc::clone(core), stamped(None), self.caller().principal);
+                    let method = method.to_string();
+                    return Ok(Reply::Later(
+                        id.clone(),
+                        Box::pin(async move {
+                            let (task, responses) = remote;
+                            let served = core
+                                .tasks
+                                .remote
+                                .serve(&method, &task, responses, &caller)
+                                .await
+                                .unwrap_or_else(|| {
+                                    Err(ErrorObject::invalid_params(format!(
+                                        "Invalid params: no task `{task}`; it never existed or has expired"
+                                    )))
+                                });
+                            match served {
+                                Ok(result) => wire.result(&id, &result),
+                                Err(e) => Encoded::error(Some(&id), &e),
+                            }
+                        }),
+                    ));
+                }
                 let result = core.tasks.serve(method, params, self.owner())?;
                 return Ok(Reply::Now(stamped(None).result(&id, &result)));
             }
@@ -203,7 +232,7 @@ impl Session {
             .map_err(invalid)?;
         let mut answers = match &state {
             Some(state) => open(
-                &config.state_key,
+                self.core.state_key(),
                 config.state_max_age,
                 state,
                 &retry.method,
@@ -265,4 +294,17 @@ impl Session {
         }
         session
     }
+}
+
+/// The `taskId` and `inputResponses` of a task request (scale out, issue 19).
+fn remote_task(params: Option<&RawValue>) -> Option<(String, Option<Value>)> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Params {
+        task_id: String,
+        #[serde(default)]
+        input_responses: Option<Value>,
+    }
+    let p: Params = serde_json::from_str(params?.get()).ok()?;
+    Some((p.task_id, p.input_responses))
 }

@@ -18,6 +18,8 @@ pub(crate) mod listen;
 pub(crate) mod rounds;
 pub(crate) mod seal;
 pub(crate) mod tasks;
+// Scale out (issue 19).
+pub(crate) mod remote_tasks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,6 +36,9 @@ pub(crate) struct PerRequestConfig {
     pub(crate) resources: HashMap<String, CacheHints>,
     pub(crate) state_key: Arc<[u8]>,
     pub(crate) state_max_age: Duration,
+    // ---- Scale out (issue 19)
+    /// The key was given (`Server::request_state_key`): replicas do not replace it.
+    pub(crate) state_key_set: bool,
 }
 
 impl Default for PerRequestConfig {
@@ -45,6 +50,7 @@ impl Default for PerRequestConfig {
             resources: HashMap::new(),
             state_key: Arc::new(key),
             state_max_age: Duration::from_secs(600),
+            state_key_set: false,
         }
     }
 }

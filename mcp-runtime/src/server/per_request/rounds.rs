@@ -222,7 +222,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
     let request_state = match retry
         .map(|r| {
             seal(
-                &core.per_request.state_key,
+                core.state_key(),
                 &r.method,
                 &r.target,
                 &r.arguments,

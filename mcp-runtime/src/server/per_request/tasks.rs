@@ -169,6 +169,15 @@ impl Task {
         m
     }
 
+    /// Publishes the task to the other replicas as it is now.
+    pub(crate) fn refresh(&self, core: &crate::server::ServerCore) {
+        let detailed = self.detailed();
+        let maker = core.task_owners.fingerprint_of(&self.id);
+        core.tasks
+            .remote
+            .publish(&self.id, &detailed, self.ttl, maker);
+    }
+
     /// The `DetailedTask` of `tasks/get` and `notifications/tasks`.
     pub(crate) fn detailed(&self) -> Map<String, Value> {
         let state = self.state();
@@ -200,12 +209,27 @@ impl Task {
     /// Records a change and tells the listeners.
     fn changed(&self, mut state: std::sync::MutexGuard<'_, State>) {
         state.updated = SystemTime::now();
-        let Some(core) = self.core.upgrade().filter(|c| c.follows_task(&self.id)) else {
+        let Some(core) = self.core.upgrade() else {
             return;
         };
+        let follows = core.follows_task(&self.id);
+        // Scale out: the other replicas hear of every change of a task any of them may be
+        // asked about (those of no session).
+        let shared = self.owner.is_none() && core.tasks.remote.shared();
+        if !follows && !shared {
+            return;
+        }
         let detailed = self.detailed_locked(&state);
         drop(state);
-        core.offer_task(&self.id, detailed);
+        if shared {
+            let maker = core.task_owners.fingerprint_of(&self.id);
+            core.tasks
+                .remote
+                .publish(&self.id, &detailed, self.ttl, maker);
+        }
+        if follows {
+            core.offer_task(&self.id, detailed);
+        }
     }
 
     /// The background run of the handler, to stop on cancellation.
@@ -373,6 +397,9 @@ impl Task {
 pub(crate) struct TaskStore {
     tasks: Mutex<HashMap<Arc<str>, Arc<Task>>>,
     config: TaskConfig,
+    // ---- Scale out (issue 19)
+    /// The tasks of the other replicas.
+    pub(crate) remote: super::remote_tasks::RemoteTasks,
 }
 
 impl TaskStore {
@@ -380,6 +407,7 @@ impl TaskStore {
         TaskStore {
             tasks: Mutex::new(HashMap::new()),
             config,
+            remote: Default::default(),
         }
     }
 
@@ -432,6 +460,10 @@ impl TaskStore {
         });
         map.insert(Arc::clone(&task.id), Arc::clone(&task));
         drop(map);
+        // Scale out: the other replicas know of it before its id is out.
+        if owner.is_none() && self.remote.shared() {
+            task.refresh(core);
+        }
         // Expired tasks still running stop now.
         for t in expired {
             t.cancel();
@@ -502,6 +534,24 @@ impl TaskStore {
                 Ok(Map::new())
             }
             _ => Err(ErrorObject::method_not_found(method)),
+        }
+    }
+
+    /// Whether this replica holds task `id` (scale out: otherwise another may).
+    pub(crate) fn holds(&self, id: &str) -> bool {
+        self.map().contains_key(id)
+    }
+
+    /// What another replica asks of a task this one runs.
+    pub(crate) fn apply_remote(&self, id: &str, responses: Option<&Value>) {
+        let Ok(task) = self.get(id, None) else { return };
+        match responses {
+            Some(Value::Object(responses)) => {
+                if let Err(e) = task.update(responses) {
+                    tracing::debug!(error = %e.message, "a tasks/update from another replica was refused");
+                }
+            }
+            _ => task.cancel(),
         }
     }
 

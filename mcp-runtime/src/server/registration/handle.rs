@@ -77,17 +77,17 @@ impl ServerHandle {
 
     /// Removes a tool; whether there was one.
     pub fn remove_tool(&self, name: &str) -> bool {
-        self.change(|c| c.tools.remove(name), TOOLS)
+        self.change("remove_tool", name, TOOLS)
     }
 
     /// Enables a disabled tool; whether that changed anything.
     pub fn enable_tool(&self, name: &str) -> bool {
-        self.change(|c| c.tools.set_enabled(name, true), TOOLS)
+        self.change("enable_tool", name, TOOLS)
     }
 
     /// Disables a tool: it is no longer listed, and calls to it fail as for an unknown tool.
     pub fn disable_tool(&self, name: &str) -> bool {
-        self.change(|c| c.tools.set_enabled(name, false), TOOLS)
+        self.change("disable_tool", name, TOOLS)
     }
 
     /// Adds a resource or resource template. Fails when the URI is taken or not a valid
@@ -106,26 +106,17 @@ impl ServerHandle {
 
     /// Removes a resource or template by its URI or URI template; whether there was one.
     pub fn remove_resource(&self, uri: &str) -> bool {
-        self.change(
-            |c| c.resources.remove(uri) | c.templates.remove(uri),
-            RESOURCES,
-        )
+        self.change("remove_resource", uri, RESOURCES)
     }
 
     /// Enables a disabled resource or template; whether that changed anything.
     pub fn enable_resource(&self, uri: &str) -> bool {
-        self.change(
-            |c| c.resources.set_enabled(uri, true) | c.templates.set_enabled(uri, true),
-            RESOURCES,
-        )
+        self.change("enable_resource", uri, RESOURCES)
     }
 
     /// Disables a resource or template: it is no longer listed or read.
     pub fn disable_resource(&self, uri: &str) -> bool {
-        self.change(
-            |c| c.resources.set_enabled(uri, false) | c.templates.set_enabled(uri, false),
-            RESOURCES,
-        )
+        self.change("disable_resource", uri, RESOURCES)
     }
 
     /// Adds a prompt. Fails when the name is taken, the server lacks a `State<T>` it takes,
@@ -143,36 +134,27 @@ impl ServerHandle {
 
     /// Removes a prompt; whether there was one.
     pub fn remove_prompt(&self, name: &str) -> bool {
-        self.change(|c| c.prompts.remove(name), PROMPTS)
+        self.change("remove_prompt", name, PROMPTS)
     }
 
     /// Enables a disabled prompt; whether that changed anything.
     pub fn enable_prompt(&self, name: &str) -> bool {
-        self.change(|c| c.prompts.set_enabled(name, true), PROMPTS)
+        self.change("enable_prompt", name, PROMPTS)
     }
 
     /// Disables a prompt: it is no longer listed or served.
     pub fn disable_prompt(&self, name: &str) -> bool {
-        self.change(|c| c.prompts.set_enabled(name, false), PROMPTS)
+        self.change("disable_prompt", name, PROMPTS)
     }
 
     /// Sends `notifications/resources/updated` for `uri` to every client subscribed to it;
     /// returns how many were told.
     pub fn notify_resource_updated(&self, uri: &str) -> usize {
-        let mut params = Map::new();
-        params.insert("uri".into(), Value::String(uri.to_string()));
-        let Ok(bytes) = encode_request(None, "notifications/resources/updated", Some(&params))
-        else {
-            return 0;
-        };
         let mut told = 0;
         for core in self.cores() {
-            core.offer_listeners("notifications/resources/updated", Some(uri));
-            for session in core.sessions() {
-                if session.is_subscribed(uri) {
-                    session.send(bytes.clone());
-                    told += 1;
-                }
+            told += resource_updated_here(&core, uri);
+            if let Some(fan_out) = core.fan_out.get() {
+                fan_out(UPDATED, Some(uri));
             }
         }
         told
@@ -195,12 +177,16 @@ impl ServerHandle {
         Ok(())
     }
 
-    fn change(&self, f: impl Fn(&ServerCore) -> bool, method: &str) -> bool {
+    fn change(&self, op: &str, name: &str, method: &str) -> bool {
         let mut changed = false;
         for core in self.cores() {
-            if f(&core) {
+            if apply_catalog_change(&core, op, name) {
                 changed = true;
                 broadcast(&core, method);
+                // Scale out: the other replicas make the same change.
+                if let Some(replicate) = core.replicate.get() {
+                    replicate(op, name);
+                }
             }
         }
         changed
@@ -211,8 +197,74 @@ const TOOLS: &str = "notifications/tools/list_changed";
 pub(crate) const RESOURCES: &str = "notifications/resources/list_changed";
 const PROMPTS: &str = "notifications/prompts/list_changed";
 
-/// Tells every client of `core` that completed the handshake that a list changed.
+const UPDATED: &str = "notifications/resources/updated";
+
+/// Enables, disables or removes a tool, resource (or template) or prompt by name, without
+/// telling anyone; whether that changed anything. A replica applies the changes another made
+/// through this (their `list_changed` comes separately).
+pub(crate) fn apply_catalog_change(core: &ServerCore, op: &str, name: &str) -> bool {
+    match op {
+        "remove_tool" => core.tools.remove(name),
+        "enable_tool" => core.tools.set_enabled(name, true),
+        "disable_tool" => core.tools.set_enabled(name, false),
+        "remove_resource" => core.resources.remove(name) | core.templates.remove(name),
+        "enable_resource" => {
+            core.resources.set_enabled(name, true) | core.templates.set_enabled(name, true)
+        }
+        "disable_resource" => {
+            core.resources.set_enabled(name, false) | core.templates.set_enabled(name, false)
+        }
+        "remove_prompt" => core.prompts.remove(name),
+        "enable_prompt" => core.prompts.set_enabled(name, true),
+        "disable_prompt" => core.prompts.set_enabled(name, false),
+        _ => false,
+    }
+}
+
+/// Sends `notifications/resources/updated` for `uri` to the clients of this process
+/// subscribed to it; returns how many were told.
+pub(crate) fn resource_updated_here(core: &ServerCore, uri: &str) -> usize {
+    let mut params = Map::new();
+    params.insert("uri".into(), Value::String(uri.to_string()));
+    let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
+        return 0;
+    };
+    core.offer_listeners(UPDATED, Some(uri));
+    let mut told = 0;
+    for session in core.sessions() {
+        if session.is_subscribed(uri) {
+            session.send(bytes.clone());
+            told += 1;
+        }
+    }
+    told
+}
+
+/// A notification another replica fanned out, delivered to this process's clients.
+pub(crate) fn deliver_fanned_out(core: &ServerCore, method: &str, uri: Option<&str>) {
+    match (method, uri) {
+        (UPDATED, Some(uri)) => {
+            resource_updated_here(core, uri);
+        }
+        (TOOLS | RESOURCES | PROMPTS, None) => broadcast_here(core, method),
+        _ => tracing::debug!(
+            method = ?crate::escape::Escaped(method),
+            "a notification from another replica ignored"
+        ),
+    }
+}
+
+/// Tells every client of `core` that completed the handshake that a list changed, on every
+/// replica.
 pub(crate) fn broadcast(core: &ServerCore, method: &str) {
+    broadcast_here(core, method);
+    if let Some(fan_out) = core.fan_out.get() {
+        fan_out(method, None);
+    }
+}
+
+/// [`broadcast`] to this process's clients only.
+fn broadcast_here(core: &ServerCore, method: &str) {
     let Ok(bytes) = encode_request::<()>(None, method, None) else {
         return;
     };

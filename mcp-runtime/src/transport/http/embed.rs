@@ -62,12 +62,17 @@ pub struct McpService {
 /// teardowns.
 struct Running {
     reaper: tokio::task::JoinHandle<()>,
+    /// The listener of the bus between replicas (with a shared store).
+    bus: Option<tokio::task::JoinHandle<()>>,
     teardown: std::sync::Mutex<Option<crate::server::Teardown>>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.reaper.abort();
+        if let Some(bus) = &self.bus {
+            bus.abort();
+        }
     }
 }
 
@@ -107,7 +112,15 @@ impl McpService {
                 return Err(e);
             }
         };
-        let sessions = SessionStore::new(&options);
+        // Replicas share state through the store of `redis_url` / `Server::shared_state`.
+        let scale = match super::scale::Scale::attach(&core, &options).await {
+            Ok(scale) => scale,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        let sessions = SessionStore::new(&options).with_scale(scale.clone());
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             core,
@@ -124,12 +137,18 @@ impl McpService {
             legacy: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
+            scale,
         });
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
+        let bus = shared
+            .scale
+            .clone()
+            .map(|scale| tokio::spawn(super::scale::listen(Arc::clone(&shared), scale)));
         Ok(McpService {
             shared,
             running: Arc::new(Running {
                 reaper,
+                bus,
                 teardown: std::sync::Mutex::new(Some(teardown)),
             }),
         })
@@ -167,6 +186,9 @@ impl McpService {
     pub async fn shutdown(&self) {
         self.drain(self.shared.options.shutdown_timeout).await;
         self.running.reaper.abort();
+        if let Some(bus) = &self.running.bus {
+            bus.abort();
+        }
         for session in self.shared.sessions.all() {
             session.session.drain(Duration::ZERO).await;
         }

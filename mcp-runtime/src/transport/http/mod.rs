@@ -45,6 +45,9 @@ pub(crate) mod server;
 mod service;
 #[cfg(feature = "http-server")]
 mod sessions;
+// Scale out (issue 19).
+#[cfg(feature = "http-server")]
+mod scale;
 #[cfg(feature = "http-server")]
 mod sse;
 #[cfg(feature = "tls")]

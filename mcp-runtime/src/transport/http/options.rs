@@ -136,6 +136,11 @@ pub struct HttpOptions {
     /// `GET /sse` and `POST /messages?session_id=…`, for clients that speak nothing newer.
     /// Off by default.
     pub legacy_sse: bool,
+    // ---- Scale out (issue 19)
+    /// Share sessions, SSE replay, notifications and the `requestState` key with the other
+    /// replicas through the Redis server at this URL (`redis://[:password@]host:port[/db]`;
+    /// `--redis-url`, `MCP_REDIS_URL`). Needs the `redis` feature. See `docs/scale-out.md`.
+    pub redis_url: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -175,6 +180,7 @@ impl Default for HttpOptions {
             tls_cert: None,
             tls_key: None,
             legacy_sse: false,
+            redis_url: None,
         }
     }
 }
@@ -222,6 +228,8 @@ impl fmt::Debug for HttpOptions {
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("legacy_sse", &self.legacy_sse)
+            // The URL may carry a password.
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

@@ -50,6 +50,20 @@ pub(crate) struct Shared {
     pub(crate) tls: Option<super::tls::Tls>,
     /// The sessions of the 2024-11-05 HTTP+SSE transport (`--legacy-sse`).
     pub(crate) legacy: Arc<super::legacy_sse::LegacySessions>,
+    // ---- Scale out (issue 19)
+    /// What this replica shares with the others (none: it is the only one).
+    pub(crate) scale: Option<Arc<super::scale::Scale>>,
+}
+
+impl Shared {
+    /// Whether the shared state this replica depends on answers (always, for a replica
+    /// alone): what a readiness probe reports.
+    pub(crate) async fn store_healthy(&self) -> bool {
+        match &self.scale {
+            Some(scale) => scale.state.healthy().await,
+            None => true,
+        }
+    }
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -147,7 +161,14 @@ impl HttpServer {
                 what: "serving HTTPS (`--tls-cert`, `--tls-key`)",
             });
         }
-        let sessions = SessionStore::new(&options);
+        let scale = match super::scale::Scale::attach(&core, &options).await {
+            Ok(scale) => scale,
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
+        let sessions = SessionStore::new(&options).with_scale(scale.clone());
         let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
         let nofile = limits::raise_nofile_limit();
         let (max, per_address) = limits::resolve(&options, nofile);
@@ -168,6 +189,7 @@ impl HttpServer {
                 legacy: Default::default(),
                 #[cfg(feature = "tls")]
                 tls,
+                scale,
             }),
             teardown,
             metrics,
@@ -235,6 +257,10 @@ impl HttpServer {
         );
         let (stop_tx, stop_rx) = watch::channel(false);
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
+        let bus = shared
+            .scale
+            .clone()
+            .map(|scale| tokio::spawn(super::scale::listen(Arc::clone(&shared), scale)));
         let mut connections = JoinSet::new();
         let mut backoff = AcceptBackoff::new();
         tokio::pin!(shutdown);
@@ -301,6 +327,9 @@ impl HttpServer {
         tracing::info!("shutting down");
         drop(listener);
         reaper.abort();
+        if let Some(bus) = bus {
+            bus.abort();
+        }
         let _ = stop_tx.send(true);
         let deadline = deadline.saturating_sub(drain_started.elapsed());
         let finish = async {

@@ -41,6 +41,9 @@ pub(crate) struct SessionStore {
     by_address: Mutex<HashMap<IpAddr, usize>>,
     max_per_address: usize,
     unused_timeout: Duration,
+    // ---- Scale out (issue 19)
+    /// What this replica shares with the others, when it has replicas.
+    scale: Option<Arc<super::scale::Scale>>,
 }
 
 /// Bytes of events kept for replay: per stream and per session.
@@ -67,7 +70,14 @@ impl SessionStore {
                 .max_sessions_per_address
                 .unwrap_or((options.max_sessions / 10).max(options.max_sessions.min(100))),
             unused_timeout: options.unused_session_timeout,
+            scale: None,
         }
+    }
+
+    /// Shares sessions and their events with other replicas.
+    pub(crate) fn with_scale(mut self, scale: Option<Arc<super::scale::Scale>>) -> SessionStore {
+        self.scale = scale;
+        self
     }
 
     fn addresses(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
@@ -109,8 +119,18 @@ impl SessionStore {
         peer: Option<IpAddr>,
         principal: crate::Principal,
     ) -> Arc<HttpSession> {
+        self.create_with_id(core, peer, principal, crate::protocol::random_id().into())
+    }
+
+    /// [`SessionStore::create`] under a given id (a session another replica started).
+    pub(crate) fn create_with_id(
+        &self,
+        core: Arc<ServerCore>,
+        peer: Option<IpAddr>,
+        principal: crate::Principal,
+        id: Arc<str>,
+    ) -> Arc<HttpSession> {
         let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
-        let id: Arc<str> = crate::protocol::random_id().into();
         let session = Session::new_for(core, out, principal);
         session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
@@ -119,12 +139,14 @@ impl SessionStore {
             last_seen: AtomicU64::new(self.now()),
             streams: Mutex::new(Streams {
                 map: HashMap::from([(LISTEN_STREAM, Stream::default())]),
+                last: self.scale.as_ref().map_or(0, |s| s.stream_base),
                 ..Streams::default()
             }),
             replay: self.replay,
             replay_bytes: self.replay_bytes,
             peer,
             used_again: AtomicBool::new(false),
+            mirror: self.scale.clone(),
         });
         // What the session says outside any request goes to its GET stream, buffered for
         // replay while no GET is open. The task ends with the session.
@@ -168,6 +190,40 @@ impl SessionStore {
         session.last_seen.store(self.now(), Ordering::Relaxed);
         session.used_again.store(true, Ordering::Relaxed);
         Some(session)
+    }
+
+    /// The session with this id, if this replica holds it (not marked as used).
+    pub(crate) fn peek(&self, id: &str) -> Option<Arc<HttpSession>> {
+        self.read().get(id).cloned()
+    }
+
+    /// Registers a session rebuilt from its shared record, unless a concurrent request
+    /// registered it first (that one is kept and returned). Past the cap it serves its
+    /// request unregistered.
+    pub(crate) fn adopt(&self, session: Arc<HttpSession>) -> Arc<HttpSession> {
+        if let Some(existing) = self.read().get(&session.id) {
+            return Arc::clone(existing);
+        }
+        {
+            let map = self.read();
+            if map.len() >= self.max {
+                tracing::warn!(
+                    "sessions are at the cap: one from another replica is served unregistered"
+                );
+                return session;
+            }
+        }
+        let mut map = self.write();
+        if let Some(existing) = map.get(&session.id) {
+            return Arc::clone(existing);
+        }
+        if let Some(ip) = session.peer {
+            *self.addresses().entry(ip).or_insert(0) += 1;
+        }
+        session.last_seen.store(self.now(), Ordering::Relaxed);
+        session.used_again.store(true, Ordering::Relaxed);
+        map.insert(Arc::clone(&session.id), Arc::clone(&session));
+        session
     }
 
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<HttpSession>> {
@@ -267,6 +323,9 @@ pub(crate) struct HttpSession {
     peer: Option<IpAddr>,
     /// A request came after `initialize`.
     used_again: AtomicBool,
+    // ---- Scale out (issue 19)
+    /// Where its events are shared with other replicas.
+    mirror: Option<Arc<super::scale::Scale>>,
 }
 
 #[derive(Default)]
@@ -447,6 +506,9 @@ impl HttpSession {
             }
         }
         stream.bytes += event.len();
+        if let Some(scale) = &self.mirror {
+            scale.mirror(&self.id, number, seq, &event);
+        }
         stream.events.push_back((seq, event.clone()));
         let delivered = stream
             .live
@@ -476,6 +538,14 @@ impl HttpSession {
         };
         stream.finished = true;
         stream.live = None;
+        if let Some(scale) = &self.mirror {
+            scale.mirror(
+                &self.id,
+                number,
+                super::scale::FINISHED_MARKER,
+                &Bytes::new(),
+            );
+        }
         streams.finished.push_back(number);
         while streams.finished.len() > FINISHED_KEPT {
             if let Some(old) = streams.finished.pop_front()
@@ -483,6 +553,21 @@ impl HttpSession {
             {
                 streams.bytes -= s.bytes;
             }
+        }
+    }
+
+    /// Tells the shared event log which request stream `number` answers (its marker event,
+    /// sequence 0), so that another replica can report it lost if this one dies.
+    pub(crate) fn announce(&self, number: u64, request: &crate::protocol::RequestId) {
+        if let Some(scale) = &self.mirror
+            && let Ok(id) = serde_json::to_vec(request)
+        {
+            scale.mirror(
+                &self.id,
+                number,
+                super::scale::REQUEST_MARKER,
+                &Bytes::from(id),
+            );
         }
     }
 

@@ -237,7 +237,7 @@ async fn route<B: RequestBody>(
     }
     match parts.method {
         Method::POST => post(shared, &caller, body, log).await,
-        Method::GET => get(shared, &caller, log),
+        Method::GET => get(shared, &caller, log).await,
         Method::DELETE => delete(shared, &caller, log).await,
         _ => method_not_allowed(shared),
     }
@@ -254,7 +254,7 @@ fn headers_of(caller: &Caller) -> &HeaderMap {
 
 /// GET: opens the session's stream for messages the server starts, or resumes a stream after
 /// `Last-Event-ID`.
-fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
+async fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
     let headers = headers_of(caller);
     if shared.options.stateless {
         return method_not_allowed(shared);
@@ -266,7 +266,7 @@ fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
             "Not Acceptable: the client must accept text/event-stream",
         );
     }
-    let http = match session_of(shared, caller) {
+    let http = match session_of(shared, caller).await {
         Ok(http) => http,
         Err(problem) => return problem.respond(None),
     };
@@ -274,12 +274,38 @@ fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
     let (live, events) = mpsc::unbounded_channel();
     match headers.get(LAST_EVENT_ID) {
         Some(last) => {
-            let resumed = last
-                .to_str()
-                .ok()
-                .and_then(parse_event_id)
+            let named = last.to_str().ok().and_then(parse_event_id);
+            let mut resumed = named
                 .ok_or(())
-                .and_then(|(stream, seq)| http.resume(stream, seq, live).map_err(|_| ()));
+                .and_then(|(stream, seq)| http.resume(stream, seq, live.clone()).map_err(|_| ()));
+            // A stream of another replica: replayed from the shared event log.
+            if resumed.is_err()
+                && let (Some(scale), Some((stream, seq))) = (&shared.scale, named)
+            {
+                match scale.events(&http.id, stream, seq).await {
+                    Err(e) => return Problem::store_down(&e).respond(None),
+                    // The GET stream: what was missed, then this replica's own.
+                    Ok(stored) if stream == 0 => {
+                        resumed = Ok(());
+                        for (_, event) in stored.unwrap_or_default() {
+                            let _ = live.send(event);
+                        }
+                        let _ = http.listen(live, shared.options.sse_retry);
+                    }
+                    // A POST stream of another replica: followed in the shared log.
+                    Ok(Some(_)) => {
+                        resumed = Ok(());
+                        scale.follow(
+                            Arc::clone(&http.id),
+                            stream,
+                            seq,
+                            live,
+                            shared.options.request_timeout,
+                        );
+                    }
+                    Ok(None) => {}
+                }
+            }
             if resumed.is_err() {
                 return http_error(
                     StatusCode::BAD_REQUEST,
@@ -314,11 +340,16 @@ async fn delete(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRes
     if shared.options.stateless {
         return method_not_allowed(shared);
     }
-    let http = match session_of(shared, caller) {
+    let http = match session_of(shared, caller).await {
         Ok(http) => http,
         Err(problem) => return problem.respond(None),
     };
     log.session = Some(Arc::clone(&http));
+    if let Some(scale) = &shared.scale
+        && let Err(e) = scale.end(&http.id).await
+    {
+        return Problem::store_down(&e).respond(None);
+    }
     if shared.sessions.remove(&http.id).is_some() {
         http.close().await;
         tracing::debug!(session = http.short_id(), "session ended by the client");
@@ -327,7 +358,7 @@ async fn delete(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRes
 }
 
 /// The session a GET or DELETE names, with its `MCP-Protocol-Version` checked.
-fn session_of(shared: &Arc<Shared>, caller: &Caller) -> Result<Arc<HttpSession>, Problem> {
+async fn session_of(shared: &Arc<Shared>, caller: &Caller) -> Result<Arc<HttpSession>, Problem> {
     let headers = headers_of(caller);
     let version = header_version(headers)?;
     let Some(session_id) = headers.get(SESSION_ID) else {
@@ -335,27 +366,56 @@ fn session_of(shared: &Arc<Shared>, caller: &Caller) -> Result<Arc<HttpSession>,
             "Bad Request: the Mcp-Session-Id header is required",
         ));
     };
-    let http = lookup(shared, session_id, caller).ok_or_else(Problem::session_not_found)?;
+    let http = lookup(shared, session_id, caller)
+        .await?
+        .ok_or_else(Problem::session_not_found)?;
     check_version(&http, version)?;
     Ok(http)
 }
 
 /// The session `session_id` names, if `caller` opened it: to anyone else presenting its id,
 /// it does not exist (404).
-fn lookup(shared: &Shared, session_id: &HeaderValue, caller: &Caller) -> Option<Arc<HttpSession>> {
-    let http = session_id
-        .to_str()
-        .ok()
-        .and_then(|id| shared.sessions.get(id))?;
+///
+/// A session this replica does not hold is looked up in the shared state, when there is one
+/// (503 when that is unreachable).
+async fn lookup(
+    shared: &Shared,
+    session_id: &HeaderValue,
+    caller: &Caller,
+) -> Result<Option<Arc<HttpSession>>, Problem> {
+    let Ok(id) = session_id.to_str() else {
+        return Ok(None);
+    };
+    let http = match (shared.sessions.get(id), &shared.scale) {
+        (Some(http), Some(scale)) => {
+            if !scale.still_exists(&http).await {
+                // Ended (DELETE) or expired on another replica.
+                if let Some(gone) = shared.sessions.remove(id) {
+                    gone.close().await;
+                }
+                return Ok(None);
+            }
+            http
+        }
+        (Some(http), None) => http,
+        (None, None) => return Ok(None),
+        (None, Some(scale)) => {
+            let peer = caller.http.as_ref().and_then(|h| h.peer);
+            return scale
+                .restore(shared, id, &caller.principal, peer)
+                .await
+                .map_err(|e| Problem::store_down(&e));
+        }
+    };
     if !http.session.principal().same_caller(&caller.principal) {
         tracing::warn!(
             session = http.short_id(),
             caller = ?caller.principal.subject(),
             "a session id was presented by a caller other than the one that opened it"
         );
-        return None;
+        return Ok(None);
     }
-    Some(http)
+    Ok(Some(http))
 }
 
 /// The `MCP-Protocol-Version` header: absent, or a revision this server speaks (400 otherwise).

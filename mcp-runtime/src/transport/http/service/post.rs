@@ -161,15 +161,26 @@ pub(super) async fn post<B: RequestBody>(
             "Bad Request: the Mcp-Session-Id header is required; send `initialize` first to get a session",
         );
     };
-    let Some(http) = lookup(shared, session_id, caller) else {
-        return Problem::session_not_found().respond(id.as_ref());
+    let http = match lookup(shared, session_id, caller).await {
+        Ok(Some(http)) => http,
+        Ok(None) => return Problem::session_not_found().respond(id.as_ref()),
+        Err(problem) => return problem.respond(id.as_ref()),
     };
     log.session = Some(Arc::clone(&http));
     if let Err(problem) = check_version(&http, version) {
         return problem.respond(id.as_ref());
     }
     let session = Arc::clone(&http.session);
-    answer(
+    // Scale out: what the other replicas must hear of, and whether the record changes.
+    let changes_record = match &shared.scale {
+        Some(scale) => {
+            scale.forward(&http, &message, text);
+            matches!(&message, Incoming::Request { method, .. }
+                if matches!(&**method, "logging/setLevel" | "resources/subscribe" | "resources/unsubscribe"))
+        }
+        None => false,
+    };
+    let response = answer(
         shared,
         caller,
         Some(&http),
@@ -178,7 +189,14 @@ pub(super) async fn post<B: RequestBody>(
         mode,
         log,
     )
-    .await
+    .await;
+    if changes_record
+        && let Some(scale) = &shared.scale
+        && let Err(e) = scale.changed(&http).await
+    {
+        return Problem::store_down(&e).respond(id.as_ref());
+    }
+    response
 }
 
 /// Notes the message in the log; returns its id and whether it is `initialize`.
@@ -265,6 +283,12 @@ pub(super) async fn initialize(
     let session_id = HeaderValue::from_str(&http.id).expect("session ids are visible ASCII");
     if shared.sessions.insert(Arc::clone(&http)).is_err() {
         return too_many_sessions(id.as_ref());
+    }
+    if let Some(scale) = &shared.scale
+        && let Err(e) = scale.save(&http).await
+    {
+        shared.sessions.remove(&http.id);
+        return Problem::store_down(&e).respond(id.as_ref());
     }
     tracing::debug!(session = http.short_id(), "session started");
     log.session = Some(http);

@@ -23,6 +23,16 @@ impl Problem {
         }
     }
 
+    /// The shared state of the replicas is unreachable (scale out, issue 19).
+    pub(super) fn store_down(error: &crate::store::StoreError) -> Problem {
+        tracing::warn!(error = %error, "a request needed the shared state, which failed");
+        Problem {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "Service Unavailable: the shared session store is unreachable; retry shortly"
+                .into(),
+        }
+    }
+
     pub(super) fn respond(self, id: Option<&RequestId>) -> HttpResponse {
         http_error(self.status, id, self.message)
     }
@@ -234,7 +244,12 @@ pub(super) async fn readiness(shared: &Shared) -> HttpResponse {
             "not ready: draining (shutting down)\n",
         );
     }
-    let failures = shared.options.readiness.failures().await;
+    let mut failures = shared.options.readiness.failures().await;
+    // The shared store of a replica (`--redis-url`): without it, sessions of other
+    // replicas cannot be served here.
+    if !shared.store_healthy().await {
+        failures.insert(0, "store: the shared store (Redis) does not answer".to_string());
+    }
     if failures.is_empty() {
         return text(StatusCode::OK, "ready\n");
     }

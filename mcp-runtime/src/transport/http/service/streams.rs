@@ -23,6 +23,9 @@ pub(super) fn stream(
     let (sink, close_after) = match http {
         Some(http) => {
             let number = http.open_stream(live, options.sse_retry);
+            if let Some(id) = &cancel {
+                http.announce(number, id);
+            }
             (
                 Sink::Session {
                     http: Arc::clone(http),

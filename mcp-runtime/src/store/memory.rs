@@ -1,0 +1,240 @@
+//! [`MemoryState`]: shared state in this process's memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::*;
+
+/// How many bus messages a subscriber may have waiting.
+pub(crate) const BUS_QUEUE: usize = 4096;
+/// The most named values (and the most session records) kept.
+const MAX_ENTRIES: usize = 100_000;
+
+/// Shared state in memory: for one process, or several servers in one process (one
+/// `Arc<MemoryState>` handed to each). Nothing survives the process. Expired entries are
+/// dropped when next read and whenever the table is written.
+#[derive(Default)]
+pub struct MemoryState {
+    inner: Mutex<Inner>,
+}
+
+/// A stream's kept events, and until when.
+type Kept = (VecDeque<(u64, Bytes)>, Instant);
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<String, (SessionRecord, Instant)>,
+    events: HashMap<(String, u64), Kept>,
+    values: HashMap<String, (Vec<u8>, Option<Instant>)>,
+    subscribers: Vec<mpsc::Sender<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for MemoryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryState").finish_non_exhaustive()
+    }
+}
+
+impl MemoryState {
+    /// An empty store.
+    pub fn new() -> MemoryState {
+        MemoryState::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn sweep(&mut self, now: Instant) {
+        self.sessions.retain(|_, (_, until)| *until > now);
+        self.events.retain(|_, (_, until)| *until > now);
+        self.values
+            .retain(|_, (_, until)| until.is_none_or(|u| u > now));
+    }
+}
+
+fn ready<'a, T: Send + 'a>(value: T) -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(Ok(value)))
+}
+
+impl SessionStore for MemoryState {
+    fn save_session<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a SessionRecord,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        inner
+            .sessions
+            .insert(id.to_string(), (record.clone(), now + ttl));
+        ready(())
+    }
+
+    fn load_session<'a>(
+        &'a self,
+        id: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, Option<SessionRecord>> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let found = match inner.sessions.get_mut(id) {
+            Some((record, until)) if *until > now => {
+                *until = now + ttl;
+                Some(record.clone())
+            }
+            _ => None,
+        };
+        ready(found)
+    }
+
+    fn touch_session<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let found = match inner.sessions.get_mut(id) {
+            Some((_, until)) if *until > now => {
+                *until = now + ttl;
+                true
+            }
+            _ => false,
+        };
+        ready(found)
+    }
+
+    fn delete_session<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool> {
+        let mut inner = self.lock();
+        let existed = inner.sessions.remove(id).is_some();
+        inner.events.retain(|(s, _), _| s != id);
+        let prefix = value_key(id, "");
+        inner.values.retain(|k, _| !k.starts_with(&prefix));
+        ready(existed)
+    }
+}
+
+impl EventLog for MemoryState {
+    fn append_event<'a>(
+        &'a self,
+        session: &'a str,
+        stream: u64,
+        seq: u64,
+        event: Bytes,
+        keep: usize,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let (events, until) = inner
+            .events
+            .entry((session.to_string(), stream))
+            .or_insert_with(|| (VecDeque::new(), now));
+        events.push_back((seq, event));
+        while events.len() > keep.max(1) {
+            events.pop_front();
+        }
+        *until = now + ttl;
+        ready(())
+    }
+
+    fn events<'a>(&'a self, session: &'a str, stream: u64) -> StoreFuture<'a, Vec<(u64, Bytes)>> {
+        let now = Instant::now();
+        let inner = self.lock();
+        let events = inner
+            .events
+            .get(&(session.to_string(), stream))
+            .filter(|(_, until)| *until > now)
+            .map(|(events, _)| events.iter().cloned().collect())
+            .unwrap_or_default();
+        ready(events)
+    }
+}
+
+impl Bus for MemoryState {
+    fn publish(&self, payload: Vec<u8>) -> StoreFuture<'_, ()> {
+        let mut inner = self.lock();
+        inner.subscribers.retain(|s| !s.is_closed());
+        for s in &inner.subscribers {
+            if s.try_send(payload.clone()).is_err() {
+                tracing::warn!("a replica's bus queue is full: a message was dropped");
+            }
+        }
+        ready(())
+    }
+
+    fn subscribe(&self) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel(BUS_QUEUE);
+        self.lock().subscribers.push(tx);
+        rx
+    }
+}
+
+impl ValueStore for MemoryState {
+    fn get_or_set<'a>(&'a self, name: &'a str, fresh: &'a [u8]) -> StoreFuture<'a, Vec<u8>> {
+        let mut inner = self.lock();
+        let value = inner
+            .values
+            .entry(name.to_string())
+            .or_insert_with(|| (fresh.to_vec(), None))
+            .0
+            .clone();
+        ready(value)
+    }
+
+    fn get_value<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let now = Instant::now();
+        let value = self
+            .lock()
+            .values
+            .get(name)
+            .filter(|(_, until)| until.is_none_or(|u| u > now))
+            .map(|(v, _)| v.clone());
+        ready(value)
+    }
+
+    fn set_value<'a>(
+        &'a self,
+        name: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        inner.sweep(now);
+        if inner.values.len() >= MAX_ENTRIES && !inner.values.contains_key(name) {
+            return Box::pin(std::future::ready(Err(StoreError::new(format!(
+                "the in-memory store holds {MAX_ENTRIES} values, its limit"
+            )))));
+        }
+        inner
+            .values
+            .insert(name.to_string(), (value.to_vec(), Some(now + ttl)));
+        ready(())
+    }
+}
+
+impl SharedState for MemoryState {
+    fn healthy(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(std::future::ready(true))
+    }
+
+    fn session_bytes<'a>(&'a self, id: &'a str) -> StoreFuture<'a, u64> {
+        let inner = self.lock();
+        let record = inner.sessions.get(id).map_or(0, |(r, _)| {
+            serde_json::to_vec(r).map_or(0, |v| v.len() as u64)
+        });
+        let events: u64 = inner
+            .events
+            .iter()
+            .filter(|((s, _), _)| s == id)
+            .flat_map(|(_, (e, _))| e.iter().map(|(_, b)| b.len() as u64))
+            .sum();
+        ready(record + events)
+    }
+}

@@ -1,0 +1,606 @@
+//! Replicas sharing state through Redis: three `everything` servers with `--redis-url`, a
+//! real `redis-server` and HAProxy (round robin, no stickiness), all on free loopback ports.
+//! Requests are sent to chosen replicas (to know where each lands) and through the balancer.
+//! Needs `redis-server` and `haproxy` (`scripts/test` installs them) and `cargo build
+//! --examples`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mcp_runtime::client::{ClientOptions, ServerRequestHandler};
+use mcp_runtime::{Client, HttpClientOptions};
+use mcp_workspace::HttpExample;
+use mcp_workspace::cluster::{Haproxy, Redis, replica};
+use serde_json::{Value, json};
+
+const REVISION: &str = "2025-11-25";
+
+struct Cluster {
+    replicas: Vec<HttpExample>,
+    redis: Redis,
+}
+
+impl Cluster {
+    fn start(n: usize) -> Cluster {
+        let redis = Redis::start();
+        let replicas = (0..n)
+            .map(|_| replica("everything", &redis.url(), &[]))
+            .collect();
+        Cluster { replicas, redis }
+    }
+
+    fn addr(&self, i: usize) -> &str {
+        self.replicas[i].addr()
+    }
+
+    fn logs(&self) -> String {
+        self.replicas
+            .iter()
+            .map(|r| r.log())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+}
+
+/// The head of a POST to `/mcp` on `addr`.
+fn head(addr: &str, session: Option<&str>, extra: &str) -> String {
+    let mut h = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: {REVISION}\r\n"
+    );
+    if let Some(s) = session {
+        h.push_str(&format!("Mcp-Session-Id: {s}\r\n"));
+    }
+    h.push_str(extra);
+    h
+}
+
+/// One exchange on a new connection: status, headers and body.
+fn exchange(addr: &str, request: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connecting");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("reading the response");
+    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let (headers, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    (code, headers.to_string(), body.to_string())
+}
+
+fn post(addr: &str, session: Option<&str>, body: &Value) -> (u16, String, String) {
+    let body = body.to_string();
+    exchange(
+        addr,
+        &format!(
+            "{}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            head(addr, session, ""),
+            body.len()
+        ),
+    )
+}
+
+/// Starts a session on `addr`; its id.
+fn initialize(addr: &str) -> String {
+    let (code, headers, body) = post(
+        addr,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": REVISION,
+            "capabilities": {"elicitation": {}},
+            "clientInfo": {"name": "scale-out-test", "version": "1"}
+        }}),
+    );
+    assert_eq!(code, 200, "{body}");
+    headers
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("mcp-session-id")
+                .then(|| value.trim().to_string())
+        })
+        .expect("a session id")
+}
+
+fn call(addr: &str, session: &str, id: u64, tool: &str, arguments: Value) -> (u16, String) {
+    let (code, _, body) = post(
+        addr,
+        Some(session),
+        &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": tool, "arguments": arguments}}),
+    );
+    (code, body)
+}
+
+/// Polls `f` until it is true or 10 seconds pass.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A request whose response is read as it comes, on a thread: each read chunk is sent on.
+struct Streaming {
+    rx: mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Streaming {
+    fn open(addr: &str, request: String) -> Streaming {
+        let mut s = TcpStream::connect(addr).expect("connecting");
+        s.write_all(request.as_bytes()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0
+                    || tx
+                        .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Streaming {
+            rx,
+            seen: String::new(),
+        }
+    }
+
+    fn post(addr: &str, session: &str, body: &Value) -> Streaming {
+        let body = body.to_string();
+        Streaming::open(
+            addr,
+            format!(
+                "{}Content-Length: {}\r\n\r\n{body}",
+                head(addr, Some(session), ""),
+                body.len()
+            ),
+        )
+    }
+
+    fn get(addr: &str, session: &str, last_event_id: Option<&str>) -> Streaming {
+        let last = last_event_id.map_or(String::new(), |l| format!("Last-Event-ID: {l}\r\n"));
+        Streaming::open(
+            addr,
+            format!(
+                "GET /mcp HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\
+                 MCP-Protocol-Version: {REVISION}\r\nMcp-Session-Id: {session}\r\n{last}\r\n"
+            ),
+        )
+    }
+
+    /// Waits until what was received contains `needle`; everything so far.
+    fn wait_for(&mut self, needle: &str) -> &str {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.seen.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(chunk) => self.seen.push_str(&chunk),
+                Err(_) => panic!("never received {needle:?}; got {:?}", self.seen),
+            }
+        }
+        &self.seen
+    }
+}
+
+/// The JSON of the first SSE `data:` line containing `needle`.
+fn data_with(text: &str, needle: &str) -> Value {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .find(|l| l.contains(needle))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no data line with {needle:?} in {text:?}"))
+}
+
+#[test]
+fn a_session_started_on_one_replica_is_served_by_the_others_and_ended_everywhere() {
+    let c = Cluster::start(3);
+    let session = initialize(c.addr(0));
+    let (code, _, _) = post(
+        c.addr(1),
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert_eq!(code, 202);
+    let (code, body) = call(c.addr(2), &session, 2, "test_simple_text", json!({}));
+    assert_eq!(code, 200, "{body}\n{}", c.logs());
+    assert!(body.contains("This is a simple text response"), "{body}");
+
+    // DELETE on one replica ends the session on all of them.
+    let (code, _, body) = exchange(
+        c.addr(1),
+        &format!(
+            "DELETE /mcp HTTP/1.1\r\nHost: {}\r\nMcp-Session-Id: {session}\r\n\
+             MCP-Protocol-Version: {REVISION}\r\nConnection: close\r\n\r\n",
+            c.addr(1)
+        ),
+    );
+    assert_eq!(code, 204, "{body}");
+    for r in [0, 2] {
+        eventually("the session ends on every replica", || {
+            call(c.addr(r), &session, 3, "test_simple_text", json!({})).0 == 404
+        });
+    }
+    // An unknown session is still a 404 (the store is asked, and knows nothing of it).
+    assert_eq!(
+        call(c.addr(0), "nonexistent", 4, "test_simple_text", json!({})).0,
+        404
+    );
+}
+
+#[test]
+fn the_log_level_set_on_one_replica_holds_on_another() {
+    let c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    let logging = |addr: &str, id: u64| {
+        let (code, body) = call(addr, &session, id, "test_tool_with_logging", json!({}));
+        assert_eq!(code, 200, "{body}");
+        body.contains("notifications/message")
+    };
+    assert!(
+        logging(c.addr(1), 2),
+        "info messages reach a client that set no level"
+    );
+    let (code, _, body) = post(
+        c.addr(0),
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "error"}}),
+    );
+    assert_eq!(code, 200, "{body}");
+    eventually("the other replica hears of the new level", || {
+        !logging(c.addr(1), 4)
+    });
+}
+
+#[test]
+fn a_request_to_the_client_is_answered_through_another_replica() {
+    let c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    let mut call = Streaming::post(
+        c.addr(0),
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "test_elicitation", "arguments": {"message": "who?"}}}),
+    );
+    let seen = call.wait_for("elicitation/create").to_string();
+    let request = data_with(&seen, "elicitation/create");
+    let (code, _, body) = post(
+        c.addr(1),
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": request["id"], "result": {
+            "action": "accept",
+            "content": {"username": "ada", "email": "ada@example.com"}
+        }}),
+    );
+    assert_eq!(code, 202, "{body}");
+    let done = call.wait_for("User response").to_string();
+    assert!(done.contains("ada"), "{done}");
+}
+
+#[test]
+fn cancellation_reaches_the_replica_running_the_call() {
+    let c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    let mut running = Streaming::post(
+        c.addr(0),
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 41, "method": "tools/call",
+                "params": {"name": "test_cancellation", "arguments": {}}}),
+    );
+    // Give the call a moment to start (if the cancellation came first it would be ignored,
+    // and the poll below would fail, not pass).
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = &mut running;
+    let (code, _, _) = post(
+        c.addr(1),
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": 41, "reason": "changed my mind"}}),
+    );
+    assert_eq!(code, 202);
+    eventually(
+        "the replica running the call records the cancellation",
+        || {
+            let (_, body) = call(c.addr(0), &session, 42, "test_cancellation_log", json!({}));
+            body.contains("41")
+        },
+    );
+}
+
+#[test]
+fn a_stream_closed_on_one_replica_resumes_on_another() {
+    let c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    let mut call = Streaming::post(
+        c.addr(0),
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                "params": {"name": "test_reconnection", "arguments": {}}}),
+    );
+    let seen = call.wait_for("\n\n").to_string();
+    // The priming event names the stream: `id: <stream>-0`.
+    let primed = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap_or_else(|| panic!("no event id in {seen:?}"))
+        .trim()
+        .to_string();
+    let mut resumed = Streaming::get(c.addr(1), &session, Some(&primed));
+    let replayed = resumed.wait_for("Reconnection test completed").to_string();
+    assert!(replayed.contains("\"id\":9"), "{replayed}");
+}
+
+#[test]
+fn list_changed_reaches_listeners_on_every_replica() {
+    let c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    let mut listening = Streaming::get(c.addr(1), &session, None);
+    listening.wait_for("HTTP/1.1 200");
+    let (code, body) = call(
+        c.addr(0),
+        &session,
+        2,
+        "test_trigger_tool_change",
+        json!({}),
+    );
+    assert_eq!(code, 200, "{body}");
+    listening.wait_for("notifications/tools/list_changed");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn text_of(result: &mcp_runtime::CallToolResult) -> String {
+    serde_json::to_value(result).unwrap()["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_client_through_a_round_robin_balancer_keeps_its_session() {
+    let c = Cluster::start(3);
+    let addrs: Vec<&str> = (0..3).map(|i| c.addr(i)).collect();
+    let lb = Haproxy::start(&addrs);
+    runtime().block_on(async {
+        let options = ClientOptions {
+            capabilities: json!({"elicitation": {}}).as_object().unwrap().clone(),
+            on_request: Some(ServerRequestHandler::new(|method, _params| {
+                Box::pin(async move {
+                    assert_eq!(method, "elicitation/create");
+                    Ok(json!({"action": "accept",
+                              "content": {"username": "lb", "email": "lb@example.com"}}))
+                })
+            })),
+            ..ClientOptions::default()
+        };
+        let client = Client::connect_http_with(&lb.url(), HttpClientOptions::default(), options)
+            .await
+            .expect("connecting through the balancer");
+        // Round robin: these land on every replica in turn.
+        for _ in 0..6 {
+            let r = client
+                .call_tool("test_simple_text", json!({}))
+                .await
+                .unwrap();
+            assert!(text_of(&r).contains("simple text"), "{r:?}");
+        }
+        let r = client
+            .call_tool("test_elicitation", json!({"message": "who?"}))
+            .await
+            .unwrap();
+        assert!(text_of(&r).contains("lb@example.com"), "{r:?}");
+        client.close().await.unwrap();
+    });
+}
+
+#[test]
+fn a_request_state_sealed_on_one_replica_opens_on_another() {
+    let c = Cluster::start(3);
+    let addrs: Vec<&str> = (0..3).map(|i| c.addr(i)).collect();
+    let lb = Haproxy::start(&addrs);
+    runtime().block_on(async {
+        let options = ClientOptions {
+            protocol_version: "2026-07-28".into(),
+            capabilities: json!({"elicitation": {}}).as_object().unwrap().clone(),
+            on_request: Some(ServerRequestHandler::new(|_method, _params| {
+                Box::pin(async move { Ok(json!({"action": "accept", "content": {"name": "Lin"}})) })
+            })),
+            ..ClientOptions::default()
+        };
+        let client = Client::connect_http_with(&lb.url(), HttpClientOptions::default(), options)
+            .await
+            .expect("connecting through the balancer");
+        // Each call takes two rounds; with three replicas in round robin, consecutive rounds
+        // land on different ones, so the second opens a state another replica sealed.
+        for _ in 0..3 {
+            let r = client
+                .call_tool("test_input_required_result_elicitation", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(text_of(&r), "Hello, Lin!", "{r:?}");
+        }
+    });
+}
+
+#[test]
+fn a_killed_replica_and_a_rolling_restart_lose_no_session() {
+    let mut c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    // A call in flight on replica 0 when it dies: it waits for the client's answer.
+    let mut running = Streaming::post(
+        c.addr(0),
+        &session,
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                "params": {"name": "test_elicitation", "arguments": {"message": "?"}}}),
+    );
+    let seen = running.wait_for("elicitation/create").to_string();
+    let last = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .next_back()
+        .expect("event ids")
+        .trim()
+        .to_string();
+    c.replicas.remove(0); // killed
+    drop(running);
+    let (code, body) = call(c.addr(0), &session, 6, "test_simple_text", json!({}));
+    assert_eq!(code, 200, "the session goes on elsewhere: {body}");
+    // Resuming the lost call's stream elsewhere reports it lost, rather than waiting.
+    let mut resumed = Streaming::get(c.addr(0), &session, Some(&last));
+    let lost = resumed.wait_for("stopped before it").to_string();
+    let error = data_with(&lost, "stopped before it");
+    assert_eq!(error["id"], 5, "{error}");
+    assert_eq!(error["error"]["code"], -32603, "{error}");
+
+    // Replace every replica, one at a time: the session outlives them all.
+    let url = c.redis.url();
+    for _ in 0..2 {
+        c.replicas.push(replica("everything", &url, &[]));
+        c.replicas.remove(0);
+        let last = c.replicas.len() - 1;
+        let (code, body) = call(c.addr(last), &session, 7, "test_simple_text", json!({}));
+        assert_eq!(code, 200, "{body}");
+    }
+}
+
+#[test]
+fn redis_down_is_a_503_and_service_recovers_when_it_returns() {
+    let mut c = Cluster::start(2);
+    let session = initialize(c.addr(0));
+    let readyz = |addr: &str| exchange(addr, "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert_eq!(readyz(c.addr(1)).0, 200, "ready while Redis answers");
+    c.redis.stop();
+    // Readiness turns false, naming the store, so the balancer sends no new clients here.
+    let (code, _, body) = readyz(c.addr(1));
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("store"), "{body}");
+    // Replica 1 does not hold the session and cannot ask: 503, not 404 (which would make
+    // the client start over) and not a hang.
+    let (code, _, body) = post(
+        c.addr(1),
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "test_simple_text", "arguments": {}}}),
+    );
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("shared session store"), "{body}");
+    // A new session needs the store too.
+    let (code, _, _) = post(
+        c.addr(1),
+        None,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": REVISION, "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}}),
+    );
+    assert_eq!(code, 503);
+    // The replica that holds the session serves it meanwhile.
+    let (code, body) = call(c.addr(0), &session, 3, "test_simple_text", json!({}));
+    assert_eq!(code, 200, "{body}\n{}", c.logs());
+
+    c.redis.restart();
+    eventually("ready again once Redis is back", || readyz(c.addr(1)).0 == 200);
+    eventually("sessions start again once Redis is back", || {
+        let (code, _, _) = post(
+            c.addr(1),
+            None,
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": REVISION, "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"}}}),
+        );
+        code == 200
+    });
+    let fresh = initialize(c.addr(1));
+    assert_eq!(
+        call(c.addr(0), &fresh, 2, "test_simple_text", json!({})).0,
+        200
+    );
+}
+
+/// The interpreter of `.cache/venv` and Node 22 of `.cache/node22` (`scripts/test` makes
+/// them).
+fn tools() -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = mcp_workspace::workspace_root();
+    let python = std::env::var_os("MCP_VENV_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| root.join(".cache/venv/bin/python"));
+    let node = std::env::var_os("NODE")
+        .map(Into::into)
+        .unwrap_or_else(|| root.join(".cache/node22/node_modules/.bin/node"));
+    for p in [&python, &node] {
+        assert!(
+            p.exists(),
+            "{} is missing: run `scripts/test --setup-only` (or set MCP_VENV_PYTHON / NODE)",
+            p.display()
+        );
+    }
+    (python, node)
+}
+
+/// Three replicas behind HAProxy, and a client process given the balancer's URL.
+fn through_the_balancer(args: impl FnOnce(&str) -> Vec<std::ffi::OsString>) -> String {
+    let c = Cluster::start(3);
+    let addrs: Vec<&str> = (0..3).map(|i| c.addr(i)).collect();
+    let lb = Haproxy::start(&addrs);
+    let (python, _) = tools();
+    let output = std::process::Command::new(python)
+        .args(args(&lb.url()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running the client");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{text}\n--- replicas ---\n{}",
+        c.logs()
+    );
+    text
+}
+
+#[test]
+fn the_python_sdk_client_keeps_its_session_through_the_balancer() {
+    let script = mcp_workspace::workspace_root().join("tests/interop/python/scale_out.py");
+    let out = through_the_balancer(|url| vec![script.into(), url.into()]);
+    assert_eq!(
+        out.matches("\nok ").count() + usize::from(out.starts_with("ok ")),
+        4,
+        "{out}"
+    );
+}
+
+#[test]
+fn the_conformance_suite_passes_through_the_balancer() {
+    let root = mcp_workspace::workspace_root();
+    let (_, node) = tools();
+    let out_dir = std::env::temp_dir().join(format!("mcp-conformance-lb-{}", std::process::id()));
+    let out = through_the_balancer(|url| {
+        vec![
+            root.join("tests/conformance/run.py").into(),
+            "--node".into(),
+            node.into(),
+            "--url".into(),
+            url.into(),
+            "--out".into(),
+            out_dir.clone().into(),
+        ]
+    });
+    let _ = std::fs::remove_dir_all(&out_dir);
+    assert!(
+        out.contains("conformance: ") && out.contains(" 0 failed"),
+        "{out}"
+    );
+}
