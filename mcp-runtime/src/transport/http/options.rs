@@ -119,6 +119,12 @@ pub struct HttpOptions {
     /// is served on the MCP port only when that is bound to a loopback address, never on a
     /// public one. Needs the `metrics` feature.
     pub metrics_addr: Option<String>,
+    // ---- Slow SSE consumers
+    /// Events queued for an open SSE connection beyond what a resume replays (default 64): a
+    /// client that falls further behind has its connection closed, and resumes with
+    /// `Last-Event-ID` from the stream's replay buffer, so that a slow reader cannot make the
+    /// server hold ever more for it.
+    pub sse_send_buffer: usize,
 }
 
 impl Default for HttpOptions {
@@ -153,6 +159,8 @@ impl Default for HttpOptions {
             api_keys: None,
             oauth: None,
             metrics_addr: None,
+            // Slow SSE consumers.
+            sse_send_buffer: 64,
         }
     }
 }
@@ -195,6 +203,7 @@ impl fmt::Debug for HttpOptions {
             .field("api_keys", &self.api_keys)
             .field("oauth", &self.oauth)
             .field("metrics_addr", &self.metrics_addr)
+            .field("sse_send_buffer", &self.sse_send_buffer)
             .finish()
     }
 }

@@ -237,7 +237,7 @@ fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpResponse {
         Err(problem) => return problem.respond(None),
     };
     log.session = Some(Arc::clone(&http));
-    let (live, events) = mpsc::unbounded_channel();
+    let (live, events) = sse::live_channel(&shared.options);
     match headers.get(LAST_EVENT_ID) {
         Some(last) => {
             let resumed = last
