@@ -1143,3 +1143,105 @@ async fn tasks_are_their_callers() {
     );
     task.abort();
 }
+
+/// Over HTTP, 2026-07-28 requests have no session, so the per-session task quota is each
+/// caller's: an API key that holds its quota is refused one more task, another key is not,
+/// and an anonymous caller is counted by its address. A task id is the only handle on a
+/// task: 128 random bits, never the same twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sessions_each_caller_has_its_own_task_quota() {
+    let dir = TempDir::new("task-quota");
+    let path = dir.0.join("keys.jsonl");
+    let a = api_keys::generate("a", &[], None).unwrap();
+    let b = api_keys::generate("b", &[], None).unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", a.line, b.line)).unwrap();
+    let limits = mcp_runtime::SessionLimits {
+        max_tasks: 2,
+        ..mcp_runtime::SessionLimits::default()
+    };
+    let (addr, task) = bind(
+        server().session_limits(limits.clone()),
+        HttpOptions {
+            api_keys: Some(path),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let (open_addr, open_task) = bind(
+        server().default_scopes(&[]).session_limits(limits),
+        HttpOptions::default(),
+    )
+    .await;
+    let connect = |addr: SocketAddr, key: Option<String>| async move {
+        let mut options = HttpClientOptions::default();
+        if let Some(key) = key {
+            options = options.header("X-API-Key", key);
+        }
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            options,
+            ClientOptions {
+                protocol_version: "2026-07-28".into(),
+                ..ClientOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let tasks = json!({"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
+    let call = json!({"name": "slow_task", "arguments": {}, "_meta": tasks});
+    async fn call_as(client: &Client, call: &Value) -> Result<Value, ClientError> {
+        client.request::<_, Value>("tools/call", call).await
+    }
+    let create = |client| call_as(client, &call);
+    let (ca, cb) = (
+        connect(addr, Some(a.secret.clone())).await,
+        connect(addr, Some(b.secret.clone())).await,
+    );
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created = create(&ca).await.unwrap();
+        assert_eq!(created["resultType"], "task", "{created}");
+        ids.push(created["taskId"].as_str().unwrap().to_string());
+    }
+    let refused = rpc_error(create(&ca).await.unwrap_err());
+    assert!(
+        refused.message.contains("this caller holds 2 tasks"),
+        "{}",
+        refused.message
+    );
+    let other = create(&cb).await.unwrap();
+    assert_eq!(
+        other["resultType"], "task",
+        "another key has its own quota: {other}"
+    );
+    ids.push(other["taskId"].as_str().unwrap().to_string());
+
+    // Anonymous callers: by address (here every client is 127.0.0.1).
+    let (c1, c2) = (
+        connect(open_addr, None).await,
+        connect(open_addr, None).await,
+    );
+    for c in [&c1, &c2] {
+        let created = create(c).await.unwrap();
+        assert_eq!(created["resultType"], "task", "{created}");
+        ids.push(created["taskId"].as_str().unwrap().to_string());
+    }
+    let refused = rpc_error(create(&c1).await.unwrap_err());
+    assert!(
+        refused
+            .message
+            .contains("this client address holds 2 tasks"),
+        "{}",
+        refused.message
+    );
+
+    for id in &ids {
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+    task.abort();
+    open_task.abort();
+}
