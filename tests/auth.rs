@@ -1245,3 +1245,86 @@ async fn without_sessions_each_caller_has_its_own_task_quota() {
     task.abort();
     open_task.abort();
 }
+
+/// `list_changed` goes only to the sessions whose view of the list changed: a change to an
+/// item a caller may not see leaves its lists as they were, and it hears nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_changed_reaches_only_the_callers_who_can_see_the_change() {
+    let dir = TempDir::new("list-changed");
+    let path = dir.0.join("keys.jsonl");
+    let reader =
+        api_keys::generate("reader", &["notes:read".into(), "mcp:use".into()], None).unwrap();
+    let writer = api_keys::generate(
+        "writer",
+        &["notes:read".into(), "notes:write".into(), "mcp:use".into()],
+        None,
+    )
+    .unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", reader.line, writer.line)).unwrap();
+    let server = server();
+    let handle = server.handle();
+    let (addr, task) = bind(
+        server,
+        HttpOptions {
+            api_keys: Some(path),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let connect = |key: String| async move {
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            HttpClientOptions::default().header("X-API-Key", key),
+            ClientOptions::default(),
+        )
+        .await
+        .unwrap()
+    };
+    let (r, w) = (
+        connect(reader.secret.clone()).await,
+        connect(writer.secret.clone()).await,
+    );
+    // Both GET streams are open once a request after the handshake was answered.
+    r.ping().await.unwrap();
+    w.ping().await.unwrap();
+
+    assert!(
+        handle.disable_prompt("draft"),
+        "needs notes:write: the writer"
+    );
+    assert!(
+        handle.disable_tool("write_note"),
+        "needs notes:write: the writer"
+    );
+    assert!(
+        handle.disable_resource("notes://secret"),
+        "needs notes:admin: nobody"
+    );
+    assert!(handle.disable_resource("notes://public"), "anyone");
+    assert!(handle.disable_tool("ping_anyone"), "anyone, and the last");
+
+    /// The lists a client heard changed, up to the last change (tools after resources).
+    async fn heard(client: &Client) -> Vec<String> {
+        let mut heard: Vec<String> = Vec::new();
+        while let Ok(Some(n)) =
+            tokio::time::timeout(Duration::from_secs(20), client.next_notification()).await
+        {
+            let Some(list) = n
+                .method
+                .strip_prefix("notifications/")
+                .and_then(|m| m.strip_suffix("/list_changed"))
+            else {
+                continue;
+            };
+            let last = list == "tools" && heard.iter().any(|l| l == "resources");
+            heard.push(list.to_string());
+            if last {
+                break;
+            }
+        }
+        heard
+    }
+    assert_eq!(heard(&r).await, ["resources", "tools"]);
+    assert_eq!(heard(&w).await, ["prompts", "tools", "resources", "tools"]);
+    task.abort();
+}

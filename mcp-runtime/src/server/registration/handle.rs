@@ -15,8 +15,10 @@ use crate::server::registration::{ToolDef, ToolEntry};
 /// [`Context::server`](crate::Context::server).
 ///
 /// Adding, removing, enabling or disabling a tool, resource, template or prompt takes effect
-/// for the next request, and every connected client is sent the matching `list_changed`
-/// notification. [`ServerHandle::notify_resource_updated`] tells the clients subscribed to a
+/// for the next request, and every connected client that may see the item (its principal
+/// holds the item's scopes, see [`Server::default_scopes`](crate::Server::default_scopes)) is
+/// sent the matching `list_changed` notification; a client whose lists cannot have changed
+/// is not. [`ServerHandle::notify_resource_updated`] tells the clients subscribed to a
 /// URI that it changed.
 ///
 /// A handle taken before the server starts acts on it once it runs; until then its methods
@@ -71,23 +73,33 @@ impl ServerHandle {
                 c.check_state("tool", def.name, def.location, def.states)?;
                 ToolEntry::new(def)
             },
+            def.scopes,
             TOOLS,
         )
     }
 
     /// Removes a tool; whether there was one.
     pub fn remove_tool(&self, name: &str) -> bool {
-        self.change(|c| c.tools.remove(name), TOOLS)
+        self.change(
+            |c| changed(tool_scopes(c, name), c.tools.remove(name)),
+            TOOLS,
+        )
     }
 
     /// Enables a disabled tool; whether that changed anything.
     pub fn enable_tool(&self, name: &str) -> bool {
-        self.change(|c| c.tools.set_enabled(name, true), TOOLS)
+        self.change(
+            |c| changed(tool_scopes(c, name), c.tools.set_enabled(name, true)),
+            TOOLS,
+        )
     }
 
     /// Disables a tool: it is no longer listed, and calls to it fail as for an unknown tool.
     pub fn disable_tool(&self, name: &str) -> bool {
-        self.change(|c| c.tools.set_enabled(name, false), TOOLS)
+        self.change(
+            |c| changed(tool_scopes(c, name), c.tools.set_enabled(name, false)),
+            TOOLS,
+        )
     }
 
     /// Adds a resource or resource template. Fails when the URI is taken or not a valid
@@ -100,6 +112,7 @@ impl ServerHandle {
                 c.check_state("resource", def.uri, def.location, def.states)?;
                 ResourceEntry::new(def)
             },
+            def.scopes,
             RESOURCES,
         )
     }
@@ -107,7 +120,12 @@ impl ServerHandle {
     /// Removes a resource or template by its URI or URI template; whether there was one.
     pub fn remove_resource(&self, uri: &str) -> bool {
         self.change(
-            |c| c.resources.remove(uri) | c.templates.remove(uri),
+            |c| {
+                changed(
+                    resource_scopes(c, uri),
+                    c.resources.remove(uri) | c.templates.remove(uri),
+                )
+            },
             RESOURCES,
         )
     }
@@ -115,7 +133,12 @@ impl ServerHandle {
     /// Enables a disabled resource or template; whether that changed anything.
     pub fn enable_resource(&self, uri: &str) -> bool {
         self.change(
-            |c| c.resources.set_enabled(uri, true) | c.templates.set_enabled(uri, true),
+            |c| {
+                changed(
+                    resource_scopes(c, uri),
+                    c.resources.set_enabled(uri, true) | c.templates.set_enabled(uri, true),
+                )
+            },
             RESOURCES,
         )
     }
@@ -123,7 +146,12 @@ impl ServerHandle {
     /// Disables a resource or template: it is no longer listed or read.
     pub fn disable_resource(&self, uri: &str) -> bool {
         self.change(
-            |c| c.resources.set_enabled(uri, false) | c.templates.set_enabled(uri, false),
+            |c| {
+                changed(
+                    resource_scopes(c, uri),
+                    c.resources.set_enabled(uri, false) | c.templates.set_enabled(uri, false),
+                )
+            },
             RESOURCES,
         )
     }
@@ -137,23 +165,33 @@ impl ServerHandle {
                 c.check_state("prompt", def.name, def.location, def.states)?;
                 Ok(PromptEntry::new(def))
             },
+            def.scopes,
             PROMPTS,
         )
     }
 
     /// Removes a prompt; whether there was one.
     pub fn remove_prompt(&self, name: &str) -> bool {
-        self.change(|c| c.prompts.remove(name), PROMPTS)
+        self.change(
+            |c| changed(prompt_scopes(c, name), c.prompts.remove(name)),
+            PROMPTS,
+        )
     }
 
     /// Enables a disabled prompt; whether that changed anything.
     pub fn enable_prompt(&self, name: &str) -> bool {
-        self.change(|c| c.prompts.set_enabled(name, true), PROMPTS)
+        self.change(
+            |c| changed(prompt_scopes(c, name), c.prompts.set_enabled(name, true)),
+            PROMPTS,
+        )
     }
 
     /// Disables a prompt: it is no longer listed or served.
     pub fn disable_prompt(&self, name: &str) -> bool {
-        self.change(|c| c.prompts.set_enabled(name, false), PROMPTS)
+        self.change(
+            |c| changed(prompt_scopes(c, name), c.prompts.set_enabled(name, false)),
+            PROMPTS,
+        )
     }
 
     /// Sends `notifications/resources/updated` for `uri` to every client subscribed to it;
@@ -182,6 +220,7 @@ impl ServerHandle {
         &self,
         catalog: impl Fn(&ServerCore) -> &Catalog<E>,
         entry: impl Fn(&ServerCore) -> Result<E, String>,
+        scopes: Option<&'static [&'static str]>,
         method: &str,
     ) -> Result<(), String> {
         let cores = self.cores();
@@ -190,21 +229,77 @@ impl ServerHandle {
         }
         for core in &cores {
             catalog(core).add(entry(core)?)?;
-            broadcast(core, method);
+            broadcast_visible(core, method, Visibility::Scopes(scopes));
         }
         Ok(())
     }
 
-    fn change(&self, f: impl Fn(&ServerCore) -> bool, method: &str) -> bool {
-        let mut changed = false;
+    /// Applies `f` to every running instance; `f` says whether it changed anything, and
+    /// the scopes of the item it changed.
+    fn change(
+        &self,
+        f: impl Fn(&ServerCore) -> Option<Option<&'static [&'static str]>>,
+        method: &str,
+    ) -> bool {
+        let mut any = false;
         for core in self.cores() {
-            if f(&core) {
-                changed = true;
-                broadcast(&core, method);
+            if let Some(scopes) = f(&core) {
+                any = true;
+                broadcast_visible(&core, method, Visibility::Scopes(scopes));
             }
         }
-        changed
+        any
     }
+}
+
+// ---- list_changed filtered per caller
+
+/// `Some(scopes)` of the changed item when something changed.
+fn changed(
+    scopes: Option<&'static [&'static str]>,
+    did: bool,
+) -> Option<Option<&'static [&'static str]>> {
+    did.then_some(scopes)
+}
+
+fn tool_scopes(core: &ServerCore, name: &str) -> Option<&'static [&'static str]> {
+    core.tools.find(name).and_then(|e| e.def.scopes)
+}
+
+fn prompt_scopes(core: &ServerCore, name: &str) -> Option<&'static [&'static str]> {
+    core.prompts.find(name).and_then(|e| e.def.scopes)
+}
+
+fn resource_scopes(core: &ServerCore, uri: &str) -> Option<&'static [&'static str]> {
+    core.resources
+        .find(uri)
+        .or_else(|| core.templates.find(uri))
+        .and_then(|e| e.def.scopes)
+}
+
+/// Who a `list_changed` concerns.
+pub(crate) enum Visibility {
+    /// Every client.
+    All,
+    /// Clients that may see an item with these scopes (`None`: the server's default).
+    Scopes(Option<&'static [&'static str]>),
+}
+
+/// Tells the clients of `core` that completed the handshake, and may see the changed item,
+/// that a list changed: a client that may not see it has the same list as before.
+pub(crate) fn broadcast_visible(core: &ServerCore, method: &str, visibility: Visibility) {
+    let Ok(bytes) = encode_request::<()>(None, method, None) else {
+        return;
+    };
+    for session in core.sessions() {
+        if let Visibility::Scopes(scopes) = visibility
+            && !core.policy.visible(session.principal(), scopes)
+        {
+            continue;
+        }
+        session.send(bytes.clone());
+    }
+    core.offer_listeners(method, None);
 }
 
 const TOOLS: &str = "notifications/tools/list_changed";
@@ -213,11 +308,5 @@ const PROMPTS: &str = "notifications/prompts/list_changed";
 
 /// Tells every client of `core` that completed the handshake that a list changed.
 pub(crate) fn broadcast(core: &ServerCore, method: &str) {
-    let Ok(bytes) = encode_request::<()>(None, method, None) else {
-        return;
-    };
-    for session in core.sessions() {
-        session.send(bytes.clone());
-    }
-    core.offer_listeners(method, None);
+    broadcast_visible(core, method, Visibility::All);
 }
