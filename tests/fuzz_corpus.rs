@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use mcp_workspace::workspace_root;
 
+/// A fuzz target's entry point.
+type Entry = fn(&[u8]);
+
 /// Every fuzz target and its entry point.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Entry)] = &[
     ("jsonrpc", mcp_runtime::fuzzing::jsonrpc),
     ("uri_template", mcp_runtime::fuzzing::uri_template),
     ("text", mcp_runtime::fuzzing::text),
@@ -34,7 +37,7 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Runs every input of `target`; says which failed.
-fn replay(target: &str, entry: fn(&[u8])) -> (usize, Vec<String>) {
+fn replay(target: &str, entry: Entry) -> (usize, Vec<String>) {
     let mut files = inputs(&fuzz_dir().join("corpus").join(target));
     assert!(
         !files.is_empty(),

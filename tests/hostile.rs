@@ -964,8 +964,8 @@ async fn read_sse_response(stream: &mut TcpStream) -> String {
 /// The `id:` of the last event in an SSE body.
 fn last_event_id(sse: &str) -> String {
     sse.lines()
-        .filter_map(|l| l.strip_prefix("id: "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("id: "))
         .expect("an event with an id")
         .to_string()
 }
