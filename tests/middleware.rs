@@ -633,8 +633,24 @@ async fn over_http_hooks_see_the_session_and_peer_and_the_rate_limit_answers_429
     serving.await.unwrap().unwrap();
 }
 
+/// Notes the name of the API key of each request.
+struct KeyNames(Arc<Mutex<Vec<String>>>);
+
+impl Middleware for KeyNames {
+    fn on_request<'a>(
+        &'a self,
+        request: &'a mut Request,
+        next: Next<'a, Request, Response>,
+    ) -> BoxFuture<'a, Response> {
+        let name = request.principal().key_name().unwrap_or("-").to_string();
+        self.0.lock().unwrap().push(name);
+        next.run(request)
+    }
+}
+
 /// Keyed by principal (the default), each API key has a bucket of its own, even from one
-/// address: the key that used its budget is refused, the other is not.
+/// address: the key that used its budget is refused, the other is not. Hooks see the
+/// principal too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_limit_counts_each_api_key_apart() {
     use mcp_runtime::auth::api_keys;
@@ -646,8 +662,11 @@ async fn the_rate_limit_counts_each_api_key_apart() {
         std::thread::current().id()
     ));
     std::fs::write(&path, format!("{}\n{}\n", limited.line, other.line)).unwrap();
+    let names = Arc::new(Mutex::new(Vec::new()));
     let server = HttpServer::bind(
-        server().rate_limit(RateLimit::per_minute(3)),
+        server()
+            .middleware(KeyNames(Arc::clone(&names)))
+            .rate_limit(RateLimit::per_minute(3)),
         HttpOptions {
             port: 0,
             api_keys: Some(path.clone()),
@@ -692,6 +711,13 @@ async fn the_rate_limit_counts_each_api_key_apart() {
     assert_eq!(statuses.0, [200, 200, 429], "{statuses:?}");
     assert_eq!(statuses.1, [200, 200], "{statuses:?}");
     assert_eq!(statuses.2, 429, "{statuses:?}");
+    // What passed the rate limit reached the hooks, each with its key: the first key's
+    // initialize and two calls, then the second key's initialize and two calls (the
+    // `notifications/initialized` are not requests).
+    assert_eq!(
+        *names.lock().unwrap(),
+        ["limited", "limited", "limited", "other", "other", "other"]
+    );
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
 }
