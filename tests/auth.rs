@@ -1143,3 +1143,188 @@ async fn tasks_are_their_callers() {
     );
     task.abort();
 }
+
+/// Over HTTP, 2026-07-28 requests have no session, so the per-session task quota is each
+/// caller's: an API key that holds its quota is refused one more task, another key is not,
+/// and an anonymous caller is counted by its address. A task id is the only handle on a
+/// task: 128 random bits, never the same twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sessions_each_caller_has_its_own_task_quota() {
+    let dir = TempDir::new("task-quota");
+    let path = dir.0.join("keys.jsonl");
+    let a = api_keys::generate("a", &[], None).unwrap();
+    let b = api_keys::generate("b", &[], None).unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", a.line, b.line)).unwrap();
+    let limits = mcp_runtime::SessionLimits {
+        max_tasks: 2,
+        ..mcp_runtime::SessionLimits::default()
+    };
+    let (addr, task) = bind(
+        server().session_limits(limits.clone()),
+        HttpOptions {
+            api_keys: Some(path),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let (open_addr, open_task) = bind(
+        server().default_scopes(&[]).session_limits(limits),
+        HttpOptions::default(),
+    )
+    .await;
+    let connect = |addr: SocketAddr, key: Option<String>| async move {
+        let mut options = HttpClientOptions::default();
+        if let Some(key) = key {
+            options = options.header("X-API-Key", key);
+        }
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            options,
+            ClientOptions {
+                protocol_version: "2026-07-28".into(),
+                ..ClientOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let tasks = json!({"io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}});
+    let call = json!({"name": "slow_task", "arguments": {}, "_meta": tasks});
+    async fn call_as(client: &Client, call: &Value) -> Result<Value, ClientError> {
+        client.request::<_, Value>("tools/call", call).await
+    }
+    let create = |client| call_as(client, &call);
+    let (ca, cb) = (
+        connect(addr, Some(a.secret.clone())).await,
+        connect(addr, Some(b.secret.clone())).await,
+    );
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created = create(&ca).await.unwrap();
+        assert_eq!(created["resultType"], "task", "{created}");
+        ids.push(created["taskId"].as_str().unwrap().to_string());
+    }
+    let refused = rpc_error(create(&ca).await.unwrap_err());
+    assert!(
+        refused.message.contains("this caller holds 2 tasks"),
+        "{}",
+        refused.message
+    );
+    let other = create(&cb).await.unwrap();
+    assert_eq!(
+        other["resultType"], "task",
+        "another key has its own quota: {other}"
+    );
+    ids.push(other["taskId"].as_str().unwrap().to_string());
+
+    // Anonymous callers: by address (here every client is 127.0.0.1).
+    let (c1, c2) = (
+        connect(open_addr, None).await,
+        connect(open_addr, None).await,
+    );
+    for c in [&c1, &c2] {
+        let created = create(c).await.unwrap();
+        assert_eq!(created["resultType"], "task", "{created}");
+        ids.push(created["taskId"].as_str().unwrap().to_string());
+    }
+    let refused = rpc_error(create(&c1).await.unwrap_err());
+    assert!(
+        refused
+            .message
+            .contains("this client address holds 2 tasks"),
+        "{}",
+        refused.message
+    );
+
+    for id in &ids {
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    let distinct: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+    task.abort();
+    open_task.abort();
+}
+
+/// `list_changed` goes only to the sessions whose view of the list changed: a change to an
+/// item a caller may not see leaves its lists as they were, and it hears nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_changed_reaches_only_the_callers_who_can_see_the_change() {
+    let dir = TempDir::new("list-changed");
+    let path = dir.0.join("keys.jsonl");
+    let reader =
+        api_keys::generate("reader", &["notes:read".into(), "mcp:use".into()], None).unwrap();
+    let writer = api_keys::generate(
+        "writer",
+        &["notes:read".into(), "notes:write".into(), "mcp:use".into()],
+        None,
+    )
+    .unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", reader.line, writer.line)).unwrap();
+    let server = server();
+    let handle = server.handle();
+    let (addr, task) = bind(
+        server,
+        HttpOptions {
+            api_keys: Some(path),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let connect = |key: String| async move {
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            HttpClientOptions::default().header("X-API-Key", key),
+            ClientOptions::default(),
+        )
+        .await
+        .unwrap()
+    };
+    let (r, w) = (
+        connect(reader.secret.clone()).await,
+        connect(writer.secret.clone()).await,
+    );
+    // Both GET streams are open once a request after the handshake was answered.
+    r.ping().await.unwrap();
+    w.ping().await.unwrap();
+
+    assert!(
+        handle.disable_prompt("draft"),
+        "needs notes:write: the writer"
+    );
+    assert!(
+        handle.disable_tool("write_note"),
+        "needs notes:write: the writer"
+    );
+    assert!(
+        handle.disable_resource("notes://secret"),
+        "needs notes:admin: nobody"
+    );
+    assert!(handle.disable_resource("notes://public"), "anyone");
+    assert!(handle.disable_tool("ping_anyone"), "anyone, and the last");
+
+    /// The lists a client heard changed, up to the last change (tools after resources).
+    async fn heard(client: &Client) -> Vec<String> {
+        let mut heard: Vec<String> = Vec::new();
+        while let Ok(Some(n)) =
+            tokio::time::timeout(Duration::from_secs(20), client.next_notification()).await
+        {
+            let Some(list) = n
+                .method
+                .strip_prefix("notifications/")
+                .and_then(|m| m.strip_suffix("/list_changed"))
+            else {
+                continue;
+            };
+            let last = list == "tools" && heard.iter().any(|l| l == "resources");
+            heard.push(list.to_string());
+            if last {
+                break;
+            }
+        }
+        heard
+    }
+    assert_eq!(heard(&r).await, ["resources", "tools"]);
+    assert_eq!(heard(&w).await, ["prompts", "tools", "resources", "tools"]);
+    task.abort();
+}

@@ -929,3 +929,135 @@ async fn request_state_cannot_be_replayed_overridden_or_read() {
         "{done}"
     );
 }
+
+// ------------------------------------------------------------------ slow SSE consumers
+
+/// Says `count` log messages of `size` bytes each, then how many it said.
+#[tool]
+async fn flood(count: u32, size: usize, ctx: Context) -> String {
+    let line = "x".repeat(size);
+    for _ in 0..count {
+        ctx.info(&line);
+        tokio::task::yield_now().await;
+    }
+    format!("said {count}")
+}
+
+/// Reads one chunked SSE response to its end (the last chunk), not to the connection's.
+async fn read_sse_response(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    let end = async {
+        while !out.ends_with(b"\r\n0\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(GUARD, end)
+        .await
+        .expect("the SSE response ends");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `id:` of the last event in an SSE body.
+fn last_event_id(sse: &str) -> String {
+    sse.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an event with an id")
+        .to_string()
+}
+
+/// A client that stops reading its SSE stream does not make the server queue for it without
+/// end: once it is a few events behind, its connection is closed (counted, and logged once),
+/// and what it missed stays in the stream's bounded replay buffer, to resume with
+/// `Last-Event-ID`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_has_its_stream_closed_and_can_resume() {
+    let metrics = mcp_runtime::observe::Metrics::new();
+    let server = Server::new("slow").only_tools(&["flood"]).metrics(&metrics);
+    let http = HttpServer::bind(
+        server,
+        HttpOptions {
+            port: 0,
+            replay_buffer: 8,
+            sse_send_buffer: 4,
+            ..HttpOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let addr = http.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(http.run_until(async {
+        let _ = stopped.await;
+    }));
+    let session = session_at(addr, json!({})).await;
+
+    // 2 000 messages of 16 KiB: 32 MiB, far more than the socket buffers hold, and the
+    // client reads none of it for now.
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "flood", "arguments": {"count": 2000, "size": 16384}}})
+    .to_string();
+    let mut s = connect_from([127, 0, 0, 1], addr).await;
+    let head = post_head(addr, Some(&session), call.len(), false);
+    s.write_all(format!("{head}{call}").as_bytes())
+        .await
+        .unwrap();
+    let slow = "mcp_server_sse_slow_consumers_total 1";
+    let mut closed = false;
+    for _ in 0..(GUARD.as_millis() / 50) {
+        if metrics.render().contains(slow) {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(closed, "the stalled stream was never closed");
+
+    // Reading now: what was queued, then the end of the response, without the result.
+    let first = read_sse_response(&mut s).await;
+    assert_eq!(status(&first), 200, "{}", &first[..first.len().min(300)]);
+    let events = first.matches("notifications/message").count();
+    assert!(
+        events > 0 && events < 2000,
+        "{events} of 2000 messages reached the stalled client"
+    );
+    assert!(
+        !first.contains("said 2000"),
+        "the result came before the close"
+    );
+    assert!(metrics.render().contains(slow), "closed once, counted once");
+
+    // The call goes on; resuming after the last event delivered replays what the buffer
+    // kept, up to the result.
+    let last = last_event_id(&first);
+    let mut result = String::new();
+    for _ in 0..(GUARD.as_millis() / 50) {
+        let mut g = connect_from([127, 0, 0, 1], addr).await;
+        g.write_all(
+            format!(
+                "GET /mcp HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\
+                 mcp-protocol-version: {LATEST}\r\nmcp-session-id: {session}\r\n\
+                 last-event-id: {last}\r\nconnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let resumed = read_all(&mut g).await;
+        assert_eq!(status(&resumed), 200, "{resumed}");
+        if resumed.contains("said 2000") {
+            result = resumed;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !result.is_empty(),
+        "the resumed stream ends with the result"
+    );
+    drop(stop);
+}

@@ -527,9 +527,14 @@ async fn requests_over_the_rate_limit_get_an_error_saying_when_to_retry() {
 
 /// One raw HTTP/1.1 exchange; returns the status, the headers (lower-cased names) and body.
 fn exchange(port: u16, session: Option<&str>, body: &str) -> (u16, Vec<(String, String)>, String) {
+    let session = session.map_or(String::new(), |id| format!("Mcp-Session-Id: {id}\r\n"));
+    exchange_with(port, &session, body)
+}
+
+/// [`exchange`] with more header lines (each ending in `\r\n`).
+fn exchange_with(port: u16, session: &str, body: &str) -> (u16, Vec<(String, String)>, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let session = session.map_or(String::new(), |id| format!("Mcp-Session-Id: {id}\r\n"));
     write!(
         s,
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
@@ -624,6 +629,95 @@ async fn over_http_hooks_see_the_session_and_peer_and_the_rate_limit_answers_429
         assert!(session.is_some_and(|s| !s.is_empty()));
         assert!(peer.unwrap().ip().is_loopback());
     }
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+}
+
+/// Notes the name of the API key of each request.
+struct KeyNames(Arc<Mutex<Vec<String>>>);
+
+impl Middleware for KeyNames {
+    fn on_request<'a>(
+        &'a self,
+        request: &'a mut Request,
+        next: Next<'a, Request, Response>,
+    ) -> BoxFuture<'a, Response> {
+        let name = request.principal().key_name().unwrap_or("-").to_string();
+        self.0.lock().unwrap().push(name);
+        next.run(request)
+    }
+}
+
+/// Keyed by principal (the default), each API key has a bucket of its own, even from one
+/// address: the key that used its budget is refused, the other is not. Hooks see the
+/// principal too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_counts_each_api_key_apart() {
+    use mcp_runtime::auth::api_keys;
+    let limited = api_keys::generate("limited", &[], None).unwrap();
+    let other = api_keys::generate("other", &[], None).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "mcp-rate-limit-keys-{}-{:?}.jsonl",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, format!("{}\n{}\n", limited.line, other.line)).unwrap();
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let server = HttpServer::bind(
+        server()
+            .middleware(KeyNames(Arc::clone(&names)))
+            .rate_limit(RateLimit::per_minute(3)),
+        HttpOptions {
+            port: 0,
+            api_keys: Some(path.clone()),
+            ..HttpOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let port = server.local_addr().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run_until(async {
+        let _ = stopped.await;
+    }));
+    let statuses = tokio::task::spawn_blocking(move || {
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"mw_echo","arguments":{"text":"x"}}}"#;
+        let session_of = |key: &str| {
+            let (status, headers, body) = exchange_with(port, &format!("X-API-Key: {key}\r\n"), init);
+            assert_eq!(status, 200, "{body}");
+            header(&headers, "mcp-session-id").unwrap().to_string()
+        };
+        let call_as = |key: &str, session: &str| {
+            exchange_with(
+                port,
+                &format!("X-API-Key: {key}\r\nMcp-Session-Id: {session}\r\n"),
+                call,
+            )
+            .0
+        };
+        let a = session_of(&limited.secret);
+        // The first key: initialize and two calls use its three; the third call is refused.
+        let first: Vec<u16> = (0..3).map(|_| call_as(&limited.secret, &a)).collect();
+        // The second key, from the same address, has all of its own.
+        let b = session_of(&other.secret);
+        let second: Vec<u16> = (0..2).map(|_| call_as(&other.secret, &b)).collect();
+        // And the first is still refused.
+        (first, second, call_as(&limited.secret, &a))
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(statuses.0, [200, 200, 429], "{statuses:?}");
+    assert_eq!(statuses.1, [200, 200], "{statuses:?}");
+    assert_eq!(statuses.2, 429, "{statuses:?}");
+    // What passed the rate limit reached the hooks, each with its key: the first key's
+    // initialize and two calls, then the second key's initialize and two calls (the
+    // `notifications/initialized` are not requests).
+    assert_eq!(
+        *names.lock().unwrap(),
+        ["limited", "limited", "limited", "other", "other", "other"]
+    );
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
 }

@@ -478,7 +478,12 @@ fn a_killed_replica_and_a_rolling_restart_lose_no_session() {
 fn redis_down_is_a_503_and_service_recovers_when_it_returns() {
     let mut c = Cluster::start(2);
     let session = initialize(c.addr(0));
-    let readyz = |addr: &str| exchange(addr, "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let readyz = |addr: &str| {
+        exchange(
+            addr,
+            "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+    };
     assert_eq!(readyz(c.addr(1)).0, 200, "ready while Redis answers");
     c.redis.stop();
     // Readiness turns false, naming the store, so the balancer sends no new clients here.
@@ -509,7 +514,9 @@ fn redis_down_is_a_503_and_service_recovers_when_it_returns() {
     assert_eq!(code, 200, "{body}\n{}", c.logs());
 
     c.redis.restart();
-    eventually("ready again once Redis is back", || readyz(c.addr(1)).0 == 200);
+    eventually("ready again once Redis is back", || {
+        readyz(c.addr(1)).0 == 200
+    });
     eventually("sessions start again once Redis is back", || {
         let (code, _, _) = post(
             c.addr(1),

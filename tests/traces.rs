@@ -182,6 +182,12 @@ async fn spans_reach_an_otlp_receiver_as_a_tree_continuing_the_clients_trace() {
             s["name"] == "tools/call lookup" && s["trace_id"] == TRACE_IN_HEADER
         });
         assert_eq!(call["parent_span_id"], PARENT_IN_HEADER, "{call:#}");
+        // `initialize` too, though it comes before any session: it continues the header's
+        // trace.
+        let init = receiver.wait_for("initialize in the header's trace", |s| {
+            s["name"] == "initialize" && s["trace_id"] == TRACE_IN_HEADER
+        });
+        assert_eq!(init["parent_span_id"], PARENT_IN_HEADER, "{init:#}");
         receiver.wait_for("initialize", |s| {
             s["name"] == "initialize" && s["attributes"]["mcp.method.name"] == "initialize"
         });

@@ -1,8 +1,13 @@
 //! Tasks are their caller's: `tasks/get`, `tasks/update` and `tasks/cancel` from another
 //! principal find no such task, as a session's id presented by another caller finds no
 //! session.
+//!
+//! Where requests have no session (2026-07-28 over HTTP) the per-session task quota cannot
+//! apply; each caller has the same quota instead: an authenticated principal, or for an
+//! anonymous caller its client address.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
 
 use serde::Deserialize;
@@ -21,22 +26,80 @@ pub(crate) struct TaskOwners {
 
 #[derive(Default)]
 struct Owners {
-    by_task: HashMap<Arc<str>, (Principal, Weak<Task>)>,
+    by_task: HashMap<Arc<str>, (Principal, Weak<Task>, Quota)>,
     /// When the map reaches this size, entries of dead tasks are dropped.
     prune_at: usize,
 }
 
+/// Whose quota a task counts against, where it has no session.
+#[derive(Clone)]
+pub(crate) enum Quota {
+    /// Counted against its session's (`SessionLimits::max_tasks`, in the task store).
+    Session,
+    /// An authenticated caller's.
+    Caller(Principal),
+    /// An anonymous caller's client address.
+    Address(IpAddr),
+    /// An anonymous caller with no address: the server's cap alone.
+    Unscoped,
+}
+
+impl Quota {
+    /// The quota of a task made by `principal` from `peer`, with no session.
+    pub(crate) fn of(principal: &Principal, peer: Option<IpAddr>) -> Quota {
+        match (principal.kind(), peer) {
+            (super::PrincipalKind::Anonymous, Some(ip)) => Quota::Address(ip),
+            (super::PrincipalKind::Anonymous, None) => Quota::Unscoped,
+            _ => Quota::Caller(principal.clone()),
+        }
+    }
+
+    fn same(&self, other: &Quota) -> bool {
+        match (self, other) {
+            (Quota::Caller(a), Quota::Caller(b)) => a.same_caller(b),
+            (Quota::Address(a), Quota::Address(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl TaskOwners {
-    /// Records that `principal` made `task`.
-    pub(crate) fn bind(&self, task: &Arc<Task>, principal: Principal) {
+    /// Refuses a new task when its caller holds `max` live tasks already (a task with a
+    /// session is counted by the task store instead).
+    pub(crate) fn admit(&self, quota: &Quota, max: usize) -> Result<(), ErrorObject> {
+        if matches!(quota, Quota::Session | Quota::Unscoped) {
+            return Ok(());
+        }
+        let owners = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let held = owners
+            .by_task
+            .values()
+            .filter(|(_, t, q)| q.same(quota) && t.strong_count() > 0)
+            .count();
+        if held >= max {
+            let whom = match quota {
+                Quota::Address(_) => "this client address",
+                _ => "this caller",
+            };
+            return Err(ErrorObject::internal(format!(
+                "{whom} holds {max} tasks, as many as one may; try again once some have \
+                 finished and expired, or cancel some (`tasks/cancel`)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records that `principal` made `task`, counted against `quota`.
+    pub(crate) fn bind(&self, task: &Arc<Task>, principal: Principal, quota: Quota) {
         let mut owners = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if owners.by_task.len() >= owners.prune_at {
-            owners.by_task.retain(|_, (_, t)| t.strong_count() > 0);
+            owners.by_task.retain(|_, (_, t, _)| t.strong_count() > 0);
             owners.prune_at = (owners.by_task.len() * 2).max(64);
         }
-        owners
-            .by_task
-            .insert(Arc::clone(&task.id), (principal, Arc::downgrade(task)));
+        owners.by_task.insert(
+            Arc::clone(&task.id),
+            (principal, Arc::downgrade(task), quota),
+        );
     }
 
     /// Who made task `id`, as shared records keep it (scale out, issue 19).
@@ -45,7 +108,7 @@ impl TaskOwners {
         owners
             .by_task
             .get(id)
-            .map(|(p, _)| crate::store::fingerprint(p))
+            .map(|(p, _, _)| crate::store::fingerprint(p))
     }
 
     /// Refuses a task request (`params` with `taskId`) from anyone but the task's maker, with
@@ -67,9 +130,11 @@ impl TaskOwners {
         };
         let owners = self.map.lock().unwrap_or_else(|e| e.into_inner());
         match owners.by_task.get(&*id.task_id) {
-            Some((owner, _)) if !owner.same_caller(caller) => {
+            Some((owner, _, _)) if !owner.same_caller(caller) => {
+                // The id is the task's credential: logged cut short, as session ids are.
+                let short: String = id.task_id.chars().take(8).collect();
                 tracing::warn!(
-                    task = ?id.task_id,
+                    task = %short,
                     caller = ?caller.subject(),
                     "a task was asked for by a caller other than the one that made it"
                 );

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::request::Origin;
+use crate::auth::{Principal, PrincipalKind};
 use crate::protocol::ErrorObject;
 
 /// The JSON-RPC error code of a request refused by the rate limit; its `data` carries
@@ -20,9 +21,14 @@ pub const RATE_LIMITED: i64 = crate::protocol::code::TOO_MANY_REQUESTS;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RateLimitKey {
+    /// The authenticated caller (an API key, a token's subject: [`Principal`]); for a caller
+    /// the server did not authenticate (anonymous), as [`PeerAddr`](Self::PeerAddr). The
+    /// default: with authentication, each key or user has its budget wherever it calls
+    /// from; without, each client address has one.
+    #[default]
+    Principal,
     /// The client's IP address (over HTTP; without one, the session, else one bucket for
     /// the connection: stdio has a single client).
-    #[default]
     PeerAddr,
     /// The session (HTTP's `Mcp-Session-Id`; without one, the client's IP address).
     Session,
@@ -74,7 +80,7 @@ impl RateLimit {
         self
     }
 
-    /// What requests are counted by (default: [`RateLimitKey::PeerAddr`]).
+    /// What requests are counted by (default: [`RateLimitKey::Principal`]).
     pub fn key(mut self, key: RateLimitKey) -> RateLimit {
         self.key = key;
         self
@@ -92,11 +98,34 @@ impl RateLimit {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Key {
     Ip(IpAddr),
+    Caller(CallerKey),
     Session(Arc<str>),
     /// Everything without a key of its own, or every request (`Global`).
     One,
     /// Clients beyond `max_keys`.
     Overflow,
+}
+
+/// A principal as a bucket's key: equal for the same caller
+/// ([`Principal::same_caller`]), whatever its scopes.
+#[derive(Clone, Debug)]
+struct CallerKey(Principal);
+
+impl PartialEq for CallerKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same_caller(&other.0)
+    }
+}
+
+impl Eq for CallerKey {}
+
+impl std::hash::Hash for CallerKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.kind().hash(state);
+        self.0.issuer().hash(state);
+        self.0.subject().hash(state);
+        self.0.key_id().hash(state);
+    }
 }
 
 type Governor = governor::RateLimiter<
@@ -132,6 +161,12 @@ impl Limiter {
         let ip = origin.peer_addr.map(|a| Key::Ip(a.ip()));
         let session = origin.session_id.clone().map(Key::Session);
         match self.key {
+            RateLimitKey::Principal => match origin.principal.kind() {
+                PrincipalKind::Anonymous => ip.or(session).unwrap_or(Key::One),
+                // stdio and in memory: one client.
+                PrincipalKind::Local => Key::One,
+                _ => Key::Caller(CallerKey(origin.principal.clone())),
+            },
             RateLimitKey::PeerAddr => ip.or(session).unwrap_or(Key::One),
             RateLimitKey::Session => session.or(ip).unwrap_or(Key::One),
             RateLimitKey::Global => Key::One,

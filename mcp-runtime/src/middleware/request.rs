@@ -19,8 +19,9 @@ pub(crate) struct Origin {
     pub(crate) session_id: Option<Arc<str>>,
     pub(crate) peer_addr: Option<SocketAddr>,
     pub(crate) started: Instant,
-    // The identity of the caller (a verified principal) joins here once authentication
-    // provides one; `RateLimitKey` keys on it then.
+    // ---- The caller's identity (rate limits by principal)
+    /// Who sent the request: what the transport's authentication found.
+    pub(crate) principal: crate::Principal,
 }
 
 impl Origin {
@@ -30,6 +31,7 @@ impl Origin {
             session_id: session.session_id(),
             peer_addr: session.peer_addr(),
             started,
+            principal: session.caller().principal,
         }
     }
 }
@@ -61,6 +63,13 @@ macro_rules! origin_accessors {
         /// How long the request has run so far.
         pub fn elapsed(&self) -> Duration {
             self.origin.started.elapsed()
+        }
+
+        /// Who sent the request: the API key's or token's principal over HTTP with
+        /// authentication, [`Principal::anonymous`](crate::Principal::anonymous) without,
+        /// [`Principal::local`](crate::Principal::local) on stdio and in memory.
+        pub fn principal(&self) -> &crate::Principal {
+            &self.origin.principal
         }
     };
 }

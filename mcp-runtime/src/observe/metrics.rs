@@ -14,6 +14,7 @@
 //! | `mcp_server_sse_streams` | gauge | |
 //! | `mcp_server_auth_failures_total` | counter | |
 //! | `mcp_server_rate_limited_total` | counter | |
+//! | `mcp_server_sse_slow_consumers_total` | counter | |
 //!
 //! Label values are bounded: `method` is a method of the protocol or `other`, `name` a tool
 //! or prompt the server has, or the URI or URI template a resource was registered with.
@@ -86,6 +87,8 @@ struct Inner {
     rate_limited: Counter,
     /// The servers recording here, whose live sessions are counted at each render.
     servers: Mutex<Vec<Weak<ServerCore>>>,
+    // Slow SSE consumers.
+    slow_sse: Counter,
 }
 
 /// The metrics of a server: give a clone to [`Server::metrics`](crate::Server::metrics),
@@ -121,6 +124,7 @@ impl Metrics {
             auth_failures: Counter::default(),
             rate_limited: Counter::default(),
             servers: Mutex::new(Vec::new()),
+            slow_sse: Counter::default(),
         };
         {
             let mut r = inner.registry.lock().unwrap_or_else(|e| e.into_inner());
@@ -170,6 +174,11 @@ impl Metrics {
                 "mcp_server_rate_limited",
                 "Requests refused by the rate limit",
                 inner.rate_limited.clone(),
+            );
+            r.register(
+                "mcp_server_sse_slow_consumers",
+                "SSE connections closed because the client read too slowly (HTTP)",
+                inner.slow_sse.clone(),
             );
         }
         Metrics(Arc::new(inner))
@@ -228,6 +237,12 @@ impl Metrics {
     pub(crate) fn sse_stream(&self) -> GaugeGuard {
         self.0.sse_streams.inc();
         GaugeGuard(self.0.sse_streams.clone())
+    }
+
+    /// Counts an SSE connection closed for a client that read too slowly.
+    #[cfg(feature = "http-server")]
+    pub(crate) fn slow_sse_consumer(&self) {
+        self.0.slow_sse.inc();
     }
 
     fn call(&self, kind: &'static str, name: &'static str, outcome: &'static str, since: Instant) {

@@ -152,12 +152,25 @@ impl Future for WaitForInput<'_> {
 /// answers with the `CreateTaskResult`.
 pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) -> Encoded {
     let core = &session.core;
-    let task = match core.tasks.create(core, session.owner()) {
+    let owner = session.owner();
+    // Without a session (HTTP), the per-session quota is the caller's.
+    let quota = match owner {
+        Some(_) => crate::auth::task_owner::Quota::Session,
+        None => crate::auth::task_owner::Quota::of(
+            session.principal(),
+            session.peer_addr().map(|a| a.ip()),
+        ),
+    };
+    if let Err(e) = core.task_owners.admit(&quota, core.limits.max_tasks) {
+        return session.wire().error(Some(id), &e);
+    }
+    let task = match core.tasks.create(core, owner) {
         Ok(t) => t,
         Err(e) => return session.wire().error(Some(id), &e),
     };
     // Identity (issue 21): the task is its caller's.
-    core.task_owners.bind(&task, session.principal().clone());
+    core.task_owners
+        .bind(&task, session.principal().clone(), quota);
     let round = session.round().expect("a per-request session has a round");
     let _ = round.task.set(Arc::clone(&task));
     if let Some(message) = round

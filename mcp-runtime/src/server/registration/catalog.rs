@@ -83,6 +83,16 @@ impl<E: Item> Catalog<E> {
             .cloned()
     }
 
+    /// The item with this key, enabled or not.
+    pub(crate) fn find(&self, key: &str) -> Option<Arc<E>> {
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        table
+            .all
+            .iter()
+            .find(|(e, _)| e.key() == key)
+            .map(|(e, _)| Arc::clone(e))
+    }
+
     /// How many items are enabled.
     pub(crate) fn len(&self) -> usize {
         self.load().live.len()

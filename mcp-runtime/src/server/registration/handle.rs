@@ -15,8 +15,10 @@ use crate::server::registration::{ToolDef, ToolEntry};
 /// [`Context::server`](crate::Context::server).
 ///
 /// Adding, removing, enabling or disabling a tool, resource, template or prompt takes effect
-/// for the next request, and every connected client is sent the matching `list_changed`
-/// notification. [`ServerHandle::notify_resource_updated`] tells the clients subscribed to a
+/// for the next request, and every connected client that may see the item (its principal
+/// holds the item's scopes, see [`Server::default_scopes`](crate::Server::default_scopes)) is
+/// sent the matching `list_changed` notification; a client whose lists cannot have changed
+/// is not. [`ServerHandle::notify_resource_updated`] tells the clients subscribed to a
 /// URI that it changed.
 ///
 /// A handle taken before the server starts acts on it once it runs; until then its methods
@@ -71,6 +73,7 @@ impl ServerHandle {
                 c.check_state("tool", def.name, def.location, def.states)?;
                 ToolEntry::new(def)
             },
+            def.scopes,
             TOOLS,
         )
     }
@@ -100,6 +103,7 @@ impl ServerHandle {
                 c.check_state("resource", def.uri, def.location, def.states)?;
                 ResourceEntry::new(def)
             },
+            def.scopes,
             RESOURCES,
         )
     }
@@ -128,6 +132,7 @@ impl ServerHandle {
                 c.check_state("prompt", def.name, def.location, def.states)?;
                 Ok(PromptEntry::new(def))
             },
+            def.scopes,
             PROMPTS,
         )
     }
@@ -164,6 +169,7 @@ impl ServerHandle {
         &self,
         catalog: impl Fn(&ServerCore) -> &Catalog<E>,
         entry: impl Fn(&ServerCore) -> Result<E, String>,
+        scopes: Option<&'static [&'static str]>,
         method: &str,
     ) -> Result<(), String> {
         let cores = self.cores();
@@ -172,25 +178,82 @@ impl ServerHandle {
         }
         for core in &cores {
             catalog(core).add(entry(core)?)?;
-            broadcast(core, method);
+            broadcast_visible(core, method, Visibility::Scopes(scopes));
+            fan_out(core, method);
         }
         Ok(())
     }
 
+    /// Applies a catalog change by name to every running instance, tells the clients that
+    /// may see the item (read before the change: a removed item is gone after), and has the
+    /// other replicas make the same change.
     fn change(&self, op: &str, name: &str, method: &str) -> bool {
-        let mut changed = false;
+        let mut any = false;
         for core in self.cores() {
+            let scopes = item_scopes(&core, method, name);
             if apply_catalog_change(&core, op, name) {
-                changed = true;
-                broadcast(&core, method);
+                any = true;
+                broadcast_visible(&core, method, Visibility::Scopes(scopes));
+                fan_out(&core, method);
                 // Scale out: the other replicas make the same change.
                 if let Some(replicate) = core.replicate.get() {
                     replicate(op, name);
                 }
             }
         }
-        changed
+        any
     }
+}
+
+// ---- list_changed filtered per caller
+
+/// The scopes of the item a change to the list of `method` names.
+fn item_scopes(core: &ServerCore, method: &str, name: &str) -> Option<&'static [&'static str]> {
+    match method {
+        TOOLS => tool_scopes(core, name),
+        PROMPTS => prompt_scopes(core, name),
+        _ => resource_scopes(core, name),
+    }
+}
+
+fn tool_scopes(core: &ServerCore, name: &str) -> Option<&'static [&'static str]> {
+    core.tools.find(name).and_then(|e| e.def.scopes)
+}
+
+fn prompt_scopes(core: &ServerCore, name: &str) -> Option<&'static [&'static str]> {
+    core.prompts.find(name).and_then(|e| e.def.scopes)
+}
+
+fn resource_scopes(core: &ServerCore, uri: &str) -> Option<&'static [&'static str]> {
+    core.resources
+        .find(uri)
+        .or_else(|| core.templates.find(uri))
+        .and_then(|e| e.def.scopes)
+}
+
+/// Who a `list_changed` concerns.
+pub(crate) enum Visibility {
+    /// Every client.
+    All,
+    /// Clients that may see an item with these scopes (`None`: the server's default).
+    Scopes(Option<&'static [&'static str]>),
+}
+
+/// Tells the clients of `core` that completed the handshake, and may see the changed item,
+/// that a list changed: a client that may not see it has the same list as before.
+pub(crate) fn broadcast_visible(core: &ServerCore, method: &str, visibility: Visibility) {
+    let Ok(bytes) = encode_request::<()>(None, method, None) else {
+        return;
+    };
+    for session in core.sessions() {
+        if let Visibility::Scopes(scopes) = visibility
+            && !core.policy.visible(session.principal(), scopes)
+        {
+            continue;
+        }
+        session.send(bytes.clone());
+    }
+    core.offer_listeners(method, None);
 }
 
 const TOOLS: &str = "notifications/tools/list_changed";
@@ -246,7 +309,7 @@ pub(crate) fn deliver_fanned_out(core: &ServerCore, method: &str, uri: Option<&s
         (UPDATED, Some(uri)) => {
             resource_updated_here(core, uri);
         }
-        (TOOLS | RESOURCES | PROMPTS, None) => broadcast_here(core, method),
+        (TOOLS | RESOURCES | PROMPTS, None) => broadcast_visible(core, method, Visibility::All),
         _ => tracing::debug!(
             method = ?crate::escape::Escaped(method),
             "a notification from another replica ignored"
@@ -257,19 +320,14 @@ pub(crate) fn deliver_fanned_out(core: &ServerCore, method: &str, uri: Option<&s
 /// Tells every client of `core` that completed the handshake that a list changed, on every
 /// replica.
 pub(crate) fn broadcast(core: &ServerCore, method: &str) {
-    broadcast_here(core, method);
+    broadcast_visible(core, method, Visibility::All);
+    fan_out(core, method);
+}
+
+/// Has the other replicas tell their clients that a list changed. They deliver it to every
+/// client of theirs: the item's scopes do not travel with the notification.
+fn fan_out(core: &ServerCore, method: &str) {
     if let Some(fan_out) = core.fan_out.get() {
         fan_out(method, None);
     }
-}
-
-/// [`broadcast`] to this process's clients only.
-fn broadcast_here(core: &ServerCore, method: &str) {
-    let Ok(bytes) = encode_request::<()>(None, method, None) else {
-        return;
-    };
-    for session in core.sessions() {
-        session.send(bytes.clone());
-    }
-    core.offer_listeners(method, None);
 }

@@ -23,13 +23,19 @@ impl LegacySessions {
     }
 
     /// Opens a session for `principal`; its stream's frames come on the returned receiver
-    /// (the `endpoint` event first). `None` when `max` sessions are open.
+    /// (the `endpoint` event first), a queue of `queue` events. `None` when `max` sessions
+    /// are open.
+    ///
+    /// This transport has no resumption: a client that reads so slowly that its queue fills
+    /// loses its stream, and with it the session, rather than have the server hold ever more
+    /// for it.
     pub(crate) fn open(
         self: &Arc<Self>,
         core: Arc<crate::server::ServerCore>,
         principal: crate::Principal,
         max: usize,
-    ) -> Option<mpsc::UnboundedReceiver<Bytes>> {
+        queue: usize,
+    ) -> Option<mpsc::Receiver<Bytes>> {
         let (out, mut said) = mpsc::unbounded_channel::<Vec<u8>>();
         let id: Arc<str> = crate::protocol::random_id().into();
         let session = Session::new_for(core, out, principal);
@@ -41,8 +47,8 @@ impl LegacySessions {
             }
             map.insert(Arc::clone(&id), Arc::clone(&session));
         }
-        let (live, frames) = mpsc::unbounded_channel();
-        let _ = live.send(Bytes::from(format!(
+        let (live, frames) = mpsc::channel(queue.max(2));
+        let _ = live.try_send(Bytes::from(format!(
             "event: endpoint\ndata: /messages?session_id={id}\n\n"
         )));
         // Forwards what the session says to the stream until either ends; then the session
@@ -52,11 +58,16 @@ impl LegacySessions {
             loop {
                 tokio::select! {
                     message = said.recv() => match message {
-                        Some(m) => {
-                            if live.send(message_event(&m)).is_err() {
+                        Some(m) => match super::sse::send(&live, message_event(&m)) {
+                            super::sse::Sent::Queued => {}
+                            super::sse::Sent::Gone => break,
+                            super::sse::Sent::TooSlow => {
+                                tracing::warn!(
+                                    "a 2024-11-05 SSE client reads too slowly: its stream and session are closed"
+                                );
                                 break;
                             }
-                        }
+                        },
                         None => break,
                     },
                     () = live.closed() => break,

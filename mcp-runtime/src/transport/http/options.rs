@@ -141,6 +141,12 @@ pub struct HttpOptions {
     /// replicas through the Redis server at this URL (`redis://[:password@]host:port[/db]`;
     /// `--redis-url`, `MCP_REDIS_URL`). Needs the `redis` feature. See `docs/scale-out.md`.
     pub redis_url: Option<String>,
+    // ---- Slow SSE consumers
+    /// Events queued for an open SSE connection beyond what a resume replays (default 64): a
+    /// client that falls further behind has its connection closed, and resumes with
+    /// `Last-Event-ID` from the stream's replay buffer, so that a slow reader cannot make the
+    /// server hold ever more for it.
+    pub sse_send_buffer: usize,
 }
 
 impl Default for HttpOptions {
@@ -181,6 +187,8 @@ impl Default for HttpOptions {
             tls_key: None,
             legacy_sse: false,
             redis_url: None,
+            // Slow SSE consumers.
+            sse_send_buffer: 64,
         }
     }
 }
@@ -230,6 +238,7 @@ impl fmt::Debug for HttpOptions {
             .field("legacy_sse", &self.legacy_sse)
             // The URL may carry a password.
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("sse_send_buffer", &self.sse_send_buffer)
             .finish()
     }
 }

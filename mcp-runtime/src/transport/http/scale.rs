@@ -430,7 +430,7 @@ impl Scale {
         session: Arc<str>,
         stream: u64,
         mut after: u64,
-        live: mpsc::UnboundedSender<Bytes>,
+        live: super::sse::Live,
         limit: Duration,
     ) {
         let scale = Arc::clone(self);
@@ -451,7 +451,8 @@ impl Scale {
                         FINISHED_MARKER => finished = true,
                         seq if seq > after => {
                             after = seq;
-                            if live.send(event).is_err() {
+                            // Gone, or too slow: the client resumes from the shared log.
+                            if super::sse::send(&live, event) != super::sse::Sent::Queued {
                                 return;
                             }
                         }
@@ -471,7 +472,7 @@ impl Scale {
                         );
                         let message = crate::protocol::encode_error(request.as_ref(), &error);
                         let id = format!("{stream}-{}", after + 1);
-                        let _ = live.send(super::sse::event(Some(&id), &message));
+                        let _ = super::sse::send(&live, super::sse::event(Some(&id), &message));
                         tracing::info!(
                             stream,
                             "a resumed stream's replica is gone: its request was reported lost"

@@ -346,8 +346,9 @@ struct Stream {
     events: VecDeque<(u64, Bytes)>,
     /// Their bytes.
     bytes: usize,
-    /// The connection the stream is delivered on, when one is open.
-    live: Option<mpsc::UnboundedSender<Bytes>>,
+    /// The connection the stream is delivered on, when one is open (a bounded queue: see
+    /// [`sse::Live`]).
+    live: Option<sse::Live>,
     /// The request was answered: nothing more will come.
     finished: bool,
     /// The first event published while no connection was open (the GET stream delivers
@@ -382,15 +383,16 @@ impl Streams {
 }
 
 impl Stream {
-    fn live(&self) -> Option<&mpsc::UnboundedSender<Bytes>> {
+    fn live(&self) -> Option<&sse::Live> {
         self.live.as_ref().filter(|l| !l.is_closed())
     }
 
-    /// Sends the buffered events after `after` (all of them for `None`) to `to`.
-    fn replay(&self, after: Option<u64>, to: &mpsc::UnboundedSender<Bytes>) {
+    /// Sends the buffered events after `after` (all of them for `None`) to `to` (a fresh
+    /// connection, whose queue holds a whole replay buffer).
+    fn replay(&self, after: Option<u64>, to: &sse::Live) {
         for (seq, event) in &self.events {
             if after.is_none_or(|a| *seq > a) {
-                let _ = to.send(event.clone());
+                let _ = sse::send(to, event.clone());
             }
         }
     }
@@ -416,11 +418,11 @@ impl HttpSession {
     }
 
     /// Opens the SSE stream of a POST on `live`, and primes it.
-    pub(crate) fn open_stream(&self, live: mpsc::UnboundedSender<Bytes>, retry: Duration) -> u64 {
+    pub(crate) fn open_stream(&self, live: sse::Live, retry: Duration) -> u64 {
         let mut streams = self.streams();
         streams.last += 1;
         let number = streams.last;
-        let _ = live.send(sse::priming(&format!("{number}-0"), retry));
+        let _ = sse::send(&live, sse::priming(&format!("{number}-0"), retry));
         streams.map.insert(
             number,
             Stream {
@@ -434,11 +436,7 @@ impl HttpSession {
 
     /// Opens the GET stream on `live`: first what was said while nobody listened, or else a
     /// priming event.
-    pub(crate) fn listen(
-        &self,
-        live: mpsc::UnboundedSender<Bytes>,
-        retry: Duration,
-    ) -> Result<(), AlreadyListening> {
+    pub(crate) fn listen(&self, live: sse::Live, retry: Duration) -> Result<(), AlreadyListening> {
         let mut streams = self.streams();
         let stream = streams.map.entry(LISTEN_STREAM).or_default();
         if stream.live().is_some() {
@@ -449,7 +447,10 @@ impl HttpSession {
             None => {
                 let seq = stream.next_seq;
                 stream.next_seq += 1;
-                let _ = live.send(sse::priming(&format!("{LISTEN_STREAM}-{seq}"), retry));
+                let _ = sse::send(
+                    &live,
+                    sse::priming(&format!("{LISTEN_STREAM}-{seq}"), retry),
+                );
             }
         }
         stream.live = Some(live);
@@ -462,7 +463,7 @@ impl HttpSession {
         &self,
         number: u64,
         after: u64,
-        live: mpsc::UnboundedSender<Bytes>,
+        live: sse::Live,
     ) -> Result<(), UnknownStream> {
         let mut streams = self.streams();
         let stream = streams.map.get_mut(&number).ok_or(UnknownStream)?;
@@ -510,13 +511,18 @@ impl HttpSession {
             scale.mirror(&self.id, number, seq, &event);
         }
         stream.events.push_back((seq, event.clone()));
-        let delivered = stream
+        let sent = stream
             .live
             .as_ref()
-            .is_some_and(|l| l.send(event.clone()).is_ok());
-        if !delivered {
+            .map_or(sse::Sent::Gone, |l| sse::send(l, event.clone()));
+        if sent != sse::Sent::Queued {
+            // Dropping the sender ends the connection once it delivered what it queued; the
+            // event stays in the replay buffer for a resume.
             stream.live = None;
             stream.undelivered.get_or_insert(seq);
+            if sent == sse::Sent::TooSlow {
+                sse::too_slow(&self.session.core, Some(self.short_id()), number);
+            }
         }
         streams.bytes = streams.bytes + event.len() - dropped;
         streams.trim(self.replay_bytes.session, number);
@@ -609,7 +615,12 @@ mod tests {
         )
     }
 
-    fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<String> {
+    /// A connection's queue, roomier than any of these tests need.
+    fn live() -> (sse::Live, mpsc::Receiver<Bytes>) {
+        mpsc::channel(1024)
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(b) = rx.try_recv() {
             out.push(String::from_utf8(b.to_vec()).unwrap());
@@ -620,7 +631,7 @@ mod tests {
     #[tokio::test]
     async fn streams_replay_after_the_last_event_id() {
         let s = session();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = live();
         let n = s.open_stream(tx, Duration::from_millis(5));
         assert_eq!(n, 1);
         assert_eq!(drain(&mut rx), ["id: 1-0\nretry: 5\ndata: \n\n"]);
@@ -629,7 +640,7 @@ mod tests {
         s.publish(n, b"b");
         s.publish(n, b"c");
         s.finish(n);
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = live();
         s.resume(n, 1, tx).unwrap();
         assert_eq!(
             drain(&mut rx),
@@ -637,19 +648,19 @@ mod tests {
         );
         // Finished: the replaying connection is not kept.
         assert!(rx.recv().await.is_none());
-        assert!(s.resume(n, 9, mpsc::unbounded_channel().0).is_err());
-        assert!(s.resume(7, 0, mpsc::unbounded_channel().0).is_err());
+        assert!(s.resume(n, 9, live().0).is_err());
+        assert!(s.resume(7, 0, live().0).is_err());
     }
 
     #[tokio::test]
     async fn the_replay_buffer_is_bounded() {
         let s = session();
-        let (tx, _rx) = mpsc::unbounded_channel();
+        let (tx, _rx) = live();
         let n = s.open_stream(tx, Duration::from_secs(1));
         for m in ["1", "2", "3", "4", "5"] {
             s.publish(n, m.as_bytes());
         }
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = live();
         s.resume(n, 0, tx).unwrap();
         assert_eq!(
             drain(&mut rx),
@@ -664,16 +675,13 @@ mod tests {
     #[tokio::test]
     async fn the_get_stream_delivers_what_was_said_while_nobody_listened() {
         let s = session();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = live();
         s.listen(tx.clone(), Duration::from_secs(1)).unwrap();
         assert_eq!(drain(&mut rx), ["id: 0-0\nretry: 1000\ndata: \n\n"]);
-        assert!(
-            s.listen(mpsc::unbounded_channel().0, Duration::from_secs(1))
-                .is_err()
-        );
+        assert!(s.listen(live().0, Duration::from_secs(1)).is_err());
         drop((tx, rx));
         s.publish(LISTEN_STREAM, b"while away");
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = live();
         s.listen(tx, Duration::from_secs(1)).unwrap();
         assert_eq!(drain(&mut rx), ["id: 0-1\ndata: while away\n\n"]);
         s.publish(LISTEN_STREAM, b"now");
@@ -682,7 +690,7 @@ mod tests {
         // Before the first GET too.
         let s = session();
         s.publish(LISTEN_STREAM, b"early");
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = live();
         s.listen(tx, Duration::from_secs(1)).unwrap();
         assert_eq!(drain(&mut rx), ["id: 0-0\ndata: early\n\n"]);
     }
@@ -700,7 +708,7 @@ mod tests {
             crate::Principal::local(),
         );
         let big = vec![b'x'; 1_000];
-        let (tx, _rx) = mpsc::unbounded_channel();
+        let (tx, _rx) = live();
         let first = s.open_stream(tx, Duration::from_secs(1));
         for _ in 0..10 {
             s.publish(first, &big);
@@ -708,7 +716,7 @@ mod tests {
         let kept = |n: u64| s.streams().map.get(&n).map_or(0, |st| st.events.len());
         assert_eq!(kept(first), 2, "3 000 bytes hold two events of ~1 000");
         s.finish(first);
-        let (tx, _rx2) = mpsc::unbounded_channel();
+        let (tx, _rx2) = live();
         let second = s.open_stream(tx, Duration::from_secs(1));
         for _ in 0..3 {
             s.publish(second, &big);

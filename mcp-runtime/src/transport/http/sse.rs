@@ -47,11 +47,62 @@ pub(crate) fn retry_hint(retry: Duration) -> Bytes {
 /// A comment line: keeps proxies from closing an idle stream.
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
+// ---- Slow SSE consumers (bounded live channels)
+
+/// The events on their way to one open SSE connection. The queue is bounded: it holds what a
+/// resume replays plus [`HttpOptions::sse_send_buffer`](super::HttpOptions::sse_send_buffer)
+/// events, and a client that falls further behind has its connection closed rather than
+/// making the server hold ever more for it (what it missed stays in the stream's bounded
+/// replay buffer, to be resumed with `Last-Event-ID`).
+pub(crate) type Live = mpsc::Sender<Bytes>;
+
+/// A channel to an SSE connection, sized for `options` (see [`Live`]).
+pub(crate) fn live_channel(options: &super::HttpOptions) -> (Live, mpsc::Receiver<Bytes>) {
+    // Bounded channels allocate their slots as they fill: a large bound costs nothing idle.
+    mpsc::channel(options.replay_buffer.max(1) + options.sse_send_buffer.max(1))
+}
+
+/// What became of an event handed to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Queued for the connection.
+    Queued,
+    /// The connection is gone.
+    Gone,
+    /// The client reads too slowly: its queue is full, the connection is to be closed.
+    TooSlow,
+}
+
+/// Queues `event` for a connection without waiting.
+pub(crate) fn send(live: &Live, event: Bytes) -> Sent {
+    match live.try_send(event) {
+        Ok(()) => Sent::Queued,
+        Err(mpsc::error::TrySendError::Closed(_)) => Sent::Gone,
+        Err(mpsc::error::TrySendError::Full(_)) => Sent::TooSlow,
+    }
+}
+
+/// Says (once per connection: the caller drops the sender at once) that a client read too
+/// slowly and its connection is being closed, and counts it.
+pub(crate) fn too_slow(core: &crate::server::ServerCore, session: Option<&str>, stream: u64) {
+    tracing::warn!(
+        session,
+        stream,
+        "an SSE client reads too slowly: its connection is closed, the stream can be resumed \
+         with Last-Event-ID"
+    );
+    #[cfg(feature = "metrics")]
+    if let Some(m) = &core.stack.metrics {
+        m.slow_sse_consumer();
+    }
+    let _ = core;
+}
+
 /// The body of an SSE response: events from a channel, a keep-alive comment whenever the
 /// stream is idle, and an optional time limit after which the connection is closed (the
 /// stream itself goes on, to be resumed). Ends when the channel closes.
 pub(crate) struct SseBody {
-    events: mpsc::UnboundedReceiver<Bytes>,
+    events: mpsc::Receiver<Bytes>,
     keep_alive: Interval,
     close_at: Option<Pin<Box<Sleep>>>,
     // Middleware and observability.
@@ -62,7 +113,7 @@ pub(crate) struct SseBody {
 
 impl SseBody {
     pub(crate) fn new(
-        events: mpsc::UnboundedReceiver<Bytes>,
+        events: mpsc::Receiver<Bytes>,
         keep_alive: Duration,
         close_after: Option<Duration>,
     ) -> SseBody {

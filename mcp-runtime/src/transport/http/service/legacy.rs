@@ -21,6 +21,7 @@ pub(super) async fn legacy_sse<B: RequestBody>(
                 Arc::clone(&shared.core),
                 caller.principal.clone(),
                 shared.options.max_sessions,
+                shared.options.replay_buffer.max(1) + shared.options.sse_send_buffer.max(1),
             ) else {
                 return too_many_sessions(None);
             };

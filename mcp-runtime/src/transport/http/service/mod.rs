@@ -271,7 +271,7 @@ async fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRespon
         Err(problem) => return problem.respond(None),
     };
     log.session = Some(Arc::clone(&http));
-    let (live, events) = mpsc::unbounded_channel();
+    let (live, events) = sse::live_channel(&shared.options);
     match headers.get(LAST_EVENT_ID) {
         Some(last) => {
             let named = last.to_str().ok().and_then(parse_event_id);
@@ -288,7 +288,7 @@ async fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRespon
                     Ok(stored) if stream == 0 => {
                         resumed = Ok(());
                         for (_, event) in stored.unwrap_or_default() {
-                            let _ = live.send(event);
+                            let _ = sse::send(&live, event);
                         }
                         let _ = http.listen(live, shared.options.sse_retry);
                     }

@@ -261,8 +261,11 @@ pub(super) async fn initialize(
     if let Some(peer) = log.peer {
         http.session.set_peer_addr(peer);
     }
+    // `initialize` continues the client's trace from its `traceparent` header too.
     let bytes = match with_caller(caller.clone(), || {
-        http.session.handle_incoming(message, &shared.nowhere)
+        crate::observe::with_trace_headers(headers_of(caller), || {
+            http.session.handle_incoming(message, &shared.nowhere)
+        })
     }) {
         Reply::Now(encoded) if rate_limited(&encoded) => return too_many_requests(encoded),
         Reply::Now(encoded) => encoded.bytes,

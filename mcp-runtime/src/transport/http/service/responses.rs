@@ -248,7 +248,10 @@ pub(super) async fn readiness(shared: &Shared) -> HttpResponse {
     // The shared store of a replica (`--redis-url`): without it, sessions of other
     // replicas cannot be served here.
     if !shared.store_healthy().await {
-        failures.insert(0, "store: the shared store (Redis) does not answer".to_string());
+        failures.insert(
+            0,
+            "store: the shared store (Redis) does not answer".to_string(),
+        );
     }
     if failures.is_empty() {
         return text(StatusCode::OK, "ready\n");

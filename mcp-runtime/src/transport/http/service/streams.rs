@@ -19,7 +19,7 @@ pub(super) fn stream(
 ) -> HttpResponse {
     log.sse = true;
     let options = &shared.options;
-    let (live, events) = mpsc::unbounded_channel();
+    let (live, events) = sse::live_channel(options);
     let (sink, close_after) = match http {
         Some(http) => {
             let number = http.open_stream(live, options.sse_retry);
@@ -38,6 +38,7 @@ pub(super) fn stream(
             Sink::Direct {
                 live,
                 cancel: cancel.map(|id| (Arc::clone(session), id)),
+                core: Arc::clone(&shared.core),
             },
             None,
         ),
@@ -52,25 +53,43 @@ pub(super) enum Sink {
     Session { http: Arc<HttpSession>, stream: u64 },
     /// Straight to the connection (no session, no resumption).
     Direct {
-        live: mpsc::UnboundedSender<Bytes>,
+        live: sse::Live,
         cancel: Option<(Arc<Session>, RequestId)>,
+        core: Arc<crate::server::ServerCore>,
     },
 }
 
 impl Sink {
-    fn send(&self, message: &[u8]) {
+    /// Sends a message; `false` when it can never reach the client (a stream without a
+    /// session whose client read too slowly: it cannot be resumed, so the request ends).
+    fn send(&self, message: &[u8]) -> bool {
         if message.is_empty() {
             // `Context::close_sse_stream`: end the connection, keep the stream.
             if let Sink::Session { http, stream } = self {
                 http.disconnect(*stream);
             }
-            return;
+            return true;
         }
         match self {
             Sink::Session { http, stream } => http.publish(*stream, message),
-            Sink::Direct { live, .. } => {
-                let _ = live.send(sse::event(None, message));
+            Sink::Direct { live, core, .. } => {
+                if sse::send(live, sse::event(None, message)) == sse::Sent::TooSlow {
+                    sse::too_slow(core, None, 0);
+                    return false;
+                }
             }
+        }
+        true
+    }
+
+    /// Cancels the request of a stream nobody can receive any more.
+    fn cancel(&self) {
+        if let Sink::Direct {
+            cancel: Some((session, id)),
+            ..
+        } = self
+        {
+            session.cancel(id);
         }
     }
 
@@ -92,31 +111,32 @@ pub(super) async fn pump(
     mut done: oneshot::Receiver<Encoded>,
 ) {
     for message in &before {
-        sink.send(message);
+        if !sink.send(message) {
+            return sink.cancel();
+        }
     }
     let mut said_open = true;
     loop {
         tokio::select! {
             biased;
             m = said.recv(), if said_open => match m {
-                Some(m) => sink.send(&m),
+                Some(m) => if !sink.send(&m) {
+                    return sink.cancel();
+                },
                 None => said_open = false,
             },
             result = &mut done => {
                 for m in drain(&mut said) {
-                    sink.send(&m);
+                    if !sink.send(&m) {
+                        return;
+                    }
                 }
                 if let Ok(encoded) = result {
                     sink.send(&encoded.bytes);
                 }
                 break;
             }
-            () = sink.abandoned() => {
-                if let Sink::Direct { cancel: Some((session, id)), .. } = &sink {
-                    session.cancel(id);
-                }
-                return;
-            }
+            () = sink.abandoned() => return sink.cancel(),
         }
     }
     if let Sink::Session { http, stream } = &sink {
