@@ -245,7 +245,7 @@ impl SessionStore {
             if let Some(stream) = session.streams().map.get_mut(&LISTEN_STREAM)
                 && let Some(live) = stream.live.take()
             {
-                let _ = live.send(sse::retry_hint(retry));
+                let _ = sse::send(&live, sse::retry_hint(retry));
             }
         }
     }
