@@ -951,6 +951,8 @@ mod tests {
         path
     }
 
+    // Config files are read with the `config-file` feature.
+    #[cfg(feature = "config-file")]
     #[test]
     fn precedence_is_flags_then_environment_then_file_then_defaults() {
         let file = temp_file(
@@ -1013,6 +1015,16 @@ drain-timeout = "45s"
         );
     }
 
+    #[cfg(not(feature = "config-file"))]
+    #[test]
+    fn without_the_feature_a_config_file_is_refused_naming_it() {
+        let file = temp_file("featureless.toml", "port = 8000\n");
+        let e = serve(&["--config", file.to_str().unwrap()], &[]).unwrap_err();
+        assert!(e.contains("needs the `config-file` feature"), "{e}");
+    }
+
+    // Config files are read with the `config-file` feature.
+    #[cfg(feature = "config-file")]
     #[test]
     fn bad_config_files_name_the_file_and_the_key() {
         let e = serve(&["--config", "/nonexistent/mcp.toml"], &[]).unwrap_err();
@@ -1064,6 +1076,8 @@ drain-timeout = "45s"
         assert!(e.starts_with("MCP_PORT_FILE: cannot read"), "{e}");
     }
 
+    // Config files are read with the `config-file` feature.
+    #[cfg(feature = "config-file")]
     #[test]
     fn print_config_shows_sources_redacts_secrets_and_reads_back() {
         let file = temp_file(
