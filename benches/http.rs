@@ -492,7 +492,17 @@ fn main() {
     drop(servers);
     let _ = std::fs::remove_dir_all(&auth_dir);
 
-    let fresh = Server::start(&ours_bin, &http);
+    // All the sessions come from one address: lift the per-address session cap (a tenth of
+    // --max-sessions by default) so that the measurement is of sessions, not of refusals.
+    let cap = (sessions + 1).to_string();
+    let fresh = Server::start(
+        &ours_bin,
+        &[
+            &http[..],
+            &["--max-sessions", &cap, "--max-sessions-per-address", &cap],
+        ]
+        .concat(),
+    );
     let per_session = local.block_on(&runtime, memory_per_session(&fresh, sessions));
     drop(fresh);
 
