@@ -14,9 +14,9 @@ use std::time::Duration;
 use hyper::body::{Body, Bytes, Frame, SizeHint};
 
 use super::limits::Connections;
-use super::security::Guard;
+use super::server::Host;
 use super::service::{self, RequestBody};
-use super::sessions::{self, SessionStore};
+use super::sessions;
 use super::sse::ResponseBody;
 use super::{HttpOptions, Shared};
 use crate::{Error, Server};
@@ -98,52 +98,29 @@ impl McpService {
                 .host
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback());
-        let guard = Guard::new(&options, loopback);
-        let host = if options.host.contains(':') {
+        let authority = if options.host.contains(':') {
             format!("[{}]", options.host)
         } else {
             options.host.clone()
         };
-        let endpoint = format!("http://{host}:{}{}", options.port, options.path);
-        let edge = match crate::auth::edge::Edge::new(&options, &endpoint, core.declared_scopes()) {
-            Ok(edge) => edge,
-            Err(e) => {
-                teardown.run().await;
-                return Err(e);
-            }
-        };
-        // Replicas share state through the store of `redis_url` / `Server::shared_state`.
-        let scale = match super::scale::Scale::attach(&core, &options).await {
-            Ok(scale) => scale,
-            Err(e) => {
-                teardown.run().await;
-                return Err(e);
-            }
-        };
-        let sessions = SessionStore::new(&options).with_scale(scale.clone());
-        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            core,
-            options,
-            guard,
-            sessions,
-            edge,
-            nowhere,
-            // The application's server owns the connections.
+        let host = Host {
+            endpoint: format!("http://{authority}:{}{}", options.port, options.path),
+            loopback,
+            // The application's server owns the connections, and TLS.
             connections: Connections::new(usize::MAX, usize::MAX),
             serves_metrics: false,
-            draining: Default::default(),
-            // The application's server owns TLS.
-            legacy: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
-            scale,
-        });
+        };
+        let shared = match Shared::new(core, options, host).await {
+            Ok(shared) => Arc::new(shared),
+            Err(e) => {
+                teardown.run().await;
+                return Err(e);
+            }
+        };
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
-        let bus = shared
-            .scale
-            .clone()
-            .map(|scale| tokio::spawn(super::scale::listen(Arc::clone(&shared), scale)));
+        let bus = shared.listen_to_replicas();
         Ok(McpService {
             shared,
             running: Arc::new(Running {

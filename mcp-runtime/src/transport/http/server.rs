@@ -55,7 +55,56 @@ pub(crate) struct Shared {
     pub(crate) scale: Option<Arc<super::scale::Scale>>,
 }
 
+/// What differs between the two hosts of the endpoint, [`HttpServer`] and the embedded
+/// [`McpService`](super::McpService).
+pub(crate) struct Host {
+    /// The endpoint's URL, as the OAuth metadata names it.
+    pub(crate) endpoint: String,
+    /// Whether it listens on a loopback address (the `Host` check is on only then).
+    pub(crate) loopback: bool,
+    pub(crate) connections: Arc<Connections>,
+    pub(crate) serves_metrics: bool,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<super::tls::Tls>,
+}
+
 impl Shared {
+    /// The state both hosts serve from: the request guard, the identity edge, the shared
+    /// store (with `redis_url` or `Server::shared_state`) and the session table.
+    pub(crate) async fn new(
+        core: Arc<ServerCore>,
+        options: HttpOptions,
+        host: Host,
+    ) -> Result<Shared, Error> {
+        let guard = Guard::new(&options, host.loopback);
+        let edge = crate::auth::edge::Edge::new(&options, &host.endpoint, core.declared_scopes())?;
+        let scale = super::scale::Scale::attach(&core, &options).await?;
+        let sessions = SessionStore::new(&options).with_scale(scale.clone());
+        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
+        Ok(Shared {
+            core,
+            options,
+            guard,
+            sessions,
+            edge,
+            nowhere,
+            connections: host.connections,
+            serves_metrics: host.serves_metrics,
+            draining: Default::default(),
+            legacy: Default::default(),
+            #[cfg(feature = "tls")]
+            tls: host.tls,
+            scale,
+        })
+    }
+
+    /// Starts listening to the other replicas, with a shared store.
+    pub(crate) fn listen_to_replicas(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        self.scale
+            .clone()
+            .map(|scale| tokio::spawn(super::scale::listen(Arc::clone(self), scale)))
+    }
+
     /// Whether the shared state this replica depends on answers (always, for a replica
     /// alone): what a readiness probe reports.
     pub(crate) async fn store_healthy(&self) -> bool {
@@ -135,15 +184,6 @@ impl HttpServer {
             }
         };
         let serves_metrics = addr.ip().is_loopback() && options.metrics_addr.is_none();
-        let guard = Guard::new(&options, addr.ip().is_loopback());
-        let endpoint = format!("http://{addr}{}", options.path);
-        let edge = match crate::auth::edge::Edge::new(&options, &endpoint, core.declared_scopes()) {
-            Ok(edge) => edge,
-            Err(e) => {
-                teardown.run().await;
-                return Err(e);
-            }
-        };
         // ---- Production (issue 20)
         #[cfg(feature = "tls")]
         let tls = match super::tls::configure(&options) {
@@ -161,36 +201,27 @@ impl HttpServer {
                 what: "serving HTTPS (`--tls-cert`, `--tls-key`)",
             });
         }
-        let scale = match super::scale::Scale::attach(&core, &options).await {
-            Ok(scale) => scale,
+        let nofile = limits::raise_nofile_limit();
+        let (max, per_address) = limits::resolve(&options, nofile);
+        let host = Host {
+            endpoint: format!("http://{addr}{}", options.path),
+            loopback: addr.ip().is_loopback(),
+            connections: Connections::new(max, per_address),
+            serves_metrics,
+            #[cfg(feature = "tls")]
+            tls,
+        };
+        let shared = match Shared::new(core, options, host).await {
+            Ok(shared) => shared,
             Err(e) => {
                 teardown.run().await;
                 return Err(e);
             }
         };
-        let sessions = SessionStore::new(&options).with_scale(scale.clone());
-        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
-        let nofile = limits::raise_nofile_limit();
-        let (max, per_address) = limits::resolve(&options, nofile);
-        let connections = Connections::new(max, per_address);
         Ok(HttpServer {
             listener,
             addr,
-            shared: Arc::new(Shared {
-                core,
-                options,
-                guard,
-                sessions,
-                edge,
-                nowhere,
-                connections,
-                serves_metrics,
-                draining: Default::default(),
-                legacy: Default::default(),
-                #[cfg(feature = "tls")]
-                tls,
-                scale,
-            }),
+            shared: Arc::new(shared),
             teardown,
             metrics,
         })
@@ -257,10 +288,7 @@ impl HttpServer {
         );
         let (stop_tx, stop_rx) = watch::channel(false);
         let reaper = tokio::spawn(sessions::reap(Arc::clone(&shared)));
-        let bus = shared
-            .scale
-            .clone()
-            .map(|scale| tokio::spawn(super::scale::listen(Arc::clone(&shared), scale)));
+        let bus = shared.listen_to_replicas();
         let mut connections = JoinSet::new();
         let mut backoff = AcceptBackoff::new();
         tokio::pin!(shutdown);
