@@ -9,8 +9,11 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use mcp_runtime::auth::api_keys;
 use mcp_runtime::client::{ClientOptions, ServerRequestHandler};
-use mcp_runtime::{Client, HttpClientOptions};
+use mcp_runtime::{
+    Client, HttpClientOptions, HttpOptions, HttpServer, Server, SessionLimits, tool,
+};
 use mcp_workspace::HttpExample;
 use mcp_workspace::cluster::{Haproxy, Redis, replica};
 use serde_json::{Value, json};
@@ -352,6 +355,81 @@ fn list_changed_reaches_listeners_on_every_replica() {
     listening.wait_for("notifications/tools/list_changed");
 }
 
+/// The id of the event whose data contains `needle`.
+fn event_id_with(text: &str, needle: &str) -> String {
+    text.split("\n\n")
+        .find(|e| {
+            e.lines()
+                .any(|l| l.starts_with("data: ") && l.contains(needle))
+        })
+        .and_then(|e| e.lines().find_map(|l| l.strip_prefix("id: ")))
+        .unwrap_or_else(|| panic!("no event with {needle:?} and an id in {text:?}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn get_streams_of_one_session_on_two_replicas_have_distinct_ids_and_replay_apart() {
+    const CHANGED: &str = "notifications/tools/list_changed";
+    let c = Cluster::start(3);
+    let session = initialize(c.addr(0));
+    // Replica 1 holds the session too: both buffer its GET stream while nobody listens.
+    assert_eq!(
+        call(c.addr(1), &session, 2, "test_simple_text", json!({})).0,
+        200
+    );
+    let (code, body) = call(
+        c.addr(0),
+        &session,
+        3,
+        "test_trigger_tool_change",
+        json!({}),
+    );
+    assert_eq!(code, 200, "{body}");
+    let first_ids: Vec<String> = (0..2)
+        .map(|r| {
+            let mut get = Streaming::get(c.addr(r), &session, None);
+            let seen = get.wait_for(CHANGED).to_string();
+            event_id_with(&seen, CHANGED)
+        })
+        .collect();
+    assert_ne!(
+        first_ids[0], first_ids[1],
+        "one id for two different events: a resume could not tell them apart"
+    );
+    // Another change while nobody listens; the client resumes replica 0's GET stream on
+    // replica 2: it gets what replica 0 sent after its id, once, not replica 1's as well.
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, body) = call(
+        c.addr(0),
+        &session,
+        4,
+        "test_trigger_tool_change",
+        json!({}),
+    );
+    assert_eq!(code, 200, "{body}");
+    std::thread::sleep(Duration::from_millis(500)); // the shared log is written off the path
+    let mut resumed = Streaming::get(c.addr(2), &session, Some(&first_ids[0]));
+    let replayed = resumed.wait_for(CHANGED).to_string();
+    let second = event_id_with(&replayed, CHANGED);
+    assert_ne!(second, first_ids[0], "{replayed}");
+    assert_eq!(
+        second.split('-').next(),
+        first_ids[0].split('-').next(),
+        "replica 0's stream: {replayed}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    while let Ok(chunk) = resumed.rx.try_recv() {
+        resumed.seen.push_str(&chunk);
+    }
+    assert_eq!(
+        resumed.seen.matches(CHANGED).count(),
+        1,
+        "the missed event, once: {}",
+        resumed.seen
+    );
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -610,4 +688,192 @@ fn the_conformance_suite_passes_through_the_balancer() {
         out.contains("conformance: ") && out.contains(" 0 failed"),
         "{out}"
     );
+}
+
+// ------------------------------------------------------------ servers of this binary
+
+/// Sleeps `ms` milliseconds, then says so.
+#[tool(scopes())]
+async fn slow_for(ms: u64) -> String {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "slept".into()
+}
+
+/// Needs `notes:write` to be seen.
+#[tool(scopes("notes:write"))]
+fn scoped_write() -> String {
+    "written".into()
+}
+
+/// Seen by anyone.
+#[tool(scopes())]
+fn open_ping() -> String {
+    "pong".into()
+}
+
+/// Servers of this test binary (its tools) sharing state through Redis, each on a free
+/// loopback port, in one runtime (stopped when dropped).
+struct InProcess {
+    addrs: Vec<String>,
+    handles: Vec<mcp_runtime::server::ServerHandle>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl InProcess {
+    fn start(
+        n: usize,
+        redis: &Redis,
+        server: impl Fn() -> Server,
+        options: HttpOptions,
+    ) -> InProcess {
+        let rt = runtime();
+        let mut addrs = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..n {
+            let server = server();
+            handles.push(server.handle());
+            let options = HttpOptions {
+                port: 0,
+                redis_url: Some(redis.url()),
+                ..options.clone()
+            };
+            let http = rt
+                .block_on(HttpServer::bind(server, options))
+                .expect("binding");
+            addrs.push(http.local_addr().to_string());
+            rt.spawn(async move {
+                let _ = http.run_until(std::future::pending()).await;
+            });
+        }
+        InProcess { addrs, handles, rt }
+    }
+}
+
+#[test]
+fn the_budget_of_requests_in_flight_holds_across_replicas_through_the_balancer() {
+    let redis = Redis::start();
+    let servers = InProcess::start(
+        3,
+        &redis,
+        || {
+            Server::new("budget-test").session_limits(SessionLimits {
+                max_requests_in_flight: 2,
+                ..SessionLimits::default()
+            })
+        },
+        HttpOptions::default(),
+    );
+    let addrs: Vec<&str> = servers.addrs.iter().map(String::as_str).collect();
+    let lb = Haproxy::start(&addrs);
+    let lb_addr = format!("127.0.0.1:{}", lb.port);
+    let session = initialize(&lb_addr);
+    let slow = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "slow_for", "arguments": {"ms": 3000}}})
+    };
+    // Round robin: these land on three different replicas, one each, so no replica's own
+    // count reaches 2; the session's does.
+    let mut running: Vec<Streaming> = (0..2)
+        .map(|i| {
+            let s = Streaming::post(&lb_addr, &session, &slow(10 + i));
+            std::thread::sleep(Duration::from_millis(300));
+            s
+        })
+        .collect();
+    let (code, headers, body) = post(&lb_addr, Some(&session), &slow(12));
+    assert_eq!(code, 429, "the third request in flight is refused: {body}");
+    assert!(body.contains("may have 2 running at once"), "{body}");
+    assert!(
+        headers.to_ascii_lowercase().contains("retry-after"),
+        "{headers}"
+    );
+    for r in &mut running {
+        r.wait_for("slept");
+    }
+    // The slots came back: the budget is free again, on every replica.
+    for id in 20..23 {
+        let (code, body) = call(&lb_addr, &session, id, "slow_for", json!({"ms": 1}));
+        assert_eq!(code, 200, "{body}");
+        assert!(body.contains("slept"), "{body}");
+    }
+    drop(servers);
+}
+
+#[test]
+fn list_changed_from_another_replica_reaches_only_callers_who_may_see_the_item() {
+    let redis = Redis::start();
+    let dir = mcp_workspace::cluster::TempDir::new("scale-keys");
+    let path = dir.0.join("keys.jsonl");
+    let reader = api_keys::generate("reader", &["notes:read".into()], None).unwrap();
+    let writer =
+        api_keys::generate("writer", &["notes:read".into(), "notes:write".into()], None).unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", reader.line, writer.line)).unwrap();
+    let servers = InProcess::start(
+        2,
+        &redis,
+        || Server::new("audience-test"),
+        HttpOptions {
+            api_keys: Some(path.clone()),
+            ..HttpOptions::default()
+        },
+    );
+    let on_b = format!("http://{}/mcp", servers.addrs[1]);
+    servers.rt.block_on(async {
+        let connect = |key: String| {
+            let url = on_b.clone();
+            async move {
+                Client::connect_http_with(
+                    &url,
+                    HttpClientOptions::default().header("X-API-Key", key),
+                    ClientOptions::default(),
+                )
+                .await
+                .expect("connecting to replica B")
+            }
+        };
+        let (r, w) = (
+            connect(reader.secret.clone()).await,
+            connect(writer.secret.clone()).await,
+        );
+        // Both GET streams (on B) are open once a request after the handshake was answered.
+        r.ping().await.unwrap();
+        w.ping().await.unwrap();
+
+        // Changes made on replica A, where neither client is.
+        assert!(servers.handles[0].disable_tool("scoped_write"));
+        assert!(servers.handles[0].disable_tool("open_ping"));
+
+        async fn next_change(client: &Client, within: Duration) -> bool {
+            let deadline = tokio::time::Instant::now() + within;
+            while let Ok(Some(n)) =
+                tokio::time::timeout_at(deadline, client.next_notification()).await
+            {
+                if n.method == "notifications/tools/list_changed" {
+                    return true;
+                }
+            }
+            false
+        }
+        for _ in 0..2 {
+            assert!(
+                next_change(&w, Duration::from_secs(10)).await,
+                "the writer sees both tools"
+            );
+        }
+        assert!(
+            next_change(&r, Duration::from_secs(10)).await,
+            "the open tool's change"
+        );
+        assert!(
+            !next_change(&r, Duration::from_millis(1500)).await,
+            "the reader cannot see `scoped_write`: its list did not change"
+        );
+        // The change travelled as a catalog change too: B serves neither tool now.
+        let listed = w.list_tools(None).await.unwrap();
+        assert!(
+            !format!("{listed:?}").contains("scoped_write"),
+            "{listed:?}"
+        );
+    });
+    drop(servers);
 }

@@ -14,8 +14,10 @@ use crate::server::per_request::tasks::TaskSupport;
 use crate::server::registration::{Catalog, PromptEntry, ResourceEntry, ToolEntry};
 use crate::server::{handlers::state, per_request, per_request::tasks};
 
-/// Tells the other replicas of a notification for every session (method, URI).
-pub(crate) type FanOut = Box<dyn Fn(&str, Option<&str>) + Send + Sync>;
+/// Tells the other replicas of a notification for every session (method, URI, who may see
+/// the changed item).
+pub(crate) type FanOut =
+    Box<dyn Fn(&str, Option<&str>, crate::server::registration::handle::Visibility) + Send + Sync>;
 /// Tells the other replicas of a catalog change (operation, name).
 pub(crate) type Replicate = Box<dyn Fn(&str, &str) + Send + Sync>;
 

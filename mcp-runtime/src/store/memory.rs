@@ -30,6 +30,8 @@ struct Inner {
     sessions: HashMap<String, (SessionRecord, Instant)>,
     events: HashMap<(String, u64), Kept>,
     values: HashMap<String, (Vec<u8>, Option<Instant>)>,
+    /// Budgets' held slots, each until its lease runs out.
+    budgets: HashMap<String, HashMap<String, Instant>>,
     subscribers: Vec<mpsc::Sender<Vec<u8>>>,
 }
 
@@ -56,6 +58,10 @@ impl Inner {
         self.events.retain(|_, (_, until)| *until > now);
         self.values
             .retain(|_, (_, until)| until.is_none_or(|u| u > now));
+        self.budgets.retain(|_, held| {
+            held.retain(|_, until| *until > now);
+            !held.is_empty()
+        });
     }
 }
 
@@ -215,6 +221,45 @@ impl ValueStore for MemoryState {
         inner
             .values
             .insert(name.to_string(), (value.to_vec(), Some(now + ttl)));
+        ready(())
+    }
+}
+
+impl Budgets for MemoryState {
+    fn acquire<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        max: usize,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if !inner.budgets.contains_key(name) && inner.budgets.len() >= MAX_ENTRIES {
+            inner.sweep(now);
+            if inner.budgets.len() >= MAX_ENTRIES {
+                return Box::pin(std::future::ready(Err(StoreError::new(format!(
+                    "the in-memory store holds {MAX_ENTRIES} budgets, its limit"
+                )))));
+            }
+        }
+        let held = inner.budgets.entry(name.to_string()).or_default();
+        held.retain(|_, until| *until > now);
+        let taken = held.contains_key(holder) || held.len() < max;
+        if taken {
+            held.insert(holder.to_string(), now + lease);
+        }
+        ready(taken)
+    }
+
+    fn release<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, ()> {
+        let mut inner = self.lock();
+        if let Some(held) = inner.budgets.get_mut(name) {
+            held.remove(holder);
+            if held.is_empty() {
+                inner.budgets.remove(name);
+            }
+        }
         ready(())
     }
 }

@@ -4,8 +4,9 @@
 //! need on any of them through a [`SharedState`]: the session records (negotiated revision,
 //! client capabilities, log level, subscriptions, who opened it), the SSE events kept for
 //! replay, a message bus between replicas (responses to server-to-client requests,
-//! cancellations, notifications, ended sessions), the `requestState` key and the per-session
-//! values of [`SessionState`](crate::server::SessionState) (`ctx.session_state()`).
+//! cancellations, notifications, ended sessions), the `requestState` key, the per-session
+//! values of [`SessionState`](crate::server::SessionState) (`ctx.session_state()`) and the
+//! per-session budgets ([`Budgets`]: requests in flight).
 //!
 //! Two implementations: [`MemoryState`] (one process, or several servers in one process, as
 //! the tests run them) and, with the `redis` feature, `RedisState` (`--redis-url`).
@@ -127,8 +128,28 @@ pub trait ValueStore: Send + Sync {
     ) -> StoreFuture<'a, ()>;
 }
 
+/// Budgets that hold across replicas: at most `max` slots of one budget held at once, by
+/// any replica. A slot is given back when its holder is done, or when its lease runs out
+/// (should the replica holding it stop first).
+pub trait Budgets: Send + Sync {
+    /// Takes slot `holder` of budget `name`, for at most `lease`, if fewer than `max` are
+    /// held (atomically: replicas racing for the last slot do not both get it); whether it
+    /// was taken.
+    fn acquire<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        max: usize,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool>;
+    /// Gives slot `holder` of budget `name` back.
+    fn release<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, ()>;
+}
+
 /// Everything replicas share, in one object.
-pub trait SharedState: SessionStore + EventLog + Bus + ValueStore + Send + Sync + 'static {
+pub trait SharedState:
+    SessionStore + EventLog + Bus + ValueStore + Budgets + Send + Sync + 'static
+{
     /// Whether the store answers now (a readiness probe: `false` while Redis is down).
     fn healthy(&self) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
     /// Bytes the store holds for one session, as far as it can tell (for sizing).

@@ -3,7 +3,8 @@
 //! Keys (all under `mcp:`): `s:<id>` a session's record (JSON, with the session's time to
 //! live), `e:<id>:<stream>` a list of its stream's last events (8 bytes of sequence number,
 //! big-endian, then the SSE frame), `k:<id>` the set of its event and value keys (so that
-//! DELETE removes them), `v:<id>:<name>` handler values, and the channel `mcp:bus`.
+//! DELETE removes them), `v:<id>:<name>` handler values, `b:<name>` a budget's held slots (a
+//! sorted set scored by lease end, in Redis's own clock), and the channel `mcp:bus`.
 
 use std::time::Duration;
 
@@ -334,6 +335,54 @@ impl ValueStore for RedisState {
                     .ignore();
             }
             self.run_pipe::<()>(&pipe).await
+        })
+    }
+}
+
+/// Takes a slot of a budget, atomically: drops the slots whose lease ran out (Redis's clock,
+/// so replicas' clocks need not agree), then adds `holder` unless `max` are held. The key
+/// lives as long as the last lease.
+const ACQUIRE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local lease = tonumber(ARGV[3])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < lease then
+  redis.call('PEXPIRE', KEYS[1], lease)
+end
+return 1
+";
+
+impl Budgets for RedisState {
+    fn acquire<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        max: usize,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut eval = ::redis::cmd("EVAL");
+            eval.arg(ACQUIRE)
+                .arg(1)
+                .arg(format!("mcp:b:{name}"))
+                .arg(holder)
+                .arg(max)
+                .arg(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1));
+            let taken: i64 = self.run(&eval).await?;
+            Ok(taken == 1)
+        })
+    }
+
+    fn release<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut zrem = ::redis::cmd("ZREM");
+            zrem.arg(format!("mcp:b:{name}")).arg(holder);
+            self.run::<()>(&zrem).await
         })
     }
 }

@@ -552,7 +552,7 @@ fn duplicate_id(id: &RequestId) -> ErrorObject {
 }
 
 /// The refusal of a request beyond the session's budget of requests in flight.
-fn too_many_requests(max: usize) -> ErrorObject {
+pub(crate) fn too_many_requests(max: usize) -> ErrorObject {
     ErrorObject::new(
         crate::protocol::code::TOO_MANY_REQUESTS,
         format!(

@@ -159,7 +159,7 @@ impl ServerHandle {
         for core in self.cores() {
             told += resource_updated_here(&core, uri);
             if let Some(fan_out) = core.fan_out.get() {
-                fan_out(UPDATED, Some(uri));
+                fan_out(UPDATED, Some(uri), Visibility::All);
             }
         }
         told
@@ -179,7 +179,7 @@ impl ServerHandle {
         for core in &cores {
             catalog(core).add(entry(core)?)?;
             broadcast_visible(core, method, Visibility::Scopes(scopes));
-            fan_out(core, method);
+            fan_out(core, method, Visibility::Scopes(scopes));
         }
         Ok(())
     }
@@ -194,7 +194,7 @@ impl ServerHandle {
             if apply_catalog_change(&core, op, name) {
                 any = true;
                 broadcast_visible(&core, method, Visibility::Scopes(scopes));
-                fan_out(&core, method);
+                fan_out(&core, method, Visibility::Scopes(scopes));
                 // Scale out: the other replicas make the same change.
                 if let Some(replicate) = core.replicate.get() {
                     replicate(op, name);
@@ -232,6 +232,7 @@ fn resource_scopes(core: &ServerCore, uri: &str) -> Option<&'static [&'static st
 }
 
 /// Who a `list_changed` concerns.
+#[derive(Clone, Copy)]
 pub(crate) enum Visibility {
     /// Every client.
     All,
@@ -242,18 +243,62 @@ pub(crate) enum Visibility {
 /// Tells the clients of `core` that completed the handshake, and may see the changed item,
 /// that a list changed: a client that may not see it has the same list as before.
 pub(crate) fn broadcast_visible(core: &ServerCore, method: &str, visibility: Visibility) {
+    broadcast_where(core, method, |principal| match visibility {
+        Visibility::All => true,
+        Visibility::Scopes(scopes) => core.policy.visible(principal, scopes),
+    });
+}
+
+/// Tells the clients of `core` that completed the handshake, and that `admits`, that a list
+/// changed.
+fn broadcast_where(core: &ServerCore, method: &str, admits: impl Fn(&crate::Principal) -> bool) {
     let Ok(bytes) = encode_request::<()>(None, method, None) else {
         return;
     };
     for session in core.sessions() {
-        if let Visibility::Scopes(scopes) = visibility
-            && !core.policy.visible(session.principal(), scopes)
-        {
-            continue;
+        if admits(session.principal()) {
+            session.send(bytes.clone());
         }
-        session.send(bytes.clone());
     }
     core.offer_listeners(method, None);
+}
+
+/// A [`Visibility`] as it travels to the other replicas, which filter their own clients with
+/// it as the replica that made the change filters its own.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Audience {
+    /// Every client.
+    #[default]
+    All,
+    /// Clients holding the server's default scopes (the item declares none).
+    DefaultScopes,
+    /// Clients holding every one of these scopes.
+    Scopes(Vec<String>),
+}
+
+impl From<Visibility> for Audience {
+    fn from(visibility: Visibility) -> Audience {
+        match visibility {
+            Visibility::All => Audience::All,
+            Visibility::Scopes(None) => Audience::DefaultScopes,
+            Visibility::Scopes(Some(scopes)) => {
+                Audience::Scopes(scopes.iter().map(|s| (*s).to_string()).collect())
+            }
+        }
+    }
+}
+
+impl Audience {
+    /// Whether `principal` may see the changed item, by `core`'s policy.
+    fn admits(&self, core: &ServerCore, principal: &crate::Principal) -> bool {
+        match self {
+            Audience::All => true,
+            Audience::DefaultScopes => core.policy.visible(principal, None),
+            Audience::Scopes(scopes) => {
+                principal.has_every_scope() || scopes.iter().all(|s| principal.has_scope(s))
+            }
+        }
+    }
 }
 
 const TOOLS: &str = "notifications/tools/list_changed";
@@ -303,13 +348,21 @@ pub(crate) fn resource_updated_here(core: &ServerCore, uri: &str) -> usize {
     told
 }
 
-/// A notification another replica fanned out, delivered to this process's clients.
-pub(crate) fn deliver_fanned_out(core: &ServerCore, method: &str, uri: Option<&str>) {
+/// A notification another replica fanned out, delivered to this process's clients (a
+/// `list_changed` to those of them in `audience`).
+pub(crate) fn deliver_fanned_out(
+    core: &ServerCore,
+    method: &str,
+    uri: Option<&str>,
+    audience: &Audience,
+) {
     match (method, uri) {
         (UPDATED, Some(uri)) => {
             resource_updated_here(core, uri);
         }
-        (TOOLS | RESOURCES | PROMPTS, None) => broadcast_visible(core, method, Visibility::All),
+        (TOOLS | RESOURCES | PROMPTS, None) => {
+            broadcast_where(core, method, |p| audience.admits(core, p));
+        }
         _ => tracing::debug!(
             method = ?crate::escape::Escaped(method),
             "a notification from another replica ignored"
@@ -321,13 +374,13 @@ pub(crate) fn deliver_fanned_out(core: &ServerCore, method: &str, uri: Option<&s
 /// replica.
 pub(crate) fn broadcast(core: &ServerCore, method: &str) {
     broadcast_visible(core, method, Visibility::All);
-    fan_out(core, method);
+    fan_out(core, method, Visibility::All);
 }
 
-/// Has the other replicas tell their clients that a list changed. They deliver it to every
-/// client of theirs: the item's scopes do not travel with the notification.
-fn fan_out(core: &ServerCore, method: &str) {
+/// Has the other replicas tell those of their clients that may see the changed item that a
+/// list changed.
+fn fan_out(core: &ServerCore, method: &str, visibility: Visibility) {
     if let Some(fan_out) = core.fan_out.get() {
-        fan_out(method, None);
+        fan_out(method, None, visibility);
     }
 }

@@ -22,8 +22,11 @@ use tokio::sync::mpsc;
 
 use super::sessions::HttpSession;
 use super::{HttpOptions, Shared};
+use crate::protocol::Encoded;
 use crate::protocol::{Implementation, Incoming, ProtocolVersion, RequestId};
 use crate::server::ServerCore;
+use crate::server::dispatch::session::PendingReply;
+use crate::server::registration::handle::Audience;
 use crate::store::{SessionRecord, SharedState, StoreError};
 
 /// Events waiting to be written to the shared event log.
@@ -53,6 +56,10 @@ pub(crate) struct Scale {
     pub(crate) ttl: Duration,
     /// Events kept per stream.
     keep: usize,
+    /// How long a shared budget's slot is held at most (a request's time limit).
+    lease: Duration,
+    /// Slots to give back, off the request path.
+    releases: mpsc::Sender<(String, String)>,
 }
 
 struct EventWrite {
@@ -79,8 +86,14 @@ enum BusMessage {
     Response { session: String, message: String },
     /// `notifications/cancelled` for a request running somewhere.
     Cancel { session: String, request: RequestId },
-    /// A notification for every session (`list_changed`, `resources/updated`).
-    Notify { method: String, uri: Option<String> },
+    /// A notification for every session (`list_changed`, `resources/updated`), for those
+    /// that may see the changed item.
+    Notify {
+        method: String,
+        uri: Option<String>,
+        #[serde(default)]
+        audience: Audience,
+    },
     /// `tasks/update` for the replica running the task.
     TaskUpdate {
         id: String,
@@ -121,7 +134,18 @@ impl Scale {
                 }
             }
         });
+        let (releases, mut releasing) = mpsc::channel::<(String, String)>(EVENT_QUEUE);
+        let releaser = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Some((name, holder)) = releasing.recv().await {
+                if let Err(e) = releaser.release(&name, &holder).await {
+                    tracing::debug!(error = %e, "a budget slot is left to its lease");
+                }
+            }
+        });
         let scale = Arc::new(Scale {
+            lease: options.request_timeout.max(Duration::from_secs(1)),
+            releases,
             outbox,
             state: Arc::clone(&state),
             replica: random_u64(),
@@ -192,16 +216,17 @@ impl Scale {
             }
         }));
         let weak = Arc::downgrade(&scale);
-        let _ = core
-            .fan_out
-            .set(Box::new(move |method: &str, uri: Option<&str>| {
+        let _ = core.fan_out.set(Box::new(
+            move |method: &str, uri: Option<&str>, visibility| {
                 if let Some(scale) = weak.upgrade() {
                     scale.publish(BusMessage::Notify {
                         method: method.to_string(),
                         uri: uri.map(str::to_string),
+                        audience: Audience::from(visibility),
                     });
                 }
-            }));
+            },
+        ));
         Ok(Some(scale))
     }
 
@@ -245,6 +270,43 @@ impl Scale {
         if self.outbox.try_send(payload).is_err() {
             tracing::warn!("the bus is behind: a message to the other replicas was dropped");
         }
+    }
+
+    /// Counts a request of `http` that runs on against the session's budget of requests in
+    /// flight, across replicas: the future, holding its slot until it ends (or is stopped),
+    /// or the refusal the budget's end gets. While the store is unreachable the replica's
+    /// own count alone applies.
+    pub(crate) async fn admit(
+        self: &Arc<Self>,
+        http: &HttpSession,
+        id: &RequestId,
+        future: PendingReply,
+    ) -> Result<PendingReply, Encoded> {
+        let max = http.session.core.limits.max_requests_in_flight;
+        let name = format!("f:{}", http.id);
+        let holder = format!("{:x}:{id}", self.replica);
+        match self.state.acquire(&name, &holder, max, self.lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Encoded::error(
+                    Some(id),
+                    &crate::server::dispatch::session::too_many_requests(max),
+                ));
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "requests in flight counted on this replica alone");
+                return Ok(future);
+            }
+        }
+        let slot = Slot {
+            scale: Arc::clone(self),
+            name,
+            holder,
+        };
+        Ok(Box::pin(async move {
+            let _slot = slot;
+            future.await
+        }))
     }
 
     /// Appends an event to the shared log (dropped, with a warning, if the queue is full).
@@ -486,6 +548,32 @@ impl Scale {
     }
 }
 
+/// Whether a stream number names a replica's GET stream: its base, the low 40 bits zero
+/// (POST streams count up from it).
+pub(crate) fn is_listen_stream(stream: u64) -> bool {
+    stream & 0xFF_FFFF_FFFF == 0
+}
+
+/// A slot of a shared budget, given back when dropped.
+struct Slot {
+    scale: Arc<Scale>,
+    name: String,
+    holder: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (name, holder) = (
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.holder),
+        );
+        if self.scale.releases.try_send((name, holder)).is_err() {
+            // Its lease ends it.
+            tracing::debug!("a budget slot is left to its lease");
+        }
+    }
+}
+
 fn heartbeat_key(tag: u64) -> String {
     format!("replica:{tag}")
 }
@@ -597,11 +685,16 @@ pub(crate) async fn listen(shared: Arc<Shared>, scale: Arc<Scale>) {
             BusMessage::Catalog { op, name } => {
                 crate::server::registration::handle::apply_catalog_change(&shared.core, &op, &name);
             }
-            BusMessage::Notify { method, uri } => {
+            BusMessage::Notify {
+                method,
+                uri,
+                audience,
+            } => {
                 crate::server::registration::handle::deliver_fanned_out(
                     &shared.core,
                     &method,
                     uri.as_deref(),
+                    &audience,
                 );
             }
         }

@@ -2,7 +2,8 @@
 //! session's SSE streams, kept for replay to a client that reconnects.
 //!
 //! A session's streams are numbered: 0 is the GET stream, for messages the server starts; every
-//! POST answered with SSE gets the next number. Event ids are `<stream>-<sequence>`, unique in
+//! POST answered with SSE gets the next number. With replicas, each numbers from its own base
+//! (the GET stream is the base itself), so that ids stay unique across them. Event ids are `<stream>-<sequence>`, unique in
 //! the session and naming their stream, so `Last-Event-ID` says which stream to resume and
 //! from where. Each stream keeps its last [`HttpOptions::replay_buffer`] events; a finished
 //! POST stream is kept (for a late resume) until [`FINISHED_KEPT`] newer ones finished.
@@ -146,6 +147,7 @@ impl SessionStore {
             replay_bytes: self.replay_bytes,
             peer,
             used_again: AtomicBool::new(false),
+            listen_number: self.scale.as_ref().map_or(LISTEN_STREAM, |s| s.stream_base),
             mirror: self.scale.clone(),
         });
         // What the session says outside any request goes to its GET stream, buffered for
@@ -324,6 +326,9 @@ pub(crate) struct HttpSession {
     /// A request came after `initialize`.
     used_again: AtomicBool,
     // ---- Scale out (issue 19)
+    /// The number the GET stream's event ids carry: 0, or with replicas this replica's base
+    /// (another replica's GET stream of the same session has its own).
+    listen_number: u64,
     /// Where its events are shared with other replicas.
     mirror: Option<Arc<super::scale::Scale>>,
 }
@@ -413,6 +418,27 @@ impl HttpSession {
         &self.id[..8.min(self.id.len())]
     }
 
+    /// The number stream `number` goes by in event ids.
+    fn public_number(&self, number: u64) -> u64 {
+        if number == LISTEN_STREAM {
+            self.listen_number
+        } else {
+            number
+        }
+    }
+
+    /// The stream an event id's number names here, if it is one of this replica's.
+    fn local_number(&self, number: u64) -> Option<u64> {
+        if number == self.listen_number {
+            Some(LISTEN_STREAM)
+        } else if number == LISTEN_STREAM {
+            // Another replica's GET stream (its base is 0), never this one's.
+            None
+        } else {
+            Some(number)
+        }
+    }
+
     fn streams(&self) -> MutexGuard<'_, Streams> {
         self.streams.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -449,7 +475,7 @@ impl HttpSession {
                 stream.next_seq += 1;
                 let _ = sse::send(
                     &live,
-                    sse::priming(&format!("{LISTEN_STREAM}-{seq}"), retry),
+                    sse::priming(&format!("{}-{seq}", self.listen_number), retry),
                 );
             }
         }
@@ -465,6 +491,7 @@ impl HttpSession {
         after: u64,
         live: sse::Live,
     ) -> Result<(), UnknownStream> {
+        let number = self.local_number(number).ok_or(UnknownStream)?;
         let mut streams = self.streams();
         let stream = streams.map.get_mut(&number).ok_or(UnknownStream)?;
         if after >= stream.next_seq {
@@ -496,7 +523,8 @@ impl HttpSession {
         };
         let seq = stream.next_seq;
         stream.next_seq += 1;
-        let event = sse::event(Some(&format!("{number}-{seq}")), message);
+        let public = self.public_number(number);
+        let event = sse::event(Some(&format!("{public}-{seq}")), message);
         let mut dropped = 0;
         while stream.events.len() >= replay
             || (!stream.events.is_empty() && stream.bytes + event.len() > self.replay_bytes.stream)
@@ -508,7 +536,7 @@ impl HttpSession {
         }
         stream.bytes += event.len();
         if let Some(scale) = &self.mirror {
-            scale.mirror(&self.id, number, seq, &event);
+            scale.mirror(&self.id, public, seq, &event);
         }
         stream.events.push_back((seq, event.clone()));
         let sent = stream

@@ -284,8 +284,8 @@ async fn get(shared: &Arc<Shared>, caller: &Caller, log: &mut Log) -> HttpRespon
             {
                 match scale.events(&http.id, stream, seq).await {
                     Err(e) => return Problem::store_down(&e).respond(None),
-                    // The GET stream: what was missed, then this replica's own.
-                    Ok(stored) if stream == 0 => {
+                    // A GET stream: what was missed, then this replica's own.
+                    Ok(stored) if super::scale::is_listen_stream(stream) => {
                         resumed = Ok(());
                         for (_, event) in stored.unwrap_or_default() {
                             let _ = sse::send(&live, event);

@@ -337,6 +337,14 @@ pub(super) async fn answer(
             )
         }
         Reply::Later(id, future) => {
+            // Scale out: the session's budget holds across replicas.
+            let future = match (&shared.scale, http) {
+                (Some(scale), Some(http)) => match scale.admit(http, &id, future).await {
+                    Ok(future) => future,
+                    Err(refused) => return too_many_requests(refused),
+                },
+                _ => future,
+            };
             let (done_tx, done) = oneshot::channel();
             session.spawn_request(id.clone(), future, move |encoded| {
                 let _ = done_tx.send(encoded);
