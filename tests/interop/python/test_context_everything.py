@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator
 import anyio
 import pytest
 
+from balanced import BalancedServer
 from interop import HttpQuickstart, TapLogs, connect, connect_http, dump, log_messages, mcp_types, tool_call_id
 
 pytestmark = pytest.mark.anyio
@@ -55,8 +56,10 @@ class Answers:
         }
 
 
-@pytest.fixture(params=["stdio", "http"])
+@pytest.fixture(params=["stdio", "http", "balanced"])
 def transport(request: pytest.FixtureRequest) -> str:
+    """stdio; streamable HTTP to one process; or to three replicas behind a round-robin
+    balancer, sharing state through Redis (balanced.py)."""
     return request.param
 
 
@@ -66,7 +69,7 @@ async def everything(logs: TapLogs, transport: str, answers: Answers) -> AsyncIt
         async with connect(logs, example="everything", **answers.callbacks()) as conn:
             yield conn
         return
-    server = HttpQuickstart(logs.server_stderr(), example="everything")
+    server = (BalancedServer if transport == "balanced" else HttpQuickstart)(logs.server_stderr(), example="everything")
     try:
         async with connect_http(logs, server, **answers.callbacks()) as conn:
             yield conn

@@ -18,13 +18,16 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.subscriptions import ToolsListChanged
 
 import validate
+from balanced import BalancedServer
 from interop import HttpQuickstart, HttpTap, TapLogs, TappingTransport, dump, mcp_types, tap_command
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["stdio", "http"])
+@pytest.fixture(params=["stdio", "http", "balanced"])
 def transport(request: pytest.FixtureRequest) -> str:
+    """stdio; streamable HTTP to one process; or to three replicas behind a round-robin
+    balancer, sharing state through Redis (balanced.py)."""
     return request.param
 
 
@@ -65,7 +68,7 @@ async def everything(logs: TapLogs, transport: str, mode: str, user: User) -> As
             yield client
         validate.assert_log_valid(log)
         return
-    server = HttpQuickstart(logs.server_stderr(), example="everything")
+    server = (BalancedServer if transport == "balanced" else HttpQuickstart)(logs.server_stderr(), example="everything")
     tap = HttpTap(log)
     try:
         http_client = httpx2.AsyncClient(transport=TappingTransport(tap), timeout=httpx2.Timeout(30, read=300))
