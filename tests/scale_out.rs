@@ -690,6 +690,102 @@ fn the_conformance_suite_passes_through_the_balancer() {
     );
 }
 
+/// A client of the 2026-07-28 revision with the tasks extension, connected to one replica.
+async fn task_client(addr: &str) -> Client {
+    let options = ClientOptions {
+        protocol_version: "2026-07-28".into(),
+        capabilities:
+            json!({"elicitation": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ..ClientOptions::default()
+    };
+    Client::connect_http_with(
+        &format!("http://{addr}/mcp"),
+        HttpClientOptions::default(),
+        options,
+    )
+    .await
+    .expect("connecting")
+}
+
+async fn task_request(c: &Client, method: &str, params: Value) -> Value {
+    c.request::<_, Value>(method, &params)
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// Polls task `id` through `c` until `done` says so (or 20 seconds pass).
+async fn task_until(c: &Client, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = task_request(c, "tasks/get", json!({"taskId": id})).await;
+        if done(&t) {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "never happened; last {t}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn a_task_is_polled_updated_and_cancelled_from_other_replicas_and_outlives_its_own() {
+    let mut c = Cluster::start(3);
+    let (a, b, third) = (
+        c.addr(0).to_string(),
+        c.addr(1).to_string(),
+        c.addr(2).to_string(),
+    );
+    let rt = runtime();
+    let (done_id, on_b, on_c) = rt.block_on(async {
+        let (on_a, on_b, on_c) = (task_client(&a).await, task_client(&b).await, task_client(&third).await);
+        let create = |name: &str, arguments: Value| {
+            let on_a = &on_a;
+            let name = name.to_string();
+            async move {
+                let created = task_request(on_a, "tools/call", json!({"name": name, "arguments": arguments})).await;
+                assert_eq!(created["resultType"], "task", "{created}");
+                created["taskId"].as_str().unwrap().to_string()
+            }
+        };
+        let quick = create("slow_compute", json!({"seconds": 2, "label": "quick"})).await;
+        let long = create("slow_compute", json!({"seconds": 120, "label": "long"})).await;
+        let asking = create("confirm_delete", json!({"filename": "notes.txt"})).await;
+
+        // Polled elsewhere: the shared copy.
+        let t = task_request(&on_b, "tasks/get", json!({"taskId": quick})).await;
+        assert_eq!(t["status"], "working", "{t}");
+        // Cancelled elsewhere: the replica running it stops it.
+        task_request(&on_b, "tasks/cancel", json!({"taskId": long})).await;
+        let t = task_until(&on_a, &long, |t| t["status"] != "working").await;
+        assert_eq!(t["status"], "cancelled", "{t}");
+        // Answered elsewhere: the question waits in the task on A, the answer comes to C.
+        let t = task_until(&on_c, &asking, |t| t["status"] == "input_required").await;
+        let key = t["inputRequests"].as_object().and_then(|m| m.keys().next().cloned()).expect("a question");
+        task_request(
+            &on_c,
+            "tasks/update",
+            json!({"taskId": asking, "inputResponses": {key: {"action": "accept", "content": {"confirm": true}}}}),
+        )
+        .await;
+        let t = task_until(&on_a, &asking, |t| t["status"] == "completed").await;
+        assert!(t.to_string().contains("Deleted notes.txt."), "{t}");
+        let t = task_until(&on_b, &quick, |t| t["status"] == "completed").await;
+        assert!(t.to_string().contains("quick: done after 2 s"), "{t}");
+        (quick, on_b, on_c)
+    });
+    // The replica that ran it stops: the result is still there, on every other.
+    c.replicas.remove(0);
+    rt.block_on(async {
+        for client in [&on_b, &on_c] {
+            let t = task_request(client, "tasks/get", json!({"taskId": done_id})).await;
+            assert_eq!(t["status"], "completed", "{t}");
+            assert!(t.to_string().contains("quick: done after 2 s"), "{t}");
+        }
+    });
+}
+
 // ------------------------------------------------------------ servers of this binary
 
 /// Sleeps `ms` milliseconds, then says so.
