@@ -795,6 +795,13 @@ async fn slow_for(ms: u64) -> String {
     "slept".into()
 }
 
+/// Works for a minute; only as a task.
+#[tool(task = "required", scopes())]
+async fn long_job() -> String {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    "done".into()
+}
+
 /// Needs `notes:write` to be seen.
 #[tool(scopes("notes:write"))]
 fn scoped_write() -> String {
@@ -970,6 +977,54 @@ fn list_changed_from_another_replica_reaches_only_callers_who_may_see_the_item()
             !format!("{listed:?}").contains("scoped_write"),
             "{listed:?}"
         );
+    });
+    drop(servers);
+}
+
+#[test]
+fn the_task_quota_holds_across_replicas_through_the_balancer() {
+    let redis = Redis::start();
+    let servers = InProcess::start(
+        3,
+        &redis,
+        || {
+            Server::new("task-quota-test").session_limits(SessionLimits {
+                max_tasks: 2,
+                ..SessionLimits::default()
+            })
+        },
+        HttpOptions::default(),
+    );
+    let addrs: Vec<&str> = servers.addrs.iter().map(String::as_str).collect();
+    let lb = Haproxy::start(&addrs);
+    let lb_addr = format!("127.0.0.1:{}", lb.port);
+    servers.rt.block_on(async {
+        let client = task_client(&lb_addr).await;
+        let mut ids = Vec::new();
+        // Round robin: one task on each replica; no replica's own count reaches the quota.
+        for _ in 0..3 {
+            let created = task_request(
+                &client,
+                "tools/call",
+                json!({"name": "long_job", "arguments": {}}),
+            )
+            .await;
+            assert_eq!(created["resultType"], "task", "{created}");
+            ids.push(created["taskId"].as_str().unwrap().to_string());
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let refused = task_until(&client, &ids[2], |t| t["status"] != "working").await;
+        assert_eq!(refused["status"], "failed", "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("holds 2 tasks across the server's replicas")),
+            "{refused}"
+        );
+        for id in &ids[..2] {
+            let t = task_request(&client, "tasks/get", json!({"taskId": id})).await;
+            assert_eq!(t["status"], "working", "within the quota: {t}");
+        }
     });
     drop(servers);
 }

@@ -54,6 +54,15 @@ impl Quota {
         }
     }
 
+    /// The name of this quota's budget shared by replicas (scale out), if it has one.
+    pub(crate) fn shared_name(&self) -> Option<String> {
+        match self {
+            Quota::Caller(p) => Some(format!("t:{}", crate::store::fingerprint(p))),
+            Quota::Address(ip) => Some(format!("t:{ip}")),
+            Quota::Session | Quota::Unscoped => None,
+        }
+    }
+
     fn same(&self, other: &Quota) -> bool {
         match (self, other) {
             (Quota::Caller(a), Quota::Caller(b)) => a.same_caller(b),

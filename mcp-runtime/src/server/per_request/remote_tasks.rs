@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
+use super::tasks::Task;
 use crate::protocol::{ErrorObject, code};
 use crate::store::SharedState;
 
@@ -97,6 +98,28 @@ impl RemoteTasks {
     /// Whether there are other replicas.
     pub(crate) fn shared(&self) -> bool {
         self.link.get().is_some()
+    }
+
+    /// Counts a new task against its caller's quota across replicas (`name`, at most `max`
+    /// live tasks, each for its time to live): a task past it fails at once, its handler
+    /// stopped. The count is taken off the request path; while the store is unreachable
+    /// each replica's own count alone applies.
+    pub(crate) fn count(&self, task: &Arc<Task>, name: String, max: usize) {
+        let Some(link) = self.link.get() else { return };
+        let state = Arc::clone(&link.state);
+        let lease = task.ttl().unwrap_or(KEPT_WITHOUT_TTL);
+        let task = Arc::clone(task);
+        tokio::spawn(async move {
+            match state.acquire(&name, &task.id, max, lease).await {
+                Ok(true) => {}
+                Ok(false) => task.refuse(format!(
+                    "this caller holds {max} tasks across the server's replicas, as many as one \
+                     may; try again once some have finished and expired, or cancel some \
+                     (`tasks/cancel`)"
+                )),
+                Err(e) => tracing::debug!(error = %e, "a task counted on this replica alone"),
+            }
+        });
     }
 
     /// Writes the shared copy of a local task, as it is now (in the order of its changes).

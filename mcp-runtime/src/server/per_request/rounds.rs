@@ -169,6 +169,12 @@ pub(crate) fn detach(id: &RequestId, session: &Arc<Session>, fut: PendingReply) 
         Err(e) => return session.wire().error(Some(id), &e),
     };
     // Identity (issue 21): the task is its caller's.
+    // Scale out: the caller's quota holds across replicas.
+    if core.tasks.remote.shared()
+        && let Some(name) = quota.shared_name()
+    {
+        core.tasks.remote.count(&task, name, core.limits.max_tasks);
+    }
     core.task_owners
         .bind(&task, session.principal().clone(), quota);
     let round = session.round().expect("a per-request session has a round");

@@ -232,6 +232,33 @@ impl Task {
         }
     }
 
+    /// How long it is kept (`None`: as long as the server runs).
+    pub(crate) fn ttl(&self) -> Option<Duration> {
+        self.ttl
+    }
+
+    /// Fails the task at once with `message` and stops its handler: a quota held across
+    /// replicas turned out to be exceeded.
+    pub(crate) fn refuse(&self, message: String) {
+        let mut state = self.state();
+        if state.status.is_terminal() {
+            return;
+        }
+        state.status = Status::Failed;
+        state.outcome = Some(json!({"code": code::INTERNAL_ERROR, "message": message}));
+        state.message = Some(message);
+        state.waiting.clear();
+        let abort = state.abort.take();
+        let context = state.context.take().and_then(|c| c.upgrade());
+        self.changed(state);
+        if let Some(c) = context {
+            c.fire_cancel();
+        }
+        if let Some(a) = abort {
+            a.abort();
+        }
+    }
+
     /// The background run of the handler, to stop on cancellation.
     pub(crate) fn set_abort(&self, abort: AbortHandle) {
         let mut state = self.state();
