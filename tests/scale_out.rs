@@ -802,6 +802,16 @@ async fn long_job() -> String {
     "done".into()
 }
 
+/// Logs `count` messages of 1 000 bytes, then answers.
+#[tool(scopes())]
+async fn chatty(count: u64, ctx: mcp_runtime::server::Context) -> String {
+    for _ in 0..count {
+        ctx.info("x".repeat(1_000));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    "said".into()
+}
+
 /// Needs `notes:write` to be seen.
 #[tool(scopes("notes:write"))]
 fn scoped_write() -> String {
@@ -1026,5 +1036,68 @@ fn the_task_quota_holds_across_replicas_through_the_balancer() {
             assert_eq!(t["status"], "working", "within the quota: {t}");
         }
     });
+    drop(servers);
+}
+
+#[test]
+fn the_shared_event_log_keeps_a_sessions_replay_bytes_bounded() {
+    let redis = Redis::start();
+    let servers = InProcess::start(
+        2,
+        &redis,
+        || Server::new("replay-bytes-test"),
+        HttpOptions {
+            replay_bytes_per_stream: 3_000,
+            replay_bytes_per_session: 8_000,
+            ..HttpOptions::default()
+        },
+    );
+    let a = servers.addrs[0].clone();
+    let session = initialize(&a);
+    // An integer reply (`:n`) or a bulk string of digits (`$len`, then the digits).
+    let number = |command: String| -> u64 {
+        let reply = redis.command(&command).unwrap_or_default();
+        let mut lines = reply.lines();
+        let first = lines.next().unwrap_or_default();
+        let digits = match first.strip_prefix(':') {
+            Some(n) => n,
+            None => lines.next().unwrap_or_default(),
+        };
+        digits
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{command:?}: not a number: {reply:?}"))
+    };
+    let mut last = String::new();
+    for id in 0..6 {
+        let mut s = Streaming::post(
+            &a,
+            &session,
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": {"name": "chatty", "arguments": {"count": 10}}}),
+        );
+        let seen = s.wait_for("said").to_string();
+        last = event_id_with(&seen, "said");
+    }
+    std::thread::sleep(Duration::from_millis(500)); // written off the request path
+    // Six streams of ten 1 000-byte events: each keeps at most 3 000 bytes (its newest
+    // event always), the session at most 8 000 (older streams went whole).
+    let stream = last.split('-').next().unwrap().to_string();
+    let kept = number(format!("LLEN mcp:e:{session}:{stream}\r\n"));
+    let bytes = number(format!("GET mcp:e:{session}:{stream}:b\r\n"));
+    assert!(
+        kept >= 2 && bytes <= 3_000,
+        "a stream keeps 3 000 bytes of events: {kept} events of {bytes} bytes kept"
+    );
+    let total = number(format!("GET mcp:eb:{session}\r\n"));
+    assert!(
+        total > 0 && total <= 8_000 + 1_200,
+        "the session's bytes in Redis: {total}"
+    );
+    let streams = number(format!("LLEN mcp:es:{session}\r\n"));
+    assert!(streams <= 3, "whole older streams went: {streams} left");
+    // The newest stream still resumes on the other replica, from the shared log.
+    let mut resumed = Streaming::get(&servers.addrs[1], &session, Some(&format!("{stream}-0")));
+    resumed.wait_for("said");
     drop(servers);
 }

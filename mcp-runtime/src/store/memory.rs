@@ -22,8 +22,9 @@ pub struct MemoryState {
     inner: Mutex<Inner>,
 }
 
-/// A stream's kept events, and until when.
-type Kept = (VecDeque<(u64, Bytes)>, Instant);
+/// A stream's kept events, until when, and when it began (whole streams of a session go
+/// oldest first).
+type Kept = (VecDeque<(u64, Bytes)>, Instant, Instant);
 
 #[derive(Default)]
 struct Inner {
@@ -55,7 +56,7 @@ impl MemoryState {
 impl Inner {
     fn sweep(&mut self, now: Instant) {
         self.sessions.retain(|_, (_, until)| *until > now);
-        self.events.retain(|_, (_, until)| *until > now);
+        self.events.retain(|_, (_, until, _)| *until > now);
         self.values
             .retain(|_, (_, until)| until.is_none_or(|u| u > now));
         self.budgets.retain(|_, held| {
@@ -132,20 +133,40 @@ impl EventLog for MemoryState {
         stream: u64,
         seq: u64,
         event: Bytes,
-        keep: usize,
+        keep: Keep,
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
         let now = Instant::now();
         let mut inner = self.lock();
-        let (events, until) = inner
+        let (events, until, _) = inner
             .events
             .entry((session.to_string(), stream))
-            .or_insert_with(|| (VecDeque::new(), now));
+            .or_insert_with(|| (VecDeque::new(), now, now));
         events.push_back((seq, event));
-        while events.len() > keep.max(1) {
-            events.pop_front();
+        let mut bytes: usize = events.iter().map(|(_, e)| e.len()).sum();
+        while events.len() > 1 && (events.len() > keep.events.max(1) || bytes > keep.stream_bytes) {
+            if let Some((_, old)) = events.pop_front() {
+                bytes -= old.len();
+            }
         }
         *until = now + ttl;
+        // The session's bytes: whole older streams go, oldest first.
+        loop {
+            let mine = inner.events.iter().filter(|((s, _), _)| s == session);
+            let total: usize = mine
+                .clone()
+                .flat_map(|(_, (e, _, _))| e.iter().map(|(_, b)| b.len()))
+                .sum();
+            if total <= keep.session_bytes {
+                break;
+            }
+            let oldest = mine
+                .filter(|((_, n), _)| *n != stream)
+                .min_by_key(|(_, (_, _, began))| *began)
+                .map(|(k, _)| k.clone());
+            let Some(oldest) = oldest else { break };
+            inner.events.remove(&oldest);
+        }
         ready(())
     }
 
@@ -155,8 +176,8 @@ impl EventLog for MemoryState {
         let events = inner
             .events
             .get(&(session.to_string(), stream))
-            .filter(|(_, until)| *until > now)
-            .map(|(events, _)| events.iter().cloned().collect())
+            .filter(|(_, until, _)| *until > now)
+            .map(|(events, _, _)| events.iter().cloned().collect())
             .unwrap_or_default();
         ready(events)
     }
@@ -278,7 +299,7 @@ impl SharedState for MemoryState {
             .events
             .iter()
             .filter(|((s, _), _)| s == id)
-            .flat_map(|(_, (e, _))| e.iter().map(|(_, b)| b.len() as u64))
+            .flat_map(|(_, (e, _, _))| e.iter().map(|(_, b)| b.len() as u64))
             .sum();
         ready(record + events)
     }

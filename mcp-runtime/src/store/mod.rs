@@ -85,7 +85,19 @@ pub trait SessionStore: Send + Sync {
     fn delete_session<'a>(&'a self, id: &'a str) -> StoreFuture<'a, bool>;
 }
 
-/// The SSE events of each session's streams, the last `keep` of each, for a client that
+/// How much of a session's SSE events the shared log keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keep {
+    /// Events per stream (the newest).
+    pub events: usize,
+    /// Bytes per stream: the oldest events go first; the newest always stays.
+    pub stream_bytes: usize,
+    /// Bytes per session, over all its streams: whole streams go first, oldest first; the
+    /// stream being written stays.
+    pub session_bytes: usize,
+}
+
+/// The SSE events of each session's streams, bounded as [`Keep`] says, for a client that
 /// resumes on another replica.
 pub trait EventLog: Send + Sync {
     /// Appends event `seq` (the whole SSE frame) to stream `stream` of `session`.
@@ -95,7 +107,7 @@ pub trait EventLog: Send + Sync {
         stream: u64,
         seq: u64,
         event: Bytes,
-        keep: usize,
+        keep: Keep,
         ttl: Duration,
     ) -> StoreFuture<'a, ()>;
     /// The kept events of a stream, oldest first.

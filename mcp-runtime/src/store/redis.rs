@@ -2,8 +2,9 @@
 //!
 //! Keys (all under `mcp:`): `s:<id>` a session's record (JSON, with the session's time to
 //! live), `e:<id>:<stream>` a list of its stream's last events (8 bytes of sequence number,
-//! big-endian, then the SSE frame), `k:<id>` the set of its event and value keys (so that
-//! DELETE removes them), `v:<id>:<name>` handler values, `b:<name>` a budget's held slots (a
+//! big-endian, then the SSE frame) and `e:<id>:<stream>:b` their bytes, `eb:<id>` the bytes
+//! of all its streams and `es:<id>` its streams oldest first, `k:<id>` the set of its event
+//! and value keys (so that DELETE removes them), `v:<id>:<name>` handler values, `b:<name>` a budget's held slots (a
 //! sorted set scored by lease end, in Redis's own clock), and the channel `mcp:bus`.
 
 use std::time::Duration;
@@ -174,6 +175,41 @@ impl SessionStore for RedisState {
     }
 }
 
+/// Appends an event to a stream's list (KEYS[1]), counting its bytes (KEYS[2]) and the
+/// session's (KEYS[3]); a new stream joins the session's streams, oldest first (KEYS[4]), and
+/// every key its index (KEYS[5], which DELETE removes). Then trims: the stream's oldest events
+/// past its count or bytes (the newest stays), then whole older streams past the session's
+/// bytes, oldest first.
+const APPEND: &str = r"
+local item = ARGV[1]
+local keep, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local max_stream, max_session = tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('RPUSH', KEYS[1], item) == 1 then
+  redis.call('RPUSH', KEYS[4], KEYS[1])
+  redis.call('SADD', KEYS[5], KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+end
+local bytes = redis.call('INCRBY', KEYS[2], #item)
+local total = redis.call('INCRBY', KEYS[3], #item)
+local n = redis.call('LLEN', KEYS[1])
+while n > 1 and (n > keep or bytes > max_stream) do
+  local old = redis.call('LPOP', KEYS[1])
+  bytes = redis.call('DECRBY', KEYS[2], #old)
+  total = redis.call('DECRBY', KEYS[3], #old)
+  n = n - 1
+end
+while total > max_session do
+  local oldest = redis.call('LINDEX', KEYS[4], 0)
+  if not oldest or oldest == KEYS[1] then break end
+  redis.call('LPOP', KEYS[4])
+  local gone = tonumber(redis.call('GET', oldest .. ':b') or '0')
+  redis.call('DEL', oldest, oldest .. ':b')
+  redis.call('SREM', KEYS[5], oldest, oldest .. ':b')
+  total = redis.call('DECRBY', KEYS[3], gone)
+end
+for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
+return 1
+";
+
 impl EventLog for RedisState {
     fn append_event<'a>(
         &'a self,
@@ -181,40 +217,28 @@ impl EventLog for RedisState {
         stream: u64,
         seq: u64,
         event: Bytes,
-        keep: usize,
+        keep: Keep,
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let key = format!("mcp:e:{session}:{stream}");
-            let index = format!("mcp:k:{session}");
             let mut item = Vec::with_capacity(8 + event.len());
             item.extend_from_slice(&seq.to_be_bytes());
             item.extend_from_slice(&event);
-            let keep = keep.max(1) as i64;
-            let mut pipe = ::redis::pipe();
-            pipe.atomic()
-                .cmd("RPUSH")
+            let mut eval = ::redis::cmd("EVAL");
+            eval.arg(APPEND)
+                .arg(5)
                 .arg(&key)
+                .arg(format!("{key}:b"))
+                .arg(format!("mcp:eb:{session}"))
+                .arg(format!("mcp:es:{session}"))
+                .arg(format!("mcp:k:{session}"))
                 .arg(item)
-                .ignore()
-                .cmd("LTRIM")
-                .arg(&key)
-                .arg(-keep)
-                .arg(-1)
-                .ignore()
-                .cmd("EXPIRE")
-                .arg(&key)
+                .arg(keep.events.max(1))
                 .arg(secs(ttl))
-                .ignore()
-                .cmd("SADD")
-                .arg(&index)
-                .arg(&key)
-                .ignore()
-                .cmd("EXPIRE")
-                .arg(&index)
-                .arg(secs(ttl))
-                .ignore();
-            self.run_pipe::<()>(&pipe).await
+                .arg(keep.stream_bytes)
+                .arg(keep.session_bytes);
+            self.run::<()>(&eval).await
         })
     }
 

@@ -54,8 +54,8 @@ pub(crate) struct Scale {
     outbox: mpsc::Sender<Vec<u8>>,
     /// How long a session record lives unused: the session idle timeout.
     pub(crate) ttl: Duration,
-    /// Events kept per stream.
-    keep: usize,
+    /// How much of a session's events the shared log keeps.
+    keep: crate::store::Keep,
     /// How long a shared budget's slot is held at most (a request's time limit).
     lease: Duration,
     /// Slots to give back, off the request path.
@@ -153,7 +153,11 @@ impl Scale {
             stream_base: (random_u64() & 0xF_FFFF) << 40,
             writes,
             ttl: options.session_idle_timeout,
-            keep: options.replay_buffer.max(1),
+            keep: crate::store::Keep {
+                events: options.replay_buffer.max(1),
+                stream_bytes: options.replay_bytes_per_stream,
+                session_bytes: options.replay_bytes_per_session,
+            },
         });
         let (ttl, keep) = (scale.ttl, scale.keep);
         let writer_state = Arc::clone(&state);
