@@ -1101,3 +1101,54 @@ fn the_shared_event_log_keeps_a_sessions_replay_bytes_bounded() {
     resumed.wait_for("said");
     drop(servers);
 }
+
+#[test]
+fn redis_memory_per_idle_session_is_bounded_and_measured() {
+    let c = Cluster::start(1);
+    let usage = |key: &str| -> u64 {
+        let reply = c
+            .redis
+            .command(&format!("MEMORY USAGE {key}\r\n"))
+            .unwrap_or_default();
+        reply
+            .trim()
+            .strip_prefix(':')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let keys = |session: &str| -> Vec<String> {
+        let reply = c
+            .redis
+            .command(&format!("KEYS *{session}*\r\n"))
+            .unwrap_or_default();
+        reply
+            .lines()
+            .filter(|l| l.starts_with("mcp:"))
+            .map(str::to_string)
+            .collect()
+    };
+    // A session that only did its handshake: its record.
+    let idle = initialize(c.addr(0));
+    std::thread::sleep(Duration::from_millis(300));
+    let record: u64 = keys(&idle).iter().map(|k| usage(k)).sum();
+    assert!(record > 0, "the record is in Redis: {:?}", keys(&idle));
+    assert!(record <= 1_024, "an idle session's record: {record} bytes");
+    // One that ran a streamed call: its record, the stream's kept events and their counters,
+    // bounded by the replay budgets whatever the session does.
+    let used = initialize(c.addr(0));
+    let mut s = Streaming::post(
+        c.addr(0),
+        &used,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "test_tool_with_logging", "arguments": {}}}),
+    );
+    s.wait_for("\"id\":2");
+    std::thread::sleep(Duration::from_millis(500));
+    let streamed: u64 = keys(&used).iter().map(|k| usage(k)).sum();
+    assert!(streamed > record, "{:?}", keys(&used));
+    println!(
+        "Redis memory: {record} bytes for a session after its handshake, {streamed} after one \
+         streamed call ({} keys)",
+        keys(&used).len()
+    );
+}
