@@ -304,3 +304,79 @@ impl SharedState for MemoryState {
         ready(record + events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now<T>(f: StoreFuture<'_, T>) -> T {
+        poll_once(f).expect("the in-memory store answers")
+    }
+
+    /// The in-memory store's futures are ready at once.
+    fn poll_once<T>(mut f: StoreFuture<'_, T>) -> Result<T, StoreError> {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => panic!("an in-memory store future was pending"),
+        }
+    }
+
+    #[test]
+    fn a_budget_holds_max_slots_until_released_or_their_lease_ends() {
+        let s = MemoryState::new();
+        let lease = Duration::from_secs(60);
+        assert!(now(s.acquire("f:s", "a", 2, lease)));
+        assert!(now(s.acquire("f:s", "b", 2, lease)));
+        assert!(!now(s.acquire("f:s", "c", 2, lease)), "the third slot");
+        assert!(
+            now(s.acquire("f:s", "a", 2, lease)),
+            "a holder renews its own"
+        );
+        assert!(
+            now(s.acquire("f:other", "c", 2, lease)),
+            "budgets are apart"
+        );
+        now(s.release("f:s", "a"));
+        assert!(now(s.acquire("f:s", "c", 2, lease)));
+        // A lease that ended frees its slot (its holder's replica died, say).
+        assert!(now(s.acquire("f:t", "x", 1, Duration::from_millis(1))));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(now(s.acquire("f:t", "y", 1, lease)));
+    }
+
+    #[test]
+    fn the_event_log_keeps_streams_and_sessions_within_their_bytes() {
+        let s = MemoryState::new();
+        let keep = Keep {
+            events: 10,
+            stream_bytes: 2_500,
+            session_bytes: 4_000,
+        };
+        let ttl = Duration::from_secs(60);
+        let big = Bytes::from(vec![b'x'; 1_000]);
+        for seq in 1..=5 {
+            now(s.append_event("s", 1, seq, big.clone(), keep, ttl));
+        }
+        let seqs = |stream| -> Vec<u64> {
+            now(s.events("s", stream))
+                .into_iter()
+                .map(|(q, _)| q)
+                .collect()
+        };
+        assert_eq!(seqs(1), [4, 5], "2 500 bytes hold two events of 1 000");
+        std::thread::sleep(Duration::from_millis(2));
+        for seq in 1..=2 {
+            now(s.append_event("s", 2, seq, big.clone(), keep, ttl));
+        }
+        assert_eq!(seqs(1), [4, 5]);
+        now(s.append_event("s", 2, 3, Bytes::from(vec![b'y'; 1_500]), keep, ttl));
+        // 4 500 bytes in the session: the older stream went, whole.
+        assert!(seqs(1).is_empty());
+        assert_eq!(seqs(2), [2, 3], "the stream within its 2 500 bytes");
+        // One event larger than every bound is still kept.
+        now(s.append_event("s", 2, 4, Bytes::from(vec![b'z'; 9_000]), keep, ttl));
+        assert_eq!(seqs(2), [4]);
+    }
+}
