@@ -330,18 +330,56 @@ impl Keychain {
         }
     }
 
-    fn entry(&self) -> Result<keyring::Entry, KeychainError> {
-        if !cfg!(any(target_os = "linux", target_os = "macos", target_os = "windows")) {
+    /// The keychain entry. On Linux the key goes to the session keyring and is linked into
+    /// the user's persistent keyring when `persistent`; where the kernel refuses that link
+    /// (some containers and user namespaces), [`Keychain::with_entry`] does without it.
+    fn entry(&self, persistent: bool) -> Result<keyring::Entry, KeychainError> {
+        if !cfg!(any(
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "windows"
+        )) {
             return Err(KeychainError(
                 "this platform has no OS keychain the `keychain` feature can use".into(),
             ));
         }
-        keyring::Entry::new(&self.service, &self.account).map_err(|e| {
+        let refused = |e: keyring::Error| {
             KeychainError(format!(
                 "the OS keychain refused the entry `{}` of `{}`: {e}",
                 self.account, self.service
             ))
-        })
+        };
+        #[cfg(target_os = "linux")]
+        {
+            let mut credential = keyring::keyutils::KeyutilsCredential::new_with_target(
+                None,
+                &self.service,
+                &self.account,
+            )
+            .map_err(refused)?;
+            if !persistent {
+                credential.persistent = None;
+            }
+            Ok(keyring::Entry::new_with_credential(Box::new(credential)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = persistent;
+            keyring::Entry::new(&self.service, &self.account).map_err(refused)
+        }
+    }
+
+    /// Runs `f` on the entry; on Linux once more without the persistent keyring when the
+    /// kernel refused it (keyutils reports that as "no entry").
+    fn with_entry<T>(
+        &self,
+        f: impl Fn(&keyring::Entry) -> keyring::Result<T>,
+    ) -> Result<keyring::Result<T>, KeychainError> {
+        let first = f(&self.entry(true)?);
+        if cfg!(target_os = "linux") && matches!(first, Err(keyring::Error::NoEntry)) {
+            return Ok(f(&self.entry(false)?));
+        }
+        Ok(first)
     }
 
     fn failed(&self, what: &str, e: keyring::Error) -> KeychainError {
@@ -353,8 +391,7 @@ impl Keychain {
 
     /// The key, made at random and kept in the keychain the first time.
     pub fn key(&self) -> Result<[u8; 32], KeychainError> {
-        let entry = self.entry()?;
-        match entry.get_password() {
+        match self.with_entry(|e| e.get_password())? {
             Ok(text) => {
                 let bytes = STANDARD.decode(text.trim()).ok();
                 match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
@@ -373,15 +410,15 @@ impl Keychain {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key)
             .map_err(|e| KeychainError(format!("no randomness for a key: {e}")))?;
-        entry
-            .set_password(&STANDARD.encode(key))
+        let text = STANDARD.encode(key);
+        self.with_entry(|e| e.set_password(&text))?
             .map_err(|e| self.failed("keep", e))?;
         Ok(key)
     }
 
     /// Whether the keychain holds the key now.
     pub fn exists(&self) -> Result<bool, KeychainError> {
-        match self.entry()?.get_password() {
+        match self.with_entry(|e| e.get_password())? {
             Ok(_) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
             Err(e) => Err(self.failed("read", e)),
@@ -390,7 +427,7 @@ impl Keychain {
 
     /// Deletes the key (what it sealed can no longer be read); nothing when there is none.
     pub fn forget(&self) -> Result<(), KeychainError> {
-        match self.entry()?.delete_credential() {
+        match self.with_entry(|e| e.delete_credential())? {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(self.failed("delete", e)),
         }
@@ -451,16 +488,26 @@ mod tests {
         store.save("http://a/mcp", &tokens());
         assert_eq!(store.load("http://a/mcp"), Some(tokens()));
         let text = std::fs::read_to_string(store.path("http://a/mcp")).unwrap();
-        assert!(!text.contains("secret-token") && !text.contains("as.example"), "{text}");
+        assert!(
+            !text.contains("secret-token") && !text.contains("as.example"),
+            "{text}"
+        );
         assert!(text.contains("http://a/mcp"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path("http://a/mcp")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path("http://a/mcp"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         // Another key, or no key, reads nothing.
-        assert!(FileTokenStore::sealed(&dir, &[8; 32]).load("http://a/mcp").is_none());
+        assert!(
+            FileTokenStore::sealed(&dir, &[8; 32])
+                .load("http://a/mcp")
+                .is_none()
+        );
         assert!(FileTokenStore::new(&dir).load("http://a/mcp").is_none());
         assert!(FileTokenStore::sealed(&dir, &[8; 32]).list().is_empty());
         // The URL is bound to the ciphertext: a file copied to another server's name opens
@@ -473,7 +520,10 @@ mod tests {
         FileTokenStore::new(&dir).save("http://c/mcp", &tokens());
         assert_eq!(store.list().len(), 2);
         let text = std::fs::read_to_string(store.path("http://c/mcp")).unwrap();
-        assert!(text.contains("\"sealed\"") && !text.contains("secret-token"), "{text}");
+        assert!(
+            text.contains("\"sealed\"") && !text.contains("secret-token"),
+            "{text}"
+        );
         assert_eq!(store.load("http://c/mcp"), Some(tokens()));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -493,14 +543,24 @@ mod tests {
         assert!(store.is_sealed());
         store.save("http://a/mcp", &tokens());
         let key = keychain.key().unwrap();
-        assert_eq!(Keychain::new("mcp-runtime-test", format!("tokens-{id}")).key().unwrap(), key);
+        assert_eq!(
+            Keychain::new("mcp-runtime-test", format!("tokens-{id}"))
+                .key()
+                .unwrap(),
+            key
+        );
         let again = FileTokenStore::with_keychain(&dir, &keychain).unwrap();
         assert_eq!(again.load("http://a/mcp"), Some(tokens()));
         let text = std::fs::read_to_string(store.path("http://a/mcp")).unwrap();
         assert!(!text.contains("secret-token"));
         // Another account's key opens nothing.
         let other = Keychain::new("mcp-runtime-test", format!("other-{id}"));
-        assert!(FileTokenStore::with_keychain(&dir, &other).unwrap().load("http://a/mcp").is_none());
+        assert!(
+            FileTokenStore::with_keychain(&dir, &other)
+                .unwrap()
+                .load("http://a/mcp")
+                .is_none()
+        );
         other.forget().unwrap();
         keychain.forget().unwrap();
         assert!(!keychain.exists().unwrap());
