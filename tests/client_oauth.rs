@@ -177,7 +177,11 @@ async fn a_401_on_the_get_stream_logs_in_and_the_stream_opens() {
         .expect("the GET stream's message within 20 s")
         .expect("a notification");
     assert_eq!(note.method, "notifications/message", "{:?}", note.params);
-    assert_eq!(note.params["data"], "over the GET stream", "{:?}", note.params);
+    assert_eq!(
+        note.params["data"], "over the GET stream",
+        "{:?}",
+        note.params
+    );
     assert!(counts.refused_gets.load(Ordering::SeqCst) >= 1);
     assert!(counts.authorized_gets.load(Ordering::SeqCst) >= 1);
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
