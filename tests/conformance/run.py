@@ -160,9 +160,9 @@ _NO_HANDSHAKE_AT_2026 = (
 )
 CLIENT_NOT_APPLICABLE = {
     ("http-standard-headers", "ClientMcpMethodHeader_initialize"):
-        _NO_HANDSHAKE_AT_2026.format(method="initialize"),
+        _NO_HANDSHAKE_AT_2026.replace("{method}", "initialize"),
     ("http-standard-headers", "ClientMcpMethodHeader_notifications_initialized"):
-        _NO_HANDSHAKE_AT_2026.format(method="notifications/initialized"),
+        _NO_HANDSHAKE_AT_2026.replace("{method}", "notifications/initialized"),
 }
 
 
