@@ -18,6 +18,7 @@ const TOKEN: &str = "stream-token";
 
 #[derive(Default)]
 struct Counts {
+    token_requests: AtomicUsize,
     tokens: AtomicUsize,
     refused_gets: AtomicUsize,
     authorized_gets: AtomicUsize,
@@ -79,6 +80,7 @@ async fn serve(counts: Arc<Counts>) -> SocketAddr {
                                     .to_string(),
                                 ),
                                 ("POST", "/token") => {
+                                    counts.token_requests.fetch_add(1, Ordering::SeqCst);
                                     let form = String::from_utf8_lossy(&body);
                                     let basic = format!(
                                         "Basic {}",
@@ -185,5 +187,27 @@ async fn a_401_on_the_get_stream_logs_in_and_the_stream_opens() {
     assert!(counts.refused_gets.load(Ordering::SeqCst) >= 1);
     assert!(counts.authorized_gets.load(Ordering::SeqCst) >= 1);
     assert_eq!(counts.tokens.load(Ordering::SeqCst), 1);
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_login_on_the_get_stream_leaves_it_closed_without_asking_again() {
+    let counts = Arc::new(Counts::default());
+    let addr = serve(Arc::clone(&counts)).await;
+    let oauth = OAuth::client_credentials("svc", ClientCredential::Secret("wrong".into()));
+    let client = Client::connect_http_with(
+        &format!("http://{addr}/mcp"),
+        HttpClientOptions::default().oauth(oauth),
+        ClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Long enough for a stream that retried to have come back several times.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(counts.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(counts.tokens.load(Ordering::SeqCst), 0);
+    assert_eq!(counts.refused_gets.load(Ordering::SeqCst), 1);
+    // The session's requests still work.
+    client.ping().await.unwrap();
     client.close().await.unwrap();
 }
