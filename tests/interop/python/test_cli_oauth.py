@@ -301,3 +301,6 @@ def test_cli_auth_login_then_commands_use_the_login(protected_server, tmp_path: 
     r = run_cli(["call", "whoami", "--url", url, "--no-browser"], config)
     assert r.returncode == 0, r.stderr
     assert provider.logins == 1
+    # Logging out of the last server forgets the keychain's key as well.
+    r = run_cli(["auth", "logout", url], config)
+    assert r.returncode == 0 and "logged out" in r.stdout
