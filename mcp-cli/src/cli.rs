@@ -118,6 +118,9 @@ struct ServerArgs {
     /// The OAuth scopes to ask for, space-separated, instead of the server's
     #[arg(long, value_name = "SCOPES", global = true)]
     scope: Option<String>,
+    /// Where OAuth tokens are kept: sealed under a key in the OS keychain, or in clear
+    #[arg(long, value_name = "STORE", global = true, value_enum, default_value_t)]
+    token_store: crate::login::StoreKind,
 }
 
 /// Options every command takes.
@@ -533,6 +536,7 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         client_id,
         client_secret,
         scope,
+        token_store,
     } = cli.server;
     let login = crate::login::Login {
         enabled: !no_login,
@@ -540,6 +544,8 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         client_secret,
         scope,
         open_browser: !no_browser,
+        token_store,
+        events: None,
     };
     let target = match (url, after) {
         (Some(_), _) if example.is_some() || bin.is_some() || package.is_some() => {
@@ -580,7 +586,7 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
                 return Err("`--api-key` goes with `--url`".into());
             }
             if login != crate::login::Login::default() {
-                return Err("`--no-login`, `--no-browser`, `--client-id`, `--client-secret` and `--scope` go with `--url`".into());
+                return Err("`--no-login`, `--no-browser`, `--client-id`, `--client-secret`, `--scope` and `--token-store` go with `--url`".into());
             }
             if example.is_some() && bin.is_some() {
                 return Err("give either `--example` or `--bin`, not both".into());
@@ -784,6 +790,8 @@ mod tests {
             "c",
             "--scope",
             "a b",
+            "--token-store",
+            "file",
         ]))
         .unwrap();
         assert_eq!(
@@ -798,6 +806,8 @@ mod tests {
                     client_secret: None,
                     scope: Some("a b".into()),
                     open_browser: false,
+                    token_store: crate::login::StoreKind::File,
+                    events: None,
                 },
             }
         );

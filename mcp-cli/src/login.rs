@@ -1,16 +1,18 @@
 //! Logging in to protected servers: `--url` runs the OAuth browser flow when the server asks
 //! for authorization, with the tokens kept per server in the user's configuration directory
-//! (files readable by the user only) and refreshed from there; `mcp-cli auth
+//! (files readable by the user only, sealed under a key the OS keychain keeps, or with
+//! `--token-store file` in clear) and refreshed from there; `mcp-cli auth
 //! login|logout|status` manage them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use mcp_runtime::client::oauth::{
-    AuthEvent, FileTokenStore, LoopbackAuthorizer, OAuth, TokenStore, server_key,
+    AuthEvent, FileTokenStore, LoopbackAuthorizer, MemoryTokenStore, OAuth, StoredTokens,
+    TokenStore, server_key,
 };
 
 use crate::commands::Failure;
@@ -28,7 +30,29 @@ pub(crate) struct Login {
     pub scope: Option<String>,
     /// Whether to start the browser (otherwise the URL is only printed).
     pub open_browser: bool,
+    /// Where the tokens are kept.
+    pub token_store: StoreKind,
+    /// Who else sees the flow's steps (the inspector's login panel).
+    pub events: Option<AuthSink>,
 }
+
+/// Sees each step of a login (an [`AuthEvent`] carries no secret).
+#[derive(Clone)]
+pub(crate) struct AuthSink(pub Arc<dyn Fn(&AuthEvent) + Send + Sync>);
+
+impl std::fmt::Debug for AuthSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthSink")
+    }
+}
+
+impl PartialEq for AuthSink {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for AuthSink {}
 
 impl Default for Login {
     fn default() -> Self {
@@ -38,8 +62,20 @@ impl Default for Login {
             client_secret: None,
             scope: None,
             open_browser: true,
+            token_store: StoreKind::Keychain,
+            events: None,
         }
     }
+}
+
+/// Where tokens are kept (`--token-store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum StoreKind {
+    // Files sealed (AES-256-GCM) under a key the OS keychain keeps.
+    #[default]
+    Keychain,
+    // Files in clear, readable by the user only.
+    File,
 }
 
 /// Where tokens are kept: `$MCP_CLI_CONFIG_DIR/tokens`, else the platform's configuration
@@ -64,20 +100,87 @@ pub(crate) fn token_dir() -> Option<PathBuf> {
     Some(base.join("mcp-cli").join("tokens"))
 }
 
-fn store() -> Result<FileTokenStore, String> {
-    token_dir().map(FileTokenStore::new).ok_or_else(|| {
+fn dir() -> Result<PathBuf, String> {
+    token_dir().ok_or_else(|| {
         "no configuration directory to keep tokens in: set HOME or MCP_CLI_CONFIG_DIR".to_string()
     })
+}
+
+/// The keychain entry of the key sealing the files of `dir`.
+#[cfg(feature = "keychain")]
+fn keychain(dir: &Path) -> mcp_runtime::client::oauth::Keychain {
+    mcp_runtime::client::oauth::Keychain::new("mcp-cli", dir.display().to_string())
+}
+
+/// The token store of `kind`, or why it cannot be had (naming `--token-store file`).
+pub(crate) fn store(kind: StoreKind) -> Result<FileTokenStore, String> {
+    let dir = dir()?;
+    match kind {
+        StoreKind::File => Ok(FileTokenStore::new(dir)),
+        #[cfg(feature = "keychain")]
+        StoreKind::Keychain => FileTokenStore::with_keychain(&dir, &keychain(&dir)).map_err(|e| {
+            format!(
+                "{e}; `--token-store file` keeps the tokens unencrypted in {}, readable by you only",
+                dir.display()
+            )
+        }),
+        #[cfg(not(feature = "keychain"))]
+        StoreKind::Keychain => Err(format!(
+            "this mcp-cli was built without the `keychain` feature, so it cannot seal tokens; `--token-store file` keeps them unencrypted in {}, readable by you only",
+            dir.display()
+        )),
+    }
+}
+
+/// A file store in clear that says so the first time it keeps tokens.
+struct InClear {
+    files: FileTokenStore,
+    warned: std::sync::atomic::AtomicBool,
+}
+
+impl TokenStore for InClear {
+    fn load(&self, server: &str) -> Option<StoredTokens> {
+        self.files.load(server)
+    }
+    fn save(&self, server: &str, tokens: &StoredTokens) {
+        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!(
+                "mcp-cli: warning: the tokens are kept unencrypted in {} (`--token-store file`)",
+                self.files.dir().display()
+            );
+        }
+        self.files.save(server, tokens)
+    }
+    fn clear(&self, server: &str) {
+        self.files.clear(server)
+    }
 }
 
 /// The OAuth settings of a connection to `url`: the browser flow on a loopback port (the
 /// port registered before, when there was one), tokens in the token directory, each step
 /// told on stderr.
 pub(crate) async fn oauth(url: &str, login: &Login) -> Result<OAuth, String> {
-    let store = store()?;
     let key = server_key(url).unwrap_or_else(|| url.to_string());
-    let port = store
-        .load(&key)
+    let (store, kept): (Arc<dyn TokenStore>, Option<StoredTokens>) = match store(login.token_store)
+    {
+        Ok(files) => {
+            let kept = files.load(&key);
+            let store: Arc<dyn TokenStore> = if files.is_sealed() {
+                Arc::new(files)
+            } else {
+                Arc::new(InClear {
+                    files,
+                    warned: Default::default(),
+                })
+            };
+            (store, kept)
+        }
+        Err(e) => {
+            eprintln!("mcp-cli: {e}; a login now lasts for this command only");
+            (Arc::new(MemoryTokenStore::default()), None)
+        }
+    };
+    let port = kept
         .and_then(|t| t.redirect_uri)
         .and_then(|u| u.rsplit_once(':').map(|(_, rest)| rest.to_string()))
         .and_then(|rest| rest.split('/').next().and_then(|p| p.parse::<u16>().ok()));
@@ -95,8 +198,14 @@ pub(crate) async fn oauth(url: &str, login: &Login) -> Result<OAuth, String> {
     .open_browser(login.open_browser);
     let mut oauth = OAuth::authorization_code(authorizer)
         .client_name("mcp-cli")
-        .store(Arc::new(store))
-        .on_event(tell);
+        .store(store);
+    oauth = match login.events.clone() {
+        None => oauth.on_event(tell),
+        Some(AuthSink(also)) => oauth.on_event(move |e| {
+            tell(e);
+            also(e)
+        }),
+    };
     if let Some(id) = &login.client_id {
         oauth = oauth.pre_registered(id.clone(), login.client_secret.clone(), None);
     }
@@ -104,6 +213,51 @@ pub(crate) async fn oauth(url: &str, login: &Login) -> Result<OAuth, String> {
         oauth = oauth.scope(scope.clone());
     }
     Ok(oauth)
+}
+
+/// A step of the flow for a page: `{"kind", "text", "url"?}`, `kind` one of `challenged`,
+/// `step-up`, `discovery`, `registered`, `authorize`, `token`, `refreshed`, `failed`.
+pub(crate) fn step(event: &AuthEvent) -> Option<serde_json::Value> {
+    use serde_json::json;
+    Some(match event {
+        AuthEvent::Challenged { status: 403, scope } => json!({
+            "kind": "step-up",
+            "text": format!("the server asks for more scope ({}): authorizing again", scope.as_deref().unwrap_or("none named")),
+        }),
+        AuthEvent::Challenged { status, scope } => json!({
+            "kind": "challenged",
+            "text": match scope {
+                Some(s) => format!("the server asks for authorization ({status}, scope {s})"),
+                None => format!("the server asks for authorization ({status})"),
+            },
+        }),
+        AuthEvent::Discovery { step } => json!({ "kind": "discovery", "text": step }),
+        AuthEvent::Registered {
+            issuer,
+            client_id,
+            how,
+        } => json!({
+            "kind": "registered",
+            "text": format!("client {client_id} at {issuer} ({how})"),
+        }),
+        AuthEvent::Authorize { url } => json!({
+            "kind": "authorize",
+            "text": "authorize in the browser: open the authorization page",
+            "url": url,
+        }),
+        AuthEvent::Token { grant, scope } => json!({
+            "kind": if grant == "refresh_token" { "refreshed" } else { "token" },
+            "text": match scope {
+                Some(s) => format!("logged in ({grant}, scope {s})"),
+                None => format!("logged in ({grant})"),
+            },
+        }),
+        AuthEvent::Failed { reason } => json!({
+            "kind": "failed",
+            "text": format!("login failed: {reason}"),
+        }),
+        _ => return None,
+    })
 }
 
 /// A step of the flow, on stderr.
@@ -136,6 +290,9 @@ fn tell(event: &AuthEvent) {
 struct Auth {
     #[command(subcommand)]
     action: Action,
+    /// Where the tokens are kept: sealed under a key in the OS keychain, or in clear
+    #[arg(long, value_name = "STORE", global = true, value_enum, default_value_t)]
+    token_store: StoreKind,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +346,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             return Failure::Usage(line.strip_prefix("error: ").unwrap_or(line).to_string()).exit();
         }
     };
+    let kind = auth.token_store;
     let outcome = match auth.action {
         Action::Login {
             url,
@@ -203,11 +361,13 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
                 client_secret,
                 scope,
                 open_browser: !no_browser,
+                token_store: kind,
+                events: None,
             };
             login_now(&url, &login)
         }
         Action::Logout { url } => logout(&url),
-        Action::Status { url } => status(url.as_deref()),
+        Action::Status { url } => status(url.as_deref(), kind),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -222,7 +382,7 @@ fn login_now(url: &str, login: &Login) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Connect(format!("could not start the async runtime: {e}")))?;
     let key = server_key(url).ok_or_else(|| Failure::Usage(format!("`{url}` is not a URL")))?;
-    let store = store().map_err(Failure::Usage)?;
+    let store = store(login.token_store).map_err(Failure::Usage)?;
     // A fresh login: what was kept is replaced.
     store.clear(&key);
     let result = runtime.block_on(async {
@@ -257,23 +417,44 @@ fn login_now(url: &str, login: &Login) -> Result<(), Failure> {
 
 fn logout(url: &str) -> Result<(), Failure> {
     let key = server_key(url).ok_or_else(|| Failure::Usage(format!("`{url}` is not a URL")))?;
-    let store = store().map_err(Failure::Usage)?;
-    if store.load(&key).is_some() {
-        store.clear(&key);
+    // Forgetting needs no key: the file goes, sealed or not.
+    let files = FileTokenStore::new(dir().map_err(Failure::Usage)?);
+    if files.path(&key).exists() {
+        files.clear(&key);
         println!("logged out of {key}");
     } else {
         println!("not logged in to {key}");
     }
+    // The last login gone, the keychain's key goes too.
+    #[cfg(feature = "keychain")]
+    if !has_logins(files.dir()) {
+        let _ = keychain(files.dir()).forget();
+    }
     Ok(())
 }
 
-fn status(url: Option<&str>) -> Result<(), Failure> {
-    let store = store().map_err(Failure::Usage)?;
+/// Whether `dir` holds any login's file.
+fn has_logins(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    })
+}
+
+fn status(url: Option<&str>, kind: StoreKind) -> Result<(), Failure> {
     let key = match url {
         Some(u) => {
             Some(server_key(u).ok_or_else(|| Failure::Usage(format!("`{u}` is not a URL")))?)
         }
         None => None,
+    };
+    // Nothing kept: no key to make.
+    let dir = dir().map_err(Failure::Usage)?;
+    let store = if has_logins(&dir) {
+        store(kind).map_err(Failure::Usage)?
+    } else {
+        FileTokenStore::new(dir)
     };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

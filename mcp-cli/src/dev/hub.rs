@@ -18,6 +18,8 @@ const STDERR: usize = 500;
 const HTTP: usize = 1000;
 /// How many outcomes of tagged requests are kept for pages that reload.
 const FINISHED: usize = 64;
+/// How many steps of logging in a page that connects late still sees.
+const AUTH: usize = 200;
 
 /// A request from the session's owner to the supervisor.
 #[derive(Debug)]
@@ -47,6 +49,9 @@ struct State {
     // --- network view ---
     /// The latest HTTP exchanges of a URL target.
     http: VecDeque<Value>,
+    // --- login panel ---
+    /// The steps of logging in to a protected URL target (no secrets).
+    auth: VecDeque<Value>,
 }
 
 /// The shared state of one inspector.
@@ -126,6 +131,7 @@ impl Hub {
             "pending": pending,
             "inflight": state.inflight.keys().collect::<Vec<_>>(),
             "http": state.http,
+            "auth": state.auth,
             "finished": state.finished.iter().map(|(tag, outcome)| json!({ "tag": tag, "outcome": outcome })).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
         });
@@ -222,6 +228,20 @@ impl Hub {
         }
         state.http.push_back(entry.clone());
         self.broadcast(&json!({ "type": "http", "entry": entry }));
+    }
+
+    /// Records a step of logging in (the login panel): `{"kind", "text", "url"?}`.
+    pub(super) fn auth(&self, mut step: Value) {
+        let mut state = lock(&self.state);
+        state.seq += 1;
+        step["seq"] = json!(state.seq);
+        step["t"] = json!(self.millis());
+        step["conn"] = json!(state.conn);
+        if state.auth.len() == AUTH {
+            state.auth.pop_front();
+        }
+        state.auth.push_back(step.clone());
+        self.broadcast(&json!({ "type": "auth", "step": step }));
     }
 
     /// Keeps the outcome of the page's request `tag` for a page that reloads while it runs,

@@ -81,6 +81,20 @@ fn http_tap(hub: &Arc<Hub>) -> mcp_runtime::HttpTap {
     mcp_runtime::HttpTap::new(move |exchange| hub.http(exchange))
 }
 
+/// A URL target whose login's steps also go to the hub (the login panel).
+fn with_login_panel(target: &Target, hub: &Arc<Hub>) -> Target {
+    let mut target = target.clone();
+    if let Target::Http { login, .. } = &mut target {
+        let hub = Arc::clone(hub);
+        login.events = Some(crate::login::AuthSink(Arc::new(move |event| {
+            if let Some(step) = crate::login::step(event) {
+                hub.auth(step);
+            }
+        })));
+    }
+    target
+}
+
 /// Copies the server's stderr lines into the hub.
 fn stderr_pipe(hub: &Arc<Hub>) -> Stdio {
     match std::io::pipe() {
@@ -180,7 +194,7 @@ pub(super) async fn supervise(
             timeout,
         });
         let client = match crate::target::connect_watched(
-            &target,
+            &with_login_panel(&target, &hub),
             program.as_ref(),
             options(&hub),
             stderr,

@@ -580,8 +580,10 @@ impl HttpTransport {
                 );
             }
             tokio::time::sleep(outcome.retry.unwrap_or(DEFAULT_RETRY)).await;
-            let Ok(response) = self.get(Some(&last)).await else {
-                continue;
+            let response = match self.get_authorized(Some(&last)).await {
+                Ok(r) => r,
+                Err(GetFailure::Send(_)) => continue,
+                Err(GetFailure::Auth(e)) => return self.fail(Some(id), e),
             };
             if !response.status().is_success() {
                 let status = response.status();
@@ -606,7 +608,7 @@ impl HttpTransport {
         let mut retry = DEFAULT_RETRY;
         let mut failures = 0;
         while !self.is_closing() {
-            match self.get(last.as_deref()).await {
+            match self.get_authorized(last.as_deref()).await {
                 Ok(response) if response.status().is_success() => {
                     failures = 0;
                     let read = self.read_stream(response, None, Learn::Nothing);
@@ -623,7 +625,12 @@ impl HttpTransport {
                     tracing::debug!(status = %response.status(), "the GET stream was refused");
                     failures += 1;
                 }
-                Err(e) => {
+                // Logging in failed: trying again would only ask the user again.
+                Err(GetFailure::Auth(e)) => {
+                    tracing::warn!(error = %e, "the GET stream is not authorized; it stays closed");
+                    return;
+                }
+                Err(GetFailure::Send(e)) => {
                     tracing::debug!(error = %e, "the GET stream failed");
                     failures += 1;
                 }
@@ -635,6 +642,41 @@ impl HttpTransport {
                 () = tokio::time::sleep(retry) => {}
                 () = self.closed() => return,
             }
+        }
+    }
+
+    /// Opens a GET stream as [`get`](Self::get) does; when the server asks for
+    /// authorization (`401`, or `403` for more scope) the client logs in as for a POST and
+    /// opens it again.
+    async fn get_authorized(&self, last: Option<&str>) -> Result<Response, GetFailure> {
+        #[cfg(feature = "client-oauth")]
+        let mut attempt = super::oauth::Attempt::default();
+        loop {
+            #[cfg(feature = "client-oauth")]
+            let generation = self.auth.as_ref().map(|a| a.generation());
+            let response = self.get(last).await.map_err(GetFailure::Send)?;
+            #[cfg(feature = "client-oauth")]
+            if let (Some(auth), Some(generation)) = (&self.auth, generation)
+                && matches!(
+                    response.status(),
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                )
+            {
+                match auth
+                    .refused(
+                        generation,
+                        response.status(),
+                        response.headers(),
+                        &mut attempt,
+                    )
+                    .await
+                {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => return Err(GetFailure::Auth(e.to_string())),
+                }
+            }
+            return Ok(response);
         }
     }
 
@@ -842,6 +884,15 @@ impl HttpTransport {
             None => tracing::warn!("{message}"),
         }
     }
+}
+
+/// Why a GET stream could not be opened.
+enum GetFailure {
+    /// The request did not reach the server, or its answer broke off.
+    Send(SendError),
+    /// The server asks for authorization and logging in failed.
+    #[cfg_attr(not(feature = "client-oauth"), allow(dead_code))]
+    Auth(String),
 }
 
 /// Whether `url` names this machine.

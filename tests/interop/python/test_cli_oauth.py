@@ -7,7 +7,8 @@ The browser step: `mcp-cli` prints the authorization URL (`--no-browser`); the t
 follows the authorization server to its login page, submits the form, and follows the
 redirect back to `mcp-cli`'s loopback port. Then:
 
-  * the tokens are kept per server in the configuration directory, readable by the user only;
+  * the tokens are kept per server in the configuration directory, readable by the user only,
+    sealed under a key the OS keychain keeps (no token in the file);
   * a second command uses them without a browser;
   * once the server has forgotten its access tokens, the next command refreshes;
   * `mcp-cli auth status` tells the login (never the tokens), `auth logout` forgets it.
@@ -260,6 +261,10 @@ def test_cli_logs_in_to_the_python_sdk_server_keeps_and_refreshes_its_tokens(pro
     assert len(files) == 1
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     assert stat.S_IMODE((config / "tokens").stat().st_mode) == 0o700
+    kept = files[0].read_text()
+    assert '"sealed"' in kept
+    for token in [*provider.tokens, *provider.refresh]:
+        assert token not in kept
 
     # The kept token works without a browser.
     r = run_cli(["list", "tools", "--url", url, "--no-browser"], config)
@@ -296,3 +301,6 @@ def test_cli_auth_login_then_commands_use_the_login(protected_server, tmp_path: 
     r = run_cli(["call", "whoami", "--url", url, "--no-browser"], config)
     assert r.returncode == 0, r.stderr
     assert provider.logins == 1
+    # Logging out of the last server forgets the keychain's key as well.
+    r = run_cli(["auth", "logout", url], config)
+    assert r.returncode == 0 and "logged out" in r.stdout

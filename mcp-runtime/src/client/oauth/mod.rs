@@ -47,6 +47,8 @@ use sha2::{Digest, Sha256};
 pub use enterprise::IdentityProvider;
 pub use loopback::LoopbackAuthorizer;
 pub use store::{FileTokenStore, MemoryTokenStore, StoredTokens, TokenStore};
+#[cfg(feature = "keychain")]
+pub use store::{Keychain, KeychainError};
 
 use discovery::{Challenge, Discovered};
 
