@@ -111,6 +111,16 @@ fn watch_dirs(program: &Program, cwd: &std::path::Path) -> Vec<PathBuf> {
     }
 }
 
+/// What a change leads to: a build, or for a plain command a restart.
+fn changed(target: &Target, path: &std::path::Path) -> String {
+    let next = if matches!(target, Target::Cargo { .. }) {
+        "rebuilding"
+    } else {
+        "restarting"
+    };
+    format!("{} changed: {next}", path.display())
+}
+
 fn exit_status(status: ExitStatus) -> Result<(), Failure> {
     if status.success() {
         Ok(())
@@ -310,7 +320,7 @@ impl Relay {
                     if building {
                         again = true;
                     } else {
-                        log(format_args!("{} changed: rebuilding", path.display()));
+                        log(changed(target, &path));
                         building = true;
                         self.build(target);
                     }
@@ -610,7 +620,7 @@ async fn serve_http(
                 let Some(Event::Changed(path)) = event else {
                     continue;
                 };
-                log(format_args!("{} changed: rebuilding", path.display()));
+                log(changed(target, &path));
                 match target.prepare().await {
                     Ok(Some(program)) => {
                         dirs.send_if_modified(|d| {

@@ -216,3 +216,106 @@ fn reload_rebuilds_restarts_replays_the_handshake_and_tells_the_client() {
     assert_eq!(code, Some(0), "{}", p.stderr.lock().unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One POST to `127.0.0.1:port/mcp`: its status and `Mcp-Session-Id`, or `None` when nothing
+/// listens there (yet).
+fn post(port: u16, session: Option<&str>, body: &Value) -> Option<(u16, Option<String>)> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let body = body.to_string();
+    let session = session.map_or(String::new(), |id| format!("Mcp-Session-Id: {id}\r\n"));
+    write!(
+        s,
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n\
+         {session}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let status = out.get(9..12)?.parse().ok()?;
+    let head = out.split("\r\n\r\n").next().unwrap_or_default();
+    let id = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("mcp-session-id")
+            .then(|| v.trim().to_string())
+    });
+    Some((status, id))
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}})
+}
+
+/// Retries `f` every 100 ms until it gives a value, for up to two minutes.
+fn eventually<T>(what: &str, log: &Mutex<String>, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen; stderr:\n{}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn reload_over_http_restarts_the_server_on_the_same_address() {
+    let dir = std::env::temp_dir().join(format!("mcp-cli-run-http-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.py"), "v1").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let quickstart = mcp_workspace::built_example("quickstart");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-cli"))
+        .args(["run", "--reload", "--http", "--"])
+        .arg(&quickstart)
+        .args(["--transport", "http", "--port", &port.to_string()])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    Lines::new(child.stderr.take().unwrap()).collect(Arc::clone(&log));
+    let _child = Running(child);
+
+    let (status, first) = eventually("the first start", &log, || post(port, None, &initialize()));
+    assert_eq!(status, 200);
+    let first = first.expect("a session id");
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    assert_eq!(post(port, Some(&first), &list).map(|r| r.0), Some(200));
+
+    std::fs::write(dir.join("server.py"), "version 2").unwrap();
+    eventually("the restart", &log, || {
+        log.lock()
+            .unwrap()
+            .contains("restarted the server with the same arguments")
+            .then_some(())
+    });
+    // The new process on the same address does not know the old session, and starts a new one.
+    let (status, _) = eventually("the new process", &log, || post(port, Some(&first), &list));
+    assert_eq!(status, 404, "{}", log.lock().unwrap());
+    let (status, second) = post(port, None, &initialize()).expect("the same address");
+    assert_eq!(status, 200);
+    assert_ne!(second.as_deref(), Some(first.as_str()));
+    assert!(
+        log.lock()
+            .unwrap()
+            .contains("server.py changed: restarting")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
