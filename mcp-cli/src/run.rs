@@ -312,9 +312,9 @@ impl Relay {
         let mut again = false;
         while let Some(event) = events.recv().await {
             match event {
-                Event::Client(line) => self.from_client(line).await,
+                Event::Client(line) => self.client_said(line).await,
                 Event::ClientClosed => break,
-                Event::Server { generation, line } => self.from_server(generation, line).await,
+                Event::Server { generation, line } => self.server_said(generation, line).await,
                 Event::ServerClosed { generation } => self.server_closed(generation).await,
                 Event::Changed(path) => {
                     if building {
@@ -373,13 +373,13 @@ impl Relay {
         });
     }
 
-    async fn to_client(&mut self, line: &[u8]) {
+    async fn send_client(&mut self, line: &[u8]) {
         if self.client_open && write_line(&mut self.out, line).await.is_err() {
             self.client_open = false;
         }
     }
 
-    async fn from_client(&mut self, line: Vec<u8>) {
+    async fn client_said(&mut self, line: Vec<u8>) {
         self.spoken = true;
         let parsed: Option<Value> = serde_json::from_slice(&line).ok();
         let (method, id) = parsed.as_ref().map(method_and_id).unwrap_or_default();
@@ -396,7 +396,7 @@ impl Relay {
                     &id,
                     "the server is restarting and too many messages are waiting; send it again",
                 );
-                self.to_client(&refusal).await;
+                self.send_client(&refusal).await;
             }
             return;
         }
@@ -424,11 +424,11 @@ impl Relay {
             }
         };
         if let (Some(why), Some(id)) = (refusal, id) {
-            self.to_client(&error_line(&id, why)).await;
+            self.send_client(&error_line(&id, why)).await;
         }
     }
 
-    async fn from_server(&mut self, generation: u64, line: Vec<u8>) {
+    async fn server_said(&mut self, generation: u64, line: Vec<u8>) {
         if generation != self.generation {
             // What a stopped server still wrote: its client has been answered for it.
             return;
@@ -444,7 +444,7 @@ impl Relay {
             }
             self.pending.remove(&id);
         }
-        self.to_client(&line).await;
+        self.send_client(&line).await;
     }
 
     /// The new server answered the replayed `initialize`: the client's held messages go to
@@ -472,7 +472,7 @@ impl Relay {
         for (kind, method) in LISTS {
             if has(kind) {
                 let note = json!({ "jsonrpc": "2.0", "method": method }).to_string();
-                self.to_client(note.as_bytes()).await;
+                self.send_client(note.as_bytes()).await;
                 told.push(kind);
             }
         }
@@ -541,12 +541,12 @@ impl Relay {
         let message = format!("{why} before the server answered; send the request again");
         let pending: Vec<String> = self.pending.drain().collect();
         for id in pending {
-            self.to_client(&error_line(&id, &message)).await;
+            self.send_client(&error_line(&id, &message)).await;
         }
         if self.replay.take().is_some() {
             let held: Vec<_> = self.held.drain(..).collect();
             for id in held.into_iter().filter_map(|(_, id)| id) {
-                self.to_client(&error_line(&id, &message)).await;
+                self.send_client(&error_line(&id, &message)).await;
             }
         }
     }
