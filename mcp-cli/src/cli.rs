@@ -13,6 +13,7 @@ use crate::target::{CargoTarget, Target};
 
 const USAGE: &str = "\
 mcp-cli dev [SERVER] [--port N] [--open] [--watch]
+       mcp-cli run [SERVER] [--reload] [--http]
        mcp-cli list tools|resources|templates|prompts [SERVER]
        mcp-cli call TOOL [KEY=VALUE...] [--args JSON] [SERVER]
        mcp-cli read URI [SERVER]
@@ -42,6 +43,7 @@ Exit codes: 0 success; 1 the server answered with an error (or the tool failed);
 
 Examples:
   mcp-cli dev --example quickstart --watch --open
+  mcp-cli run --reload --example quickstart     (as a client's server command)
   mcp-cli call add a=2 b=3 --example quickstart
   mcp-cli read notes://index --json --example notes
   mcp-cli list tools --url http://127.0.0.1:8000/mcp -H 'Authorization: Bearer s3cret'
@@ -175,6 +177,20 @@ enum Subcommands {
         #[command(flatten)]
         trailing: Trailing,
     },
+    /// Run the server for an MCP client: over stdio, mcp-cli relays between the client and
+    /// the server; with `--reload` it rebuilds and restarts the server when its sources change
+    Run {
+        /// Rebuild and restart the server when its sources change: the client's `initialize`
+        /// is replayed to the new server and the client gets `list_changed` notifications
+        #[arg(long)]
+        reload: bool,
+        /// The server serves HTTP itself (its arguments say where): run it with mcp-cli's
+        /// stdio, and restart it with the same arguments, so on the same address
+        #[arg(long)]
+        http: bool,
+        #[command(flatten)]
+        trailing: Trailing,
+    },
     /// List the server's tools, resources, resource templates or prompts (every page)
     List {
         /// What to list: tools, resources, templates or prompts
@@ -284,6 +300,7 @@ impl Subcommands {
     fn trailing(&self) -> &Trailing {
         match self {
             Subcommands::Dev { trailing, .. }
+            | Subcommands::Run { trailing, .. }
             | Subcommands::List { trailing, .. }
             | Subcommands::Call { trailing, .. }
             | Subcommands::Read { trailing, .. }
@@ -310,6 +327,11 @@ pub(crate) enum ListKind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Command {
     Dev,
+    /// Run the server for a client, relaying stdio (`reload`: rebuilt on change).
+    Run {
+        reload: bool,
+        http: bool,
+    },
     List(ListKind),
     Call {
         tool: String,
@@ -464,15 +486,16 @@ fn usage_error(e: &clap::Error) -> String {
             match flag {
                 "--port" | "--open" | "--watch" => format!("`{flag}` goes with `mcp-cli dev`"),
                 "--args" => "`--args` goes with `call`".into(),
+                "--reload" => "`--reload` goes with `mcp-cli run` (`mcp-cli dev` has `--watch`)".into(),
                 _ => format!("unknown option `{arg}`; run `mcp-cli --help` for the options"),
             }
         }
         ErrorKind::InvalidSubcommand => {
             let word = context(ContextKind::InvalidSubcommand).unwrap_or_default();
-            format!("unknown command `{word}`: use dev, list, call, read, prompt, inspect, shell or install")
+            format!("unknown command `{word}`: use dev, run, list, call, read, prompt, inspect, shell or install")
         }
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "missing command: `dev`, `list`, `call`, `read`, `prompt`, `inspect`, `shell` or `install` (see `mcp-cli --help`)".into()
+            "missing command: `dev`, `run`, `list`, `call`, `read`, `prompt`, `inspect`, `shell` or `install` (see `mcp-cli --help`)".into()
         }
         ErrorKind::InvalidValue
             if context(ContextKind::InvalidValue).is_some_and(|v| v.is_empty()) =>
@@ -617,6 +640,12 @@ fn from_cli(cli: Cli, dashes: bool) -> Result<Invocation, String> {
         } => {
             dev = DevOptions { port, open, watch };
             Command::Dev
+        }
+        Subcommands::Run { reload, http, .. } => {
+            if matches!(target, Target::Http { .. }) {
+                return Err("`run` starts a server, and `--url` names one already running: give a cargo target or `-- COMMAND`".into());
+            }
+            Command::Run { reload, http }
         }
         Subcommands::List { kind, .. } => {
             let kind = match kind.as_deref() {
@@ -858,6 +887,14 @@ mod tests {
         .unwrap();
         assert!(i.json);
         assert!(matches!(i.command, Command::Call { args: Some(_), .. }));
+        let i = parse(&args(&["run", "--reload", "--example", "e"])).unwrap();
+        assert_eq!(
+            i.command,
+            Command::Run {
+                reload: true,
+                http: false
+            }
+        );
     }
 
     #[test]
@@ -897,6 +934,7 @@ mod tests {
             (&["dev", "--example", "a", "--bin", "b"], "not both"),
             (&["dev", "--example", "a", "--url", "http://h/"], "not both"),
             (&["dev", "--"], "empty"),
+            (&["run", "--url", "http://h/"], "`run` starts a server"),
         ] {
             let err = parse(&args(bad)).unwrap_err().to_string();
             assert!(err.contains(says), "{bad:?}: {err}");

@@ -358,6 +358,7 @@ pub(crate) async fn execute(
             shell.await
         }
         Command::Dev => unreachable!("`dev` is run by the inspector"),
+        Command::Run { .. } => unreachable!("`run` relays for a client of its own"),
         Command::Install(_) => Err(Failure::Usage(
             "`install` writes a configuration; it does not run on a connection".into(),
         )),

@@ -1,6 +1,7 @@
 //! `mcp-cli`: try an MCP server while writing it.
 //!
-//! `mcp-cli dev` serves a web inspector for the server on 127.0.0.1; `list`, `call`, `read`,
+//! `mcp-cli dev` serves a web inspector for the server on 127.0.0.1; `mcp-cli run --reload`
+//! runs it for an MCP client, rebuilt and restarted on change; `list`, `call`, `read`,
 //! `prompt` and `inspect` talk to it from the command line. The server is a cargo target
 //! (`--example`, `--bin`, `--package`), any command (`-- COMMAND`) or a URL (`--url`).
 //! `mcp-cli keys create` makes an API key for a server's `--api-keys` file.
@@ -18,6 +19,7 @@ mod install;
 mod keys;
 mod login;
 mod render;
+mod run;
 mod shell;
 mod skills;
 mod suggest;
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async move {
         match inv.command {
             cli::Command::Dev => dev::run(inv).await,
+            cli::Command::Run { reload, http } => run::run(&inv, reload, http).await,
             cli::Command::Install(ref opts) => install::run(&inv, opts).await,
             _ => commands::run(inv).await,
         }

@@ -178,9 +178,9 @@ fn command(words: &[String], shell: &Invocation) -> Result<Invocation, String> {
     };
     if matches!(
         sub.command,
-        Command::Dev | Command::Shell | Command::Install(_)
+        Command::Dev | Command::Run { .. } | Command::Shell | Command::Install(_)
     ) {
-        return Err("`dev`, `shell` and `install` do not run inside the shell".into());
+        return Err("`dev`, `run`, `shell` and `install` do not run inside the shell".into());
     }
     sub.json |= shell.json;
     Ok(sub)

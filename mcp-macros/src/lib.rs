@@ -13,6 +13,7 @@ mod attr;
 mod common;
 mod ctxt;
 mod docs;
+mod enclosing;
 mod fallback;
 mod form;
 mod param;

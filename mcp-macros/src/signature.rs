@@ -26,8 +26,7 @@ pub(crate) struct Kind {
 
 /// Refuses a function that names `Self` (in its signature or body, outside nested items):
 /// it is an associated function inside an `impl` block, where the expansion cannot register
-/// it. Without `Self` or a receiver the macro cannot tell, and rustc's "`const` items in
-/// this context need a name" is the message (documented in tool.md).
+/// it. Without `Self` or a receiver, the function's source file tells ([`crate::enclosing`]).
 pub(crate) fn check_not_associated(cx: &Ctxt, item: &ItemFn, kind: &Kind) {
     struct FindSelf(Option<proc_macro2::Span>);
     impl<'ast> Visit<'ast> for FindSelf {
@@ -44,6 +43,27 @@ pub(crate) fn check_not_associated(cx: &Ctxt, item: &ItemFn, kind: &Kind) {
     }
     let mut find = FindSelf(None);
     find.visit_item_fn(item);
+    if find.0.is_none() {
+        // No `Self` to go by: the source file says whether the function is in an `impl`.
+        let block = match crate::enclosing::block_around(item.sig.ident.span()) {
+            Some(crate::enclosing::Block::Impl) => "an `impl`",
+            Some(crate::enclosing::Block::Trait) => "a `trait`",
+            _ => return,
+        };
+        cx.error_spanned_by(
+            &item.sig.ident,
+            format!(
+                "{attr} goes on a free function, not an associated function: `{name}` is inside \
+                 {block} block, which cannot hold the registration {attr} adds beside the \
+                 function; move `{name}` out of the block to module level (a value the \
+                 methods shared becomes a `State<T>` parameter, given to the server with \
+                 `.state(value)`)",
+                attr = kind.attr,
+                name = item.sig.ident,
+            ),
+        );
+        return;
+    }
     if let Some(span) = find.0 {
         cx.syn_error(syn::Error::new(
             span,

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
@@ -206,6 +207,22 @@ test('the Network view times every request, and over HTTP shows each exchange wi
     await page.waitForSelector('#network tr.http-entry[data-method=POST][data-status="200"]');
     const session = await page.$$eval('#network tr.http-entry td.session-id', (c) => c.map((x) => x.textContent).filter(Boolean));
     assert.ok(session.length > 0, 'Mcp-Session-Id is shown');
+    // Before 2026-07-28 no routing headers name a POST: the body the inspector sent does.
+    const handshake = '#network tr.http-entry[data-method=POST][data-rpc-method=initialize]';
+    await page.waitForSelector(handshake);
+    assert.equal(await page.textContent(`${handshake} td:nth-child(4)`), 'initialize');
+    assert.equal(await page.getAttribute(handshake, 'data-mcp-method'), '');
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=add]');
+    await page.fill('[data-field=a]', '1');
+    await page.fill('[data-field=b]', '2');
+    await page.click('#tool-run');
+    await page.waitForFunction(() => document.querySelector('#tool-result .result-text')?.textContent === '3');
+    await page.click('[data-tab=network]');
+    const early = '#network tr.http-entry[data-rpc-method="tools/call"]';
+    await page.waitForSelector(early);
+    assert.equal(await page.textContent(`${early} td:nth-child(4)`), 'tools/call · add');
+    assert.match(await page.getAttribute(`${early} td:nth-child(4)`, 'title'), /JSON-RPC body/);
     // 2026-07-28: the routing headers of each POST.
     await page.selectOption('#revision', '2026-07-28');
     await page.waitForSelector('#status[data-state=connected][data-mode=per-request]');
@@ -260,7 +277,7 @@ test('the same call in both eras, side by side, each on a fresh connection', { t
   }
 });
 
-test('a call run as a task is followed in the Tasks view until it ends, and can be cancelled', { timeout: TIMEOUT }, async () => {
+test('a call run as a task is followed in the Tasks view until it ends, answered there when it waits for input, and can be cancelled', { timeout: TIMEOUT }, async () => {
   const server = await dev(['--revision', '2026-07-28', '--', join(EXAMPLES, 'everything')]);
   const { page, errors, close } = await open(server.url);
   try {
@@ -286,6 +303,28 @@ test('a call run as a task is followed in the Tasks view until it ends, and can 
     await shot(page, 'tasks');
     await page.click(`.task[data-task="${long}"] .task-cancel`);
     await page.waitForSelector(`.task[data-task="${long}"][data-status=cancelled]`);
+    // A task that waits for input: its question is answered from the Tasks view (tasks/update).
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=confirm_delete]');
+    await page.fill('[data-field=filename]', 'notes.txt');
+    await page.check('#tool-as-task');
+    await page.click('#tool-run');
+    await page.waitForFunction((prev) => { const r = document.querySelector('#tool-result[data-task]'); return r && r.dataset.task !== prev; }, long);
+    const asking = await page.getAttribute('#tool-result', 'data-task');
+    await page.click('[data-tab=tasks]');
+    const waiting = `.task[data-task="${asking}"][data-status=input_required]`;
+    await page.waitForSelector(`${waiting} .task-input .server-request[data-method="elicitation/create"]`);
+    assert.match(await page.textContent(`${waiting} .req-message`), /Delete notes\.txt\?/);
+    await page.check(`${waiting} .task-input [data-field=confirm]`);
+    // What is typed survives the polls that redraw the view.
+    await page.waitForTimeout(1200);
+    assert.ok(await page.isChecked(`${waiting} .task-input [data-field=confirm]`));
+    await shot(page, 'tasks-input');
+    await page.click(`${waiting} .task-input .accept`);
+    await page.waitForSelector(`.task[data-task="${asking}"][data-status=completed]`);
+    assert.match(await page.textContent(`.task[data-task="${asking}"]`), /Deleted notes\.txt\./);
+    await page.click('[data-tab=tools]');
+    await page.click('.tool-item[data-name=slow_compute]');
     // Without "Run as task" the same tool answers directly.
     await page.click('[data-tab=tools]');
     await page.uncheck('#tool-as-task');
@@ -336,12 +375,43 @@ test('each tool, resource and prompt links to its source, which opens in MCP_CLI
   }
 });
 
+/** Serves the official schemas (`<revision>/schema.json`) from `dir` on a free loopback port, counting the requests. */
+function serveSchemas(dir) {
+  const served = [];
+  const http = createServer((req, res) => {
+    const m = req.url.match(/^\/schema\/(\d{4}-\d{2}-\d{2})\/schema\.json$/);
+    const file = m && join(dir, m[1], 'schema.json');
+    if (!file || !existsSync(file)) { res.writeHead(404).end('not found'); return; }
+    served.push(m[1]);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => http.listen(0, '127.0.0.1', () => resolve({
+    base: `http://127.0.0.1:${http.address().port}/schema`, served, stop: () => new Promise((r) => http.close(r)),
+  })));
+}
+
+/** Runs `mcp-cli dev` with `env` added to (or, for `undefined` values, removed from) its environment. */
+async function devWith(env, args) {
+  const saved = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+  try {
+    return await dev(args);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+}
+
 test('every message is checked against the official schema of its revision, with a badge on those that fail', { timeout: TIMEOUT }, async () => {
+  // Out of the box: no MCP_SCHEMAS_DIR, so the schema is fetched on first use (here from a
+  // local copy standing in for the specification repository) into the user's cache.
   const schemas = process.env.MCP_SCHEMAS_DIR || join(ROOT, '..', 'shared', 'schemas');
-  const saved = process.env.MCP_SCHEMAS_DIR;
-  process.env.MCP_SCHEMAS_DIR = schemas;
-  const server = await dev(['--', join(EXAMPLES, 'quickstart')]);
-  if (saved === undefined) delete process.env.MCP_SCHEMAS_DIR; else process.env.MCP_SCHEMAS_DIR = saved;
+  const origin = await serveSchemas(schemas);
+  const cache = mkdtempSync(join(tmpdir(), 'mcp-cli-cache-'));
+  const env = { MCP_SCHEMAS_DIR: undefined, MCP_SCHEMAS_URL: origin.base, XDG_CACHE_HOME: cache };
+  const server = await devWith(env, ['--', join(EXAMPLES, 'quickstart')]);
   const { page, errors, close } = await open(server.url);
   try {
     const call = async (a, b) => {
@@ -376,9 +446,34 @@ test('every message is checked against the official schema of its revision, with
     await page.click('#history tr.entry[data-method="tools/list"][data-schema=invalid]');
     assert.match(await page.textContent('.schema-errors'), /Not a valid ListToolsResult[\s\S]*missing required property "name"/);
     await shot(page, 'schema');
+    // Each revision's schema was fetched once and kept, verified, in the cache.
+    assert.deepEqual(origin.served.sort(), ['2025-11-25', '2026-07-28']);
+    const kept = JSON.parse(readFileSync(join(cache, 'mcp-cli', 'schemas', '2025-11-25', 'schema.json'), 'utf8'));
+    assert.ok(kept.$defs.CallToolRequest, 'the cached file is the schema');
     assert.deepEqual(errors, []);
   } finally {
     await close();
     server.stop();
+  }
+
+  // Offline: the cached schema is used; a revision neither cached nor fetchable says how to get one.
+  await origin.stop();
+  const offline = await devWith(env, ['--', join(EXAMPLES, 'quickstart')]);
+  const again = await open(offline.url);
+  try {
+    await again.page.click('[data-tab=history]');
+    await again.page.waitForSelector('#history tr.entry[data-method=initialize][data-kind=request][data-schema=valid]');
+    await again.page.selectOption('#revision', '2025-03-26');
+    await again.page.waitForSelector('#status[data-state=connected][data-attempt="2"]');
+    await again.page.click('[data-tab=history]');
+    await again.page.waitForSelector('#schema-off-why');
+    const why = await again.page.textContent('#schema-off-why');
+    assert.match(why, /no schema for 2025-03-26/);
+    assert.match(why, /MCP_SCHEMAS_DIR/);
+    assert.deepEqual(again.errors, []);
+  } finally {
+    await again.close();
+    offline.stop();
+    rmSync(cache, { recursive: true, force: true });
   }
 });

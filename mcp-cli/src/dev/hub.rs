@@ -220,6 +220,9 @@ impl Hub {
             "url": exchange.url,
             "status": exchange.status,
             "error": exchange.error,
+            // What the POST carried, for revisions without the routing headers.
+            "rpcMethod": exchange.rpc_method,
+            "rpcName": exchange.rpc_name,
             "requestHeaders": headers(&exchange.request_headers),
             "responseHeaders": headers(&exchange.response_headers),
         });

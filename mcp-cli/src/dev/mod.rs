@@ -10,7 +10,7 @@ mod session;
 mod skills;
 mod source;
 mod tasks;
-mod watch;
+pub(crate) mod watch;
 mod web;
 
 use std::io::Write;

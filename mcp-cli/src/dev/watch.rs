@@ -59,7 +59,7 @@ pub(super) fn changed(before: &Snapshot, after: &Snapshot) -> Option<PathBuf> {
 
 /// Waits until a file under `dirs` changes, then until the changes settle (an editor's save is
 /// often several writes); returns the first changed path.
-pub(super) async fn next_change(dirs: Vec<PathBuf>, interval: Duration) -> PathBuf {
+pub(crate) async fn next_change(dirs: Vec<PathBuf>, interval: Duration) -> PathBuf {
     let scan_dirs = dirs.clone();
     let mut before = tokio::task::spawn_blocking(move || snapshot(&scan_dirs))
         .await

@@ -14,7 +14,7 @@
 //! | `POST /api/skills` | the server's skills (`skills/list`, every page) |
 //! | `POST /api/skill/verify` | `{uri}`: reads every file of a skill, each checked |
 //! | `POST /api/open` | `{file, line}`: opens a source file in `MCP_CLI_EDITOR` |
-//! | `POST /api/schema` | `{revision}`: the official JSON Schema of a revision, from `MCP_SCHEMAS_DIR` |
+//! | `POST /api/schema` | `{revision}`: the official JSON Schema of a revision, from `MCP_SCHEMAS_DIR`, else the user's cache, fetched there on first use |
 //! | `POST /api/compare` | `{method, params, revisions: [a, b]}`: the request on a fresh connection at each |
 //!
 //! API calls carry the token in an `X-Inspector-Token` header, which a page of another origin
@@ -376,10 +376,12 @@ async fn api(hub: &Arc<Hub>, path: &str, body: Value) -> Resp {
                 Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
             }
         }
-        "/api/schema" => match super::schemas::load(body["revision"].as_str().unwrap_or("")) {
-            Ok(v) => json_response(StatusCode::OK, &json!({ "schema": v })),
-            Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
-        },
+        "/api/schema" => {
+            match super::schemas::load(body["revision"].as_str().unwrap_or("")).await {
+                Ok(v) => json_response(StatusCode::OK, &json!({ "schema": v })),
+                Err(e) => json_response(StatusCode::OK, &json!({ "error": { "message": e } })),
+            }
+        }
         "/api/compare" => {
             let Some(setup) = hub.setup() else {
                 return refuse(StatusCode::CONFLICT, "the server is not connected");

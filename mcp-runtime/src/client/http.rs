@@ -847,7 +847,14 @@ impl HttpTransport {
     ) -> Result<Response, reqwest::Error> {
         let (client, request) = request.build_split();
         let request = request?;
+        let (rpc_method, rpc_name) = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map(http_tap::rpc)
+            .unwrap_or_default();
         let mut exchange = HttpExchange {
+            rpc_method,
+            rpc_name,
             method: request.method().to_string(),
             url: request.url().to_string(),
             request_headers: http_tap::pairs(request.headers()),

@@ -34,6 +34,11 @@ pub struct HttpExchange {
     pub elapsed: Duration,
     /// Why no response came.
     pub error: Option<String>,
+    /// The JSON-RPC method of the message a POST carried (of a batch, its first message),
+    /// read from the body, so that it is known in revisions without routing headers too.
+    pub rpc_method: Option<String>,
+    /// That message's `params.name` (a tool or prompt) or `params.uri` (a resource).
+    pub rpc_name: Option<String>,
 }
 
 /// Gets every [`HttpExchange`] of a client, on the transport's tasks (so it should be quick).
@@ -74,10 +79,61 @@ pub(crate) fn pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The JSON-RPC method and name (`params.name`, else `params.uri`) of a POST's body; nothing
+/// for a body that is not a JSON-RPC message (or a response, which has no method).
+pub(crate) fn rpc(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: Option<String>,
+        uri: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Message {
+        method: Option<String>,
+        params: Option<Params>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        One(Message),
+        Batch(Vec<Message>),
+    }
+    let first = match serde_json::from_slice::<Body>(body) {
+        Ok(Body::One(m)) => m,
+        Ok(Body::Batch(b)) => match b.into_iter().next() {
+            Some(m) => m,
+            None => return (None, None),
+        },
+        Err(_) => return (None, None),
+    };
+    let name = first.params.and_then(|p| p.name.or(p.uri));
+    (first.method, name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn the_bodys_method_and_name_are_read() {
+        let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"name":"x"}}}"#;
+        assert_eq!(rpc(call), (Some("tools/call".into()), Some("add".into())));
+        let read =
+            br#"[{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"notes://a"}}]"#;
+        assert_eq!(
+            rpc(read),
+            (Some("resources/read".into()), Some("notes://a".into()))
+        );
+        let init = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        assert_eq!(rpc(init), (Some("notifications/initialized".into()), None));
+        assert_eq!(
+            rpc(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            (None, None)
+        );
+        assert_eq!(rpc(b"not json"), (None, None));
+        assert_eq!(rpc(b"[]"), (None, None));
+    }
 
     #[test]
     fn credentials_are_redacted() {

@@ -43,7 +43,22 @@ const fn seven() -> i32 {
     7
 }
 
+struct Holder;
+
+impl Holder {
+    /// A method whose body declares a tool: a free function in a block, not an associated one.
+    fn make() -> i64 {
+        /// Double.
+        #[tool]
+        fn double(a: i64) -> i64 {
+            a * 2
+        }
+        double(21)
+    }
+}
+
 fn main() {
+    assert_eq!(Holder::make(), 42);
     assert_eq!(math::mul(2, 3), 6);
     assert_eq!(math::nested::sq(4), 16);
     assert_eq!(shout("a".into()), "A");
