@@ -51,8 +51,11 @@ pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Encoded> + Send>>;
 #[derive(Clone)]
 pub(crate) enum Outbound {
     Channel(mpsc::UnboundedSender<Vec<u8>>),
-    Direct(Arc<dyn Fn(Vec<u8>) -> Result<(), Vec<u8>> + Send + Sync>),
+    Direct(Arc<TakeMessage>),
 }
+
+/// What takes a message at once; gives it back when nothing takes messages any more.
+pub(crate) type TakeMessage = dyn Fn(Vec<u8>) -> Result<(), Vec<u8>> + Send + Sync;
 
 impl Outbound {
     /// Hands `message` on; gives it back when nothing takes messages any more.
