@@ -11,11 +11,19 @@ one run. Each server runs under `valgrind --tool=callgrind` twice, answering `FE
     MCP_CG_BEFORE=path/to/quickstart scripts/callgrind   # also the SSE case on another build
 
 `MCP_CG_QUICKSTART` names the quickstart binary to measure (default: the one just built).
+`MCP_CG_BEFORE_BENCH=path/to/bench_add` adds the per-request and sessions cases on that build
+(an earlier commit's, to compare a change of the request path in one run); `MCP_CG_ONLY=http`
+measures the first group only; `MCP_CG_KEEP=1` keeps each run's profile and prints its path
+(read the top frames with `callgrind_annotate --inclusive=no <file>`).
 
 Cases (each a `tools/call add` over HTTP with a session, unless said):
 
 * bare hyper: `examples/raw_http_add.rs`, the baseline;
+* stateless: `bench_add --stateless`, no handshake (a fresh session per POST);
 * sessions: `bench_add`, no middleware, `RUST_LOG=warn` (the access log off);
+* per-request: `bench_add` (sessions enabled) spoken to in 2026-07-28: no handshake, each
+  call carrying its `_meta` and the `Mcp-Method`/`Mcp-Name` headers, as the HTTP benchmark
+  sends it;
 * sessions + access log: `RUST_LOG=info`;
 * sessions + metrics + traces: `MCP_BENCH_OBSERVE=1` (Prometheus metrics and the request and
   tool spans, taken by a subscriber: `RUST_LOG=warn,mcp_runtime::request=info`; no exporter);
@@ -49,6 +57,14 @@ EXAMPLES = os.path.join(ROOT, "target", "release", "examples")
 FEW = int(os.environ.get("MCP_CG_FEW", "100"))
 MANY = int(os.environ.get("MCP_CG_MANY", "600"))
 VERSION = "2025-11-25"
+PER_REQUEST = "2026-07-28"
+# What a 2026-07-28 client sends in every request (the HTTP benchmark's `_meta`).
+PER_REQUEST_META = {
+    "io.modelcontextprotocol/protocolVersion": PER_REQUEST,
+    "io.modelcontextprotocol/clientCapabilities": {
+        "roots": {"listChanged": True}, "sampling": {}, "elicitation": {}},
+    "io.modelcontextprotocol/clientInfo": {"name": "callgrind", "version": "0.0.0"},
+}
 
 
 def free_port():
@@ -75,14 +91,17 @@ class Client:
 
     def __init__(self, port, headers, session):
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.per_request = session == "per-request"
         self.headers = {
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
-            "MCP-Protocol-Version": VERSION,
+            "MCP-Protocol-Version": PER_REQUEST if self.per_request else VERSION,
             **headers,
         }
+        if self.per_request:
+            self.headers.update({"Mcp-Method": "tools/call", "Mcp-Name": "add"})
         self.next_id = 1
-        if session:
+        if session is True:
             init = {
                 "jsonrpc": "2.0", "id": 0, "method": "initialize",
                 "params": {"protocolVersion": VERSION, "capabilities": {},
@@ -103,10 +122,15 @@ class Client:
     def add(self):
         i = self.next_id
         self.next_id += 1
+        params = {"name": "add", "arguments": {"a": i, "b": 1}}
+        if self.per_request:
+            params["_meta"] = PER_REQUEST_META
         status, _, body = self.post({"jsonrpc": "2.0", "id": i, "method": "tools/call",
-                                     "params": {"name": "add", "arguments": {"a": i, "b": 1}}})
+                                     "params": params})
         assert status == 200, (status, body)
-        assert json.loads(body)["result"]["structuredContent"]["result"] == i + 1, body
+        result = json.loads(body)["result"]
+        assert result["structuredContent"]["result"] == i + 1, body
+        assert result.get("resultType") == ("complete" if self.per_request else None), body
 
     def sse(self):
         i = self.next_id
@@ -152,7 +176,11 @@ def run_once(binary, args, env, headers, session, requests, work):
             proc.kill()
             proc.wait()
     total = callgrind_total(out)
-    os.unlink(out)
+    if os.environ.get("MCP_CG_KEEP"):
+        # For `callgrind_annotate`: the profile of this run (the top frames of a case).
+        print(f"    kept {out} ({requests} requests)", file=sys.stderr, flush=True)
+    else:
+        os.unlink(out)
     return total
 
 
@@ -218,6 +246,8 @@ def main():
     bare = os.path.join(EXAMPLES, "raw_http_add")
     quickstart = os.environ.get("MCP_CG_QUICKSTART", os.path.join(EXAMPLES, "quickstart"))
     http_args = ["--transport", "http", "--port", "{port}"]
+    before_bench = os.environ.get("MCP_CG_BEFORE_BENCH")
+    only = os.environ.get("MCP_CG_ONLY")
     rows = []
 
     def measure(group, name, value):
@@ -225,23 +255,31 @@ def main():
         print(f"  {name}: {value:,.0f} instructions/request", file=sys.stderr, flush=True)
 
     measure("http", "bare hyper", per_request(bare, ["--port", "{port}"], session=False))
+    measure("http", "stateless", per_request(ours, [*http_args, "--stateless"], session=False))
     measure("http", "sessions", per_request(ours, http_args))
-    measure("http", "sessions + access log", per_request(ours, http_args, {"RUST_LOG": "info"}))
-    measure("http", "sessions + metrics + traces", per_request(
-        ours, http_args,
-        {"MCP_BENCH_OBSERVE": "1", "RUST_LOG": "warn,mcp_runtime::request=info"}))
-    with tempfile.TemporaryDirectory() as d:
-        path, key = api_key(d)
-        measure("auth", "sessions", per_request(ours, http_args))
-        measure("auth", "sessions + API key",
-                per_request(ours, [*http_args, "--api-keys", path], headers={"X-API-Key": key}))
-    flags, token = jwt_setup()
-    measure("auth", "sessions + JWT", per_request(
-        ours, [*http_args, *flags], headers={"Authorization": f"Bearer {token}"}))
-    measure("sse", "SSE stream (this build)", per_request(quickstart, http_args, work="sse"))
-    before = os.environ.get("MCP_CG_BEFORE")
-    if before:
-        measure("sse", "SSE stream (MCP_CG_BEFORE)", per_request(before, http_args, work="sse"))
+    measure("http", "per-request (2026-07-28)",
+            per_request(ours, http_args, session="per-request"))
+    if before_bench:
+        measure("http", "per-request (MCP_CG_BEFORE_BENCH)",
+                per_request(before_bench, http_args, session="per-request"))
+        measure("http", "sessions (MCP_CG_BEFORE_BENCH)", per_request(before_bench, http_args))
+    if only != "http":
+        measure("http", "sessions + access log", per_request(ours, http_args, {"RUST_LOG": "info"}))
+        measure("http", "sessions + metrics + traces", per_request(
+            ours, http_args,
+            {"MCP_BENCH_OBSERVE": "1", "RUST_LOG": "warn,mcp_runtime::request=info"}))
+        with tempfile.TemporaryDirectory() as d:
+            path, key = api_key(d)
+            measure("auth", "sessions", per_request(ours, http_args))
+            measure("auth", "sessions + API key",
+                    per_request(ours, [*http_args, "--api-keys", path], headers={"X-API-Key": key}))
+        flags, token = jwt_setup()
+        measure("auth", "sessions + JWT", per_request(
+            ours, [*http_args, *flags], headers={"Authorization": f"Bearer {token}"}))
+        measure("sse", "SSE stream (this build)", per_request(quickstart, http_args, work="sse"))
+        before = os.environ.get("MCP_CG_BEFORE")
+        if before:
+            measure("sse", "SSE stream (MCP_CG_BEFORE)", per_request(before, http_args, work="sse"))
 
     print(f"\ninstructions per request (callgrind; {MANY} - {FEW} requests)\n")
     print(f"| case | instructions/request | ratio to the first of its group |")

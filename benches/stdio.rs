@@ -20,6 +20,9 @@
 //! machine hits both; latencies and spawn times are pooled over the rounds, throughput is the
 //! median round.
 //!
+//! `MCP_BENCH_BEFORE=<path of another bench_add>` adds that binary (an earlier build, say) to
+//! the same rounds, as a third column.
+//!
 //! The harness builds both examples itself (`cargo build --profile bench --example …`, the
 //! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that and use what is in
 //! `target/release/examples`.
@@ -264,11 +267,22 @@ fn main() {
     let rounds = env_num("MCP_BENCH_ROUNDS", 3).max(1);
 
     let (raw, ours) = build_examples();
-    let bins = [("raw loop", raw), ("mcp-runtime", ours)];
+    let mut bins = vec![("raw loop", raw), ("mcp-runtime", ours)];
+    // `MCP_BENCH_BEFORE=<another bench_add>`: that build too, in the same rounds (to compare a
+    // change with the code before it).
+    if let Some(before) = std::env::var_os("MCP_BENCH_BEFORE").map(PathBuf::from) {
+        assert!(
+            before.exists(),
+            "MCP_BENCH_BEFORE: {} does not exist",
+            before.display()
+        );
+        bins.push(("mcp-runtime (before)", before));
+    }
+    let n = bins.len();
 
-    let mut lat: [Vec<u64>; 2] = Default::default();
-    let mut tput: [Vec<f64>; 2] = Default::default();
-    let mut cold: [Vec<u64>; 2] = Default::default();
+    let mut lat: Vec<Vec<u64>> = vec![Vec::new(); n];
+    let mut tput: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut cold: Vec<Vec<u64>> = vec![Vec::new(); n];
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}");
         for (i, (_, bin)) in bins.iter().enumerate() {
@@ -289,8 +303,10 @@ fn main() {
     }
     // Rounds are paired (raw then ours, back to back), so the per-round ratio cancels most of
     // the drift in what else the machine is doing; its median is the reported ratio.
-    let round_ratios: Vec<f64> = tput[1].iter().zip(&tput[0]).map(|(o, r)| o / r).collect();
-    let tput_ratio = median(&mut round_ratios.clone());
+    let round_ratios: Vec<Vec<f64>> = tput
+        .iter()
+        .map(|t| t.iter().zip(&tput[0]).map(|(o, r)| o / r).collect())
+        .collect();
     let t: Vec<f64> = tput.iter().map(|v| median(&mut v.clone())).collect();
 
     println!();
@@ -299,57 +315,69 @@ fn main() {
          per round, {spawns} spawns per round, {rounds} rounds; every reply verified"
     );
     println!();
-    println!("| measure | raw loop | mcp-runtime | ratio (ours/raw) | target |");
-    println!("|---|---|---|---|---|");
-    let row = |what: &str, a: u64, b: u64, fmt: fn(u64) -> String, target: &str| {
-        println!(
-            "| {what} | {} | {} | {:.2}× | {target} |",
-            fmt(a),
-            fmt(b),
-            b as f64 / a as f64
-        );
+    let names: Vec<&str> = bins.iter().map(|(name, _)| *name).collect();
+    println!(
+        "| measure | {} | target |",
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| if i == 0 {
+                n.to_string()
+            } else {
+                format!("{n} (ratio to raw)")
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|{}---|", "---|".repeat(n));
+    let row = |what: &str, values: Vec<u64>, fmt: fn(u64) -> String, target: &str| {
+        let mut line = format!("| {what} | {} |", fmt(values[0]));
+        for v in &values[1..] {
+            line.push_str(&format!(
+                " {} ({:.2}×) |",
+                fmt(*v),
+                *v as f64 / values[0] as f64
+            ));
+        }
+        println!("{line} {target} |");
     };
+    let at = |v: &[Vec<u64>], p: f64| v.iter().map(|v| percentile(v, p)).collect::<Vec<_>>();
     row(
         "round trip p50, one call at a time",
-        percentile(&lat[0], 0.5),
-        percentile(&lat[1], 0.5),
+        at(&lat, 0.5),
         us,
-        "≤ 1.3×",
+        "≤ 1.1×",
     );
-    row(
-        "round trip p99, one call at a time",
-        percentile(&lat[0], 0.99),
-        percentile(&lat[1], 0.99),
-        us,
-        "",
+    row("round trip p99, one call at a time", at(&lat, 0.99), us, "");
+    let mut line = format!(
+        "| throughput, {WINDOW} calls in flight | {:.0} calls/s |",
+        t[0]
     );
-    println!(
-        "| throughput, {WINDOW} calls in flight | {:.0} calls/s | {:.0} calls/s | {:.2}× | ≥ 0.5× |",
-        t[0], t[1], tput_ratio
-    );
+    for i in 1..n {
+        line.push_str(&format!(
+            " {:.0} calls/s ({:.2}×) |",
+            t[i],
+            median(&mut round_ratios[i].clone())
+        ));
+    }
+    println!("{line} ≥ 1.0× |");
     row(
         "cold start (spawn → initialize reply) p50",
-        percentile(&cold[0], 0.5),
-        percentile(&cold[1], 0.5),
+        at(&cold, 0.5),
         ms,
         "≤ 1.3×",
     );
-    row(
-        "cold start p90",
-        percentile(&cold[0], 0.9),
-        percentile(&cold[1], 0.9),
-        ms,
-        "",
-    );
+    row("cold start p90", at(&cold, 0.9), ms, "");
     println!();
-    println!(
-        "throughput per round (calls/s): raw {:?}, mcp-runtime {:?}; ratio per round {:?} \
-         (the table gives medians of each column and the median per-round ratio)",
-        tput[0].iter().map(|x| x.round()).collect::<Vec<_>>(),
-        tput[1].iter().map(|x| x.round()).collect::<Vec<_>>(),
-        round_ratios
-            .iter()
-            .map(|x| (x * 100.0).round() / 100.0)
-            .collect::<Vec<_>>()
-    );
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "throughput per round (calls/s), {name}: {:?}; ratio to raw per round {:?}",
+            tput[i].iter().map(|x| x.round()).collect::<Vec<_>>(),
+            round_ratios[i]
+                .iter()
+                .map(|x| (x * 100.0).round() / 100.0)
+                .collect::<Vec<_>>()
+        );
+    }
+    println!("(the table gives each column's median and the median per-round ratio)");
 }

@@ -212,7 +212,7 @@ impl DirectSession {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(DirectSession {
             session: session::Session::new(server.build()?, tx.clone()),
-            out: tx,
+            out: tx.into(),
             notifications: rx,
         })
     }

@@ -3,7 +3,7 @@
 //! stdin is read on a dedicated thread, which also answers every request that is ready at once
 //! (`ping`, `tools/list`, sync tools) and writes the answer itself: the common call costs no
 //! thread hand-off. Requests that run longer are spawned on the tokio runtime; their answers,
-//! and notifications, go through a queue to a writer thread. Both writers share one buffered
+//! and notifications, go through a queue to a writer thread, started with the first of them. Both writers share one buffered
 //! stdout, flushed whenever no more input is waiting, so pipelined requests are answered in
 //! batches. Nothing but protocol messages is ever written to stdout; logs go to stderr.
 //!
@@ -58,33 +58,27 @@ pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let session = Session::new(core, out_tx.clone());
 
-    let (writer_done_tx, writer_done_rx) = oneshot::channel::<io::Result<()>>();
+    // The writer thread starts with the first message the reader does not answer itself (a
+    // reply that comes later, a notification): a server that only answers at once, and every
+    // server until its first such message, runs without it, so none is created on the way to
+    // the `initialize` reply.
     let writer_out = Arc::clone(&stdout);
-    std::thread::Builder::new()
-        .name("mcp-stdout".into())
-        .spawn(move || {
-            let result = (|| {
-                while let Some(first) = out_rx.blocking_recv() {
-                    let mut w = writer_out.lock().expect("stdout lock poisoned");
-                    let mut message = first;
-                    loop {
-                        if message.is_empty() {
-                            // Told to stop.
-                            return w.flush();
-                        }
-                        w.write_all(&message)?;
-                        w.write_all(b"\n")?;
-                        match out_rx.try_recv() {
-                            Ok(next) => message = next,
-                            Err(_) => break,
-                        }
-                    }
-                    w.flush()?;
-                }
-                Ok(())
-            })();
-            let _ = writer_done_tx.send(result);
-        })?;
+    let writer = tokio::spawn(async move {
+        let Some(first) = out_rx.recv().await else {
+            return Ok(());
+        };
+        if first.is_empty() {
+            // Told to stop before anything came this way.
+            return writer_out.lock().expect("stdout lock poisoned").flush();
+        }
+        let (done_tx, done_rx) = oneshot::channel::<io::Result<()>>();
+        std::thread::Builder::new()
+            .name("mcp-stdout".into())
+            .spawn(move || {
+                let _ = done_tx.send(write_loop(&writer_out, first, &mut out_rx));
+            })?;
+        done_rx.await.unwrap_or(Ok(()))
+    });
 
     let (eof_tx, eof_rx) = oneshot::channel::<()>();
     let runtime = tokio::runtime::Handle::current();
@@ -109,10 +103,38 @@ pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate
     session.drain(DRAIN_DEADLINE).await;
     // An empty message tells the writer to flush and stop, even if handlers still hold senders.
     let _ = out_tx.send(Vec::new());
-    match writer_done_rx.await {
+    match writer.await {
         Ok(Err(e)) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// Writes `first` and what follows it on `out_rx`, in batches, until told to stop (an empty
+/// message) or every sender is gone.
+fn write_loop(
+    stdout: &Stdout,
+    first: Vec<u8>,
+    out_rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+) -> io::Result<()> {
+    let mut next = Some(first);
+    while let Some(first) = next.take().or_else(|| out_rx.blocking_recv()) {
+        let mut w = stdout.lock().expect("stdout lock poisoned");
+        let mut message = first;
+        loop {
+            if message.is_empty() {
+                // Told to stop.
+                return w.flush();
+            }
+            w.write_all(&message)?;
+            w.write_all(b"\n")?;
+            match out_rx.try_recv() {
+                Ok(next) => message = next,
+                Err(_) => break,
+            }
+        }
+        w.flush()?;
+    }
+    Ok(())
 }
 
 /// Reads and answers messages until end of input.

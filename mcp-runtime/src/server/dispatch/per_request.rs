@@ -21,8 +21,23 @@ use crate::server::per_request::tasks::{self, TaskSupport};
 pub(crate) struct Retry {
     pub(crate) method: String,
     pub(crate) target: String,
-    /// The digest of the request's arguments, which its `requestState` is bound to.
-    pub(crate) arguments: Vec<u8>,
+    /// The request's arguments and caller, which its `requestState` is bound to: digested
+    /// only when a state is opened or sealed, which most requests do neither of.
+    arguments: Option<Box<RawValue>>,
+    caller: crate::Principal,
+    digest: std::sync::OnceLock<Vec<u8>>,
+}
+
+impl Retry {
+    /// The digest of the request's arguments and caller (computed once, when first needed).
+    pub(crate) fn arguments(&self) -> &[u8] {
+        self.digest.get_or_init(|| {
+            crate::server::per_request::seal::arguments_digest(
+                self.arguments.as_deref(),
+                &self.caller,
+            )
+        })
+    }
 }
 
 impl Session {
@@ -155,10 +170,9 @@ impl Session {
             "tools/call" | "prompts/get" | "resources/read" => Some(Retry {
                 method: method.to_string(),
                 target: envelope.target(method).unwrap_or_default(),
-                arguments: crate::server::per_request::seal::arguments_digest(
-                    envelope.arguments,
-                    &self.caller().principal,
-                ),
+                arguments: envelope.arguments.map(ToOwned::to_owned),
+                caller: self.caller().principal,
+                digest: std::sync::OnceLock::new(),
             }),
             _ => None,
         };
@@ -237,7 +251,7 @@ impl Session {
                 state,
                 &retry.method,
                 &retry.target,
-                &retry.arguments,
+                retry.arguments(),
             )
             .map_err(ErrorObject::invalid_params)?,
             None => JsonObject::new(),

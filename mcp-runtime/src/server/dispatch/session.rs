@@ -44,7 +44,34 @@ use crate::server::per_request::rounds::InputRound;
 pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Encoded> + Send>>;
 
 /// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
-pub(crate) type Outbound = mpsc::UnboundedSender<Vec<u8>>;
+///
+/// Either a channel its transport reads, or a function that takes each message at once, on
+/// the thread that sends it (HTTP's GET stream: its replay buffer needs no channel and no
+/// task of its own per idle session).
+#[derive(Clone)]
+pub(crate) enum Outbound {
+    Channel(mpsc::UnboundedSender<Vec<u8>>),
+    Direct(Arc<TakeMessage>),
+}
+
+/// What takes a message at once; gives it back when nothing takes messages any more.
+pub(crate) type TakeMessage = dyn Fn(Vec<u8>) -> Result<(), Vec<u8>> + Send + Sync;
+
+impl Outbound {
+    /// Hands `message` on; gives it back when nothing takes messages any more.
+    pub(crate) fn send(&self, message: Vec<u8>) -> Result<(), mpsc::error::SendError<Vec<u8>>> {
+        match self {
+            Outbound::Channel(tx) => tx.send(message),
+            Outbound::Direct(take) => take(message).map_err(mpsc::error::SendError),
+        }
+    }
+}
+
+impl From<mpsc::UnboundedSender<Vec<u8>>> for Outbound {
+    fn from(tx: mpsc::UnboundedSender<Vec<u8>>) -> Outbound {
+        Outbound::Channel(tx)
+    }
+}
 
 /// What the client said in `initialize`.
 pub(crate) struct Peer {
@@ -72,8 +99,9 @@ pub(crate) struct Session {
     contexts: Mutex<HashMap<RequestId, Weak<ContextInner>>>,
     /// The connection's session, for the session of one per-request (2026-07-28) request.
     parent: Option<Arc<Session>>,
-    /// The requests to the client of a per-request request, and their answers.
-    pub(super) round: Option<InputRound>,
+    /// The requests to the client of a per-request request, and their answers (boxed: the
+    /// sessions of connections, which have none, stay small).
+    pub(super) round: Option<Box<InputRound>>,
     /// How its responses are written: stamped for a per-request request.
     wire: Wire,
     // ---- Identity (issue 21)
@@ -105,8 +133,8 @@ pub(crate) enum Reply {
 }
 
 impl Session {
-    pub(crate) fn new(core: Arc<ServerCore>, out: Outbound) -> Arc<Session> {
-        Arc::new(Session::fresh(core, out))
+    pub(crate) fn new(core: Arc<ServerCore>, out: impl Into<Outbound>) -> Arc<Session> {
+        Arc::new(Session::fresh(core, out.into()))
     }
 
     fn fresh(core: Arc<ServerCore>, out: Outbound) -> Session {
@@ -136,12 +164,12 @@ impl Session {
     /// A session opened by `principal` (HTTP).
     pub(crate) fn new_for(
         core: Arc<ServerCore>,
-        out: Outbound,
+        out: impl Into<Outbound>,
         principal: Principal,
     ) -> Arc<Session> {
         Arc::new(Session {
             principal,
-            ..Session::fresh(core, out)
+            ..Session::fresh(core, out.into())
         })
     }
 
@@ -149,13 +177,13 @@ impl Session {
     /// `principal`: what it creates belongs to no session.
     pub(crate) fn new_anonymous(
         core: Arc<ServerCore>,
-        out: Outbound,
+        out: impl Into<Outbound>,
         principal: Principal,
     ) -> Arc<Session> {
         Arc::new(Session {
             serial: None,
             principal,
-            ..Session::fresh(core, out)
+            ..Session::fresh(core, out.into())
         })
     }
 
@@ -185,7 +213,7 @@ impl Session {
     ) -> Arc<Session> {
         Arc::new(Session {
             parent: Some(Arc::clone(parent.root())),
-            round: Some(round),
+            round: Some(Box::new(round)),
             wire,
             principal: parent.principal.clone(),
             ..Session::fresh(core, out)
@@ -199,7 +227,7 @@ impl Session {
 
     /// The requests to the client of a per-request request.
     pub(crate) fn round(&self) -> Option<&InputRound> {
-        self.round.as_ref()
+        self.round.as_deref()
     }
 
     pub(crate) fn set_peer(

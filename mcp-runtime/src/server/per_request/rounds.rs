@@ -244,7 +244,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
                 core.state_key(),
                 &r.method,
                 &r.target,
-                &r.arguments,
+                r.arguments(),
                 &round.answers,
             )
         })

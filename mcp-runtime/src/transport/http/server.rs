@@ -80,7 +80,8 @@ impl Shared {
         let edge = crate::auth::edge::Edge::new(&options, &host.endpoint, core.declared_scopes())?;
         let scale = super::scale::Scale::attach(&core, &options).await?;
         let sessions = SessionStore::new(&options).with_scale(scale.clone());
-        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel();
+        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let nowhere = nowhere.into();
         Ok(Shared {
             core,
             options,

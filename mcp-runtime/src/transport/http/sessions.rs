@@ -15,12 +15,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use hyper::body::Bytes;
-use tokio::sync::mpsc;
 
 use super::sse;
 use super::{HttpOptions, Shared};
 use crate::server::ServerCore;
-use crate::server::dispatch::session::Session;
+use crate::server::dispatch::session::{Outbound, Session};
 
 /// Finished POST streams a session keeps for replay.
 const FINISHED_KEPT: usize = 16;
@@ -131,35 +130,37 @@ impl SessionStore {
         principal: crate::Principal,
         id: Arc<str>,
     ) -> Arc<HttpSession> {
-        let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
-        let session = Session::new_for(core, out, principal);
-        session.set_id(Arc::clone(&id));
-        let http = Arc::new(HttpSession {
-            id,
-            session,
-            last_seen: AtomicU64::new(self.now()),
-            streams: Mutex::new(Streams {
-                map: HashMap::from([(LISTEN_STREAM, Stream::default())]),
-                last: self.scale.as_ref().map_or(0, |s| s.stream_base),
-                ..Streams::default()
-            }),
-            replay: self.replay,
-            replay_bytes: self.replay_bytes,
-            peer,
-            used_again: AtomicBool::new(false),
-            listen_number: self.scale.as_ref().map_or(LISTEN_STREAM, |s| s.stream_base),
-            mirror: self.scale.clone(),
-        });
         // What the session says outside any request goes to its GET stream, buffered for
-        // replay while no GET is open. The task ends with the session.
-        let weak = Arc::downgrade(&http);
-        tokio::spawn(async move {
-            while let Some(message) = listen.recv().await {
-                let Some(http) = weak.upgrade() else { break };
-                http.publish(LISTEN_STREAM, &message);
+        // replay while no GET is open: published by the sender itself, so that an idle
+        // session holds no channel and no task.
+        Arc::new_cyclic(|weak: &std::sync::Weak<HttpSession>| {
+            let weak = weak.clone();
+            let out = Outbound::Direct(Arc::new(move |message: Vec<u8>| match weak.upgrade() {
+                Some(http) => {
+                    http.publish(LISTEN_STREAM, &message);
+                    Ok(())
+                }
+                None => Err(message),
+            }));
+            let session = Session::new_for(core, out, principal);
+            session.set_id(Arc::clone(&id));
+            HttpSession {
+                id,
+                session,
+                last_seen: AtomicU64::new(self.now()),
+                streams: Mutex::new(Streams {
+                    map: HashMap::from([(LISTEN_STREAM, Stream::default())]),
+                    last: self.scale.as_ref().map_or(0, |s| s.stream_base),
+                    ..Streams::default()
+                }),
+                replay: self.replay,
+                replay_bytes: self.replay_bytes,
+                peer,
+                used_again: AtomicBool::new(false),
+                listen_number: self.scale.as_ref().map_or(LISTEN_STREAM, |s| s.stream_base),
+                mirror: self.scale.clone(),
             }
-        });
-        http
+        })
     }
 
     /// Whether no more sessions may be started.
@@ -630,6 +631,7 @@ pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::sync::mpsc;
 
     fn session() -> Arc<HttpSession> {
         let store = SessionStore::new(&HttpOptions {

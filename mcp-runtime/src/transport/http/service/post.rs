@@ -312,6 +312,7 @@ pub(super) async fn answer(
     log: &mut Log,
 ) -> HttpResponse {
     let (said_tx, mut said) = mpsc::unbounded_channel();
+    let said_tx = Outbound::from(said_tx);
     let reply = with_caller(caller.clone(), || dispatch(&said_tx));
     drop(said_tx);
     match reply {
