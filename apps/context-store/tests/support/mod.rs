@@ -204,3 +204,28 @@ pub fn text(r: &CallToolResult) -> String {
         .and_then(|v| v.get(0).and_then(|c| c["text"].as_str().map(String::from)))
         .unwrap_or_default()
 }
+
+/// Runs tests/python/sdk_client.py with the venv's Python; panics (with its output) unless
+/// every check passed. Its stdout.
+pub fn python_sdk(args: &[&str]) -> String {
+    let root = mcp_workspace::workspace_root();
+    let python = root.join(".cache/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: the official MCP Python SDK's venv is made by scripts/test (tests/interop/python/requirements.txt)",
+        python.display()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_client.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("running the Python SDK client");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the Python SDK client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
