@@ -64,6 +64,11 @@ pub struct AppMetrics {
 impl AppMetrics {
     /// Registers the counters with `metrics`.
     pub fn register(&self, metrics: &Metrics) {
+        // Every series from the start, at zero.
+        for tier in ["local", "redis"] {
+            self.cache.hits.get_or_create(&vec![("tier", tier)]);
+            self.cache.misses.get_or_create(&vec![("tier", tier)]);
+        }
         metrics.with_registry(|r| {
             r.register(
                 "context_store_messages_appended",
