@@ -126,8 +126,8 @@ async fn appends_plain_sql(url: &str, n: usize) -> Figures {
 }
 
 const WORDS: &[&str] = &[
-    "lisbon", "train", "hotel", "budget", "river", "museum", "coffee", "ticket", "harbour",
-    "tram", "castle", "market", "sunset", "ferry", "garden", "bridge", "library", "station",
+    "lisbon", "train", "hotel", "budget", "river", "museum", "coffee", "ticket", "harbour", "tram",
+    "castle", "market", "sunset", "ferry", "garden", "bridge", "library", "station",
 ];
 
 async fn search_at(store: &Store, messages: usize) -> Figures {

@@ -22,7 +22,7 @@ use crate::store::ContextInfo;
 /// The most records one replica keeps in memory.
 pub const LOCAL_CAPACITY: usize = 10_000;
 
-type Labels = Vec<(&'static str, &'static str)>;
+type Labels = [(&'static str, &'static str); 1];
 
 /// Hit and miss counters, by tier (`local`, `redis`).
 #[derive(Clone, Default)]
@@ -35,11 +35,11 @@ pub struct CacheMetrics {
 
 impl CacheMetrics {
     fn hit(&self, tier: &'static str) {
-        self.hits.get_or_create(&vec![("tier", tier)]).inc();
+        self.hits.get_or_create(&[("tier", tier)]).inc();
     }
 
     fn miss(&self, tier: &'static str) {
-        self.misses.get_or_create(&vec![("tier", tier)]).inc();
+        self.misses.get_or_create(&[("tier", tier)]).inc();
     }
 }
 
@@ -291,7 +291,8 @@ mod redis_tier {
                 loop {
                     let Some(c) = cache.upgrade() else { return };
                     c.local_map().clear();
-                    c.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                    c.generation
+                        .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                     drop(c);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     if let Ok(mut p) = client.get_async_pubsub().await

@@ -66,8 +66,8 @@ impl AppMetrics {
     pub fn register(&self, metrics: &Metrics) {
         // Every series from the start, at zero.
         for tier in ["local", "redis"] {
-            self.cache.hits.get_or_create(&vec![("tier", tier)]);
-            self.cache.misses.get_or_create(&vec![("tier", tier)]);
+            let _ = self.cache.hits.get_or_create(&[("tier", tier)]);
+            let _ = self.cache.misses.get_or_create(&[("tier", tier)]);
         }
         metrics.with_registry(|r| {
             r.register(

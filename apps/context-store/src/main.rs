@@ -50,7 +50,10 @@ async fn main() {
         ..Limits::default()
     };
     let app = App::new(store.clone(), limits);
-    let cache_url = options.cache_url.clone().or_else(|| launch.http.redis_url.clone());
+    let cache_url = options
+        .cache_url
+        .clone()
+        .or_else(|| launch.http.redis_url.clone());
     let cache = match cache_url {
         #[cfg(feature = "cache")]
         Some(url) => Cache::with_redis(&url, options.cache_ttl, app.metrics.cache.clone())
@@ -62,7 +65,9 @@ async fn main() {
     };
     let app = app.with_cache(cache);
     let metrics = Metrics::new();
-    let served = context_store::server(app, Some(&metrics)).serve(launch).await;
+    let served = context_store::server(app, Some(&metrics))
+        .serve(launch)
+        .await;
     store.close().await;
     if let Err(e) = served {
         fail(e);

@@ -99,14 +99,15 @@ impl AppOptions {
                     env(var).filter(|v| !v.is_empty())
                 })
         };
-        let number = |flag: &str, default: u64| -> Result<u64, String> {
-            match value(flag) {
-                None => Ok(default),
-                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    format!("`{flag}` must be a positive whole number, not `{v}`")
-                }),
-            }
-        };
+        let number =
+            |flag: &str, default: u64| -> Result<u64, String> {
+                match value(flag) {
+                    None => Ok(default),
+                    Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("`{flag}` must be a positive whole number, not `{v}`")
+                    }),
+                }
+            };
         let options = AppOptions {
             database_url: value("--database-url"),
             data_dir: value("--data-dir")
@@ -136,9 +137,15 @@ mod tests {
 
     #[test]
     fn own_flags_are_taken_and_the_rest_left() {
-        let args = ["--transport", "http", "--database-url=sqlite:///x", "--cache-ttl", "5"]
-            .map(String::from)
-            .to_vec();
+        let args = [
+            "--transport",
+            "http",
+            "--database-url=sqlite:///x",
+            "--cache-ttl",
+            "5",
+        ]
+        .map(String::from)
+        .to_vec();
         let (o, rest) = AppOptions::parse(args, |_| None).unwrap();
         assert_eq!(rest, ["--transport", "http"]);
         assert_eq!(o.database_url.as_deref(), Some("sqlite:///x"));
@@ -154,15 +161,21 @@ mod tests {
         };
         let (o, _) = AppOptions::parse(vec![], env).unwrap();
         assert_eq!(o.cache_url.as_deref(), Some("redis://127.0.0.1:1"));
-        assert_eq!(o.data_dir, PathBuf::from("/home/u/.local/share/context-store"));
+        assert_eq!(
+            o.data_dir,
+            PathBuf::from("/home/u/.local/share/context-store")
+        );
         assert_eq!(o.max_content_bytes, 65536);
     }
 
     #[test]
     fn bad_numbers_are_named() {
-        let err = AppOptions::parse(vec!["--cache-ttl".into(), "soon".into()], |_| None)
-            .unwrap_err();
-        assert_eq!(err, "`--cache-ttl` must be a positive whole number, not `soon`");
+        let err =
+            AppOptions::parse(vec!["--cache-ttl".into(), "soon".into()], |_| None).unwrap_err();
+        assert_eq!(
+            err,
+            "`--cache-ttl` must be a positive whole number, not `soon`"
+        );
         let err = AppOptions::parse(vec!["--data-dir".into()], |_| None).unwrap_err();
         assert_eq!(err, "`--data-dir` needs a value");
     }

@@ -327,7 +327,7 @@ impl Store {
 
     /// `SELECT 1`, for readiness.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => drop(sqlx::query("SELECT 1").execute(pool).await?));
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?);
         Ok(())
     }
 
@@ -346,7 +346,7 @@ impl Store {
     ) -> Result<ContextInfo, StoreError> {
         let now = now_ms();
         let meta = Value::Object(metadata.clone()).to_string();
-        on_pool!(self, pool => drop(sqlx::query(
+        on_pool!(self, pool => sqlx::query(
             "INSERT INTO contexts (id, owner, title, metadata, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5)",
         )
@@ -356,7 +356,8 @@ impl Store {
         .bind(&meta)
         .bind(now)
         .execute(pool)
-        .await?));
+        .await
+        .map(|_| ())?);
         Ok(ContextInfo {
             id: id.to_string(),
             owner: owner.to_string(),

@@ -53,7 +53,11 @@ fn resource_error(uri: &str, e: StoreError) -> ResourceError {
 
 /// Checks a context id: 32 lowercase hexadecimal characters.
 fn check_id(tool: &str, id: &str) -> Result<(), String> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
         let shown: String = id.chars().take(40).collect();
@@ -84,7 +88,9 @@ fn check_metadata(tool: &str, app: &App, metadata: &Map<String, Value>) -> Resul
 fn check_title(tool: &str, app: &App, title: &str) -> Result<(), String> {
     let n = title.chars().count();
     if title.trim().is_empty() {
-        return Err(format!("{tool}: `title` is empty; give the context a title"));
+        return Err(format!(
+            "{tool}: `title` is empty; give the context a title"
+        ));
     }
     if n > app.limits.max_title_chars {
         return Err(format!(
@@ -109,7 +115,10 @@ async fn changed(app: &App, ctx: &Context, id: &str) {
 /// # Arguments
 /// * `title` - A short name for it.
 /// * `metadata` - Any JSON object to keep with it.
-#[tool(scopes("contexts:write"), annotations(destructive = false, open_world = false))]
+#[tool(
+    scopes("contexts:write"),
+    annotations(destructive = false, open_world = false)
+)]
 async fn create_context(
     title: String,
     #[arg(default)] metadata: Map<String, Value>,
@@ -161,7 +170,10 @@ pub struct Appended {
 /// # Arguments
 /// * `context_id` - The context, as `create_context` returned it.
 /// * `messages` - The messages, oldest first (1 to 100).
-#[tool(scopes("contexts:write"), annotations(destructive = false, open_world = false))]
+#[tool(
+    scopes("contexts:write"),
+    annotations(destructive = false, open_world = false)
+)]
 async fn append_messages(
     context_id: String,
     messages: Vec<MessageIn>,
@@ -192,8 +204,9 @@ async fn append_messages(
                 "{TOOL}: `messages[{i}].content` is empty"
             )));
         }
-        let metadata = check_metadata(TOOL, &app, &m.metadata)
-            .map_err(|e| ToolError::new(e.replace("`metadata`", &format!("`messages[{i}].metadata`"))))?;
+        let metadata = check_metadata(TOOL, &app, &m.metadata).map_err(|e| {
+            ToolError::new(e.replace("`metadata`", &format!("`messages[{i}].metadata`")))
+        })?;
         let tokens = count_tokens(&m.content);
         batch.push(NewMessage {
             role: m.role,
@@ -267,7 +280,10 @@ async fn get_context(
 /// * `context_id` - The context.
 /// * `title` - A new title.
 /// * `metadata` - Keys to set (or, as `null`, to remove).
-#[tool(scopes("contexts:write"), annotations(destructive = false, idempotent, open_world = false))]
+#[tool(
+    scopes("contexts:write"),
+    annotations(destructive = false, idempotent, open_world = false)
+)]
 async fn update_context(
     context_id: String,
     title: Option<String>,
@@ -286,7 +302,12 @@ async fn update_context(
     }
     let info = app
         .store
-        .update(&caller(&who), &context_id, title.as_deref().map(str::trim), metadata.as_ref())
+        .update(
+            &caller(&who),
+            &context_id,
+            title.as_deref().map(str::trim),
+            metadata.as_ref(),
+        )
         .await
         .map_err(|e| tool_error(TOOL, e))?;
     changed(&app, &ctx, &context_id).await;
@@ -315,7 +336,10 @@ pub struct Deleted {
 /// # Arguments
 /// * `context_id` - The context.
 /// * `confirm` - Already confirmed by the user: delete without asking.
-#[tool(scopes("contexts:write"), annotations(destructive, idempotent, open_world = false))]
+#[tool(
+    scopes("contexts:write"),
+    annotations(destructive, idempotent, open_world = false)
+)]
 async fn delete_context(
     context_id: String,
     #[arg(default)] confirm: bool,
@@ -349,7 +373,10 @@ async fn delete_context(
             .elicit::<ConfirmDelete>(question)
             .await
             .map_err(|e| ToolError::new(format!("{TOOL}: could not ask for confirmation: {e}")))?;
-        if !matches!(answer, ElicitationResponse::Accept(ConfirmDelete { delete: true })) {
+        if !matches!(
+            answer,
+            ElicitationResponse::Accept(ConfirmDelete { delete: true })
+        ) {
             return Ok(Deleted {
                 context_id,
                 deleted: false,
@@ -413,7 +440,10 @@ async fn search_messages(
 /// # Arguments
 /// * `context_id` - The context.
 /// * `max_tokens` - The budget.
-#[tool(scopes("contexts:write"), annotations(destructive, idempotent, open_world = false))]
+#[tool(
+    scopes("contexts:write"),
+    annotations(destructive, idempotent, open_world = false)
+)]
 async fn trim_context(
     context_id: String,
     max_tokens: u32,
@@ -502,7 +532,12 @@ async fn store_stats(app: State<Shared>) -> Result<Stats, ToolError> {
 }
 
 /// A context's record: title, metadata, counts and times.
-#[resource("context://{id}", name = "context", mime_type = "application/json", scopes("contexts:read"))]
+#[resource(
+    "context://{id}",
+    name = "context",
+    mime_type = "application/json",
+    scopes("contexts:read")
+)]
 async fn context_resource(
     id: String,
     app: State<Shared>,
@@ -541,7 +576,12 @@ async fn messages_resource(
 }
 
 /// The caller's 20 most recently changed contexts.
-#[resource("contexts://recent", name = "recent_contexts", mime_type = "application/json", scopes("contexts:read"))]
+#[resource(
+    "contexts://recent",
+    name = "recent_contexts",
+    mime_type = "application/json",
+    scopes("contexts:read")
+)]
 async fn recent_resource(
     app: State<Shared>,
     who: Principal,

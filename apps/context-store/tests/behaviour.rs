@@ -75,7 +75,10 @@ async fn lifecycle(env: &Env, alice: &Client) {
         ]}),
     )
     .await;
-    assert_eq!((a["first_seq"].as_i64(), a["last_seq"].as_i64()), (Some(1), Some(3)));
+    assert_eq!(
+        (a["first_seq"].as_i64(), a["last_seq"].as_i64()),
+        (Some(1), Some(3))
+    );
     let a = call(
         alice,
         "append_messages",
@@ -85,7 +88,10 @@ async fn lifecycle(env: &Env, alice: &Client) {
         ]}),
     )
     .await;
-    assert_eq!((a["first_seq"].as_i64(), a["last_seq"].as_i64()), (Some(4), Some(5)));
+    assert_eq!(
+        (a["first_seq"].as_i64(), a["last_seq"].as_i64()),
+        (Some(4), Some(5))
+    );
 
     let view = call(alice, "get_context", json!({"context_id": id})).await;
     let msgs = view["messages"].as_array().unwrap();
@@ -106,10 +112,20 @@ async fn lifecycle(env: &Env, alice: &Client) {
 
     // The newest two; the newest that fit in a budget.
     let view = call(alice, "get_context", json!({"context_id": id, "limit": 2})).await;
-    let seqs: Vec<i64> = view["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
     assert_eq!(seqs, [4, 5]);
     let last_two = msgs[3]["tokens"].as_i64().unwrap() + msgs[4]["tokens"].as_i64().unwrap();
-    let view = call(alice, "get_context", json!({"context_id": id, "max_tokens": last_two})).await;
+    let view = call(
+        alice,
+        "get_context",
+        json!({"context_id": id, "max_tokens": last_two}),
+    )
+    .await;
     assert_eq!(view["messages"].as_array().unwrap().len(), 2);
 
     // Metadata merges; null removes; the title changes.
@@ -133,20 +149,40 @@ async fn lifecycle(env: &Env, alice: &Client) {
     assert_eq!(hits[0]["context_id"], id.as_str());
     assert_eq!(hits[0]["title"], "Lisbon trip");
     let other = create(alice, "Other").await;
-    call(alice, "append_messages", json!({"context_id": other, "messages": [{"role": "user", "content": "a train to Porto"}]})).await;
+    call(
+        alice,
+        "append_messages",
+        json!({"context_id": other, "messages": [{"role": "user", "content": "a train to Porto"}]}),
+    )
+    .await;
     let hits = call(alice, "search_messages", json!({"query": "train"})).await;
     assert_eq!(hits["hits"].as_array().unwrap().len(), 3);
-    let hits = call(alice, "search_messages", json!({"query": "train", "context_id": other})).await;
+    let hits = call(
+        alice,
+        "search_messages",
+        json!({"query": "train", "context_id": other}),
+    )
+    .await;
     assert_eq!(hits["hits"].as_array().unwrap().len(), 1);
     // FTS syntax in a query is text, not an operator.
-    let hits = call(alice, "search_messages", json!({"query": "train OR NEAR(\"x\""})).await;
+    let hits = call(
+        alice,
+        "search_messages",
+        json!({"query": "train OR NEAR(\"x\""}),
+    )
+    .await;
     assert_eq!(hits["hits"].as_array().unwrap().len(), 0);
     let err = call_err(alice, "search_messages", json!({"query": "!!"})).await;
     assert!(err.contains("`query` has no words"), "{err}");
 
     // Recent first.
     let list = call(alice, "list_contexts", json!({})).await;
-    let ids: Vec<&str> = list["contexts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids[0], other);
     assert!(ids.contains(&id.as_str()));
     let page = call(alice, "list_contexts", json!({"limit": 1})).await;
@@ -157,7 +193,10 @@ async fn lifecycle(env: &Env, alice: &Client) {
 
     // Resources.
     let read = |uri: String| async move {
-        let contents = alice.read_resource(&uri).await.unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let contents = alice
+            .read_resource(&uri)
+            .await
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
         let v = serde_json::to_value(&contents[0]).unwrap();
         serde_json::from_str::<Value>(v["text"].as_str().unwrap()).unwrap()
     };
@@ -176,34 +215,78 @@ async fn lifecycle(env: &Env, alice: &Client) {
     let p = alice.get_prompt("summarize_context", &args).await.unwrap();
     let p = serde_json::to_value(&p).unwrap();
     let text = p["messages"][0]["content"]["text"].as_str().unwrap();
-    assert!(text.contains("Summarize") && text.contains("night train"), "{text}");
-    let p = alice.get_prompt("continue_conversation", &args).await.unwrap();
+    assert!(
+        text.contains("Summarize") && text.contains("night train"),
+        "{text}"
+    );
+    let p = alice
+        .get_prompt("continue_conversation", &args)
+        .await
+        .unwrap();
     let p = serde_json::to_value(&p).unwrap();
-    let roles: Vec<&str> = p["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = p["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, ["user", "user", "assistant", "user", "user"]);
-    assert_eq!(p["messages"][0]["content"]["text"], "[system] You plan trips.");
+    assert_eq!(
+        p["messages"][0]["content"]["text"],
+        "[system] You plan trips."
+    );
 
     // Trim to the budget of the newest two: the oldest three go, numbering goes on.
-    let t = call(alice, "trim_context", json!({"context_id": id, "max_tokens": last_two})).await;
-    assert_eq!((t["removed"].as_i64(), t["kept"].as_i64(), t["tokens"].as_i64()), (Some(3), Some(2), Some(last_two)));
+    let t = call(
+        alice,
+        "trim_context",
+        json!({"context_id": id, "max_tokens": last_two}),
+    )
+    .await;
+    assert_eq!(
+        (
+            t["removed"].as_i64(),
+            t["kept"].as_i64(),
+            t["tokens"].as_i64()
+        ),
+        (Some(3), Some(2), Some(last_two))
+    );
     let view = call(alice, "get_context", json!({"context_id": id})).await;
     assert_eq!(view["context"]["message_count"], 2);
     assert_eq!(view["context"]["token_count"].as_i64(), Some(last_two));
-    let a = call(alice, "append_messages", json!({"context_id": id, "messages": [{"role": "user", "content": "thanks"}]})).await;
+    let a = call(
+        alice,
+        "append_messages",
+        json!({"context_id": id, "messages": [{"role": "user", "content": "thanks"}]}),
+    )
+    .await;
     assert_eq!(a["first_seq"], 6);
     // Trimmed messages are gone from search too.
-    let hits = call(alice, "search_messages", json!({"query": "Lisbon", "context_id": id})).await;
+    let hits = call(
+        alice,
+        "search_messages",
+        json!({"query": "Lisbon", "context_id": id}),
+    )
+    .await;
     assert_eq!(hits["hits"].as_array().unwrap().len(), 0);
 
     // A subscriber hears that the context changed.
     let sub = client_with(
         env.app(),
         Principal::new("alice", RW.iter().copied()),
-        ClientOptions { protocol_version: "2025-11-25".into(), ..Default::default() },
+        ClientOptions {
+            protocol_version: "2025-11-25".into(),
+            ..Default::default()
+        },
     )
     .await;
     sub.subscribe(&format!("context://{id}")).await.unwrap();
-    call(&sub, "append_messages", json!({"context_id": id, "messages": [{"role": "user", "content": "one more"}]})).await;
+    call(
+        &sub,
+        "append_messages",
+        json!({"context_id": id, "messages": [{"role": "user", "content": "one more"}]}),
+    )
+    .await;
     let uri = format!("context://{id}");
     let heard = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -218,35 +301,84 @@ async fn lifecycle(env: &Env, alice: &Client) {
 }
 
 async fn last_seq(c: &Client, id: &str) -> i64 {
-    call(c, "get_context", json!({"context_id": id, "limit": 1})).await["context"]["last_seq"].as_i64().unwrap()
+    call(c, "get_context", json!({"context_id": id, "limit": 1})).await["context"]["last_seq"]
+        .as_i64()
+        .unwrap()
 }
 
 async fn bad_input(alice: &Client) {
     let id = create(alice, "Bad input").await;
-    call(alice, "append_messages", json!({"context_id": id, "messages": [{"role": "user", "content": "ok"}]})).await;
+    call(
+        alice,
+        "append_messages",
+        json!({"context_id": id, "messages": [{"role": "user", "content": "ok"}]}),
+    )
+    .await;
     let cases = [
-        (json!({"context_id": id, "messages": [{"role": "robot", "content": "x"}]}), "unknown variant `robot`, expected one of `system`, `user`, `assistant`, `tool`"),
-        (json!({"context_id": id, "messages": [{"role": "user", "content": "fine"}, {"role": "user", "content": "x".repeat(70_000)}]}), "`messages[1].content` is 70000 bytes; the limit is 65536"),
-        (json!({"context_id": id, "messages": []}), "holds 0 messages; give 1 to 100"),
+        (
+            json!({"context_id": id, "messages": [{"role": "robot", "content": "x"}]}),
+            "unknown variant `robot`, expected one of `system`, `user`, `assistant`, `tool`",
+        ),
+        (
+            json!({"context_id": id, "messages": [{"role": "user", "content": "fine"}, {"role": "user", "content": "x".repeat(70_000)}]}),
+            "`messages[1].content` is 70000 bytes; the limit is 65536",
+        ),
+        (
+            json!({"context_id": id, "messages": []}),
+            "holds 0 messages; give 1 to 100",
+        ),
         (json!({"context_id": id, "messages": "hello"}), "messages"),
-        (json!({"context_id": id, "messages": [{"role": "user", "content": 5}]}), "`messages`: invalid type: integer `5`, expected a string"),
-        (json!({"context_id": id, "messages": [{"role": "user", "content": ""}]}), "`messages[0].content` is empty"),
-        (json!({"context_id": "../etc/passwd", "messages": [{"role": "user", "content": "x"}]}), "`context_id` must be the 32 lowercase hexadecimal characters"),
-        (json!({"context_id": id.to_uppercase(), "messages": [{"role": "user", "content": "x"}]}), "`context_id` must be"),
-        (json!({"context_id": 7, "messages": [{"role": "user", "content": "x"}]}), "context_id"),
+        (
+            json!({"context_id": id, "messages": [{"role": "user", "content": 5}]}),
+            "`messages`: invalid type: integer `5`, expected a string",
+        ),
+        (
+            json!({"context_id": id, "messages": [{"role": "user", "content": ""}]}),
+            "`messages[0].content` is empty",
+        ),
+        (
+            json!({"context_id": "../etc/passwd", "messages": [{"role": "user", "content": "x"}]}),
+            "`context_id` must be the 32 lowercase hexadecimal characters",
+        ),
+        (
+            json!({"context_id": id.to_uppercase(), "messages": [{"role": "user", "content": "x"}]}),
+            "`context_id` must be",
+        ),
+        (
+            json!({"context_id": 7, "messages": [{"role": "user", "content": "x"}]}),
+            "context_id",
+        ),
     ];
     for (args, expected) in cases {
         let err = call_err(alice, "append_messages", args.clone()).await;
-        assert!(err.contains(expected), "append_messages {args}: expected {expected:?} in {err:?}");
+        assert!(
+            err.contains(expected),
+            "append_messages {args}: expected {expected:?} in {err:?}"
+        );
     }
     assert_eq!(last_seq(alice, &id).await, 1, "bad input changed nothing");
     let err = call_err(alice, "create_context", json!({"title": "  "})).await;
     assert!(err.contains("`title` is empty"), "{err}");
-    let err = call_err(alice, "create_context", json!({"title": "x", "metadata": [1]})).await;
+    let err = call_err(
+        alice,
+        "create_context",
+        json!({"title": "x", "metadata": [1]}),
+    )
+    .await;
     assert!(err.contains("metadata"), "{err}");
-    let err = call_err(alice, "trim_context", json!({"context_id": id, "max_tokens": -1})).await;
+    let err = call_err(
+        alice,
+        "trim_context",
+        json!({"context_id": id, "max_tokens": -1}),
+    )
+    .await;
     assert!(err.contains("max_tokens"), "{err}");
-    let err = call_err(alice, "update_context", json!({"context_id": id, "metadata": {"k": "v".repeat(20_000)}})).await;
+    let err = call_err(
+        alice,
+        "update_context",
+        json!({"context_id": id, "metadata": {"k": "v".repeat(20_000)}}),
+    )
+    .await;
     assert!(err.contains("the limit is 16384"), "{err}");
     assert_eq!(last_seq(alice, &id).await, 1);
 }
@@ -260,9 +392,18 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
     let calls = |cid: &str| {
         vec![
             ("get_context", json!({"context_id": cid})),
-            ("append_messages", json!({"context_id": cid, "messages": [{"role": "user", "content": "mine now"}]})),
-            ("update_context", json!({"context_id": cid, "title": "bob's"})),
-            ("delete_context", json!({"context_id": cid, "confirm": true})),
+            (
+                "append_messages",
+                json!({"context_id": cid, "messages": [{"role": "user", "content": "mine now"}]}),
+            ),
+            (
+                "update_context",
+                json!({"context_id": cid, "title": "bob's"}),
+            ),
+            (
+                "delete_context",
+                json!({"context_id": cid, "confirm": true}),
+            ),
             ("trim_context", json!({"context_id": cid, "max_tokens": 0})),
         ]
     };
@@ -274,17 +415,35 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
     }
     let hits = call(bob, "search_messages", json!({"query": "zanzibar"})).await;
     assert_eq!(hits["hits"], json!([]));
-    let hits = call(bob, "search_messages", json!({"query": "zanzibar", "context_id": id})).await;
+    let hits = call(
+        bob,
+        "search_messages",
+        json!({"query": "zanzibar", "context_id": id}),
+    )
+    .await;
     assert_eq!(hits["hits"], json!([]));
     let list = call(bob, "list_contexts", json!({"limit": 200})).await;
-    assert!(list["contexts"].as_array().unwrap().iter().all(|c| c["owner"] == "bob"));
-    for uri in [format!("context://{id}"), format!("context://{id}/messages"), format!("context://{id}/messages?since=0")] {
+    assert!(
+        list["contexts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["owner"] == "bob")
+    );
+    for uri in [
+        format!("context://{id}"),
+        format!("context://{id}/messages"),
+        format!("context://{id}/messages?since=0"),
+    ] {
         let err = bob.read_resource(&uri).await.expect_err(&uri);
         let code = err.rpc().map(|e| e.code);
         assert_eq!(code, Some(-32002), "{uri}: {err}");
     }
     let recent = bob.read_resource("contexts://recent").await.unwrap();
-    let text = serde_json::to_value(&recent[0]).unwrap()["text"].as_str().unwrap().to_string();
+    let text = serde_json::to_value(&recent[0]).unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(!text.contains(&id), "{text}");
     let args = HashMap::from([("context_id".to_string(), id.clone())]);
     for prompt in ["summarize_context", "continue_conversation"] {
@@ -300,12 +459,18 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
     let reader = env.as_("alice", &["contexts:read"]).await;
     call(&reader, "get_context", json!({"context_id": id})).await;
     let err = reader
-        .call_tool("append_messages", json!({"context_id": id, "messages": [{"role": "user", "content": "x"}]}))
+        .call_tool(
+            "append_messages",
+            json!({"context_id": id, "messages": [{"role": "user", "content": "x"}]}),
+        )
         .await
         .expect_err("needs contexts:write");
     assert_eq!(err.rpc().map(|e| e.code), Some(-32003), "{err}");
     assert!(err.to_string().contains("contexts:write"), "{err}");
-    let err = alice.call_tool("store_stats", json!({})).await.expect_err("admin only");
+    let err = alice
+        .call_tool("store_stats", json!({}))
+        .await
+        .expect_err("admin only");
     assert_eq!(err.rpc().map(|e| e.code), Some(-32003));
     // An operator reaches every tenant's contexts.
     let admin = env.as_("ops", &["contexts:read", "contexts:admin"]).await;
@@ -327,12 +492,19 @@ async fn concurrent_appends(env: &Env) {
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for i in 0..10 {
-                let a = call(&c, "append_messages", json!({"context_id": id, "messages": [
-                    {"role": "user", "content": format!("writer {w} message {i} a")},
-                    {"role": "assistant", "content": format!("writer {w} message {i} b")},
-                ]}))
+                let a = call(
+                    &c,
+                    "append_messages",
+                    json!({"context_id": id, "messages": [
+                        {"role": "user", "content": format!("writer {w} message {i} a")},
+                        {"role": "assistant", "content": format!("writer {w} message {i} b")},
+                    ]}),
+                )
                 .await;
-                let (f, l) = (a["first_seq"].as_i64().unwrap(), a["last_seq"].as_i64().unwrap());
+                let (f, l) = (
+                    a["first_seq"].as_i64().unwrap(),
+                    a["last_seq"].as_i64().unwrap(),
+                );
                 assert_eq!(l, f + 1, "one call's messages are contiguous");
                 seqs.push(f);
             }
@@ -342,31 +514,54 @@ async fn concurrent_appends(env: &Env) {
     let mut all = Vec::new();
     for t in tasks {
         let seqs = t.await.unwrap();
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "each writer's appends in its order");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "each writer's appends in its order"
+        );
         all.extend(seqs);
     }
     all.sort();
     assert_eq!(all, (0..80).map(|i| 1 + 2 * i).collect::<Vec<i64>>());
     let msgs = env
         .store
-        .messages_since(&context_store::Caller { owner: "carol".into(), admin: false }, &id, 0, 1000)
+        .messages_since(
+            &context_store::Caller {
+                owner: "carol".into(),
+                admin: false,
+            },
+            &id,
+            0,
+            1000,
+        )
         .await
         .unwrap();
     assert_eq!(msgs.len(), 160);
     for pair in msgs.chunks(2) {
         let a = pair[0].content.strip_suffix(" a").unwrap();
-        assert_eq!(pair[1].content, format!("{a} b"), "a call's messages stay together");
+        assert_eq!(
+            pair[1].content,
+            format!("{a} b"),
+            "a call's messages stay together"
+        );
     }
 }
 
 fn confirming(answer: Value) -> ClientOptions {
     ClientOptions {
-        capabilities: json!({"elicitation": {"form": {}}}).as_object().unwrap().clone(),
+        capabilities: json!({"elicitation": {"form": {}}})
+            .as_object()
+            .unwrap()
+            .clone(),
         on_request: Some(ServerRequestHandler::new(move |method, params| {
             let answer = answer.clone();
             Box::pin(async move {
                 assert_eq!(method, "elicitation/create");
-                assert!(params["message"].as_str().unwrap().contains("cannot be undone"));
+                assert!(
+                    params["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("cannot be undone")
+                );
                 Ok(answer)
             })
         })),
@@ -384,28 +579,50 @@ async fn deletion(env: &Env, alice: &Client) {
     let d = call(&declines, "delete_context", json!({"context_id": id})).await;
     assert_eq!(d["deleted"], false);
     call(alice, "get_context", json!({"context_id": id})).await;
-    let accepts = client_with(env.app(), who(), confirming(json!({"action": "accept", "content": {"delete": true}}))).await;
+    let accepts = client_with(
+        env.app(),
+        who(),
+        confirming(json!({"action": "accept", "content": {"delete": true}})),
+    )
+    .await;
     let d = call(&accepts, "delete_context", json!({"context_id": id})).await;
     assert_eq!(d["deleted"], true);
     let err = call_err(alice, "get_context", json!({"context_id": id})).await;
     assert!(err.contains("not found"), "{err}");
     // `confirm: true` deletes without asking.
     let id = create(alice, "To delete too").await;
-    call(alice, "append_messages", json!({"context_id": id, "messages": [{"role": "user", "content": "bye"}]})).await;
-    let d = call(alice, "delete_context", json!({"context_id": id, "confirm": true})).await;
+    call(
+        alice,
+        "append_messages",
+        json!({"context_id": id, "messages": [{"role": "user", "content": "bye"}]}),
+    )
+    .await;
+    let d = call(
+        alice,
+        "delete_context",
+        json!({"context_id": id, "confirm": true}),
+    )
+    .await;
     assert_eq!(d["deleted"], true);
     let hits = call(alice, "search_messages", json!({"query": "bye"})).await;
     assert_eq!(hits["hits"], json!([]));
 }
 
 fn local_cache() -> Arc<Cache> {
-    Arc::new(Cache::local(Duration::from_secs(60), CacheMetrics::default()))
+    Arc::new(Cache::local(
+        Duration::from_secs(60),
+        CacheMetrics::default(),
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite() {
     let (store, _dir) = support::sqlite_store().await;
-    suite(Env { store, cache: local_cache() }).await;
+    suite(Env {
+        store,
+        cache: local_cache(),
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -413,7 +630,11 @@ async fn postgres() {
     let pg = support::Postgres::start();
     let url = pg.database("behaviour").await;
     let store = Store::open(&url).await.expect("opening Postgres");
-    suite(Env { store, cache: local_cache() }).await;
+    suite(Env {
+        store,
+        cache: local_cache(),
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -427,10 +648,12 @@ async fn postgres_with_redis_cache() {
         .await
         .expect("connecting to Redis");
     suite(Env { store, cache }).await;
-    let hits: u64 = metrics.hits.get_or_create(&vec![("tier", "local")]).get();
-    let misses: u64 = metrics.misses.get_or_create(&vec![("tier", "redis")]).get();
+    let hits: u64 = metrics.hits.get_or_create(&[("tier", "local")]).get();
+    let misses: u64 = metrics.misses.get_or_create(&[("tier", "redis")]).get();
     assert!(hits > 0 && misses > 0, "hits {hits}, redis misses {misses}");
     // Entries live in Redis with a TTL.
-    let keys = redis.command("KEYS context-store:ctx:*\r\n").unwrap_or_default();
+    let keys = redis
+        .command("KEYS context-store:ctx:*\r\n")
+        .unwrap_or_default();
     assert!(keys.contains("context-store:ctx:"), "{keys}");
 }

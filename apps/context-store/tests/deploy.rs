@@ -17,9 +17,19 @@ fn read(path: &str) -> String {
 
 /// `args: ["a", "b"]` of the container.
 fn args(deployment: &str) -> Vec<String> {
-    let line = deployment.lines().find(|l| l.trim_start().starts_with("args:")).expect("args");
-    let list = line.split_once('[').unwrap().1.trim_end().trim_end_matches(']');
-    list.split(',').map(|a| a.trim().trim_matches('"').to_string()).collect()
+    let line = deployment
+        .lines()
+        .find(|l| l.trim_start().starts_with("args:"))
+        .expect("args");
+    let list = line
+        .split_once('[')
+        .unwrap()
+        .1
+        .trim_end()
+        .trim_end_matches(']');
+    list.split(',')
+        .map(|a| a.trim().trim_matches('"').to_string())
+        .collect()
 }
 
 /// The container's `env`: plain values, and `secretKeyRef` entries as `secret:KEY`.
@@ -51,14 +61,22 @@ async fn the_kubernetes_deployment_runs_as_declared() {
     let pg = support::Postgres::start();
     let mut redis = Redis::start();
     let dir = TempDir::new("ctx-deploy");
-    env.insert("CONTEXT_STORE_DATABASE_URL".into(), pg.database("deploy").await);
+    env.insert(
+        "CONTEXT_STORE_DATABASE_URL".into(),
+        pg.database("deploy").await,
+    );
     assert_eq!(env["MCP_REDIS_URL"], "redis://redis:6379");
     env.insert("MCP_REDIS_URL".into(), redis.url());
-    let key = mcp_runtime::auth::api_keys::generate("deploy-test", &["contexts:read".into()], None).unwrap();
+    let key = mcp_runtime::auth::api_keys::generate("deploy-test", &["contexts:read".into()], None)
+        .unwrap();
     let keys = dir.0.join("api-keys.jsonl");
     std::fs::write(&keys, format!("{}\n", key.line)).unwrap();
     env.insert("MCP_API_KEYS".into(), keys.to_string_lossy().into());
-    let host = env["MCP_ALLOWED_HOSTS"].split(',').next().unwrap().to_string();
+    let host = env["MCP_ALLOWED_HOSTS"]
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
 
     let mut command = Command::new(env!("CARGO_BIN_EXE_context-store"));
     command.envs(&env);
@@ -83,7 +101,11 @@ async fn the_kubernetes_deployment_runs_as_declared() {
 
     let (status, metrics) = get("/metrics");
     assert_eq!(status, 200);
-    for series in ["context_store_messages_appended_total", "context_store_cache_hits", "mcp_server_requests"] {
+    for series in [
+        "context_store_messages_appended_total",
+        "context_store_cache_hits",
+        "mcp_server_requests",
+    ] {
         assert!(metrics.contains(series), "{series} in\n{metrics}");
     }
 

@@ -45,14 +45,26 @@ fn burst(args: &[&str]) -> (String, BTreeMap<u64, i64>) {
             }
         }
     };
-    send(&mut stdin, json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "burst", "version": "1"}}}));
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "burst", "version": "1"}}}),
+    );
     answer(0);
-    send(&mut stdin, json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-    send(&mut stdin, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": "create_context", "arguments": {"title": "burst"}}}));
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    send(
+        &mut stdin,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "create_context", "arguments": {"title": "burst"}}}),
+    );
     let created = answer(1);
-    let cid = created["result"]["structuredContent"]["id"].as_str().unwrap().to_string();
+    let cid = created["result"]["structuredContent"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // The burst, from a thread of its own, as fast as the pipe takes it.
     // At most WINDOW requests in flight (the session's cap is 100): a credit per answer.
@@ -66,10 +78,10 @@ fn burst(args: &[&str]) -> (String, BTreeMap<u64, i64>) {
                     return;
                 }
                 let req = json!({"jsonrpc": "2.0", "id": 10 + n, "method": "tools/call", "params": {
-                    "name": "append_messages", "arguments": {"context_id": cid, "messages": [
-                        {"role": "user", "content": format!("burst {n} question")},
-                        {"role": "assistant", "content": format!("burst {n} answer")},
-                    ]}}});
+                "name": "append_messages", "arguments": {"context_id": cid, "messages": [
+                    {"role": "user", "content": format!("burst {n} question")},
+                    {"role": "assistant", "content": format!("burst {n} answer")},
+                ]}}});
                 if writeln!(stdin, "{req}").is_err() {
                     return;
                 }
@@ -90,7 +102,10 @@ fn burst(args: &[&str]) -> (String, BTreeMap<u64, i64>) {
         let r = &v["result"];
         assert_ne!(r["isError"], true, "append failed: {v}");
         let first = r["structuredContent"]["first_seq"].as_i64();
-        acked.insert(id - 10, first.unwrap_or_else(|| panic!("not an append's answer: {v}")));
+        acked.insert(
+            id - 10,
+            first.unwrap_or_else(|| panic!("not an append's answer: {v}")),
+        );
     }
     // SIGKILL in the middle of the burst.
     child.0.kill().expect("kill -9");
@@ -101,7 +116,12 @@ fn burst(args: &[&str]) -> (String, BTreeMap<u64, i64>) {
             && let Some(id) = v["id"].as_u64()
             && v["result"]["structuredContent"]["first_seq"].is_i64()
         {
-            acked.insert(id - 10, v["result"]["structuredContent"]["first_seq"].as_i64().unwrap());
+            acked.insert(
+                id - 10,
+                v["result"]["structuredContent"]["first_seq"]
+                    .as_i64()
+                    .unwrap(),
+            );
         }
     }
     drop(writer);
@@ -109,18 +129,39 @@ fn burst(args: &[&str]) -> (String, BTreeMap<u64, i64>) {
 }
 
 async fn check(store: &Store, cid: &str, acked: &BTreeMap<u64, i64>) {
-    let caller = Caller { owner: "local".into(), admin: true };
+    let caller = Caller {
+        owner: "local".into(),
+        admin: true,
+    };
     let info = store.get(&caller, cid).await.expect("the context survived");
-    let msgs = store.messages_since(&caller, cid, 0, 100_000).await.unwrap();
+    let msgs = store
+        .messages_since(&caller, cid, 0, 100_000)
+        .await
+        .unwrap();
     assert_eq!(info.message_count, msgs.len() as i64);
-    assert_eq!(info.last_seq, msgs.len() as i64, "no gaps, no partial appends");
-    assert!(msgs.len() % 2 == 0, "an append is both its messages or neither");
+    assert_eq!(
+        info.last_seq,
+        msgs.len() as i64,
+        "no gaps, no partial appends"
+    );
+    assert!(
+        msgs.len() % 2 == 0,
+        "an append is both its messages or neither"
+    );
     for (i, m) in msgs.iter().enumerate() {
         assert_eq!(m.seq, i as i64 + 1);
     }
     for pair in msgs.chunks(2) {
-        let n = pair[0].content.strip_prefix("burst ").and_then(|s| s.strip_suffix(" question")).unwrap();
-        assert_eq!(pair[1].content, format!("burst {n} answer"), "a call's messages stay together");
+        let n = pair[0]
+            .content
+            .strip_prefix("burst ")
+            .and_then(|s| s.strip_suffix(" question"))
+            .unwrap();
+        assert_eq!(
+            pair[1].content,
+            format!("burst {n} answer"),
+            "a call's messages stay together"
+        );
     }
     for (n, first) in acked {
         let m = msgs

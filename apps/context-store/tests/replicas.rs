@@ -31,6 +31,14 @@ async fn two_replicas_behind_haproxy_see_each_others_updates() {
     })
     .await
     .unwrap();
-    assert!(out.contains("ok each replica's client sees the other's updates"), "{out}");
-    assert!(out.contains("ok the tour through HAProxy"), "{out}\n{}\n{}", a.log(), b.log());
+    assert!(
+        out.contains("ok each replica's client sees the other's updates"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok the tour through HAProxy"),
+        "{out}\n{}\n{}",
+        a.log(),
+        b.log()
+    );
 }

@@ -38,8 +38,14 @@ fn postgres_bin() -> PathBuf {
 /// The uid and gid of `nobody`, for running Postgres when the tests run as root.
 fn nobody() -> (u32, u32) {
     let id = |flag: &str| -> u32 {
-        let out = Command::new("id").args([flag, "nobody"]).output().expect("running `id`");
-        String::from_utf8_lossy(&out.stdout).trim().parse().expect("nobody's id")
+        let out = Command::new("id")
+            .args([flag, "nobody"])
+            .output()
+            .expect("running `id`");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("nobody's id")
     };
     (id("-u"), id("-g"))
 }
@@ -101,7 +107,14 @@ impl Postgres {
             .arg(&data)
             .args(["-p", &port.to_string(), "-k"])
             .arg(&dir.0)
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -117,7 +130,10 @@ impl Postgres {
             if ready {
                 break;
             }
-            assert!(Instant::now() < deadline, "postgres did not get ready in 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not get ready in 30 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Postgres {
@@ -135,7 +151,9 @@ impl Postgres {
     /// A new empty database, and its URL.
     pub async fn database(&self, name: &str) -> String {
         use sqlx::Executor;
-        let admin = sqlx::PgPool::connect(&self.url("postgres")).await.expect("connecting");
+        let admin = sqlx::PgPool::connect(&self.url("postgres"))
+            .await
+            .expect("connecting");
         admin
             .execute(format!("CREATE DATABASE {name}").as_str())
             .await
@@ -162,7 +180,12 @@ pub async fn sqlite_store() -> (Store, TempDir) {
 
 /// An in-memory client of a server on `app`, calling as `subject` with `scopes`.
 pub async fn client(app: App, subject: &str, scopes: &[&str]) -> Client {
-    client_with(app, Principal::new(subject, scopes.iter().copied()), ClientOptions::default()).await
+    client_with(
+        app,
+        Principal::new(subject, scopes.iter().copied()),
+        ClientOptions::default(),
+    )
+    .await
 }
 
 pub async fn client_with(app: App, who: Principal, options: ClientOptions) -> Client {
@@ -178,7 +201,10 @@ pub fn limits() -> Limits {
 
 /// A tool call's structured result; panics on a tool error.
 pub async fn call(c: &Client, tool: &str, args: Value) -> Value {
-    let r = c.call_tool(tool, args.clone()).await.unwrap_or_else(|e| panic!("{tool} {args}: {e}"));
+    let r = c
+        .call_tool(tool, args.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{tool} {args}: {e}"));
     assert!(!is_error(&r), "{tool} {args} failed: {}", text(&r));
     r.structured_content.clone().expect("structured content")
 }
@@ -187,7 +213,11 @@ pub async fn call(c: &Client, tool: &str, args: Value) -> Value {
 pub async fn call_err(c: &Client, tool: &str, args: Value) -> String {
     match c.call_tool(tool, args.clone()).await {
         Ok(r) => {
-            assert!(is_error(&r), "{tool} {args} should have failed: {:?}", r.structured_content);
+            assert!(
+                is_error(&r),
+                "{tool} {args} should have failed: {:?}",
+                r.structured_content
+            );
             text(&r)
         }
         Err(e) => e.to_string(),
