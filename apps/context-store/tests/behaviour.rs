@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use context_store::{App, Cache, CacheMetrics, Store, count_tokens};
-use mcp_runtime::client::ServerRequestHandler;
+use mcp_runtime::client::{ListenFilter, ServerRequestHandler};
 use mcp_runtime::{Client, ClientOptions, Principal};
 use serde_json::{Value, json};
 use support::{call, call_err, client_with, limits};
@@ -298,6 +298,42 @@ async fn lifecycle(env: &Env, alice: &Client) {
     })
     .await;
     assert!(heard.is_ok(), "no resources/updated for {uri}");
+
+    // On revision 2026-07-28, the same event reaches a `subscriptions/listen` stream.
+    let listener = client_with(
+        env.app(),
+        Principal::new("alice", RW.iter().copied()),
+        ClientOptions {
+            protocol_version: "2026-07-28".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(listener.is_per_request(), "{}", listener.protocol_version());
+    let sub = listener
+        .listen(&ListenFilter::resources([uri.clone()]))
+        .await
+        .unwrap();
+    call(
+        &listener,
+        "update_context",
+        json!({"context_id": id, "metadata": {"heard": true}}),
+    )
+    .await;
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = listener.next_notification().await.expect("notifications");
+            if n.method == "notifications/resources/updated" && n.params["uri"] == uri.as_str() {
+                return n.subscription_id();
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        heard.ok().flatten(),
+        Some(sub.id),
+        "no listen event for {uri}"
+    );
 }
 
 async fn last_seq(c: &Client, id: &str) -> i64 {
