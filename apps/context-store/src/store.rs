@@ -411,13 +411,15 @@ impl Store {
     }
 
     /// Changes a context's title and merges `patch` into its metadata (a key set to `null`
-    /// is removed), in one transaction.
+    /// is removed), in one transaction; refused, changing nothing, when the merged metadata
+    /// would pass `max_metadata_bytes`.
     pub async fn update(
         &self,
         caller: &Caller,
         id: &str,
         title: Option<&str>,
         patch: Option<&Map<String, Value>>,
+        max_metadata_bytes: usize,
     ) -> Result<ContextInfo, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -447,6 +449,12 @@ impl Store {
                 }
             }
             let meta = Value::Object(metadata).to_string();
+            if meta.len() > max_metadata_bytes {
+                return Err(StoreError::Invalid(format!(
+                    "update_context: the merged `metadata` would be {} bytes of JSON; the limit is {max_metadata_bytes} (remove keys with `null`)",
+                    meta.len()
+                )));
+            }
             sqlx::query("UPDATE contexts SET metadata = $1, title = COALESCE($2, title) WHERE id = $3")
                 .bind(&meta)
                 .bind(title)

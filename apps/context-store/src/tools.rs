@@ -307,6 +307,7 @@ async fn update_context(
             &context_id,
             title.as_deref().map(str::trim),
             metadata.as_ref(),
+            app.limits.max_metadata_bytes,
         )
         .await
         .map_err(|e| tool_error(TOOL, e))?;

@@ -416,6 +416,23 @@ async fn bad_input(alice: &Client) {
     )
     .await;
     assert!(err.contains("the limit is 16384"), "{err}");
+    // Each patch fits, their merge does not: refused, and the first stays.
+    let half = "v".repeat(9_000);
+    call(
+        alice,
+        "update_context",
+        json!({"context_id": id, "metadata": {"a": half}}),
+    )
+    .await;
+    let err = call_err(
+        alice,
+        "update_context",
+        json!({"context_id": id, "metadata": {"b": half}}),
+    )
+    .await;
+    assert!(err.contains("the merged `metadata` would be"), "{err}");
+    let view = call(alice, "get_context", json!({"context_id": id, "limit": 1})).await;
+    assert_eq!(view["context"]["metadata"].as_object().unwrap().len(), 1);
     assert_eq!(last_seq(alice, &id).await, 1);
 }
 
