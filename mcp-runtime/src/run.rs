@@ -82,6 +82,19 @@ pub(crate) fn secrets_in_argv(args: &[String]) -> Vec<String> {
 }
 
 impl LaunchOptions {
+    /// The text of `--help` for a server named `name`: every launch option, its variable and
+    /// default. For an application that parses options of its own before
+    /// [`LaunchOptions::parse`] and prints them beside these.
+    ///
+    /// ```
+    /// let help = mcp_runtime::LaunchOptions::help("notes");
+    /// assert!(help.starts_with("notes: an MCP server"));
+    /// assert!(help.contains("--transport"));
+    /// ```
+    pub fn help(name: &str) -> String {
+        config::help(name)
+    }
+
     /// Parses arguments (without the program name), environment variables and the config
     /// file they name (`--config`, `MCP_CONFIG`). For each option the first of these that
     /// has it wins: flags, the environment (`MCP_*`, or `MCP_*_FILE` naming a file that holds
