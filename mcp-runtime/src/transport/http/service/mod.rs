@@ -78,7 +78,7 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What the access log says about a request.
 #[derive(Default)]
 struct Log {
-    rpc: Option<String>,
+    rpc: Option<Cow<'static, str>>,
     tool: Option<String>,
     session: Option<Arc<HttpSession>>,
     sse: bool,
