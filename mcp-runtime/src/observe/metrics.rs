@@ -505,6 +505,66 @@ mod tests {
     }
 
     #[test]
+    fn items_sharing_a_slot_are_all_counted() {
+        let m = Metrics::new();
+        // More items than slots: some land in a slot another holds.
+        let names: Vec<&'static str> = (0..ITEM_SLOTS * 2)
+            .map(|i| &*format!("tool{i}").leak())
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            for _ in 0..=i % 3 {
+                m.call("tool", name, "ok", Instant::now());
+            }
+            m.call("tool", name, "tool_error", Instant::now());
+        }
+        let text = m.render();
+        for (i, name) in names.iter().enumerate() {
+            let ok = format!(
+                "mcp_server_calls_total{{kind=\"tool\",name=\"{name}\",outcome=\"ok\"}} {}\n",
+                i % 3 + 1
+            );
+            let failed = format!(
+                "mcp_server_calls_total{{kind=\"tool\",name=\"{name}\",outcome=\"tool_error\"}} 1\n"
+            );
+            let count = format!(
+                "mcp_server_call_duration_seconds_count{{kind=\"tool\",name=\"{name}\"}} {}\n",
+                i % 3 + 2
+            );
+            assert!(
+                text.contains(&ok) && text.contains(&failed) && text.contains(&count),
+                "{name}"
+            );
+        }
+        // Series appear once used, as before: no `error` outcome was recorded.
+        assert!(!text.contains("outcome=\"error\""));
+    }
+
+    #[test]
+    fn request_series_are_counted_per_method_and_outcome() {
+        let m = Metrics::new();
+        for _ in 0..3 {
+            m.request_counter(method_index("tools/call"), "ok").inc();
+        }
+        m.request_counter(method_index("made/up"), "error").inc();
+        m.request_duration(method_index("tools/call"))
+            .observe(0.001);
+        let text = m.render();
+        assert!(
+            text.contains(r#"mcp_server_requests_total{method="tools/call",outcome="ok"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_server_requests_total{method="other",outcome="error"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_server_request_duration_seconds_count{method="tools/call"} 1"#),
+            "{text}"
+        );
+        assert!(!text.contains(r#"method="ping""#), "{text}");
+    }
+
+    #[test]
     fn renders_openmetrics_text() {
         let m = Metrics::new();
         m.rate_limited("tools/call");
