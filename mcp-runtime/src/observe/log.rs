@@ -752,8 +752,7 @@ mod tests {
                 );
                 tracing::warn!("just a message");
             });
-            let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-            text
+            String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
         };
         let (theirs, ours) = (run(false), run(true));
         assert_eq!(theirs, ours);

@@ -266,31 +266,6 @@ fn tool_name(params: &str) -> Option<Cow<'_, str>> {
         .map(|n| n.name)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_tool_name_is_read_with_or_without_the_short_cut() {
-        let name = |p: &str| tool_name(p).map(Cow::into_owned);
-        assert_eq!(
-            name(r#"{"name":"add","arguments":{"a":1}}"#).as_deref(),
-            Some("add")
-        );
-        assert_eq!(name(r#" { "name" : "add" }"#).as_deref(), Some("add"));
-        // Escapes, another order: parsed.
-        assert_eq!(name(r#"{"name":"a\"b\nc"}"#).as_deref(), Some("a\"b\nc"));
-        assert_eq!(
-            name(r#"{"arguments":{"name":"x"},"name":"add"}"#).as_deref(),
-            Some("add")
-        );
-        assert_eq!(name(r#"{"arguments":{}}"#), None);
-        assert_eq!(method_text("tools/call"), "tools/call");
-        assert!(matches!(method_text("tools/call"), Cow::Borrowed(_)));
-        assert_eq!(method_text("x/y"), "x/y");
-    }
-}
-
 /// `initialize` without a session: starts one.
 pub(super) async fn initialize(
     shared: &Arc<Shared>,
@@ -521,4 +496,29 @@ pub(super) fn ready(bytes: Encoded) -> oneshot::Receiver<Encoded> {
     let (tx, rx) = oneshot::channel();
     let _ = tx.send(bytes);
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tool_name_is_read_with_or_without_the_short_cut() {
+        let name = |p: &str| tool_name(p).map(Cow::into_owned);
+        assert_eq!(
+            name(r#"{"name":"add","arguments":{"a":1}}"#).as_deref(),
+            Some("add")
+        );
+        assert_eq!(name(r#" { "name" : "add" }"#).as_deref(), Some("add"));
+        // Escapes, another order: parsed.
+        assert_eq!(name(r#"{"name":"a\"b\nc"}"#).as_deref(), Some("a\"b\nc"));
+        assert_eq!(
+            name(r#"{"arguments":{"name":"x"},"name":"add"}"#).as_deref(),
+            Some("add")
+        );
+        assert_eq!(name(r#"{"arguments":{}}"#), None);
+        assert_eq!(method_text("tools/call"), "tools/call");
+        assert!(matches!(method_text("tools/call"), Cow::Borrowed(_)));
+        assert_eq!(method_text("x/y"), "x/y");
+    }
 }
