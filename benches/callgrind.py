@@ -12,9 +12,12 @@ one run. Each server runs under `valgrind --tool=callgrind` twice, answering `FE
 
 `MCP_CG_QUICKSTART` names the quickstart binary to measure (default: the one just built).
 `MCP_CG_BEFORE_BENCH=path/to/bench_add` adds the per-request and sessions cases on that build
-(an earlier commit's, to compare a change of the request path in one run); `MCP_CG_ONLY=http`
-measures the first group only; `MCP_CG_KEEP=1` keeps each run's profile and prints its path
-(read the top frames with `callgrind_annotate --inclusive=no <file>`).
+(an earlier commit's, to compare a change of the request path in one run).
+`MCP_CG_EXAMPLES=DIR` measures the `bench_add`, `raw_http_add` and `quickstart` in DIR instead
+(an older build's, for a before-and-after table). `MCP_CG_ONLY=sessions,JWT` measures only the
+cases whose names contain one of the words (the first of each group, its baseline, always).
+`MCP_CG_KEEP=DIR` keeps each case's callgrind output of the longer run in DIR, for
+`callgrind_annotate` (the top frames of a case).
 
 Cases (each a `tools/call add` over HTTP with a session, unless said):
 
@@ -24,7 +27,7 @@ Cases (each a `tools/call add` over HTTP with a session, unless said):
 * per-request: `bench_add` (sessions enabled) spoken to in 2026-07-28: no handshake, each
   call carrying its `_meta` and the `Mcp-Method`/`Mcp-Name` headers, as the HTTP benchmark
   sends it;
-* sessions + access log: `RUST_LOG=info`;
+* sessions + access log: `RUST_LOG=info`; the same with `MCP_LOG_FORMAT=json`;
 * sessions + metrics + traces: `MCP_BENCH_OBSERVE=1` (Prometheus metrics and the request and
   tool spans, taken by a subscriber: `RUST_LOG=warn,mcp_runtime::request=info`; no exporter);
 * sessions + API key: `--api-keys` with the key in `X-API-Key`;
@@ -53,7 +56,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(ROOT, "target", "release", "examples")
+EXAMPLES = os.environ.get("MCP_CG_EXAMPLES") or os.path.join(ROOT, "target", "release", "examples")
 FEW = int(os.environ.get("MCP_CG_FEW", "100"))
 MANY = int(os.environ.get("MCP_CG_MANY", "600"))
 VERSION = "2025-11-25"
@@ -153,9 +156,9 @@ def callgrind_total(path):
     raise RuntimeError(f"no total in {path}")
 
 
-def run_once(binary, args, env, headers, session, requests, work):
+def run_once(binary, args, env, headers, session, requests, work, keep=None):
     port = free_port()
-    out = tempfile.mktemp(prefix="mcp-callgrind-", suffix=".out")
+    out = keep or tempfile.mktemp(prefix="mcp-callgrind-", suffix=".out")
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet",
          binary, *[a.replace("{port}", str(port)) for a in args]],
@@ -176,18 +179,15 @@ def run_once(binary, args, env, headers, session, requests, work):
             proc.kill()
             proc.wait()
     total = callgrind_total(out)
-    if os.environ.get("MCP_CG_KEEP"):
-        # For `callgrind_annotate`: the profile of this run (the top frames of a case).
-        print(f"    kept {out} ({requests} requests)", file=sys.stderr, flush=True)
-    else:
+    if not keep:
         os.unlink(out)
     return total
 
 
-def per_request(binary, args=(), env=None, headers=None, session=True, work="add"):
+def per_request(binary, args=(), env=None, headers=None, session=True, work="add", keep=None):
     env, headers = env or {}, headers or {}
     few = run_once(binary, args, env, headers, session, FEW, work)
-    many = run_once(binary, args, env, headers, session, MANY, work)
+    many = run_once(binary, args, env, headers, session, MANY, work, keep)
     return (many - few) / (MANY - FEW)
 
 
@@ -247,39 +247,57 @@ def main():
     quickstart = os.environ.get("MCP_CG_QUICKSTART", os.path.join(EXAMPLES, "quickstart"))
     http_args = ["--transport", "http", "--port", "{port}"]
     before_bench = os.environ.get("MCP_CG_BEFORE_BENCH")
-    only = os.environ.get("MCP_CG_ONLY")
     rows = []
+    only = [w for w in os.environ.get("MCP_CG_ONLY", "").split(",") if w]
+    keep_dir = os.environ.get("MCP_CG_KEEP")
+    groups = set()
 
-    def measure(group, name, value):
+    def measure(group, name, run):
+        first = group not in groups
+        groups.add(group)
+        if only and not first and name != "sessions" and not any(w in name for w in only):
+            return
+        keep = None
+        if keep_dir:
+            os.makedirs(keep_dir, exist_ok=True)
+            keep = os.path.join(keep_dir, re.sub(r"[^A-Za-z0-9]+", "-", f"{group} {name}") + ".out")
+        value = run(keep)
         rows.append((group, name, value))
         print(f"  {name}: {value:,.0f} instructions/request", file=sys.stderr, flush=True)
 
-    measure("http", "bare hyper", per_request(bare, ["--port", "{port}"], session=False))
-    measure("http", "stateless", per_request(ours, [*http_args, "--stateless"], session=False))
-    measure("http", "sessions", per_request(ours, http_args))
+    measure("http", "bare hyper",
+            lambda k: per_request(bare, ["--port", "{port}"], session=False, keep=k))
+    measure("http", "stateless",
+            lambda k: per_request(ours, [*http_args, "--stateless"], session=False, keep=k))
+    measure("http", "sessions", lambda k: per_request(ours, http_args, keep=k))
     measure("http", "per-request (2026-07-28)",
-            per_request(ours, http_args, session="per-request"))
+            lambda k: per_request(ours, http_args, session="per-request", keep=k))
     if before_bench:
-        measure("http", "per-request (MCP_CG_BEFORE_BENCH)",
-                per_request(before_bench, http_args, session="per-request"))
-        measure("http", "sessions (MCP_CG_BEFORE_BENCH)", per_request(before_bench, http_args))
-    if only != "http":
-        measure("http", "sessions + access log", per_request(ours, http_args, {"RUST_LOG": "info"}))
-        measure("http", "sessions + metrics + traces", per_request(
-            ours, http_args,
-            {"MCP_BENCH_OBSERVE": "1", "RUST_LOG": "warn,mcp_runtime::request=info"}))
-        with tempfile.TemporaryDirectory() as d:
-            path, key = api_key(d)
-            measure("auth", "sessions", per_request(ours, http_args))
-            measure("auth", "sessions + API key",
-                    per_request(ours, [*http_args, "--api-keys", path], headers={"X-API-Key": key}))
+        measure("http", "per-request (MCP_CG_BEFORE_BENCH)", lambda k: per_request(
+            before_bench, http_args, session="per-request", keep=k))
+        measure("http", "sessions (MCP_CG_BEFORE_BENCH)",
+                lambda k: per_request(before_bench, http_args, keep=k))
+    measure("http", "sessions + access log",
+            lambda k: per_request(ours, http_args, {"RUST_LOG": "info"}, keep=k))
+    measure("http", "sessions + JSON access log", lambda k: per_request(
+        ours, http_args, {"RUST_LOG": "info", "MCP_LOG_FORMAT": "json"}, keep=k))
+    measure("http", "sessions + metrics + traces", lambda k: per_request(
+        ours, http_args,
+        {"MCP_BENCH_OBSERVE": "1", "RUST_LOG": "warn,mcp_runtime::request=info"}, keep=k))
+    with tempfile.TemporaryDirectory() as d:
+        path, key = api_key(d)
+        measure("auth", "sessions", lambda k: per_request(ours, http_args, keep=k))
+        measure("auth", "sessions + API key", lambda k: per_request(
+            ours, [*http_args, "--api-keys", path], headers={"X-API-Key": key}, keep=k))
         flags, token = jwt_setup()
-        measure("auth", "sessions + JWT", per_request(
-            ours, [*http_args, *flags], headers={"Authorization": f"Bearer {token}"}))
-        measure("sse", "SSE stream (this build)", per_request(quickstart, http_args, work="sse"))
-        before = os.environ.get("MCP_CG_BEFORE")
-        if before:
-            measure("sse", "SSE stream (MCP_CG_BEFORE)", per_request(before, http_args, work="sse"))
+        measure("auth", "sessions + JWT", lambda k: per_request(
+            ours, [*http_args, *flags], headers={"Authorization": f"Bearer {token}"}, keep=k))
+    measure("sse", "SSE stream (this build)",
+            lambda k: per_request(quickstart, http_args, work="sse", keep=k))
+    before = os.environ.get("MCP_CG_BEFORE")
+    if before:
+        measure("sse", "SSE stream (MCP_CG_BEFORE)",
+                lambda k: per_request(before, http_args, work="sse", keep=k))
 
     print(f"\ninstructions per request (callgrind; {MANY} - {FEW} requests)\n")
     print(f"| case | instructions/request | ratio to the first of its group |")

@@ -120,3 +120,82 @@ async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
     assert_eq!(access["fields"]["rpc"], "\"tools/call\"");
     assert_eq!(access["fields"]["status"], 200);
 }
+
+/// The access log's lines are whole, escaped, and all written, those of the last requests
+/// before a SIGTERM included (the log is written out in batches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_access_log_line_is_written_whole_and_escaped_before_exit() {
+    for json in [false, true] {
+        let mut command = example_command("quickstart");
+        command.env("RUST_LOG", "info");
+        if json {
+            command.env("MCP_LOG_FORMAT", "json");
+        } else {
+            command.env_remove("MCP_LOG_FORMAT");
+        }
+        let mut server = HttpExample::start(command, &[]);
+        let client = Client::connect_http(&server.url).await.unwrap();
+        const CALLS: u64 = 300;
+        for i in 0..CALLS {
+            let r = client
+                .call_tool("add", json!({"a": i, "b": 1}))
+                .await
+                .unwrap();
+            assert!(!r.is_error);
+        }
+        // A client's tool name that would forge a line, colour a terminal, or a field.
+        let forged = "x\nforged=1 \u{1b}[31m\"";
+        let _ = client.call_tool(forged, json!({})).await;
+        // Stopped at once: what is still waiting is written before the process ends.
+        let pid = server.child.0.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        server.child.wait_exit(Duration::from_secs(20));
+        // The reader thread sees the end of stderr soon after the exit.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let log = loop {
+            let log = server.log();
+            if log.contains(if json { "forged" } else { "forged=1" })
+                || std::time::Instant::now() > deadline
+            {
+                break log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let calls: Vec<&str> = log.lines().filter(|l| l.contains("tools/call")).collect();
+        // Every call, and the forged one, on one line each.
+        assert_eq!(calls.len() as u64, CALLS + 1, "json: {json}\n{log}");
+        assert!(!log.contains('\u{1b}'), "{log}");
+        if json {
+            let lines = json_lines(&calls.join("\n"));
+            assert!(
+                lines
+                    .iter()
+                    .take(CALLS as usize)
+                    .all(|l| l["fields"]["tool"] == "\"add\""
+                        && l["fields"]["status"] == 200
+                        && l["target"] == "mcp_runtime::http")
+            );
+            assert_eq!(
+                lines[CALLS as usize]["fields"]["tool"],
+                r#""x\nforged=1 \u{1b}[31m\"""#
+            );
+        } else {
+            assert!(
+                calls[..CALLS as usize]
+                    .iter()
+                    .all(|l| l.contains(
+                        r#" INFO request method=POST rpc="tools/call" tool="add" session=""#
+                    ) && l.contains(" status=200 sse=false micros=")),
+                "{log}"
+            );
+            assert!(
+                calls[CALLS as usize].contains(r#"tool="x\nforged=1 \u{1b}[31m\"""#),
+                "{log}"
+            );
+        }
+    }
+}

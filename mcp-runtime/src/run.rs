@@ -347,18 +347,10 @@ pub fn init_logging() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let json = std::env::var("MCP_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    // Lines go to a writer thread, which writes them in batches; a burst beyond the bound
-    // drops lines (and says how many) rather than holding requests up. The queue's slots are
-    // allocated and written when it is made (32 bytes each): 8 192 lines keep 256 KiB
-    // resident where 65 536 kept 2 MiB, more than the rest of an idle server's heap.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(8 * 1024)
-        .thread_name("mcp-log-writer")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    // Lines go to a bounded buffer that a thread of its own writes out in batches; a burst
+    // beyond the bound drops lines (and says how many) rather than holding requests up.
+    let writer = crate::observe::log::SinkWriter;
+    let ansi = !json && std::io::stderr().is_terminal();
     let layer = if json {
         tracing_subscriber::fmt::layer()
             .json()
@@ -366,11 +358,18 @@ pub fn init_logging() {
             .with_span_list(true)
             .with_writer(writer)
             .boxed()
+    } else if ansi {
+        tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(true)
+            .with_target(false)
+            .boxed()
     } else {
         tracing_subscriber::fmt::layer()
             .with_writer(writer)
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(false)
             .with_target(false)
+            .fmt_fields(crate::observe::log::PlainFields)
             .boxed()
     };
     #[cfg(feature = "otlp")]
@@ -390,17 +389,20 @@ pub fn init_logging() {
         .try_init()
         .is_ok()
     {
-        *LOG_WRITER.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+        crate::observe::log::format_access_log_as(json, ansi);
+        LOGGING_INSTALLED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if LOGGING_INSTALLED.load(std::sync::atomic::Ordering::Relaxed) {
+        crate::observe::log::start();
     }
 }
 
-/// The log writer thread of [`init_logging`], until [`flush_logs`].
-static LOG_WRITER: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>> =
-    std::sync::Mutex::new(None);
+/// Whether [`init_logging`] installed its subscriber (whose lines [`flush_logs`] writes out).
+static LOGGING_INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Writes out the log lines not yet written (when serving ends).
 pub(crate) fn flush_logs() {
-    drop(LOG_WRITER.lock().unwrap_or_else(|e| e.into_inner()).take());
+    crate::observe::log::stop();
 }
 
 impl Server {

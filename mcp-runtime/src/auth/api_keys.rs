@@ -15,6 +15,11 @@
 //!
 //! `scopes` and `expires` (RFC 3339, or seconds since 1970) are optional. `mcp-cli keys
 //! create` makes a key and prints its line.
+//!
+//! A key found good is remembered (by a keyed tag, see `auth::verified`, never the key) with
+//! the keys it was checked against, so that its digest is computed once; reading the file
+//! again starts with nothing remembered, so that a key removed from the file is refused at
+//! once. Expiry is checked on every request.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -190,10 +195,29 @@ pub(crate) enum KeyRefusal {
     Expired(String),
 }
 
+/// The most keys remembered as checked (see [`Loaded::checked`]).
+const CHECKED_ENTRIES: usize = 10_000;
+
+/// The keys read from the file, and the presented keys found good among them.
+struct Loaded {
+    keys: HashMap<String, Arc<Key>>,
+    /// Presented keys that matched one of `keys`.
+    checked: super::verified::Verified<Arc<Key>>,
+}
+
+impl Loaded {
+    fn new(keys: HashMap<String, Key>) -> Loaded {
+        Loaded {
+            keys: keys.into_iter().map(|(id, k)| (id, Arc::new(k))).collect(),
+            checked: super::verified::Verified::new(CHECKED_ENTRIES),
+        }
+    }
+}
+
 /// The keys of a file, reloaded when the file changes.
 pub(crate) struct KeyStore {
     path: PathBuf,
-    keys: RwLock<Arc<HashMap<String, Key>>>,
+    keys: RwLock<Arc<Loaded>>,
     /// The file's modification time and length when it was last read.
     stamp: std::sync::Mutex<Option<(SystemTime, u64)>>,
 }
@@ -217,14 +241,18 @@ impl KeyStore {
         let keys = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(KeyStore {
             path: path.to_path_buf(),
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(Arc::new(Loaded::new(keys))),
             stamp: std::sync::Mutex::new(stamp),
         })
     }
 
     /// How many keys are loaded.
     pub(crate) fn len(&self) -> usize {
-        self.keys.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys
+            .len()
     }
 
     /// Reads the file again if it changed since it was read (or always, with `force`). A
@@ -243,7 +271,7 @@ impl KeyStore {
         match read_file(&self.path).and_then(|(text, stamp)| Ok((parse(&text)?, stamp))) {
             Ok((keys, stamp)) => {
                 let n = keys.len();
-                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Loaded::new(keys));
                 *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
                 tracing::info!(path = %self.path.display(), keys = n, "API keys reloaded");
             }
@@ -264,15 +292,23 @@ impl KeyStore {
             .strip_prefix(KEY_PREFIX)
             .ok_or(KeyRefusal::Malformed)?;
         let (id, _) = rest.split_once('_').ok_or(KeyRefusal::Malformed)?;
-        let keys = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
-        // An unknown id costs a digest too, so that timing does not tell ids apart.
-        let digest = Sha256::digest(presented.as_bytes());
-        let Some(key) = keys.get(id) else {
-            return Err(KeyRefusal::Unknown);
+        let loaded = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
+        let tag = loaded.checked.tag(presented.as_bytes());
+        let key = match loaded.checked.get(tag, None) {
+            Some(key) => key,
+            None => {
+                // An unknown id costs a digest too, so that timing does not tell ids apart.
+                let digest = Sha256::digest(presented.as_bytes());
+                let Some(key) = loaded.keys.get(id) else {
+                    return Err(KeyRefusal::Unknown);
+                };
+                if !bool::from(key.digest.ct_eq(digest.as_slice())) {
+                    return Err(KeyRefusal::Unknown);
+                }
+                loaded.checked.insert(tag, Arc::clone(key), None);
+                Arc::clone(key)
+            }
         };
-        if !bool::from(key.digest.ct_eq(digest.as_slice())) {
-            return Err(KeyRefusal::Unknown);
-        }
         if key.expires.is_some_and(|at| at <= now) {
             return Err(KeyRefusal::Expired(id.to_string()));
         }
@@ -409,7 +445,7 @@ mod tests {
     fn store(text: &str) -> KeyStore {
         KeyStore {
             path: PathBuf::new(),
-            keys: RwLock::new(Arc::new(parse(text).unwrap())),
+            keys: RwLock::new(Arc::new(Loaded::new(parse(text).unwrap()))),
             stamp: std::sync::Mutex::new(None),
         }
     }
@@ -448,10 +484,31 @@ mod tests {
         assert!(k.line.contains("\"expires\":\"1970-01-01T00:16:40Z\""));
         let s = store(&k.line);
         assert!(s.check(&k.secret, 999).is_ok());
+        // Remembered as checked now, and still refused once it expires.
+        assert_eq!(s.keys.read().unwrap().checked.len(), 1);
         assert_eq!(
             s.check(&k.secret, 1_000).unwrap_err(),
             KeyRefusal::Expired(k.id.clone())
         );
+    }
+
+    #[test]
+    fn a_checked_key_is_remembered_and_a_wrong_one_never() {
+        let k = generate("ci", &[], None).unwrap();
+        let s = store(&k.line);
+        let mut wrong = k.secret.clone();
+        wrong.pop();
+        wrong.push(if k.secret.ends_with('A') { 'B' } else { 'A' });
+        for _ in 0..3 {
+            assert_eq!(s.check(&wrong, 0).unwrap_err(), KeyRefusal::Unknown);
+        }
+        assert_eq!(s.keys.read().unwrap().checked.len(), 0);
+        for _ in 0..3 {
+            assert_eq!(s.check(&k.secret, 0).unwrap().key_id(), Some(k.id.as_str()));
+        }
+        assert_eq!(s.keys.read().unwrap().checked.len(), 1);
+        // Remembering the right key does not let a wrong one with its id through.
+        assert_eq!(s.check(&wrong, 0).unwrap_err(), KeyRefusal::Unknown);
     }
 
     #[test]
@@ -511,9 +568,12 @@ mod tests {
         std::fs::write(&path, "not json").unwrap();
         s.reload(true);
         assert_eq!(s.len(), 2, "a broken file leaves the keys as they were");
+        // `a` was checked (and remembered) before it is removed: removing it revokes it.
+        assert!(s.check(&a.secret, 0).is_ok());
         std::fs::write(&path, format!("{}\n", b.line)).unwrap();
         s.reload(true);
         assert_eq!(s.check(&a.secret, 0).unwrap_err(), KeyRefusal::Unknown);
+        assert!(s.check(&b.secret, 0).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,6 +7,7 @@
 //! options.rs     OAuthOptions (always built: the command line parses them)
 //! api_keys.rs    the key file, its reloading, key generation        (feature `auth`)
 //! oauth.rs       JWT + JWKS, token introspection                    (feature `oauth`)
+//! verified.rs    credentials verified lately, by a keyed tag         (feature `auth`)
 //! edge.rs        the checks of one HTTP request, the challenges     (feature `http-server`)
 //! ```
 
@@ -20,6 +21,8 @@ mod options;
 pub(crate) mod policy;
 pub(crate) mod principal;
 pub(crate) mod task_owner;
+#[cfg(feature = "auth")]
+pub(crate) mod verified;
 
 pub use options::OAuthOptions;
 pub use principal::{Headers, PeerAddr, Principal, PrincipalKind};

@@ -93,8 +93,8 @@ pub(crate) struct OAuth {
     /// One fetch of the authorization server's documents at a time.
     fetching: tokio::sync::Mutex<()>,
     introspected: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
-    /// JWTs verified lately, by their SHA-256.
-    verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// JWTs verified lately, by a keyed tag (see `auth::verified`).
+    verified: super::verified::Verified<Principal>,
 }
 
 impl OAuth {
@@ -143,19 +143,24 @@ impl OAuth {
             }),
             fetching: tokio::sync::Mutex::new(()),
             introspected: Mutex::new(HashMap::new()),
-            verified: Mutex::new(HashMap::new()),
+            verified: super::verified::Verified::new(INTROSPECTION_CACHE_ENTRIES),
         })
     }
 
     /// The principal of an access token.
     pub(crate) async fn authenticate(&self, token: &str) -> Result<Principal, TokenFailure> {
+        // Looked up before the token's form is checked: a token seen lately needs neither.
+        let tag = self.verified.tag(token.as_bytes());
+        if let Some(p) = self.verified.get(tag, Some(Instant::now())) {
+            return Ok(p);
+        }
         if looks_like_jwt(token) {
-            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-            if let Some(p) = cached(&self.verified, &digest) {
-                return Ok(p);
-            }
             let principal = self.check_jwt(token).await?;
-            remember(&self.verified, digest, &principal, JWT_CACHE);
+            self.verified.insert(
+                tag,
+                principal.clone(),
+                Some(keep_until(&principal, JWT_CACHE)),
+            );
             return Ok(principal);
         }
         self.introspect(token).await
@@ -531,11 +536,7 @@ fn remember(
     keep: Duration,
 ) {
     let now = Instant::now();
-    let mut until = now + keep;
-    if let Some(exp) = principal.claim("exp").and_then(Value::as_u64) {
-        let left = exp.saturating_sub(super::api_keys::unix_now());
-        until = until.min(now + Duration::from_secs(left));
-    }
+    let until = keep_until(principal, keep);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= INTROSPECTION_CACHE_ENTRIES {
         cache.retain(|_, (_, t)| *t > now);
@@ -544,6 +545,17 @@ fn remember(
         }
     }
     cache.insert(digest, (principal.clone(), until));
+}
+
+/// `keep` from now, but never past the token's `exp`.
+fn keep_until(principal: &Principal, keep: Duration) -> Instant {
+    let now = Instant::now();
+    let mut until = now + keep;
+    if let Some(exp) = principal.claim("exp").and_then(Value::as_u64) {
+        let left = exp.saturating_sub(super::api_keys::unix_now());
+        until = until.min(now + Duration::from_secs(left));
+    }
+    until
 }
 
 /// URIs equal but for a trailing slash.

@@ -19,7 +19,7 @@
 //! Label values are bounded: `method` is a method of the protocol or `other`, `name` a tool
 //! or prompt the server has, or the URI or URI template a resource was registered with.
 
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -89,6 +89,41 @@ struct Inner {
     servers: Mutex<Vec<Weak<ServerCore>>>,
     // Slow SSE consumers.
     slow_sse: Counter,
+    /// The series of each method ([`METHODS`], then `other`), resolved once.
+    methods: Box<[MethodSeries]>,
+    /// The series of the items called, resolved once per item (see [`CallSeries`]).
+    items: Box<[OnceLock<CallSeries>]>,
+}
+
+/// The handles of one method's series, each taken from its family the first time it is used
+/// (so that a series appears in a scrape once it has a value, as with `get_or_create`), then
+/// updated with an atomic add: no label set hashed, no lock taken per request.
+#[derive(Default)]
+struct MethodSeries {
+    ok: OnceLock<Counter>,
+    error: OnceLock<Counter>,
+    rate_limited: OnceLock<Counter>,
+    duration: OnceLock<Histogram>,
+}
+
+/// The handles of one item's series. Items are found by the address of their `&'static`
+/// name in a table of [`ITEM_SLOTS`] slots, each taken by the first item that lands in it;
+/// an item whose slot another holds is recorded through the families, as before.
+struct CallSeries {
+    kind: &'static str,
+    name: &'static str,
+    ok: OnceLock<Counter>,
+    tool_error: OnceLock<Counter>,
+    error: OnceLock<Counter>,
+    duration: Histogram,
+}
+
+/// The slots of [`Inner::items`].
+const ITEM_SLOTS: usize = 256;
+
+fn slot_of(kind: &'static str, name: &'static str) -> usize {
+    let key = (name.as_ptr() as usize as u64) ^ ((kind.as_ptr() as usize as u64) << 1);
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % ITEM_SLOTS
 }
 
 /// The metrics of a server: give a clone to [`Server::metrics`](crate::Server::metrics),
@@ -125,6 +160,10 @@ impl Metrics {
             rate_limited: Counter::default(),
             servers: Mutex::new(Vec::new()),
             slow_sse: Counter::default(),
+            methods: (0..=METHODS.len())
+                .map(|_| MethodSeries::default())
+                .collect(),
+            items: (0..ITEM_SLOTS).map(|_| OnceLock::new()).collect(),
         };
         {
             let mut r = inner.registry.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,13 +259,39 @@ impl Metrics {
 
     pub(crate) fn rate_limited(&self, method: &str) {
         self.0.rate_limited.inc();
-        self.0
-            .requests
-            .get_or_create(&RequestLabels {
-                method: method_label(method),
-                outcome: "rate_limited",
-            })
+        self.request_counter(method_index(method), "rate_limited")
             .inc();
+    }
+
+    /// The counter of requests of `METHODS[index]` (or `other`) with `outcome`.
+    fn request_counter(&self, index: usize, outcome: &'static str) -> &Counter {
+        let series = &self.0.methods[index];
+        let slot = match outcome {
+            "ok" => &series.ok,
+            "error" => &series.error,
+            _ => &series.rate_limited,
+        };
+        slot.get_or_init(|| {
+            self.0
+                .requests
+                .get_or_create(&RequestLabels {
+                    method: label_of(index),
+                    outcome,
+                })
+                .clone()
+        })
+    }
+
+    /// The duration histogram of requests of `METHODS[index]` (or `other`).
+    fn request_duration(&self, index: usize) -> &Histogram {
+        self.0.methods[index].duration.get_or_init(|| {
+            self.0
+                .request_duration
+                .get_or_create(&MethodLabels {
+                    method: label_of(index),
+                })
+                .clone()
+        })
     }
 
     pub(crate) fn auth_failure(&self) {
@@ -246,18 +311,63 @@ impl Metrics {
     }
 
     fn call(&self, kind: &'static str, name: &'static str, outcome: &'static str, since: Instant) {
-        self.0
-            .calls
-            .get_or_create(&CallLabels {
-                kind,
-                name,
-                outcome,
+        let seconds = since.elapsed().as_secs_f64();
+        let slot = &self.0.items[slot_of(kind, name)];
+        let series = slot.get_or_init(|| CallSeries {
+            kind,
+            name,
+            ok: OnceLock::new(),
+            tool_error: OnceLock::new(),
+            error: OnceLock::new(),
+            duration: self
+                .0
+                .call_duration
+                .get_or_create(&CallNameLabels { kind, name })
+                .clone(),
+        });
+        if !(std::ptr::eq(series.name, name) && series.kind == kind) {
+            // The slot is another item's.
+            self.0
+                .calls
+                .get_or_create(&CallLabels {
+                    kind,
+                    name,
+                    outcome,
+                })
+                .inc();
+            self.0
+                .call_duration
+                .get_or_create(&CallNameLabels { kind, name })
+                .observe(seconds);
+            return;
+        }
+        let counter = match outcome {
+            "ok" => &series.ok,
+            "tool_error" => &series.tool_error,
+            _ => &series.error,
+        };
+        counter
+            .get_or_init(|| {
+                self.0
+                    .calls
+                    .get_or_create(&CallLabels {
+                        kind,
+                        name,
+                        outcome,
+                    })
+                    .clone()
             })
             .inc();
-        self.0
-            .call_duration
-            .get_or_create(&CallNameLabels { kind, name })
-            .observe(since.elapsed().as_secs_f64());
+        series.duration.observe(seconds);
+    }
+}
+
+/// Takes one off a borrowed gauge when dropped (no reference count per request).
+struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -270,34 +380,45 @@ impl Drop for GaugeGuard {
     }
 }
 
-/// The `method` label: a method of the protocol, or `other` (clients choose method names;
-/// series must stay bounded).
-fn method_label(method: &str) -> &'static str {
-    const METHODS: &[&str] = &[
-        "initialize",
-        "ping",
-        "tools/list",
-        "tools/call",
-        "resources/list",
-        "resources/templates/list",
-        "resources/read",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "prompts/list",
-        "prompts/get",
-        "completion/complete",
-        "logging/setLevel",
-        "server/discover",
-        "subscriptions/listen",
-        "tasks/get",
-        "tasks/update",
-        "tasks/cancel",
-    ];
+/// The methods of the protocol, the values of the `method` label besides `other` (clients
+/// choose method names; series must stay bounded).
+const METHODS: [&str; 18] = [
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "server/discover",
+    "subscriptions/listen",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
+];
+
+/// The position of `method` in [`METHODS`], or `METHODS.len()` for `other`.
+fn method_index(method: &str) -> usize {
     METHODS
         .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("other")
+        .position(|m| *m == method)
+        .unwrap_or(METHODS.len())
+}
+
+fn label_of(index: usize) -> &'static str {
+    METHODS.get(index).copied().unwrap_or("other")
+}
+
+/// The `method` label: a method of the protocol, or `other`.
+#[cfg(test)]
+fn method_label(method: &str) -> &'static str {
+    label_of(method_index(method))
 }
 
 /// Records the series of requests and calls: the outermost middleware of a server with
@@ -312,17 +433,15 @@ impl Middleware for Recorder {
     ) -> BoxFuture<'a, Response> {
         let m = &self.0.0;
         m.in_flight.inc();
-        let in_flight = GaugeGuard(m.in_flight.clone());
+        let in_flight = InFlight(&m.in_flight);
         Box::pin(async move {
             let response = next.run(request).await;
             drop(in_flight);
-            let method = method_label(request.method());
+            let index = method_index(request.method());
             let outcome = if response.is_error() { "error" } else { "ok" };
-            m.requests
-                .get_or_create(&RequestLabels { method, outcome })
-                .inc();
-            m.request_duration
-                .get_or_create(&MethodLabels { method })
+            self.0.request_counter(index, outcome).inc();
+            self.0
+                .request_duration(index)
                 .observe(request.elapsed().as_secs_f64());
             response
         })
@@ -383,6 +502,66 @@ mod tests {
     fn an_unknown_method_is_counted_as_other() {
         assert_eq!(method_label("tools/call"), "tools/call");
         assert_eq!(method_label("made/up"), "other");
+    }
+
+    #[test]
+    fn items_sharing_a_slot_are_all_counted() {
+        let m = Metrics::new();
+        // More items than slots: some land in a slot another holds.
+        let names: Vec<&'static str> = (0..ITEM_SLOTS * 2)
+            .map(|i| &*format!("tool{i}").leak())
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            for _ in 0..=i % 3 {
+                m.call("tool", name, "ok", Instant::now());
+            }
+            m.call("tool", name, "tool_error", Instant::now());
+        }
+        let text = m.render();
+        for (i, name) in names.iter().enumerate() {
+            let ok = format!(
+                "mcp_server_calls_total{{kind=\"tool\",name=\"{name}\",outcome=\"ok\"}} {}\n",
+                i % 3 + 1
+            );
+            let failed = format!(
+                "mcp_server_calls_total{{kind=\"tool\",name=\"{name}\",outcome=\"tool_error\"}} 1\n"
+            );
+            let count = format!(
+                "mcp_server_call_duration_seconds_count{{kind=\"tool\",name=\"{name}\"}} {}\n",
+                i % 3 + 2
+            );
+            assert!(
+                text.contains(&ok) && text.contains(&failed) && text.contains(&count),
+                "{name}"
+            );
+        }
+        // Series appear once used, as before: no `error` outcome was recorded.
+        assert!(!text.contains("outcome=\"error\""));
+    }
+
+    #[test]
+    fn request_series_are_counted_per_method_and_outcome() {
+        let m = Metrics::new();
+        for _ in 0..3 {
+            m.request_counter(method_index("tools/call"), "ok").inc();
+        }
+        m.request_counter(method_index("made/up"), "error").inc();
+        m.request_duration(method_index("tools/call"))
+            .observe(0.001);
+        let text = m.render();
+        assert!(
+            text.contains(r#"mcp_server_requests_total{method="tools/call",outcome="ok"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_server_requests_total{method="other",outcome="error"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"mcp_server_request_duration_seconds_count{method="tools/call"} 1"#),
+            "{text}"
+        );
+        assert!(!text.contains(r#"method="ping""#), "{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Observability: Prometheus metrics (the `metrics` feature), spans per request
 //! ([`Server::traces`](crate::Server::traces)) and their OTLP export (the `otlp` feature).
 
+pub(crate) mod log;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(feature = "otlp")]

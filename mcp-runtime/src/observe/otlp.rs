@@ -54,6 +54,7 @@ where
     let tracer = provider.tracer("mcp-runtime");
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());
+    super::trace::EXPORTING.store(true, std::sync::atomic::Ordering::Relaxed);
     *PROVIDER.lock().unwrap_or_else(|e| e.into_inner()) = Some(provider);
     Ok(tracing_opentelemetry::layer().with_tracer(tracer))
 }

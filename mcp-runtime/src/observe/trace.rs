@@ -10,6 +10,7 @@
 //! `params._meta`, else from the HTTP request's `traceparent` and `tracestate` headers.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
 use tracing::Instrument;
@@ -20,6 +21,11 @@ use crate::middleware::{BoxFuture, Middleware, Next, Request, Response, ToolOutc
 /// The spans of a server with [`Server::traces`](crate::Server::traces): the outermost
 /// middleware.
 pub(crate) struct Tracer;
+
+/// Whether an OpenTelemetry layer takes the spans (`observe::otlp::layer`): only then are the
+/// `otel.*` fields (name, kind, status) filled and a client's trace context read, as nothing
+/// else reads them.
+pub(crate) static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// What a request's span is named after and continues.
 #[derive(Deserialize, Default)]
@@ -48,59 +54,60 @@ impl Middleware for Tracer {
         request: &'a mut Request,
         next: Next<'a, Request, Response>,
     ) -> BoxFuture<'a, Response> {
+        if !tracing::enabled!(target: "mcp_runtime::request", tracing::Level::INFO) {
+            return next.run(request);
+        }
         let method = request.method();
+        let exporting = EXPORTING.load(Ordering::Relaxed);
+        let peek: Peek<'_> = match method {
+            "tools/call" | "prompts/get" | "resources/read" => request
+                .params()
+                .and_then(|p| serde_json::from_str(p.get()).ok())
+                .unwrap_or_default(),
+            _ if exporting => request
+                .params()
+                .and_then(|p| serde_json::from_str(p.get()).ok())
+                .unwrap_or_default(),
+            _ => Peek::default(),
+        };
+        let (tool, prompt, uri) = match method {
+            "tools/call" => (peek.name.as_deref(), None, None),
+            "prompts/get" => (None, peek.name.as_deref(), None),
+            // Not in the span's name: URIs are of unbounded variety.
+            "resources/read" => (None, None, peek.uri.as_deref()),
+            _ => (None, None, None),
+        };
+        let otel_name = exporting.then(|| match tool.or(prompt) {
+            Some(name) => format!("{method} {name}"),
+            None => method.to_string(),
+        });
+        // Every field at once: each later `record` is a look-up of the span and another
+        // formatting pass in the subscriber.
         let span = tracing::info_span!(
             target: "mcp_runtime::request",
             "mcp.request",
-            otel.name = Empty,
-            otel.kind = "server",
+            otel.name = otel_name.as_deref(),
+            otel.kind = exporting.then_some("server"),
             otel.status_code = Empty,
             mcp.method.name = method,
             jsonrpc.request.id = %request.request_id(),
-            mcp.session.id = Empty,
+            mcp.session.id = request.session_id(),
             network.transport = if request.peer_addr().is_some() { "tcp" } else { "pipe" },
-            client.address = Empty,
-            gen_ai.operation.name = Empty,
-            gen_ai.tool.name = Empty,
-            gen_ai.prompt.name = Empty,
-            mcp.resource.uri = Empty,
+            client.address = request.peer_addr().map(|p| tracing::field::display(p.ip())),
+            gen_ai.operation.name = tool.map(|_| "execute_tool"),
+            gen_ai.tool.name = tool,
+            gen_ai.prompt.name = prompt,
+            mcp.resource.uri = uri,
             error.type = Empty,
             rpc.response.status_code = Empty,
         );
         if span.is_disabled() {
             return next.run(request);
         }
-        let peek: Peek<'_> = request
-            .params()
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or_default();
-        match (method, &peek.name, &peek.uri) {
-            ("tools/call", Some(name), _) => {
-                span.record("gen_ai.tool.name", &**name);
-                span.record("gen_ai.operation.name", "execute_tool");
-                span.record("otel.name", format!("{method} {name}"));
-            }
-            ("prompts/get", Some(name), _) => {
-                span.record("gen_ai.prompt.name", &**name);
-                span.record("otel.name", format!("{method} {name}"));
-            }
-            ("resources/read", _, Some(uri)) => {
-                // Not in the name: URIs are of unbounded variety.
-                span.record("mcp.resource.uri", &**uri);
-                span.record("otel.name", method);
-            }
-            _ => {
-                span.record("otel.name", method);
-            }
-        }
-        if let Some(session) = request.session_id() {
-            span.record("mcp.session.id", session);
-        }
-        if let Some(peer) = request.peer_addr() {
-            span.record("client.address", tracing::field::display(peer.ip()));
-        }
         #[cfg(feature = "otlp")]
-        super::otlp::continue_trace(&span, peek.meta.as_ref());
+        if exporting {
+            super::otlp::continue_trace(&span, peek.meta.as_ref());
+        }
         let _ = &peek.meta;
         Box::pin(async move {
             let response = next.run(request).instrument(span.clone()).await;
@@ -108,7 +115,9 @@ impl Middleware for Tracer {
                 let code = code.to_string();
                 span.record("error.type", &*code);
                 span.record("rpc.response.status_code", &*code);
-                span.record("otel.status_code", "ERROR");
+                if EXPORTING.load(Ordering::Relaxed) {
+                    span.record("otel.status_code", "ERROR");
+                }
             }
             response
         })
@@ -119,10 +128,15 @@ impl Middleware for Tracer {
         call: &'a mut ToolRequest,
         next: Next<'a, ToolRequest, ToolOutcome>,
     ) -> BoxFuture<'a, ToolOutcome> {
+        if !tracing::enabled!(target: "mcp_runtime::request", tracing::Level::INFO) {
+            return next.run(call);
+        }
+        let exporting = EXPORTING.load(Ordering::Relaxed);
+        let otel_name = exporting.then(|| format!("execute_tool {}", call.name()));
         let span = tracing::info_span!(
             target: "mcp_runtime::request",
             "mcp.tool",
-            otel.name = Empty,
+            otel.name = otel_name.as_deref(),
             otel.status_code = Empty,
             gen_ai.operation.name = "execute_tool",
             gen_ai.tool.name = call.name(),
@@ -131,7 +145,6 @@ impl Middleware for Tracer {
         if span.is_disabled() {
             return next.run(call);
         }
-        span.record("otel.name", format!("execute_tool {}", call.name()));
         Box::pin(async move {
             let outcome = next.run(call).instrument(span.clone()).await;
             let error = match &outcome {
@@ -141,7 +154,9 @@ impl Middleware for Tracer {
             };
             if let Some(error) = error {
                 span.record("error.type", &*error);
-                span.record("otel.status_code", "ERROR");
+                if EXPORTING.load(Ordering::Relaxed) {
+                    span.record("otel.status_code", "ERROR");
+                }
             }
             outcome
         })

@@ -78,7 +78,7 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What the access log says about a request.
 #[derive(Default)]
 struct Log {
-    rpc: Option<String>,
+    rpc: Option<Cow<'static, str>>,
     tool: Option<String>,
     session: Option<Arc<HttpSession>>,
     sse: bool,
@@ -139,18 +139,17 @@ pub(crate) async fn handle<B: RequestBody>(
     if log.health_check {
         return response;
     }
-    tracing::info!(
-        target: "mcp_runtime::http",
-        method = %method,
-        rpc = ?Escaped(log.rpc.as_deref().unwrap_or("-")),
-        tool = ?Escaped(log.tool.as_deref().unwrap_or("-")),
-        session = log.session.as_ref().map_or("-", |s| s.short_id()),
-        status = response.status().as_u16(),
-        sse = log.sse,
-        micros = started.elapsed().as_micros() as u64,
-        caller = ?Escaped(log.subject.as_ref().map_or("-", |p| p.subject())),
-        "request"
-    );
+    crate::observe::log::AccessLine {
+        method: method.as_str(),
+        rpc: log.rpc.as_deref().unwrap_or("-"),
+        tool: log.tool.as_deref().unwrap_or("-"),
+        session: log.session.as_ref().map_or("-", |s| s.short_id()),
+        status: response.status().as_u16(),
+        sse: log.sse,
+        micros: started.elapsed().as_micros() as u64,
+        caller: log.subject.as_ref().map_or("-", |p| p.subject()),
+    }
+    .log();
     response
 }
 

@@ -206,27 +206,64 @@ pub(super) fn describe(message: &Incoming<'_>, log: &mut Log) -> (Option<Request
             if method == "tools/call"
                 && tracing::enabled!(target: "mcp_runtime::http", tracing::Level::INFO)
             {
-                #[derive(Deserialize)]
-                struct Name<'a> {
-                    #[serde(borrow)]
-                    name: Cow<'a, str>,
-                }
-                log.tool = params
-                    .and_then(|p| serde_json::from_str::<Name<'_>>(p.get()).ok())
-                    .map(|n| n.name.into_owned());
+                log.tool = params.and_then(|p| tool_name(p.get())).map(Cow::into_owned);
             }
-            log.rpc = Some(method.to_string());
+            log.rpc = Some(method_text(method));
             (Some(id.clone()), method == "initialize")
         }
         Incoming::Notification { method, .. } => {
-            log.rpc = Some(method.to_string());
+            log.rpc = Some(method_text(method));
             (None, false)
         }
         Incoming::Response { .. } => {
-            log.rpc = Some("(response)".into());
+            log.rpc = Some(Cow::Borrowed("(response)"));
             (None, false)
         }
     }
+}
+
+/// A method for the access log: the common ones without an allocation.
+fn method_text(method: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 12] = [
+        "tools/call",
+        "tools/list",
+        "initialize",
+        "notifications/initialized",
+        "ping",
+        "resources/read",
+        "resources/list",
+        "prompts/get",
+        "prompts/list",
+        "notifications/cancelled",
+        "completion/complete",
+        "resources/templates/list",
+    ];
+    match COMMON.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_string()),
+    }
+}
+
+/// The `name` of a `tools/call`'s params (already checked to be JSON). The usual form,
+/// `{"name":"…"` first and without escapes, is read without parsing the arguments.
+fn tool_name(params: &str) -> Option<Cow<'_, str>> {
+    let rest = params.trim_start().strip_prefix('{')?.trim_start();
+    if let Some(rest) = rest.strip_prefix("\"name\"")
+        && let Some(rest) = rest.trim_start().strip_prefix(':')
+        && let Some(rest) = rest.trim_start().strip_prefix('"')
+        && let Some(end) = rest.find(['"', '\\'])
+        && rest.as_bytes()[end] == b'"'
+    {
+        return Some(Cow::Borrowed(&rest[..end]));
+    }
+    #[derive(Deserialize)]
+    struct Name<'a> {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+    }
+    serde_json::from_str::<Name<'_>>(params)
+        .ok()
+        .map(|n| n.name)
 }
 
 /// `initialize` without a session: starts one.
@@ -468,4 +505,29 @@ pub(super) fn ready(bytes: Encoded) -> oneshot::Receiver<Encoded> {
     let (tx, rx) = oneshot::channel();
     let _ = tx.send(bytes);
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tool_name_is_read_with_or_without_the_short_cut() {
+        let name = |p: &str| tool_name(p).map(Cow::into_owned);
+        assert_eq!(
+            name(r#"{"name":"add","arguments":{"a":1}}"#).as_deref(),
+            Some("add")
+        );
+        assert_eq!(name(r#" { "name" : "add" }"#).as_deref(), Some("add"));
+        // Escapes, another order: parsed.
+        assert_eq!(name(r#"{"name":"a\"b\nc"}"#).as_deref(), Some("a\"b\nc"));
+        assert_eq!(
+            name(r#"{"arguments":{"name":"x"},"name":"add"}"#).as_deref(),
+            Some("add")
+        );
+        assert_eq!(name(r#"{"arguments":{}}"#), None);
+        assert_eq!(method_text("tools/call"), "tools/call");
+        assert!(matches!(method_text("tools/call"), Cow::Borrowed(_)));
+        assert_eq!(method_text("x/y"), "x/y");
+    }
 }
