@@ -110,6 +110,7 @@ impl Session {
                     out.clone(),
                     &meta.capabilities,
                     self.owner(),
+                    self.caller().principal,
                 );
             }
             "tasks/get" | "tasks/update" | "tasks/cancel" => {

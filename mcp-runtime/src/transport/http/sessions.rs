@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use hyper::body::Bytes;
-use tokio::sync::mpsc;
 
 use super::sse;
 use super::{HttpOptions, Shared};
@@ -130,7 +129,7 @@ impl SessionStore {
         principal: crate::Principal,
         id: Arc<str>,
     ) -> Arc<HttpSession> {
-        let (out, mut listen) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (out, mut listen) = crate::server::dispatch::outbound::for_session(&core.limits);
         let session = Session::new_for(core, out, principal);
         session.set_id(Arc::clone(&id));
         let http = Arc::new(HttpSession {
@@ -149,12 +148,18 @@ impl SessionStore {
             mirror: self.scale.clone(),
         });
         // What the session says outside any request goes to its GET stream, buffered for
-        // replay while no GET is open. The task ends with the session.
+        // replay while no GET is open. The task ends with the session, or ends the session
+        // when its queue overflowed (the slow-consumer policy of `outbound`).
         let weak = Arc::downgrade(&http);
         tokio::spawn(async move {
             while let Some(message) = listen.recv().await {
                 let Some(http) = weak.upgrade() else { break };
                 http.publish(LISTEN_STREAM, &message);
+            }
+            if listen.overflowed()
+                && let Some(http) = weak.upgrade()
+            {
+                http.close().await;
             }
         });
         http
@@ -616,11 +621,11 @@ mod tests {
     }
 
     /// A connection's queue, roomier than any of these tests need.
-    fn live() -> (sse::Live, mpsc::Receiver<Bytes>) {
-        mpsc::channel(1024)
+    fn live() -> (sse::Live, tokio::sync::mpsc::Receiver<Bytes>) {
+        tokio::sync::mpsc::channel(1024)
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
+    fn drain(rx: &mut tokio::sync::mpsc::Receiver<Bytes>) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(b) = rx.try_recv() {
             out.push(String::from_utf8(b.to_vec()).unwrap());
