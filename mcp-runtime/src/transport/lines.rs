@@ -330,8 +330,19 @@ where
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let writer_task = tokio::spawn(write_lines(writer, out_rx, stop_rx));
+    let probe = out_tx.clone();
     serve_lines(core, in_rx, out_tx, shutdown, max).await;
     reader_task.abort();
+    let overflowed = probe.is_closed();
+    drop(probe);
+    if overflowed {
+        // The peer reads nothing (see `outbound`): the writer may be stuck writing to it.
+        writer_task.abort();
+        return Err(crate::Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer stopped reading: a whole queue of messages waited for it",
+        )));
+    }
     let _ = stop_tx.send(());
     writer_task.await.map_err(std::io::Error::other)??;
     Ok(())
