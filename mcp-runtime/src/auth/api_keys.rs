@@ -234,7 +234,9 @@ impl KeyStore {
     pub(crate) fn principal_of(&self, id: &str, now: u64) -> Option<Principal> {
         let keys = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
         let key = keys.get(id)?;
-        (!key.expires.is_some_and(|at| at <= now)).then(|| key.principal.clone())
+        key.expires
+            .is_none_or(|at| at > now)
+            .then(|| key.principal.clone())
     }
 
     /// How many keys are loaded.
@@ -427,6 +429,7 @@ mod tests {
             path: PathBuf::new(),
             keys: RwLock::new(Arc::new(parse(text).unwrap())),
             stamp: std::sync::Mutex::new(None),
+            reloads: tokio::sync::watch::Sender::new(0),
         }
     }
 

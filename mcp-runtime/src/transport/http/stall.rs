@@ -3,12 +3,9 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
@@ -116,90 +113,106 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<I> {
     }
 }
 
-/// The open streams of one HTTP/2 connection, and when the last one ended: the connection
-/// is closed once it has had none for the idle timeout.
-#[derive(Default)]
-pub(crate) struct Streams {
-    open: AtomicUsize,
-    /// Milliseconds since `epoch` when the count last fell to zero.
-    idle_since: AtomicU64,
-    epoch: std::sync::OnceLock<Instant>,
-}
+#[cfg(feature = "tls")]
+pub(crate) use h2::{Counted, Streams};
 
-impl Streams {
-    pub(crate) fn new() -> Arc<Streams> {
-        let streams = Streams::default();
-        let _ = streams.epoch.set(Instant::now());
-        Arc::new(streams)
+/// HTTP/2 (only served with TLS, by ALPN).
+#[cfg(feature = "tls")]
+mod h2 {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::task::{Context, Poll, ready};
+    use std::time::Duration;
+
+    use hyper::body::{Body, Frame, SizeHint};
+    use tokio::time::Instant;
+
+    /// The open streams of one HTTP/2 connection, and when the last one ended: the connection
+    /// is closed once it has had none for the idle timeout.
+    #[derive(Default)]
+    pub(crate) struct Streams {
+        open: AtomicUsize,
+        /// Milliseconds since `epoch` when the count last fell to zero.
+        idle_since: AtomicU64,
+        epoch: std::sync::OnceLock<Instant>,
     }
 
-    fn now(&self) -> u64 {
-        self.epoch
-            .get()
-            .map_or(0, |e| e.elapsed().as_millis() as u64)
-    }
+    impl Streams {
+        pub(crate) fn new() -> Arc<Streams> {
+            let streams = Streams::default();
+            let _ = streams.epoch.set(Instant::now());
+            Arc::new(streams)
+        }
 
-    /// Counts a stream open until the guard is dropped (with the response body).
-    pub(crate) fn open(self: &Arc<Self>) -> StreamGuard {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        StreamGuard(Arc::clone(self))
-    }
+        fn now(&self) -> u64 {
+            self.epoch
+                .get()
+                .map_or(0, |e| e.elapsed().as_millis() as u64)
+        }
 
-    /// Completes once the connection has had no open stream for `idle`.
-    pub(crate) async fn idle_for(&self, idle: Duration) {
-        let idle_ms = idle.as_millis() as u64;
-        loop {
-            let wait = if self.open.load(Ordering::Acquire) > 0 {
-                idle_ms
-            } else {
-                let since = self
-                    .now()
-                    .saturating_sub(self.idle_since.load(Ordering::Acquire));
-                if since >= idle_ms {
-                    return;
-                }
-                idle_ms - since
-            };
-            tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
+        /// Counts a stream open until the guard is dropped (with the response body).
+        pub(crate) fn open(self: &Arc<Self>) -> StreamGuard {
+            self.open.fetch_add(1, Ordering::AcqRel);
+            StreamGuard(Arc::clone(self))
+        }
+
+        /// Completes once the connection has had no open stream for `idle`.
+        pub(crate) async fn idle_for(&self, idle: Duration) {
+            let idle_ms = idle.as_millis() as u64;
+            loop {
+                let wait = if self.open.load(Ordering::Acquire) > 0 {
+                    idle_ms
+                } else {
+                    let since = self
+                        .now()
+                        .saturating_sub(self.idle_since.load(Ordering::Acquire));
+                    if since >= idle_ms {
+                        return;
+                    }
+                    idle_ms - since
+                };
+                tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
+            }
         }
     }
-}
 
-/// One open stream of [`Streams`].
-pub(crate) struct StreamGuard(Arc<Streams>);
+    /// One open stream of [`Streams`].
+    pub(crate) struct StreamGuard(Arc<Streams>);
 
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        let now = self.0.now();
-        // Noted before the count falls, so that a watcher seeing zero sees this time too.
-        self.0.idle_since.store(now, Ordering::Release);
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A response body that keeps its stream counted until it is dropped.
-pub(crate) struct Counted<B> {
-    pub(crate) body: B,
-    pub(crate) _guard: StreamGuard,
-}
-
-impl<B: Body + Unpin> Body for Counted<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
-        Poll::Ready(frame)
+    impl Drop for StreamGuard {
+        fn drop(&mut self) {
+            let now = self.0.now();
+            // Noted before the count falls, so that a watcher seeing zero sees this time too.
+            self.0.idle_since.store(now, Ordering::Release);
+            self.0.open.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+    /// A response body that keeps its stream counted until it is dropped.
+    pub(crate) struct Counted<B> {
+        pub(crate) body: B,
+        pub(crate) _guard: StreamGuard,
     }
 
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+    impl<B: Body + Unpin> Body for Counted<B> {
+        type Data = B::Data;
+        type Error = B::Error;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
+            Poll::Ready(frame)
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.body.is_end_stream()
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            self.body.size_hint()
+        }
     }
 }
