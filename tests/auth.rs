@@ -1328,3 +1328,221 @@ async fn list_changed_reaches_only_the_callers_who_can_see_the_change() {
     assert_eq!(heard(&w).await, ["prompts", "tools", "resources", "tools"]);
     task.abort();
 }
+
+// ------------------------------------------------------------------ scopes that change
+
+/// The list names (`tools`, `prompts`, `resources`) of the `list_changed` notifications
+/// `client` hears until it has heard every one of `expected` (or 20 s pass).
+async fn lists_heard(client: &Client, expected: &[&str]) -> Vec<String> {
+    let mut heard: Vec<String> = Vec::new();
+    while !expected.iter().all(|e| heard.iter().any(|h| h == e)) {
+        let Ok(Some(n)) =
+            tokio::time::timeout(Duration::from_secs(20), client.next_notification()).await
+        else {
+            break;
+        };
+        if let Some(list) = n
+            .method
+            .strip_prefix("notifications/")
+            .and_then(|m| m.strip_suffix("/list_changed"))
+        {
+            heard.push(list.to_string());
+        }
+    }
+    heard.sort();
+    heard
+}
+
+/// `line` (a key file line) with other scopes.
+fn with_scopes(line: &str, scopes: &[&str]) -> String {
+    let mut key: Value = serde_json::from_str(line).unwrap();
+    key["scopes"] = json!(scopes);
+    key.to_string()
+}
+
+/// When the reloaded key file gives a key other scopes, its live sessions are told of the
+/// lists that changed for them (and only those), see the new lists, and calls are checked
+/// against the new scopes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_scopes_change_in_the_reloaded_file_hears_what_changed() {
+    let dir = TempDir::new("rescope");
+    let path = dir.0.join("keys.jsonl");
+    let key = api_keys::generate("grows", &["notes:read".into(), "mcp:use".into()], None).unwrap();
+    let other =
+        api_keys::generate("stays", &["notes:read".into(), "mcp:use".into()], None).unwrap();
+    let write = |scopes: &[&str]| {
+        std::fs::write(
+            &path,
+            format!("{}\n{}\n", with_scopes(&key.line, scopes), other.line),
+        )
+        .unwrap()
+    };
+    write(&["notes:read", "mcp:use"]);
+    let (addr, task) = bind(
+        server(),
+        HttpOptions {
+            api_keys: Some(path.clone()),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let connect = |secret: String| async move {
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            HttpClientOptions::default().header("X-API-Key", secret),
+            ClientOptions::default(),
+        )
+        .await
+        .unwrap()
+    };
+    let (c, o) = (
+        connect(key.secret.clone()).await,
+        connect(other.secret.clone()).await,
+    );
+    c.ping().await.unwrap();
+    o.ping().await.unwrap();
+    assert!(!names(&c.list_all_tools().await.unwrap()).contains(&"write_note".to_string()));
+    let refused = rpc_error(
+        c.call_tool("write_note", json!({"text": "a"}))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(refused.code, code::FORBIDDEN, "{}", refused.message);
+
+    // The file now gives the key notes:write: `write_note` and the `draft` prompt appear.
+    write(&["notes:read", "notes:write", "mcp:use"]);
+    assert_eq!(
+        lists_heard(&c, &["prompts", "tools"]).await,
+        ["prompts", "tools"]
+    );
+    assert!(names(&c.list_all_tools().await.unwrap()).contains(&"write_note".to_string()));
+    let wrote = c
+        .call_tool("write_note", json!({"text": "a"}))
+        .await
+        .unwrap();
+    assert_eq!(wrote.structured_content, Some(json!({"result": "wrote a"})));
+
+    // And takes it away again.
+    write(&["notes:read", "mcp:use"]);
+    assert_eq!(
+        lists_heard(&c, &["prompts", "tools"]).await,
+        ["prompts", "tools"]
+    );
+    assert!(!names(&c.list_all_tools().await.unwrap()).contains(&"write_note".to_string()));
+    let refused = rpc_error(
+        c.call_tool("write_note", json!({"text": "b"}))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(refused.code, code::FORBIDDEN, "{}", refused.message);
+    assert!(
+        refused.message.contains("notes:write"),
+        "{}",
+        refused.message
+    );
+
+    // The other key's scopes never changed: it heard nothing.
+    let heard = tokio::time::timeout(Duration::from_millis(500), o.next_notification()).await;
+    assert!(heard.is_err(), "the other key heard {heard:?}");
+    task.abort();
+}
+
+/// A `subscriptions/listen` stream (2026-07-28) hears only of changes its caller may see,
+/// and of those that a reloaded key file makes visible or invisible to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_streams_hear_only_what_their_caller_may_see() {
+    use mcp_runtime::client::ListenFilter;
+    let dir = TempDir::new("listen");
+    let path = dir.0.join("keys.jsonl");
+    let reader =
+        api_keys::generate("reader", &["notes:read".into(), "mcp:use".into()], None).unwrap();
+    let writer = api_keys::generate(
+        "writer",
+        &["notes:read".into(), "notes:write".into(), "mcp:use".into()],
+        None,
+    )
+    .unwrap();
+    std::fs::write(&path, format!("{}\n{}\n", reader.line, writer.line)).unwrap();
+    let server = server();
+    let handle = server.handle();
+    let (addr, task) = bind(
+        server,
+        HttpOptions {
+            api_keys: Some(path.clone()),
+            ..HttpOptions::default()
+        },
+    )
+    .await;
+    let connect = |secret: String| async move {
+        Client::connect_http_with(
+            &format!("http://{addr}/mcp"),
+            HttpClientOptions::default().header("X-API-Key", secret),
+            ClientOptions {
+                protocol_version: "2026-07-28".into(),
+                ..ClientOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let (r, w) = (
+        connect(reader.secret.clone()).await,
+        connect(writer.secret.clone()).await,
+    );
+    let r_sub = r.listen(&ListenFilter::list_changes()).await.unwrap();
+    let w_sub = w.listen(&ListenFilter::list_changes()).await.unwrap();
+
+    // `write_note` needs notes:write: only the writer's stream hears of it; then a change
+    // anyone sees reaches both.
+    assert!(handle.disable_tool("write_note"));
+    assert!(handle.disable_tool("ping_anyone"));
+    /// The next notification other than a listen's acknowledgement, if one comes in `wait`.
+    async fn within(c: &Client, wait: Duration) -> Option<mcp_runtime::client::Notification> {
+        loop {
+            let n = tokio::time::timeout(wait, c.next_notification())
+                .await
+                .ok()?
+                .expect("the stream is open");
+            if n.method != "notifications/subscriptions/acknowledged" {
+                return Some(n);
+            }
+        }
+    }
+    async fn next(c: &Client) -> mcp_runtime::client::Notification {
+        within(c, Duration::from_secs(20))
+            .await
+            .expect("a notification")
+    }
+    for _ in 0..2 {
+        let n = next(&w).await;
+        assert_eq!(n.method, "notifications/tools/list_changed");
+        assert_eq!(n.subscription_id(), Some(w_sub.id.clone()));
+    }
+    let n = next(&r).await;
+    assert_eq!(n.method, "notifications/tools/list_changed");
+    assert_eq!(n.subscription_id(), Some(r_sub.id.clone()));
+    let more = within(&r, Duration::from_millis(500)).await;
+    assert!(
+        more.is_none(),
+        "the reader heard of a tool it cannot see: {more:?}"
+    );
+
+    // The reader's key gains notes:write: its open stream hears that prompts changed for it
+    // (`draft`), and from then on of what that scope shows.
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n{}\n",
+            with_scopes(&reader.line, &["notes:read", "notes:write", "mcp:use"]),
+            writer.line
+        ),
+    )
+    .unwrap();
+    let n = next(&r).await;
+    assert_eq!(n.method, "notifications/prompts/list_changed");
+    assert_eq!(n.subscription_id(), Some(r_sub.id.clone()));
+    assert!(handle.enable_tool("write_note"));
+    let n = next(&r).await;
+    assert_eq!(n.method, "notifications/tools/list_changed");
+    task.abort();
+}

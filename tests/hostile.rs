@@ -1061,3 +1061,201 @@ async fn a_client_that_stops_reading_has_its_stream_closed_and_can_resume() {
     );
     drop(stop);
 }
+
+// ------------------------------------------------------------------ the session's own queue
+
+/// A line-transport session over an in-memory pipe of `capacity` bytes; the client's end.
+fn line_session(
+    limits: SessionLimits,
+    capacity: usize,
+) -> (
+    tokio::io::DuplexStream,
+    tokio::task::JoinHandle<Result<(), mcp_runtime::Error>>,
+) {
+    let (client, server) = tokio::io::duplex(capacity);
+    let (reader, writer) = tokio::io::split(server);
+    let server = Server::new("queue")
+        .only_tools(&["flood"])
+        .session_limits(limits);
+    let served = tokio::spawn(mcp_runtime::transport::serve_stream(server, reader, writer));
+    (client, served)
+}
+
+fn line(message: &Value) -> Vec<u8> {
+    let mut bytes = message.to_string().into_bytes();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A client that stops reading does not make the session queue for it without end: once a
+/// whole queue of messages waits for it, the session is closed (its connection ends, its
+/// call is cancelled), instead of the server holding all 2 000 messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_client_that_stops_reading_has_its_session_closed() {
+    let limits = SessionLimits {
+        max_queued_messages: 32,
+        ..SessionLimits::default()
+    };
+    let (mut client, served) = line_session(limits, 16 * 1024);
+    let mut input = line(&initialize("stalled"));
+    input.extend(line(
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    ));
+    input.extend(line(
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "flood", "arguments": {"count": 2000, "size": 4096}}}),
+    ));
+    client.write_all(&input).await.unwrap();
+    // The client reads nothing: 8 MiB of log messages cannot reach it.
+    let ended = tokio::time::timeout(GUARD, served).await;
+    assert!(
+        ended.is_ok(),
+        "the session of a client that reads nothing was never closed"
+    );
+    // What it reads now is what the pipe held, then the end: not the 2 000 messages, and
+    // no result.
+    let mut rest = Vec::new();
+    tokio::time::timeout(GUARD, client.read_to_end(&mut rest))
+        .await
+        .expect("the connection ends")
+        .unwrap();
+    let rest = String::from_utf8_lossy(&rest);
+    let said = rest.matches("notifications/message").count();
+    assert!(
+        said < 2000,
+        "{said} messages reached a client that read nothing"
+    );
+    assert!(!rest.contains("said 2000"), "the call was cancelled");
+}
+
+/// A client that reads slowly but reads is served in full: the session stops reading its
+/// requests while the queue is over half full, and closes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_client_that_reads_slowly_gets_every_answer() {
+    let limits = SessionLimits {
+        max_queued_messages: 16,
+        ..SessionLimits::default()
+    };
+    let (client, served) = line_session(limits, 1024);
+    let (mut read, mut write) = tokio::io::split(client);
+    const PINGS: usize = 2000;
+    let writer = tokio::spawn(async move {
+        let mut input = line(&initialize("slow"));
+        input.extend(line(
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        ));
+        for id in 0..PINGS {
+            input.extend(line(
+                &json!({"jsonrpc": "2.0", "id": 10 + id, "method": "ping"}),
+            ));
+        }
+        write.write_all(&input).await.unwrap();
+        write
+    });
+    let mut out = Vec::new();
+    let mut buf = [0; 512];
+    let answers = |out: &[u8]| out.iter().filter(|&&b| b == b'\n').count();
+    let read_all = async {
+        while answers(&out) < PINGS + 1 {
+            let n = read.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the session ended after {} answers", answers(&out));
+            out.extend_from_slice(&buf[..n]);
+            // Slower than the server writes.
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read_all)
+        .await
+        .expect("every answer arrives");
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains(&format!("\"id\":{}", 10 + PINGS - 1)),
+        "the last ping answered"
+    );
+    drop(writer.await.unwrap());
+    assert!(!served.is_finished(), "the session is still open");
+}
+
+// ------------------------------------------------------------------ the write timeout
+
+/// Answers with `size` bytes of text.
+#[tool]
+fn big(size: usize) -> String {
+    "x".repeat(size)
+}
+
+/// A client that sends a request and reads nothing of its (large) answer holds its connection
+/// slot only until the write timeout: then the connection is closed, and the next client from
+/// that address is served, as is every other client meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_nothing_frees_its_slot_after_the_write_timeout() {
+    let server = Server::new("stall").only_tools(&["big"]);
+    let http = HttpServer::bind(
+        server,
+        HttpOptions {
+            port: 0,
+            json_response: true,
+            max_connections_per_address: Some(1),
+            write_timeout: Duration::from_secs(1),
+            ..HttpOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let addr = http.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(http.run_until(async {
+        let _ = stopped.await;
+    }));
+    let session = session_at(addr, json!({})).await;
+
+    // From 127.0.0.2, with a small receive buffer: a 16 MiB answer it never reads.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "big", "arguments": {"size": 16 << 20}}})
+    .to_string();
+    let head = post_head(addr, Some(&session), call.len(), false);
+    stalled
+        .write_all(format!("{head}{call}").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Its address's only slot is taken.
+    let ping = json!({"jsonrpc": "2.0", "id": 3, "method": "ping"});
+    let refused = post_from([127, 0, 0, 2], addr, Some(&session), &ping).await;
+    assert_eq!(
+        status(&refused),
+        503,
+        "the stalled client holds the slot: {refused}"
+    );
+    // Another client is served meanwhile.
+    let other = post_from([127, 0, 0, 1], addr, Some(&session), &ping).await;
+    assert_eq!(status(&other), 200, "{other}");
+
+    // After the write timeout the slot is free again.
+    let mut served = false;
+    for _ in 0..(GUARD.as_millis() / 100) {
+        let reply = post_from([127, 0, 0, 2], addr, Some(&session), &ping).await;
+        if status(&reply) == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served,
+        "the stalled connection kept its slot past the write timeout"
+    );
+    // And the stalled connection was closed: reading now ends short of the answer.
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(GUARD, stalled.read_to_end(&mut got)).await;
+    assert!(
+        got.len() < 16 << 20,
+        "{} bytes reached the stalled client: the answer was not cut",
+        got.len()
+    );
+    drop(stop);
+}

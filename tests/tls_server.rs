@@ -58,11 +58,17 @@ struct Https {
 }
 
 fn start(cert: &Path, key: &Path) -> Https {
+    start_with(cert, key, &[])
+}
+
+/// [`start`] with more flags.
+fn start_with(cert: &Path, key: &Path, args: &[&str]) -> Https {
     let mut child = example_command("quickstart")
         .args(["--transport", "http", "--port", "0", "--tls-cert"])
         .arg(cert)
         .arg("--tls-key")
         .arg(key)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -239,4 +245,226 @@ anyio.run(main)
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout.trim(), "quickstart 5");
+}
+
+// ------------------------------------------------------------------ stalled HTTP/2 peers
+
+type H2Connection = std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Result<()>> + Send>>;
+
+/// A stream that, once frozen, neither reads nor writes again (a peer that went silent).
+struct Freezable<T> {
+    io: T,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<T> Freezable<T> {
+    fn frozen(&self) -> bool {
+        self.frozen.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Freezable<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.frozen() {
+            return std::task::Poll::Pending;
+        }
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Freezable<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.frozen() {
+            return std::task::Poll::Pending;
+        }
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.frozen() {
+            return std::task::Poll::Pending;
+        }
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// An HTTP/2 connection over TLS trusting `ca`: its sender, the connection itself, and the
+/// switch that makes the client go silent (answer no PING, read nothing).
+async fn h2_connect(
+    url: &str,
+    ca: &Ca,
+) -> (
+    hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    H2Connection,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let authority = url
+        .strip_prefix("https://")
+        .and_then(|u| u.split_once('/'))
+        .map(|(a, _)| a.to_string())
+        .unwrap();
+    let tcp = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let connector = TlsConnector::from(Arc::new(client_config(ca, &[b"h2"])));
+    let name = pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = connector.connect(name, tcp).await.unwrap();
+    let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream = Freezable {
+        io: stream,
+        frozen: Arc::clone(&frozen),
+    };
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    (sender, Box::pin(connection), frozen)
+}
+
+/// Runs `work` while polling the connection; fails if the connection ends first.
+async fn driving<T>(
+    connection: &mut H2Connection,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::select! {
+        out = work => out,
+        end = connection.as_mut() => panic!("the connection ended early: {end:?}"),
+    }
+}
+
+fn post(url: &str, session: Option<&str>, body: Value) -> hyper::Request<Full<Bytes>> {
+    let mut request = hyper::Request::post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(s) = session {
+        request = request
+            .header("mcp-session-id", s)
+            .header("mcp-protocol-version", "2025-11-25");
+    }
+    request
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+fn init_message() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "h2", "version": "0"}}})
+}
+
+/// An HTTP/2 connection with no stream open for the idle timeout is closed by the server.
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    let dir = TempDir::new("h2-idle");
+    let ca = Ca::new("test CA");
+    let (cert, key) = write_cert(&ca, &dir.0);
+    let server = start_with(&cert, &key, &["--idle-timeout", "1s"]);
+    let (mut sender, mut connection, _) = h2_connect(&server.url, &ca).await;
+    let response = driving(
+        &mut connection,
+        sender.send_request(post(&server.url, None, init_message())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    driving(&mut connection, response.into_body().collect())
+        .await
+        .unwrap();
+    // Nothing more is asked: the server ends the connection (GOAWAY, then close).
+    let ended = tokio::time::timeout(Duration::from_secs(20), connection.as_mut()).await;
+    assert!(ended.is_ok(), "an idle HTTP/2 connection was never closed");
+    drop(sender);
+}
+
+/// A peer that stops answering PINGs while a stream is open (an SSE stream it no longer
+/// reads) is disconnected after the keep-alive interval and the write timeout, freeing its
+/// connection slot for the next client.
+#[tokio::test]
+async fn an_http2_peer_that_answers_no_ping_is_disconnected() {
+    let dir = TempDir::new("h2-ping");
+    let ca = Ca::new("test CA");
+    let (cert, key) = write_cert(&ca, &dir.0);
+    let server = start_with(
+        &cert,
+        &key,
+        &[
+            "--http2-keep-alive",
+            "2s",
+            "--write-timeout",
+            "2s",
+            "--max-connections-per-address",
+            "1",
+        ],
+    );
+    let url = server.url.clone();
+    let (mut sender, mut connection, frozen) = h2_connect(&url, &ca).await;
+    let response = driving(
+        &mut connection,
+        sender.send_request(post(&url, None, init_message())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let session = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    driving(&mut connection, response.into_body().collect())
+        .await
+        .unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let response = driving(
+        &mut connection,
+        sender.send_request(post(&url, Some(&session), initialized)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 202);
+    let get = hyper::Request::get(&url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let stream = driving(&mut connection, sender.send_request(get))
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+
+    // From now on the client is silent: no PING is answered, nothing is read.
+    frozen.store(true, std::sync::atomic::Ordering::Release);
+    assert!(
+        h2_initialize(&url, &ca).await.is_err(),
+        "the stalled peer holds its address's only connection slot"
+    );
+    let started = Instant::now();
+    loop {
+        if h2_initialize(&url, &ca).await.is_ok() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "a peer answering no PING kept its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop((stream, connection, sender));
 }

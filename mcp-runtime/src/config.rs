@@ -257,6 +257,20 @@ pub(crate) const OPTIONS: &[Opt] = &[
         "A response must start within this (default: 5m; 503 after)",
     ),
     opt(
+        "--write-timeout",
+        "MCP_WRITE_TIMEOUT",
+        Some("<DURATION>"),
+        Http,
+        "Close a connection whose client reads nothing this long (default: 30s)",
+    ),
+    opt(
+        "--http2-keep-alive",
+        "MCP_HTTP2_KEEP_ALIVE",
+        Some("<DURATION>"),
+        Http,
+        "HTTP/2 PING interval; unanswered within --write-timeout closes (default: 60s; 0: off)",
+    ),
+    opt(
         "--max-sessions-per-address",
         "MCP_MAX_SESSIONS_PER_ADDRESS",
         Some("<N>"),

@@ -22,8 +22,9 @@ pub fn jsonrpc(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let (out, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let session = Session::new(core(), out);
+    let core = core();
+    let (out, _rx) = crate::server::dispatch::outbound::for_session(&core.limits);
+    let session = Session::new(core, out);
     // Twice: the second meets an initialized session when the first was `initialize`.
     for _ in 0..2 {
         drop(session.handle_message(text, &session.outbound().clone()));

@@ -217,6 +217,14 @@ impl LaunchOptions {
             "--body-timeout" => http.body_read_timeout = parse_duration(value)?,
             "--idle-timeout" => http.idle_timeout = parse_duration(value)?,
             "--request-timeout" => http.request_timeout = parse_duration(value)?,
+            "--write-timeout" => http.write_timeout = parse_duration(value)?,
+            "--http2-keep-alive" => {
+                http.http2_keep_alive = if value.trim() == "0" {
+                    Duration::ZERO
+                } else {
+                    parse_duration(value)?
+                }
+            }
             "--max-sessions-per-address" => {
                 http.max_sessions_per_address = Some(parse_positive(value)? as usize)
             }
@@ -939,6 +947,10 @@ mod tests {
                 "7",
                 "--unused-session-timeout",
                 "15s",
+                "--write-timeout",
+                "3s",
+                "--http2-keep-alive",
+                "0",
             ],
             &[],
         )
@@ -951,6 +963,8 @@ mod tests {
         assert_eq!(h.request_timeout, Duration::from_secs(120));
         assert_eq!(h.max_sessions_per_address, Some(7));
         assert_eq!(h.unused_session_timeout, Duration::from_secs(15));
+        assert_eq!(h.write_timeout, Duration::from_secs(3));
+        assert_eq!(h.http2_keep_alive, Duration::ZERO);
         let o = serve(&["--show-panic-details"], &[]).unwrap();
         assert!(o.show_panic_details, "an option of every transport");
         for bad in ["0", "5h", "ms", "-3s"] {

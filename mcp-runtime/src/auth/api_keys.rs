@@ -220,6 +220,8 @@ pub(crate) struct KeyStore {
     keys: RwLock<Arc<Loaded>>,
     /// The file's modification time and length when it was last read.
     stamp: std::sync::Mutex<Option<(SystemTime, u64)>>,
+    /// Counts the reloads that took effect, for whoever follows the keys' scopes.
+    reloads: tokio::sync::watch::Sender<u64>,
 }
 
 fn read_file(path: &Path) -> Result<(String, Option<(SystemTime, u64)>), String> {
@@ -243,7 +245,22 @@ impl KeyStore {
             path: path.to_path_buf(),
             keys: RwLock::new(Arc::new(Loaded::new(keys))),
             stamp: std::sync::Mutex::new(stamp),
+            reloads: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Changes with every reload that took effect.
+    pub(crate) fn reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reloads.subscribe()
+    }
+
+    /// The principal of the live (unexpired) key `id` as the file now says.
+    pub(crate) fn principal_of(&self, id: &str, now: u64) -> Option<Principal> {
+        let keys = Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()));
+        let key = keys.keys.get(id)?;
+        key.expires
+            .is_none_or(|at| at > now)
+            .then(|| key.principal.clone())
     }
 
     /// How many keys are loaded.
@@ -274,6 +291,7 @@ impl KeyStore {
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Loaded::new(keys));
                 *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
                 tracing::info!(path = %self.path.display(), keys = n, "API keys reloaded");
+                self.reloads.send_modify(|n| *n += 1);
             }
             Err(e) => {
                 // Not again until the file changes once more.
@@ -447,6 +465,7 @@ mod tests {
             path: PathBuf::new(),
             keys: RwLock::new(Arc::new(Loaded::new(parse(text).unwrap()))),
             stamp: std::sync::Mutex::new(None),
+            reloads: tokio::sync::watch::Sender::new(0),
         }
     }
 

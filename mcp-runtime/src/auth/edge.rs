@@ -127,6 +127,12 @@ impl Edge {
     }
 
     /// Whether any credential is asked for.
+    /// The API keys, when `--api-keys` is given.
+    #[cfg(feature = "auth")]
+    pub(crate) fn key_store(&self) -> Option<&Arc<super::api_keys::KeyStore>> {
+        self.keys.as_ref()
+    }
+
     pub(crate) fn enabled(&self) -> bool {
         #[allow(unused_mut)]
         let mut on = self.token.is_some();

@@ -510,12 +510,21 @@ impl Client {
             .await
             .map_err(|e| ClientError::Protocol(format!("{e:#}")))?;
         let (in_tx, in_rx) = mpsc::channel(64);
+        // The session's bounded queue, emptied at once into the client's reader.
+        let (queue_tx, mut queue_rx) = crate::server::dispatch::outbound::for_session(&core.limits);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = queue_rx.recv().await {
+                if out_tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
         tokio::spawn(async move {
             serve_lines_as(
                 core,
                 in_rx,
-                out_tx,
+                queue_tx,
                 std::future::pending(),
                 DEFAULT_MAX_MESSAGE_SIZE,
                 principal,

@@ -203,16 +203,17 @@ impl ServerCore {
 pub struct DirectSession {
     session: Arc<session::Session>,
     out: session::Outbound,
-    notifications: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+    notifications: crate::server::dispatch::outbound::OutboundRx,
 }
 
 impl DirectSession {
     /// A session of `server`, not yet initialized.
     pub fn new(server: Server) -> Result<DirectSession, crate::Error> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let core = server.build()?;
+        let (tx, rx) = crate::server::dispatch::outbound::for_session(&core.limits);
         Ok(DirectSession {
-            session: session::Session::new(server.build()?, tx.clone()),
-            out: tx.into(),
+            session: session::Session::new(core, tx.clone()),
+            out: tx,
             notifications: rx,
         })
     }

@@ -29,6 +29,14 @@ pub struct SessionLimits {
     /// a task is usable only by the session that created it. Over HTTP, where requests of
     /// that revision have no session, only the server's cap (`Server::max_tasks`) applies.
     pub max_tasks: usize,
+    /// Messages queued for a session's client at once (default 1 024). The line transports
+    /// stop reading a client's requests while its queue is over half full; a message that
+    /// finds it full closes the session (the client is a whole queue behind: its connection
+    /// ends and its requests in flight are cancelled).
+    pub max_queued_messages: usize,
+    /// Bytes queued for a session's client at once (default 32 MiB; one message always fits
+    /// in an empty queue), with the policy of [`max_queued_messages`](Self::max_queued_messages).
+    pub max_queued_bytes: usize,
 }
 
 impl Default for SessionLimits {
@@ -38,6 +46,8 @@ impl Default for SessionLimits {
             max_subscriptions: 1_000,
             max_client_requests: 64,
             max_tasks: 100,
+            max_queued_messages: 1024,
+            max_queued_bytes: 32 << 20,
         }
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::protocol::{ErrorObject, code, encode_error};
 use crate::server::ServerCore;
+use crate::server::dispatch::outbound::{Outbound, OutboundRx};
 use crate::server::dispatch::session::{Reply, Session};
 
 /// The largest message accepted by default: 16 MiB.
@@ -206,7 +207,7 @@ impl RequestLine {
 pub(crate) async fn serve_lines(
     core: Arc<ServerCore>,
     incoming: mpsc::Receiver<Line>,
-    out: mpsc::UnboundedSender<Vec<u8>>,
+    out: Outbound,
     shutdown: impl Future<Output = ()>,
     max: usize,
 ) {
@@ -226,7 +227,7 @@ pub(crate) async fn serve_lines(
 pub(crate) async fn serve_lines_as(
     core: Arc<ServerCore>,
     mut incoming: mpsc::Receiver<Line>,
-    out: mpsc::UnboundedSender<Vec<u8>>,
+    out: Outbound,
     shutdown: impl Future<Output = ()>,
     max: usize,
     principal: crate::Principal,
@@ -234,14 +235,32 @@ pub(crate) async fn serve_lines_as(
     let session = Session::new_for(core, out, principal);
     tokio::pin!(shutdown);
     loop {
+        // A client that reads too slowly is not read either (see `outbound`): its answers
+        // wait in its bounded queue.
         let line = tokio::select! {
             biased;
-            line = incoming.recv() => line,
             () = &mut shutdown => {
                 tracing::info!("shutting down");
                 break;
             }
+            room = session.outbound().room() => match room {
+                Ok(()) => tokio::select! {
+                    biased;
+                    line = incoming.recv() => line,
+                    () = &mut shutdown => {
+                        tracing::info!("shutting down");
+                        break;
+                    }
+                    () = session.outbound().overflowed() => None,
+                },
+                Err(_) => None,
+            },
         };
+        if session.outbound().is_closed() {
+            // Fell a whole queue behind, or the writer is gone: nothing can reach the client.
+            session.drain(Duration::ZERO).await;
+            return;
+        }
         let Some(line) = line else {
             tracing::debug!("end of input");
             break;
@@ -290,7 +309,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (in_tx, in_rx) = mpsc::channel(64);
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (out_tx, out_rx) = crate::server::dispatch::outbound::for_session(&core.limits);
     let reader_task = tokio::spawn(async move {
         let mut reader = BufReader::new(reader);
         let mut buf = Vec::new();
@@ -311,8 +330,19 @@ where
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let writer_task = tokio::spawn(write_lines(writer, out_rx, stop_rx));
+    let probe = out_tx.clone();
     serve_lines(core, in_rx, out_tx, shutdown, max).await;
     reader_task.abort();
+    let overflowed = probe.is_closed();
+    drop(probe);
+    if overflowed {
+        // The peer reads nothing (see `outbound`): the writer may be stuck writing to it.
+        writer_task.abort();
+        return Err(crate::Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the peer stopped reading: a whole queue of messages waited for it",
+        )));
+    }
     let _ = stop_tx.send(());
     writer_task.await.map_err(std::io::Error::other)??;
     Ok(())
@@ -322,7 +352,7 @@ where
 /// `stop`, writes what is queued and returns.
 pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut rx: OutboundRx,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> io::Result<()> {
     let mut batch = Vec::with_capacity(8192);

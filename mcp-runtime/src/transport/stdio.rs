@@ -14,7 +14,9 @@
 use std::io::{self, BufReader, Write};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use super::lines::{DRAIN_DEADLINE, read_line_blocking};
 use super::shutdown_signal;
@@ -55,7 +57,7 @@ pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate
         64 * 1024,
         protocol_stdout()?,
     )));
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let (out_tx, mut out_rx) = crate::server::dispatch::outbound::for_session(&core.limits);
     let session = Session::new(core, out_tx.clone());
 
     // The writer thread starts with the first message the reader does not answer itself (a
@@ -99,6 +101,15 @@ pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate
     tokio::select! {
         _ = eof_rx => tracing::debug!("end of input"),
         () = shutdown_signal() => tracing::info!("shutting down"),
+        () = out_tx.overflowed() => {
+            // The client reads nothing of what it is sent (see `outbound`): the session ends
+            // without waiting for the writer, which may be stuck writing to it.
+            session.drain(Duration::ZERO).await;
+            return Err(crate::Error::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading stdout: a whole queue of messages waits for it",
+            )));
+        }
     }
     session.drain(DRAIN_DEADLINE).await;
     // An empty message tells the writer to flush and stop, even if handlers still hold senders.
@@ -114,7 +125,7 @@ pub(crate) async fn serve(core: Arc<ServerCore>, max: usize) -> Result<(), crate
 fn write_loop(
     stdout: &Stdout,
     first: Vec<u8>,
-    out_rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    out_rx: &mut crate::server::dispatch::outbound::OutboundRx,
 ) -> io::Result<()> {
     let mut next = Some(first);
     while let Some(first) = next.take().or_else(|| out_rx.blocking_recv()) {

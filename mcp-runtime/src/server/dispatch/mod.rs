@@ -4,5 +4,6 @@
 
 pub(crate) mod methods;
 mod observed;
+pub(crate) mod outbound;
 pub(crate) mod per_request;
 pub(crate) mod session;

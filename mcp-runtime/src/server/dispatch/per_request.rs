@@ -125,6 +125,7 @@ impl Session {
                     out.clone(),
                     &meta.capabilities,
                     self.owner(),
+                    self.caller().principal,
                 );
             }
             "tasks/get" | "tasks/update" | "tasks/cancel" => {

@@ -19,7 +19,6 @@ use serde::Deserialize;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use std::sync::atomic::Ordering;
@@ -43,35 +42,9 @@ use crate::server::per_request::rounds::InputRound;
 /// A response still being computed, as handed back in [`Reply::Later`].
 pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Encoded> + Send>>;
 
-/// Where a connection's outgoing messages go: one serialized JSON-RPC message per item.
-///
-/// Either a channel its transport reads, or a function that takes each message at once, on
-/// the thread that sends it (HTTP's GET stream: its replay buffer needs no channel and no
-/// task of its own per idle session).
-#[derive(Clone)]
-pub(crate) enum Outbound {
-    Channel(mpsc::UnboundedSender<Vec<u8>>),
-    Direct(Arc<TakeMessage>),
-}
-
-/// What takes a message at once; gives it back when nothing takes messages any more.
-pub(crate) type TakeMessage = dyn Fn(Vec<u8>) -> Result<(), Vec<u8>> + Send + Sync;
-
-impl Outbound {
-    /// Hands `message` on; gives it back when nothing takes messages any more.
-    pub(crate) fn send(&self, message: Vec<u8>) -> Result<(), mpsc::error::SendError<Vec<u8>>> {
-        match self {
-            Outbound::Channel(tx) => tx.send(message),
-            Outbound::Direct(take) => take(message).map_err(mpsc::error::SendError),
-        }
-    }
-}
-
-impl From<mpsc::UnboundedSender<Vec<u8>>> for Outbound {
-    fn from(tx: mpsc::UnboundedSender<Vec<u8>>) -> Outbound {
-        Outbound::Channel(tx)
-    }
-}
+/// Where a connection's outgoing messages go: one serialized JSON-RPC message per item,
+/// bounded (see `outbound` for what happens when it is full).
+pub(crate) use super::outbound::Outbound;
 
 /// What the client said in `initialize`.
 pub(crate) struct Peer {
@@ -117,6 +90,17 @@ pub(crate) struct Session {
     // Middleware and observability.
     /// The client's address (HTTP: of the connection that opened the session).
     peer_addr: OnceLock<std::net::SocketAddr>,
+    // Scopes changing under a live session.
+    /// The newest principal of the session's caller when its scopes changed since the
+    /// session opened (a key file reloaded, a token refreshed): what its lists show.
+    rescoped: Mutex<Option<Principal>>,
+    /// Whether `rescoped` was ever set (read without the lock on every request).
+    was_rescoped: std::sync::atomic::AtomicBool,
+}
+
+/// Whether two principals hold the same scopes.
+pub(crate) fn same_scopes(a: &Principal, b: &Principal) -> bool {
+    a.has_every_scope() == b.has_every_scope() && a.scopes().eq(b.scopes())
 }
 
 /// `log_level` of a session whose client asked for no log messages.
@@ -158,6 +142,8 @@ impl Session {
                 Some(NEXT.fetch_add(1, Ordering::Relaxed))
             },
             peer_addr: OnceLock::new(),
+            rescoped: Mutex::new(None),
+            was_rescoped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -190,6 +176,49 @@ impl Session {
     /// Who opened the session.
     pub(crate) fn principal(&self) -> &Principal {
         &self.principal
+    }
+
+    /// The session's caller with the scopes it holds now (see [`Session::rescope`]): whose
+    /// view of the lists `list_changed` follows.
+    pub(crate) fn viewer(&self) -> Principal {
+        if !self.was_rescoped.load(Ordering::Acquire) {
+            return self.principal.clone();
+        }
+        self.rescoped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| self.principal.clone())
+    }
+
+    /// Notes that the session's caller now holds the scopes of `now` (the same caller: its
+    /// key's scopes changed, or its token was refreshed with others). The client is sent
+    /// the `list_changed` of every list in which something became visible or invisible.
+    pub(crate) fn rescope(&self, now: &Principal) {
+        if !self.was_rescoped.load(Ordering::Acquire) && same_scopes(&self.principal, now) {
+            return;
+        }
+        let before = {
+            let mut rescoped = self.rescoped.lock().unwrap_or_else(|e| e.into_inner());
+            let current = rescoped.as_ref().unwrap_or(&self.principal);
+            if same_scopes(current, now) {
+                return;
+            }
+            let before = current.clone();
+            *rescoped = Some(now.clone());
+            self.was_rescoped.store(true, Ordering::Release);
+            before
+        };
+        if self.peer.get().is_none() {
+            return;
+        }
+        for method in
+            crate::server::registration::handle::lists_changed_between(&self.core, &before, now)
+        {
+            if let Ok(bytes) = encode_request::<()>(None, method, None) {
+                self.send(bytes);
+            }
+        }
     }
 
     /// The caller of the message being dispatched: the one the transport named, or the

@@ -1,16 +1,18 @@
 //! `subscriptions/listen`: the open listens and what they hear.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::tasks;
+use crate::Principal;
 use crate::protocol::per_request::SUBSCRIPTION_ID;
 use crate::protocol::{ErrorObject, JsonObject, RequestId, encode_request};
 use crate::server::ServerCore;
-use crate::server::dispatch::session::{Outbound, Reply};
+use crate::server::dispatch::session::{Outbound, Reply, same_scopes};
+use crate::server::registration::handle::lists_changed_between;
 
 /// What a `subscriptions/listen` asked to hear.
 #[derive(Default, Deserialize)]
@@ -33,11 +35,29 @@ pub(crate) struct Listener {
     id: RequestId,
     filter: Filter,
     out: Outbound,
+    /// Who listens (with the scopes it holds now): it hears only of what it may see.
+    principal: Mutex<Principal>,
 }
 
 impl Listener {
-    /// Sends `method` (with `params`) if this listener asked for it, tagged with its id.
-    pub(crate) fn offer(&self, method: &str, uri: Option<&str>) {
+    fn principal(&self) -> Principal {
+        self.principal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sends `method` (with `params`) if this listener asked for it and may see what
+    /// changed, tagged with its id.
+    pub(crate) fn offer(
+        &self,
+        method: &str,
+        uri: Option<&str>,
+        admits: &dyn Fn(&Principal) -> bool,
+    ) {
+        if !admits(&self.principal()) {
+            return;
+        }
         let wanted = match method {
             "notifications/tools/list_changed" => self.filter.tools_list_changed,
             "notifications/prompts/list_changed" => self.filter.prompts_list_changed,
@@ -91,6 +111,7 @@ pub(crate) fn listen(
     out: Outbound,
     capabilities: &JsonObject,
     owner: Option<u64>,
+    principal: Principal,
 ) -> Result<Reply, ErrorObject> {
     #[derive(Default, Deserialize)]
     struct ListenParams {
@@ -115,6 +136,7 @@ pub(crate) fn listen(
         id: id.clone(),
         filter: p.notifications,
         out,
+        principal: Mutex::new(principal),
     });
     let mut honored = Map::new();
     let f = &listener.filter;
@@ -207,15 +229,44 @@ impl ServerCore {
         }
     }
 
-    /// Offers a notification to every open `subscriptions/listen`.
-    pub(crate) fn offer_listeners(&self, method: &str, uri: Option<&str>) {
+    /// Offers a notification to every open `subscriptions/listen` whose caller may see
+    /// what changed.
+    pub(crate) fn offer_listeners(
+        &self,
+        method: &str,
+        uri: Option<&str>,
+        admits: &dyn Fn(&Principal) -> bool,
+    ) {
         let listeners = self
             .listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for l in listeners {
-            l.offer(method, uri);
+            l.offer(method, uri, admits);
+        }
+    }
+
+    /// Gives each open `subscriptions/listen` whose caller `lookup` knows anew its current
+    /// scopes, and the `list_changed` it asked for of the lists that changed for it.
+    pub(crate) fn rescope_listeners(&self, lookup: &dyn Fn(&Principal) -> Option<Principal>) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for l in listeners {
+            let before = l.principal();
+            let Some(now) = lookup(&before).filter(|now| now.same_caller(&before)) else {
+                continue;
+            };
+            if same_scopes(&before, &now) {
+                continue;
+            }
+            *l.principal.lock().unwrap_or_else(|e| e.into_inner()) = now.clone();
+            for method in lists_changed_between(self, &before, &now) {
+                l.offer(method, None, &|_| true);
+            }
         }
     }
 }

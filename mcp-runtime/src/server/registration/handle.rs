@@ -256,11 +256,75 @@ fn broadcast_where(core: &ServerCore, method: &str, admits: impl Fn(&crate::Prin
         return;
     };
     for session in core.sessions() {
-        if admits(session.principal()) {
+        if admits(&session.viewer()) {
             session.send(bytes.clone());
         }
     }
-    core.offer_listeners(method, None);
+    core.offer_listeners(method, None, &admits);
+}
+
+/// The `list_changed` methods of the lists in which `before` and `now` (one caller, before
+/// and after its scopes changed) see different items.
+pub(crate) fn lists_changed_between(
+    core: &ServerCore,
+    before: &crate::Principal,
+    now: &crate::Principal,
+) -> Vec<&'static str> {
+    let differs = |scopes: Option<&'static [&'static str]>| {
+        core.policy.visible(before, scopes) != core.policy.visible(now, scopes)
+    };
+    let mut changed = Vec::new();
+    if core
+        .tools
+        .load()
+        .live()
+        .iter()
+        .any(|e| differs(e.def.scopes))
+    {
+        changed.push(TOOLS);
+    }
+    if core
+        .prompts
+        .load()
+        .live()
+        .iter()
+        .any(|e| differs(e.def.scopes))
+    {
+        changed.push(PROMPTS);
+    }
+    if core
+        .resources
+        .load()
+        .live()
+        .iter()
+        .any(|e| differs(e.def.scopes))
+        || core
+            .templates
+            .load()
+            .live()
+            .iter()
+            .any(|e| differs(e.def.scopes))
+    {
+        changed.push(RESOURCES);
+    }
+    changed
+}
+
+/// Gives every session and `subscriptions/listen` stream whose caller `lookup` knows anew
+/// (the API keys were reloaded) its caller's current scopes, telling it of the lists that
+/// changed for it.
+pub(crate) fn rescope_principals(
+    core: &ServerCore,
+    lookup: impl Fn(&crate::Principal) -> Option<crate::Principal>,
+) {
+    for session in core.sessions() {
+        if let Some(now) = lookup(session.principal())
+            && now.same_caller(session.principal())
+        {
+            session.rescope(&now);
+        }
+    }
+    core.rescope_listeners(&|p| lookup(p));
 }
 
 /// A [`Visibility`] as it travels to the other replicas, which filter their own clients with
@@ -337,7 +401,10 @@ pub(crate) fn resource_updated_here(core: &ServerCore, uri: &str) -> usize {
     let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
         return 0;
     };
-    core.offer_listeners(UPDATED, Some(uri));
+    let scopes = resource_scopes(core, uri);
+    core.offer_listeners(UPDATED, Some(uri), &|principal| {
+        core.policy.visible(principal, scopes)
+    });
     let mut told = 0;
     for session in core.sessions() {
         if session.is_subscribed(uri) {

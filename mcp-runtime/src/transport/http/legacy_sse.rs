@@ -36,7 +36,7 @@ impl LegacySessions {
         max: usize,
         queue: usize,
     ) -> Option<mpsc::Receiver<Bytes>> {
-        let (out, mut said) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (out, mut said) = crate::server::dispatch::outbound::for_session(&core.limits);
         let id: Arc<str> = crate::protocol::random_id().into();
         let session = Session::new_for(core, out, principal);
         session.set_id(Arc::clone(&id));

@@ -14,6 +14,7 @@
 //! sessions.rs  sessions: ids, lookup, idle expiry, the cap; SSE streams and their replay
 //! sse.rs       SSE framing and the streaming response body
 //! limits.rs    connection caps (in all, per address), the file limit, accept back-off
+//! stall.rs     the write timeout; HTTP/2 idle close
 //! embed.rs     McpService: the endpoint as a tower Service (feature `tower`)
 //! health.rs    Readiness: the checks /readyz runs
 //! tls.rs       rustls, ALPN h2 and http/1.1, certificate reload (feature `tls`)
@@ -50,6 +51,8 @@ mod sessions;
 mod scale;
 #[cfg(feature = "http-server")]
 mod sse;
+#[cfg(feature = "http-server")]
+mod stall;
 #[cfg(feature = "tls")]
 mod tls;
 

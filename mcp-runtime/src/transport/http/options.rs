@@ -147,6 +147,18 @@ pub struct HttpOptions {
     /// `Last-Event-ID` from the stream's replay buffer, so that a slow reader cannot make the
     /// server hold ever more for it.
     pub sse_send_buffer: usize,
+    // ---- Stalled connections
+    /// A write to a connection (a response, an SSE event, a TLS record) that cannot go on
+    /// for this long ends the connection (`--write-timeout`, default 30 s): a client that
+    /// reads nothing frees its connection slot instead of holding it until TCP gives up.
+    /// Time with nothing to send does not count. It is also how long an HTTP/2 peer has to
+    /// answer a keep-alive PING.
+    pub write_timeout: Duration,
+    /// HTTP/2 (with TLS): a PING is sent after this long without a frame from the peer, and
+    /// the connection is closed when it goes unanswered for [`write_timeout`](Self::write_timeout)
+    /// (`--http2-keep-alive`, default 60 s; zero sends none). An HTTP/2 connection with no
+    /// stream open for [`idle_timeout`](Self::idle_timeout) is closed as well.
+    pub http2_keep_alive: Duration,
 }
 
 impl Default for HttpOptions {
@@ -189,6 +201,9 @@ impl Default for HttpOptions {
             redis_url: None,
             // Slow SSE consumers.
             sse_send_buffer: 64,
+            // Stalled connections.
+            write_timeout: Duration::from_secs(30),
+            http2_keep_alive: Duration::from_secs(60),
         }
     }
 }
@@ -239,6 +254,8 @@ impl fmt::Debug for HttpOptions {
             // The URL may carry a password.
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
             .field("sse_send_buffer", &self.sse_send_buffer)
+            .field("write_timeout", &self.write_timeout)
+            .field("http2_keep_alive", &self.http2_keep_alive)
             .finish()
     }
 }

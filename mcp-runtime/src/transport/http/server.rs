@@ -80,8 +80,11 @@ impl Shared {
         let edge = crate::auth::edge::Edge::new(&options, &host.endpoint, core.declared_scopes())?;
         let scale = super::scale::Scale::attach(&core, &options).await?;
         let sessions = SessionStore::new(&options).with_scale(scale.clone());
-        let (nowhere, _) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
-        let nowhere = nowhere.into();
+        let (nowhere, _) = crate::server::dispatch::outbound::for_session(&core.limits);
+        #[cfg(feature = "auth")]
+        if let Some(keys) = edge.key_store() {
+            follow_key_scopes(&core, keys);
+        }
         Ok(Shared {
             core,
             options,
@@ -114,6 +117,26 @@ impl Shared {
             None => true,
         }
     }
+}
+
+/// After each reload of the API key file, gives the sessions (and listen streams) of each
+/// key the scopes the file now gives it, and tells them of the lists that changed for them.
+/// Ends with the key store.
+#[cfg(feature = "auth")]
+fn follow_key_scopes(core: &Arc<ServerCore>, keys: &Arc<crate::auth::api_keys::KeyStore>) {
+    let mut reloads = keys.reloads();
+    let (core, keys) = (Arc::downgrade(core), Arc::downgrade(keys));
+    tokio::spawn(async move {
+        while reloads.changed().await.is_ok() {
+            let (Some(core), Some(keys)) = (core.upgrade(), keys.upgrade()) else {
+                break;
+            };
+            let now = crate::auth::api_keys::unix_now();
+            crate::server::registration::handle::rescope_principals(&core, |p| {
+                keys.principal_of(p.key_id()?, now)
+            });
+        }
+    });
 }
 
 /// A server bound to its address, not yet serving: [`HttpServer::local_addr`] tells which
@@ -428,6 +451,8 @@ async fn serve_connection(
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not set TCP_NODELAY");
     }
+    // Below TLS, so that a stalled handshake, response or stream all count.
+    let stream = super::stall::WriteTimeout::new(stream, shared.options.write_timeout);
     #[cfg(feature = "tls")]
     if let Some(tls) = &shared.tls {
         let handshake = tls.acceptor.accept(stream);
@@ -461,20 +486,44 @@ async fn serve_io<I>(
 {
     let _permit = permit;
     let idle_timeout = shared.options.idle_timeout;
-    let service = service_fn(move |request: hyper::Request<_>| {
-        let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(service::handle(shared, request, Some(peer)).await) }
-    });
     #[cfg(feature = "tls")]
     if h2 {
-        let connection =
-            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(io), service);
+        // HTTP/2 multiplexes: the connection is idle once it has had no stream open (a
+        // request running, or its response body, an SSE stream included, still being sent)
+        // for the idle timeout; a peer that answers no PING within the write timeout is gone.
+        let streams = super::stall::Streams::new();
+        let counted = Arc::clone(&streams);
+        let keep_alive = shared.options.http2_keep_alive;
+        let ping_timeout = shared.options.write_timeout;
+        let service = service_fn(move |request: hyper::Request<_>| {
+            let shared = Arc::clone(&shared);
+            let guard = counted.open();
+            async move {
+                let response = service::handle(shared, request, Some(peer)).await;
+                Ok::<_, Infallible>(response.map(|body| super::stall::Counted {
+                    body,
+                    _guard: guard,
+                }))
+            }
+        });
+        let mut builder =
+            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder.timer(TokioTimer::new());
+        if !keep_alive.is_zero() {
+            builder
+                .keep_alive_interval(Some(keep_alive))
+                .keep_alive_timeout(ping_timeout);
+        }
+        let connection = builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         let result = tokio::select! {
             result = connection.as_mut() => result,
             () = async { drop(stop.wait_for(|stopped| *stopped).await) } => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+            () = streams.idle_for(idle_timeout) => {
+                tracing::debug!("closing an idle HTTP/2 connection");
                 connection.as_mut().graceful_shutdown();
                 connection.await
             }
@@ -485,6 +534,10 @@ async fn serve_io<I>(
         return;
     }
     let _ = h2;
+    let service = service_fn(move |request: hyper::Request<_>| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(service::handle(shared, request, Some(peer)).await) }
+    });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)

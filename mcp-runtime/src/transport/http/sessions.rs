@@ -135,7 +135,7 @@ impl SessionStore {
         // session holds no channel and no task.
         Arc::new_cyclic(|weak: &std::sync::Weak<HttpSession>| {
             let weak = weak.clone();
-            let out = Outbound::Direct(Arc::new(move |message: Vec<u8>| match weak.upgrade() {
+            let out = Outbound::direct(Arc::new(move |message: Vec<u8>| match weak.upgrade() {
                 Some(http) => {
                     http.publish(LISTEN_STREAM, &message);
                     Ok(())
@@ -631,7 +631,6 @@ pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc;
 
     fn session() -> Arc<HttpSession> {
         let store = SessionStore::new(&HttpOptions {
@@ -646,11 +645,11 @@ mod tests {
     }
 
     /// A connection's queue, roomier than any of these tests need.
-    fn live() -> (sse::Live, mpsc::Receiver<Bytes>) {
-        mpsc::channel(1024)
+    fn live() -> (sse::Live, tokio::sync::mpsc::Receiver<Bytes>) {
+        tokio::sync::mpsc::channel(1024)
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
+    fn drain(rx: &mut tokio::sync::mpsc::Receiver<Bytes>) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(b) = rx.try_recv() {
             out.push(String::from_utf8(b.to_vec()).unwrap());

@@ -33,7 +33,7 @@ use hyper::body::{Body, Bytes};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::Shared;
 use super::security::{Accepts, Refusal, is_json_body};
@@ -44,6 +44,7 @@ use crate::protocol::Encoded;
 use crate::protocol::param_headers;
 use crate::protocol::per_request::{self, Envelope};
 use crate::protocol::{ErrorObject, Incoming, ProtocolVersion, RequestId, code, encode_error};
+use crate::server::dispatch::outbound::OutboundRx;
 use crate::server::dispatch::session::{Outbound, Reply, Session};
 
 use crate::auth::principal::Caller;
@@ -414,6 +415,8 @@ async fn lookup(
         );
         return Ok(None);
     }
+    // The same caller, maybe with other scopes (a token refreshed with others).
+    http.session.rescope(&caller.principal);
     Ok(Some(http))
 }
 

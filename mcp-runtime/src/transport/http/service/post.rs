@@ -348,8 +348,7 @@ pub(super) async fn answer(
     mode: Mode,
     log: &mut Log,
 ) -> HttpResponse {
-    let (said_tx, mut said) = mpsc::unbounded_channel();
-    let said_tx = Outbound::from(said_tx);
+    let (said_tx, mut said) = crate::server::dispatch::outbound::for_session(&session.core.limits);
     let reply = with_caller(caller.clone(), || dispatch(&said_tx));
     drop(said_tx);
     match reply {
@@ -405,7 +404,7 @@ pub(super) async fn wait(
     http: Option<&Arc<HttpSession>>,
     session: &Arc<Session>,
     id: RequestId,
-    mut said: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut said: OutboundRx,
     mut done: oneshot::Receiver<Encoded>,
     mode: Mode,
     log: &mut Log,
@@ -493,7 +492,7 @@ pub(super) fn finished_json(
     }
 }
 
-pub(super) fn drain(said: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> Vec<Vec<u8>> {
+pub(super) fn drain(said: &mut OutboundRx) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     while let Ok(m) = said.try_recv() {
         out.push(m);

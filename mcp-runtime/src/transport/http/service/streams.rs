@@ -13,7 +13,7 @@ pub(super) fn stream(
     session: &Arc<Session>,
     cancel: Option<RequestId>,
     before: Vec<Vec<u8>>,
-    said: mpsc::UnboundedReceiver<Vec<u8>>,
+    said: OutboundRx,
     done: oneshot::Receiver<Encoded>,
     log: &mut Log,
 ) -> HttpResponse {
@@ -107,7 +107,7 @@ impl Sink {
 pub(super) async fn pump(
     sink: Sink,
     before: Vec<Vec<u8>>,
-    mut said: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut said: OutboundRx,
     mut done: oneshot::Receiver<Encoded>,
 ) {
     for message in &before {
