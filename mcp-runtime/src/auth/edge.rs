@@ -257,13 +257,12 @@ impl Edge {
     pub(crate) fn message(&self, failure: &Failure) -> String {
         match failure {
             Failure::Missing => {
-                #[allow(unused_mut)]
-                let mut ways = vec!["`Authorization: Bearer <token>`"];
                 #[cfg(feature = "auth")]
                 if self.keys.is_some() {
-                    ways.push("`X-API-Key: <key>`");
+                    return "Unauthorized: send `Authorization: Bearer <token>` or `X-API-Key: <key>`"
+                        .to_string();
                 }
-                format!("Unauthorized: send {}", ways.join(" or "))
+                "Unauthorized: send `Authorization: Bearer <token>`".to_string()
             }
             Failure::Invalid(why) => format!("Unauthorized: {why}"),
             Failure::Unavailable(why) => format!("Service Unavailable: {why}"),
