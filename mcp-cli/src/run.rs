@@ -7,11 +7,14 @@
 //! serving meanwhile, and is kept when the build fails, its compiler errors on stderr), stops
 //! it, starts the new one, replays the client's `initialize` and `notifications/initialized`
 //! to it (answering the replay itself), and sends the client `list_changed` for the tools,
-//! resources and prompts the new server has. Requests the old server had not answered get an
+//! resources and prompts the new server has. The client's standing requests carry over: its
+//! resource subscriptions are made again on the new server (mcp-cli answers those itself), and
+//! an open `subscriptions/listen` request is sent to it again under the client's id, so the
+//! client keeps hearing of changes. Other requests the old server had not answered get an
 //! error saying the server restarted. With `--http`, the server serves HTTP itself: it is
 //! restarted with the same arguments, and so on the same address.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -34,6 +37,9 @@ const MAX_LINE: usize = mcp_runtime::transport::DEFAULT_MAX_MESSAGE_SIZE;
 const MAX_PENDING: usize = 4096;
 /// The most messages held while a restarted server answers the replayed `initialize`.
 const MAX_HELD: usize = 1024;
+/// The most resource subscriptions and open `subscriptions/listen` requests carried over a
+/// restart.
+const MAX_STANDING: usize = 1024;
 /// How long a stopped server has to exit by itself before it is killed.
 const GRACE: Duration = Duration::from_secs(3);
 
@@ -281,6 +287,14 @@ struct Relay {
     held: VecDeque<(Vec<u8>, Option<String>)>,
     /// Whether the client can still be written to.
     client_open: bool,
+    /// The client's resource subscriptions, by URI: the `resources/subscribe` line sent.
+    subscribed: BTreeMap<String, Vec<u8>>,
+    /// Ids of `resources/subscribe` requests not yet answered, with their URI.
+    subscribing: HashMap<String, String>,
+    /// The client's open `subscriptions/listen` requests, by id.
+    listening: BTreeMap<String, Vec<u8>>,
+    /// Ids of the subscriptions mcp-cli made again on a restarted server, with their URI.
+    resubscribed: HashMap<String, String>,
 }
 
 impl Relay {
@@ -297,6 +311,10 @@ impl Relay {
             replay: None,
             held: VecDeque::new(),
             client_open: true,
+            subscribed: BTreeMap::new(),
+            subscribing: HashMap::new(),
+            listening: BTreeMap::new(),
+            resubscribed: HashMap::new(),
         }
     }
 
@@ -386,6 +404,33 @@ impl Relay {
         match method {
             Some("initialize") => self.initialize = Some(line.clone()),
             Some("notifications/initialized") => self.initialized = Some(line.clone()),
+            Some(m @ ("resources/subscribe" | "resources/unsubscribe")) => {
+                let uri = parsed.as_ref().and_then(|p| p["params"]["uri"].as_str());
+                if let Some(uri) = uri {
+                    if m == "resources/unsubscribe" {
+                        self.subscribed.remove(uri);
+                    } else if self.subscribed.len() < MAX_STANDING
+                        || self.subscribed.contains_key(uri)
+                    {
+                        self.subscribed.insert(uri.to_string(), line.clone());
+                        if let Some(id) = &id {
+                            self.subscribing.insert(id.clone(), uri.to_string());
+                        }
+                    }
+                }
+            }
+            Some("subscriptions/listen") => {
+                if let Some(id) = &id
+                    && self.listening.len() < MAX_STANDING
+                {
+                    self.listening.insert(id.clone(), line.clone());
+                }
+            }
+            Some("notifications/cancelled") => {
+                if let Some(cancelled) = parsed.as_ref().map(|p| &p["params"]["requestId"]) {
+                    self.listening.remove(&cancelled.to_string());
+                }
+            }
             _ => {}
         }
         if self.replay.is_some() {
@@ -442,6 +487,22 @@ impl Relay {
                 self.replayed(&msg).await;
                 return;
             }
+            if let Some(uri) = self.resubscribed.remove(&id) {
+                if let Some(error) = msg.get("error") {
+                    log(format_args!(
+                        "the restarted server refused the client's subscription to {}: {error}",
+                        Value::String(uri.clone())
+                    ));
+                    self.subscribed.remove(&uri);
+                }
+                return;
+            }
+            if let Some(uri) = self.subscribing.remove(&id)
+                && msg.get("error").is_some()
+            {
+                self.subscribed.remove(&uri);
+            }
+            self.listening.remove(&id);
             self.pending.remove(&id);
         }
         self.send_client(&line).await;
@@ -459,11 +520,46 @@ impl Relay {
         if let (Some(initialized), Some(server)) = (&self.initialized, &mut self.server) {
             let _ = write_line(&mut server.stdin, initialized).await;
         }
+        self.resume_standing().await;
         while let Some((line, id)) = self.held.pop_front() {
             self.forward(line, id).await;
         }
         let capabilities = &answer["result"]["capabilities"];
         self.announce(|kind| capabilities.get(kind).is_some()).await;
+    }
+
+    /// Makes the client's subscriptions again on the current server (under ids of mcp-cli's
+    /// own, answered here) and sends it the client's open `subscriptions/listen` requests.
+    async fn resume_standing(&mut self) {
+        let Some(server) = &mut self.server else {
+            return;
+        };
+        for (n, (uri, line)) in self.subscribed.iter().enumerate() {
+            let Ok(mut request) = serde_json::from_slice::<Value>(line) else {
+                continue;
+            };
+            let id = json!(format!("mcp-cli-run-resubscribe-{}-{n}", server.generation));
+            request["id"] = id.clone();
+            if write_line(&mut server.stdin, request.to_string().as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+            self.resubscribed.insert(id.to_string(), uri.clone());
+        }
+        for (id, line) in &self.listening {
+            if write_line(&mut server.stdin, line).await.is_err() {
+                return;
+            }
+            self.pending.insert(id.clone());
+        }
+        let (subscriptions, listens) = (self.subscribed.len(), self.listening.len());
+        if subscriptions + listens > 0 {
+            log(format_args!(
+                "carried over {subscriptions} resource subscription(s) and {listens} open subscriptions/listen request(s)"
+            ));
+        }
     }
 
     /// Sends `list_changed` for each list `has` says the server has.
@@ -525,6 +621,24 @@ impl Relay {
     /// Stops the current server (its end of input, then a kill after [`GRACE`]) and answers
     /// what it left unanswered.
     async fn stop(&mut self, why: &str) {
+        self.end_server().await;
+        self.listening.clear();
+        self.answer_unanswered(why).await;
+    }
+
+    /// Stops the current server for a new one: what it left unanswered is answered, except
+    /// the open `subscriptions/listen` requests, which go to the new server.
+    async fn stop_for_restart(&mut self) {
+        self.end_server().await;
+        for id in self.listening.keys() {
+            self.pending.remove(id);
+        }
+        self.subscribing.clear();
+        self.resubscribed.clear();
+        self.answer_unanswered("the server restarted").await;
+    }
+
+    async fn end_server(&mut self) {
         if let Some(Server {
             stdin, mut process, ..
         }) = self.server.take()
@@ -534,7 +648,6 @@ impl Relay {
                 let _ = process.kill().await;
             }
         }
-        self.answer_unanswered(why).await;
     }
 
     async fn answer_unanswered(&mut self, why: &str) {
@@ -546,13 +659,14 @@ impl Relay {
         if self.replay.take().is_some() {
             let held: Vec<_> = self.held.drain(..).collect();
             for id in held.into_iter().filter_map(|(_, id)| id) {
+                self.listening.remove(&id);
                 self.send_client(&error_line(&id, &message)).await;
             }
         }
     }
 
     async fn restart(&mut self, program: &Program) -> Result<(), String> {
-        self.stop("the server restarted").await;
+        self.stop_for_restart().await;
         self.start(program)?;
         match &self.initialize {
             Some(initialize) => {
@@ -567,7 +681,10 @@ impl Relay {
                 }
             }
             // A 2026-07-28 client has no handshake to replay: every list may have changed.
-            None if self.spoken => self.announce(|_| true).await,
+            None if self.spoken => {
+                self.resume_standing().await;
+                self.announce(|_| true).await;
+            }
             None => log("restarted the server"),
         }
         Ok(())
@@ -587,6 +704,7 @@ impl Relay {
                 "the server exited ({how}); a change to its sources starts it again"
             ));
         }
+        self.listening.clear();
         self.answer_unanswered("the server exited").await;
     }
 }

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 /// A stdio MCP server with one tool, named by `TOOL`, using nothing but std (so that it builds
 /// in seconds). It refuses `tools/list` until it has seen `initialize` and
 /// `notifications/initialized`, so a restarted process answers only if the handshake was
-/// replayed to it; `wait` is never answered.
+/// replayed to it; `wait` and `subscriptions/listen` are never answered, and `standing` lists
+/// the resource subscriptions and listen requests this process has been sent.
 const SERVER: &str = r##"use std::io::{BufRead, Write};
 
 const TOOL: &str = "first_tool";
@@ -34,6 +35,7 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 fn main() {
     let (mut initialized, mut ready) = (false, false);
+    let (mut uris, mut listens): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     let mut out = std::io::stdout();
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
@@ -52,6 +54,19 @@ fn main() {
             ),
             "tools/list" => r#""error":{"code":-32600,"message":"not initialized"}"#.to_string(),
             "wait" => continue,
+            "resources/subscribe" => {
+                uris.push(field(&line, "uri").unwrap_or_default().to_string());
+                r#""result":{}"#.to_string()
+            }
+            "subscriptions/listen" => {
+                listens.push(format!("{id:?}"));
+                continue;
+            }
+            "standing" => format!(
+                r#""result":{{"uris":[{}],"listens":[{}]}}"#,
+                uris.join(","),
+                listens.join(",")
+            ),
             _ => r#""error":{"code":-32601,"message":"no such method"}"#.to_string(),
         };
         let _ = writeln!(out, r#"{{"jsonrpc":"2.0","id":{id},{body}}}"#);
@@ -168,6 +183,27 @@ fn reload_rebuilds_restarts_replays_the_handshake_and_tells_the_client() {
     assert_eq!(p.tools(2), ["first_tool"]);
     // A request the server never answers: the restart answers it.
     p.send(json!({"jsonrpc": "2.0", "id": 3, "method": "wait"}));
+    // Standing requests: a subscription (answered) and a listen (open until cancelled).
+    p.send(
+        json!({"jsonrpc": "2.0", "id": 10, "method": "resources/subscribe",
+        "params": {"uri": "file:///a"}}),
+    );
+    assert_eq!(p.recv("subscribe answer")["id"], 10);
+    p.send(
+        json!({"jsonrpc": "2.0", "id": 11, "method": "subscriptions/listen",
+        "params": {}}),
+    );
+    // One that is made and taken back is not carried over.
+    p.send(
+        json!({"jsonrpc": "2.0", "id": 12, "method": "resources/subscribe",
+        "params": {"uri": "file:///b"}}),
+    );
+    assert_eq!(p.recv("subscribe answer")["id"], 12);
+    p.send(
+        json!({"jsonrpc": "2.0", "id": 13, "method": "resources/unsubscribe",
+        "params": {"uri": "file:///b"}}),
+    );
+    assert_eq!(p.recv("unsubscribe answer")["id"], 13);
 
     write_source(&dir, &SERVER.replace("first_tool", "second_tool"));
     let mut refused = None;
@@ -181,6 +217,13 @@ fn reload_rebuilds_restarts_replays_the_handshake_and_tells_the_client() {
             m["id"],
             json!("mcp-cli-run-replay-2"),
             "the replay is answered by mcp-cli: {m}"
+        );
+        assert_ne!(m["id"], 11, "the open listen request is carried over: {m}");
+        assert!(
+            !m["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("mcp-cli-run-resubscribe")),
+            "the subscription made again is answered by mcp-cli: {m}"
         );
         if m["method"] == "notifications/tools/list_changed" {
             break;
@@ -196,6 +239,15 @@ fn reload_rebuilds_restarts_replays_the_handshake_and_tells_the_client() {
     assert!(why.contains("the server restarted"), "{refused}");
     // The new process answers `tools/list` only after a replayed handshake.
     assert_eq!(p.tools(4), ["second_tool"]);
+    // The new process was sent the client's subscription and its open listen request.
+    p.send(json!({"jsonrpc": "2.0", "id": 14, "method": "standing"}));
+    let standing = p.recv("standing answer");
+    assert_eq!(
+        standing["result"],
+        json!({"uris": ["file:///a"], "listens": ["11"]}),
+        "{standing}"
+    );
+    p.stderr_says("carried over 1 resource subscription(s) and 1 open subscriptions/listen");
     p.stderr_says("src/main.rs changed: rebuilding");
     p.stderr_says("told the client its tools changed");
 
