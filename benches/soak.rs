@@ -17,7 +17,8 @@
 //! Every answer is checked (the right id and result): a wrong or missing one is an error,
 //! and a reply that never comes (30 s) is lost. The report gives the exchanges done, the
 //! errors and lost replies (both must be zero), and the RSS of the first and the last minute
-//! (min/median/max), which must stay flat. The exit status is non-zero when any check fails.
+//! (min/median/max), which must stay flat, and the median of each minute, which shows whether
+//! memory climbs or levels off. The exit status is non-zero when any check fails.
 
 use std::time::{Duration, Instant};
 
@@ -297,6 +298,23 @@ fn main() {
     println!("exchanges: {done}  errors: {errors}  lost replies: {lost}");
     println!("RSS, first {minute} s: {}", summary(&first));
     println!("RSS, last {minute} s:  {}", summary(&last));
+    // The median of each minute: a leak climbs minute after minute, a cache that fills up
+    // levels off.
+    let per_minute: Vec<String> = (0..seconds.div_ceil(minute))
+        .filter_map(|m| {
+            let mut v: Vec<u64> = samples
+                .iter()
+                .filter(|(t, _)| t / minute == m)
+                .map(|s| s.1)
+                .collect();
+            v.sort_unstable();
+            v.get(v.len() / 2).map(u64::to_string)
+        })
+        .collect();
+    println!(
+        "RSS median of each {minute} s: {} KiB",
+        per_minute.join(" ")
+    );
     if let Some(e) = tallies.iter().find_map(|t| t.first_error.as_ref()) {
         println!("first error: {e}");
     }
