@@ -93,7 +93,7 @@ impl<'a> Envelope<'a> {
     /// per-request rules. The cheap test first (the key's text), then one parse.
     pub(crate) fn sniff(params: Option<&'a RawValue>) -> Option<Envelope<'a>> {
         let raw = params?;
-        if !raw.get().contains(PROTOCOL_VERSION) {
+        if !names_revision(raw.get()) {
             return None;
         }
         serde_json::from_str::<Envelope<'a>>(raw.get())
@@ -149,6 +149,16 @@ impl<'a> Envelope<'a> {
         }?;
         string_of(raw)
     }
+}
+
+/// Whether `text` holds [`PROTOCOL_VERSION`]: at one of its slashes (which most params have
+/// none of, and found by a byte search), the key's two halves. The test every request of
+/// every revision passes through, so it builds no substring searcher.
+fn names_revision(text: &str) -> bool {
+    const SLASH: usize = PROTOCOL_VERSION.len() - "/protocolVersion".len();
+    let (head, tail) = PROTOCOL_VERSION.split_at(SLASH);
+    text.match_indices('/')
+        .any(|(i, _)| text[..i].ends_with(head) && text[i..].starts_with(tail))
 }
 
 /// A JSON string's text: borrowed when it has no escapes (valid JSON, so nothing else
@@ -333,6 +343,17 @@ mod tests {
         assert_eq!(mismatch.code, code::HEADER_MISMATCH);
         let named = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"x"}}"#);
         assert!(Envelope::sniff(Some(&named)).is_some());
+        for (text, holds) in [
+            (PROTOCOL_VERSION, true),
+            (r#"{"a/b":"x/io.modelcontextprotocol/protocolVersion/"}"#, true),
+            ("io.modelcontextprotocol/protocolVersio", false),
+            ("o.modelcontextprotocol/protocolVersion", false),
+            ("io.modelcontextprotocol//protocolVersion", false),
+            ("/io.modelcontextprotocol/", false),
+            ("", false),
+        ] {
+            assert_eq!(names_revision(text), holds, "{text}");
+        }
         let in_an_argument =
             raw(r#"{"arguments":{"text":"io.modelcontextprotocol/protocolVersion"}}"#);
         assert!(Envelope::sniff(Some(&in_an_argument)).is_none());
