@@ -76,11 +76,7 @@ pub(crate) struct Envelope<'a> {
 struct MetaFields<'a> {
     #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
     version: Option<&'a RawValue>,
-    #[serde(
-        rename = "io.modelcontextprotocol/clientCapabilities",
-        borrow,
-        default
-    )]
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
     capabilities: Option<&'a RawValue>,
     #[serde(rename = "io.modelcontextprotocol/clientInfo", borrow, default)]
     info: Option<&'a RawValue>,
@@ -345,7 +341,10 @@ mod tests {
         assert!(Envelope::sniff(Some(&named)).is_some());
         for (text, holds) in [
             (PROTOCOL_VERSION, true),
-            (r#"{"a/b":"x/io.modelcontextprotocol/protocolVersion/"}"#, true),
+            (
+                r#"{"a/b":"x/io.modelcontextprotocol/protocolVersion/"}"#,
+                true,
+            ),
             ("io.modelcontextprotocol/protocolVersio", false),
             ("o.modelcontextprotocol/protocolVersion", false),
             ("io.modelcontextprotocol//protocolVersion", false),

@@ -291,13 +291,19 @@ impl Session {
             Ok(p) => p,
             Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
-        let meta = match p.meta.map(|raw| LazyObject::from_raw(raw).ok_or(raw)).transpose() {
+        let meta = match p
+            .meta
+            .map(|raw| LazyObject::from_raw(raw).ok_or(raw))
+            .transpose()
+        {
             Ok(meta) => meta,
             // Not an object: refused with the message of the parse that reads one.
             Err(_) => {
-                let e = parse_params::<CallToolParams>(params).err().unwrap_or_else(|| {
-                    ErrorObject::invalid_params("Invalid params: `_meta` must be an object")
-                });
+                let e = parse_params::<CallToolParams>(params)
+                    .err()
+                    .unwrap_or_else(|| {
+                        ErrorObject::invalid_params("Invalid params: `_meta` must be an object")
+                    });
                 return Reply::Now(wire.error(Some(&id), &e));
             }
         };
@@ -591,8 +597,12 @@ impl Session {
                 uri,
                 registered: entry.def.uri,
             };
-            let (session, request_id, meta, sink) =
-                (Arc::clone(self), id.clone(), p.meta.map(LazyObject::parsed), out.clone());
+            let (session, request_id, meta, sink) = (
+                Arc::clone(self),
+                id.clone(),
+                p.meta.map(LazyObject::parsed),
+                out.clone(),
+            );
             let run = move |read: &mut ResourceRequest| -> BoxFuture<'static, ResourceOutcome> {
                 let mut request = session.request_parts(&request_id, meta.clone(), &sink);
                 request.caller = caller.clone();
@@ -686,8 +696,12 @@ impl Session {
                 name,
                 arguments,
             };
-            let (session, request_id, meta, sink) =
-                (Arc::clone(self), id.clone(), p.meta.map(LazyObject::parsed), out.clone());
+            let (session, request_id, meta, sink) = (
+                Arc::clone(self),
+                id.clone(),
+                p.meta.map(LazyObject::parsed),
+                out.clone(),
+            );
             let run = move |get: &mut PromptRequest| -> BoxFuture<'static, PromptOutcome> {
                 let mut request = session.request_parts(&request_id, meta.clone(), &sink);
                 request.caller = caller.clone();

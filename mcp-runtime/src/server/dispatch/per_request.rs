@@ -233,20 +233,20 @@ impl Session {
                     retry = Some(retry_of(m, t));
                 }
                 Reply::Later(
-                id.clone(),
-                Box::pin(async move {
-                    let waited = WaitForInput {
-                        fut: &mut fut,
-                        session: &session,
-                    }
-                    .await;
-                    match waited {
-                        Waited::Done(encoded) => encoded,
-                        Waited::Stuck => stuck(&id, &session, retry.as_ref()),
-                        Waited::Detach => detach(&id, &session, fut),
-                    }
-                }) as PendingReply,
-            )
+                    id.clone(),
+                    Box::pin(async move {
+                        let waited = WaitForInput {
+                            fut: &mut fut,
+                            session: &session,
+                        }
+                        .await;
+                        match waited {
+                            Waited::Done(encoded) => encoded,
+                            Waited::Stuck => stuck(&id, &session, retry.as_ref()),
+                            Waited::Detach => detach(&id, &session, fut),
+                        }
+                    }) as PendingReply,
+                )
             }
             reply => reply,
         })

@@ -94,12 +94,13 @@ pub(super) async fn post<B: RequestBody>(
     };
     let (id, is_initialize) = describe(&message, log);
     // Borrowed from the request unless it is not UTF-8.
-    let header = headers
-        .get(PROTOCOL_VERSION)
-        .map(|v| match String::from_utf8_lossy(v.as_bytes()) {
-            Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
-            Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
-        });
+    let header =
+        headers
+            .get(PROTOCOL_VERSION)
+            .map(|v| match String::from_utf8_lossy(v.as_bytes()) {
+                Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+                Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+            });
     let sniffed = match &message {
         Incoming::Request { params, .. } => Envelope::sniff(*params),
         _ => None,
