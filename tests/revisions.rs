@@ -317,3 +317,90 @@ async fn url_elicitation_in_2026_has_no_elicitation_id() {
     .unwrap();
     assert_eq!(done["content"][0]["text"], "accepted: true");
 }
+
+/// What the call's context shows of its request: its `_meta` keys, the client's name and
+/// the client's capabilities.
+#[tool]
+fn seen(ctx: Context) -> Value {
+    let mut keys: Vec<&String> = ctx.meta().map(|m| m.keys().collect()).unwrap_or_default();
+    keys.sort();
+    json!({
+        "meta": keys,
+        "progress": ctx.progress_token(),
+        "client": ctx.client_info().map(|i| i.name.clone()),
+        "capabilities": ctx.client_capabilities().cloned(),
+    })
+}
+
+#[tokio::test]
+async fn a_calls_context_shows_its_meta_and_client_as_sent_in_either_era() {
+    let c = Client::connect(server()).await.unwrap();
+    let text = |r: Value| -> Value {
+        serde_json::from_str(r["content"][0]["text"].as_str().unwrap()).unwrap()
+    };
+    let mut m = meta(json!({"roots": {"listChanged": true}, "x-custom": [1, {"a": "b"}]}));
+    m["progressToken"] = json!("p1");
+    m["k"] = json!({"nested": true});
+    let per_request = call(&c, "tools/call", json!({"name": "seen", "_meta": m}))
+        .await
+        .unwrap();
+    assert_eq!(per_request["resultType"], "complete");
+    let seen = text(per_request);
+    assert_eq!(
+        seen["meta"],
+        json!([
+            "io.modelcontextprotocol/clientCapabilities",
+            "io.modelcontextprotocol/clientInfo",
+            "io.modelcontextprotocol/protocolVersion",
+            "k",
+            "progressToken"
+        ])
+    );
+    assert_eq!(seen["progress"], "p1");
+    assert_eq!(seen["client"], "test");
+    assert_eq!(
+        seen["capabilities"],
+        json!({"roots": {"listChanged": true}, "x-custom": [1, {"a": "b"}]})
+    );
+    // The handshake session's call: its own `_meta`, and none.
+    let legacy = call(
+        &c,
+        "tools/call",
+        json!({"name": "seen", "_meta": {"progressToken": 7}}),
+    )
+    .await
+    .unwrap();
+    let seen = text(legacy);
+    assert_eq!(
+        (seen["meta"].clone(), seen["progress"].clone()),
+        (json!(["progressToken"]), json!(7))
+    );
+    let bare = text(
+        call(&c, "tools/call", json!({"name": "seen", "_meta": null}))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        (bare["meta"].clone(), bare["progress"].clone()),
+        (json!([]), Value::Null)
+    );
+    // A `_meta` that is not an object, or a clientInfo that is not an Implementation, is
+    // refused as invalid params.
+    for bad in [json!(5), json!([]), json!("{}")] {
+        let e = call(&c, "tools/call", json!({"name": "seen", "_meta": bad}))
+            .await
+            .unwrap_err();
+        let e = e.rpc().unwrap();
+        assert_eq!(e.code, -32602, "{bad}");
+        assert!(e.message.contains("invalid type"), "{}", e.message);
+    }
+    let mut m = meta(json!({}));
+    m["io.modelcontextprotocol/clientInfo"] = json!({"name": 1});
+    let e = call(&c, "tools/call", json!({"name": "seen", "_meta": m}))
+        .await
+        .unwrap_err();
+    let e = e.rpc().unwrap();
+    assert_eq!(e.code, -32602);
+    assert!(e.message.contains("clientInfo"), "{}", e.message);
+    assert!(!e.message.contains("line 1"), "{}", e.message);
+}

@@ -2,6 +2,7 @@
 
 pub mod base64;
 mod jsonrpc;
+pub(crate) mod lazy;
 pub(crate) mod param_headers;
 pub(crate) mod per_request;
 mod revision;

@@ -192,8 +192,8 @@ fn find_in_schema(schema: &Value, at: String) -> Option<String> {
 /// A header value as sent: optional white space around it removed, then `=?base64?…?=`
 /// decoded (strict padded base64, of UTF-8 text); any other value is taken literally. A value
 /// with a character a header cannot carry (anything but visible ASCII, space and tab) is
-/// refused.
-pub(crate) fn decode_header_value(raw: &str) -> Result<String, String> {
+/// refused. A literal value is borrowed.
+pub(crate) fn decode_header_value(raw: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let value = raw.trim_matches([' ', '\t']);
     if let Some(c) = value
         .chars()
@@ -207,11 +207,13 @@ pub(crate) fn decode_header_value(raw: &str) -> Result<String, String> {
         .strip_prefix(BASE64_PREFIX)
         .and_then(|rest| rest.strip_suffix(BASE64_SUFFIX));
     let Some(encoded) = encoded else {
-        return Ok(value.to_string());
+        return Ok(std::borrow::Cow::Borrowed(value));
     };
     let bytes = base64::decode_strict(encoded)
         .map_err(|e| format!("{value:?} is not valid `{BASE64_PREFIX}…{BASE64_SUFFIX}`: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| format!("{value:?} does not decode to UTF-8 text"))
+    String::from_utf8(bytes)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|_| format!("{value:?} does not decode to UTF-8 text"))
 }
 
 /// Checks a `tools/call`'s `Mcp-Param-*` headers against its arguments. `params` is the tool's
@@ -248,7 +250,7 @@ pub(crate) fn check_param_headers(
                 if !agrees(v, &text) {
                     return Err(format!(
                         "header `{HEADER_PREFIX}{name}` is {} but argument `{property}` is {v}",
-                        Value::String(text)
+                        Value::String(text.into_owned())
                     ));
                 }
             }

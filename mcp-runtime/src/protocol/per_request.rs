@@ -1,12 +1,14 @@
 //! The per-request revision (2026-07-28) on the wire: what a request's `_meta` carries and
 //! how it is checked, the methods the revision removed, and what every result carries.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use super::lazy::LazyObject;
 use super::{ErrorObject, Implementation, JsonObject, LogLevel, ProtocolVersion, code};
 
 pub(crate) const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -41,11 +43,13 @@ pub(crate) const CACHEABLE: [&str; 9] = [
 
 /// What the per-request revision reads of a request's params, parsed once at the edge: the
 /// `_meta` keys that say who sends it, and the fields its routing and rounds look at. The
-/// rest (arguments, a tool's own `_meta` keys) is left for the method to parse.
+/// rest (arguments, a tool's own `_meta` keys) is left for the method to parse. Everything
+/// is borrowed from the request's text: nothing is built until [`Envelope::check`] takes
+/// what the request's session keeps.
 #[derive(Default, Deserialize)]
 pub(crate) struct Envelope<'a> {
-    #[serde(rename = "_meta", default)]
-    meta: Option<MetaFields>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaFields<'a>>,
     /// A tool's or prompt's name.
     #[serde(borrow, default)]
     name: Option<&'a RawValue>,
@@ -66,17 +70,18 @@ pub(crate) struct Envelope<'a> {
     pub(crate) request_state: Option<&'a RawValue>,
 }
 
-/// The `_meta` keys of the per-request revision; other keys are skipped unread.
+/// The `_meta` keys of the per-request revision, as sent (`null` reads as absent); other
+/// keys are skipped unread.
 #[derive(Default, Deserialize)]
-struct MetaFields {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
-    version: Option<Value>,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
-    capabilities: Option<Value>,
-    #[serde(rename = "io.modelcontextprotocol/clientInfo", default)]
-    info: Option<Value>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
-    log_level: Option<Value>,
+struct MetaFields<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+    version: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
+    capabilities: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/clientInfo", borrow, default)]
+    info: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", borrow, default)]
+    log_level: Option<&'a RawValue>,
 }
 
 impl<'a> Envelope<'a> {
@@ -84,7 +89,7 @@ impl<'a> Envelope<'a> {
     /// per-request rules. The cheap test first (the key's text), then one parse.
     pub(crate) fn sniff(params: Option<&'a RawValue>) -> Option<Envelope<'a>> {
         let raw = params?;
-        if !raw.get().contains(PROTOCOL_VERSION) {
+        if !names_revision(raw.get()) {
             return None;
         }
         serde_json::from_str::<Envelope<'a>>(raw.get())
@@ -112,73 +117,109 @@ impl<'a> Envelope<'a> {
                 "Invalid params: the request has no `_meta`; 2026-07-28 requests carry `{PROTOCOL_VERSION}` and `{CLIENT_CAPABILITIES}` in it"
             ))
         })?;
-        let meta = meta.into_request_meta()?;
+        let (requested, meta) = meta.into_request_meta()?;
         if let Some(h) = header_version
-            && h != meta.version
+            && h != requested
         {
             return Err(ErrorObject::new(
                 code::HEADER_MISMATCH,
                 format!(
-                    "Header mismatch: MCP-Protocol-Version is `{h}` but `_meta.{PROTOCOL_VERSION}` is `{}`",
-                    meta.version
+                    "Header mismatch: MCP-Protocol-Version is `{h}` but `_meta.{PROTOCOL_VERSION}` is `{requested}`"
                 ),
             ));
         }
-        match ProtocolVersion::parse_any(&meta.version) {
-            Some(v) if v.is_per_request() => Ok(meta),
-            _ => Err(unsupported_version(&meta.version)),
+        match ProtocolVersion::parse_any(&requested) {
+            Some(v) if v.is_per_request() => Ok(RequestMeta { version: v, ..meta }),
+            _ => Err(unsupported_version(&requested)),
         }
     }
 
     /// What the request is about, by method: a tool's or prompt's name, a resource's URI, a
-    /// task's id (`None` when absent or not a string).
-    pub(crate) fn target(&self, method: &str) -> Option<String> {
+    /// task's id (`None` when absent or not a string). Borrowed unless it has escapes.
+    pub(crate) fn target(&self, method: &str) -> Option<Cow<'a, str>> {
         let raw = match method {
             "tools/call" | "prompts/get" => self.name,
             "resources/read" => self.uri,
             "tasks/get" | "tasks/update" | "tasks/cancel" => self.task_id,
             _ => None,
         }?;
-        serde_json::from_str::<String>(raw.get()).ok()
+        string_of(raw)
     }
 }
 
-impl MetaFields {
-    fn into_request_meta(self) -> Result<RequestMeta, ErrorObject> {
-        let version = match self.version {
-            Some(Value::String(v)) => v,
-            _ => {
-                return Err(ErrorObject::invalid_params(format!(
-                    "Invalid params: `_meta` has no `{PROTOCOL_VERSION}` string"
-                )));
-            }
+/// Whether `text` holds [`PROTOCOL_VERSION`]: at one of its slashes (which most params have
+/// none of, and found by a byte search), the key's two halves. The test every request of
+/// every revision passes through, so it builds no substring searcher.
+fn names_revision(text: &str) -> bool {
+    const SLASH: usize = PROTOCOL_VERSION.len() - "/protocolVersion".len();
+    let (head, tail) = PROTOCOL_VERSION.split_at(SLASH);
+    text.match_indices('/')
+        .any(|(i, _)| text[..i].ends_with(head) && text[i..].starts_with(tail))
+}
+
+/// A JSON string's text: borrowed when it has no escapes (valid JSON, so nothing else
+/// between its quotes needs decoding).
+fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+        && !inner.contains('\\')
+    {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
+/// `raw` read as a `T`; a value that is not one fails with the message reading it as a
+/// [`Value`] first gives (the message clients have always been given).
+fn read_as<T: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<T, serde_json::Error> {
+    serde_json::from_str(raw.get()).or_else(|e| {
+        serde_json::from_str::<Value>(raw.get())
+            .map_err(|_| e)
+            .and_then(serde_json::from_value)
+    })
+}
+
+impl<'a> MetaFields<'a> {
+    /// The revision the request names, and who sends it (at the revision the server speaks,
+    /// until [`Envelope::check`] has checked the one named).
+    fn into_request_meta(self) -> Result<(Cow<'a, str>, RequestMeta), ErrorObject> {
+        let Some(version) = self
+            .version
+            .filter(|raw| raw.get().starts_with('"'))
+            .and_then(string_of)
+        else {
+            return Err(ErrorObject::invalid_params(format!(
+                "Invalid params: `_meta` has no `{PROTOCOL_VERSION}` string"
+            )));
         };
-        let capabilities = match self.capabilities {
-            Some(Value::Object(c)) => c,
-            _ => {
-                return Err(ErrorObject::invalid_params(format!(
-                    "Invalid params: `_meta` has no `{CLIENT_CAPABILITIES}` object"
-                )));
-            }
+        let Some(capabilities) = self.capabilities.and_then(LazyObject::from_raw) else {
+            return Err(ErrorObject::invalid_params(format!(
+                "Invalid params: `_meta` has no `{CLIENT_CAPABILITIES}` object"
+            )));
         };
-        let info = match self.info {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(serde_json::from_value(v).map_err(|e| {
+        let info = self
+            .info
+            .map(read_as::<Implementation>)
+            .transpose()
+            .map_err(|e| {
                 ErrorObject::invalid_params(format!("Invalid params: `_meta.{CLIENT_INFO}`: {e}"))
-            })?),
-        };
-        let log_level = match self.log_level {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(serde_json::from_value(v).map_err(|e| {
+            })?;
+        let log_level = self
+            .log_level
+            .map(read_as::<LogLevel>)
+            .transpose()
+            .map_err(|e| {
                 ErrorObject::invalid_params(format!("Invalid params: `_meta.{LOG_LEVEL}`: {e}"))
-            })?),
-        };
-        Ok(RequestMeta {
+            })?;
+        Ok((
             version,
-            capabilities,
-            info,
-            log_level,
-        })
+            RequestMeta {
+                version: ProtocolVersion::PER_REQUEST,
+                capabilities,
+                info,
+                log_level,
+            },
+        ))
     }
 }
 
@@ -196,11 +237,12 @@ pub(crate) struct InputRequiredResult {
     pub(crate) request_state: Option<String>,
 }
 
-/// Who sent a per-request request, from its `_meta`.
+/// Who sent a per-request request, from its `_meta`; its capabilities are parsed when
+/// something first asks about them.
 #[derive(Clone)]
 pub(crate) struct RequestMeta {
-    pub(crate) version: String,
-    pub(crate) capabilities: JsonObject,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) capabilities: LazyObject,
     pub(crate) info: Option<Implementation>,
     pub(crate) log_level: Option<LogLevel>,
 }
@@ -287,7 +329,7 @@ mod tests {
             r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug"}}"#,
         );
         let m = Envelope::parse(Some(&complete)).check(None).ok().unwrap();
-        assert_eq!(m.version, "2026-07-28");
+        assert_eq!(m.version.as_str(), "2026-07-28");
         assert!(m.info.is_none());
         assert_eq!(m.log_level, Some(LogLevel::Debug));
         let mismatch = Envelope::parse(Some(&complete))
@@ -297,6 +339,20 @@ mod tests {
         assert_eq!(mismatch.code, code::HEADER_MISMATCH);
         let named = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"x"}}"#);
         assert!(Envelope::sniff(Some(&named)).is_some());
+        for (text, holds) in [
+            (PROTOCOL_VERSION, true),
+            (
+                r#"{"a/b":"x/io.modelcontextprotocol/protocolVersion/"}"#,
+                true,
+            ),
+            ("io.modelcontextprotocol/protocolVersio", false),
+            ("o.modelcontextprotocol/protocolVersion", false),
+            ("io.modelcontextprotocol//protocolVersion", false),
+            ("/io.modelcontextprotocol/", false),
+            ("", false),
+        ] {
+            assert_eq!(names_revision(text), holds, "{text}");
+        }
         let in_an_argument =
             raw(r#"{"arguments":{"text":"io.modelcontextprotocol/protocolVersion"}}"#);
         assert!(Envelope::sniff(Some(&in_an_argument)).is_none());

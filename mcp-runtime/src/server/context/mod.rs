@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
+use crate::protocol::lazy::LazyObject;
 use crate::protocol::{Implementation, JsonObject, ProtocolVersion, RequestId, encode_request};
 use crate::server::context::client_requests::{
     ClientRequestError, ListRootsResult, LogLevel, Root, SamplingRequest, SamplingResult,
@@ -41,7 +42,8 @@ pub struct Context {
 
 pub(crate) struct Inner {
     request_id: RequestId,
-    meta: Option<JsonObject>,
+    /// The request's `_meta`, parsed when a handler first reads it.
+    meta: Option<LazyObject>,
     session: Arc<Session>,
     out: Outbound,
     cancel: Cancel,
@@ -77,7 +79,7 @@ impl Drop for Inner {
 impl Context {
     pub(crate) fn new(
         request_id: RequestId,
-        meta: Option<JsonObject>,
+        meta: Option<LazyObject>,
         session: Arc<Session>,
         out: Outbound,
         caller: crate::auth::principal::Caller,
@@ -303,7 +305,7 @@ impl Context {
 
     /// The request's `_meta`, if it had one.
     pub fn meta(&self) -> Option<&JsonObject> {
-        self.inner.meta.as_ref()
+        self.inner.meta.as_ref().map(LazyObject::get)
     }
 
     /// The progress token the client attached, if any.

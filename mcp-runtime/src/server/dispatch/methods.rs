@@ -3,7 +3,9 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::session::{
@@ -16,12 +18,13 @@ use crate::middleware::{
     self, BoxFuture, Origin, PromptOutcome, PromptRequest, ResourceOutcome, ResourceRequest,
     ToolOutcome, ToolRequest, limits,
 };
+use crate::protocol::lazy::LazyObject;
 use crate::protocol::per_request::Envelope;
 use crate::protocol::stamp::Wire;
 use crate::protocol::{
     CallToolParams, CompleteParams, CompletionReference, Encoded, ErrorObject, GetPromptParams,
-    InitializeParams, InitializeResult, ListParams, ProtocolVersion, RequestId, ResourceContents,
-    ResourceParams, code,
+    InitializeParams, InitializeResult, JsonObject, ListParams, ProtocolVersion, RequestId,
+    ResourceContents, ResourceParams, code,
 };
 use crate::server::HandlerFuture;
 use crate::server::handlers::call::ToolCall;
@@ -32,6 +35,19 @@ use crate::server::handlers::resource::{ResourceErrorKind, ResourceRead};
 use crate::server::per_request::rounds::InputRound;
 use crate::server::registration::{ResourceEntry, ToolEntry};
 use crate::server::uri_template::Bindings;
+
+/// `tools/call` params as a call reads them: the name borrowed, the arguments parsed (the
+/// handler takes them as an object), and `_meta` kept as sent until the `Context` is asked
+/// for it. Accepts what [`CallToolParams`] accepts.
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    arguments: Option<JsonObject>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<&'a RawValue>,
+}
 
 #[derive(Serialize)]
 struct ReadResult {
@@ -158,7 +174,7 @@ impl Session {
         let peer = Peer {
             version,
             info: p.client_info,
-            capabilities: p.capabilities,
+            capabilities: p.capabilities.into(),
         };
         tracing::info!(
             client = ?Escaped(&peer.info.name),
@@ -271,17 +287,33 @@ impl Session {
         out: &Outbound,
     ) -> Reply {
         let wire = self.wire().clone();
-        let p: CallToolParams = match parse_params(params) {
+        let p: CallParams<'_> = match parse_params(params) {
             Ok(p) => p,
             Err(e) => return Reply::Now(wire.error(Some(&id), &e)),
         };
+        let meta = match p
+            .meta
+            .map(|raw| LazyObject::from_raw(raw).ok_or(raw))
+            .transpose()
+        {
+            Ok(meta) => meta,
+            // Not an object: refused with the message of the parse that reads one.
+            Err(_) => {
+                let e = parse_params::<CallToolParams>(params)
+                    .err()
+                    .unwrap_or_else(|| {
+                        ErrorObject::invalid_params("Invalid params: `_meta` must be an object")
+                    });
+                return Reply::Now(wire.error(Some(&id), &e));
+            }
+        };
         if p.name.len() > MAX_NAME_BYTES {
-            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", &p.name)));
+            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", &*p.name)));
         }
-        let Some(entry) = self.core.tools.get(&p.name) else {
+        let Some(entry) = self.core.tools.get(&*p.name) else {
             return Reply::Now(wire.error(
                 Some(&id),
-                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
+                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&*p.name))),
             ));
         };
         if entry.app_only && !self.hosts_apps() {
@@ -290,7 +322,7 @@ impl Session {
                 &ErrorObject::invalid_params(format!(
                     "Tool `{}` is called by its MCP Apps view only (its visibility leaves out \
                      \"model\"); a client shows views once it declares the `{}` extension",
-                    Escaped(&p.name),
+                    Escaped(&*p.name),
                     crate::server::apps::EXTENSION
                 )),
             ));
@@ -306,7 +338,7 @@ impl Session {
         let caller = self.caller();
         if let Err(e) = self.core.policy.check(
             &caller.principal,
-            ("tool", &p.name),
+            ("tool", &*p.name),
             entry.def.scopes,
             Access::Tool {
                 name: &p.name,
@@ -322,7 +354,7 @@ impl Session {
                 arguments,
             };
             let (session, request_id, meta, sink) =
-                (Arc::clone(self), id.clone(), p.meta, out.clone());
+                (Arc::clone(self), id.clone(), meta, out.clone());
             let tool = Arc::clone(&entry);
             let run = move |call: &mut ToolRequest| -> BoxFuture<'static, ToolOutcome> {
                 let def = tool.def;
@@ -362,7 +394,7 @@ impl Session {
                 Ok(permit) => permit,
                 Err(busy) => return Reply::Now(wire.result(&id, &busy.for_revision(version))),
             };
-            let mut request = self.request_parts(&id, p.meta, out);
+            let mut request = self.request_parts(&id, meta, out);
             request.caller = caller;
             let call = ToolCall::new(&entry, arguments, request);
             let handler = entry.def.handler;
@@ -565,8 +597,12 @@ impl Session {
                 uri,
                 registered: entry.def.uri,
             };
-            let (session, request_id, meta, sink) =
-                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let (session, request_id, meta, sink) = (
+                Arc::clone(self),
+                id.clone(),
+                p.meta.map(LazyObject::parsed),
+                out.clone(),
+            );
             let run = move |read: &mut ResourceRequest| -> BoxFuture<'static, ResourceOutcome> {
                 let mut request = session.request_parts(&request_id, meta.clone(), &sink);
                 request.caller = caller.clone();
@@ -586,7 +622,7 @@ impl Session {
                 encode,
             );
         }
-        let mut request = self.request_parts(&id, p.meta, out);
+        let mut request = self.request_parts(&id, p.meta.map(LazyObject::parsed), out);
         request.caller = caller;
         let read = ResourceRead::new(&entry, uri.clone(), bindings, request);
         run_handler(
@@ -660,8 +696,12 @@ impl Session {
                 name,
                 arguments,
             };
-            let (session, request_id, meta, sink) =
-                (Arc::clone(self), id.clone(), p.meta, out.clone());
+            let (session, request_id, meta, sink) = (
+                Arc::clone(self),
+                id.clone(),
+                p.meta.map(LazyObject::parsed),
+                out.clone(),
+            );
             let run = move |get: &mut PromptRequest| -> BoxFuture<'static, PromptOutcome> {
                 let mut request = session.request_parts(&request_id, meta.clone(), &sink);
                 request.caller = caller.clone();
@@ -675,7 +715,7 @@ impl Session {
                 encode,
             );
         }
-        let mut request = self.request_parts(&id, p.meta, out);
+        let mut request = self.request_parts(&id, p.meta.map(LazyObject::parsed), out);
         request.caller = caller;
         let get = PromptGet::new(&entry, arguments, request);
         run_handler(id, || handler(get), encode)

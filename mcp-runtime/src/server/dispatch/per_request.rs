@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::session::{Outbound, PendingReply, Reply, Session};
 use crate::protocol::per_request::{CACHEABLE, Envelope, HANDSHAKE_ONLY, RequestMeta};
 use crate::protocol::stamp::Wire;
-use crate::protocol::{Encoded, ErrorObject, JsonObject, ProtocolVersion, RequestId, code};
+use crate::protocol::{Encoded, ErrorObject, JsonObject, RequestId, code};
 use crate::server::ServerCore;
 use crate::server::per_request::discover;
 use crate::server::per_request::listen::listen;
@@ -19,7 +19,7 @@ use crate::server::per_request::tasks::{self, TaskSupport};
 
 /// What a per-request request runs with besides its session.
 pub(crate) struct Retry {
-    pub(crate) method: String,
+    pub(crate) method: &'static str,
     pub(crate) target: String,
     /// The request's arguments and caller, which its `requestState` is bound to: digested
     /// only when a state is opened or sealed, which most requests do neither of.
@@ -123,13 +123,13 @@ impl Session {
                     id,
                     params,
                     out.clone(),
-                    &meta.capabilities,
+                    meta.capabilities.get(),
                     self.owner(),
                     self.caller().principal,
                 );
             }
             "tasks/get" | "tasks/update" | "tasks/cancel" => {
-                if !tasks::declared(&meta.capabilities) {
+                if !tasks::declared(meta.capabilities.get()) {
                     return Err(tasks::missing_extension(&format!("`{method}`")));
                 }
                 core.task_owners.check(params, &self.caller().principal)?;
@@ -167,41 +167,51 @@ impl Session {
             }
             _ => {}
         }
-        let retry = match method {
-            "tools/call" | "prompts/get" | "resources/read" => Some(Retry {
-                method: method.to_string(),
-                target: envelope.target(method).unwrap_or_default(),
-                arguments: envelope.arguments.map(ToOwned::to_owned),
-                caller: self.caller().principal,
-                digest: std::sync::OnceLock::new(),
-            }),
+        // What a request that may be retried with answers is bound to. It is owned (built)
+        // only when a `requestState` is opened or the handler is still running when it
+        // returns: most requests are answered at once and need neither.
+        let retried: Option<&'static str> = match method {
+            "tools/call" => Some("tools/call"),
+            "prompts/get" => Some("prompts/get"),
+            "resources/read" => Some("resources/read"),
             _ => None,
         };
-        let task_capable = match &retry {
-            Some(r) if method == "tools/call" => {
-                let support = core.tools.get(&r.target).map(|t| t.def.task);
-                let declared = tasks::declared(&meta.capabilities);
-                match support {
-                    Some(TaskSupport::Required) if !declared => {
+        let target = retried.map(|m| envelope.target(m).unwrap_or_default());
+        let retry_of = |method: &'static str, target: &str| Retry {
+            method,
+            target: target.to_string(),
+            arguments: envelope.arguments.map(ToOwned::to_owned),
+            caller: self.caller().principal,
+            digest: std::sync::OnceLock::new(),
+        };
+        let task_capable = match &target {
+            Some(target) if method == "tools/call" => {
+                match core.tools.get(target).map(|t| t.def.task) {
+                    Some(TaskSupport::Required) if !tasks::declared(meta.capabilities.get()) => {
                         return Err(tasks::missing_extension(&format!(
-                            "tool `{}` runs as a task only, so calling it",
-                            r.target
+                            "tool `{target}` runs as a task only, so calling it"
                         )));
                     }
-                    Some(TaskSupport::Optional | TaskSupport::Required) => declared,
+                    Some(TaskSupport::Optional | TaskSupport::Required) => {
+                        tasks::declared(meta.capabilities.get())
+                    }
                     _ => false,
                 }
             }
             _ => false,
         };
-        let answers = match &retry {
-            Some(r) => self.answers(r, envelope)?,
+        let mut retry = match (retried, &target) {
+            (Some(m), Some(t)) if envelope.request_state.is_some() => Some(retry_of(m, t)),
+            _ => None,
+        };
+        let answers = match &target {
+            Some(_) => self.answers(retry.as_ref(), envelope)?,
             None => JsonObject::new(),
         };
         let hints = match method {
-            "resources/read" => retry
-                .as_ref()
-                .and_then(|r| self.find_resource(&r.target))
+            "resources/read" => target
+                .as_deref()
+                .and_then(|t| self.find_resource(t))
                 .and_then(|(entry, _)| core.per_request.resources.get(entry.def.uri).copied())
                 .unwrap_or(core.per_request.lists),
             _ => core.per_request.lists,
@@ -216,27 +226,39 @@ impl Session {
             stamped(hints),
         );
         Ok(match session.dispatch_request(id, method, params, out) {
-            Reply::Later(id, mut fut) => Reply::Later(
-                id.clone(),
-                Box::pin(async move {
-                    let waited = WaitForInput {
-                        fut: &mut fut,
-                        session: &session,
-                    }
-                    .await;
-                    match waited {
-                        Waited::Done(encoded) => encoded,
-                        Waited::Stuck => stuck(&id, &session, retry.as_ref()),
-                        Waited::Detach => detach(&id, &session, fut),
-                    }
-                }) as PendingReply,
-            ),
+            Reply::Later(id, mut fut) => {
+                if retry.is_none()
+                    && let (Some(m), Some(t)) = (retried, &target)
+                {
+                    retry = Some(retry_of(m, t));
+                }
+                Reply::Later(
+                    id.clone(),
+                    Box::pin(async move {
+                        let waited = WaitForInput {
+                            fut: &mut fut,
+                            session: &session,
+                        }
+                        .await;
+                        match waited {
+                            Waited::Done(encoded) => encoded,
+                            Waited::Stuck => stuck(&id, &session, retry.as_ref()),
+                            Waited::Detach => detach(&id, &session, fut),
+                        }
+                    }) as PendingReply,
+                )
+            }
             reply => reply,
         })
     }
 
-    /// The answers of earlier rounds (from `requestState`) and of this one (`inputResponses`).
-    fn answers(&self, retry: &Retry, envelope: &Envelope<'_>) -> Result<JsonObject, ErrorObject> {
+    /// The answers of earlier rounds (from `requestState`, opened with `retry`, which a
+    /// request carrying one has) and of this one (`inputResponses`).
+    fn answers(
+        &self,
+        retry: Option<&Retry>,
+        envelope: &Envelope<'_>,
+    ) -> Result<JsonObject, ErrorObject> {
         let invalid =
             |e: serde_json::Error| ErrorObject::invalid_params(format!("Invalid params: {e}"));
         let config = &self.core.per_request;
@@ -245,8 +267,8 @@ impl Session {
             .map(|raw| serde_json::from_str(raw.get()))
             .transpose()
             .map_err(invalid)?;
-        let mut answers = match &state {
-            Some(state) => open(
+        let mut answers = match (&state, retry) {
+            (Some(state), Some(retry)) => open(
                 self.core.state_key(),
                 config.state_max_age,
                 state,
@@ -255,7 +277,7 @@ impl Session {
                 retry.arguments(),
             )
             .map_err(ErrorObject::invalid_params)?,
-            None => JsonObject::new(),
+            _ => JsonObject::new(),
         };
         let given: Option<Value> = envelope
             .input_responses
@@ -297,7 +319,7 @@ impl Session {
     ) -> Arc<Session> {
         let session = Session::new_child(core, out, parent, round, wire);
         session.set_peer(
-            ProtocolVersion::PER_REQUEST,
+            meta.version,
             meta.info.unwrap_or_default(),
             meta.capabilities,
         );

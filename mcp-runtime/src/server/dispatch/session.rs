@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::Principal;
 use crate::auth::principal::Caller;
+use crate::protocol::lazy::LazyObject;
 use crate::protocol::stamp::Wire;
 use crate::protocol::{
     BadMessage, CallToolResult, CancelledParams, Encoded, ErrorObject, Implementation, Incoming,
@@ -46,11 +47,12 @@ pub(crate) type PendingReply = Pin<Box<dyn Future<Output = Encoded> + Send>>;
 /// bounded (see `outbound` for what happens when it is full).
 pub(crate) use super::outbound::Outbound;
 
-/// What the client said in `initialize`.
+/// What the client said in `initialize` (or, in the per-request revision, in its request's
+/// `_meta`: the capabilities then stay as sent until something asks about them).
 pub(crate) struct Peer {
     pub(crate) version: ProtocolVersion,
     pub(crate) info: Implementation,
-    pub(crate) capabilities: JsonObject,
+    pub(crate) capabilities: LazyObject,
 }
 
 /// A connection's state.
@@ -263,12 +265,12 @@ impl Session {
         &self,
         version: ProtocolVersion,
         info: Implementation,
-        capabilities: JsonObject,
+        capabilities: impl Into<LazyObject>,
     ) {
         let _ = self.peer.set(Peer {
             version,
             info,
-            capabilities,
+            capabilities: capabilities.into(),
         });
     }
 
@@ -378,7 +380,7 @@ impl Session {
     }
 
     pub(crate) fn client_capabilities(&self) -> Option<&JsonObject> {
-        self.peer.get().map(|p| &p.capabilities)
+        self.peer.get().map(|p| p.capabilities.get())
     }
 
     /// Treats the session as initialized at `version` without a handshake, for transports
@@ -387,7 +389,7 @@ impl Session {
         let _ = self.peer.set(Peer {
             version,
             info: Implementation::default(),
-            capabilities: JsonObject::new(),
+            capabilities: LazyObject::default(),
         });
     }
 
@@ -583,7 +585,7 @@ impl Session {
     pub(crate) fn request_parts(
         self: &Arc<Self>,
         id: &RequestId,
-        meta: Option<JsonObject>,
+        meta: Option<LazyObject>,
         out: &Outbound,
     ) -> RequestParts {
         RequestParts {

@@ -63,7 +63,7 @@ impl LazyContext {
 /// What a [`Context`] is made of; it is built only when a parameter asks for it.
 pub(crate) struct RequestParts {
     pub(crate) id: crate::protocol::RequestId,
-    pub(crate) meta: Option<JsonObject>,
+    pub(crate) meta: Option<crate::protocol::lazy::LazyObject>,
     pub(crate) session: std::sync::Arc<crate::server::dispatch::session::Session>,
     pub(crate) out: crate::server::dispatch::session::Outbound,
     // ---- Identity (issue 21)

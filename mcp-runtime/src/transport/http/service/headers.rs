@@ -82,7 +82,7 @@ pub(super) fn check_routing_headers(
     envelope: &Envelope<'_>,
 ) -> Result<(), ErrorObject> {
     let mismatch = |message: String| ErrorObject::new(code::HEADER_MISMATCH, message);
-    let read = |name: &HeaderName| -> Result<Option<String>, ErrorObject> {
+    let read = |name: &HeaderName| -> Result<Option<Cow<'_, str>>, ErrorObject> {
         headers
             .get(name)
             .map(|v| {
@@ -101,7 +101,7 @@ pub(super) fn check_routing_headers(
                 Escaped(method)
             )));
         }
-        Some(m) if m != method => {
+        Some(m) if *m != *method => {
             return Err(mismatch(format!(
                 "Header mismatch: `Mcp-Method` is `{}` but the body's method is `{}`",
                 Escaped(&m),
@@ -126,7 +126,7 @@ pub(super) fn check_routing_headers(
             Escaped(method),
             Escaped(&expected)
         ))),
-        Some(n) if n != expected => Err(mismatch(format!(
+        Some(n) if *n != *expected => Err(mismatch(format!(
             "Header mismatch: `Mcp-Name` is `{}` but the body's `{key}` is `{}`",
             Escaped(&n),
             Escaped(&expected)

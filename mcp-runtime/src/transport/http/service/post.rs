@@ -93,9 +93,14 @@ pub(super) async fn post<B: RequestBody>(
         }
     };
     let (id, is_initialize) = describe(&message, log);
-    let header = headers
-        .get(PROTOCOL_VERSION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
+    // Borrowed from the request unless it is not UTF-8.
+    let header =
+        headers
+            .get(PROTOCOL_VERSION)
+            .map(|v| match String::from_utf8_lossy(v.as_bytes()) {
+                Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+                Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+            });
     let sniffed = match &message {
         Incoming::Request { params, .. } => Envelope::sniff(*params),
         _ => None,
