@@ -575,85 +575,129 @@ impl tracing::field::Visit for PlainVisitor<'_> {
     }
 }
 
-/// The fields of a request's span under [`init_logging`](crate::init_logging)'s text logger,
-/// kept as values and written as [`PlainFields`] would write them only when an event inside
-/// the span is logged: most requests log nothing inside their span, and formatting its
-/// fields when it opens was most of what the span cost.
+/// The fields of a request's span and of a tool's span under
+/// [`init_logging`](crate::init_logging)'s text logger, kept as values and written as
+/// [`PlainFields`] would write them only when an event inside the span is logged: most
+/// requests log nothing inside their spans, and formatting their fields when they open was
+/// most of what the spans cost.
 ///
 /// The span itself is then made without fields (see `observe::trace`); [`DeferredFields`],
 /// the layer under the text formatter, writes them into the formatter's
 /// `FormattedFields` before the first event inside the span is formatted.
 pub(crate) struct Deferred {
-    pub(crate) method: Box<str>,
-    pub(crate) id: crate::protocol::RequestId,
-    pub(crate) session: Option<std::sync::Arc<str>>,
-    pub(crate) peer: Option<std::net::IpAddr>,
-    pub(crate) tool: Option<Box<str>>,
-    pub(crate) prompt: Option<Box<str>>,
-    pub(crate) uri: Option<Box<str>>,
-    /// The JSON-RPC code of the error response, once answered with one.
-    pub(crate) error: Option<i64>,
+    what: DeferredSpan,
+    /// The JSON-RPC code of the error response, once answered with one (a tool error: `None`
+    /// in [`Deferred::failed`]).
+    error: Option<Option<i64>>,
     /// Whether the fields are in the formatter's `FormattedFields` already.
     written: bool,
 }
 
+enum DeferredSpan {
+    Request {
+        method: Box<str>,
+        id: crate::protocol::RequestId,
+        session: Option<std::sync::Arc<str>>,
+        peer: Option<std::net::IpAddr>,
+        /// The params of a call, read, or get, read for its target only when written.
+        params: Option<Box<serde_json::value::RawValue>>,
+    },
+    Tool {
+        name: &'static str,
+    },
+}
+
 impl Deferred {
-    pub(crate) fn new(
+    pub(crate) fn request(
         method: &str,
         id: crate::protocol::RequestId,
         session: Option<std::sync::Arc<str>>,
         peer: Option<std::net::IpAddr>,
+        params: Option<&serde_json::value::RawValue>,
     ) -> Deferred {
+        let params = match method {
+            "tools/call" | "prompts/get" | "resources/read" => params.map(ToOwned::to_owned),
+            _ => None,
+        };
         Deferred {
-            method: method.into(),
-            id,
-            session,
-            peer,
-            tool: None,
-            prompt: None,
-            uri: None,
+            what: DeferredSpan::Request {
+                method: method.into(),
+                id,
+                session,
+                peer,
+                params,
+            },
+            error: None,
+            written: false,
+        }
+    }
+
+    pub(crate) fn tool(name: &'static str) -> Deferred {
+        Deferred {
+            what: DeferredSpan::Tool { name },
             error: None,
             written: false,
         }
     }
 
     /// The fields, as [`PlainFields`] writes those of the span made with all of them (in the
-    /// order of `observe::trace::request_span`'s), then the error's as recorded later.
+    /// order of `observe::trace`'s spans), then the error's as recorded later.
     fn write(&self, out: &mut String) {
         let mut w = FieldWriter { out, first: true };
-        w.str("mcp.method.name", &self.method);
-        w.display("jsonrpc.request.id", &self.id);
-        if let Some(session) = &self.session {
-            w.str("mcp.session.id", session);
-        }
-        w.str(
-            "network.transport",
-            if self.peer.is_some() { "tcp" } else { "pipe" },
-        );
-        if let Some(peer) = &self.peer {
-            w.display("client.address", peer);
-        }
-        if let Some(tool) = &self.tool {
-            w.str("gen_ai.operation.name", "execute_tool");
-            w.str("gen_ai.tool.name", tool);
-        }
-        if let Some(prompt) = &self.prompt {
-            w.str("gen_ai.prompt.name", prompt);
-        }
-        if let Some(uri) = &self.uri {
-            w.str("mcp.resource.uri", uri);
+        match &self.what {
+            DeferredSpan::Request {
+                method,
+                id,
+                session,
+                peer,
+                params,
+            } => {
+                w.str("mcp.method.name", method);
+                w.display("jsonrpc.request.id", id);
+                if let Some(session) = session {
+                    w.str("mcp.session.id", session);
+                }
+                w.str(
+                    "network.transport",
+                    if peer.is_some() { "tcp" } else { "pipe" },
+                );
+                if let Some(peer) = peer {
+                    w.display("client.address", peer);
+                }
+                let peek = super::trace::peek(method, params.as_deref(), false);
+                let (tool, prompt, uri) = super::trace::targets(method, &peek);
+                if let Some(tool) = tool {
+                    w.str("gen_ai.operation.name", "execute_tool");
+                    w.str("gen_ai.tool.name", tool);
+                }
+                if let Some(prompt) = prompt {
+                    w.str("gen_ai.prompt.name", prompt);
+                }
+                if let Some(uri) = uri {
+                    w.str("mcp.resource.uri", uri);
+                }
+            }
+            DeferredSpan::Tool { name } => {
+                w.str("gen_ai.operation.name", "execute_tool");
+                w.str("gen_ai.tool.name", name);
+            }
         }
         if let Some(code) = self.error {
-            write_error(&mut w, code);
+            self.write_error(&mut w, code);
         }
     }
-}
 
-/// `error.type` and `rpc.response.status_code`, as recorded on a failed request's span.
-fn write_error(w: &mut FieldWriter<'_>, code: i64) {
-    let code = code.to_string();
-    w.str("error.type", &code);
-    w.str("rpc.response.status_code", &code);
+    /// What a failure records: `error.type` and, for a request, `rpc.response.status_code`.
+    fn write_error(&self, w: &mut FieldWriter<'_>, code: Option<i64>) {
+        let code = match code {
+            Some(code) => code.to_string(),
+            None => "tool_error".to_string(),
+        };
+        w.str("error.type", &code);
+        if let DeferredSpan::Request { .. } = self.what {
+            w.str("rpc.response.status_code", &code);
+        }
+    }
 }
 
 /// Fields as `PlainFields` writes them: `name="text"` (escaped as `Debug` when not plain),
@@ -691,9 +735,9 @@ impl FieldWriter<'_> {
     }
 }
 
-/// Records a deferred request's error response: into its [`Deferred`] fields, or after the
-/// fields already written.
-pub(crate) fn defer_error(span: &tracing::Span, code: i64) {
+/// Records a deferred span's failure (`code`: a JSON-RPC error's; `None`: a tool error): into
+/// its [`Deferred`] fields, or after the fields already written.
+pub(crate) fn defer_error(span: &tracing::Span, code: Option<i64>) {
     with_deferred(span, |deferred, formatted| {
         if deferred.written {
             if let Some(formatted) = formatted {
@@ -701,7 +745,7 @@ pub(crate) fn defer_error(span: &tracing::Span, code: i64) {
                     first: formatted.fields.is_empty(),
                     out: &mut formatted.fields,
                 };
-                write_error(&mut w, code);
+                deferred.write_error(&mut w, code);
             }
         } else {
             deferred.error = Some(code);
@@ -1011,7 +1055,13 @@ mod tests {
             assert_eq!(span.span.metadata().unwrap().fields().iter().next().is_none(), deferred);
             span.span.in_scope(|| {
                 let tool = trace::tool_span("add").unwrap();
-                tool.in_scope(|| tracing::warn!(n = 1, "inside"));
+                tool.span.in_scope(|| tracing::warn!(n = 1, "inside"));
+                trace::tool_failed(&tool, None);
+                tool.span.in_scope(|| tracing::warn!("tool failed"));
+                // The error before any event inside.
+                let tool = trace::tool_span("add").unwrap();
+                trace::tool_failed(&tool, Some(-32603));
+                tool.span.in_scope(|| tracing::warn!("tool erred"));
             });
             trace::request_failed(&span, -32602);
             span.span.in_scope(|| tracing::warn!("after"));
@@ -1052,7 +1102,17 @@ mod tests {
             deferred.contains(r#"error.type="-32602" rpc.response.status_code="-32602"}: after"#),
             "{deferred}"
         );
-        assert_eq!(deferred.lines().count(), 4, "{deferred}");
+        assert!(
+            deferred.contains(
+                r#"mcp.tool{gen_ai.operation.name="execute_tool" gen_ai.tool.name="add" error.type="tool_error"}: tool failed"#
+            ),
+            "{deferred}"
+        );
+        assert!(
+            deferred.contains(r#"gen_ai.tool.name="add" error.type="-32603"}: tool erred"#),
+            "{deferred}"
+        );
+        assert_eq!(deferred.lines().count(), 6, "{deferred}");
     }
 
     #[test]

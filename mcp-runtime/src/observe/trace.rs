@@ -26,7 +26,7 @@ pub(crate) static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// What a request's span is named after and continues.
 #[derive(Deserialize, Default)]
-struct Peek<'a> {
+pub(crate) struct Peek<'a> {
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -50,6 +50,33 @@ pub(crate) fn enabled() -> bool {
     tracing::enabled!(target: "mcp_runtime::request", tracing::Level::INFO)
 }
 
+/// What a request's span needs of its params: those of a call, read or get, and, for an
+/// exporter, any request's `_meta`.
+pub(crate) fn peek<'a>(method: &str, params: Option<&'a RawValue>, exporting: bool) -> Peek<'a> {
+    match method {
+        "tools/call" | "prompts/get" | "resources/read" => {}
+        _ if exporting => {}
+        _ => return Peek::default(),
+    }
+    params
+        .and_then(|p| serde_json::from_str(p.get()).ok())
+        .unwrap_or_default()
+}
+
+/// The tool, prompt and resource a request is about.
+pub(crate) fn targets<'p>(
+    method: &str,
+    peek: &'p Peek<'_>,
+) -> (Option<&'p str>, Option<&'p str>, Option<&'p str>) {
+    match method {
+        "tools/call" => (peek.name.as_deref(), None, None),
+        "prompts/get" => (None, peek.name.as_deref(), None),
+        // Not in the span's name: URIs are of unbounded variety.
+        "resources/read" => (None, None, peek.uri.as_deref()),
+        _ => (None, None, None),
+    }
+}
+
 /// A request's span.
 pub(crate) struct RequestSpan {
     pub(crate) span: Span,
@@ -68,42 +95,26 @@ pub(crate) fn request_span(
         return None;
     }
     let exporting = EXPORTING.load(Ordering::Relaxed);
-    let peek: Peek<'_> = match method {
-        "tools/call" | "prompts/get" | "resources/read" => params
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or_default(),
-        _ if exporting => params
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or_default(),
-        _ => Peek::default(),
-    };
-    let (tool, prompt, uri) = match method {
-        "tools/call" => (peek.name.as_deref(), None, None),
-        "prompts/get" => (None, peek.name.as_deref(), None),
-        // Not in the span's name: URIs are of unbounded variety.
-        "resources/read" => (None, None, peek.uri.as_deref()),
-        _ => (None, None, None),
-    };
     if !exporting && super::log::defers_fields() {
         let span = tracing::info_span!(target: "mcp_runtime::request", "mcp.request");
         if span.is_disabled() {
             return None;
         }
-        let mut fields = super::log::Deferred::new(
+        let fields = super::log::Deferred::request(
             method,
             origin.id.clone(),
             origin.session_id.clone(),
             origin.peer_addr.map(|p| p.ip()),
+            params,
         );
-        fields.tool = tool.map(Into::into);
-        fields.prompt = prompt.map(Into::into);
-        fields.uri = uri.map(Into::into);
         super::log::defer(&span, fields);
         return Some(RequestSpan {
             span,
             deferred: true,
         });
     }
+    let peek = peek(method, params, exporting);
+    let (tool, prompt, uri) = targets(method, &peek);
     let otel_name = exporting.then(|| match tool.or(prompt) {
         Some(name) => format!("{method} {name}"),
         None => method.to_string(),
@@ -145,7 +156,7 @@ pub(crate) fn request_span(
 /// Records a request's error response on its span.
 pub(crate) fn request_failed(span: &RequestSpan, code: i64) {
     if span.deferred {
-        super::log::defer_error(&span.span, code);
+        super::log::defer_error(&span.span, Some(code));
         return;
     }
     let span = &span.span;
@@ -157,12 +168,30 @@ pub(crate) fn request_failed(span: &RequestSpan, code: i64) {
     }
 }
 
+/// A tool's span.
+pub(crate) struct ToolSpan {
+    pub(crate) span: Span,
+    /// Made without fields, as a deferred request span is.
+    deferred: bool,
+}
+
 /// The span of a tool's execution, a child of the request's, if a subscriber takes it.
-pub(crate) fn tool_span(name: &'static str) -> Option<Span> {
+pub(crate) fn tool_span(name: &'static str) -> Option<ToolSpan> {
     if !enabled() {
         return None;
     }
     let exporting = EXPORTING.load(Ordering::Relaxed);
+    if !exporting && super::log::defers_fields() {
+        let span = tracing::info_span!(target: "mcp_runtime::request", "mcp.tool");
+        if span.is_disabled() {
+            return None;
+        }
+        super::log::defer(&span, super::log::Deferred::tool(name));
+        return Some(ToolSpan {
+            span,
+            deferred: true,
+        });
+    }
     let otel_name = exporting.then(|| format!("execute_tool {name}"));
     let span = tracing::info_span!(
         target: "mcp_runtime::request",
@@ -173,18 +202,25 @@ pub(crate) fn tool_span(name: &'static str) -> Option<Span> {
         gen_ai.tool.name = name,
         error.type = Empty,
     );
-    (!span.is_disabled()).then_some(span)
+    (!span.is_disabled()).then_some(ToolSpan {
+        span,
+        deferred: false,
+    })
 }
 
 /// Records a failed tool call on its span: `tool_error` for a tool error, the JSON-RPC code
 /// for an error response.
-pub(crate) fn tool_failed(span: &Span, code: Option<i64>) {
+pub(crate) fn tool_failed(span: &ToolSpan, code: Option<i64>) {
+    if span.deferred {
+        super::log::defer_error(&span.span, code);
+        return;
+    }
     let error = match code {
         None => "tool_error".to_string(),
         Some(code) => code.to_string(),
     };
-    span.record("error.type", &*error);
+    span.span.record("error.type", &*error);
     if EXPORTING.load(Ordering::Relaxed) {
-        span.record("otel.status_code", "ERROR");
+        span.span.record("otel.status_code", "ERROR");
     }
 }

@@ -123,7 +123,7 @@ impl ToolEnd {
 
 /// A tool call's span and metrics, while it runs.
 pub(crate) struct ToolWatch {
-    span: Option<Span>,
+    span: Option<trace::ToolSpan>,
     #[cfg(feature = "metrics")]
     metrics: Option<(super::Metrics, Instant)>,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
@@ -151,7 +151,7 @@ impl ToolWatch {
 
     /// Enters the tool's span (the handler's own spans nest inside), until the guard drops.
     pub(crate) fn enter(&self) -> Option<tracing::span::Entered<'_>> {
-        self.span.as_ref().map(Span::enter)
+        self.span.as_ref().map(|s| s.span.enter())
     }
 
     /// The call ended.
@@ -176,7 +176,7 @@ impl ToolWatch {
 
     /// `fut`, polled inside the tool's span.
     pub(crate) async fn in_span<F: Future>(&self, fut: F) -> F::Output {
-        in_span(self.span.as_ref(), fut).await
+        in_span(self.span.as_ref().map(|s| &s.span), fut).await
     }
 }
 
