@@ -391,6 +391,7 @@ pub fn init_logging() {
     #[cfg(not(feature = "otlp"))]
     let otel: Option<tracing_subscriber::layer::Identity> = None;
     if tracing_subscriber::registry()
+        .with((!json && !ansi).then_some(crate::observe::log::DeferredFields))
         .with(layer)
         .with(otel)
         .with(filter)

@@ -140,51 +140,73 @@ pub(crate) struct Stack {
 
 /// A [`Stack`] as a running server holds it.
 pub(crate) struct Running {
+    /// The user's middleware, around requests and tool calls.
     pub(crate) chain: Arc<[Arc<dyn Middleware>]>,
+    /// Around resource reads and prompt gets: the metrics' recorder (with metrics), then the
+    /// user's middleware.
+    pub(crate) items: Arc<[Arc<dyn Middleware>]>,
     #[cfg(feature = "rate-limit")]
     pub(crate) rate_limit: Option<rate_limit::Limiter>,
     pub(crate) tool_timeout: Option<Duration>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::observe::Metrics>,
+    /// A span per request and per tool call (`Server::traces`).
+    pub(crate) traces: bool,
 }
 
 impl Stack {
     pub(crate) fn start(self) -> Running {
+        // The request's span and the metrics of requests and tool calls are not hooks of the
+        // chain: `observe::watch` runs them around it, outermost (the span around the
+        // metrics around the user's hooks), without a boxed future per hook.
         #[allow(unused_mut)]
-        let mut chain = self.chain;
+        let mut items = self.chain.clone();
         // Metrics see everything, the other middleware's time included.
         #[cfg(feature = "metrics")]
         if let Some(m) = &self.metrics {
-            chain.insert(0, Arc::new(crate::observe::metrics::Recorder(m.clone())));
-        }
-        // The request's span is around everything, metrics included.
-        if self.traces {
-            chain.insert(0, Arc::new(crate::observe::trace::Tracer));
+            items.insert(0, Arc::new(crate::observe::metrics::Recorder(m.clone())));
         }
         Running {
-            chain: chain.into(),
+            chain: self.chain.into(),
+            items: items.into(),
             #[cfg(feature = "metrics")]
             metrics: self.metrics,
             #[cfg(feature = "rate-limit")]
             rate_limit: self.rate_limit.as_ref().map(rate_limit::Limiter::new),
             tool_timeout: self.tool_timeout,
+            traces: self.traces,
         }
     }
 }
 
 impl Running {
-    /// Whether a request goes straight to dispatch: no middleware, no rate limit.
+    /// Whether a request goes straight to dispatch: no middleware, no rate limit, no
+    /// metrics, no spans.
     pub(crate) fn is_idle(&self) -> bool {
         #[cfg(feature = "rate-limit")]
         if self.rate_limit.is_some() {
             return false;
         }
-        self.chain.is_empty()
+        self.chain.is_empty() && !self.observes()
     }
 
-    /// Whether handlers run inside hooks.
+    /// Whether requests and tool calls run inside the user's hooks.
     pub(crate) fn has_middleware(&self) -> bool {
         !self.chain.is_empty()
+    }
+
+    /// Whether resource reads and prompt gets run inside hooks.
+    pub(crate) fn has_item_hooks(&self) -> bool {
+        !self.items.is_empty()
+    }
+
+    /// Whether the server's metrics or spans watch requests.
+    pub(crate) fn observes(&self) -> bool {
+        #[cfg(feature = "metrics")]
+        if self.metrics.is_some() {
+            return true;
+        }
+        self.traces
     }
 
     /// Refuses a request over the rate limit, with how long to wait.

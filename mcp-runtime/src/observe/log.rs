@@ -575,6 +575,261 @@ impl tracing::field::Visit for PlainVisitor<'_> {
     }
 }
 
+/// The fields of a request's span and of a tool's span under
+/// [`init_logging`](crate::init_logging)'s text logger, kept as values and written as
+/// [`PlainFields`] would write them only when an event inside the span is logged: most
+/// requests log nothing inside their spans, and formatting their fields when they open was
+/// most of what the spans cost.
+///
+/// The span itself is then made without fields (see `observe::trace`); [`DeferredFields`],
+/// the layer under the text formatter, writes them into the formatter's
+/// `FormattedFields` before the first event inside the span is formatted.
+pub(crate) struct Deferred {
+    what: DeferredSpan,
+    /// The JSON-RPC code of the error response, once answered with one (a tool error: `None`
+    /// in [`Deferred::failed`]).
+    error: Option<Option<i64>>,
+    /// Whether the fields are in the formatter's `FormattedFields` already.
+    written: bool,
+}
+
+enum DeferredSpan {
+    Request {
+        method: Box<str>,
+        id: crate::protocol::RequestId,
+        session: Option<std::sync::Arc<str>>,
+        peer: Option<std::net::IpAddr>,
+        /// The params of a call, read, or get, read for its target only when written.
+        params: Option<Box<serde_json::value::RawValue>>,
+    },
+    Tool {
+        name: &'static str,
+    },
+}
+
+impl Deferred {
+    pub(crate) fn request(
+        method: &str,
+        id: crate::protocol::RequestId,
+        session: Option<std::sync::Arc<str>>,
+        peer: Option<std::net::IpAddr>,
+        params: Option<&serde_json::value::RawValue>,
+    ) -> Deferred {
+        let params = match method {
+            "tools/call" | "prompts/get" | "resources/read" => params.map(ToOwned::to_owned),
+            _ => None,
+        };
+        Deferred {
+            what: DeferredSpan::Request {
+                method: method.into(),
+                id,
+                session,
+                peer,
+                params,
+            },
+            error: None,
+            written: false,
+        }
+    }
+
+    pub(crate) fn tool(name: &'static str) -> Deferred {
+        Deferred {
+            what: DeferredSpan::Tool { name },
+            error: None,
+            written: false,
+        }
+    }
+
+    /// The fields, as [`PlainFields`] writes those of the span made with all of them (in the
+    /// order of `observe::trace`'s spans), then the error's as recorded later.
+    fn write(&self, out: &mut String) {
+        let mut w = FieldWriter { out, first: true };
+        match &self.what {
+            DeferredSpan::Request {
+                method,
+                id,
+                session,
+                peer,
+                params,
+            } => {
+                w.str("mcp.method.name", method);
+                w.display("jsonrpc.request.id", id);
+                if let Some(session) = session {
+                    w.str("mcp.session.id", session);
+                }
+                w.str(
+                    "network.transport",
+                    if peer.is_some() { "tcp" } else { "pipe" },
+                );
+                if let Some(peer) = peer {
+                    w.display("client.address", peer);
+                }
+                let peek = super::trace::peek(method, params.as_deref(), false);
+                let (tool, prompt, uri) = super::trace::targets(method, &peek);
+                if let Some(tool) = tool {
+                    w.str("gen_ai.operation.name", "execute_tool");
+                    w.str("gen_ai.tool.name", tool);
+                }
+                if let Some(prompt) = prompt {
+                    w.str("gen_ai.prompt.name", prompt);
+                }
+                if let Some(uri) = uri {
+                    w.str("mcp.resource.uri", uri);
+                }
+            }
+            DeferredSpan::Tool { name } => {
+                w.str("gen_ai.operation.name", "execute_tool");
+                w.str("gen_ai.tool.name", name);
+            }
+        }
+        if let Some(code) = self.error {
+            self.write_error(&mut w, code);
+        }
+    }
+
+    /// What a failure records: `error.type` and, for a request, `rpc.response.status_code`.
+    fn write_error(&self, w: &mut FieldWriter<'_>, code: Option<i64>) {
+        let code = match code {
+            Some(code) => code.to_string(),
+            None => "tool_error".to_string(),
+        };
+        w.str("error.type", &code);
+        if let DeferredSpan::Request { .. } = self.what {
+            w.str("rpc.response.status_code", &code);
+        }
+    }
+}
+
+/// Fields as `PlainFields` writes them: `name="text"` (escaped as `Debug` when not plain),
+/// `name=value` for displayed values, separated by spaces.
+struct FieldWriter<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl FieldWriter<'_> {
+    fn pad(&mut self) {
+        if !self.first {
+            self.out.push(' ');
+        }
+        self.first = false;
+    }
+
+    fn str(&mut self, name: &str, value: &str) {
+        use std::fmt::Write as _;
+        self.pad();
+        self.out.push_str(name);
+        if value.bytes().all(plain) {
+            self.out.push_str("=\"");
+            self.out.push_str(value);
+            self.out.push('"');
+        } else {
+            let _ = write!(self.out, "={value:?}");
+        }
+    }
+
+    fn display(&mut self, name: &str, value: &dyn std::fmt::Display) {
+        use std::fmt::Write as _;
+        self.pad();
+        let _ = write!(self.out, "{name}={value}");
+    }
+}
+
+/// Records a deferred span's failure (`code`: a JSON-RPC error's; `None`: a tool error): into
+/// its [`Deferred`] fields, or after the fields already written.
+pub(crate) fn defer_error(span: &tracing::Span, code: Option<i64>) {
+    with_deferred(span, |deferred, formatted| {
+        if deferred.written {
+            if let Some(formatted) = formatted {
+                let mut w = FieldWriter {
+                    first: formatted.fields.is_empty(),
+                    out: &mut formatted.fields,
+                };
+                deferred.write_error(&mut w, code);
+            }
+        } else {
+            deferred.error = Some(code);
+        }
+    });
+}
+
+/// Gives `span`'s [`Deferred`] fields to `span`'s registry entry.
+pub(crate) fn defer(span: &tracing::Span, fields: Deferred) {
+    use tracing_subscriber::registry::{LookupSpan as _, SpanData as _};
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>()
+            && let Some(data) = registry.span_data(id)
+        {
+            data.extensions_mut().insert(fields);
+        }
+    });
+}
+
+type Formatted = tracing_subscriber::fmt::FormattedFields<PlainFields>;
+
+fn with_deferred(span: &tracing::Span, f: impl FnOnce(&mut Deferred, Option<&mut Formatted>)) {
+    use tracing_subscriber::registry::{LookupSpan as _, SpanData as _};
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>()
+            && let Some(data) = registry.span_data(id)
+        {
+            let mut ext = data.extensions_mut();
+            let Some(mut deferred) = ext.remove::<Deferred>() else {
+                return;
+            };
+            f(&mut deferred, ext.get_mut::<Formatted>());
+            ext.insert(deferred);
+        }
+    });
+}
+
+/// Whether the current subscriber is [`init_logging`](crate::init_logging)'s text logger,
+/// which writes a request span's fields from its [`Deferred`] values.
+pub(crate) fn defers_fields() -> bool {
+    tracing::dispatcher::get_default(|d| d.is::<DeferredFields>())
+}
+
+/// The layer under [`init_logging`](crate::init_logging)'s text formatter that writes the
+/// [`Deferred`] fields of the spans an event is in before the formatter writes the event.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct DeferredFields;
+
+impl<S> tracing_subscriber::Layer<S> for DeferredFields
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        for span in scope {
+            let mut ext = span.extensions_mut();
+            let mut fields = match ext.get_mut::<Deferred>() {
+                Some(deferred) if !deferred.written => {
+                    deferred.written = true;
+                    let mut fields = String::with_capacity(160);
+                    deferred.write(&mut fields);
+                    fields
+                }
+                _ => continue,
+            };
+            match ext.get_mut::<Formatted>() {
+                Some(formatted) => {
+                    // Fields recorded since the span opened come after the deferred ones.
+                    if !formatted.fields.is_empty() {
+                        fields.push(' ');
+                        fields.push_str(&formatted.fields);
+                    }
+                    formatted.fields = fields;
+                }
+                None => {
+                    ext.insert(Formatted::new(fields));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,6 +1017,102 @@ mod tests {
             ),
             "{ours}"
         );
+    }
+
+    /// What the text logger writes for requests' spans, with their fields deferred
+    /// (`DeferredFields` under the formatter) or not.
+    fn request_lines(deferred: bool) -> String {
+        use crate::middleware::Origin;
+        use crate::observe::trace;
+        use crate::protocol::RequestId;
+        use tracing_subscriber::prelude::*;
+        let captured = Captured::default();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .fmt_fields(PlainFields);
+        let subscriber = tracing_subscriber::registry()
+            .with(deferred.then_some(DeferredFields))
+            .with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            assert_eq!(defers_fields(), deferred);
+            let origin = |id, session: Option<&str>, peer: Option<&str>| Origin {
+                id,
+                session_id: session.map(Into::into),
+                peer_addr: peer.map(|p| p.parse().unwrap()),
+                started: std::time::Instant::now(),
+                principal: crate::Principal::anonymous(),
+            };
+            let params = serde_json::value::RawValue::from_string(
+                r#"{"name":"add \"x\"","arguments":{"a":1}}"#.to_string(),
+            )
+            .unwrap();
+            // A tool call: an event inside the tool's span, then the error, then an event.
+            let o = origin(RequestId::Number(7), Some("0123abcd"), Some("127.0.0.1:5000"));
+            let span = trace::request_span(&o, "tools/call", Some(&params)).unwrap();
+            assert_eq!(span.span.metadata().unwrap().fields().iter().next().is_none(), deferred);
+            span.span.in_scope(|| {
+                let tool = trace::tool_span("add").unwrap();
+                tool.span.in_scope(|| tracing::warn!(n = 1, "inside"));
+                trace::tool_failed(&tool, None);
+                tool.span.in_scope(|| tracing::warn!("tool failed"));
+                // The error before any event inside.
+                let tool = trace::tool_span("add").unwrap();
+                trace::tool_failed(&tool, Some(-32603));
+                tool.span.in_scope(|| tracing::warn!("tool erred"));
+            });
+            trace::request_failed(&span, -32602);
+            span.span.in_scope(|| tracing::warn!("after"));
+            drop(span);
+            // The error before any event; no session, no peer, a string id with a quote.
+            let o = origin(
+                RequestId::String("a\"b\nc".into()),
+                None,
+                None,
+            );
+            let span = trace::request_span(&o, "forged\nmethod", None).unwrap();
+            trace::request_failed(&span, -32601);
+            span.span.in_scope(|| tracing::warn!("failed"));
+            // Nothing inside: nothing written.
+            let o = origin(RequestId::Number(8), None, Some("[::1]:9"));
+            let span = trace::request_span(&o, "resources/read", None).unwrap();
+            drop(span);
+            let span = trace::request_span(&o, "ping", None).unwrap();
+            span.span.in_scope(|| tracing::warn!("pong"));
+        });
+        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn deferred_request_fields_are_written_as_the_span_fields() {
+        let (eager, deferred) = (request_lines(false), request_lines(true));
+        assert_eq!(eager, deferred);
+        assert!(
+            deferred.contains(
+                "mcp.request{mcp.method.name=\"tools/call\" jsonrpc.request.id=7 \
+                 mcp.session.id=\"0123abcd\" network.transport=\"tcp\" \
+                 client.address=127.0.0.1 gen_ai.operation.name=\"execute_tool\" \
+                 gen_ai.tool.name=\"add \\\"x\\\"\"}:mcp.tool{"
+            ),
+            "{deferred}"
+        );
+        assert!(
+            deferred.contains(r#"error.type="-32602" rpc.response.status_code="-32602"}: after"#),
+            "{deferred}"
+        );
+        assert!(
+            deferred.contains(
+                r#"mcp.tool{gen_ai.operation.name="execute_tool" gen_ai.tool.name="add" error.type="tool_error"}: tool failed"#
+            ),
+            "{deferred}"
+        );
+        assert!(
+            deferred.contains(r#"gen_ai.tool.name="add" error.type="-32603"}: tool erred"#),
+            "{deferred}"
+        );
+        assert_eq!(deferred.lines().count(), 6, "{deferred}");
     }
 
     #[test]

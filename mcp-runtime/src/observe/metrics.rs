@@ -20,7 +20,7 @@
 //! or prompt the server has, or the URI or URI template a resource was registered with.
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -30,8 +30,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::middleware::{
-    BoxFuture, Middleware, Next, PromptOutcome, PromptRequest, Request, ResourceOutcome,
-    ResourceRequest, Response, ToolOutcome, ToolRequest,
+    BoxFuture, Middleware, Next, PromptOutcome, PromptRequest, ResourceOutcome, ResourceRequest,
 };
 use crate::server::ServerCore;
 
@@ -310,7 +309,31 @@ impl Metrics {
         self.0.slow_sse.inc();
     }
 
-    fn call(&self, kind: &'static str, name: &'static str, outcome: &'static str, since: Instant) {
+    /// A request begins: one more in flight.
+    pub(crate) fn request_started(&self) {
+        self.0.in_flight.inc();
+    }
+
+    /// A request [`request_started`](Metrics::request_started) of the method at `index` (see
+    /// [`method_index`]) ends, answered (`error`: with an error response) after `elapsed`, or
+    /// not (`None`: dropped unanswered).
+    pub(crate) fn request_ended(&self, index: usize, answered: Option<(bool, Duration)>) {
+        self.0.in_flight.dec();
+        let Some((error, elapsed)) = answered else {
+            return;
+        };
+        let outcome = if error { "error" } else { "ok" };
+        self.request_counter(index, outcome).inc();
+        self.request_duration(index).observe(elapsed.as_secs_f64());
+    }
+
+    pub(crate) fn call(
+        &self,
+        kind: &'static str,
+        name: &'static str,
+        outcome: &'static str,
+        since: Instant,
+    ) {
         let seconds = since.elapsed().as_secs_f64();
         let slot = &self.0.items[slot_of(kind, name)];
         let series = slot.get_or_init(|| CallSeries {
@@ -362,15 +385,6 @@ impl Metrics {
     }
 }
 
-/// Takes one off a borrowed gauge when dropped (no reference count per request).
-struct InFlight<'a>(&'a Gauge);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
 /// Takes one off a gauge when dropped.
 pub(crate) struct GaugeGuard(Gauge);
 
@@ -404,7 +418,7 @@ const METHODS: [&str; 18] = [
 ];
 
 /// The position of `method` in [`METHODS`], or `METHODS.len()` for `other`.
-fn method_index(method: &str) -> usize {
+pub(crate) fn method_index(method: &str) -> usize {
     METHODS
         .iter()
         .position(|m| *m == method)
@@ -421,50 +435,11 @@ fn method_label(method: &str) -> &'static str {
     label_of(method_index(method))
 }
 
-/// Records the series of requests and calls: the outermost middleware of a server with
-/// metrics.
+/// Records the series of resource reads and prompt gets: the outermost hooks of a server with
+/// metrics. Requests and tool calls are recorded by `observe::watch`, around the chain.
 pub(crate) struct Recorder(pub(crate) Metrics);
 
 impl Middleware for Recorder {
-    fn on_request<'a>(
-        &'a self,
-        request: &'a mut Request,
-        next: Next<'a, Request, Response>,
-    ) -> BoxFuture<'a, Response> {
-        let m = &self.0.0;
-        m.in_flight.inc();
-        let in_flight = InFlight(&m.in_flight);
-        Box::pin(async move {
-            let response = next.run(request).await;
-            drop(in_flight);
-            let index = method_index(request.method());
-            let outcome = if response.is_error() { "error" } else { "ok" };
-            self.0.request_counter(index, outcome).inc();
-            self.0
-                .request_duration(index)
-                .observe(request.elapsed().as_secs_f64());
-            response
-        })
-    }
-
-    fn on_call_tool<'a>(
-        &'a self,
-        call: &'a mut ToolRequest,
-        next: Next<'a, ToolRequest, ToolOutcome>,
-    ) -> BoxFuture<'a, ToolOutcome> {
-        Box::pin(async move {
-            let since = Instant::now();
-            let outcome = next.run(call).await;
-            let label = match &outcome {
-                Ok(r) if r.is_error => "tool_error",
-                Ok(_) => "ok",
-                Err(_) => "error",
-            };
-            self.0.call("tool", call.name(), label, since);
-            outcome
-        })
-    }
-
     fn on_read_resource<'a>(
         &'a self,
         read: &'a mut ResourceRequest,

@@ -7,6 +7,7 @@ pub mod metrics;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub(crate) mod trace;
+pub(crate) mod watch;
 
 #[cfg(feature = "metrics")]
 pub use metrics::Metrics;

@@ -13,14 +13,11 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Deserialize;
-use tracing::Instrument;
+use serde_json::value::RawValue;
+use tracing::Span;
 use tracing::field::Empty;
 
-use crate::middleware::{BoxFuture, Middleware, Next, Request, Response, ToolOutcome, ToolRequest};
-
-/// The spans of a server with [`Server::traces`](crate::Server::traces): the outermost
-/// middleware.
-pub(crate) struct Tracer;
+use crate::middleware::Origin;
 
 /// Whether an OpenTelemetry layer takes the spans (`observe::otlp::layer`): only then are the
 /// `otel.*` fields (name, kind, status) filled and a client's trace context read, as nothing
@@ -29,7 +26,7 @@ pub(crate) static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// What a request's span is named after and continues.
 #[derive(Deserialize, Default)]
-struct Peek<'a> {
+pub(crate) struct Peek<'a> {
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -48,117 +45,182 @@ pub(crate) struct TraceMeta<'a> {
     pub(crate) tracestate: Option<Cow<'a, str>>,
 }
 
-impl Middleware for Tracer {
-    fn on_request<'a>(
-        &'a self,
-        request: &'a mut Request,
-        next: Next<'a, Request, Response>,
-    ) -> BoxFuture<'a, Response> {
-        if !tracing::enabled!(target: "mcp_runtime::request", tracing::Level::INFO) {
-            return next.run(request);
-        }
-        let method = request.method();
-        let exporting = EXPORTING.load(Ordering::Relaxed);
-        let peek: Peek<'_> = match method {
-            "tools/call" | "prompts/get" | "resources/read" => request
-                .params()
-                .and_then(|p| serde_json::from_str(p.get()).ok())
-                .unwrap_or_default(),
-            _ if exporting => request
-                .params()
-                .and_then(|p| serde_json::from_str(p.get()).ok())
-                .unwrap_or_default(),
-            _ => Peek::default(),
-        };
-        let (tool, prompt, uri) = match method {
-            "tools/call" => (peek.name.as_deref(), None, None),
-            "prompts/get" => (None, peek.name.as_deref(), None),
-            // Not in the span's name: URIs are of unbounded variety.
-            "resources/read" => (None, None, peek.uri.as_deref()),
-            _ => (None, None, None),
-        };
-        let otel_name = exporting.then(|| match tool.or(prompt) {
-            Some(name) => format!("{method} {name}"),
-            None => method.to_string(),
-        });
-        // Every field at once: each later `record` is a look-up of the span and another
-        // formatting pass in the subscriber.
-        let span = tracing::info_span!(
-            target: "mcp_runtime::request",
-            "mcp.request",
-            otel.name = otel_name.as_deref(),
-            otel.kind = exporting.then_some("server"),
-            otel.status_code = Empty,
-            mcp.method.name = method,
-            jsonrpc.request.id = %request.request_id(),
-            mcp.session.id = request.session_id(),
-            network.transport = if request.peer_addr().is_some() { "tcp" } else { "pipe" },
-            client.address = request.peer_addr().map(|p| tracing::field::display(p.ip())),
-            gen_ai.operation.name = tool.map(|_| "execute_tool"),
-            gen_ai.tool.name = tool,
-            gen_ai.prompt.name = prompt,
-            mcp.resource.uri = uri,
-            error.type = Empty,
-            rpc.response.status_code = Empty,
-        );
-        if span.is_disabled() {
-            return next.run(request);
-        }
-        #[cfg(feature = "otlp")]
-        if exporting {
-            super::otlp::continue_trace(&span, peek.meta.as_ref());
-        }
-        let _ = &peek.meta;
-        Box::pin(async move {
-            let response = next.run(request).instrument(span.clone()).await;
-            if let Some(code) = response.error_code() {
-                let code = code.to_string();
-                span.record("error.type", &*code);
-                span.record("rpc.response.status_code", &*code);
-                if EXPORTING.load(Ordering::Relaxed) {
-                    span.record("otel.status_code", "ERROR");
-                }
-            }
-            response
-        })
-    }
+/// Whether a subscriber takes the spans of requests.
+pub(crate) fn enabled() -> bool {
+    tracing::enabled!(target: "mcp_runtime::request", tracing::Level::INFO)
+}
 
-    fn on_call_tool<'a>(
-        &'a self,
-        call: &'a mut ToolRequest,
-        next: Next<'a, ToolRequest, ToolOutcome>,
-    ) -> BoxFuture<'a, ToolOutcome> {
-        if !tracing::enabled!(target: "mcp_runtime::request", tracing::Level::INFO) {
-            return next.run(call);
-        }
-        let exporting = EXPORTING.load(Ordering::Relaxed);
-        let otel_name = exporting.then(|| format!("execute_tool {}", call.name()));
-        let span = tracing::info_span!(
-            target: "mcp_runtime::request",
-            "mcp.tool",
-            otel.name = otel_name.as_deref(),
-            otel.status_code = Empty,
-            gen_ai.operation.name = "execute_tool",
-            gen_ai.tool.name = call.name(),
-            error.type = Empty,
-        );
+/// What a request's span needs of its params: those of a call, read or get, and, for an
+/// exporter, any request's `_meta`.
+pub(crate) fn peek<'a>(method: &str, params: Option<&'a RawValue>, exporting: bool) -> Peek<'a> {
+    match method {
+        "tools/call" | "prompts/get" | "resources/read" => {}
+        _ if exporting => {}
+        _ => return Peek::default(),
+    }
+    params
+        .and_then(|p| serde_json::from_str(p.get()).ok())
+        .unwrap_or_default()
+}
+
+/// The tool, prompt and resource a request is about.
+pub(crate) fn targets<'p>(
+    method: &str,
+    peek: &'p Peek<'_>,
+) -> (Option<&'p str>, Option<&'p str>, Option<&'p str>) {
+    match method {
+        "tools/call" => (peek.name.as_deref(), None, None),
+        "prompts/get" => (None, peek.name.as_deref(), None),
+        // Not in the span's name: URIs are of unbounded variety.
+        "resources/read" => (None, None, peek.uri.as_deref()),
+        _ => (None, None, None),
+    }
+}
+
+/// A request's span.
+pub(crate) struct RequestSpan {
+    pub(crate) span: Span,
+    /// Made without fields, its fields kept by the text logger until an event needs them
+    /// (`observe::log::Deferred`).
+    deferred: bool,
+}
+
+/// The span of a request, if a subscriber takes it.
+pub(crate) fn request_span(
+    origin: &Origin,
+    method: &str,
+    params: Option<&RawValue>,
+) -> Option<RequestSpan> {
+    if !enabled() {
+        return None;
+    }
+    let exporting = EXPORTING.load(Ordering::Relaxed);
+    if !exporting && super::log::defers_fields() {
+        let span = tracing::info_span!(target: "mcp_runtime::request", "mcp.request");
         if span.is_disabled() {
-            return next.run(call);
+            return None;
         }
-        Box::pin(async move {
-            let outcome = next.run(call).instrument(span.clone()).await;
-            let error = match &outcome {
-                Ok(r) if r.is_error => Some("tool_error".to_string()),
-                Ok(_) => None,
-                Err(e) => Some(e.code.to_string()),
-            };
-            if let Some(error) = error {
-                span.record("error.type", &*error);
-                if EXPORTING.load(Ordering::Relaxed) {
-                    span.record("otel.status_code", "ERROR");
-                }
-            }
-            outcome
-        })
+        let fields = super::log::Deferred::request(
+            method,
+            origin.id.clone(),
+            origin.session_id.clone(),
+            origin.peer_addr.map(|p| p.ip()),
+            params,
+        );
+        super::log::defer(&span, fields);
+        return Some(RequestSpan {
+            span,
+            deferred: true,
+        });
+    }
+    let peek = peek(method, params, exporting);
+    let (tool, prompt, uri) = targets(method, &peek);
+    let otel_name = exporting.then(|| match tool.or(prompt) {
+        Some(name) => format!("{method} {name}"),
+        None => method.to_string(),
+    });
+    // Every field at once: each later `record` is a look-up of the span and another
+    // formatting pass in the subscriber.
+    let span = tracing::info_span!(
+        target: "mcp_runtime::request",
+        "mcp.request",
+        otel.name = otel_name.as_deref(),
+        otel.kind = exporting.then_some("server"),
+        otel.status_code = Empty,
+        mcp.method.name = method,
+        jsonrpc.request.id = %origin.id,
+        mcp.session.id = origin.session_id.as_deref(),
+        network.transport = if origin.peer_addr.is_some() { "tcp" } else { "pipe" },
+        client.address = origin.peer_addr.map(|p| tracing::field::display(p.ip())),
+        gen_ai.operation.name = tool.map(|_| "execute_tool"),
+        gen_ai.tool.name = tool,
+        gen_ai.prompt.name = prompt,
+        mcp.resource.uri = uri,
+        error.type = Empty,
+        rpc.response.status_code = Empty,
+    );
+    if span.is_disabled() {
+        return None;
+    }
+    #[cfg(feature = "otlp")]
+    if exporting {
+        super::otlp::continue_trace(&span, peek.meta.as_ref());
+    }
+    let _ = &peek.meta;
+    Some(RequestSpan {
+        span,
+        deferred: false,
+    })
+}
+
+/// Records a request's error response on its span.
+pub(crate) fn request_failed(span: &RequestSpan, code: i64) {
+    if span.deferred {
+        super::log::defer_error(&span.span, Some(code));
+        return;
+    }
+    let span = &span.span;
+    let code = code.to_string();
+    span.record("error.type", &*code);
+    span.record("rpc.response.status_code", &*code);
+    if EXPORTING.load(Ordering::Relaxed) {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// A tool's span.
+pub(crate) struct ToolSpan {
+    pub(crate) span: Span,
+    /// Made without fields, as a deferred request span is.
+    deferred: bool,
+}
+
+/// The span of a tool's execution, a child of the request's, if a subscriber takes it.
+pub(crate) fn tool_span(name: &'static str) -> Option<ToolSpan> {
+    if !enabled() {
+        return None;
+    }
+    let exporting = EXPORTING.load(Ordering::Relaxed);
+    if !exporting && super::log::defers_fields() {
+        let span = tracing::info_span!(target: "mcp_runtime::request", "mcp.tool");
+        if span.is_disabled() {
+            return None;
+        }
+        super::log::defer(&span, super::log::Deferred::tool(name));
+        return Some(ToolSpan {
+            span,
+            deferred: true,
+        });
+    }
+    let otel_name = exporting.then(|| format!("execute_tool {name}"));
+    let span = tracing::info_span!(
+        target: "mcp_runtime::request",
+        "mcp.tool",
+        otel.name = otel_name.as_deref(),
+        otel.status_code = Empty,
+        gen_ai.operation.name = "execute_tool",
+        gen_ai.tool.name = name,
+        error.type = Empty,
+    );
+    (!span.is_disabled()).then_some(ToolSpan {
+        span,
+        deferred: false,
+    })
+}
+
+/// Records a failed tool call on its span: `tool_error` for a tool error, the JSON-RPC code
+/// for an error response.
+pub(crate) fn tool_failed(span: &ToolSpan, code: Option<i64>) {
+    if span.deferred {
+        super::log::defer_error(&span.span, code);
+        return;
+    }
+    let error = match code {
+        None => "tool_error".to_string(),
+        Some(code) => code.to_string(),
+    };
+    span.span.record("error.type", &*error);
+    if EXPORTING.load(Ordering::Relaxed) {
+        span.span.record("otel.status_code", "ERROR");
     }
 }

@@ -19,6 +19,7 @@ use crate::middleware::{
     ToolOutcome, ToolRequest, limits,
 };
 use crate::protocol::lazy::LazyObject;
+use crate::observe::watch::{ToolEnd, ToolWatch};
 use crate::protocol::per_request::Envelope;
 use crate::protocol::stamp::Wire;
 use crate::protocol::{
@@ -347,6 +348,9 @@ impl Session {
         ) {
             return Reply::Now(wire.error(Some(&id), &e));
         }
+        // The tool's span and metrics, around the user's hooks and the handler.
+        let watch = ToolWatch::start(&self.core.stack, name);
+        let entered = watch.as_ref().and_then(ToolWatch::enter);
         let fut = if self.core.stack.has_middleware() {
             let call = ToolRequest {
                 origin: Origin::of(self, &id, std::time::Instant::now()),
@@ -373,6 +377,9 @@ impl Session {
                 middleware::run_chain(chain, middleware::tool_hook, call, run)
             })) {
                 Ok(HandlerFuture::Ready(Some(outcome))) => {
+                    if let Some(w) = &watch {
+                        w.ended(ToolEnd::of(&outcome));
+                    }
                     return Reply::Now(tool_answer(
                         &wire,
                         &id,
@@ -392,7 +399,12 @@ impl Session {
         } else {
             let permit = match limits::admit(name, &entry.def.limits, entry.permits.as_ref()) {
                 Ok(permit) => permit,
-                Err(busy) => return Reply::Now(wire.result(&id, &busy.for_revision(version))),
+                Err(busy) => {
+                    if let Some(w) = &watch {
+                        w.ended(ToolEnd::of_result(&busy));
+                    }
+                    return Reply::Now(wire.result(&id, &busy.for_revision(version)));
+                }
             };
             let mut request = self.request_parts(&id, meta, out);
             request.caller = caller;
@@ -400,6 +412,9 @@ impl Session {
             let handler = entry.def.handler;
             match std::panic::catch_unwind(AssertUnwindSafe(|| handler(call))) {
                 Ok(ToolFuture::Ready(Some(result))) => {
+                    if let Some(w) = &watch {
+                        w.ended(ToolEnd::of_result(&result));
+                    }
                     return Reply::Now(
                         wire.result(&id, &entry.shape(result, version, server_text)),
                     );
@@ -412,6 +427,7 @@ impl Session {
                 }
             }
         };
+        drop(entered);
         // In a task, a panic fails the task (a protocol-level fault: there is no result); a
         // direct call answers with an `isError` result.
         let round = self
@@ -421,9 +437,21 @@ impl Session {
         Reply::Later(
             id.clone(),
             Box::pin(async move {
-                let outcome = match fut {
-                    Running::Tool(f) => CatchUnwind(f).await.map(Ok),
-                    Running::Chain(f) => CatchUnwind(f).await,
+                let polled = async {
+                    match fut {
+                        Running::Tool(f) => CatchUnwind(f).await.map(Ok),
+                        Running::Chain(f) => CatchUnwind(f).await,
+                    }
+                };
+                let outcome = match &watch {
+                    Some(w) => {
+                        let outcome = w.in_span(polled).await;
+                        if let Ok(outcome) = &outcome {
+                            w.ended(ToolEnd::of(outcome));
+                        }
+                        outcome
+                    }
+                    None => polled.await,
                 };
                 match outcome {
                     Ok(outcome) => tool_answer(&wire, &id, &entry, outcome, version, server_text),
@@ -591,7 +619,7 @@ impl Session {
                 }
             }
         };
-        if self.core.stack.has_middleware() {
+        if self.core.stack.has_item_hooks() {
             let read = ResourceRequest {
                 origin: Origin::of(self, &id, std::time::Instant::now()),
                 uri,
@@ -615,7 +643,7 @@ impl Session {
                 ));
                 Box::pin(async move { fut.await.map_err(|e| resource_error(&uri, e)) })
             };
-            let chain = &self.core.stack.chain;
+            let chain = &self.core.stack.items;
             return run_handler(
                 id,
                 || middleware::run_chain(chain, middleware::resource_hook, read, run),
@@ -690,7 +718,7 @@ impl Session {
                 )
             }
         };
-        if self.core.stack.has_middleware() {
+        if self.core.stack.has_item_hooks() {
             let get = PromptRequest {
                 origin: Origin::of(self, &id, std::time::Instant::now()),
                 name,
@@ -708,7 +736,7 @@ impl Session {
                 let fut = handler(PromptGet::new(&entry, get.arguments.clone(), request));
                 Box::pin(fut)
             };
-            let chain = &self.core.stack.chain;
+            let chain = &self.core.stack.items;
             return run_handler(
                 id,
                 || middleware::run_chain(chain, middleware::prompt_hook, get, run),

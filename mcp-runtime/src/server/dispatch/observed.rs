@@ -1,4 +1,5 @@
-//! A request through the server's policies and middleware: the rate limit, then every
+//! A request through the server's policies, observers and middleware: the rate limit, then
+//! the request's span and metrics (`observe::watch`), then every
 //! [`Middleware::on_request`](crate::Middleware::on_request), then dispatch.
 
 use std::panic::AssertUnwindSafe;
@@ -10,12 +11,13 @@ use serde_json::value::RawValue;
 use super::session::{Outbound, Reply, Session};
 use crate::escape::Escaped;
 use crate::middleware::{self, BoxFuture, Origin, Request, Response};
+use crate::observe::watch::RequestWatch;
 use crate::protocol::per_request::{Envelope, RequestMeta};
 use crate::protocol::{Encoded, ErrorObject, RequestId};
 use crate::server::HandlerFuture;
 
 impl Session {
-    /// Serves a request of a server with middleware or a rate limit. `checked` is the
+    /// Serves a request of a server with middleware, metrics, spans or a rate limit. `checked` is the
     /// `_meta` of a per-request (2026-07-28) request the transport has checked already.
     pub(crate) fn observed(
         self: &Arc<Self>,
@@ -31,6 +33,38 @@ impl Session {
             tracing::debug!(method = ?Escaped(method), "request refused by the rate limit");
             return Reply::Now(Encoded::error(Some(&id), &error));
         }
+        let watch = stack
+            .observes()
+            .then(|| RequestWatch::start(stack, &origin, method, params));
+        let reply = match &watch {
+            Some(watch) => watch.in_scope(|| self.through_chain(origin, id, method, params, out, checked)),
+            None => self.through_chain(origin, id, method, params, out, checked),
+        };
+        match (watch, reply) {
+            (None, reply) => reply,
+            (Some(watch), Reply::Now(encoded)) => {
+                watch.answered(encoded.error);
+                Reply::Now(encoded)
+            }
+            (Some(watch), Reply::Later(id, fut)) => Reply::Later(id, watch.around(fut)),
+            (Some(watch), Reply::None) => {
+                watch.answered(None);
+                Reply::None
+            }
+        }
+    }
+
+    /// Serves a request through the user's middleware, if there is any.
+    fn through_chain(
+        self: &Arc<Self>,
+        origin: Origin,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        out: &Outbound,
+        checked: Option<RequestMeta>,
+    ) -> Reply {
+        let stack = &self.core.stack;
         if !stack.has_middleware() {
             return self.dispatch_checked(id, method, params, out, checked);
         }
