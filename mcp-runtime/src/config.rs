@@ -495,8 +495,10 @@ pub(crate) fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Values, 
     for o in OPTIONS {
         let direct = env(o.env);
         let file_var = format!("{}_FILE", o.env);
-        let by_file = if o.takes_value() && !OPTIONS.iter().any(|x| x.env == file_var) {
-            env(&file_var)
+        // The `_FILE` twin, unless an option has that name itself (looked for only when the
+        // variable is set: it is rarely set, and there are some forty options to compare).
+        let by_file = if o.takes_value() {
+            env(&file_var).filter(|_| !OPTIONS.iter().any(|x| x.env == file_var))
         } else {
             None
         };
