@@ -342,33 +342,6 @@ fn list(s: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_string)
 }
 
-/// The environment's `MCP_*` variables (every option's variable is one), taken in one pass.
-///
-/// [`LaunchOptions::parse`] asks for each option's variable and its `_FILE` twin, about 80
-/// names; `std::env::var` takes the environment's lock and scans all of it for each, which was
-/// a tenth of the instructions from process start to the `initialize` reply on stdio.
-struct McpVariables(Vec<(String, String)>);
-
-impl<I: Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>> From<I> for McpVariables {
-    fn from(vars: I) -> Self {
-        McpVariables(
-            vars.filter(|(name, _)| name.as_encoded_bytes().starts_with(b"MCP_"))
-                // Not Unicode: as `std::env::var(name).ok()` gives, not set.
-                .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-                .collect(),
-        )
-    }
-}
-
-impl McpVariables {
-    fn get(&self, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, value)| value.clone())
-    }
-}
-
 /// Installs a stderr logger unless the program set one; `RUST_LOG` picks the level.
 ///
 /// `MCP_LOG_FORMAT=json` writes one JSON object per line (the event's fields, and those of
@@ -448,8 +421,7 @@ impl Server {
         let name = self.name().to_string();
         let args: Vec<String> = std::env::args().skip(1).collect();
         self.launch_warnings = secrets_in_argv(&args);
-        let env = McpVariables::from(std::env::vars_os());
-        let launch = LaunchOptions::parse(args, |k| env.get(k));
+        let launch = LaunchOptions::parse(args, |k| std::env::var(k).ok());
         match launch {
             Ok(Launch::Help) => {
                 print!("{}", config::help(&name));
@@ -707,38 +679,6 @@ mod tests {
             "{e}"
         );
         assert!(e.contains(r#"features = ["http-server"]"#), "{e}");
-    }
-
-    #[test]
-    fn the_mcp_variables_are_taken_from_the_environment_in_one_pass() {
-        use std::ffi::OsString;
-        #[cfg(unix)]
-        let not_unicode = {
-            use std::os::unix::ffi::OsStringExt;
-            OsString::from_vec(vec![0xff, 0xfe])
-        };
-        #[cfg(not(unix))]
-        let not_unicode = OsString::from("ignored");
-        let vars = McpVariables::from(
-            [
-                ("PATH", OsString::from("/bin")),
-                ("MCP_PORT", OsString::from("8123")),
-                ("MCP_HOST", not_unicode),
-                ("XMCP_TRANSPORT", OsString::from("http")),
-                ("MCP_TRANSPORT", OsString::from("http")),
-            ]
-            .into_iter()
-            .map(|(k, v)| (OsString::from(k), v)),
-        );
-        assert_eq!(vars.get("MCP_PORT").as_deref(), Some("8123"));
-        assert_eq!(vars.get("PATH"), None);
-        #[cfg(unix)]
-        assert_eq!(vars.get("MCP_HOST"), None);
-        let Ok(Launch::Serve(opts)) = LaunchOptions::parse(Vec::new(), |k| vars.get(k)) else {
-            panic!("the variables parse");
-        };
-        assert_eq!(opts.transport, Transport::Http);
-        assert_eq!(opts.http.port, 8123);
     }
 
     #[test]
