@@ -48,10 +48,15 @@
 //! per-request access log (on by default, at `info`) is not part of what is compared; set
 //! `MCP_BENCH_LOG=info` to measure with it.
 //!
-//! The harness builds both examples itself (`cargo build --profile bench --example …`, the
-//! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that.
+//! The harness builds both servers itself, apart from the workspace (`benches/bench_server`,
+//! `cargo build --release` into `target/bench-server`): `bench_add` with the runtime's default
+//! features and `metrics`, as a user's server is built, and bare hyper with the same profile.
+//! `MCP_BENCH_NO_BUILD=1` skips the build and uses what is there.
 
-use mcp_workspace::bench::{build_examples as build_bench_examples, env_num, median, percentile};
+#[path = "bench_server/launch.rs"]
+mod bench_server;
+
+use mcp_workspace::bench::{env_num, median, percentile};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -353,8 +358,9 @@ fn us(ns: u64) -> String {
     format!("{:.0} µs", ns as f64 / 1e3)
 }
 
+/// Bare hyper and `bench_add`, built apart from the workspace.
 fn build_examples() -> (PathBuf, PathBuf) {
-    let mut paths = build_bench_examples(&["raw_http_add", "bench_add"]).into_iter();
+    let mut paths = bench_server::build(&["raw_http_add", "bench_add"]).into_iter();
     (paths.next().unwrap(), paths.next().unwrap())
 }
 

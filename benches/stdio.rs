@@ -23,11 +23,15 @@
 //! `MCP_BENCH_BEFORE=<path of another bench_add>` adds that binary (an earlier build, say) to
 //! the same rounds, as a third column.
 //!
-//! The harness builds both examples itself (`cargo build --profile bench --example …`, the
-//! profile `cargo bench` uses); set `MCP_BENCH_NO_BUILD=1` to skip that and use what is in
-//! `target/release/examples`.
+//! The harness builds both servers itself, apart from the workspace (`benches/bench_server`,
+//! `cargo build --release` into `target/bench-server`): `bench_add` with the runtime's default
+//! features, as a user's server is built, and the raw loop with the same profile.
+//! `MCP_BENCH_NO_BUILD=1` skips the build and uses what is there.
 
-use mcp_workspace::bench::{build_examples as build_bench_examples, env_num, median, percentile};
+#[path = "bench_server/launch.rs"]
+mod bench_server;
+
+use mcp_workspace::bench::{env_num, median, percentile};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -243,8 +247,9 @@ fn ms(ns: u64) -> String {
     format!("{:.2} ms", ns as f64 / 1e6)
 }
 
+/// The raw loop and `bench_add`, built apart from the workspace.
 fn build_examples() -> (PathBuf, PathBuf) {
-    let mut paths = build_bench_examples(&["raw_stdio_add", "bench_add"]).into_iter();
+    let mut paths = bench_server::build(&["raw_stdio_add", "bench_add"]).into_iter();
     (paths.next().unwrap(), paths.next().unwrap())
 }
 
