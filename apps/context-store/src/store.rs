@@ -522,8 +522,9 @@ impl Store {
                     return Ok((seq, seq));
                 }
                 // The write lock from the start (waiting for it as long as `busy_timeout`): a
-                // transaction that began reading could not take it later if another append
-                // committed meanwhile.
+                // deferred transaction that has begun reading (if only the schema, to prepare
+                // the statement) gets `SQLITE_BUSY` at once, instead of waiting, when it then
+                // asks for the write lock while another append holds it.
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let mut range = None;
                 for m in messages {
