@@ -9,12 +9,14 @@
 //! - Prompts: `summarize_context`, `continue_conversation`.
 //!
 //! Scopes: `contexts:read` to read, `contexts:write` to change, `contexts:admin` to reach
-//! every tenant's contexts. A context belongs to the subject of the principal that created it;
-//! to anyone else it does not exist.
+//! every tenant's contexts. A context belongs to the principal that created it (its subject,
+//! with its token's issuer if it has one: [`tenant`]); to anyone else it does not exist, and
+//! subscribing to it is refused as reading it is.
 
 pub mod cache;
 pub mod options;
 pub mod store;
+mod subscriptions;
 pub mod tools;
 
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use prometheus_client::metrics::counter::Counter;
 
 pub use cache::{Cache, CacheMetrics};
 pub use store::{Caller, ContextInfo, Message, Role, Store, StoreError};
-pub use tools::{ADMIN_SCOPE, READ_SCOPE, WRITE_SCOPE};
+pub use tools::{ADMIN_SCOPE, READ_SCOPE, WRITE_SCOPE, tenant, tenant_of};
 
 /// Limits on what one call may store.
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +160,7 @@ pub fn server(app: App, metrics: Option<&Metrics>) -> Server {
     let app = Arc::new(app);
     let db = Arc::clone(&app);
     let cache = Arc::clone(&app);
+    let guard = subscriptions::SubscriptionGuard(Arc::clone(&app));
     let mut server = Server::new("context-store")
         .version(env!("CARGO_PKG_VERSION"))
         .title("Context store")
@@ -174,7 +177,8 @@ pub fn server(app: App, metrics: Option<&Metrics>) -> Server {
         .readiness_check("cache", move || {
             let app = Arc::clone(&cache);
             async move { app.cache.ping().await }
-        });
+        })
+        .middleware(guard);
     if let Some(metrics) = metrics {
         app.metrics.register(metrics);
         server = server.metrics(metrics).traces();

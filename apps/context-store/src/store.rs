@@ -204,11 +204,18 @@ macro_rules! on_pool {
     };
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "contexts",
-    include_str!("../migrations/sqlite/0001_contexts.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "contexts",
+        include_str!("../migrations/sqlite/0001_contexts.sql"),
+    ),
+    (
+        2,
+        "messages counters",
+        include_str!("../migrations/sqlite/0002_messages_counters.sql"),
+    ),
+];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "contexts",
@@ -488,8 +495,14 @@ impl Store {
         Ok(())
     }
 
-    /// Appends `messages` in one transaction: they get the next sequence numbers of the
-    /// context, in order, and are all stored or none is. Returns the first and last numbers.
+    /// Appends `messages` atomically: they get the next sequence numbers of the context, in
+    /// order, and are all stored or none is. Returns the first and last numbers.
+    ///
+    /// On Postgres it is one statement, which updates the context's counters (taking its row
+    /// lock, so that concurrent appends get contiguous ranges in commit order) and inserts every
+    /// message numbered from the new `last_seq`. On SQLite each message is one `INSERT … SELECT`
+    /// numbered from the context's `last_seq` under the database's write lock, and a trigger
+    /// moves the counters; one message needs no transaction around it, a batch takes one.
     pub async fn append(
         &self,
         caller: &Caller,
@@ -497,48 +510,64 @@ impl Store {
         messages: &[NewMessage],
     ) -> Result<(i64, i64), StoreError> {
         let n = messages.len() as i64;
-        let tokens: i64 = messages.iter().map(|m| m.tokens).sum();
         let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            // The row lock (Postgres) or the write lock (SQLite) taken here orders concurrent
-            // appends to one context: each gets a contiguous range of numbers.
-            let row = sqlx::query(
-                "UPDATE contexts SET last_seq = last_seq + $1, message_count = message_count + $1, \
-                 token_count = token_count + $2, updated_at = $3 \
-                 WHERE id = $4 AND ($5 OR owner = $6) RETURNING last_seq",
-            )
-            .bind(n)
-            .bind(tokens)
-            .bind(now)
-            .bind(id)
-            .bind(caller.admin)
-            .bind(&caller.owner)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                return Err(StoreError::NotFound(id.to_string()));
-            };
-            let last: i64 = row.try_get(0)?;
-            let first = last - n + 1;
-            for (i, m) in messages.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(id)
-                .bind(first + i as i64)
-                .bind(m.role.as_str())
-                .bind(&m.content)
-                .bind(&m.metadata)
-                .bind(m.tokens)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+        let not_found = || StoreError::NotFound(id.to_string());
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                // `fetch_all`: the statement runs to its end, where SQLite commits (alone) or
+                // releases it (in the transaction), before the answer is read.
+                if let [m] = messages {
+                    let rows = sqlite_append(caller, id, m, now).fetch_all(pool).await?;
+                    let seq: i64 = rows.first().ok_or_else(not_found)?.try_get(0)?;
+                    return Ok((seq, seq));
+                }
+                // The write lock from the start (waiting for it as long as `busy_timeout`): a
+                // deferred transaction that has begun reading (if only the schema, to prepare
+                // the statement) gets `SQLITE_BUSY` at once, instead of waiting, when it then
+                // asks for the write lock while another append holds it.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let mut range = None;
+                for m in messages {
+                    let rows = sqlite_append(caller, id, m, now).fetch_all(&mut *tx).await?;
+                    let seq: i64 = rows.first().ok_or_else(not_found)?.try_get(0)?;
+                    range = Some(range.map_or((seq, seq), |(first, _)| (first, seq)));
+                }
+                tx.commit().await?;
+                range.ok_or_else(|| StoreError::Invalid("append_messages: no messages".into()))
             }
-            tx.commit().await?;
-            Ok((first, last))
-        })
+            Pool::Postgres(pool) => {
+                let tokens: i64 = messages.iter().map(|m| m.tokens).sum();
+                let rows = sqlx::query(
+                    "WITH c AS (UPDATE contexts SET last_seq = last_seq + $1, \
+                     message_count = message_count + $1, token_count = token_count + $2, \
+                     updated_at = $3 WHERE id = $4 AND ($5 OR owner = $6) RETURNING last_seq) \
+                     INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
+                     SELECT $4, c.last_seq - $1 + m.ord, m.role, m.content, m.metadata, m.tokens, $3 \
+                     FROM c, unnest($7::text[], $8::text[], $9::text[], $10::int8[]) \
+                     WITH ORDINALITY AS m (role, content, metadata, tokens, ord) \
+                     RETURNING seq",
+                )
+                .bind(n)
+                .bind(tokens)
+                .bind(now)
+                .bind(id)
+                .bind(caller.admin)
+                .bind(&caller.owner)
+                .bind(messages.iter().map(|m| m.role.as_str()).collect::<Vec<_>>())
+                .bind(messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>())
+                .bind(messages.iter().map(|m| m.metadata.as_str()).collect::<Vec<_>>())
+                .bind(messages.iter().map(|m| m.tokens).collect::<Vec<_>>())
+                .fetch_all(pool)
+                .await?;
+                let mut last = None;
+                for r in &rows {
+                    let seq: i64 = r.try_get(0)?;
+                    last = Some(last.map_or(seq, |l: i64| l.max(seq)));
+                }
+                let last = last.ok_or_else(not_found)?;
+                Ok((last - n + 1, last))
+            }
+        }
     }
 
     /// Messages after `since`, oldest first, at most `limit`.
@@ -569,7 +598,8 @@ impl Store {
     }
 
     /// The newest messages of a context, oldest first: at most `limit`, and, with a budget,
-    /// only as many of the newest as fit in `max_tokens`.
+    /// only as many of the newest as fit in `max_tokens`. The caller has looked the context
+    /// up first (through the cache): a context it may not see reads as empty here.
     pub async fn window(
         &self,
         caller: &Caller,
@@ -580,7 +610,6 @@ impl Store {
         const SQL: &str = "SELECT m.seq, m.role, m.content, m.metadata, m.tokens, m.created_at \
              FROM messages m JOIN contexts c ON c.id = m.context_id \
              WHERE m.context_id = $1 AND ($2 OR c.owner = $3) ORDER BY m.seq DESC LIMIT $4";
-        self.get(caller, id).await?;
         let mut newest = on_pool!(self, pool => {
             let rows = sqlx::query(SQL)
                 .bind(id)
@@ -741,6 +770,30 @@ impl Store {
             Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
         })
     }
+}
+
+/// One message appended on SQLite: numbered from the context's `last_seq`, inserted only if
+/// the caller may write the context (no row otherwise); the `messages_counters` trigger moves
+/// the context's counters in the same statement.
+fn sqlite_append<'q>(
+    caller: &'q Caller,
+    id: &'q str,
+    m: &'q NewMessage,
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
+         SELECT id, last_seq + 1, $1, $2, $3, $4, $5 FROM contexts \
+         WHERE id = $6 AND ($7 OR owner = $8) RETURNING seq",
+    )
+    .bind(m.role.as_str())
+    .bind(&m.content)
+    .bind(&m.metadata)
+    .bind(m.tokens)
+    .bind(now)
+    .bind(id)
+    .bind(caller.admin)
+    .bind(&caller.owner)
 }
 
 fn parse_object(text: &str) -> Map<String, Value> {

@@ -1,5 +1,6 @@
 //! The tools, resources and prompts.
 
+use mcp_runtime::auth::PrincipalKind;
 use mcp_runtime::prelude::*;
 use mcp_runtime::server::ElicitationResponse;
 use schemars::JsonSchema;
@@ -16,9 +17,31 @@ pub const WRITE_SCOPE: &str = "contexts:write";
 /// Every tenant's contexts, and `store_stats`.
 pub const ADMIN_SCOPE: &str = "contexts:admin";
 
-fn caller(p: &Principal) -> Caller {
+/// The tenant a principal is, as the `owner` of its contexts: its subject, qualified by the
+/// issuer that vouches for it when it came with an OAuth token, so that two issuers' principals
+/// with the same `sub` are two tenants. Principals this server authenticated itself (an API
+/// key of its key file, the shared token, the local user, the application's own) have no
+/// issuer, and are their subject.
+pub fn tenant(p: &Principal) -> String {
+    let issuer = match p.kind() {
+        PrincipalKind::Jwt | PrincipalKind::Introspected => Some(p.issuer().unwrap_or("oauth")),
+        _ => p.issuer(),
+    };
+    tenant_of(issuer, p.subject())
+}
+
+/// The tenant of `subject` vouched for by `issuer`: the subject alone without an issuer, and
+/// otherwise the JSON array `[issuer, subject]`, which no two different pairs share.
+pub fn tenant_of(issuer: Option<&str>, subject: &str) -> String {
+    match issuer {
+        None => subject.to_string(),
+        Some(issuer) => Value::from(vec![issuer, subject]).to_string(),
+    }
+}
+
+pub(crate) fn caller(p: &Principal) -> Caller {
     Caller {
-        owner: p.subject().to_string(),
+        owner: tenant(p),
         admin: p.has_scope(ADMIN_SCOPE),
     }
 }
@@ -51,13 +74,17 @@ fn resource_error(uri: &str, e: StoreError) -> ResourceError {
     }
 }
 
-/// Checks a context id: 32 lowercase hexadecimal characters.
-fn check_id(tool: &str, id: &str) -> Result<(), String> {
-    if id.len() == 32
+/// Whether `id` has the form of a context id: 32 lowercase hexadecimal characters.
+pub(crate) fn is_context_id(id: &str) -> bool {
+    id.len() == 32
         && id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+}
+
+/// Checks a context id: 32 lowercase hexadecimal characters.
+fn check_id(tool: &str, id: &str) -> Result<(), String> {
+    if is_context_id(id) {
         Ok(())
     } else {
         let shown: String = id.chars().take(40).collect();
@@ -131,7 +158,7 @@ async fn create_context(
     let id = new_id();
     let info = app
         .store
-        .create(who.subject(), &id, title.trim(), &metadata)
+        .create(&tenant(&who), &id, title.trim(), &metadata)
         .await
         .map_err(|e| tool_error("create_context", e))?;
     ctx.server().notify_resource_updated("contexts://recent");

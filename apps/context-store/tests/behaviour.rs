@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use context_store::{App, Cache, CacheMetrics, Store, count_tokens};
+use context_store::{App, Cache, CacheMetrics, Caller, Store, StoreError, count_tokens, tenant_of};
 use mcp_runtime::client::{ListenFilter, ServerRequestHandler};
 use mcp_runtime::{Client, ClientOptions, Principal};
 use serde_json::{Value, json};
@@ -25,6 +25,19 @@ struct Env {
 impl Env {
     fn app(&self) -> App {
         App::new(self.store.clone(), limits()).with_cache(Arc::clone(&self.cache))
+    }
+
+    /// A client of revision 2026-07-28 (`subscriptions/listen`).
+    async fn as_per_request(&self, subject: &str, scopes: &[&str]) -> Client {
+        client_with(
+            self.app(),
+            Principal::new(subject, scopes.iter().copied()),
+            ClientOptions {
+                protocol_version: "2026-07-28".into(),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     async fn as_(&self, subject: &str, scopes: &[&str]) -> Client {
@@ -43,7 +56,9 @@ async fn suite(env: Env) {
     lifecycle(&env, &alice).await;
     bad_input(&alice).await;
     tenancy(&env, &alice, &bob).await;
+    issuers(&env).await;
     concurrent_appends(&env).await;
+    concurrent_single_appends(&env).await;
     deletion(&env, &alice).await;
 }
 
@@ -352,8 +367,8 @@ async fn bad_input(alice: &Client) {
     .await;
     let cases = [
         (
-            json!({"context_id": id, "messages": [{"role": "robot", "content": "x"}]}),
-            "unknown variant `robot`, expected one of `system`, `user`, `assistant`, `tool`",
+            json!({"context_id": id, "messages": [{"role": "user", "content": "x"}, {"role": "robot", "content": "x"}]}),
+            "`messages[1].role`: unknown variant `robot`, expected one of `system`, `user`, `assistant`, `tool`",
         ),
         (
             json!({"context_id": id, "messages": [{"role": "user", "content": "fine"}, {"role": "user", "content": "x".repeat(70_000)}]}),
@@ -366,7 +381,7 @@ async fn bad_input(alice: &Client) {
         (json!({"context_id": id, "messages": "hello"}), "messages"),
         (
             json!({"context_id": id, "messages": [{"role": "user", "content": 5}]}),
-            "`messages`: invalid type: integer `5`, expected a string",
+            "`messages[0].content`: invalid type: integer `5`, expected a string",
         ),
         (
             json!({"context_id": id, "messages": [{"role": "user", "content": ""}]}),
@@ -492,6 +507,44 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
         let code = err.rpc().map(|e| e.code);
         assert_eq!(code, Some(-32002), "{uri}: {err}");
     }
+    // Subscribing is reading: Bob's subscription to Alice's context gets the answer for an id
+    // that does not exist, the one a read gets, on both revisions.
+    for (theirs, none) in [
+        (format!("context://{id}"), format!("context://{missing}")),
+        (
+            format!("context://{id}/messages"),
+            format!("context://{missing}/messages"),
+        ),
+    ] {
+        let read = bob.read_resource(&theirs).await.expect_err(&theirs);
+        let a = bob.subscribe(&theirs).await.expect_err(&theirs);
+        let b = bob.subscribe(&none).await.expect_err(&none);
+        let (a, b, read) = (a.rpc().unwrap(), b.rpc().unwrap(), read.rpc().unwrap());
+        assert_eq!((a.code, &a.message), (read.code, &read.message), "{theirs}");
+        assert_eq!(a.code, b.code, "{theirs}");
+        assert_eq!(
+            a.message.replace(&id, "ID"),
+            b.message.replace(missing, "ID"),
+            "{theirs}"
+        );
+    }
+    let bob_listening = env
+        .as_per_request("bob", RW)
+        .await;
+    for uri in [format!("context://{id}"), format!("context://{missing}/messages")] {
+        let err = bob_listening
+            .listen(&ListenFilter::resources([uri.clone()]))
+            .await
+            .expect_err(&uri);
+        assert_eq!(err.rpc().map(|e| e.code), Some(-32002), "{uri}: {err}");
+    }
+    // Alice subscribes to her own, and Bob to his.
+    alice.subscribe(&format!("context://{id}")).await.unwrap();
+    let bobs = create(bob, "Bob's").await;
+    bob_listening
+        .listen(&ListenFilter::resources([format!("context://{bobs}/messages")]))
+        .await
+        .unwrap();
     let recent = bob.read_resource("contexts://recent").await.unwrap();
     let text = serde_json::to_value(&recent[0]).unwrap()["text"]
         .as_str()
@@ -533,6 +586,109 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
     assert_eq!(hits["hits"].as_array().unwrap().len(), 1);
     let stats = call(&admin, "store_stats", json!({})).await;
     assert!(stats["tenants"].as_i64().unwrap() >= 1);
+}
+
+/// Two issuers' principals with the same subject are two tenants, and neither is the
+/// issuer-less principal (an API key, the application's own) with that subject.
+async fn issuers(env: &Env) {
+    let a = tenant_of(Some("https://a.example"), "sam");
+    let b = tenant_of(Some("https://b.example"), "sam");
+    assert_ne!(a, b);
+    assert_ne!(a, "sam");
+    // No issuer and subject that would be read as another pair.
+    assert_ne!(
+        tenant_of(Some("https://a.example\",\"x"), "sam"),
+        tenant_of(Some("https://a.example"), "x\",\"sam")
+    );
+    let id = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    env.store
+        .create(&a, id, "Sam at A", &Default::default())
+        .await
+        .unwrap();
+    let as_a = Caller {
+        owner: a.clone(),
+        admin: false,
+    };
+    let as_b = Caller {
+        owner: b,
+        admin: false,
+    };
+    assert_eq!(env.store.get(&as_a, id).await.unwrap().owner, a);
+    let message = context_store::store::NewMessage {
+        role: context_store::Role::User,
+        content: "hello".into(),
+        metadata: "{}".into(),
+        tokens: 5,
+    };
+    assert!(matches!(
+        env.store.get(&as_b, id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        env.store.append(&as_b, id, &[message]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let listed = env.store.recent(&as_b, 200, None).await.unwrap();
+    assert!(listed.iter().all(|c| c.id != id));
+    // The issuer-less `sam` through the tools: not found, like any id that does not exist.
+    let sam = env.as_("sam", RW).await;
+    let err = call_err(&sam, "get_context", json!({"context_id": id})).await;
+    assert!(err.contains("not found"), "{err}");
+    let list = call(&sam, "list_contexts", json!({"limit": 200})).await;
+    assert!(
+        list["contexts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != id)
+    );
+}
+
+/// One message per call takes the single-statement path: concurrent calls still get distinct,
+/// gap-free numbers, and the context's counters add up.
+async fn concurrent_single_appends(env: &Env) {
+    let owner = env.as_("carol", RW).await;
+    let id = create(&owner, "Busy, one at a time").await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let c = env.as_("carol", RW).await;
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..10 {
+                let a = call(
+                    &c,
+                    "append_messages",
+                    json!({"context_id": id, "messages": [
+                        {"role": "user", "content": format!("single writer {w} message {i}")},
+                    ]}),
+                )
+                .await;
+                let f = a["first_seq"].as_i64().unwrap();
+                assert_eq!(a["last_seq"].as_i64(), Some(f));
+                seqs.push(f);
+            }
+            seqs
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        let seqs = t.await.unwrap();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        all.extend(seqs);
+    }
+    all.sort();
+    assert_eq!(all, (1..=80).collect::<Vec<i64>>());
+    let view = call(&owner, "get_context", json!({"context_id": id, "limit": 1000})).await;
+    assert_eq!(view["context"]["last_seq"], 80);
+    assert_eq!(view["context"]["message_count"], 80);
+    let tokens: i64 = view["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tokens"].as_i64().unwrap())
+        .sum();
+    assert_eq!(view["context"]["token_count"].as_i64(), Some(tokens));
 }
 
 async fn concurrent_appends(env: &Env) {

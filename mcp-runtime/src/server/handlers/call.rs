@@ -165,6 +165,8 @@ impl<'a> ToolCall<'a> {
         self.tool.input_schema.get("properties")?.get(name)
     }
 
+    /// The argument `name` deserialized, or the problem with it, which names the argument
+    /// and, inside a nested value, the path to the part that failed (`messages[0].content`).
     fn take_argument<T: DeserializeOwned>(&mut self, name: &str) -> Option<Result<T, String>> {
         let value = self.arguments.get(name)?;
         if value.is_null() {
@@ -178,10 +180,38 @@ impl<'a> ToolCall<'a> {
                     .property_schema(name)
                     .filter(|s| schema::coerce(&mut coerced, s))
                     .and_then(|_| T::deserialize(&coerced).ok());
-                retried.ok_or_else(|| first.to_string())
+                retried.ok_or_else(|| located::<T>(name, value, first))
             }
         })
     }
+}
+
+/// The problem with an argument that did not deserialize: `` `NAME`: MESSAGE ``, where NAME
+/// is the path to the failing part when it lies inside the value. Only this error path
+/// deserializes again with the path tracked, so a call whose arguments deserialize pays
+/// nothing for it.
+fn located<T: DeserializeOwned>(name: &str, value: &Value, first: serde_json::Error) -> String {
+    use serde_path_to_error::Segment;
+    let Err(tracked) = serde_path_to_error::deserialize::<_, T>(value) else {
+        // Deserializing the same value cannot succeed the second time; say what failed first.
+        return format!("`{name}`: {first}");
+    };
+    let mut path = name.to_string();
+    for segment in tracked.path().iter() {
+        match segment {
+            Segment::Seq { index } => {
+                let _ = write!(path, "[{index}]");
+            }
+            Segment::Map { key } => {
+                let _ = write!(path, ".{key}");
+            }
+            Segment::Enum { variant } => {
+                let _ = write!(path, ".{variant}");
+            }
+            Segment::Unknown => path.push_str(".?"),
+        }
+    }
+    format!("`{path}`: {}", tracked.into_inner())
 }
 
 /// Static facts about one argument, emitted by the macro.
@@ -362,8 +392,8 @@ impl<T: ToolArgument> ArgumentParam<T> for &Param<T> {
     ) -> Option<T> {
         match call.take_argument::<T>(spec.name) {
             Some(Ok(v)) => Some(v),
-            Some(Err(e)) => {
-                call.problem(format!("`{}`: {e}", spec.name));
+            Some(Err(problem)) => {
+                call.problem(problem);
                 None
             }
             None => {
