@@ -545,7 +545,12 @@ async fn invalid_arguments_name_the_argument_and_what_was_expected() {
         t.contains("`shape.points[1].y`: invalid type: sequence, expected f64"),
         "{t}"
     );
-    let t = error_text(&c, "midpoint", json!({"a": {"x": 1, "y": 2}, "b": {"x": true, "y": 0}})).await;
+    let t = error_text(
+        &c,
+        "midpoint",
+        json!({"a": {"x": 1, "y": 2}, "b": {"x": true, "y": 0}}),
+    )
+    .await;
     assert!(
         t.contains("`b.x`: invalid type: boolean `true`, expected f64"),
         "{t}"

@@ -43,7 +43,11 @@ pub fn build(names: &[&str]) -> Vec<PathBuf> {
         .iter()
         .map(|name| {
             let bin = target.join("release").join(name);
-            assert!(bin.exists(), "{} is missing; run `{command}`", bin.display());
+            assert!(
+                bin.exists(),
+                "{} is missing; run `{command}`",
+                bin.display()
+            );
             bin
         })
         .collect()

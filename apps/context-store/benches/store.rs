@@ -128,7 +128,10 @@ async fn appends_plain_sql(url: &str, n: usize) -> Figures {
             .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        run!(sqlx::SqlitePool::connect_with(options).await.unwrap(), SQLITE)
+        run!(
+            sqlx::SqlitePool::connect_with(options).await.unwrap(),
+            SQLITE
+        )
     } else {
         run!(sqlx::PgPool::connect(url).await.unwrap(), POSTGRES)
     }

@@ -528,7 +528,9 @@ impl Store {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let mut range = None;
                 for m in messages {
-                    let rows = sqlite_append(caller, id, m, now).fetch_all(&mut *tx).await?;
+                    let rows = sqlite_append(caller, id, m, now)
+                        .fetch_all(&mut *tx)
+                        .await?;
                     let seq: i64 = rows.first().ok_or_else(not_found)?.try_get(0)?;
                     range = Some(range.map_or((seq, seq), |(first, _)| (first, seq)));
                 }

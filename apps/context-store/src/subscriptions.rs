@@ -93,9 +93,8 @@ impl Middleware for SubscriptionGuard {
                     Err(StoreError::NotFound(_)) => return request.error(&not_found(uri, shown)),
                     Err(e) => {
                         tracing::error!(uri, error = %e, "database error checking a subscription");
-                        return request.error(&ErrorObject::internal(
-                            "the database failed; try again",
-                        ));
+                        return request
+                            .error(&ErrorObject::internal("the database failed; try again"));
                     }
                 }
             }

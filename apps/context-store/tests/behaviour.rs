@@ -528,10 +528,11 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
             "{theirs}"
         );
     }
-    let bob_listening = env
-        .as_per_request("bob", RW)
-        .await;
-    for uri in [format!("context://{id}"), format!("context://{missing}/messages")] {
+    let bob_listening = env.as_per_request("bob", RW).await;
+    for uri in [
+        format!("context://{id}"),
+        format!("context://{missing}/messages"),
+    ] {
         let err = bob_listening
             .listen(&ListenFilter::resources([uri.clone()]))
             .await
@@ -542,7 +543,9 @@ async fn tenancy(env: &Env, alice: &Client, bob: &Client) {
     alice.subscribe(&format!("context://{id}")).await.unwrap();
     let bobs = create(bob, "Bob's").await;
     bob_listening
-        .listen(&ListenFilter::resources([format!("context://{bobs}/messages")]))
+        .listen(&ListenFilter::resources([format!(
+            "context://{bobs}/messages"
+        )]))
         .await
         .unwrap();
     let recent = bob.read_resource("contexts://recent").await.unwrap();
@@ -679,7 +682,12 @@ async fn concurrent_single_appends(env: &Env) {
     }
     all.sort();
     assert_eq!(all, (1..=80).collect::<Vec<i64>>());
-    let view = call(&owner, "get_context", json!({"context_id": id, "limit": 1000})).await;
+    let view = call(
+        &owner,
+        "get_context",
+        json!({"context_id": id, "limit": 1000}),
+    )
+    .await;
     assert_eq!(view["context"]["last_seq"], 80);
     assert_eq!(view["context"]["message_count"], 80);
     let tokens: i64 = view["messages"]

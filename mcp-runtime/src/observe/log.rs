@@ -1050,9 +1050,22 @@ mod tests {
             )
             .unwrap();
             // A tool call: an event inside the tool's span, then the error, then an event.
-            let o = origin(RequestId::Number(7), Some("0123abcd"), Some("127.0.0.1:5000"));
+            let o = origin(
+                RequestId::Number(7),
+                Some("0123abcd"),
+                Some("127.0.0.1:5000"),
+            );
             let span = trace::request_span(&o, "tools/call", Some(&params)).unwrap();
-            assert_eq!(span.span.metadata().unwrap().fields().iter().next().is_none(), deferred);
+            assert_eq!(
+                span.span
+                    .metadata()
+                    .unwrap()
+                    .fields()
+                    .iter()
+                    .next()
+                    .is_none(),
+                deferred
+            );
             span.span.in_scope(|| {
                 let tool = trace::tool_span("add").unwrap();
                 tool.span.in_scope(|| tracing::warn!(n = 1, "inside"));
@@ -1067,11 +1080,7 @@ mod tests {
             span.span.in_scope(|| tracing::warn!("after"));
             drop(span);
             // The error before any event; no session, no peer, a string id with a quote.
-            let o = origin(
-                RequestId::String("a\"b\nc".into()),
-                None,
-                None,
-            );
+            let o = origin(RequestId::String("a\"b\nc".into()), None, None);
             let span = trace::request_span(&o, "forged\nmethod", None).unwrap();
             trace::request_failed(&span, -32601);
             span.span.in_scope(|| tracing::warn!("failed"));

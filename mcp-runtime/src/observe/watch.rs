@@ -63,6 +63,7 @@ impl RequestWatch {
     }
 
     /// The request is answered, with an error response if `error` (its code).
+    #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
     pub(crate) fn answered(mut self, error: Option<i64>) {
         if let (Some(span), Some(code)) = (&self.span, error) {
             trace::request_failed(span, code);

@@ -18,8 +18,8 @@ use crate::middleware::{
     self, BoxFuture, Origin, PromptOutcome, PromptRequest, ResourceOutcome, ResourceRequest,
     ToolOutcome, ToolRequest, limits,
 };
-use crate::protocol::lazy::LazyObject;
 use crate::observe::watch::{ToolEnd, ToolWatch};
+use crate::protocol::lazy::LazyObject;
 use crate::protocol::per_request::Envelope;
 use crate::protocol::stamp::Wire;
 use crate::protocol::{
@@ -309,12 +309,12 @@ impl Session {
             }
         };
         if p.name.len() > MAX_NAME_BYTES {
-            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", &*p.name)));
+            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", &p.name)));
         }
-        let Some(entry) = self.core.tools.get(&*p.name) else {
+        let Some(entry) = self.core.tools.get(&p.name) else {
             return Reply::Now(wire.error(
                 Some(&id),
-                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&*p.name))),
+                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
             ));
         };
         if entry.app_only && !self.hosts_apps() {
@@ -323,7 +323,7 @@ impl Session {
                 &ErrorObject::invalid_params(format!(
                     "Tool `{}` is called by its MCP Apps view only (its visibility leaves out \
                      \"model\"); a client shows views once it declares the `{}` extension",
-                    Escaped(&*p.name),
+                    Escaped(&p.name),
                     crate::server::apps::EXTENSION
                 )),
             ));

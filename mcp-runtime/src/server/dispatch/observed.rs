@@ -37,7 +37,9 @@ impl Session {
             .observes()
             .then(|| RequestWatch::start(stack, &origin, method, params));
         let reply = match &watch {
-            Some(watch) => watch.in_scope(|| self.through_chain(origin, id, method, params, out, checked)),
+            Some(watch) => {
+                watch.in_scope(|| self.through_chain(origin, id, method, params, out, checked))
+            }
             None => self.through_chain(origin, id, method, params, out, checked),
         };
         match (watch, reply) {

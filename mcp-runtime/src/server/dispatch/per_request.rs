@@ -272,7 +272,7 @@ impl Session {
                 self.core.state_key(),
                 config.state_max_age,
                 state,
-                &retry.method,
+                retry.method,
                 &retry.target,
                 retry.arguments(),
             )

@@ -242,7 +242,7 @@ pub(crate) fn stuck(id: &RequestId, session: &Session, retry: Option<&Retry>) ->
         .map(|r| {
             seal(
                 core.state_key(),
-                &r.method,
+                r.method,
                 &r.target,
                 r.arguments(),
                 &round.answers,
