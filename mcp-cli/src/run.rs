@@ -413,7 +413,9 @@ impl Relay {
                         || self.subscribed.contains_key(uri)
                     {
                         self.subscribed.insert(uri.to_string(), line.clone());
-                        if let Some(id) = &id {
+                        if let Some(id) = &id
+                            && self.subscribing.len() < MAX_STANDING
+                        {
                             self.subscribing.insert(id.clone(), uri.to_string());
                         }
                     }

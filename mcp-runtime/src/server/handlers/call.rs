@@ -202,8 +202,10 @@ fn located<T: DeserializeOwned>(name: &str, value: &Value, first: serde_json::Er
             Segment::Seq { index } => {
                 let _ = write!(path, "[{index}]");
             }
+            // A map's key is the client's text (a field's name is the type's): escaped and
+            // cut like every client string an error quotes.
             Segment::Map { key } => {
-                let _ = write!(path, ".{key}");
+                let _ = write!(path, ".{}", crate::escape::Escaped(key));
             }
             Segment::Enum { variant } => {
                 let _ = write!(path, ".{variant}");
@@ -857,4 +859,31 @@ impl<T: From<&'static str>> FromStrDefault for T {
 /// Builds a string-literal default.
 pub fn default_from_str<T: FromStrDefault>(s: &'static str) -> T {
     T::from_str_default(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::located;
+
+    fn problem<T: serde::de::DeserializeOwned>(name: &str, value: serde_json::Value) -> String {
+        let first = serde_json::from_value::<T>(value.clone())
+            .err()
+            .expect("a bad value");
+        located::<T>(name, &value, first)
+    }
+
+    #[test]
+    fn the_path_names_indices_and_fields_and_quotes_client_keys_escaped() {
+        let t = problem::<Vec<BTreeMap<String, i64>>>("rows", json!([{"a": 1}, {"b": "two"}]));
+        assert_eq!(t, "`rows[1].b`: invalid type: string \"two\", expected i64");
+        let key = format!("forged\nline{}", "x".repeat(500));
+        let t = problem::<BTreeMap<String, i64>>("tags", json!({ key: "x" }));
+        assert!(t.starts_with("`tags.forged\\nline"), "{t}");
+        assert!(!t.contains('\n'), "{t}");
+        assert!(t.len() < 400, "the key is cut short: {} bytes", t.len());
+    }
 }
