@@ -424,9 +424,11 @@ fn main() {
             Server::start(&ours_bin, &[&http[..], &key_args].concat()),
             Mode::Handshake,
         ));
+        // `--oauth-issuer` needs the `oauth` feature, which the default build leaves out.
+        let oauth_bin = bench_server::build_with(&["bench_add"], Some("oauth")).remove(0);
         servers.push((
             "sessions + JWT",
-            Server::start(&ours_bin, &[&http[..], &jwt_args].concat()),
+            Server::start(&oauth_bin, &[&http[..], &jwt_args].concat()),
             Mode::Handshake,
         ));
     }

@@ -13,14 +13,26 @@ use std::process::Command;
 /// `<target>/bench-server` (unless `MCP_BENCH_NO_BUILD` is set), and returns the paths of
 /// the binaries named, in order.
 pub fn build(names: &[&str]) -> Vec<PathBuf> {
+    build_with(names, None)
+}
+
+/// As [`build`], with one of this crate's features (`oauth`) turned on, into
+/// `<target>/bench-server-<feature>`.
+pub fn build_with(names: &[&str], feature: Option<&str>) -> Vec<PathBuf> {
     let root = mcp_workspace::workspace_root();
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
-        .join("bench-server");
+        .join(match feature {
+            None => "bench-server".to_string(),
+            Some(f) => format!("bench-server-{f}"),
+        });
     let manifest = root.join("benches/bench_server/Cargo.toml");
+    let features = feature
+        .map(|f| format!(" --features {f}"))
+        .unwrap_or_default();
     let command = format!(
-        "CARGO_TARGET_DIR={} cargo build --release --manifest-path {}",
+        "CARGO_TARGET_DIR={} cargo build --release --manifest-path {}{features}",
         target.display(),
         manifest.display()
     );
@@ -33,6 +45,9 @@ pub fn build(names: &[&str]) -> Vec<PathBuf> {
             .env("CARGO_TARGET_DIR", &target)
             .args(["build", "--release", "--manifest-path"])
             .arg(&manifest);
+        if let Some(f) = feature {
+            build.args(["--features", f]);
+        }
         for name in names {
             build.args(["--bin", name]);
         }

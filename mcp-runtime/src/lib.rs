@@ -1,9 +1,11 @@
 #![doc = include_str!("../../README.md")]
-// Builds without a transport or the client leave the parts only those use unused: dead code
-// is linted in the default build, which has them all.
+// Builds without a transport, the client or the resource server leave the parts only those use
+// unused: dead code is linted in builds that have them all (the workspace's, which turns on
+// `oauth` for its tests and examples).
 #![cfg_attr(
     not(all(
         feature = "stdio",
+        feature = "oauth",
         feature = "http-server",
         feature = "client",
         feature = "client-http",

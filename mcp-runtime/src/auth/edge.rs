@@ -353,6 +353,35 @@ mod tests {
         assert_eq!(s, "kid ?x?y? ??");
     }
 
+    /// The default features leave the resource server out: `--oauth-issuer` is refused with
+    /// the feature to turn on, not ignored (which would serve without authentication).
+    #[cfg(not(feature = "oauth"))]
+    #[test]
+    fn an_oauth_issuer_without_the_feature_is_refused_naming_it() {
+        let options = HttpOptions {
+            oauth: Some(crate::auth::OAuthOptions::new("https://auth.example.com")),
+            ..HttpOptions::default()
+        };
+        let Err(e) = Edge::new(&options, "http://127.0.0.1:1/mcp", Vec::new()) else {
+            panic!("an edge was built for `--oauth-issuer` without the `oauth` feature");
+        };
+        let text = e.to_string();
+        assert!(
+            matches!(
+                e,
+                crate::Error::FeatureDisabled {
+                    feature: "oauth",
+                    ..
+                }
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("`--oauth-issuer`") && text.contains("`oauth` feature"),
+            "{text}"
+        );
+    }
+
     #[cfg(feature = "oauth")]
     #[test]
     fn metadata_lives_beside_the_resource_path() {
