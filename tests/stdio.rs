@@ -250,3 +250,58 @@ fn a_println_in_a_tool_goes_to_stderr_and_the_protocol_stream_stays_clean() {
         (l == "write_note: stray").then_some(())
     });
 }
+
+/// The names of a process's threads.
+fn thread_names(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect()
+}
+
+/// Waits up to two seconds for a thread of that name.
+fn has_thread(pid: u32, name: &str) -> bool {
+    let start = Instant::now();
+    loop {
+        if thread_names(pid).iter().any(|n| n == name) {
+            return true;
+        }
+        if start.elapsed() > Duration::from_secs(2) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_log_writer_thread_is_made_by_the_second_line_not_before_the_first_answer() {
+    // At the default level the `initialize` line is the only one: written at once, no thread.
+    let mut p = start(&[]);
+    initialize(&mut p);
+    p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#);
+    assert_eq!(p.recv()["result"]["structuredContent"]["result"], 3);
+    let pid = p.child.0.id();
+    let names = thread_names(pid);
+    assert!(!names.is_empty(), "no threads read for {pid}");
+    assert!(
+        !has_thread(pid, "mcp-log-writer"),
+        "a writer thread with one line logged: {names:?}"
+    );
+    // At debug every request logs: the second line makes the thread.
+    let mut command = quickstart();
+    command.env("RUST_LOG", "debug");
+    let mut p = StdioPeer::start(command);
+    initialize(&mut p);
+    p.send(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#);
+    assert_eq!(p.recv()["result"]["structuredContent"]["result"], 3);
+    let pid = p.child.0.id();
+    assert!(
+        has_thread(pid, "mcp-log-writer"),
+        "no writer thread after several lines: {:?}",
+        thread_names(pid)
+    );
+}

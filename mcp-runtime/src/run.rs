@@ -422,7 +422,18 @@ impl Server {
         let name = self.name().to_string();
         let args: Vec<String> = std::env::args().skip(1).collect();
         self.launch_warnings = secrets_in_argv(&args);
-        let launch = LaunchOptions::parse(args, |k| std::env::var(k).ok());
+        // The options' variables all start with `MCP_`: one pass over the environment takes
+        // them, where a `getenv` per option (twice, with the `_FILE` twin) scanned it some
+        // eighty times before a stdio server's first answer.
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .filter(|(k, _)| k.as_encoded_bytes().starts_with(b"MCP_"))
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let launch = LaunchOptions::parse(args, |k| {
+            env.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        });
         match launch {
             Ok(Launch::Help) => {
                 print!("{}", config::help(&name));

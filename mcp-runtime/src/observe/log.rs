@@ -2,7 +2,9 @@
 //! and the HTTP access log's line, formatted straight into that buffer.
 //!
 //! A line is appended under a mutex (no allocation, no channel, no wake-up per line); the
-//! writer thread is woken when the buffer stops being empty, waits [`FLUSH_INTERVAL`] for
+//! writer thread is started by the second line (the first is written at once: a stdio server
+//! logs one line before its first answer, which would otherwise wait for a thread to be
+//! made), woken when the buffer stops being empty, and waits [`FLUSH_INTERVAL`] for
 //! more lines (less when [`FLUSH_SIZE`] bytes wait) and writes them in one `write`. A burst
 //! past [`MAX_WAITING`] bytes drops lines rather than holding requests up, and the next write
 //! says how many. [`stop`] writes what is left and ends the thread; lines after it are
@@ -34,8 +36,12 @@ struct State {
     waiting: Vec<u8>,
     /// Lines dropped since the last write.
     dropped: u64,
-    /// Whether a writer thread runs (otherwise lines are written at once).
+    /// Whether lines go through the writer thread (otherwise they are written at once).
     running: bool,
+    /// The writer thread, once the second line has started it.
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// A line has been written at once since `start`.
+    first_written: bool,
     /// The writer thread is asked to write what is left and end.
     stopping: bool,
     /// The second of [`Stamp::prefix`].
@@ -52,7 +58,6 @@ struct Stamp {
 pub(crate) struct Sink {
     state: Mutex<State>,
     wake: Condvar,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 static SINK: Sink = Sink {
@@ -60,6 +65,8 @@ static SINK: Sink = Sink {
         waiting: Vec::new(),
         dropped: 0,
         running: false,
+        thread: None,
+        first_written: false,
         stopping: false,
         stamp: Stamp {
             second: u64::MAX,
@@ -67,7 +74,6 @@ static SINK: Sink = Sink {
         },
     }),
     wake: Condvar::new(),
-    thread: Mutex::new(None),
 };
 
 /// How the access log is written: through `tracing`, or formatted here as text or JSON.
@@ -91,29 +97,25 @@ fn lock() -> MutexGuard<'static, State> {
     SINK.state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Starts the writer thread, if it is not running.
+/// Sends lines through the writer thread from now on; the second line starts it.
 pub(crate) fn start() {
-    let mut thread = SINK.thread.lock().unwrap_or_else(|e| e.into_inner());
-    if thread.is_some() {
-        return;
-    }
-    lock().running = true;
-    match std::thread::Builder::new()
-        .name("mcp-log-writer".into())
-        .spawn(writer)
-    {
-        Ok(handle) => *thread = Some(handle),
-        // No thread: lines are written as they come.
-        Err(_) => lock().running = false,
-    }
+    let mut state = lock();
+    state.running = true;
+    state.first_written = false;
 }
 
 /// Writes the lines waiting, and ends the writer thread; later lines are written at once.
 pub(crate) fn stop() {
-    let Some(handle) = SINK.thread.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-        return;
+    let handle = {
+        let mut state = lock();
+        let Some(handle) = state.thread.take() else {
+            // At most one line came, written at once: no thread, and nothing waits.
+            state.running = false;
+            return;
+        };
+        state.stopping = true;
+        handle
     };
-    lock().stopping = true;
     SINK.wake.notify_one();
     let _ = handle.join();
 }
@@ -186,6 +188,31 @@ fn push(state: &mut State, write: impl FnOnce(&mut Vec<u8>)) {
     if len > MAX_WAITING {
         state.waiting.truncate(before);
         state.dropped += 1;
+        return;
+    }
+    if state.thread.is_none() && state.running {
+        if !state.first_written {
+            state.first_written = true;
+            let lines = std::mem::take(&mut state.waiting);
+            write_out(&lines, std::mem::take(&mut state.dropped));
+            state.waiting = lines;
+            state.waiting.clear();
+            return;
+        }
+        // The second line since `start`: the thread that writes it and the next ones.
+        match std::thread::Builder::new()
+            .name("mcp-log-writer".into())
+            .spawn(writer)
+        {
+            Ok(handle) => state.thread = Some(handle),
+            // No thread: these lines are written now (under the lock: in order), and the
+            // next ones as they come.
+            Err(_) => {
+                state.running = false;
+                let lines = std::mem::take(&mut state.waiting);
+                write_out(&lines, std::mem::take(&mut state.dropped));
+            }
+        }
         return;
     }
     if was_empty || (before < FLUSH_SIZE && len >= FLUSH_SIZE) {
