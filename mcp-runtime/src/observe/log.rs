@@ -598,7 +598,8 @@ pub(crate) struct Deferred {
 
 enum DeferredSpan {
     Request {
-        method: Box<str>,
+        /// Borrowed for the protocol's common methods: no copy.
+        method: std::borrow::Cow<'static, str>,
         id: crate::protocol::RequestId,
         session: Option<std::sync::Arc<str>>,
         peer: Option<std::net::IpAddr>,
@@ -624,7 +625,7 @@ impl Deferred {
         };
         Deferred {
             what: DeferredSpan::Request {
-                method: method.into(),
+                method: method_name(method),
                 id,
                 session,
                 peer,
@@ -705,6 +706,24 @@ impl Deferred {
     }
 }
 
+/// `method`, borrowed when it is one of the methods most requests are.
+fn method_name(method: &str) -> std::borrow::Cow<'static, str> {
+    const COMMON: [&str; 8] = [
+        "tools/call",
+        "tools/list",
+        "resources/read",
+        "resources/list",
+        "prompts/get",
+        "prompts/list",
+        "initialize",
+        "ping",
+    ];
+    match COMMON.iter().find(|m| **m == method) {
+        Some(m) => std::borrow::Cow::Borrowed(m),
+        None => std::borrow::Cow::Owned(method.to_owned()),
+    }
+}
+
 /// Fields as `PlainFields` writes them: `name="text"` (escaped as `Debug` when not plain),
 /// `name=value` for displayed values, separated by spaces.
 struct FieldWriter<'a> {
@@ -772,7 +791,10 @@ thread_local! {
 /// Makes a span without fields (with `make`) whose fields are `fields`: the
 /// [`DeferredFields`] layer takes them from this thread as the span is made, without a
 /// look-up of the registry through the layers.
-pub(crate) fn deferred_span(fields: Deferred, make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+pub(crate) fn deferred_span(
+    fields: Deferred,
+    make: impl FnOnce() -> tracing::Span,
+) -> tracing::Span {
     HANDOFF.set(Some(fields));
     let span = make();
     // Not taken if the span is disabled.

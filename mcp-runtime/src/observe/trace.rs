@@ -103,9 +103,10 @@ pub(crate) fn request_span(
             origin.peer_addr.map(|p| p.ip()),
             params,
         );
-        let span = super::log::deferred_span(fields, || {
-            tracing::info_span!(target: "mcp_runtime::request", "mcp.request")
-        });
+        let span = super::log::deferred_span(
+            fields,
+            || tracing::info_span!(target: "mcp_runtime::request", "mcp.request"),
+        );
         if span.is_disabled() {
             return None;
         }
@@ -258,9 +259,10 @@ pub(crate) fn tool_span(name: &'static str) -> Option<ToolSpan> {
     }
     let exporting = EXPORTING.load(Ordering::Relaxed);
     if !exporting && super::log::defers_fields() {
-        let span = super::log::deferred_span(super::log::Deferred::tool(name), || {
-            tracing::info_span!(target: "mcp_runtime::request", "mcp.tool")
-        });
+        let span = super::log::deferred_span(
+            super::log::Deferred::tool(name),
+            || tracing::info_span!(target: "mcp_runtime::request", "mcp.tool"),
+        );
         if span.is_disabled() {
             return None;
         }

@@ -78,10 +78,8 @@ impl RequestWatch {
     pub(crate) fn around(self, reply: PendingReply) -> PendingReply {
         Box::pin(async move {
             let mut reply = std::pin::pin!(reply);
-            let encoded: Encoded = std::future::poll_fn(|cx| {
-                self.in_scope(|| reply.as_mut().poll(cx))
-            })
-            .await;
+            let encoded: Encoded =
+                std::future::poll_fn(|cx| self.in_scope(|| reply.as_mut().poll(cx))).await;
             self.answered(encoded.error);
             encoded
         })
