@@ -121,6 +121,46 @@ async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
     assert_eq!(access["fields"]["status"], 200);
 }
 
+/// The text logger writes an event inside a tool's handler after the request span's fields,
+/// the tool's and the handler's span, as a `tracing` span tree would be written (the tool has
+/// no span of its own there; its fields are written from the request's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_lines_carry_the_request_and_tool_spans() {
+    let mut command = example_command("observability");
+    command
+        .env("RUST_LOG", "info")
+        .env_remove("MCP_LOG_FORMAT")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    let server = HttpExample::start(command, &[]);
+    let client = Client::connect_http(&server.url).await.unwrap();
+    let r = client
+        .call_tool("lookup", json!({"word": "otter"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error);
+    client.close().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let found = loop {
+        let log = server.log();
+        if let Some(line) = log.lines().find(|l| l.contains(": found")) {
+            break line.to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        found.contains(" INFO mcp.request{mcp.method.name=\"tools/call\" jsonrpc.request.id="),
+        "{found}"
+    );
+    assert!(
+        found.contains(
+            r#"gen_ai.operation.name="execute_tool" gen_ai.tool.name="lookup"}:mcp.tool{gen_ai.operation.name="execute_tool" gen_ai.tool.name="lookup"}:dictionary.lookup{word=otter}: found"#
+        ),
+        "{found}"
+    );
+}
+
 /// The access log's lines are whole, escaped, and all written, those of the last requests
 /// before a SIGTERM included (the log is written out in batches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

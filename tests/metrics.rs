@@ -27,6 +27,36 @@ fn metered_fail() -> Result<String, ToolError> {
     Err(ToolError::new("no"))
 }
 
+/// Panics at once.
+#[tool]
+fn metered_panic() -> String {
+    panic!("metered_panic fails")
+}
+
+/// Panics once it has waited.
+#[tool]
+async fn metered_panic_later() -> String {
+    tokio::task::yield_now().await;
+    panic!("metered_panic_later fails")
+}
+
+/// A hook around every tool call that changes nothing.
+struct PassThrough;
+
+impl mcp_runtime::middleware::Middleware for PassThrough {
+    fn on_call_tool<'a>(
+        &'a self,
+        call: &'a mut mcp_runtime::middleware::ToolRequest,
+        next: mcp_runtime::middleware::Next<
+            'a,
+            mcp_runtime::middleware::ToolRequest,
+            mcp_runtime::middleware::ToolOutcome,
+        >,
+    ) -> mcp_runtime::middleware::BoxFuture<'a, mcp_runtime::middleware::ToolOutcome> {
+        Box::pin(next.run(call))
+    }
+}
+
 /// A note.
 #[resource("metered://note")]
 fn metered_note() -> String {
@@ -292,6 +322,49 @@ async fn prometheus_scrapes_the_series_of_a_running_server() {
     client.close().await.unwrap();
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
+}
+
+/// A panicking tool is answered with an `isError` result, and counted as an error with its
+/// duration, whether it panics when called or when polled, with or without a hook around it.
+#[tokio::test]
+async fn a_panicking_tool_is_counted_as_an_error() {
+    for hooked in [false, true] {
+        let metrics = Metrics::new();
+        let server = Server::new("metered")
+            .only_tools(&["metered_add", "metered_panic", "metered_panic_later"])
+            .retain_resources(|_| false)
+            .retain_prompts(|_| false)
+            .metrics(&metrics);
+        let server = if hooked {
+            server.middleware(PassThrough)
+        } else {
+            server
+        };
+        let client = Client::connect(server).await.unwrap();
+        for name in ["metered_panic", "metered_panic_later"] {
+            let r = client.call_tool(name, json!({})).await.unwrap();
+            assert!(r.is_error, "{name}: {r:?}");
+        }
+        let r = client
+            .call_tool("metered_add", json!({"a": 1, "b": 2}))
+            .await
+            .unwrap();
+        assert!(!r.is_error);
+        let text = metrics.render();
+        for line in [
+            r#"mcp_server_calls_total{kind="tool",name="metered_panic",outcome="error"} 1"#,
+            r#"mcp_server_calls_total{kind="tool",name="metered_panic_later",outcome="error"} 1"#,
+            r#"mcp_server_call_duration_seconds_count{kind="tool",name="metered_panic"} 1"#,
+            r#"mcp_server_call_duration_seconds_count{kind="tool",name="metered_panic_later"} 1"#,
+            r#"mcp_server_calls_total{kind="tool",name="metered_add",outcome="ok"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "hooked: {hooked}: no `{line}` in:\n{text}"
+            );
+        }
+        client.close().await.unwrap();
+    }
 }
 
 #[tokio::test]

@@ -390,11 +390,15 @@ pub fn init_logging() {
         .flatten();
     #[cfg(not(feature = "otlp"))]
     let otel: Option<tracing_subscriber::layer::Identity> = None;
+    // One stack of layers on the registry rather than one `with` per layer: each layer added
+    // with `with` looks the registry up through the layers under it whenever a span closes.
+    let deferred = (!json && !ansi).then_some(crate::observe::log::DeferredFields);
+    let layers =
+        tracing_subscriber::Layer::<tracing_subscriber::Registry>::and_then(deferred, layer)
+            .and_then(otel)
+            .and_then(filter);
     if tracing_subscriber::registry()
-        .with((!json && !ansi).then_some(crate::observe::log::DeferredFields))
-        .with(layer)
-        .with(otel)
-        .with(filter)
+        .with(layers)
         .try_init()
         .is_ok()
     {

@@ -618,11 +618,15 @@ pub(crate) struct Deferred {
     error: Option<Option<i64>>,
     /// Whether the fields are in the formatter's `FormattedFields` already.
     written: bool,
+    /// For a request's span: the running tool (a [`Scope::Tool`]) written after its fields
+    /// for the event being formatted, and where in the `FormattedFields` that text starts.
+    shown: Option<(usize, ToolMark)>,
 }
 
 enum DeferredSpan {
     Request {
-        method: Box<str>,
+        /// Borrowed for the protocol's common methods: no copy.
+        method: std::borrow::Cow<'static, str>,
         id: crate::protocol::RequestId,
         session: Option<std::sync::Arc<str>>,
         peer: Option<std::net::IpAddr>,
@@ -648,7 +652,7 @@ impl Deferred {
         };
         Deferred {
             what: DeferredSpan::Request {
-                method: method.into(),
+                method: method_name(method),
                 id,
                 session,
                 peer,
@@ -656,6 +660,7 @@ impl Deferred {
             },
             error: None,
             written: false,
+            shown: None,
         }
     }
 
@@ -664,6 +669,7 @@ impl Deferred {
             what: DeferredSpan::Tool { name },
             error: None,
             written: false,
+            shown: None,
         }
     }
 
@@ -727,6 +733,24 @@ impl Deferred {
     }
 }
 
+/// `method`, borrowed when it is one of the methods most requests are.
+fn method_name(method: &str) -> std::borrow::Cow<'static, str> {
+    const COMMON: [&str; 8] = [
+        "tools/call",
+        "tools/list",
+        "resources/read",
+        "resources/list",
+        "prompts/get",
+        "prompts/list",
+        "initialize",
+        "ping",
+    ];
+    match COMMON.iter().find(|m| **m == method) {
+        Some(m) => std::borrow::Cow::Borrowed(m),
+        None => std::borrow::Cow::Owned(method.to_owned()),
+    }
+}
+
 /// Fields as `PlainFields` writes them: `name="text"` (escaped as `Debug` when not plain),
 /// `name=value` for displayed values, separated by spaces.
 struct FieldWriter<'a> {
@@ -768,6 +792,9 @@ pub(crate) fn defer_error(span: &tracing::Span, code: Option<i64>) {
     with_deferred(span, |deferred, formatted| {
         if deferred.written {
             if let Some(formatted) = formatted {
+                if let Some((at, _)) = deferred.shown.take() {
+                    formatted.fields.truncate(at);
+                }
                 let mut w = FieldWriter {
                     first: formatted.fields.is_empty(),
                     out: &mut formatted.fields,
@@ -780,16 +807,72 @@ pub(crate) fn defer_error(span: &tracing::Span, code: Option<i64>) {
     });
 }
 
-/// Gives `span`'s [`Deferred`] fields to `span`'s registry entry.
-pub(crate) fn defer(span: &tracing::Span, fields: Deferred) {
-    use tracing_subscriber::registry::{LookupSpan as _, SpanData as _};
-    span.with_subscriber(|(id, dispatch)| {
-        if let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>()
-            && let Some(data) = registry.span_data(id)
-        {
-            data.extensions_mut().insert(fields);
-        }
-    });
+thread_local! {
+    /// The [`Deferred`] fields of the span being made, for [`DeferredFields`] to take into
+    /// its registry entry as it is made.
+    static HANDOFF: std::cell::Cell<Option<Deferred>> = const { std::cell::Cell::new(None) };
+    /// Whether this thread runs inside a deferred request span, and which tool it runs.
+    static SCOPE: std::cell::Cell<Scope> = const { std::cell::Cell::new(Scope::Outside) };
+}
+
+/// Makes a span without fields (with `make`) whose fields are `fields`: the
+/// [`DeferredFields`] layer takes them from this thread as the span is made, without a
+/// look-up of the registry through the layers.
+pub(crate) fn deferred_span(
+    fields: Deferred,
+    make: impl FnOnce() -> tracing::Span,
+) -> tracing::Span {
+    HANDOFF.set(Some(fields));
+    let span = make();
+    // Not taken if the span is disabled.
+    drop(HANDOFF.take());
+    span
+}
+
+/// Where this thread runs, as the text logger writes it: a tool run inside a deferred
+/// request span has no span of its own (nothing but the text logger would read it), and is
+/// written as the span it would have been, `mcp.tool{…}`, after the request span's fields.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope {
+    /// Not inside a deferred request span (or not known to be).
+    Outside,
+    /// Inside a deferred request span, no tool of it running.
+    Request,
+    /// Running this tool of the innermost deferred request span.
+    Tool(ToolMark),
+}
+
+/// A running tool, as written after its request span's fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ToolMark {
+    pub(crate) name: &'static str,
+    /// As [`Deferred::error`].
+    pub(crate) error: Option<Option<i64>>,
+}
+
+/// The scope this thread runs in.
+pub(crate) fn scope() -> Scope {
+    SCOPE.get()
+}
+
+/// Runs `f` in `scope`, restoring the scope before (even when `f` panics).
+pub(crate) fn in_scope<R>(scope: Scope, f: impl FnOnce() -> R) -> R {
+    let _restore = enter_scope(scope);
+    f()
+}
+
+/// Enters `scope` until the guard drops.
+pub(crate) fn enter_scope(scope: Scope) -> ScopeGuard {
+    ScopeGuard(SCOPE.replace(scope))
+}
+
+/// Restores the scope it replaced when dropped.
+pub(crate) struct ScopeGuard(Scope);
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        SCOPE.set(self.0);
+    }
 }
 
 type Formatted = tracing_subscriber::fmt::FormattedFields<PlainFields>;
@@ -825,33 +908,80 @@ impl<S> tracing_subscriber::Layer<S> for DeferredFields
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(fields) = HANDOFF.take()
+            && let Some(span) = ctx.span(id)
+        {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
     fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let Some(scope) = ctx.event_scope(event) else {
             return;
         };
+        // The running tool goes with the innermost request span.
+        let mut tool = match SCOPE.get() {
+            Scope::Tool(mark) => Some(mark),
+            _ => None,
+        };
         for span in scope {
             let mut ext = span.extensions_mut();
-            let mut fields = match ext.get_mut::<Deferred>() {
-                Some(deferred) if !deferred.written => {
-                    deferred.written = true;
-                    let mut fields = String::with_capacity(160);
-                    deferred.write(&mut fields);
-                    fields
-                }
-                _ => continue,
-            };
-            match ext.get_mut::<Formatted>() {
-                Some(formatted) => {
-                    // Fields recorded since the span opened come after the deferred ones.
-                    if !formatted.fields.is_empty() {
-                        fields.push(' ');
-                        fields.push_str(&formatted.fields);
+            let (fresh, shown, want) = match ext.get_mut::<Deferred>() {
+                Some(deferred) => {
+                    let want = match deferred.what {
+                        DeferredSpan::Request { .. } => tool.take(),
+                        DeferredSpan::Tool { .. } => None,
+                    };
+                    let fresh = (!deferred.written).then(|| {
+                        deferred.written = true;
+                        let mut fields = String::with_capacity(160);
+                        deferred.write(&mut fields);
+                        fields
+                    });
+                    let shown = deferred.shown.take();
+                    if fresh.is_none() && shown.map(|(_, mark)| mark) == want {
+                        deferred.shown = shown;
+                        continue;
                     }
-                    formatted.fields = fields;
+                    (fresh, shown, want)
                 }
-                None => {
-                    ext.insert(Formatted::new(fields));
+                None => continue,
+            };
+            if ext.get_mut::<Formatted>().is_none() {
+                ext.insert(Formatted::new(String::new()));
+            }
+            let Some(formatted) = ext.get_mut::<Formatted>() else {
+                continue;
+            };
+            if let Some((at, _)) = shown {
+                formatted.fields.truncate(at);
+            }
+            if let Some(mut fields) = fresh {
+                // Fields recorded since the span opened come after the deferred ones.
+                if !formatted.fields.is_empty() {
+                    fields.push(' ');
+                    fields.push_str(&formatted.fields);
                 }
+                formatted.fields = fields;
+            }
+            let shown = want.map(|mark| {
+                let at = formatted.fields.len();
+                formatted.fields.push_str("}:mcp.tool{");
+                let tool = Deferred {
+                    error: mark.error,
+                    ..Deferred::tool(mark.name)
+                };
+                tool.write(&mut formatted.fields);
+                (at, mark)
+            });
+            if let Some(deferred) = ext.get_mut::<Deferred>() {
+                deferred.shown = shown;
             }
         }
     }
@@ -1076,36 +1206,52 @@ mod tests {
                 r#"{"name":"add \"x\"","arguments":{"a":1}}"#.to_string(),
             )
             .unwrap();
-            // A tool call: an event inside the tool's span, then the error, then an event.
-            let o = origin(
-                RequestId::Number(7),
-                Some("0123abcd"),
-                Some("127.0.0.1:5000"),
-            );
-            let span = trace::request_span(&o, "tools/call", Some(&params)).unwrap();
-            assert_eq!(
-                span.span
-                    .metadata()
-                    .unwrap()
-                    .fields()
-                    .iter()
-                    .next()
-                    .is_none(),
-                deferred
-            );
-            span.span.in_scope(|| {
-                let tool = trace::tool_span("add").unwrap();
-                tool.span.in_scope(|| tracing::warn!(n = 1, "inside"));
-                trace::tool_failed(&tool, None);
-                tool.span.in_scope(|| tracing::warn!("tool failed"));
-                // The error before any event inside.
-                let tool = trace::tool_span("add").unwrap();
-                trace::tool_failed(&tool, Some(-32603));
-                tool.span.in_scope(|| tracing::warn!("tool erred"));
-            });
-            trace::request_failed(&span, -32602);
-            span.span.in_scope(|| tracing::warn!("after"));
-            drop(span);
+            // A tool call: an event inside the tool's span, then the error, then an event;
+            // with the request entered as dispatch enters it (a deferred request's tools
+            // then have no span of their own) or as a plain span.
+            for dispatched in [false, true] {
+                let o = origin(
+                    RequestId::Number(7),
+                    Some("0123abcd"),
+                    Some("127.0.0.1:5000"),
+                );
+                let span = trace::request_span(&o, "tools/call", Some(&params)).unwrap();
+                assert_eq!(
+                    span.span
+                        .metadata()
+                        .unwrap()
+                        .fields()
+                        .iter()
+                        .next()
+                        .is_none(),
+                    deferred
+                );
+                let inside = || {
+                    let tool = trace::tool_span("add").unwrap();
+                    assert_eq!(tool.span().is_none(), deferred && dispatched);
+                    tool.in_scope(|| tracing::warn!(n = 1, "inside"));
+                    // The handler's own span, inside the tool's.
+                    tool.in_scope(|| {
+                        tracing::info_span!("handler", word = "otter")
+                            .in_scope(|| tracing::warn!("in the handler"))
+                    });
+                    tracing::warn!("between");
+                    trace::tool_failed(&tool, None);
+                    tool.in_scope(|| tracing::warn!("tool failed"));
+                    // The error before any event inside.
+                    let tool = trace::tool_span("add").unwrap();
+                    trace::tool_failed(&tool, Some(-32603));
+                    tool.in_scope(|| tracing::warn!("tool erred"));
+                };
+                if dispatched {
+                    trace::in_request(&span, inside);
+                } else {
+                    span.span.in_scope(inside);
+                }
+                trace::request_failed(&span, -32602);
+                span.span.in_scope(|| tracing::warn!("after"));
+                drop(span);
+            }
             // The error before any event; no session, no peer, a string id with a quote.
             let o = origin(RequestId::String("a\"b\nc".into()), None, None);
             let span = trace::request_span(&o, "forged\nmethod", None).unwrap();
@@ -1148,7 +1294,20 @@ mod tests {
             deferred.contains(r#"gen_ai.tool.name="add" error.type="-32603"}: tool erred"#),
             "{deferred}"
         );
-        assert_eq!(deferred.lines().count(), 6, "{deferred}");
+        assert!(
+            deferred.contains(
+                r#"gen_ai.tool.name="add \"x\""}:mcp.tool{gen_ai.operation.name="execute_tool" gen_ai.tool.name="add"}:handler{word="otter"}: in the handler"#
+            ),
+            "{deferred}"
+        );
+        assert!(
+            deferred.contains(r#"gen_ai.tool.name="add \"x\""}: between"#),
+            "{deferred}"
+        );
+        assert_eq!(deferred.lines().count(), 14, "{deferred}");
+        // Both ways of entering the request write the same lines.
+        let lines: Vec<&str> = deferred.lines().collect();
+        assert_eq!(lines[..6], lines[6..12], "{deferred}");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! `params._meta`, else from the HTTP request's `traceparent` and `tracestate` headers.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -96,10 +96,6 @@ pub(crate) fn request_span(
     }
     let exporting = EXPORTING.load(Ordering::Relaxed);
     if !exporting && super::log::defers_fields() {
-        let span = tracing::info_span!(target: "mcp_runtime::request", "mcp.request");
-        if span.is_disabled() {
-            return None;
-        }
         let fields = super::log::Deferred::request(
             method,
             origin.id.clone(),
@@ -107,7 +103,13 @@ pub(crate) fn request_span(
             origin.peer_addr.map(|p| p.ip()),
             params,
         );
-        super::log::defer(&span, fields);
+        let span = super::log::deferred_span(
+            fields,
+            || tracing::info_span!(target: "mcp_runtime::request", "mcp.request"),
+        );
+        if span.is_disabled() {
+            return None;
+        }
         return Some(RequestSpan {
             span,
             deferred: true,
@@ -153,6 +155,17 @@ pub(crate) fn request_span(
     })
 }
 
+/// Runs `f` inside the request's span (and, for a deferred one, in its
+/// [`Scope::Request`](super::log::Scope::Request), where a tool runs without a span).
+pub(crate) fn in_request<R>(span: &RequestSpan, f: impl FnOnce() -> R) -> R {
+    if span.deferred {
+        span.span
+            .in_scope(|| super::log::in_scope(super::log::Scope::Request, f))
+    } else {
+        span.span.in_scope(f)
+    }
+}
+
 /// Records a request's error response on its span.
 pub(crate) fn request_failed(span: &RequestSpan, code: i64) {
     if span.deferred {
@@ -169,25 +182,91 @@ pub(crate) fn request_failed(span: &RequestSpan, code: i64) {
 }
 
 /// A tool's span.
-pub(crate) struct ToolSpan {
-    pub(crate) span: Span,
-    /// Made without fields, as a deferred request span is.
-    deferred: bool,
+pub(crate) enum ToolSpan {
+    Span {
+        span: Span,
+        /// Made without fields, as a deferred request span is.
+        deferred: bool,
+    },
+    /// Run inside a deferred request span: no span of its own, written by the text logger
+    /// after the request span's fields (`observe::log::Scope::Tool`).
+    Marked {
+        name: &'static str,
+        /// The failure recorded: [`NO_ERROR`], [`TOOL_ERROR`] or a JSON-RPC code.
+        error: AtomicI64,
+    },
+}
+
+/// A marked tool's `error` before a failure is recorded.
+const NO_ERROR: i64 = i64::MIN;
+/// A marked tool's `error` after a tool error (an `isError` result).
+const TOOL_ERROR: i64 = i64::MAX;
+
+/// What a tool's [`ToolSpan::enter`] holds until it drops.
+pub(crate) enum ToolEntered<'a> {
+    #[allow(dead_code)]
+    Span(tracing::span::Entered<'a>),
+    #[allow(dead_code)]
+    Marked(super::log::ScopeGuard),
+}
+
+impl ToolSpan {
+    /// Enters the tool's span (the handler's own spans nest inside), until the guard drops.
+    pub(crate) fn enter(&self) -> ToolEntered<'_> {
+        match self {
+            ToolSpan::Span { span, .. } => ToolEntered::Span(span.enter()),
+            ToolSpan::Marked { name, error } => {
+                let error = match error.load(Ordering::Relaxed) {
+                    NO_ERROR => None,
+                    TOOL_ERROR => Some(None),
+                    code => Some(Some(code)),
+                };
+                let mark = super::log::ToolMark { name, error };
+                ToolEntered::Marked(super::log::enter_scope(super::log::Scope::Tool(mark)))
+            }
+        }
+    }
+
+    /// Runs `f` inside the tool's span.
+    pub(crate) fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _entered = self.enter();
+        f()
+    }
+
+    /// The span, if the tool has one.
+    #[cfg(test)]
+    pub(crate) fn span(&self) -> Option<&Span> {
+        match self {
+            ToolSpan::Span { span, .. } => Some(span),
+            ToolSpan::Marked { .. } => None,
+        }
+    }
 }
 
 /// The span of a tool's execution, a child of the request's, if a subscriber takes it.
 pub(crate) fn tool_span(name: &'static str) -> Option<ToolSpan> {
+    // Inside a deferred request span, the subscriber is the text logger, which reads the
+    // tool's span only to write it in the lines of events inside: it is written from the
+    // thread's scope instead.
+    if let super::log::Scope::Request = super::log::scope() {
+        return Some(ToolSpan::Marked {
+            name,
+            error: AtomicI64::new(NO_ERROR),
+        });
+    }
     if !enabled() {
         return None;
     }
     let exporting = EXPORTING.load(Ordering::Relaxed);
     if !exporting && super::log::defers_fields() {
-        let span = tracing::info_span!(target: "mcp_runtime::request", "mcp.tool");
+        let span = super::log::deferred_span(
+            super::log::Deferred::tool(name),
+            || tracing::info_span!(target: "mcp_runtime::request", "mcp.tool"),
+        );
         if span.is_disabled() {
             return None;
         }
-        super::log::defer(&span, super::log::Deferred::tool(name));
-        return Some(ToolSpan {
+        return Some(ToolSpan::Span {
             span,
             deferred: true,
         });
@@ -202,7 +281,7 @@ pub(crate) fn tool_span(name: &'static str) -> Option<ToolSpan> {
         gen_ai.tool.name = name,
         error.type = Empty,
     );
-    (!span.is_disabled()).then_some(ToolSpan {
+    (!span.is_disabled()).then_some(ToolSpan::Span {
         span,
         deferred: false,
     })
@@ -211,16 +290,23 @@ pub(crate) fn tool_span(name: &'static str) -> Option<ToolSpan> {
 /// Records a failed tool call on its span: `tool_error` for a tool error, the JSON-RPC code
 /// for an error response.
 pub(crate) fn tool_failed(span: &ToolSpan, code: Option<i64>) {
-    if span.deferred {
-        super::log::defer_error(&span.span, code);
+    let (span, deferred) = match span {
+        ToolSpan::Span { span, deferred } => (span, *deferred),
+        ToolSpan::Marked { error, .. } => {
+            error.store(code.unwrap_or(TOOL_ERROR), Ordering::Relaxed);
+            return;
+        }
+    };
+    if deferred {
+        super::log::defer_error(span, code);
         return;
     }
     let error = match code {
         None => "tool_error".to_string(),
         Some(code) => code.to_string(),
     };
-    span.span.record("error.type", &*error);
+    span.record("error.type", &*error);
     if EXPORTING.load(Ordering::Relaxed) {
-        span.span.record("otel.status_code", "ERROR");
+        span.record("otel.status_code", "ERROR");
     }
 }

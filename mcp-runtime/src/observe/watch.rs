@@ -11,7 +11,6 @@ use std::future::Future;
 use std::time::Instant;
 
 use serde_json::value::RawValue;
-use tracing::Span;
 
 use super::trace;
 use crate::middleware::{Origin, Running, ToolOutcome};
@@ -57,7 +56,7 @@ impl RequestWatch {
     /// Runs `f` inside the request's span.
     pub(crate) fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
         match &self.span {
-            Some(span) => span.span.in_scope(f),
+            Some(span) => trace::in_request(span, f),
             None => f(),
         }
     }
@@ -78,7 +77,9 @@ impl RequestWatch {
     /// The answer still being computed, polled inside the span; then answered.
     pub(crate) fn around(self, reply: PendingReply) -> PendingReply {
         Box::pin(async move {
-            let encoded: Encoded = in_span(self.span.as_ref().map(|s| &s.span), reply).await;
+            let mut reply = std::pin::pin!(reply);
+            let encoded: Encoded =
+                std::future::poll_fn(|cx| self.in_scope(|| reply.as_mut().poll(cx))).await;
             self.answered(encoded.error);
             encoded
         })
@@ -103,6 +104,10 @@ pub(crate) enum ToolEnd {
     ToolError,
     /// A JSON-RPC error response, its code.
     Error(i64),
+    /// The tool (or a hook around it) panicked: a server fault, counted and marked as an
+    /// internal error whether the client is answered with an `isError` result or, in a
+    /// task, with an error response.
+    Panicked,
 }
 
 impl ToolEnd {
@@ -151,8 +156,8 @@ impl ToolWatch {
     }
 
     /// Enters the tool's span (the handler's own spans nest inside), until the guard drops.
-    pub(crate) fn enter(&self) -> Option<tracing::span::Entered<'_>> {
-        self.span.as_ref().map(|s| s.span.enter())
+    pub(crate) fn enter(&self) -> Option<trace::ToolEntered<'_>> {
+        self.span.as_ref().map(trace::ToolSpan::enter)
     }
 
     /// The call ended.
@@ -162,6 +167,9 @@ impl ToolWatch {
                 ToolEnd::Ok => {}
                 ToolEnd::ToolError => trace::tool_failed(span, None),
                 ToolEnd::Error(code) => trace::tool_failed(span, Some(code)),
+                ToolEnd::Panicked => {
+                    trace::tool_failed(span, Some(crate::protocol::code::INTERNAL_ERROR))
+                }
             }
         }
         #[cfg(feature = "metrics")]
@@ -169,7 +177,7 @@ impl ToolWatch {
             let label = match end {
                 ToolEnd::Ok => "ok",
                 ToolEnd::ToolError => "tool_error",
-                ToolEnd::Error(_) => "error",
+                ToolEnd::Error(_) | ToolEnd::Panicked => "error",
             };
             m.call("tool", self.name, label, *since);
         }
@@ -177,16 +185,11 @@ impl ToolWatch {
 
     /// `fut`, polled inside the tool's span.
     pub(crate) async fn in_span<F: Future>(&self, fut: F) -> F::Output {
-        in_span(self.span.as_ref().map(|s| &s.span), fut).await
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| match &self.span {
+            Some(span) => span.in_scope(|| fut.as_mut().poll(cx)),
+            None => fut.as_mut().poll(cx),
+        })
+        .await
     }
-}
-
-/// `fut`, each poll of it inside `span`.
-async fn in_span<F: Future>(span: Option<&Span>, fut: F) -> F::Output {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(|cx| match span {
-        Some(span) => span.in_scope(|| fut.as_mut().poll(cx)),
-        None => fut.as_mut().poll(cx),
-    })
-    .await
 }

@@ -391,6 +391,9 @@ impl Session {
                 }
                 Ok(fut) => Running::Chain(fut),
                 Err(panic) => {
+                    if let Some(w) = &watch {
+                        w.ended(ToolEnd::Panicked);
+                    }
                     return Reply::Now(
                         wire.result(&id, &panicked(name, &panic, show).for_revision(version)),
                     );
@@ -421,6 +424,9 @@ impl Session {
                 }
                 Ok(fut) => Running::Tool(limits::guard(fut, permit, timeout, name, entry.def.task)),
                 Err(panic) => {
+                    if let Some(w) = &watch {
+                        w.ended(ToolEnd::Panicked);
+                    }
                     return Reply::Now(
                         wire.result(&id, &panicked(name, &panic, show).for_revision(version)),
                     );
@@ -446,9 +452,10 @@ impl Session {
                 let outcome = match &watch {
                     Some(w) => {
                         let outcome = w.in_span(polled).await;
-                        if let Ok(outcome) = &outcome {
-                            w.ended(ToolEnd::of(outcome));
-                        }
+                        w.ended(match &outcome {
+                            Ok(outcome) => ToolEnd::of(outcome),
+                            Err(_) => ToolEnd::Panicked,
+                        });
                         outcome
                     }
                     None => polled.await,
