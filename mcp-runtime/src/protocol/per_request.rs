@@ -427,6 +427,42 @@ mod tests {
     }
 
     #[test]
+    fn a_call_is_read_from_the_envelope_only_when_it_says_all_a_parse_would() {
+        let raw = |s: &str| RawValue::from_string(s.to_string()).unwrap();
+        let call = |s: &str| {
+            let params = raw(s);
+            let e = Envelope::parse(Some(&params));
+            e.call(&params).map(|(n, a)| (n.into_owned(), a))
+        };
+        let (name, arguments) = call(r#"{"name":"a\"b","arguments":{"x":[1]}}"#).unwrap();
+        assert_eq!(name, "a\"b");
+        assert_eq!(arguments.unwrap()["x"][0], 1);
+        assert_eq!(call(r#"{"name":"t","arguments":null}"#), Some(("t".into(), None)));
+        assert_eq!(call(r#"{"name":"t"}"#), Some(("t".into(), None)));
+        for refused in [
+            r#"{"name":5}"#,
+            r#"{"arguments":{}}"#,
+            r#"{"name":"t","arguments":[1]}"#,
+            r#"{"name":"t","arguments":"{}"}"#,
+            r#"["t"]"#,
+        ] {
+            assert_eq!(call(refused), None, "{refused}");
+        }
+        // `_meta` is read as an object only; `null` is absent.
+        let array = raw(r#"{"_meta":["io.modelcontextprotocol/protocolVersion",{}]}"#);
+        assert!(Envelope::sniff(Some(&array)).is_none());
+        let null = raw(r#"{"_meta":null,"name":"t"}"#);
+        let mut e = Envelope::parse(Some(&null));
+        assert!(!e.has_meta());
+        assert!(e.check(None).is_err());
+        let object = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#);
+        let mut e = Envelope::sniff(Some(&object)).unwrap();
+        assert!(e.has_meta());
+        assert!(e.check(None).is_ok());
+        assert!(e.has_meta(), "still known after the check took it");
+    }
+
+    #[test]
     fn unstamping_removes_only_what_the_stamp_added() {
         let mut v = json!({
             "content": [],
