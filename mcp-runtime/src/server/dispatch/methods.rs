@@ -115,7 +115,7 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
-        if self.round.is_none()
+        if self.round.get().is_none()
             && let Some(envelope) = Envelope::sniff(params)
         {
             return self.handle_per_request(id, method, params, envelope, out, None);

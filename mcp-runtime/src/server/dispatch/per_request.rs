@@ -11,7 +11,6 @@ use crate::protocol::lazy::LazyObject;
 use crate::protocol::per_request::{CACHEABLE, Envelope, HANDSHAKE_ONLY, RequestMeta};
 use crate::protocol::stamp::Wire;
 use crate::protocol::{Encoded, ErrorObject, JsonObject, RequestId, code};
-use crate::server::ServerCore;
 use crate::server::per_request::discover;
 use crate::server::per_request::listen::listen;
 use crate::server::per_request::rounds::{InputRound, WaitForInput, Waited, detach, stuck};
@@ -232,10 +231,8 @@ impl Session {
             _ => core.per_request.lists,
         };
         let hints = CACHEABLE.contains(&method).then_some(hints);
-        let session = Session::for_request(
-            Arc::clone(core),
-            out.clone(),
-            self,
+        let session = self.for_request(
+            out,
             meta,
             InputRound::new(answers, task_capable),
             stamped(hints),
@@ -340,16 +337,15 @@ impl Session {
         Ok(answers)
     }
 
-    /// The session of one per-request request.
+    /// The session of one per-request request made on `self`, told who sends it.
     fn for_request(
-        core: Arc<ServerCore>,
-        out: Outbound,
-        parent: &Arc<Session>,
+        self: &Arc<Self>,
+        out: &Outbound,
         meta: RequestMeta,
         round: InputRound,
         wire: Wire,
     ) -> Arc<Session> {
-        let session = Session::new_child(core, out, parent, round, wire);
+        let session = self.for_one_request(out, round, wire);
         session.set_peer(
             meta.version,
             meta.info.unwrap_or_default(),
