@@ -333,6 +333,43 @@ fn seen(ctx: Context) -> Value {
 }
 
 #[tokio::test]
+async fn a_per_request_calls_name_and_arguments_are_read_as_a_handshake_call_reads_them() {
+    let c = Client::connect(server()).await.unwrap();
+    let ok = |r: Result<Value, ClientError>| r.unwrap()["resultType"].clone();
+    // No arguments, `null` ones, an empty object, the name last: served.
+    for params in [
+        json!({"name": "seen", "_meta": meta(json!({}))}),
+        json!({"name": "seen", "arguments": null, "_meta": meta(json!({}))}),
+        json!({"_meta": meta(json!({})), "arguments": {}, "name": "seen"}),
+    ] {
+        assert_eq!(ok(call(&c, "tools/call", params.clone()).await), "complete", "{params}");
+    }
+    // Arguments that are not an object, a name that is not a string, no name: refused as
+    // the full parse of the params refuses them, in both eras.
+    for (bad, says) in [
+        (json!({"name": "seen", "arguments": [1]}), "invalid type"),
+        (json!({"name": "seen", "arguments": "{}"}), "invalid type"),
+        (json!({"name": 5}), "invalid type"),
+        (json!({"arguments": {}}), "missing field `name`"),
+    ] {
+        let mut per_request = bad.clone();
+        per_request["_meta"] = meta(json!({}));
+        for params in [bad.clone(), per_request] {
+            let e = call(&c, "tools/call", params.clone()).await.unwrap_err();
+            let e = e.rpc().unwrap();
+            assert_eq!(e.code, -32602, "{params}");
+            assert!(e.message.contains(says), "{params}: {}", e.message);
+        }
+    }
+    // A `_meta` array is no envelope: the request is not taken for a per-request one.
+    let array = json!({"name": "seen", "_meta": [
+        "io.modelcontextprotocol/protocolVersion", {}
+    ]});
+    let e = call(&c, "tools/call", array).await.unwrap_err();
+    assert!(e.rpc().unwrap().message.contains("invalid type"), "{e}");
+}
+
+#[tokio::test]
 async fn a_calls_context_shows_its_meta_and_client_as_sent_in_either_era() {
     let c = Client::connect(server()).await.unwrap();
     let text = |r: Value| -> Value {

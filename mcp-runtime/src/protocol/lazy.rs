@@ -13,7 +13,17 @@ use super::JsonObject;
 pub(crate) struct LazyObject {
     /// The object as sent; `None` when it was built already parsed.
     raw: Option<Box<RawValue>>,
+    /// `raw` holds the object as its `_meta` member (a request's params, kept whole so that
+    /// `_meta` is not scanned for its end when nothing reads it).
+    member: bool,
     parsed: OnceLock<JsonObject>,
+}
+
+/// What [`LazyObject::meta_of`] reads of its params.
+#[derive(serde::Deserialize)]
+struct MetaMember {
+    #[serde(rename = "_meta", default)]
+    meta: Option<JsonObject>,
 }
 
 impl LazyObject {
@@ -21,14 +31,26 @@ impl LazyObject {
     pub(crate) fn from_raw(raw: &RawValue) -> Option<LazyObject> {
         raw.get().starts_with('{').then(|| LazyObject {
             raw: Some(raw.to_owned()),
+            member: false,
             parsed: OnceLock::new(),
         })
+    }
+
+    /// The `_meta` object of `params`, which the caller knows to be an object holding one
+    /// (a per-request envelope was read from them).
+    pub(crate) fn meta_of(params: &RawValue) -> LazyObject {
+        LazyObject {
+            raw: Some(params.to_owned()),
+            member: true,
+            parsed: OnceLock::new(),
+        }
     }
 
     /// An object already parsed.
     pub(crate) fn parsed(object: JsonObject) -> LazyObject {
         LazyObject {
             raw: None,
+            member: false,
             parsed: OnceLock::from(object),
         }
     }
@@ -36,9 +58,14 @@ impl LazyObject {
     /// The object, parsed now if it was not yet.
     pub(crate) fn get(&self) -> &JsonObject {
         self.parsed.get_or_init(|| {
-            self.raw
-                .as_deref()
-                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            let raw = self.raw.as_deref().map(RawValue::get);
+            if self.member {
+                return raw
+                    .and_then(|raw| serde_json::from_str::<MetaMember>(raw).ok())
+                    .and_then(|m| m.meta)
+                    .unwrap_or_default();
+            }
+            raw.and_then(|raw| serde_json::from_str(raw).ok())
                 .unwrap_or_default()
         })
     }
@@ -71,5 +98,10 @@ mod tests {
         assert!(LazyObject::from_raw(&raw("\"{\"")).is_none());
         assert!(LazyObject::from_raw(&raw("null")).is_none());
         assert!(LazyObject::default().get().is_empty());
+        let params = raw(r#"{"name":"t","_meta":{"k":[1]},"arguments":{"_meta":2}}"#);
+        let meta = LazyObject::meta_of(&params);
+        assert!(meta.parsed.get().is_none());
+        assert_eq!(meta.get().len(), 1);
+        assert_eq!(meta.get()["k"][0], 1);
     }
 }

@@ -48,8 +48,13 @@ pub(crate) const CACHEABLE: [&str; 9] = [
 /// what the request's session keeps.
 #[derive(Default, Deserialize)]
 pub(crate) struct Envelope<'a> {
-    #[serde(rename = "_meta", borrow, default)]
+    /// Read only when it is an object (an array, which a struct's parse would also take by
+    /// position, fails the envelope), so a request with an envelope has an object `_meta`.
+    #[serde(rename = "_meta", borrow, default, deserialize_with = "object_only")]
     meta: Option<MetaFields<'a>>,
+    /// Whether `_meta` was there (as an object) before [`Envelope::check`] took it.
+    #[serde(skip)]
+    had_meta: bool,
     /// A tool's or prompt's name.
     #[serde(borrow, default)]
     name: Option<&'a RawValue>,
@@ -112,6 +117,7 @@ impl<'a> Envelope<'a> {
         &mut self,
         header_version: Option<&str>,
     ) -> Result<RequestMeta, ErrorObject> {
+        self.had_meta |= self.meta.is_some();
         let meta = self.meta.take().ok_or_else(|| {
             ErrorObject::invalid_params(format!(
                 "Invalid params: the request has no `_meta`; 2026-07-28 requests carry `{PROTOCOL_VERSION}` and `{CLIENT_CAPABILITIES}` in it"
@@ -134,6 +140,28 @@ impl<'a> Envelope<'a> {
         }
     }
 
+    /// Whether the params have a `_meta` object (checked or not).
+    pub(crate) fn has_meta(&self) -> bool {
+        self.had_meta || self.meta.is_some()
+    }
+
+    /// The name of a `tools/call` and its arguments (`None` for `null`) as the call reads
+    /// them, from this envelope of `params`: `None` when the envelope cannot tell (the
+    /// params are not an object, the name is not a string, the arguments not an object),
+    /// for the full parse to refuse with its message.
+    pub(crate) fn call(&self, params: &RawValue) -> Option<(Cow<'a, str>, Option<JsonObject>)> {
+        if !params.get().starts_with('{') {
+            return None;
+        }
+        let name = self.name.filter(|raw| raw.get().starts_with('"'))?;
+        let name = string_of(name)?;
+        let arguments = match self.arguments {
+            None => None,
+            Some(raw) => serde_json::from_str::<Option<JsonObject>>(raw.get()).ok()?,
+        };
+        Some((name, arguments))
+    }
+
     /// What the request is about, by method: a tool's or prompt's name, a resource's URI, a
     /// task's id (`None` when absent or not a string). Borrowed unless it has escapes.
     pub(crate) fn target(&self, method: &str) -> Option<Cow<'a, str>> {
@@ -145,6 +173,31 @@ impl<'a> Envelope<'a> {
         }?;
         string_of(raw)
     }
+}
+
+/// An optional object: `null` reads as absent, anything but an object fails.
+fn object_only<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Object<T>(T);
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Object<T>, D::Error> {
+            struct Fields<T>(std::marker::PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+                type Value = T;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                    T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                }
+            }
+            d.deserialize_map(Fields(std::marker::PhantomData)).map(Object)
+        }
+    }
+    Ok(Option::<Object<T>>::deserialize(deserializer)?.map(|o| o.0))
 }
 
 /// Whether `text` holds [`PROTOCOL_VERSION`]: at one of its slashes (which most params have
@@ -371,6 +424,42 @@ mod tests {
         assert_eq!(e.target("tasks/get").as_deref(), Some("t1"));
         assert_eq!(e.target("tools/list"), None);
         assert_eq!(e.arguments.map(RawValue::get), Some(r#"{"x":1}"#));
+    }
+
+    #[test]
+    fn a_call_is_read_from_the_envelope_only_when_it_says_all_a_parse_would() {
+        let raw = |s: &str| RawValue::from_string(s.to_string()).unwrap();
+        let call = |s: &str| {
+            let params = raw(s);
+            let e = Envelope::parse(Some(&params));
+            e.call(&params).map(|(n, a)| (n.into_owned(), a))
+        };
+        let (name, arguments) = call(r#"{"name":"a\"b","arguments":{"x":[1]}}"#).unwrap();
+        assert_eq!(name, "a\"b");
+        assert_eq!(arguments.unwrap()["x"][0], 1);
+        assert_eq!(call(r#"{"name":"t","arguments":null}"#), Some(("t".into(), None)));
+        assert_eq!(call(r#"{"name":"t"}"#), Some(("t".into(), None)));
+        for refused in [
+            r#"{"name":5}"#,
+            r#"{"arguments":{}}"#,
+            r#"{"name":"t","arguments":[1]}"#,
+            r#"{"name":"t","arguments":"{}"}"#,
+            r#"["t"]"#,
+        ] {
+            assert_eq!(call(refused), None, "{refused}");
+        }
+        // `_meta` is read as an object only; `null` is absent.
+        let array = raw(r#"{"_meta":["io.modelcontextprotocol/protocolVersion",{}]}"#);
+        assert!(Envelope::sniff(Some(&array)).is_none());
+        let null = raw(r#"{"_meta":null,"name":"t"}"#);
+        let mut e = Envelope::parse(Some(&null));
+        assert!(!e.has_meta());
+        assert!(e.check(None).is_err());
+        let object = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#);
+        let mut e = Envelope::sniff(Some(&object)).unwrap();
+        assert!(e.has_meta());
+        assert!(e.check(None).is_ok());
+        assert!(e.has_meta(), "still known after the check took it");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub(crate) struct Wire(Option<(Arc<RawValue>, Option<CacheHints>)>);
 
 impl Wire {
     /// Responses as the handshake revisions write them.
-    pub(crate) fn plain() -> Wire {
+    pub(crate) const fn plain() -> Wire {
         Wire(None)
     }
 

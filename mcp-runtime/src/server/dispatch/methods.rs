@@ -115,7 +115,7 @@ impl Session {
         params: Option<&RawValue>,
         out: &Outbound,
     ) -> Reply {
-        if self.round.is_none()
+        if self.round.get().is_none()
             && let Some(envelope) = Envelope::sniff(params)
         {
             return self.handle_per_request(id, method, params, envelope, out, None);
@@ -308,13 +308,28 @@ impl Session {
                 return Reply::Now(wire.error(Some(&id), &e));
             }
         };
-        if p.name.len() > MAX_NAME_BYTES {
-            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", &p.name)));
+        self.call_parsed(id, &p.name, p.arguments, meta, None, out)
+    }
+
+    /// A `tools/call` whose params are read: the tool's `name`, its `arguments` and `_meta`.
+    /// `entry` is the tool of that name when the caller has looked it up already.
+    pub(crate) fn call_parsed(
+        self: &Arc<Self>,
+        id: RequestId,
+        tool: &str,
+        arguments: Option<JsonObject>,
+        meta: Option<LazyObject>,
+        entry: Option<Arc<ToolEntry>>,
+        out: &Outbound,
+    ) -> Reply {
+        let wire = self.wire().clone();
+        if tool.len() > MAX_NAME_BYTES {
+            return Reply::Now(wire.error(Some(&id), &name_too_long("tool", tool)));
         }
-        let Some(entry) = self.core.tools.get(&p.name) else {
+        let Some(entry) = entry.or_else(|| self.core.tools.get(tool)) else {
             return Reply::Now(wire.error(
                 Some(&id),
-                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(&p.name))),
+                &ErrorObject::invalid_params(format!("Unknown tool: `{}`", Escaped(tool))),
             ));
         };
         if entry.app_only && !self.hosts_apps() {
@@ -323,7 +338,7 @@ impl Session {
                 &ErrorObject::invalid_params(format!(
                     "Tool `{}` is called by its MCP Apps view only (its visibility leaves out \
                      \"model\"); a client shows views once it declares the `{}` extension",
-                    Escaped(&p.name),
+                    Escaped(tool),
                     crate::server::apps::EXTENSION
                 )),
             ));
@@ -333,16 +348,16 @@ impl Session {
         let show = self.core.show_panic_details;
         let server_text = self.core.structured_text;
         let timeout = entry.def.limits.timeout.or(self.core.stack.tool_timeout);
-        let arguments = p.arguments.unwrap_or_default();
+        let arguments = arguments.unwrap_or_default();
         // The caller is read now, while the transport's scope holds it: a hook that waits
         // runs the handler later, outside that scope.
         let caller = self.caller();
         if let Err(e) = self.core.policy.check(
             &caller.principal,
-            ("tool", &*p.name),
+            ("tool", tool),
             entry.def.scopes,
             Access::Tool {
-                name: &p.name,
+                name: tool,
                 arguments: &arguments,
             },
         ) {

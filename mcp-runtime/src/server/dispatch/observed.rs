@@ -128,7 +128,8 @@ impl Session {
         match checked {
             None => self.dispatch_request(id, method, params, out),
             Some(meta) => {
-                self.serve_checked_now(id, method, params, &Envelope::parse(params), meta, out)
+                let envelope = Envelope::parse(params);
+                self.serve_checked_now(id, method, params, &envelope, meta, None, out)
             }
         }
     }

@@ -7,15 +7,16 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::session::{Outbound, PendingReply, Reply, Session};
+use crate::protocol::lazy::LazyObject;
 use crate::protocol::per_request::{CACHEABLE, Envelope, HANDSHAKE_ONLY, RequestMeta};
 use crate::protocol::stamp::Wire;
 use crate::protocol::{Encoded, ErrorObject, JsonObject, RequestId, code};
-use crate::server::ServerCore;
 use crate::server::per_request::discover;
 use crate::server::per_request::listen::listen;
 use crate::server::per_request::rounds::{InputRound, WaitForInput, Waited, detach, stuck};
 use crate::server::per_request::seal::open;
 use crate::server::per_request::tasks::{self, TaskSupport};
+use crate::server::registration::ToolEntry;
 
 /// What a per-request request runs with besides its session.
 pub(crate) struct Retry {
@@ -54,13 +55,16 @@ impl Session {
         header_version: Option<&str>,
     ) -> Reply {
         match envelope.check(header_version) {
-            Ok(meta) => self.serve_checked_now(id, method, params, &envelope, meta, out),
+            Ok(meta) => self.serve_checked_now(id, method, params, &envelope, meta, None, out),
             Err(e) => Reply::Now(Encoded::error(Some(&id), &e)),
         }
     }
 
     /// [`Session::handle_per_request`] for a request whose `_meta` has passed the checks:
-    /// through the server's middleware and policies when it has some.
+    /// through the server's middleware and policies when it has some. `tool` is the tool a
+    /// `tools/call` names when the transport has looked it up already (a middleware may
+    /// change the params, so it is looked up again behind one).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn serve_checked(
         self: &Arc<Self>,
         id: RequestId,
@@ -68,15 +72,17 @@ impl Session {
         params: Option<&RawValue>,
         envelope: &Envelope<'_>,
         meta: RequestMeta,
+        tool: Option<Arc<ToolEntry>>,
         out: &Outbound,
     ) -> Reply {
         if self.core.stack.is_idle() {
-            return self.serve_checked_now(id, method, params, envelope, meta, out);
+            return self.serve_checked_now(id, method, params, envelope, meta, tool, out);
         }
         self.observed(id, method, params, out, Some(meta))
     }
 
     /// [`Session::serve_checked`] past the middleware.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn serve_checked_now(
         self: &Arc<Self>,
         id: RequestId,
@@ -84,14 +90,16 @@ impl Session {
         params: Option<&RawValue>,
         envelope: &Envelope<'_>,
         meta: RequestMeta,
+        tool: Option<Arc<ToolEntry>>,
         out: &Outbound,
     ) -> Reply {
-        match self.serve_per_request(id.clone(), method, params, envelope, meta, out) {
+        match self.serve_per_request(id.clone(), method, params, envelope, meta, tool, out) {
             Ok(reply) => reply,
             Err(e) => Reply::Now(Encoded::error(Some(&id), &e)),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn serve_per_request(
         self: &Arc<Self>,
         id: RequestId,
@@ -99,6 +107,7 @@ impl Session {
         params: Option<&RawValue>,
         envelope: &Envelope<'_>,
         meta: RequestMeta,
+        tool: Option<Arc<ToolEntry>>,
         out: &Outbound,
     ) -> Result<Reply, ErrorObject> {
         if HANDSHAKE_ONLY.contains(&method) {
@@ -184,9 +193,14 @@ impl Session {
             caller: self.caller().principal,
             digest: std::sync::OnceLock::new(),
         };
+        // A `tools/call`'s tool, looked up once for the task check and the call.
+        let tool = match &target {
+            Some(target) if method == "tools/call" => tool.or_else(|| core.tools.get(target)),
+            _ => None,
+        };
         let task_capable = match &target {
             Some(target) if method == "tools/call" => {
-                match core.tools.get(target).map(|t| t.def.task) {
+                match tool.as_ref().map(|t| t.def.task) {
                     Some(TaskSupport::Required) if !tasks::declared(meta.capabilities.get()) => {
                         return Err(tasks::missing_extension(&format!(
                             "tool `{target}` runs as a task only, so calling it"
@@ -217,15 +231,30 @@ impl Session {
             _ => core.per_request.lists,
         };
         let hints = CACHEABLE.contains(&method).then_some(hints);
-        let session = Session::for_request(
-            Arc::clone(core),
-            out.clone(),
-            self,
+        let session = self.for_request(
+            out,
             meta,
             InputRound::new(answers, task_capable),
             stamped(hints),
         );
-        Ok(match session.dispatch_request(id, method, params, out) {
+        // A `tools/call` is read from its envelope: the params are not parsed again, and its
+        // `_meta` (which `_meta`'s checks have read) is kept for the `Context` with them.
+        let call = match (method, params) {
+            ("tools/call", Some(raw)) if envelope.has_meta() => envelope.call(raw),
+            _ => None,
+        };
+        let reply = match call {
+            Some((name, arguments)) => session.call_parsed(
+                id,
+                &name,
+                arguments,
+                params.map(LazyObject::meta_of),
+                tool,
+                out,
+            ),
+            None => session.dispatch_request(id, method, params, out),
+        };
+        Ok(match reply {
             Reply::Later(id, mut fut) => {
                 if retry.is_none()
                     && let (Some(m), Some(t)) = (retried, &target)
@@ -308,16 +337,15 @@ impl Session {
         Ok(answers)
     }
 
-    /// The session of one per-request request.
+    /// The session of one per-request request made on `self`, told who sends it.
     fn for_request(
-        core: Arc<ServerCore>,
-        out: Outbound,
-        parent: &Arc<Session>,
+        self: &Arc<Self>,
+        out: &Outbound,
         meta: RequestMeta,
         round: InputRound,
         wire: Wire,
     ) -> Arc<Session> {
-        let session = Session::new_child(core, out, parent, round, wire);
+        let session = self.for_one_request(out, round, wire);
         session.set_peer(
             meta.version,
             meta.info.unwrap_or_default(),

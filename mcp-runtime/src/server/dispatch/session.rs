@@ -75,10 +75,11 @@ pub(crate) struct Session {
     /// The connection's session, for the session of one per-request (2026-07-28) request.
     parent: Option<Arc<Session>>,
     /// The requests to the client of a per-request request, and their answers (boxed: the
-    /// sessions of connections, which have none, stay small).
-    pub(super) round: Option<Box<InputRound>>,
-    /// How its responses are written: stamped for a per-request request.
-    wire: Wire,
+    /// sessions of connections, which have none, stay small). Set once, when the session
+    /// is made for such a request or becomes one ([`Session::for_one_request`]).
+    pub(super) round: OnceLock<Box<InputRound>>,
+    /// How its responses are written: stamped for a per-request request (plain unless set).
+    wire: OnceLock<Wire>,
     // ---- Identity (issue 21)
     /// Who opened the session: the caller of its requests unless the transport names
     /// another for one ([`crate::auth::principal::with_caller`]). HTTP refuses a request
@@ -136,8 +137,8 @@ impl Session {
             id: OnceLock::new(),
             contexts: Mutex::new(HashMap::new()),
             parent: None,
-            round: None,
-            wire: Wire::plain(),
+            round: OnceLock::new(),
+            wire: OnceLock::new(),
             principal: Principal::local(),
             serial: {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -244,11 +245,35 @@ impl Session {
     ) -> Arc<Session> {
         Arc::new(Session {
             parent: Some(Arc::clone(parent.root())),
-            round: Some(Box::new(round)),
-            wire,
+            round: OnceLock::from(Box::new(round)),
+            wire: OnceLock::from(wire),
             principal: parent.principal.clone(),
             ..Session::fresh(core, out)
         })
+    }
+
+    /// The session of one per-request request made on `self`: `self` itself when the
+    /// transport made it for this one request (anonymous, of no connection, before any
+    /// handshake or round), which it then becomes; a child of `self`'s connection otherwise.
+    pub(crate) fn for_one_request(
+        self: &Arc<Self>,
+        out: &Outbound,
+        round: InputRound,
+        wire: Wire,
+    ) -> Arc<Session> {
+        let child = |round, wire| {
+            Session::new_child(Arc::clone(&self.core), out.clone(), self, round, wire)
+        };
+        if self.serial.is_some() || self.parent.is_some() || self.peer.get().is_some() {
+            return child(round, wire);
+        }
+        match self.round.set(Box::new(round)) {
+            Ok(()) => {
+                let _ = self.wire.set(wire);
+                Arc::clone(self)
+            }
+            Err(round) => child(*round, wire),
+        }
     }
 
     /// The connection's session.
@@ -258,7 +283,7 @@ impl Session {
 
     /// The requests to the client of a per-request request.
     pub(crate) fn round(&self) -> Option<&InputRound> {
-        self.round.as_deref()
+        self.round.get().map(|round| &**round)
     }
 
     pub(crate) fn set_peer(
@@ -395,7 +420,8 @@ impl Session {
 
     /// How the session writes its responses.
     pub(crate) fn wire(&self) -> &Wire {
-        &self.wire
+        static PLAIN: Wire = Wire::plain();
+        self.wire.get().unwrap_or(&PLAIN)
     }
 
     /// The connection's own outbound sink.

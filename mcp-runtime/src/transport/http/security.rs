@@ -149,30 +149,42 @@ pub(crate) struct Accepts {
 }
 
 impl Accepts {
+    /// Reads every `Accept` value without allocating; the value MCP clients send is
+    /// recognised whole.
     pub(crate) fn of(headers: &HeaderMap) -> Accepts {
         let mut json = false;
         let mut sse = false;
         let mut any = false;
         for value in headers.get_all(ACCEPT) {
             any = true;
+            let bytes = value.as_bytes();
+            if bytes == b"application/json, text/event-stream"
+                || bytes == b"text/event-stream, application/json"
+            {
+                (json, sse) = (true, true);
+                continue;
+            }
             let Ok(value) = value.to_str() else { continue };
             for range in value.split(',') {
-                let mut parts = range.split(';');
-                let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-                let refused = parts.any(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                });
+                let (media, params) = range.split_once(';').unwrap_or((range, ""));
+                let refused = !params.is_empty()
+                    && params.split(';').any(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.trim().parse::<f32>().ok())
+                            .is_some_and(|q| q <= 0.0)
+                    });
                 if refused {
                     continue;
                 }
-                match media.as_str() {
-                    "*/*" => (json, sse) = (true, true),
-                    "application/*" | "application/json" => json = true,
-                    "text/*" | "text/event-stream" => sse = true,
-                    _ => {}
+                let media = media.trim();
+                let is = |name: &str| media.eq_ignore_ascii_case(name);
+                if is("*/*") {
+                    (json, sse) = (true, true);
+                } else if is("application/json") || is("application/*") {
+                    json = true;
+                } else if is("text/event-stream") || is("text/*") {
+                    sse = true;
                 }
             }
         }
@@ -320,6 +332,26 @@ mod tests {
                 sse: false
             }
         );
+        // Case, spaces and parameters, as the whole-value short cut leaves them to the loop.
+        for (value, json, sse) in [
+            ("Application/JSON , TEXT/Event-Stream", true, true),
+            ("text/event-stream, application/json", true, true),
+            ("application/json;q=0.5,text/event-stream", true, true),
+            ("application/json; q=0, text/event-stream", false, true),
+            ("application/*, text/*;q=0", true, false),
+            ("text/event-stream;q=0.0, */*;q=0", false, false),
+            ("application/jsonx, text/event-streams", false, false),
+            ("", false, false),
+        ] {
+            assert_eq!(
+                Accepts::of(&headers(&[("accept", value)])),
+                Accepts { json, sse },
+                "{value}"
+            );
+        }
+        let mut two = headers(&[("accept", "application/json")]);
+        two.append(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        assert_eq!(Accepts::of(&two), both);
         assert!(is_json_body(&headers(&[(
             "content-type",
             "application/json; charset=utf-8"

@@ -3,6 +3,7 @@
 //! their HTTP status codes.
 
 use super::*;
+use crate::server::registration::ToolEntry;
 
 pub(super) const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 pub(super) const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
@@ -41,11 +42,11 @@ pub(super) async fn serve_per_request(
     let mut envelope = sniffed.unwrap_or_else(|| Envelope::parse(params));
     let checked = envelope.check(header_version).and_then(|meta| {
         check_routing_headers(headers, &method, &envelope)?;
-        check_argument_headers(shared, headers, &method, &envelope)?;
-        Ok(meta)
+        let tool = check_argument_headers(shared, headers, &method, &envelope)?;
+        Ok((meta, tool))
     });
-    let meta = match checked {
-        Ok(meta) => meta,
+    let (meta, tool) = match checked {
+        Ok(checked) => checked,
         // Every check before dispatch is a bad request: `_meta`, headers, revision.
         Err(e) => return json(StatusCode::BAD_REQUEST, encode_error(Some(&id), &e)),
     };
@@ -65,7 +66,7 @@ pub(super) async fn serve_per_request(
         &session,
         |out| {
             crate::observe::with_trace_headers(headers, || {
-                session.serve_checked(id, &method, params, &envelope, meta, out)
+                session.serve_checked(id, &method, params, &envelope, meta, tool, out)
             })
         },
         mode,
@@ -136,24 +137,24 @@ pub(super) fn check_routing_headers(
 }
 
 /// A `tools/call`'s `Mcp-Param-*` headers must mirror the arguments its tool marks with
-/// `x-mcp-header` (HeaderMismatch, -32020, otherwise).
+/// `x-mcp-header` (HeaderMismatch, -32020, otherwise). Returns the tool, for the call.
 pub(super) fn check_argument_headers(
     shared: &Shared,
     headers: &HeaderMap,
     method: &str,
     envelope: &Envelope<'_>,
-) -> Result<(), ErrorObject> {
+) -> Result<Option<Arc<ToolEntry>>, ErrorObject> {
     if method != "tools/call" {
-        return Ok(());
+        return Ok(None);
     }
     let Some(tool) = envelope
         .target(method)
         .and_then(|name| shared.core.tools.get(&name))
     else {
-        return Ok(());
+        return Ok(None);
     };
     if tool.header_params.is_empty() {
-        return Ok(());
+        return Ok(Some(tool));
     }
     let arguments: serde_json::Map<String, serde_json::Value> = envelope
         .arguments
@@ -164,7 +165,8 @@ pub(super) fn check_argument_headers(
             .get(format!("mcp-param-{}", name.to_ascii_lowercase()))
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     })
-    .map_err(|e| ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {e}")))
+    .map_err(|e| ErrorObject::new(code::HEADER_MISMATCH, format!("Header mismatch: {e}")))?;
+    Ok(Some(tool))
 }
 
 /// The HTTP status of a dispatched per-request JSON answer: 404 for an unknown method, 400
