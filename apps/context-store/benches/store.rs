@@ -4,10 +4,12 @@
 //!   tokenizing, the statement that numbers and stores the message, cache invalidation, the
 //!   result), one after another, against a baseline that does the same durable work with the
 //!   same driver (numbering under the context's lock, the insert, the full-text index, the
-//!   context's counters, one commit per append) and nothing else. After a warm-up of both
-//!   arms, rounds alternate between them (store, baseline, baseline, store, …), each round
-//!   starting from a checkpointed write-ahead log (SQLite `wal_checkpoint(TRUNCATE)` on both
-//!   files, Postgres `CHECKPOINT`), so that neither arm pays for the other's log. The figure is
+//!   context's counters, one commit per append) and nothing else; a third arm calls
+//!   `Store::append` directly, which splits the difference into the statement's share and the
+//!   MCP call's. After a warm-up of every arm, rounds alternate the arms' order (tool, direct,
+//!   baseline, then baseline, direct, tool, …), each arm's round
+//!   starting from a checkpointed write-ahead log (SQLite `wal_checkpoint(TRUNCATE)` on every
+//!   file, Postgres `CHECKPOINT`), so that neither arm pays for the other's log. The figure is
 //!   the median of the per-round ratios, with their spread; p50/p99 over every round's appends.
 //! - Search: `search_messages` at 100k messages in 100 contexts, p50/p99.
 //!
@@ -15,8 +17,8 @@
 //! `CTX_BENCH_ROUNDS` (default 8 per arm), `CTX_BENCH_APPENDS` (appends per round, default
 //! 500), `CTX_BENCH_WARMUP` (appends per arm before the rounds, default 200) and
 //! `CTX_BENCH_MESSAGES` (default 100000; 0 skips search) scale it. `CTX_BENCH_ENGINES`
-//! (`sqlite,postgres`) picks the engines and `CTX_BENCH_ARM` (`store` or `plain`) runs one arm
-//! alone, for instruction counts under callgrind.
+//! (`sqlite,postgres`) picks the engines and `CTX_BENCH_ARM` (`store`, `direct` or `plain`)
+//! runs one arm alone, for instruction counts under callgrind.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -211,12 +213,54 @@ impl Checkpoint {
     }
 }
 
+/// `Store::append` called directly, one message per call with its tokens given: the store's
+/// statement without the MCP call, the argument checks, tokenizing and invalidation.
+struct DirectArm {
+    store: Store,
+    caller: Caller,
+    id: String,
+}
+
+impl DirectArm {
+    async fn new(store: &Store) -> DirectArm {
+        let id = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee".to_string();
+        store
+            .create("direct", &id, "direct", &Default::default())
+            .await
+            .unwrap();
+        DirectArm {
+            store: store.clone(),
+            caller: Caller {
+                owner: "direct".into(),
+                admin: false,
+            },
+            id,
+        }
+    }
+
+    async fn append(&mut self, i: usize) {
+        let m = NewMessage {
+            role: Role::User,
+            content: content(i),
+            metadata: "{}".into(),
+            tokens: 12,
+        };
+        self.store
+            .append(&self.caller, &self.id, std::slice::from_ref(&m))
+            .await
+            .unwrap();
+    }
+}
+
+/// The arms of the append benchmark, in the order of the first round.
 #[derive(Clone, Copy, PartialEq)]
-enum Arms {
-    Both,
-    Store,
+enum Arm {
+    Tool,
+    Direct,
     Plain,
 }
+
+const ARMS: [Arm; 3] = [Arm::Tool, Arm::Direct, Arm::Plain];
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -232,76 +276,94 @@ struct Plan {
     rounds: usize,
     appends: usize,
     warmup: usize,
-    arms: Arms,
+    arms: Vec<Arm>,
 }
 
-/// Rounds of `plan.appends` appends, the arms alternating (ABBA…) from a checkpointed log.
-async fn appends(name: &str, store: &Store, baseline_url: &str, checkpoint: &Checkpoint, plan: &Plan) {
-    let mut tool = ToolArm::new(store).await;
-    let mut plain = PlainArm::new(baseline_url).await;
-    let run_tool = plan.arms != Arms::Plain;
-    let run_plain = plan.arms != Arms::Store;
-    for _ in 0..plan.warmup {
-        if run_tool {
-            tool.append().await;
-        }
-        if run_plain {
-            plain.append().await;
-        }
+#[derive(Default)]
+struct Measured {
+    lat: Vec<Duration>,
+    time: Duration,
+    rates: Vec<f64>,
+}
+
+fn ratios(name: &str, what: &str, a: &Measured, b: &Measured, plan: &Plan) {
+    let r: Vec<f64> = a.rates.iter().zip(&b.rates).map(|(a, b)| a / b).collect();
+    if r.is_empty() {
+        return;
     }
-    let (mut tool_lat, mut plain_lat) = (Vec::new(), Vec::new());
-    let (mut tool_time, mut plain_time) = (Duration::ZERO, Duration::ZERO);
-    let mut ratios = Vec::new();
-    for round in 0..plan.rounds {
-        let mut rate = [0.0f64; 2];
-        let order: [bool; 2] = if round % 2 == 0 { [true, false] } else { [false, true] };
-        for is_tool in order {
-            if (is_tool && !run_tool) || (!is_tool && !run_plain) {
-                continue;
-            }
+    let shown: Vec<String> = r.iter().map(|r| format!("{r:.2}")).collect();
+    let (lo, hi) = r
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    println!(
+        "{name}: {what} = {:.2}x appends per second (median of {} rounds of {}; spread {lo:.2}-{hi:.2}; rounds {})",
+        median(r),
+        plan.rounds,
+        plan.appends,
+        shown.join(" ")
+    );
+}
+
+/// Rounds of `plan.appends` appends per arm, the order of the arms reversed every round
+/// (ABC CBA …), each arm's round starting from a checkpointed log.
+async fn appends(
+    name: &str,
+    store: &Store,
+    direct_store: &Store,
+    baseline_url: &str,
+    checkpoint: &Checkpoint,
+    plan: &Plan,
+) {
+    let mut tool = ToolArm::new(store).await;
+    let mut direct = DirectArm::new(direct_store).await;
+    let mut plain = PlainArm::new(baseline_url).await;
+    let mut direct_next = 0;
+    let mut measured: [Measured; 3] = Default::default();
+    for round in 0..=plan.rounds {
+        let mut order = ARMS;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for arm in order.into_iter().filter(|a| plan.arms.contains(a)) {
+            // Round 0 is the warm-up: every arm's statements prepared, caches filled.
+            let n = if round == 0 { plan.warmup } else { plan.appends };
             checkpoint.run().await;
-            let (lat, time) = if is_tool {
-                (&mut tool_lat, &mut tool_time)
-            } else {
-                (&mut plain_lat, &mut plain_time)
-            };
+            let m = &mut measured[arm as usize];
             let start = Instant::now();
-            for _ in 0..plan.appends {
+            for _ in 0..n {
                 let t = Instant::now();
-                if is_tool {
-                    tool.append().await;
-                } else {
-                    plain.append().await;
+                match arm {
+                    Arm::Tool => tool.append().await,
+                    Arm::Direct => {
+                        direct.append(direct_next).await;
+                        direct_next += 1;
+                    }
+                    Arm::Plain => plain.append().await,
                 }
-                lat.push(t.elapsed());
+                if round > 0 {
+                    m.lat.push(t.elapsed());
+                }
             }
             let took = start.elapsed();
-            *time += took;
-            rate[usize::from(!is_tool)] = plan.appends as f64 / took.as_secs_f64();
+            if round > 0 {
+                m.time += took;
+                m.rates.push(n as f64 / took.as_secs_f64());
+            }
         }
-        if run_tool && run_plain {
-            ratios.push(rate[0] / rate[1]);
+    }
+    let [tool_m, direct_m, plain_m] = measured;
+    for (arm, label, m) in [
+        (Arm::Tool, "append_messages (MCP tool)", &tool_m),
+        (Arm::Direct, "Store::append (no MCP)", &direct_m),
+        (Arm::Plain, "plain SQL insert", &plain_m),
+    ] {
+        if plan.arms.contains(&arm) {
+            show(&format!("{name}: {label}"), &figures(m.lat.clone(), m.time));
         }
     }
-    if run_tool {
-        show(&format!("{name}: append_messages (MCP tool)"), &figures(tool_lat, tool_time));
-    }
-    if run_plain {
-        show(&format!("{name}: plain SQL insert"), &figures(plain_lat, plain_time));
-    }
-    if !ratios.is_empty() {
-        let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        println!(
-            "{name}: tool / plain SQL = {:.2}x appends per second (median of {} rounds of {}; spread {lo:.2}-{hi:.2}; rounds {})",
-            median(ratios),
-            plan.rounds,
-            plan.appends,
-            shown.join(" ")
-        );
-    }
+    ratios(name, "tool / plain SQL", &tool_m, &plain_m, plan);
+    ratios(name, "Store::append / plain SQL", &direct_m, &plain_m, plan);
+    ratios(name, "tool / Store::append", &tool_m, &direct_m, plan);
 }
 
 const WORDS: &[&str] = &[
@@ -385,9 +447,10 @@ async fn main() {
         appends: env_num("CTX_BENCH_APPENDS", 500),
         warmup: env_num("CTX_BENCH_WARMUP", 200),
         arms: match std::env::var("CTX_BENCH_ARM").as_deref() {
-            Ok("store") => Arms::Store,
-            Ok("plain") => Arms::Plain,
-            _ => Arms::Both,
+            Ok("store") => vec![Arm::Tool],
+            Ok("direct") => vec![Arm::Direct],
+            Ok("plain") => vec![Arm::Plain],
+            _ => ARMS.to_vec(),
         },
     };
     let messages = env_num("CTX_BENCH_MESSAGES", 100_000);
@@ -396,10 +459,11 @@ async fn main() {
 
     if engines.contains("sqlite") {
         let (store, dir) = support::sqlite_store().await;
-        // The baseline gets a database of its own, made by the same migrations.
+        // The baseline and the direct arm get a database each, made by the same migrations.
+        let (direct, direct_dir) = support::sqlite_store().await;
         let (_, base_dir) = support::sqlite_store().await;
         let mut checkpoints = Vec::new();
-        for d in [&dir, &base_dir] {
+        for d in [&dir, &direct_dir, &base_dir] {
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(sqlite_options(&d.0))
@@ -408,7 +472,8 @@ async fn main() {
             checkpoints.push(pool);
         }
         let base = format!("sqlite://{}", base_dir.0.display());
-        appends("sqlite", &store, &base, &Checkpoint::Sqlite(checkpoints), &plan).await;
+        let checkpoint = Checkpoint::Sqlite(checkpoints);
+        appends("sqlite", &store, &direct, &base, &checkpoint, &plan).await;
         if messages > 0 {
             let search = search_at(&store, messages).await;
             show(&format!("sqlite: search at {messages} messages"), &search);
@@ -419,10 +484,12 @@ async fn main() {
         let pg = support::Postgres::start();
         let url = pg.database("bench").await;
         let base = pg.database("bench_plain").await;
+        let direct = Store::open(&pg.database("bench_direct").await).await.unwrap();
         Store::open(&base).await.unwrap();
         let store = Store::open(&url).await.unwrap();
         let admin = sqlx::PgPool::connect(&pg.url("postgres")).await.unwrap();
-        appends("postgres", &store, &base, &Checkpoint::Postgres(admin), &plan).await;
+        let checkpoint = Checkpoint::Postgres(admin);
+        appends("postgres", &store, &direct, &base, &checkpoint, &plan).await;
         if messages > 0 {
             let search = search_at(&store, messages).await;
             show(&format!("postgres: search at {messages} messages"), &search);
