@@ -280,18 +280,19 @@ async fn a_hook_for_some_methods_sees_only_those_and_one_without_tool_hooks_no_c
         })
     };
     // Beside a middleware for everything: the chain runs, without the narrow one.
-    let server = server()
-        .middleware(narrow("n"))
-        .middleware(Recorder {
-            name: "a",
-            log: Arc::clone(&log),
-        });
+    let server = server().middleware(narrow("n")).middleware(Recorder {
+        name: "a",
+        log: Arc::clone(&log),
+    });
     let client = Client::connect(server).await.unwrap();
     assert_eq!(
         recorded(&log),
         ["a > initialize", "a < initialize error=false"]
     );
-    let r = client.call_tool("mw_echo", json!({"text": "hi"})).await.unwrap();
+    let r = client
+        .call_tool("mw_echo", json!({"text": "hi"}))
+        .await
+        .unwrap();
     assert_eq!(r.content[0].as_text(), Some("hi"));
     assert_eq!(
         recorded(&log),
@@ -314,7 +315,10 @@ async fn a_hook_for_some_methods_sees_only_those_and_one_without_tool_hooks_no_c
     );
     // Alone: calls go straight to the tool, `ping` through the hook.
     let client = Client::connect(server_with(narrow("n"))).await.unwrap();
-    let r = client.call_tool("mw_echo", json!({"text": "hi"})).await.unwrap();
+    let r = client
+        .call_tool("mw_echo", json!({"text": "hi"}))
+        .await
+        .unwrap();
     assert_eq!(r.content[0].as_text(), Some("hi"));
     let _: Value = client.request("ping", &json!({})).await.unwrap();
     assert_eq!(recorded(&log), ["n > ping", "n < ping error=false"]);

@@ -156,7 +156,7 @@ macro_rules! plain_append {
 
 impl PlainArm {
     async fn new(url: &str) -> PlainArm {
-        let arm = if let Some(dir) = url.strip_prefix("sqlite://") {
+        if let Some(dir) = url.strip_prefix("sqlite://") {
             let pool = sqlx::SqlitePool::connect_with(sqlite_options(std::path::Path::new(dir)))
                 .await
                 .unwrap();
@@ -174,8 +174,7 @@ impl PlainArm {
                 .await
                 .unwrap();
             PlainArm::Postgres(pool, 0)
-        };
-        arm
+        }
     }
 
     async fn append(&mut self) {
@@ -326,7 +325,11 @@ async fn appends(
         }
         for arm in order.into_iter().filter(|a| plan.arms.contains(a)) {
             // Round 0 is the warm-up: every arm's statements prepared, caches filled.
-            let n = if round == 0 { plan.warmup } else { plan.appends };
+            let n = if round == 0 {
+                plan.warmup
+            } else {
+                plan.appends
+            };
             checkpoint.run().await;
             let m = &mut measured[arm as usize];
             let start = Instant::now();
@@ -484,7 +487,9 @@ async fn main() {
         let pg = support::Postgres::start();
         let url = pg.database("bench").await;
         let base = pg.database("bench_plain").await;
-        let direct = Store::open(&pg.database("bench_direct").await).await.unwrap();
+        let direct = Store::open(&pg.database("bench_direct").await)
+            .await
+            .unwrap();
         Store::open(&base).await.unwrap();
         let store = Store::open(&url).await.unwrap();
         let admin = sqlx::PgPool::connect(&pg.url("postgres")).await.unwrap();

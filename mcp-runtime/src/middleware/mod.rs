@@ -236,7 +236,7 @@ impl Running {
             .chain
             .iter()
             .zip(&self.request_methods)
-            .filter(|(_, methods)| methods.is_none_or(|ms| ms.iter().any(|m| *m == method)))
+            .filter(|(_, methods)| methods.is_none_or(|ms| ms.contains(&method)))
             .map(|(m, _)| Arc::clone(m))
             .collect();
         (!chain.is_empty()).then(|| chain.into())
