@@ -17,8 +17,8 @@
 //! - Search: `search_messages` at 100k messages in 100 contexts, p50/p99.
 //!
 //! `cargo bench -p context-store` (Postgres from Debian's `postgresql`, as the tests start it).
-//! `CTX_BENCH_ROUNDS` (default 16 per arm), `CTX_BENCH_APPENDS` (appends per round, default
-//! 250), `CTX_BENCH_WARMUP` (appends per arm before the rounds, default 200) and
+//! `CTX_BENCH_ROUNDS` (default 8 per arm), `CTX_BENCH_APPENDS` (appends per round, default
+//! 500), `CTX_BENCH_WARMUP` (appends per arm before the rounds, default 200) and
 //! `CTX_BENCH_MESSAGES` (default 100000; 0 skips search) scale it. `CTX_BENCH_ENGINES`
 //! (`sqlite,postgres`) picks the engines and `CTX_BENCH_ARM` (`store`, `direct` or `plain`)
 //! runs one arm alone, for instruction counts under callgrind.
@@ -449,8 +449,8 @@ async fn main() {
         return;
     }
     let plan = Plan {
-        rounds: env_num("CTX_BENCH_ROUNDS", 16),
-        appends: env_num("CTX_BENCH_APPENDS", 250),
+        rounds: env_num("CTX_BENCH_ROUNDS", 8),
+        appends: env_num("CTX_BENCH_APPENDS", 500),
         warmup: env_num("CTX_BENCH_WARMUP", 200),
         arms: match std::env::var("CTX_BENCH_ARM").as_deref() {
             Ok("store") => vec![Arm::Tool],
