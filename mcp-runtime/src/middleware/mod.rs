@@ -40,6 +40,9 @@
 //! With no middleware registered, requests take the path they take without this module (a
 //! length check of an empty list). With some, a request that no hook makes wait is still
 //! answered without a task switch: the chain is polled once in place.
+//! A middleware that needs only some requests names their methods
+//! ([`Middleware::request_methods`]), or stays out of tool calls
+//! ([`Middleware::hooks_tool_calls`]); what no middleware is for takes the path without it.
 
 mod chain;
 pub(crate) mod limits;
