@@ -241,6 +241,93 @@ async fn hooks_run_in_the_order_registered_the_first_outermost() {
     );
 }
 
+/// A [`Recorder`] whose request hook is for `ping` only and that leaves tool calls alone.
+struct PingOnly(Recorder);
+
+impl Middleware for PingOnly {
+    fn on_request<'a>(
+        &'a self,
+        request: &'a mut Request,
+        next: Next<'a, Request, Response>,
+    ) -> BoxFuture<'a, Response> {
+        self.0.on_request(request, next)
+    }
+
+    fn request_methods(&self) -> Option<&'static [&'static str]> {
+        Some(&["ping"])
+    }
+
+    fn on_call_tool<'a>(
+        &'a self,
+        call: &'a mut ToolRequest,
+        next: Next<'a, ToolRequest, ToolOutcome>,
+    ) -> BoxFuture<'a, ToolOutcome> {
+        self.0.on_call_tool(call, next)
+    }
+
+    fn hooks_tool_calls(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn a_hook_for_some_methods_sees_only_those_and_one_without_tool_hooks_no_calls() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let narrow = |name: &'static str| {
+        PingOnly(Recorder {
+            name,
+            log: Arc::clone(&log),
+        })
+    };
+    // Beside a middleware for everything: the chain runs, without the narrow one.
+    let server = server().middleware(narrow("n")).middleware(Recorder {
+        name: "a",
+        log: Arc::clone(&log),
+    });
+    let client = Client::connect(server).await.unwrap();
+    assert_eq!(
+        recorded(&log),
+        ["a > initialize", "a < initialize error=false"]
+    );
+    let r = client
+        .call_tool("mw_echo", json!({"text": "hi"}))
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("hi"));
+    assert_eq!(
+        recorded(&log),
+        [
+            "a > tools/call",
+            r#"a > tool mw_echo {"text":"hi"}"#,
+            "a < tool mw_echo",
+            "a < tools/call error=false",
+        ]
+    );
+    let _: Value = client.request("ping", &json!({})).await.unwrap();
+    assert_eq!(
+        recorded(&log),
+        [
+            "n > ping",
+            "a > ping",
+            "a < ping error=false",
+            "n < ping error=false"
+        ]
+    );
+    // Alone: calls go straight to the tool, `ping` through the hook.
+    let client = Client::connect(server_with(narrow("n"))).await.unwrap();
+    let r = client
+        .call_tool("mw_echo", json!({"text": "hi"}))
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("hi"));
+    let _: Value = client.request("ping", &json!({})).await.unwrap();
+    assert_eq!(recorded(&log), ["n > ping", "n < ping error=false"]);
+}
+
+fn server_with(m: impl Middleware) -> Server {
+    server().middleware(m)
+}
+
 #[tokio::test]
 async fn hooks_see_every_request_of_the_per_request_revision_too() {
     let log = Arc::new(Mutex::new(Vec::new()));

@@ -4,12 +4,24 @@
 //!   tokenizing, the statement that numbers and stores the message, cache invalidation, the
 //!   result), one after another, against a baseline that does the same durable work with the
 //!   same driver (numbering under the context's lock, the insert, the full-text index, the
-//!   context's counters, one commit per append) and nothing else. Appends per second and
-//!   p50/p99 latency.
+//!   context's counters, one commit per append) and nothing else; a third arm calls
+//!   `Store::append` directly, which splits the difference into the statement's share and the
+//!   MCP call's. After a warm-up of every arm, rounds alternate the arms' order (tool, direct,
+//!   baseline, then baseline, direct, tool, …), each arm's round
+//!   starting from a checkpointed write-ahead log (SQLite `wal_checkpoint(TRUNCATE)` on every
+//!   file, Postgres `CHECKPOINT`), so that neither arm pays for the other's log. The figure is
+//!   the median of the per-round ratios, with their spread; p50/p99 over every round's appends.
+//!   `Store::append / plain SQL` does nearly the same work on both sides: its spread is the noise
+//!   floor of the run. SQLite's files go where `TMPDIR` says (on a tmpfs, `fsync` is free and
+//!   the CPU's share shows).
 //! - Search: `search_messages` at 100k messages in 100 contexts, p50/p99.
 //!
 //! `cargo bench -p context-store` (Postgres from Debian's `postgresql`, as the tests start it).
-//! `CTX_BENCH_APPENDS` (default 2000) and `CTX_BENCH_MESSAGES` (default 100000) scale it.
+//! `CTX_BENCH_ROUNDS` (default 8 per arm), `CTX_BENCH_APPENDS` (appends per round, default
+//! 500), `CTX_BENCH_WARMUP` (appends per arm before the rounds, default 200) and
+//! `CTX_BENCH_MESSAGES` (default 100000; 0 skips search) scale it. `CTX_BENCH_ENGINES`
+//! (`sqlite,postgres`) picks the engines and `CTX_BENCH_ARM` (`store`, `direct` or `plain`)
+//! runs one arm alone, for instruction counts under callgrind.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -55,31 +67,47 @@ async fn client(store: &Store) -> Client {
     .expect("connecting")
 }
 
-async fn appends_via_tool(store: &Store, n: usize) -> Figures {
-    let c = client(store).await;
-    let created = c
-        .call_tool("create_context", json!({"title": "bench"}))
-        .await
-        .unwrap();
-    let id = created.structured_content.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut lat = Vec::with_capacity(n);
-    let start = Instant::now();
-    for i in 0..n {
-        let t = Instant::now();
-        let r = c
+fn content(i: usize) -> String {
+    format!("message {i} about the weather in Lisbon")
+}
+
+/// `append_messages` through the MCP client, one message per call.
+struct ToolArm {
+    client: Client,
+    id: String,
+    next: usize,
+}
+
+impl ToolArm {
+    async fn new(store: &Store) -> ToolArm {
+        let client = client(store).await;
+        let created = client
+            .call_tool("create_context", json!({"title": "bench"}))
+            .await
+            .unwrap();
+        let id = created.structured_content.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        ToolArm {
+            client,
+            id,
+            next: 0,
+        }
+    }
+
+    async fn append(&mut self) {
+        let r = self
+            .client
             .call_tool(
                 "append_messages",
-                json!({"context_id": id, "messages": [{"role": "user", "content": format!("message {i} about the weather in Lisbon")}]}),
+                json!({"context_id": self.id, "messages": [{"role": "user", "content": content(self.next)}]}),
             )
             .await
             .unwrap();
         assert!(!r.is_error);
-        lat.push(t.elapsed());
+        self.next += 1;
     }
-    figures(lat, start.elapsed())
 }
 
 /// The same durable work with the same driver and nothing else: each append one statement
@@ -87,54 +115,261 @@ async fn appends_via_tool(store: &Store, n: usize) -> Figures {
 /// it, maintains the full-text index and moves the context's counters (on SQLite through the
 /// same migrations' triggers), committed before the next; on SQLite with the same WAL and
 /// `synchronous=FULL` settings as the store.
-async fn appends_plain_sql(url: &str, n: usize) -> Figures {
-    const ID: &str = "ffffffffffffffffffffffffffffffff";
-    const CREATE: &str = "INSERT INTO contexts (id, owner, title, metadata, created_at, updated_at) \
-         VALUES ($1, 'plain', 'plain', '{}', 0, 0)";
-    const SQLITE: &str = "INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
-         SELECT id, last_seq + 1, 'user', $1, '{}', $2, $3 FROM contexts \
-         WHERE id = $4 AND owner = 'plain' RETURNING seq";
-    const POSTGRES: &str = "WITH c AS (UPDATE contexts SET last_seq = last_seq + 1, \
-         message_count = message_count + 1, token_count = token_count + $2, updated_at = $3 \
-         WHERE id = $4 AND owner = 'plain' RETURNING last_seq) \
-         INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
-         SELECT $4, c.last_seq, 'user', $1, '{}', $2, $3 FROM c RETURNING seq";
-    macro_rules! run {
-        ($pool:expr, $sql:expr) => {{
-            let pool = $pool;
-            sqlx::query(CREATE).bind(ID).execute(&pool).await.unwrap();
-            let mut lat = Vec::with_capacity(n);
-            let start = Instant::now();
-            for i in 0..n {
-                let t = Instant::now();
-                let seqs: Vec<i64> = sqlx::query_scalar($sql)
-                    .bind(format!("message {i} about the weather in Lisbon"))
-                    .bind(12i64)
-                    .bind(context_store::store::now_ms())
-                    .bind(ID)
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
-                assert_eq!(seqs, [i as i64 + 1]);
-                lat.push(t.elapsed());
+enum PlainArm {
+    Sqlite(sqlx::SqlitePool, usize),
+    Postgres(sqlx::PgPool, usize),
+}
+
+const PLAIN_ID: &str = "ffffffffffffffffffffffffffffffff";
+const PLAIN_CREATE: &str = "INSERT INTO contexts (id, owner, title, metadata, created_at, updated_at) \
+     VALUES ($1, 'plain', 'plain', '{}', 0, 0)";
+const PLAIN_SQLITE: &str = "INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
+     SELECT id, last_seq + 1, 'user', $1, '{}', $2, $3 FROM contexts \
+     WHERE id = $4 AND owner = 'plain' RETURNING seq";
+const PLAIN_POSTGRES: &str = "WITH c AS (UPDATE contexts SET last_seq = last_seq + 1, \
+     message_count = message_count + 1, token_count = token_count + $2, updated_at = $3 \
+     WHERE id = $4 AND owner = 'plain' RETURNING last_seq) \
+     INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
+     SELECT $4, c.last_seq, 'user', $1, '{}', $2, $3 FROM c RETURNING seq";
+
+/// The store's SQLite settings, for the baseline's pool and for checkpointing either file.
+fn sqlite_options(dir: &std::path::Path) -> sqlx::sqlite::SqliteConnectOptions {
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join(context_store::store::SQLITE_FILE))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+}
+
+macro_rules! plain_append {
+    ($pool:expr, $next:expr, $sql:expr) => {{
+        let seqs: Vec<i64> = sqlx::query_scalar($sql)
+            .bind(content(*$next))
+            .bind(12i64)
+            .bind(context_store::store::now_ms())
+            .bind(PLAIN_ID)
+            .fetch_all(&*$pool)
+            .await
+            .unwrap();
+        *$next += 1;
+        assert_eq!(seqs, [*$next as i64]);
+    }};
+}
+
+impl PlainArm {
+    async fn new(url: &str) -> PlainArm {
+        if let Some(dir) = url.strip_prefix("sqlite://") {
+            let pool = sqlx::SqlitePool::connect_with(sqlite_options(std::path::Path::new(dir)))
+                .await
+                .unwrap();
+            sqlx::query(PLAIN_CREATE)
+                .bind(PLAIN_ID)
+                .execute(&pool)
+                .await
+                .unwrap();
+            PlainArm::Sqlite(pool, 0)
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(PLAIN_CREATE)
+                .bind(PLAIN_ID)
+                .execute(&pool)
+                .await
+                .unwrap();
+            PlainArm::Postgres(pool, 0)
+        }
+    }
+
+    async fn append(&mut self) {
+        match self {
+            PlainArm::Sqlite(pool, next) => plain_append!(pool, next, PLAIN_SQLITE),
+            PlainArm::Postgres(pool, next) => plain_append!(pool, next, PLAIN_POSTGRES),
+        }
+    }
+}
+
+/// Empties the write-ahead log before a round: both SQLite files' WAL checkpointed and
+/// truncated, or a Postgres checkpoint (the whole cluster: both databases).
+enum Checkpoint {
+    Sqlite(Vec<sqlx::SqlitePool>),
+    Postgres(sqlx::PgPool),
+}
+
+impl Checkpoint {
+    async fn run(&self) {
+        match self {
+            Checkpoint::Sqlite(pools) => {
+                for pool in pools {
+                    let (busy, _, _): (i64, i64, i64) =
+                        sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                            .fetch_one(pool)
+                            .await
+                            .unwrap();
+                    assert_eq!(busy, 0, "the checkpoint could not complete");
+                }
             }
-            figures(lat, start.elapsed())
-        }};
+            Checkpoint::Postgres(pool) => {
+                sqlx::query("CHECKPOINT").execute(pool).await.unwrap();
+            }
+        }
     }
-    if let Some(dir) = url.strip_prefix("sqlite://") {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(std::path::Path::new(dir).join(context_store::store::SQLITE_FILE))
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        run!(
-            sqlx::SqlitePool::connect_with(options).await.unwrap(),
-            SQLITE
-        )
+}
+
+/// `Store::append` called directly, one message per call with its tokens given: the store's
+/// statement without the MCP call, the argument checks, tokenizing and invalidation.
+struct DirectArm {
+    store: Store,
+    caller: Caller,
+    id: String,
+}
+
+impl DirectArm {
+    async fn new(store: &Store) -> DirectArm {
+        let id = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee".to_string();
+        store
+            .create("direct", &id, "direct", &Default::default())
+            .await
+            .unwrap();
+        DirectArm {
+            store: store.clone(),
+            caller: Caller {
+                owner: "direct".into(),
+                admin: false,
+            },
+            id,
+        }
+    }
+
+    async fn append(&mut self, i: usize) {
+        let m = NewMessage {
+            role: Role::User,
+            content: content(i),
+            metadata: "{}".into(),
+            tokens: 12,
+        };
+        self.store
+            .append(&self.caller, &self.id, std::slice::from_ref(&m))
+            .await
+            .unwrap();
+    }
+}
+
+/// The arms of the append benchmark, in the order of the first round.
+#[derive(Clone, Copy, PartialEq)]
+enum Arm {
+    Tool,
+    Direct,
+    Plain,
+}
+
+const ARMS: [Arm; 3] = [Arm::Tool, Arm::Direct, Arm::Plain];
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
     } else {
-        run!(sqlx::PgPool::connect(url).await.unwrap(), POSTGRES)
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
+}
+
+struct Plan {
+    rounds: usize,
+    appends: usize,
+    warmup: usize,
+    arms: Vec<Arm>,
+}
+
+#[derive(Default)]
+struct Measured {
+    lat: Vec<Duration>,
+    time: Duration,
+    rates: Vec<f64>,
+}
+
+fn ratios(name: &str, what: &str, a: &Measured, b: &Measured, plan: &Plan) {
+    let r: Vec<f64> = a.rates.iter().zip(&b.rates).map(|(a, b)| a / b).collect();
+    if r.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = r.iter().map(|r| format!("{r:.2}")).collect();
+    let (lo, hi) = r
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    println!(
+        "{name}: {what} = {:.2}x appends per second (median of {} rounds of {}; spread {lo:.2}-{hi:.2}; rounds {})",
+        median(r),
+        plan.rounds,
+        plan.appends,
+        shown.join(" ")
+    );
+}
+
+/// Rounds of `plan.appends` appends per arm, the order of the arms reversed every round
+/// (ABC CBA …), each arm's round starting from a checkpointed log.
+async fn appends(
+    name: &str,
+    store: &Store,
+    direct_store: &Store,
+    baseline_url: &str,
+    checkpoint: &Checkpoint,
+    plan: &Plan,
+) {
+    let mut tool = ToolArm::new(store).await;
+    let mut direct = DirectArm::new(direct_store).await;
+    let mut plain = PlainArm::new(baseline_url).await;
+    let mut direct_next = 0;
+    let mut measured: [Measured; 3] = Default::default();
+    for round in 0..=plan.rounds {
+        let mut order = ARMS;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for arm in order.into_iter().filter(|a| plan.arms.contains(a)) {
+            // Round 0 is the warm-up: every arm's statements prepared, caches filled.
+            let n = if round == 0 {
+                plan.warmup
+            } else {
+                plan.appends
+            };
+            checkpoint.run().await;
+            let m = &mut measured[arm as usize];
+            let start = Instant::now();
+            for _ in 0..n {
+                let t = Instant::now();
+                match arm {
+                    Arm::Tool => tool.append().await,
+                    Arm::Direct => {
+                        direct.append(direct_next).await;
+                        direct_next += 1;
+                    }
+                    Arm::Plain => plain.append().await,
+                }
+                if round > 0 {
+                    m.lat.push(t.elapsed());
+                }
+            }
+            let took = start.elapsed();
+            if round > 0 {
+                m.time += took;
+                m.rates.push(n as f64 / took.as_secs_f64());
+            }
+        }
+    }
+    let [tool_m, direct_m, plain_m] = measured;
+    for (arm, label, m) in [
+        (Arm::Tool, "append_messages (MCP tool)", &tool_m),
+        (Arm::Direct, "Store::append (no MCP)", &direct_m),
+        (Arm::Plain, "plain SQL insert", &plain_m),
+    ] {
+        if plan.arms.contains(&arm) {
+            show(&format!("{name}: {label}"), &figures(m.lat.clone(), m.time));
+        }
+    }
+    ratios(name, "tool / plain SQL", &tool_m, &plain_m, plan);
+    ratios(name, "Store::append / plain SQL", &direct_m, &plain_m, plan);
+    ratios(name, "tool / Store::append", &tool_m, &direct_m, plan);
 }
 
 const WORDS: &[&str] = &[
@@ -208,45 +443,64 @@ fn show(name: &str, f: &Figures) {
     );
 }
 
-async fn engine(name: &str, store: Store, baseline_url: &str, appends: usize, messages: usize) {
-    context_store::warm_tokenizer().await;
-    let tool = appends_via_tool(&store, appends).await;
-    let plain = appends_plain_sql(baseline_url, appends).await;
-    show(&format!("{name}: append_messages (MCP tool)"), &tool);
-    show(&format!("{name}: plain SQL insert"), &plain);
-    println!(
-        "{name}: tool / plain SQL = {:.2}x appends per second",
-        tool.per_second / plain.per_second
-    );
-    let search = search_at(&store, messages).await;
-    show(&format!("{name}: search at {messages} messages"), &search);
-}
-
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let appends = env_num("CTX_BENCH_APPENDS", 2000);
+    let plan = Plan {
+        rounds: env_num("CTX_BENCH_ROUNDS", 8),
+        appends: env_num("CTX_BENCH_APPENDS", 500),
+        warmup: env_num("CTX_BENCH_WARMUP", 200),
+        arms: match std::env::var("CTX_BENCH_ARM").as_deref() {
+            Ok("store") => vec![Arm::Tool],
+            Ok("direct") => vec![Arm::Direct],
+            Ok("plain") => vec![Arm::Plain],
+            _ => ARMS.to_vec(),
+        },
+    };
     let messages = env_num("CTX_BENCH_MESSAGES", 100_000);
+    let engines = std::env::var("CTX_BENCH_ENGINES").unwrap_or("sqlite,postgres".into());
+    context_store::warm_tokenizer().await;
 
-    let (store, dir) = support::sqlite_store().await;
-    // The baseline gets a database of its own, made by the same migrations.
-    let (_, base_dir) = support::sqlite_store().await;
-    let _ = &dir;
-    engine(
-        "sqlite",
-        store,
-        &format!("sqlite://{}", base_dir.0.display()),
-        appends,
-        messages,
-    )
-    .await;
+    if engines.contains("sqlite") {
+        let (store, dir) = support::sqlite_store().await;
+        // The baseline and the direct arm get a database each, made by the same migrations.
+        let (direct, direct_dir) = support::sqlite_store().await;
+        let (_, base_dir) = support::sqlite_store().await;
+        let mut checkpoints = Vec::new();
+        for d in [&dir, &direct_dir, &base_dir] {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(sqlite_options(&d.0))
+                .await
+                .unwrap();
+            checkpoints.push(pool);
+        }
+        let base = format!("sqlite://{}", base_dir.0.display());
+        let checkpoint = Checkpoint::Sqlite(checkpoints);
+        appends("sqlite", &store, &direct, &base, &checkpoint, &plan).await;
+        if messages > 0 {
+            let search = search_at(&store, messages).await;
+            show(&format!("sqlite: search at {messages} messages"), &search);
+        }
+    }
 
-    let pg = support::Postgres::start();
-    let url = pg.database("bench").await;
-    let base = pg.database("bench_plain").await;
-    Store::open(&base).await.unwrap();
-    let store = Store::open(&url).await.unwrap();
-    engine("postgres", store, &base, appends, messages).await;
+    if engines.contains("postgres") {
+        let pg = support::Postgres::start();
+        let url = pg.database("bench").await;
+        let base = pg.database("bench_plain").await;
+        let direct = Store::open(&pg.database("bench_direct").await)
+            .await
+            .unwrap();
+        Store::open(&base).await.unwrap();
+        let store = Store::open(&url).await.unwrap();
+        let admin = sqlx::PgPool::connect(&pg.url("postgres")).await.unwrap();
+        let checkpoint = Checkpoint::Postgres(admin);
+        appends("postgres", &store, &direct, &base, &checkpoint, &plan).await;
+        if messages > 0 {
+            let search = search_at(&store, messages).await;
+            show(&format!("postgres: search at {messages} messages"), &search);
+        }
+    }
 }

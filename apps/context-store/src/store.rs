@@ -500,7 +500,8 @@ impl Store {
     ///
     /// On Postgres it is one statement, which updates the context's counters (taking its row
     /// lock, so that concurrent appends get contiguous ranges in commit order) and inserts every
-    /// message numbered from the new `last_seq`. On SQLite each message is one `INSERT … SELECT`
+    /// message numbered from the new `last_seq` (a batch through `unnest` of arrays, one message
+    /// with its fields bound as scalars). On SQLite each message is one `INSERT … SELECT`
     /// numbered from the context's `last_seq` under the database's write lock, and a trigger
     /// moves the counters; one message needs no transaction around it, a batch takes one.
     pub async fn append(
@@ -538,6 +539,29 @@ impl Store {
                 range.ok_or_else(|| StoreError::Invalid("append_messages: no messages".into()))
             }
             Pool::Postgres(pool) => {
+                // One message (the common call) binds its fields as scalars: the statement
+                // without the arrays and `unnest`, which cost the server more to run.
+                if let [m] = messages {
+                    let rows = sqlx::query(
+                        "WITH c AS (UPDATE contexts SET last_seq = last_seq + 1, \
+                         message_count = message_count + 1, token_count = token_count + $1, \
+                         updated_at = $2 WHERE id = $3 AND ($4 OR owner = $5) RETURNING last_seq) \
+                         INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
+                         SELECT $3, c.last_seq, $6, $7, $8, $1, $2 FROM c RETURNING seq",
+                    )
+                    .bind(m.tokens)
+                    .bind(now)
+                    .bind(id)
+                    .bind(caller.admin)
+                    .bind(&caller.owner)
+                    .bind(m.role.as_str())
+                    .bind(&m.content)
+                    .bind(&m.metadata)
+                    .fetch_all(pool)
+                    .await?;
+                    let seq: i64 = rows.first().ok_or_else(not_found)?.try_get(0)?;
+                    return Ok((seq, seq));
+                }
                 let tokens: i64 = messages.iter().map(|m| m.tokens).sum();
                 let rows = sqlx::query(
                     "WITH c AS (UPDATE contexts SET last_seq = last_seq + $1, \

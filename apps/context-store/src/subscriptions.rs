@@ -71,6 +71,16 @@ fn not_found(uri: &str, shown: &str) -> ErrorObject {
 }
 
 impl Middleware for SubscriptionGuard {
+    // Only the two subscribing methods pass through the guard: every other request, and every
+    // tool call, goes to dispatch without the middleware chain (and its copy of the arguments).
+    fn request_methods(&self) -> Option<&'static [&'static str]> {
+        Some(&["resources/subscribe", "subscriptions/listen"])
+    }
+
+    fn hooks_tool_calls(&self) -> bool {
+        false
+    }
+
     fn on_request<'a>(
         &'a self,
         request: &'a mut Request,

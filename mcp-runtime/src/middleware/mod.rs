@@ -40,6 +40,9 @@
 //! With no middleware registered, requests take the path they take without this module (a
 //! length check of an empty list). With some, a request that no hook makes wait is still
 //! answered without a task switch: the chain is polled once in place.
+//! A middleware that needs only some requests names their methods
+//! ([`Middleware::request_methods`]), or stays out of tool calls
+//! ([`Middleware::hooks_tool_calls`]); what no middleware is for takes the path without it.
 
 mod chain;
 pub(crate) mod limits;
@@ -94,6 +97,22 @@ pub trait Middleware: Send + Sync + 'static {
         next.run(request)
     }
 
+    /// The methods whose requests [`on_request`](Middleware::on_request) is for: `None` (the
+    /// default) for every request; `Some(methods)` for those only, the others passing this
+    /// middleware by. A request that no middleware's `on_request` is for goes to dispatch
+    /// without the chain. Read once, when the server starts.
+    fn request_methods(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// Whether [`on_call_tool`](Middleware::on_call_tool) is overridden (the default says
+    /// yes): `false` leaves this middleware out of tool calls, and a call that no middleware
+    /// hooks goes to its handler without the chain (and without copying its arguments for
+    /// it). Read once, when the server starts.
+    fn hooks_tool_calls(&self) -> bool {
+        true
+    }
+
     /// Around each `tools/call` of a tool this server has (unknown tools are refused before).
     /// The arguments can be changed before `next` runs.
     fn on_call_tool<'a>(
@@ -140,8 +159,13 @@ pub(crate) struct Stack {
 
 /// A [`Stack`] as a running server holds it.
 pub(crate) struct Running {
-    /// The user's middleware, around requests and tool calls.
+    /// The user's middleware, around requests.
     pub(crate) chain: Arc<[Arc<dyn Middleware>]>,
+    /// Each one's [`Middleware::request_methods`], in the order of `chain`; empty when
+    /// every one is for every request.
+    request_methods: Vec<Option<&'static [&'static str]>>,
+    /// The user's middleware that hook tool calls ([`Middleware::hooks_tool_calls`]).
+    pub(crate) tool_chain: Arc<[Arc<dyn Middleware>]>,
     /// Around resource reads and prompt gets: the metrics' recorder (with metrics), then the
     /// user's middleware.
     pub(crate) items: Arc<[Arc<dyn Middleware>]>,
@@ -166,8 +190,20 @@ impl Stack {
         if let Some(m) = &self.metrics {
             items.insert(0, Arc::new(crate::observe::metrics::Recorder(m.clone())));
         }
+        let mut request_methods: Vec<_> = self.chain.iter().map(|m| m.request_methods()).collect();
+        if request_methods.iter().all(Option::is_none) {
+            request_methods.clear();
+        }
+        let tool_chain: Vec<_> = self
+            .chain
+            .iter()
+            .filter(|m| m.hooks_tool_calls())
+            .cloned()
+            .collect();
         Running {
             chain: self.chain.into(),
+            request_methods,
+            tool_chain: tool_chain.into(),
             items: items.into(),
             #[cfg(feature = "metrics")]
             metrics: self.metrics,
@@ -190,9 +226,28 @@ impl Running {
         self.chain.is_empty() && !self.observes()
     }
 
-    /// Whether requests and tool calls run inside the user's hooks.
-    pub(crate) fn has_middleware(&self) -> bool {
-        !self.chain.is_empty()
+    /// The user's middleware whose `on_request` is for `method`, in order; `None` when there
+    /// is none, and the request goes straight to dispatch.
+    pub(crate) fn request_chain(&self, method: &str) -> Option<Arc<[Arc<dyn Middleware>]>> {
+        if self.chain.is_empty() {
+            return None;
+        }
+        if self.request_methods.is_empty() {
+            return Some(Arc::clone(&self.chain));
+        }
+        let chain: Vec<_> = self
+            .chain
+            .iter()
+            .zip(&self.request_methods)
+            .filter(|(_, methods)| methods.is_none_or(|ms| ms.contains(&method)))
+            .map(|(m, _)| Arc::clone(m))
+            .collect();
+        (!chain.is_empty()).then(|| chain.into())
+    }
+
+    /// Whether tool calls run inside the user's hooks.
+    pub(crate) fn has_tool_hooks(&self) -> bool {
+        !self.tool_chain.is_empty()
     }
 
     /// Whether resource reads and prompt gets run inside hooks.

@@ -366,7 +366,7 @@ impl Session {
         // The tool's span and metrics, around the user's hooks and the handler.
         let watch = ToolWatch::start(&self.core.stack, name);
         let entered = watch.as_ref().and_then(ToolWatch::enter);
-        let fut = if self.core.stack.has_middleware() {
+        let fut = if self.core.stack.has_tool_hooks() {
             let call = ToolRequest {
                 origin: Origin::of(self, &id, std::time::Instant::now()),
                 name,
@@ -387,7 +387,7 @@ impl Session {
                 let fut = limits::guard(fut, permit, timeout, def.name, def.task);
                 Box::pin(async move { Ok(fut.await) })
             };
-            let chain = &self.core.stack.chain;
+            let chain = &self.core.stack.tool_chain;
             match std::panic::catch_unwind(AssertUnwindSafe(|| {
                 middleware::run_chain(chain, middleware::tool_hook, call, run)
             })) {

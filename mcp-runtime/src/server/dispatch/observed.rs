@@ -67,9 +67,9 @@ impl Session {
         checked: Option<RequestMeta>,
     ) -> Reply {
         let stack = &self.core.stack;
-        if !stack.has_middleware() {
+        let Some(chain) = stack.request_chain(method) else {
             return self.dispatch_checked(id, method, params, out, checked);
-        }
+        };
         let request = Request {
             origin,
             method: method.into(),
@@ -96,9 +96,8 @@ impl Session {
                 })),
             }
         };
-        let chain = &stack.chain;
         match std::panic::catch_unwind(AssertUnwindSafe(|| {
-            middleware::run_chain(chain, middleware::request_hook, request, run)
+            middleware::run_chain(&chain, middleware::request_hook, request, run)
         })) {
             Ok(HandlerFuture::Ready(Some(response))) => Reply::Now(response.encoded),
             Ok(fut) => Reply::Later(id, Box::pin(async move { fut.await.encoded })),

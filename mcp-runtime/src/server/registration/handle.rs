@@ -396,18 +396,29 @@ pub(crate) fn apply_catalog_change(core: &ServerCore, op: &str, name: &str) -> b
 /// Sends `notifications/resources/updated` for `uri` to the clients of this process
 /// subscribed to it; returns how many were told.
 pub(crate) fn resource_updated_here(core: &ServerCore, uri: &str) -> usize {
-    let mut params = Map::new();
-    params.insert("uri".into(), Value::String(uri.to_string()));
-    let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
-        return 0;
-    };
-    let scopes = resource_scopes(core, uri);
+    // The URI's scopes are looked up, and the notification encoded, only once a listener or
+    // a subscribed session is there to be told: a change nobody follows costs no more than
+    // finding that out.
+    let scopes = std::cell::OnceCell::new();
     core.offer_listeners(UPDATED, Some(uri), &|principal| {
+        let scopes = *scopes.get_or_init(|| resource_scopes(core, uri));
         core.policy.visible(principal, scopes)
     });
+    let mut encoded = None;
     let mut told = 0;
     for session in core.sessions() {
         if session.is_subscribed(uri) {
+            let bytes = match &encoded {
+                Some(bytes) => bytes,
+                None => {
+                    let mut params = Map::new();
+                    params.insert("uri".into(), Value::String(uri.to_string()));
+                    let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
+                        return told;
+                    };
+                    encoded.insert(bytes)
+                }
+            };
             session.send(bytes.clone());
             told += 1;
         }
