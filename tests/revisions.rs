@@ -342,7 +342,11 @@ async fn a_per_request_calls_name_and_arguments_are_read_as_a_handshake_call_rea
         json!({"name": "seen", "arguments": null, "_meta": meta(json!({}))}),
         json!({"_meta": meta(json!({})), "arguments": {}, "name": "seen"}),
     ] {
-        assert_eq!(ok(call(&c, "tools/call", params.clone()).await), "complete", "{params}");
+        assert_eq!(
+            ok(call(&c, "tools/call", params.clone()).await),
+            "complete",
+            "{params}"
+        );
     }
     // Arguments that are not an object, a name that is not a string, no name: refused as
     // the full parse of the params refuses them, in both eras.

@@ -194,7 +194,8 @@ where
                     T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                 }
             }
-            d.deserialize_map(Fields(std::marker::PhantomData)).map(Object)
+            d.deserialize_map(Fields(std::marker::PhantomData))
+                .map(Object)
         }
     }
     Ok(Option::<Object<T>>::deserialize(deserializer)?.map(|o| o.0))
@@ -437,7 +438,10 @@ mod tests {
         let (name, arguments) = call(r#"{"name":"a\"b","arguments":{"x":[1]}}"#).unwrap();
         assert_eq!(name, "a\"b");
         assert_eq!(arguments.unwrap()["x"][0], 1);
-        assert_eq!(call(r#"{"name":"t","arguments":null}"#), Some(("t".into(), None)));
+        assert_eq!(
+            call(r#"{"name":"t","arguments":null}"#),
+            Some(("t".into(), None))
+        );
         assert_eq!(call(r#"{"name":"t"}"#), Some(("t".into(), None)));
         for refused in [
             r#"{"name":5}"#,
@@ -455,7 +459,9 @@ mod tests {
         let mut e = Envelope::parse(Some(&null));
         assert!(!e.has_meta());
         assert!(e.check(None).is_err());
-        let object = raw(r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#);
+        let object = raw(
+            r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#,
+        );
         let mut e = Envelope::sniff(Some(&object)).unwrap();
         assert!(e.has_meta());
         assert!(e.check(None).is_ok());

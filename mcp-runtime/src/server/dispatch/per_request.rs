@@ -199,19 +199,17 @@ impl Session {
             _ => None,
         };
         let task_capable = match &target {
-            Some(target) if method == "tools/call" => {
-                match tool.as_ref().map(|t| t.def.task) {
-                    Some(TaskSupport::Required) if !tasks::declared(meta.capabilities.get()) => {
-                        return Err(tasks::missing_extension(&format!(
-                            "tool `{target}` runs as a task only, so calling it"
-                        )));
-                    }
-                    Some(TaskSupport::Optional | TaskSupport::Required) => {
-                        tasks::declared(meta.capabilities.get())
-                    }
-                    _ => false,
+            Some(target) if method == "tools/call" => match tool.as_ref().map(|t| t.def.task) {
+                Some(TaskSupport::Required) if !tasks::declared(meta.capabilities.get()) => {
+                    return Err(tasks::missing_extension(&format!(
+                        "tool `{target}` runs as a task only, so calling it"
+                    )));
                 }
-            }
+                Some(TaskSupport::Optional | TaskSupport::Required) => {
+                    tasks::declared(meta.capabilities.get())
+                }
+                _ => false,
+            },
             _ => false,
         };
         let mut retry = match (retried, &target) {
