@@ -72,20 +72,7 @@ fn stdio_requests_are_logged_at_debug_as_json_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
-    let mut command = example_command("observability");
-    command
-        .env("MCP_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-    let server = HttpExample::start(command, &[]);
-    let client = Client::connect_http(&server.url).await.unwrap();
-    let r = client
-        .call_tool("lookup", json!({"word": "otter"}))
-        .await
-        .unwrap();
-    assert!(!r.is_error);
-    client.close().await.unwrap();
+    let server = look_up_otter(Some("json")).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let (found, access) = loop {
         let log = server.log();
@@ -126,20 +113,7 @@ async fn json_lines_carry_the_request_spans_fields_and_the_access_log() {
 /// no span of its own there; its fields are written from the request's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_lines_carry_the_request_and_tool_spans() {
-    let mut command = example_command("observability");
-    command
-        .env("RUST_LOG", "info")
-        .env_remove("MCP_LOG_FORMAT")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-    let server = HttpExample::start(command, &[]);
-    let client = Client::connect_http(&server.url).await.unwrap();
-    let r = client
-        .call_tool("lookup", json!({"word": "otter"}))
-        .await
-        .unwrap();
-    assert!(!r.is_error);
-    client.close().await.unwrap();
+    let server = look_up_otter(None).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let found = loop {
         let log = server.log();
@@ -238,4 +212,27 @@ async fn every_access_log_line_is_written_whole_and_escaped_before_exit() {
             );
         }
     }
+}
+
+/// The observability example at `info`, without an exporter, in this log format, after one
+/// `lookup` call from a client that has closed its session.
+async fn look_up_otter(format: Option<&str>) -> HttpExample {
+    let mut command = example_command("observability");
+    command
+        .env("RUST_LOG", "info")
+        .env_remove("MCP_LOG_FORMAT")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    if let Some(format) = format {
+        command.env("MCP_LOG_FORMAT", format);
+    }
+    let server = HttpExample::start(command, &[]);
+    let client = Client::connect_http(&server.url).await.unwrap();
+    let r = client
+        .call_tool("lookup", json!({"word": "otter"}))
+        .await
+        .unwrap();
+    assert!(!r.is_error);
+    client.close().await.unwrap();
+    server
 }
