@@ -305,3 +305,24 @@ fn the_log_writer_thread_is_made_by_the_second_line_not_before_the_first_answer(
         thread_names(pid)
     );
 }
+
+#[test]
+fn launch_options_come_from_mcp_variables_and_their_file_twins() {
+    let dir = std::env::temp_dir().join(format!("mcp-stdio-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = dir.join("port");
+    std::fs::write(&port, "4321\n").unwrap();
+    let out = quickstart()
+        .env("MCP_PRINT_CONFIG", "true")
+        .env("MCP_PORT_FILE", &port)
+        .env("MCP_SESSION_TIMEOUT", "77")
+        // Not an option's variable: left alone.
+        .env("SESSION_TIMEOUT", "5")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("port = 4321  # from MCP_PORT"), "{text}");
+    assert!(text.contains("session-timeout = 77"), "{text}");
+}

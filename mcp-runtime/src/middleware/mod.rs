@@ -232,17 +232,23 @@ impl Running {
         if self.chain.is_empty() {
             return None;
         }
-        if self.request_methods.is_empty() {
+        let is_for = |methods: &Option<&[&str]>| methods.is_none_or(|ms| ms.contains(&method));
+        // The whole chain or none of it, as most requests find it, costs no allocation.
+        let count = self.request_methods.iter().filter(|m| is_for(m)).count();
+        if self.request_methods.is_empty() || count == self.chain.len() {
             return Some(Arc::clone(&self.chain));
+        }
+        if count == 0 {
+            return None;
         }
         let chain: Vec<_> = self
             .chain
             .iter()
             .zip(&self.request_methods)
-            .filter(|(_, methods)| methods.is_none_or(|ms| ms.contains(&method)))
+            .filter(|(_, methods)| is_for(methods))
             .map(|(m, _)| Arc::clone(m))
             .collect();
-        (!chain.is_empty()).then(|| chain.into())
+        Some(chain.into())
     }
 
     /// Whether tool calls run inside the user's hooks.
