@@ -142,10 +142,7 @@ impl App {
 /// Tokens of `text` in the `cl100k_base` encoding, plus the 4 a chat message costs around its
 /// content.
 pub fn count_tokens(text: &str) -> i64 {
-    tiktoken_rs::cl100k_base_singleton()
-        .encode_ordinary(text)
-        .len() as i64
-        + 4
+    bpe_openai::cl100k_base().count(text) as i64 + 4
 }
 
 /// Loads the tokenizer's vocabulary (it takes a moment), off the async threads.
