@@ -102,6 +102,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -336,8 +337,10 @@ impl Default for ClientOptions {
     }
 }
 
-type Answer = oneshot::Sender<Result<Value, ErrorObject>>;
-type AnswerRx = oneshot::Receiver<Result<Value, ErrorObject>>;
+/// A request's answer as its text: the request that waits for it reads it straight into the
+/// type it wants, with no `Value` in between.
+type Answer = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+type AnswerRx = oneshot::Receiver<Result<Box<RawValue>, ErrorObject>>;
 
 enum Link {
     Memory(mpsc::Sender<Line>),
@@ -406,13 +409,20 @@ impl Shared {
     }
 }
 
-/// The result a request's answer carries, or its error.
-async fn wait_answer(rx: AnswerRx) -> Result<Value, ClientError> {
+/// The result a request's answer carries, as its text, or its error.
+async fn wait_raw(rx: AnswerRx) -> Result<Box<RawValue>, ClientError> {
     match rx.await {
-        Ok(Ok(v)) => Ok(v),
+        Ok(Ok(raw)) => Ok(raw),
         Ok(Err(e)) => Err(ClientError::Rpc(e)),
         Err(_) => Err(ClientError::Closed),
     }
+}
+
+/// The result a request's answer carries, or its error.
+async fn wait_answer(rx: AnswerRx) -> Result<Value, ClientError> {
+    let raw = wait_raw(rx).await?;
+    serde_json::from_str(raw.get())
+        .map_err(|e| ClientError::Rpc(ErrorObject::internal(e.to_string())))
 }
 
 /// A request sent, and what its answer still needs: under 2026-07-28, the rounds of
@@ -687,11 +697,7 @@ impl Client {
                             .expect("pending map poisoned")
                             .remove(&id);
                         if let Some(tx) = waiter {
-                            let result = result.and_then(|raw| {
-                                serde_json::from_str(raw.get())
-                                    .map_err(|e| ErrorObject::internal(e.to_string()))
-                            });
-                            let _ = tx.send(result);
+                            let _ = tx.send(result.map(RawValue::to_owned));
                         }
                     }
                     Ok(Incoming::Notification { method, params }) => {
@@ -843,6 +849,13 @@ impl Client {
         method: &str,
         params: &P,
     ) -> Result<R, ClientError> {
+        if self.shared.per_request.is_none() {
+            // No rounds and no cache: the answer's text goes straight into `R`.
+            let rx = self.send_request(method, params, &mut |_| {}).await?;
+            let raw = wait_raw(rx).await?;
+            return serde_json::from_str(raw.get())
+                .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")));
+        }
         let cached = match &self.shared.cache {
             Some(c) if cache::cacheable(method) => {
                 let params = serde_json::to_value(params)
@@ -906,15 +919,18 @@ impl Client {
         ),
         ClientError,
     > {
-        let id = self.shared.next_id();
         let Some(per_request) = &self.shared.per_request else {
-            let bytes = encode_request(Some(&id), method, Some(params))
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
-            let rx = self.shared.expect(&id)?;
-            before_send(&id);
-            self.send(bytes).await?;
+            let mut sent = None;
+            let rx = self
+                .send_request(method, params, &mut |id| {
+                    sent = Some(id.clone());
+                    before_send(id)
+                })
+                .await?;
+            let id = sent.expect("an id is given before the request is sent");
             return Ok((id, Answered { rx, rounds: None }.wait()));
         };
+        let id = self.shared.next_id();
         let stamped = per_request.stamp(params)?;
         let bytes = encode_request(Some(&id), method, Some(&stamped))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
@@ -937,6 +953,23 @@ impl Client {
             }
             .wait(),
         ))
+    }
+
+    /// Sends a request of a client without per-request rounds, calling `before_send` with its
+    /// id first; the receiver of its answer.
+    async fn send_request<P: Serialize>(
+        &self,
+        method: &str,
+        params: &P,
+        before_send: &mut (dyn FnMut(&RequestId) + Send),
+    ) -> Result<AnswerRx, ClientError> {
+        let id = self.shared.next_id();
+        let bytes = encode_request(Some(&id), method, Some(params))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let rx = self.shared.expect(&id)?;
+        before_send(&id);
+        self.send(bytes).await?;
+        Ok(rx)
     }
 
     /// Sends a notification.
@@ -1026,8 +1059,16 @@ impl Client {
         name: &str,
         arguments: Value,
     ) -> Result<CallToolResult, ClientError> {
-        self.request("tools/call", &json!({"name": name, "arguments": arguments}))
-            .await
+        #[derive(Serialize)]
+        struct Params<'a> {
+            name: &'a str,
+            arguments: &'a Value,
+        }
+        let params = Params {
+            name,
+            arguments: &arguments,
+        };
+        self.request("tools/call", &params).await
     }
 
     /// Closes the connection: a server process is waited for; an HTTP session is ended
