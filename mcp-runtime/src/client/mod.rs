@@ -520,21 +520,17 @@ impl Client {
             .await
             .map_err(|e| ClientError::Protocol(format!("{e:#}")))?;
         let (in_tx, in_rx) = mpsc::channel(64);
-        // The session's bounded queue, emptied at once into the client's reader.
-        let (queue_tx, mut queue_rx) = crate::server::dispatch::outbound::for_session(&core.limits);
+        // The session's messages go straight to the client's reader, with no task between:
+        // a queue drained at once would bound nothing.
         let (out_tx, out_rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(message) = queue_rx.recv().await {
-                if out_tx.send(message).is_err() {
-                    break;
-                }
-            }
-        });
+        let out = crate::server::dispatch::outbound::Outbound::direct(Arc::new(
+            move |message: Vec<u8>| out_tx.send(message).map_err(|e| e.0),
+        ));
         tokio::spawn(async move {
             serve_lines_as(
                 core,
                 in_rx,
-                queue_tx,
+                out,
                 std::future::pending(),
                 DEFAULT_MAX_MESSAGE_SIZE,
                 principal,

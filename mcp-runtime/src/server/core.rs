@@ -195,6 +195,16 @@ impl ServerCore {
         sessions.retain(|s| s.strong_count() > 0);
         sessions.iter().filter_map(Weak::upgrade).collect()
     }
+
+    /// The live sessions subscribed to `uri`: nothing is allocated when none is.
+    pub(crate) fn subscribed_sessions(&self, uri: &str) -> Vec<Arc<session::Session>> {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|s| s.is_subscribed(uri))
+            .collect()
+    }
 }
 
 /// Dispatch without a transport, one message at a time: for benchmarks of the dispatch path

@@ -237,11 +237,13 @@ impl ServerCore {
         uri: Option<&str>,
         admits: &dyn Fn(&Principal) -> bool,
     ) {
-        let listeners = self
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let listeners = {
+            let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            if listeners.is_empty() {
+                return;
+            }
+            listeners.clone()
+        };
         for l in listeners {
             l.offer(method, uri, admits);
         }

@@ -406,22 +406,20 @@ pub(crate) fn resource_updated_here(core: &ServerCore, uri: &str) -> usize {
     });
     let mut encoded = None;
     let mut told = 0;
-    for session in core.sessions() {
-        if session.is_subscribed(uri) {
-            let bytes = match &encoded {
-                Some(bytes) => bytes,
-                None => {
-                    let mut params = Map::new();
-                    params.insert("uri".into(), Value::String(uri.to_string()));
-                    let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
-                        return told;
-                    };
-                    encoded.insert(bytes)
-                }
-            };
-            session.send(bytes.clone());
-            told += 1;
-        }
+    for session in core.subscribed_sessions(uri) {
+        let bytes = match &encoded {
+            Some(bytes) => bytes,
+            None => {
+                let mut params = Map::new();
+                params.insert("uri".into(), Value::String(uri.to_string()));
+                let Ok(bytes) = encode_request(None, UPDATED, Some(&params)) else {
+                    return told;
+                };
+                encoded.insert(bytes)
+            }
+        };
+        session.send(bytes.clone());
+        told += 1;
     }
     told
 }
