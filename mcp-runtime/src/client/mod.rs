@@ -113,8 +113,9 @@ use crate::protocol::{
     CallToolResult, ErrorObject, Implementation, Incoming, InitializeResult, JsonObject,
     ListToolsResult, ProtocolVersion, RequestId, Tool, encode_error, encode_request, encode_result,
 };
+use crate::server::dispatch::session::Session;
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
-use crate::transport::lines::{Line, read_line_async, serve_lines_as};
+use crate::transport::lines::{DRAIN_DEADLINE, Line, answer_line, read_line_async};
 
 #[cfg(feature = "client-http")]
 pub(crate) mod http;
@@ -343,7 +344,7 @@ type Answer = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
 type AnswerRx = oneshot::Receiver<Result<Box<RawValue>, ErrorObject>>;
 
 enum Link {
-    Memory(mpsc::Sender<Line>),
+    Memory(Arc<MemoryLink>),
     /// A queue drained by a writer task: a child's stdin, or HTTP POSTs.
     Queue(mpsc::UnboundedSender<Vec<u8>>),
 }
@@ -406,6 +407,110 @@ impl Shared {
         } else {
             Err(ClientError::Closed)
         }
+    }
+}
+
+/// What [`Client::prepare`] leaves for [`Client::finish`].
+struct Parts {
+    shared: Arc<Shared>,
+    note_rx: mpsc::UnboundedReceiver<Notification>,
+    reply_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    per_request: bool,
+    options: ClientOptions,
+}
+
+/// Takes each message from the server: answers go to the requests waiting for them,
+/// notifications to [`Client::next_notification`], requests to
+/// [`ClientOptions::on_request`]. Dropped, it wakes every request still waiting: the
+/// connection is gone.
+struct Inbox {
+    shared: Arc<Shared>,
+    on_request: Option<ServerRequestHandler>,
+    note_tx: mpsc::UnboundedSender<Notification>,
+    reply_tx: mpsc::UnboundedSender<Vec<u8>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Inbox {
+    /// Handles one message; gives it back once the client is gone.
+    fn take(&self, bytes: Vec<u8>) -> Result<(), Vec<u8>> {
+        if self.note_tx.is_closed() {
+            return Err(bytes);
+        }
+        let reader = &self.shared;
+        if let Some(tap) = &reader.tap {
+            (tap.0)(Direction::Received, &bytes);
+        }
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Ok(());
+        };
+        match Incoming::parse(text) {
+            Ok(Incoming::Response { id, result }) => {
+                let waiter = reader
+                    .pending
+                    .lock()
+                    .expect("pending map poisoned")
+                    .remove(&id);
+                if let Some(tx) = waiter {
+                    let _ = tx.send(result.map(RawValue::to_owned));
+                }
+            }
+            Ok(Incoming::Notification { method, params }) => {
+                let params = params
+                    .and_then(|p| serde_json::from_str(p.get()).ok())
+                    .unwrap_or(Value::Null);
+                if method == per_request::ACKNOWLEDGED
+                    && let Some(m) = &reader.per_request
+                {
+                    m.acknowledged(&params);
+                }
+                if let Some(c) = &reader.cache {
+                    c.notified(&method, &params);
+                }
+                let _ = self.note_tx.send(Notification {
+                    method: method.into_owned(),
+                    params,
+                });
+            }
+            Ok(Incoming::Request { id, method, params }) => match &self.on_request {
+                Some(handler) => {
+                    let params = params
+                        .and_then(|p| serde_json::from_str(p.get()).ok())
+                        .unwrap_or(Value::Null);
+                    let answer = (handler.0)(method.into_owned(), params);
+                    let reply_tx = self.reply_tx.clone();
+                    self.runtime.spawn(async move {
+                        let bytes = match answer.await {
+                            Ok(result) => encode_result(&id, &result),
+                            Err(e) => encode_error(Some(&id), &e),
+                        };
+                        let _ = reply_tx.send(bytes);
+                    });
+                }
+                None => {
+                    let _ = self.reply_tx.send(encode_error(
+                        Some(&id),
+                        &ErrorObject::method_not_found(&method),
+                    ));
+                }
+            },
+            Err(bad) => {
+                tracing::warn!(error = %bad.error, "unreadable message from the server");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        // A request registered after this sees the flag and fails at once.
+        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -519,26 +624,35 @@ impl Client {
             .start()
             .await
             .map_err(|e| ClientError::Protocol(format!("{e:#}")))?;
-        let (in_tx, in_rx) = mpsc::channel(64);
-        // The session's messages go straight to the client's reader, with no task between:
-        // a queue drained at once would bound nothing.
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        // The client's messages are answered on the task that sends them, and the session
+        // hands its own straight to the client's inbox: no queue and no task between the two
+        // sides but the one each request runs in.
+        let (ended_tx, ended_rx) = oneshot::channel::<()>();
+        // Set before the first message can come: the server speaks only when spoken to.
+        let inbox = Arc::new(std::sync::OnceLock::<Inbox>::new());
+        let taker = Arc::clone(&inbox);
         let out = crate::server::dispatch::outbound::Outbound::direct(Arc::new(
-            move |message: Vec<u8>| out_tx.send(message).map_err(|e| e.0),
+            move |message: Vec<u8>| match taker.get() {
+                Some(inbox) => inbox.take(message),
+                None => Err(message),
+            },
         ));
+        let session = Session::new_for(core, out, principal);
+        let link = Link::Memory(Arc::new(MemoryLink {
+            session: Arc::clone(&session),
+            _open: ended_tx,
+        }));
+        let (client_inbox, parts) = Self::prepare(&link, options);
+        let _ = inbox.set(client_inbox);
+        // Once the client is gone: what is still running gets its deadline, then the server
+        // stops.
         tokio::spawn(async move {
-            serve_lines_as(
-                core,
-                in_rx,
-                out,
-                std::future::pending(),
-                DEFAULT_MAX_MESSAGE_SIZE,
-                principal,
-            )
-            .await;
+            let _ = ended_rx.await;
+            session.drain(DRAIN_DEADLINE).await;
+            drop(session);
             teardown.run().await;
         });
-        Self::start(Link::Memory(in_tx), out_rx, None, options).await
+        Self::finish(link, parts, None).await
     }
 
     /// Starts a server process and talks to it over its stdin and stdout. Its stderr is
@@ -649,11 +763,24 @@ impl Client {
         link: Link,
         mut from_server: mpsc::UnboundedReceiver<Vec<u8>>,
         child: Option<Child>,
-        mut options: ClientOptions,
+        options: ClientOptions,
     ) -> Result<Client, ClientError> {
+        let (inbox, parts) = Self::prepare(&link, options);
+        tokio::spawn(async move {
+            while let Some(bytes) = from_server.recv().await {
+                let _ = inbox.take(bytes);
+            }
+            // Dropping the inbox wakes everyone still waiting: the connection is gone.
+        });
+        Self::finish(link, parts, child).await
+    }
+
+    /// What a client shares between its tasks, and the inbox that takes the server's
+    /// messages: from a reader task, or for an in-memory server, straight from the session.
+    fn prepare(link: &Link, mut options: ClientOptions) -> (Inbox, Parts) {
         options.on_request = options.on_request.map(elicitation::with_defaults);
         let per_request = per_request::is_per_request(&options.protocol_version);
-        let link_sender = match &link {
+        let link_sender = match link {
             Link::Memory(tx) => LinkSender::Memory(tx.clone()),
             Link::Queue(tx) => LinkSender::Queue(tx.clone()),
         };
@@ -674,77 +801,34 @@ impl Client {
             cache: per_request.then(cache::Cache::default),
         });
         let (note_tx, note_rx) = mpsc::unbounded_channel();
-        let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let reader = Arc::clone(&shared);
-        let on_request = options.on_request.clone();
-        tokio::spawn(async move {
-            while let Some(bytes) = from_server.recv().await {
-                if let Some(tap) = &reader.tap {
-                    (tap.0)(Direction::Received, &bytes);
-                }
-                let Ok(text) = std::str::from_utf8(&bytes) else {
-                    continue;
-                };
-                match Incoming::parse(text) {
-                    Ok(Incoming::Response { id, result }) => {
-                        let waiter = reader
-                            .pending
-                            .lock()
-                            .expect("pending map poisoned")
-                            .remove(&id);
-                        if let Some(tx) = waiter {
-                            let _ = tx.send(result.map(RawValue::to_owned));
-                        }
-                    }
-                    Ok(Incoming::Notification { method, params }) => {
-                        let params = params
-                            .and_then(|p| serde_json::from_str(p.get()).ok())
-                            .unwrap_or(Value::Null);
-                        if method == per_request::ACKNOWLEDGED
-                            && let Some(m) = &reader.per_request
-                        {
-                            m.acknowledged(&params);
-                        }
-                        if let Some(c) = &reader.cache {
-                            c.notified(&method, &params);
-                        }
-                        let _ = note_tx.send(Notification {
-                            method: method.into_owned(),
-                            params,
-                        });
-                    }
-                    Ok(Incoming::Request { id, method, params }) => match &on_request {
-                        Some(handler) => {
-                            let params = params
-                                .and_then(|p| serde_json::from_str(p.get()).ok())
-                                .unwrap_or(Value::Null);
-                            let answer = (handler.0)(method.into_owned(), params);
-                            let reply_tx = reply_tx.clone();
-                            tokio::spawn(async move {
-                                let bytes = match answer.await {
-                                    Ok(result) => encode_result(&id, &result),
-                                    Err(e) => encode_error(Some(&id), &e),
-                                };
-                                let _ = reply_tx.send(bytes);
-                            });
-                        }
-                        None => {
-                            let _ = reply_tx.send(encode_error(
-                                Some(&id),
-                                &ErrorObject::method_not_found(&method),
-                            ));
-                        }
-                    },
-                    Err(bad) => {
-                        tracing::warn!(error = %bad.error, "unreadable message from the server");
-                    }
-                }
-            }
-            // Wake everyone still waiting: the connection is gone. A request registered after
-            // this sees the flag and fails at once.
-            reader.closed.store(true, Ordering::SeqCst);
-            reader.pending.lock().expect("pending map poisoned").clear();
-        });
+        let (reply_tx, reply_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let inbox = Inbox {
+            shared: Arc::clone(&shared),
+            on_request: options.on_request.clone(),
+            note_tx,
+            reply_tx,
+            runtime: tokio::runtime::Handle::current(),
+        };
+        let parts = Parts {
+            shared,
+            note_rx,
+            reply_rx,
+            per_request,
+            options,
+        };
+        (inbox, parts)
+    }
+
+    /// Starts the task that sends answers to the server's requests, and completes the
+    /// handshake (or, under 2026-07-28, the discovery).
+    async fn finish(link: Link, parts: Parts, child: Option<Child>) -> Result<Client, ClientError> {
+        let Parts {
+            shared,
+            note_rx,
+            mut reply_rx,
+            per_request,
+            options,
+        } = parts;
         // Answers to server requests go out through the same link; held weakly, so that
         // dropping the client still closes the connection.
         let replies = Arc::clone(&shared);
@@ -1090,14 +1174,21 @@ impl Client {
     }
 }
 
+/// An in-memory server's session, answered on the sending task. Dropping the last one ends
+/// the session.
+struct MemoryLink {
+    session: Arc<Session>,
+    _open: oneshot::Sender<()>,
+}
+
 #[derive(Clone)]
 enum LinkSender {
-    Memory(mpsc::Sender<Line>),
+    Memory(Arc<MemoryLink>),
     Queue(mpsc::UnboundedSender<Vec<u8>>),
 }
 
 enum WeakLink {
-    Memory(mpsc::WeakSender<Line>),
+    Memory(std::sync::Weak<MemoryLink>),
     Queue(mpsc::WeakUnboundedSender<Vec<u8>>),
 }
 
@@ -1113,14 +1204,22 @@ impl WeakLink {
 impl LinkSender {
     fn downgrade(&self) -> WeakLink {
         match self {
-            LinkSender::Memory(tx) => WeakLink::Memory(tx.downgrade()),
+            LinkSender::Memory(link) => WeakLink::Memory(Arc::downgrade(link)),
             LinkSender::Queue(tx) => WeakLink::Queue(tx.downgrade()),
         }
     }
 
     async fn send(&self, bytes: Vec<u8>) -> bool {
         match self {
-            LinkSender::Memory(tx) => tx.send(Line::Message(bytes)).await.is_ok(),
+            LinkSender::Memory(link) => {
+                let session = &link.session;
+                if let Some(reply) =
+                    answer_line(session, Line::Message(bytes), DEFAULT_MAX_MESSAGE_SIZE)
+                {
+                    session.send(reply);
+                }
+                true
+            }
             LinkSender::Queue(tx) => tx.send(bytes).is_ok(),
         }
     }
