@@ -369,6 +369,10 @@ pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
     .expect("an error object always serializes")
 }
 
+/// The room a response's buffer starts with: most results (a tool's answer stamped with the
+/// server's identity is about 200 bytes) are written without growing it.
+const RESPONSE_CAPACITY: usize = 512;
+
 /// A response as the server sends it: its bytes, and its error code when it is an error, so
 /// that a transport can choose a status without reading the bytes again.
 #[derive(Debug)]
@@ -395,12 +399,23 @@ impl Encoded {
         id: &RequestId,
         result: &T,
     ) -> Result<Encoded, serde_json::Error> {
-        serde_json::to_vec(&ResultEnvelope {
-            jsonrpc: "2.0",
-            id,
-            result,
-        })
-        .map(|bytes| Encoded { bytes, error: None })
+        Encoded::try_result_with(id, |out| serde_json::to_writer(out, result))
+    }
+
+    /// A result response whose result `write` appends as JSON text. The envelope around it
+    /// is written as text (what serializing a `{jsonrpc, id, result}` struct writes), into
+    /// a buffer a small result's response fits in without growing.
+    pub(crate) fn try_result_with(
+        id: &RequestId,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Result<Encoded, serde_json::Error> {
+        let mut bytes = Vec::with_capacity(RESPONSE_CAPACITY);
+        bytes.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+        serde_json::to_writer(&mut bytes, id)?;
+        bytes.extend_from_slice(b",\"result\":");
+        write(&mut bytes)?;
+        bytes.push(b'}');
+        Ok(Encoded { bytes, error: None })
     }
 
     /// An error response.
