@@ -131,20 +131,40 @@ impl<'de> Deserialize<'de> for WireId {
     }
 }
 
+/// A message's members as read, before [`Incoming::from_wire`] checks them. Generic over how
+/// `params` is read: as text (`&RawValue`), or also into what the per-request revision reads
+/// of it (`per_request::sniff`).
 #[derive(Deserialize)]
-struct WireMessage<'a> {
+pub(crate) struct WireMessage<'a, P = &'a RawValue> {
     #[serde(borrow, default)]
     jsonrpc: Option<Cow<'a, str>>,
     #[serde(default)]
     id: WireId,
     #[serde(borrow, default)]
     method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
+    #[serde(default = "Option::default")]
+    pub(crate) params: Option<P>,
     #[serde(borrow, default)]
     result: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<ErrorObject>,
+}
+
+impl<'a, P> WireMessage<'a, P> {
+    /// The same message with its params read as `f` makes them.
+    pub(crate) fn map_params<Q>(
+        self,
+        f: impl FnOnce(Option<P>) -> Option<Q>,
+    ) -> WireMessage<'a, Q> {
+        WireMessage {
+            jsonrpc: self.jsonrpc,
+            id: self.id,
+            method: self.method,
+            params: f(self.params),
+            result: self.result,
+            error: self.error,
+        }
+    }
 }
 
 /// One incoming JSON-RPC message, borrowing from the buffer it was parsed from.
@@ -212,6 +232,11 @@ impl<'a> Incoming<'a> {
                 });
             }
         };
+        Incoming::from_wire(msg)
+    }
+
+    /// The message its members make, or why they make none.
+    pub(crate) fn from_wire(msg: WireMessage<'a>) -> Result<Incoming<'a>, BadMessage> {
         let id = match msg.id {
             WireId::Id(id) => Some(id),
             WireId::Absent => None,

@@ -769,4 +769,43 @@ mod tests {
             stamped(&json!({"tools": []}), Some(CacheHints::default()))
         );
     }
+
+    #[test]
+    fn a_stamped_response_is_the_envelope_around_the_serialized_stamp() {
+        let info = serde_json::value::to_raw_value(&json!({"name": "s", "version": "1"})).unwrap();
+        let results = [
+            serde_json::to_value(Typed {
+                content: vec![1],
+                meta: None,
+            })
+            .unwrap(),
+            json!({}),
+            json!({"resultType": "input_required", "inputRequests": {}}),
+            json!({"_meta": {"k": 1}, "content": []}),
+        ];
+        for hints in [None, Some(CacheHints::default())] {
+            let wire = Wire::stamped(Arc::from(info.clone()), hints);
+            for id in [RequestId::Number(7), RequestId::String("a\"b".into())] {
+                let typed = Typed {
+                    content: vec![2],
+                    meta: None,
+                };
+                let check = |bytes: Vec<u8>, expected: Value| {
+                    let text = String::from_utf8(bytes).unwrap();
+                    let read: Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(
+                        read,
+                        json!({"jsonrpc": "2.0", "id": id, "result": expected})
+                    );
+                    assert!(text.starts_with("{\"jsonrpc\":\"2.0\",\"id\":"), "{text}");
+                };
+                check(wire.result(&id, &typed).bytes, stamped(&typed, hints));
+                for result in &results {
+                    check(wire.result(&id, result).bytes, stamped(result, hints));
+                }
+                // Not an object: sent as it is.
+                check(wire.result(&id, &5).bytes, json!(5));
+            }
+        }
+    }
 }
