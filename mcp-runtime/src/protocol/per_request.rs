@@ -205,7 +205,7 @@ where
 /// Whether `text` holds [`PROTOCOL_VERSION`]: at one of its slashes (which most params have
 /// none of, and found by a byte search), the key's two halves. The test every request of
 /// every revision passes through, so it builds no substring searcher.
-fn names_revision(text: &str) -> bool {
+pub(crate) fn names_revision(text: &str) -> bool {
     const SLASH: usize = PROTOCOL_VERSION.len() - "/protocolVersion".len();
     let (head, tail) = PROTOCOL_VERSION.split_at(SLASH);
     text.match_indices('/')
@@ -285,9 +285,10 @@ impl<'a> MetaFields<'a> {
 /// taken here: params an object whose keys have no escapes, with no key twice, `_meta` an
 /// object with at least one key, naming the revision. Anything else (and anything that
 /// fails) is `None`, for [`Incoming::parse`] and [`Envelope::sniff`] to read as they
-/// always have, so the outcome, errors included, is theirs.
+/// always have, so the outcome, errors included, is theirs. For a `text` that
+/// [`names_revision`].
 pub(crate) fn sniff_message(text: &str) -> Option<(Incoming<'_>, Envelope<'_>)> {
-    if !names_revision(text) || text.trim_start().starts_with('[') {
+    if text.trim_start().starts_with('[') {
         return None;
     }
     let msg: WireMessage<'_, Sniffed<'_>> = serde_json::from_str(text).ok()?;
@@ -775,6 +776,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":2,"method":"tasks/get","params":{"taskId":"t","_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2025-11-25"},"requestState":"s","inputResponses":{"k":{}}}}"#,
         ];
         for text in plain {
+            assert!(names_revision(text));
             let (message, mut envelope) = sniff_message(text).expect("read in one pass");
             let Incoming::Request { id, method, params } = message else {
                 panic!("a request");

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::auth::principal::with_caller;
-use crate::protocol::per_request::sniff_message;
+use crate::protocol::per_request::{names_revision, sniff_message};
 
 /// How a request's answer may be sent.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,13 +84,15 @@ pub(super) async fn post<B: RequestBody>(
             ),
         );
     };
-    // A per-request request's params are read once, into the message and its envelope.
-    let (message, sniffed) = match sniff_message(text) {
+    // A per-request request's params are read once, into the message and its envelope; a
+    // message that does not name the revision has params that do not either.
+    let named = names_revision(text);
+    let (message, sniffed) = match named.then(|| sniff_message(text)).flatten() {
         Some((message, envelope)) => (message, Some(envelope)),
         None => match Incoming::parse(text) {
             Ok(m) => {
                 let sniffed = match &m {
-                    Incoming::Request { params, .. } => Envelope::sniff(*params),
+                    Incoming::Request { params, .. } if named => Envelope::sniff(*params),
                     _ => None,
                 };
                 (m, sniffed)
