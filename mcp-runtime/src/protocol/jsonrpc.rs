@@ -131,20 +131,40 @@ impl<'de> Deserialize<'de> for WireId {
     }
 }
 
+/// A message's members as read, before [`Incoming::from_wire`] checks them. Generic over how
+/// `params` is read: as text (`&RawValue`), or also into what the per-request revision reads
+/// of it (`per_request::sniff`).
 #[derive(Deserialize)]
-struct WireMessage<'a> {
+pub(crate) struct WireMessage<'a, P = &'a RawValue> {
     #[serde(borrow, default)]
     jsonrpc: Option<Cow<'a, str>>,
     #[serde(default)]
     id: WireId,
     #[serde(borrow, default)]
     method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
+    #[serde(default = "Option::default")]
+    pub(crate) params: Option<P>,
     #[serde(borrow, default)]
     result: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<ErrorObject>,
+}
+
+impl<'a, P> WireMessage<'a, P> {
+    /// The same message with its params read as `f` makes them.
+    pub(crate) fn map_params<Q>(
+        self,
+        f: impl FnOnce(Option<P>) -> Option<Q>,
+    ) -> WireMessage<'a, Q> {
+        WireMessage {
+            jsonrpc: self.jsonrpc,
+            id: self.id,
+            method: self.method,
+            params: f(self.params),
+            result: self.result,
+            error: self.error,
+        }
+    }
 }
 
 /// One incoming JSON-RPC message, borrowing from the buffer it was parsed from.
@@ -212,6 +232,11 @@ impl<'a> Incoming<'a> {
                 });
             }
         };
+        Incoming::from_wire(msg)
+    }
+
+    /// The message its members make, or why they make none.
+    pub(crate) fn from_wire(msg: WireMessage<'a>) -> Result<Incoming<'a>, BadMessage> {
         let id = match msg.id {
             WireId::Id(id) => Some(id),
             WireId::Absent => None,
@@ -369,6 +394,10 @@ pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
     .expect("an error object always serializes")
 }
 
+/// The room a response's buffer starts with: most results (a tool's answer stamped with the
+/// server's identity is about 200 bytes) are written without growing it.
+const RESPONSE_CAPACITY: usize = 512;
+
 /// A response as the server sends it: its bytes, and its error code when it is an error, so
 /// that a transport can choose a status without reading the bytes again.
 #[derive(Debug)]
@@ -395,12 +424,23 @@ impl Encoded {
         id: &RequestId,
         result: &T,
     ) -> Result<Encoded, serde_json::Error> {
-        serde_json::to_vec(&ResultEnvelope {
-            jsonrpc: "2.0",
-            id,
-            result,
-        })
-        .map(|bytes| Encoded { bytes, error: None })
+        Encoded::try_result_with(id, |out| serde_json::to_writer(out, result))
+    }
+
+    /// A result response whose result `write` appends as JSON text. The envelope around it
+    /// is written as text (what serializing a `{jsonrpc, id, result}` struct writes), into
+    /// a buffer a small result's response fits in without growing.
+    pub(crate) fn try_result_with(
+        id: &RequestId,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Result<Encoded, serde_json::Error> {
+        let mut bytes = Vec::with_capacity(RESPONSE_CAPACITY);
+        bytes.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+        serde_json::to_writer(&mut bytes, id)?;
+        bytes.extend_from_slice(b",\"result\":");
+        write(&mut bytes)?;
+        bytes.push(b'}');
+        Ok(Encoded { bytes, error: None })
     }
 
     /// An error response.

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+use super::jsonrpc::WireMessage;
 use super::lazy::LazyObject;
-use super::{ErrorObject, Implementation, JsonObject, LogLevel, ProtocolVersion, code};
+use super::{ErrorObject, Implementation, Incoming, JsonObject, LogLevel, ProtocolVersion, code};
 
 pub(crate) const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub(crate) const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -204,7 +205,7 @@ where
 /// Whether `text` holds [`PROTOCOL_VERSION`]: at one of its slashes (which most params have
 /// none of, and found by a byte search), the key's two halves. The test every request of
 /// every revision passes through, so it builds no substring searcher.
-fn names_revision(text: &str) -> bool {
+pub(crate) fn names_revision(text: &str) -> bool {
     const SLASH: usize = PROTOCOL_VERSION.len() - "/protocolVersion".len();
     let (head, tail) = PROTOCOL_VERSION.split_at(SLASH);
     text.match_indices('/')
@@ -274,6 +275,251 @@ impl<'a> MetaFields<'a> {
                 log_level,
             },
         ))
+    }
+}
+
+/// A message whose params name the per-request revision, read in one pass: the params are
+/// read into their [`Envelope`] (the `_meta` keys and routing fields, each value borrowed)
+/// while the positions of their first key and last value give their text, instead of
+/// reading the params once as text and then again for the envelope. Only the plain case is
+/// taken here: params an object whose keys have no escapes, with no key twice, `_meta` an
+/// object with at least one key, naming the revision. Anything else (and anything that
+/// fails) is `None`, for [`Incoming::parse`] and [`Envelope::sniff`] to read as they
+/// always have, so the outcome, errors included, is theirs. For a `text` that
+/// [`names_revision`].
+pub(crate) fn sniff_message(text: &str) -> Option<(Incoming<'_>, Envelope<'_>)> {
+    if text.trim_start().starts_with('[') {
+        return None;
+    }
+    let msg: WireMessage<'_, Sniffed<'_>> = serde_json::from_str(text).ok()?;
+    let mut envelope = None;
+    let msg = msg.map_params(|params| {
+        let sniffed = params?;
+        let start = offset_of(text, sniffed.first_key)?;
+        let end = offset_of(text, sniffed.last_value)? + sniffed.last_value.len();
+        // Before the first key: its quote, then the object's brace.
+        let head = text[..start].strip_suffix('"')?.trim_end();
+        let start = head.strip_suffix('{')?.len();
+        // After the last value: the braces it closes, `_meta`'s when it was the last key.
+        let mut rest = &text[end..];
+        for _ in 0..sniffed.closing {
+            rest = rest.trim_start().strip_prefix('}')?;
+        }
+        let raw = borrowed_raw(&text[start..text.len() - rest.len()])?;
+        envelope = Some(sniffed.envelope);
+        Some(raw)
+    });
+    let envelope = envelope?;
+    match Incoming::from_wire(msg) {
+        Ok(request @ Incoming::Request { .. }) => Some((request, envelope)),
+        _ => None,
+    }
+}
+
+/// Where `part`, a slice of `text`, starts in it.
+fn offset_of(text: &str, part: &str) -> Option<usize> {
+    let at = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    (at + part.len() <= text.len()).then_some(at)
+}
+
+/// JSON text already read as a value, as a `RawValue` borrowing it. serde_json builds a
+/// borrowed `RawValue` from a map of its private key to the text; this hands it that map.
+fn borrowed_raw(json: &str) -> Option<&RawValue> {
+    use serde::de::value::{BorrowedStrDeserializer, Error, MapAccessDeserializer};
+    struct Text<'a>(Option<&'a str>);
+    impl<'de> serde::de::MapAccess<'de> for Text<'de> {
+        type Error = Error;
+        fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, Error> {
+            if self.0.is_none() {
+                return Ok(None);
+            }
+            seed.deserialize(BorrowedStrDeserializer::new(RAW_VALUE_KEY))
+                .map(Some)
+        }
+        fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+            &mut self,
+            seed: V,
+        ) -> Result<V::Value, Error> {
+            let text = self
+                .0
+                .take()
+                .ok_or_else(|| <Error as serde::de::Error>::custom("a raw value has one entry"))?;
+            seed.deserialize(BorrowedStrDeserializer::new(text))
+        }
+    }
+    <&RawValue>::deserialize(MapAccessDeserializer::new(Text(Some(json)))).ok()
+}
+
+/// The key serde_json's `RawValue` is passed under.
+const RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
+
+/// Params read by [`sniff_message`].
+struct Sniffed<'a> {
+    envelope: Envelope<'a>,
+    /// The first key's text (between its quotes).
+    first_key: &'a str,
+    /// The last value read: the last top-level value's text, or `_meta`'s last value's.
+    last_value: &'a str,
+    /// The braces that close after `last_value`: 1, or 2 when `_meta` was the last key.
+    closing: usize,
+}
+
+/// A key with no escapes, as it is in the text; one with escapes fails the sniff.
+struct PlainKey<'a>(&'a str);
+
+impl<'de> Deserialize<'de> for PlainKey<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PlainKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key without escapes")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(PlainKey(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A value kept as text, `None` for `null` (what an `Option<&RawValue>` field reads).
+fn non_null(raw: &RawValue) -> Option<&RawValue> {
+    (raw.get() != "null").then_some(raw)
+}
+
+/// Sets a field read once; a second time fails the sniff (the envelope's parse refuses a
+/// duplicate field).
+fn once<'a, E: serde::de::Error>(
+    field: &mut Option<Option<&'a RawValue>>,
+    raw: &'a RawValue,
+) -> Result<(), E> {
+    if field.replace(non_null(raw)).is_some() {
+        return Err(E::custom("duplicate field"));
+    }
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for Sniffed<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Sniffed<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("params")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut first_key = None;
+                let mut last_value = None;
+                let mut closing = 1;
+                let mut meta = None;
+                let (mut name, mut uri, mut task_id, mut arguments) = (None, None, None, None);
+                let (mut input_responses, mut request_state) = (None, None);
+                while let Some(PlainKey(key)) = map.next_key()? {
+                    first_key.get_or_insert(key);
+                    if key == "_meta" {
+                        let m: SniffedMeta<'de> = map.next_value()?;
+                        if meta.replace(m.fields).is_some() {
+                            return Err(A::Error::custom("duplicate field"));
+                        }
+                        last_value = Some(m.last_value);
+                        closing = 2;
+                        continue;
+                    }
+                    let raw: &'de RawValue = map.next_value()?;
+                    last_value = Some(raw.get());
+                    closing = 1;
+                    match key {
+                        "name" => once(&mut name, raw)?,
+                        "uri" => once(&mut uri, raw)?,
+                        "taskId" => once(&mut task_id, raw)?,
+                        "arguments" => once(&mut arguments, raw)?,
+                        "inputResponses" => once(&mut input_responses, raw)?,
+                        "requestState" => once(&mut request_state, raw)?,
+                        _ => {}
+                    }
+                }
+                let meta = meta.ok_or_else(|| A::Error::custom("no _meta"))?;
+                Ok(Sniffed {
+                    envelope: Envelope {
+                        meta: Some(meta),
+                        had_meta: false,
+                        name: name.flatten(),
+                        uri: uri.flatten(),
+                        task_id: task_id.flatten(),
+                        arguments: arguments.flatten(),
+                        input_responses: input_responses.flatten(),
+                        request_state: request_state.flatten(),
+                    },
+                    first_key: first_key.ok_or_else(|| A::Error::custom("no keys"))?,
+                    last_value: last_value.ok_or_else(|| A::Error::custom("no keys"))?,
+                    closing,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A `_meta` read by [`sniff_message`]: an object with keys, naming the revision.
+struct SniffedMeta<'a> {
+    fields: MetaFields<'a>,
+    last_value: &'a str,
+}
+
+impl<'de> Deserialize<'de> for SniffedMeta<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SniffedMeta<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut last_value = None;
+                let (mut version, mut capabilities, mut info, mut log_level) =
+                    (None, None, None, None);
+                while let Some(PlainKey(key)) = map.next_key()? {
+                    let raw: &'de RawValue = map.next_value()?;
+                    last_value = Some(raw.get());
+                    match key {
+                        PROTOCOL_VERSION => once(&mut version, raw)?,
+                        CLIENT_CAPABILITIES => once(&mut capabilities, raw)?,
+                        CLIENT_INFO => once(&mut info, raw)?,
+                        LOG_LEVEL => once(&mut log_level, raw)?,
+                        _ => {}
+                    }
+                }
+                let fields = MetaFields {
+                    version: version.flatten(),
+                    capabilities: capabilities.flatten(),
+                    info: info.flatten(),
+                    log_level: log_level.flatten(),
+                };
+                if fields.version.is_none() {
+                    return Err(A::Error::custom("no revision"));
+                }
+                Ok(SniffedMeta {
+                    fields,
+                    last_value: last_value.ok_or_else(|| A::Error::custom("no keys"))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -481,5 +727,83 @@ mod tests {
             json!({"resultType": "complete", "_meta": {"io.modelcontextprotocol/serverInfo": {}}});
         unstamp(&mut bare);
         assert_eq!(bare, json!({}));
+    }
+
+    /// What the two-pass reading (the message, then the envelope of its params) makes of
+    /// `text`, to compare the one-pass reading with.
+    fn in_two_passes(text: &str) -> Option<(String, String, String, Vec<Option<String>>)> {
+        let Ok(Incoming::Request { id, method, params }) = Incoming::parse(text) else {
+            return None;
+        };
+        let mut envelope = Envelope::sniff(params)?;
+        Some(described(&id, &method, params, &mut envelope))
+    }
+
+    fn described(
+        id: &super::super::RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        envelope: &mut Envelope<'_>,
+    ) -> (String, String, String, Vec<Option<String>>) {
+        let text = |r: Option<&RawValue>| r.map(|r| r.get().to_string());
+        let fields = vec![
+            text(envelope.name),
+            text(envelope.uri),
+            text(envelope.task_id),
+            text(envelope.arguments),
+            text(envelope.input_responses),
+            text(envelope.request_state),
+            envelope.meta.as_ref().and_then(|m| text(m.version)),
+            envelope.meta.as_ref().and_then(|m| text(m.capabilities)),
+            envelope.meta.as_ref().and_then(|m| text(m.info)),
+            envelope.meta.as_ref().and_then(|m| text(m.log_level)),
+            envelope.check(Some("2026-07-28")).err().map(|e| e.message),
+        ];
+        (
+            format!("{id:?}"),
+            method.to_string(),
+            params.unwrap().get().to_string(),
+            fields,
+        )
+    }
+
+    #[test]
+    fn one_pass_reads_what_two_passes_read() {
+        let plain = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"roots":{}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}}}}"#,
+            // `_meta` first, blanks everywhere, `null`s, unknown keys, params before the id.
+            " { \"params\" : { \"_meta\" : { \"x\" : [1, {\"}\": 2}] , \"io.modelcontextprotocol/protocolVersion\" : \"2026-07-28\" ,\n \"io.modelcontextprotocol/logLevel\" : null } , \"uri\" : \"a://b\" , \"other\" : { } } , \"jsonrpc\" : \"2.0\" , \"method\" : \"resources/read\" , \"id\" : \"s\" } ",
+            r#"{"jsonrpc":"2.0","id":2,"method":"tasks/get","params":{"taskId":"t","_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2025-11-25"},"requestState":"s","inputResponses":{"k":{}}}}"#,
+        ];
+        for text in plain {
+            assert!(names_revision(text));
+            let (message, mut envelope) = sniff_message(text).expect("read in one pass");
+            let Incoming::Request { id, method, params } = message else {
+                panic!("a request");
+            };
+            assert_eq!(
+                Some(described(&id, &method, params, &mut envelope)),
+                in_two_passes(text),
+                "{text}"
+            );
+        }
+        // What the one pass leaves to the two: the outcome is theirs.
+        let left = [
+            // Escaped keys, a field twice, `_meta` empty, null or an array, params an array.
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{},"x":"io.modelcontextprotocol/protocolVersion"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":null,"x":"io.modelcontextprotocol/protocolVersion"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}]}"#,
+            // No revision named; a notification; not a message.
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/clientInfo":{}},"io.modelcontextprotocol/protocolVersion":1}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"x","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        ];
+        for text in left {
+            assert!(sniff_message(text).is_none(), "{text}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! passes the result's own fields through to `serde_json` and adds the stamp's fields before
 //! the object closes, so a result is encoded once and never read back.
 
+use std::cell::Cell;
 use std::fmt::Display;
 use std::sync::Arc;
 
@@ -47,7 +48,25 @@ impl Wire {
         let Some(stamp) = self.stamp() else {
             return Encoded::result(id, result);
         };
-        match Encoded::try_result(id, &Stamped { result, stamp }) {
+        // The stamp's fields are appended as text after the result's own (the usual case: a
+        // result with fields and no `_meta` of its own), not written through the serializer.
+        let tail = Cell::new(None);
+        let stamped = Stamped {
+            result,
+            stamp,
+            tail: Some(&tail),
+        };
+        let written = Encoded::try_result_with(id, |out| {
+            serde_json::to_writer(&mut *out, &stamped)?;
+            if let Some(complete) = tail.get() {
+                // The result's closing brace, reopened for the stamp.
+                out.pop();
+                stamp.write_fields(out, complete);
+                out.push(b'}');
+            }
+            Ok(())
+        });
+        match written {
             Ok(encoded) => encoded,
             // Not an object: nothing to add to.
             Err(_) => Encoded::result(id, result),
@@ -113,6 +132,11 @@ impl Stamp<'_> {
 pub(crate) struct Stamped<'a, T: ?Sized> {
     pub(crate) result: &'a T,
     pub(crate) stamp: Stamp<'a>,
+    /// For a caller writing JSON text that appends the stamp's fields itself
+    /// ([`Stamp::write_fields`]): set to whether the result is complete when they were left
+    /// out, which is when the result has fields and no `_meta` of its own. Otherwise (and
+    /// when `None`) they are written through the serializer.
+    pub(crate) tail: Option<&'a Cell<Option<bool>>>,
 }
 
 impl<T: Serialize + ?Sized> Serialize for Stamped<'_, T> {
@@ -120,6 +144,7 @@ impl<T: Serialize + ?Sized> Serialize for Stamped<'_, T> {
         self.result.serialize(TopLevel {
             inner: s,
             stamp: self.stamp,
+            tail: self.tail,
         })
     }
 }
@@ -275,6 +300,7 @@ macro_rules! only_objects {
 struct TopLevel<'a, S> {
     inner: S,
     stamp: Stamp<'a>,
+    tail: Option<&'a Cell<Option<bool>>>,
 }
 
 /// serde_json's name for a `RawValue` passing through a serializer: text that cannot be
@@ -310,9 +336,11 @@ impl<'a, S: ser::Serializer> ser::Serializer for TopLevel<'a, S> {
         Ok(StampMap {
             inner: self.inner.serialize_map(None)?,
             stamp: self.stamp,
+            tail: self.tail,
             next: Key::Other,
             saw_meta: false,
             complete: true,
+            empty: true,
         })
     }
 
@@ -327,8 +355,10 @@ impl<'a, S: ser::Serializer> ser::Serializer for TopLevel<'a, S> {
         Ok(StampStruct {
             inner: self.inner.serialize_struct(name, len + 4)?,
             stamp: self.stamp,
+            tail: self.tail,
             saw_meta: false,
             complete: true,
+            empty: true,
         })
     }
 
@@ -358,8 +388,24 @@ fn classify(name: Option<&str>) -> Key {
 struct StampStruct<'a, I> {
     inner: I,
     stamp: Stamp<'a>,
+    tail: Option<&'a Cell<Option<bool>>>,
     saw_meta: bool,
     complete: bool,
+    /// No field written yet (the stamp's text, which starts with a comma, needs one).
+    empty: bool,
+}
+
+/// Whether the stamp's fields are left to the caller: there is a caller to append them,
+/// and the object has a field before them and no `_meta` to merge them into. Tells it
+/// whether the result is complete.
+fn defer(tail: Option<&Cell<Option<bool>>>, empty: bool, saw_meta: bool, complete: bool) -> bool {
+    match tail {
+        Some(tail) if !empty && !saw_meta => {
+            tail.set(Some(complete));
+            true
+        }
+        _ => false,
+    }
 }
 
 impl<I: SerializeStruct> SerializeStruct for StampStruct<'_, I> {
@@ -371,6 +417,7 @@ impl<I: SerializeStruct> SerializeStruct for StampStruct<'_, I> {
         key: &'static str,
         value: &T,
     ) -> Result<(), I::Error> {
+        self.empty = false;
         match classify(Some(key)) {
             Key::Meta => {
                 self.saw_meta = true;
@@ -392,6 +439,9 @@ impl<I: SerializeStruct> SerializeStruct for StampStruct<'_, I> {
 
     fn end(mut self) -> Result<I::Ok, I::Error> {
         let stamp = self.stamp;
+        if defer(self.tail, self.empty, self.saw_meta, self.complete) {
+            return self.inner.end();
+        }
         if self.complete {
             self.inner.serialize_field("resultType", "complete")?;
         }
@@ -412,9 +462,12 @@ impl<I: SerializeStruct> SerializeStruct for StampStruct<'_, I> {
 struct StampMap<'a, I> {
     inner: I,
     stamp: Stamp<'a>,
+    tail: Option<&'a Cell<Option<bool>>>,
     next: Key,
     saw_meta: bool,
     complete: bool,
+    /// No entry written yet.
+    empty: bool,
 }
 
 impl<I: SerializeMap> SerializeMap for StampMap<'_, I> {
@@ -422,6 +475,7 @@ impl<I: SerializeMap> SerializeMap for StampMap<'_, I> {
     type Error = I::Error;
 
     fn serialize_key<K: Serialize + ?Sized>(&mut self, key: &K) -> Result<(), I::Error> {
+        self.empty = false;
         self.next = classify(key_name(key).as_deref());
         match self.next {
             Key::Meta => self.saw_meta = true,
@@ -444,6 +498,9 @@ impl<I: SerializeMap> SerializeMap for StampMap<'_, I> {
 
     fn end(mut self) -> Result<I::Ok, I::Error> {
         let stamp = self.stamp;
+        if defer(self.tail, self.empty, self.saw_meta, self.complete) {
+            return self.inner.end();
+        }
         if self.complete {
             self.inner.serialize_entry("resultType", "complete")?;
         }
@@ -592,7 +649,12 @@ mod tests {
             server_info: &info,
             hints,
         };
-        serde_json::to_value(Stamped { result, stamp }).unwrap()
+        serde_json::to_value(Stamped {
+            result,
+            stamp,
+            tail: None,
+        })
+        .unwrap()
     }
 
     #[derive(serde::Serialize)]
@@ -672,12 +734,20 @@ mod tests {
             server_info: &info,
             hints: None,
         };
-        assert!(serde_json::to_vec(&Stamped { result: &5, stamp }).is_err());
+        assert!(
+            serde_json::to_vec(&Stamped {
+                result: &5,
+                stamp,
+                tail: None
+            })
+            .is_err()
+        );
         let raw = serde_json::value::to_raw_value(&json!({"a": 1})).unwrap();
         assert!(
             serde_json::to_vec(&Stamped {
                 result: &raw,
-                stamp
+                stamp,
+                tail: None
             })
             .is_err()
         );
@@ -698,5 +768,44 @@ mod tests {
             by_hand,
             stamped(&json!({"tools": []}), Some(CacheHints::default()))
         );
+    }
+
+    #[test]
+    fn a_stamped_response_is_the_envelope_around_the_serialized_stamp() {
+        let info = serde_json::value::to_raw_value(&json!({"name": "s", "version": "1"})).unwrap();
+        let results = [
+            serde_json::to_value(Typed {
+                content: vec![1],
+                meta: None,
+            })
+            .unwrap(),
+            json!({}),
+            json!({"resultType": "input_required", "inputRequests": {}}),
+            json!({"_meta": {"k": 1}, "content": []}),
+        ];
+        for hints in [None, Some(CacheHints::default())] {
+            let wire = Wire::stamped(Arc::from(info.clone()), hints);
+            for id in [RequestId::Number(7), RequestId::String("a\"b".into())] {
+                let typed = Typed {
+                    content: vec![2],
+                    meta: None,
+                };
+                let check = |bytes: Vec<u8>, expected: Value| {
+                    let text = String::from_utf8(bytes).unwrap();
+                    let read: Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(
+                        read,
+                        json!({"jsonrpc": "2.0", "id": id, "result": expected})
+                    );
+                    assert!(text.starts_with("{\"jsonrpc\":\"2.0\",\"id\":"), "{text}");
+                };
+                check(wire.result(&id, &typed).bytes, stamped(&typed, hints));
+                for result in &results {
+                    check(wire.result(&id, result).bytes, stamped(result, hints));
+                }
+                // Not an object: sent as it is.
+                check(wire.result(&id, &5).bytes, json!(5));
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::auth::principal::with_caller;
+use crate::protocol::per_request::{names_revision, sniff_message};
 
 /// How a request's answer may be sent.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -83,14 +84,26 @@ pub(super) async fn post<B: RequestBody>(
             ),
         );
     };
-    let message = match Incoming::parse(text) {
-        Ok(m) => m,
-        Err(bad) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                encode_error(bad.id.as_ref(), &bad.error),
-            );
-        }
+    // A per-request request's params are read once, into the message and its envelope; a
+    // message that does not name the revision has params that do not either.
+    let named = names_revision(text);
+    let (message, sniffed) = match named.then(|| sniff_message(text)).flatten() {
+        Some((message, envelope)) => (message, Some(envelope)),
+        None => match Incoming::parse(text) {
+            Ok(m) => {
+                let sniffed = match &m {
+                    Incoming::Request { params, .. } if named => Envelope::sniff(*params),
+                    _ => None,
+                };
+                (m, sniffed)
+            }
+            Err(bad) => {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    encode_error(bad.id.as_ref(), &bad.error),
+                );
+            }
+        },
     };
     let (id, is_initialize) = describe(&message, log);
     // Borrowed from the request unless it is not UTF-8.
@@ -101,10 +114,6 @@ pub(super) async fn post<B: RequestBody>(
                 Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
                 Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
             });
-    let sniffed = match &message {
-        Incoming::Request { params, .. } => Envelope::sniff(*params),
-        _ => None,
-    };
     if sniffed.is_some()
         || header
             .as_deref()
