@@ -931,7 +931,7 @@ impl Client {
     ) -> Result<R, ClientError> {
         if self.shared.per_request.is_none() {
             // No rounds and no cache: the answer's text goes straight into `R`.
-            let rx = self.send_request(method, params, &mut |_| {}).await?;
+            let (_, rx) = self.send_request(method, params, &mut |_| {}).await?;
             let raw = wait_raw(rx).await?;
             return serde_json::from_str(raw.get())
                 .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")));
@@ -1000,14 +1000,7 @@ impl Client {
         ClientError,
     > {
         let Some(per_request) = &self.shared.per_request else {
-            let mut sent = None;
-            let rx = self
-                .send_request(method, params, &mut |id| {
-                    sent = Some(id.clone());
-                    before_send(id)
-                })
-                .await?;
-            let id = sent.expect("an id is given before the request is sent");
+            let (id, rx) = self.send_request(method, params, before_send).await?;
             return Ok((id, Answered { rx, rounds: None }.wait()));
         };
         let id = self.shared.next_id();
@@ -1036,20 +1029,20 @@ impl Client {
     }
 
     /// Sends a request of a client without per-request rounds, calling `before_send` with its
-    /// id first; the receiver of its answer.
+    /// id first; its id, and the receiver of its answer.
     async fn send_request<P: Serialize>(
         &self,
         method: &str,
         params: &P,
         before_send: &mut (dyn FnMut(&RequestId) + Send),
-    ) -> Result<AnswerRx, ClientError> {
+    ) -> Result<(RequestId, AnswerRx), ClientError> {
         let id = self.shared.next_id();
         let bytes = encode_request(Some(&id), method, Some(params))
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         let rx = self.shared.expect(&id)?;
         before_send(&id);
         self.send(bytes).await?;
-        Ok(rx)
+        Ok((id, rx))
     }
 
     /// Sends a notification.
