@@ -537,15 +537,20 @@ async fn in_process(limits: SessionLimits, json_response: bool) -> InProcess {
 }
 
 async fn session_at(addr: SocketAddr, capabilities: Value) -> String {
+    session_from([[127, 0, 0, 1]; 2], addr, capabilities).await
+}
+
+/// [`session_at`], its two POSTs sent from the two addresses `from`.
+async fn session_from(from: [[u8; 4]; 2], addr: SocketAddr, capabilities: Value) -> String {
     let mut init = initialize("budget");
     init["params"]["capabilities"] = capabilities;
-    let reply = post_from([127, 0, 0, 1], addr, None, &init).await;
+    let reply = post_from(from[0], addr, None, &init).await;
     let session = header(&reply, "mcp-session-id")
         .unwrap_or_else(|| panic!("{reply}"))
         .to_string();
     let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     assert_eq!(
-        status(&post_from([127, 0, 0, 1], addr, Some(&session), &done).await),
+        status(&post_from(from[1], addr, Some(&session), &done).await),
         202
     );
     session
@@ -1207,7 +1212,9 @@ async fn a_client_that_reads_nothing_frees_its_slot_after_the_write_timeout() {
     tokio::spawn(http.run_until(async {
         let _ = stopped.await;
     }));
-    let session = session_at(addr, json!({})).await;
+    // Set up from addresses of their own: with one connection per address, a connection
+    // just answered may hold its address's slot a moment after the client read its end.
+    let session = session_from([[127, 0, 0, 3], [127, 0, 0, 4]], addr, json!({})).await;
 
     // From 127.0.0.2, with a small receive buffer: a 16 MiB answer it never reads.
     let socket = TcpSocket::new_v4().unwrap();
