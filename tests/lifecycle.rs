@@ -114,13 +114,22 @@ async fn tools_are_listed_by_name_with_every_option() {
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
-        ["add", "count_up", "echo", "multiply", "wait_then_mark"]
+        [
+            "add",
+            "count_up",
+            "echo",
+            "inline_mark",
+            "inline_unmarked",
+            "meet",
+            "multiply",
+            "wait_then_mark"
+        ]
     );
     let add = &tools[0];
     assert_eq!(add.title.as_deref(), Some("Addition"));
     assert_eq!(add.annotations.as_ref().unwrap()["title"], "Add");
     assert_eq!(add.annotations.as_ref().unwrap()["readOnlyHint"], true);
-    let mul = &tools[3];
+    let mul = &tools[6];
     assert_eq!(
         serde_json::to_value(&mul.icons).unwrap(),
         json!([{"src": "https://example.com/x.png", "mimeType": "image/png", "sizes": ["48x48"]}])
@@ -167,16 +176,16 @@ async fn older_revisions_get_only_what_they_define() {
 
 #[tokio::test]
 async fn pagination_walks_every_page() {
-    let c = Client::connect(Server::new("paged").page_size(3))
+    let c = Client::connect(Server::new("paged").page_size(5))
         .await
         .unwrap();
     let first = c.list_tools(None).await.unwrap();
-    assert_eq!(first.tools.len(), 3);
+    assert_eq!(first.tools.len(), 5);
     let cursor = first.next_cursor.expect("a second page");
     let second = c.list_tools(Some(&cursor)).await.unwrap();
-    assert_eq!(second.tools.len(), 2);
+    assert_eq!(second.tools.len(), 3);
     assert_eq!(second.next_cursor, None);
-    assert_eq!(c.list_all_tools().await.unwrap().len(), 5);
+    assert_eq!(c.list_all_tools().await.unwrap().len(), 8);
     let e = c.list_tools(Some("not-a-cursor")).await.unwrap_err();
     assert_eq!(e.rpc().unwrap().code, -32602);
 }
@@ -293,6 +302,151 @@ async fn a_slow_call_does_not_block_others_and_can_be_cancelled() {
         "the cancelled call was stopped"
     );
     c.ping().await.unwrap();
+}
+
+/// Tools of the in-memory client's awaited calls, which run on the caller's task.
+mod inline {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use mcp_runtime::prelude::*;
+
+    pub static MARKED: AtomicBool = AtomicBool::new(false);
+    pub static UNMARKED: AtomicBool = AtomicBool::new(false);
+
+    /// Wait, then mark.
+    #[tool]
+    pub async fn inline_mark(ms: u64) -> &'static str {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        MARKED.store(true, Ordering::SeqCst);
+        "marked"
+    }
+
+    /// Wait, then mark the flag that must stay clear.
+    #[tool]
+    pub async fn inline_unmarked(ms: u64) -> &'static str {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        UNMARKED.store(true, Ordering::SeqCst);
+        "marked"
+    }
+
+    static MEETING: std::sync::LazyLock<tokio::sync::Barrier> =
+        std::sync::LazyLock::new(|| tokio::sync::Barrier::new(2));
+
+    /// Returns once a second call has come.
+    #[tool]
+    pub async fn meet() -> &'static str {
+        MEETING.wait().await;
+        "met"
+    }
+}
+
+#[tokio::test]
+async fn an_awaited_call_whose_caller_gives_up_still_runs_to_its_end() {
+    let c = Client::connect(
+        Server::new("x")
+            .in_module(concat!(module_path!(), "::inline"))
+            .session_limits(mcp_runtime::SessionLimits {
+                max_requests_in_flight: 1,
+                ..Default::default()
+            }),
+    )
+    .await
+    .unwrap();
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        c.call_tool("inline_mark", json!({"ms": 300})),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the call was still running");
+    assert!(!inline::MARKED.load(Ordering::SeqCst));
+    // The rest of it runs on its own, and once it ends its slot is free again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !inline::MARKED.load(Ordering::SeqCst) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut r = c.call_tool("inline_mark", json!({"ms": 0})).await;
+    for _ in 0..100 {
+        // The slot is freed just after the mark.
+        match &r {
+            Err(e)
+                if e.rpc()
+                    .is_some_and(|e| e.code == mcp_runtime::protocol::code::TOO_MANY_REQUESTS) =>
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                r = c.call_tool("inline_mark", json!({"ms": 0})).await;
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(r.unwrap().content[0].as_text(), Some("marked"));
+}
+
+#[tokio::test]
+async fn an_awaited_call_can_be_cancelled_and_calls_awaited_together_meet() {
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(None::<Value>));
+    let seen = std::sync::Arc::clone(&sent);
+    let c = std::sync::Arc::new(
+        Client::connect_with(
+            Server::new("x").in_module(concat!(module_path!(), "::inline")),
+            ClientOptions {
+                on_message: Some(mcp_runtime::MessageTap::new(move |direction, bytes| {
+                    let message: Value = serde_json::from_slice(bytes).unwrap();
+                    if direction == mcp_runtime::Direction::Sent
+                        && message["params"]["name"] == "inline_unmarked"
+                    {
+                        *seen.lock().unwrap() = Some(message["id"].clone());
+                    }
+                })),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let caller = std::sync::Arc::clone(&c);
+    let call = tokio::spawn(async move {
+        caller
+            .call_tool("inline_unmarked", json!({"ms": 400}))
+            .await
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        if let Some(id) = sent.lock().unwrap().clone() {
+            break id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let id: mcp_runtime::protocol::RequestId = serde_json::from_value(id).unwrap();
+    c.cancel(&id, "changed my mind").await.unwrap();
+    assert!(matches!(
+        call.await.unwrap(),
+        Err(mcp_runtime::ClientError::Closed)
+    ));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !inline::UNMARKED.load(Ordering::SeqCst),
+        "the cancelled call was stopped"
+    );
+    // Two calls awaited on one task each wait for the other.
+    let (a, b) = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(
+            c.call_tool("meet", json!({})),
+            c.call_tool("meet", json!({}))
+        )
+    })
+    .await
+    .expect("both calls ended");
+    assert_eq!(a.unwrap().content[0].as_text(), Some("met"));
+    assert_eq!(b.unwrap().content[0].as_text(), Some("met"));
 }
 
 #[tokio::test]

@@ -113,9 +113,12 @@ use crate::protocol::{
     CallToolResult, ErrorObject, Implementation, Incoming, InitializeResult, JsonObject,
     ListToolsResult, ProtocolVersion, RequestId, Tool, encode_error, encode_request, encode_result,
 };
+use crate::server::dispatch::session::InlineRequest;
 use crate::server::dispatch::session::Session;
 use crate::transport::DEFAULT_MAX_MESSAGE_SIZE;
-use crate::transport::lines::{DRAIN_DEADLINE, Line, answer_line, read_line_async};
+use crate::transport::lines::{
+    DRAIN_DEADLINE, Line, answer_line, answer_line_inline, read_line_async,
+};
 
 #[cfg(feature = "client-http")]
 pub(crate) mod http;
@@ -931,8 +934,22 @@ impl Client {
     ) -> Result<R, ClientError> {
         if self.shared.per_request.is_none() {
             // No rounds and no cache: the answer's text goes straight into `R`.
-            let (_, rx) = self.send_request(method, params, &mut |_| {}).await?;
-            let raw = wait_raw(rx).await?;
+            // Sent and waited for at once: an in-memory server's request runs on this task.
+            let id = self.shared.next_id();
+            let bytes = encode_request(Some(&id), method, Some(params))
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let rx = self.shared.expect(&id)?;
+            if let Some(tap) = &self.shared.tap {
+                (tap.0)(Direction::Sent, &bytes);
+            }
+            let Some(job) = self.link_sender().send_inline(bytes).await else {
+                return Err(ClientError::Closed);
+            };
+            let raw = match (Running { job, rx }).await {
+                Ok(Ok(raw)) => raw,
+                Ok(Err(e)) => return Err(ClientError::Rpc(e)),
+                Err(_) => return Err(ClientError::Closed),
+            };
             return serde_json::from_str(raw.get())
                 .map_err(|e| ClientError::Protocol(format!("{method} result: {e}")));
         }
@@ -1215,5 +1232,49 @@ impl LinkSender {
             }
             LinkSender::Queue(tx) => tx.send(bytes).is_ok(),
         }
+    }
+
+    /// [`LinkSender::send`] of a request whose caller waits for it: an in-memory server's
+    /// request comes back to run on the caller's task, not spawned. `None` when the link is
+    /// gone.
+    async fn send_inline(&self, bytes: Vec<u8>) -> Option<Option<InlineRequest>> {
+        match self {
+            LinkSender::Memory(link) => {
+                let session = &link.session;
+                let (reply, job) =
+                    answer_line_inline(session, Line::Message(bytes), DEFAULT_MAX_MESSAGE_SIZE);
+                if let Some(reply) = reply {
+                    session.send(reply);
+                }
+                Some(job)
+            }
+            LinkSender::Queue(tx) => tx.send(bytes).is_ok().then_some(None),
+        }
+    }
+}
+
+/// A request's answer, while the request itself runs here: an in-memory server's request,
+/// polled on the waiting task until it has answered (see [`Session::inline_request`]).
+///
+/// [`Session::inline_request`]: crate::server::dispatch::session::Session::inline_request
+struct Running {
+    job: Option<InlineRequest>,
+    rx: AnswerRx,
+}
+
+impl Future for Running {
+    type Output = Result<Result<Box<RawValue>, ErrorObject>, oneshot::error::RecvError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(job) = &mut this.job
+            && std::pin::Pin::new(job).poll(cx).is_ready()
+        {
+            this.job = None;
+        }
+        std::pin::Pin::new(&mut this.rx).poll(cx)
     }
 }

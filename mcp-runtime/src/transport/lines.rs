@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::protocol::{ErrorObject, code, encode_error};
+use crate::protocol::{Encoded, ErrorObject, code, encode_error};
 use crate::server::ServerCore;
 use crate::server::dispatch::outbound::{Outbound, OutboundRx};
-use crate::server::dispatch::session::{Reply, Session};
+use crate::server::dispatch::session::{InlineRequest, Reply, Session};
 
 /// The largest message accepted by default: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
@@ -120,47 +120,79 @@ impl Scan {
 /// caller to write; longer ones are spawned (so this must run within a tokio runtime
 /// context) and answer through the session's outgoing queue.
 pub(crate) fn answer_line(session: &Arc<Session>, line: Line, max: usize) -> Option<Vec<u8>> {
+    answer(session, line, max, false).0
+}
+
+/// [`answer_line`] for a caller that runs a longer request itself, on its own task: the
+/// response to send now, or the request to run (which answers through the session's
+/// outgoing queue).
+#[cfg(feature = "client")]
+pub(crate) fn answer_line_inline(
+    session: &Arc<Session>,
+    line: Line,
+    max: usize,
+) -> (Option<Vec<u8>>, Option<InlineRequest>) {
+    answer(session, line, max, true)
+}
+
+fn answer(
+    session: &Arc<Session>,
+    line: Line,
+    max: usize,
+    inline: bool,
+) -> (Option<Vec<u8>>, Option<InlineRequest>) {
     let bytes = match line {
         Line::TooLong(n) => {
-            return Some(encode_error(
+            return (
+                Some(encode_error(
+                    None,
+                    &ErrorObject::new(
+                        code::INVALID_REQUEST,
+                        format!("message of {n} bytes is larger than the limit of {max} bytes"),
+                    ),
+                )),
                 None,
-                &ErrorObject::new(
-                    code::INVALID_REQUEST,
-                    format!("message of {n} bytes is larger than the limit of {max} bytes"),
-                ),
-            ));
+            );
         }
         Line::Message(bytes) => bytes,
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return None;
+        return (None, None);
     }
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        return Some(encode_error(
+        return (
+            Some(encode_error(
+                None,
+                &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
+            )),
             None,
-            &ErrorObject::new(code::PARSE_ERROR, "Parse error: message is not UTF-8"),
-        ));
+        );
     };
     let logged = tracing::enabled!(target: "mcp_runtime::stdio", tracing::Level::DEBUG)
         .then(|| (Instant::now(), RequestLine::of(text)))
         .and_then(|(t, r)| Some((t, r?)));
     match session.handle_message(text, session.outbound()) {
-        Reply::None => None,
+        Reply::None => (None, None),
         Reply::Now(encoded) => {
             if let Some((started, request)) = logged {
                 request.log(started, encoded.error);
             }
-            Some(encoded.bytes)
+            (Some(encoded.bytes), None)
         }
         Reply::Later(id, fut) => {
             let s = Arc::clone(session);
-            session.spawn_request(id, fut, move |encoded| {
+            let reply = move |encoded: Encoded| {
                 if let Some((started, request)) = logged {
                     request.log(started, encoded.error);
                 }
                 s.send(encoded.bytes)
-            });
-            None
+            };
+            if inline {
+                (None, session.inline_request(id, fut, reply))
+            } else {
+                session.spawn_request(id, fut, reply);
+                (None, None)
+            }
         }
     }
 }

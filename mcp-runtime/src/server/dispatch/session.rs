@@ -59,7 +59,7 @@ pub(crate) struct Peer {
 pub(crate) struct Session {
     pub(crate) core: Arc<ServerCore>,
     pub(super) peer: OnceLock<Peer>,
-    in_flight: Mutex<HashMap<RequestId, AbortHandle>>,
+    in_flight: Mutex<HashMap<RequestId, Stop>>,
     idle: tokio::sync::Notify,
     out: Outbound,
     /// URIs the client subscribed to with `resources/subscribe`.
@@ -117,6 +117,80 @@ pub(crate) enum Reply {
     Now(Encoded),
     /// A response still being computed; run it with [`Session::spawn_request`].
     Later(RequestId, PendingReply),
+}
+
+/// How a request in flight is stopped.
+enum Stop {
+    /// Its own task, aborted.
+    Task(AbortHandle),
+    /// A caller's task runs it ([`Session::inline_request`]): told, it ends at its next
+    /// wait, sending nothing.
+    Inline(Arc<tokio::sync::Notify>),
+}
+
+impl Stop {
+    fn stop(&self) {
+        match self {
+            Stop::Task(handle) => handle.abort(),
+            Stop::Inline(stop) => stop.notify_one(),
+        }
+    }
+}
+
+/// A request that the task that sent it runs ([`Session::inline_request`]); awaited, it
+/// ends once the response is sent. Dropped before that, what is left of it becomes a task of
+/// its own, as [`Session::spawn_request`] would have made it: dropping the caller's wait
+/// neither stops the request nor loses what it does.
+pub(crate) struct InlineRequest(Option<Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl Future for InlineRequest {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let Some(job) = self.0.as_mut() else {
+            return Poll::Ready(());
+        };
+        std::task::ready!(job.as_mut().poll(cx));
+        self.0 = None;
+        Poll::Ready(())
+    }
+}
+
+impl Drop for InlineRequest {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(job);
+        }
+        // Outside a runtime the job is dropped; its `InlineDone` takes it out of flight.
+    }
+}
+
+/// Takes an inline request out of the in-flight map when it ends, however it ends (an entry
+/// that is no longer its own, after a stop and a new request with the same id, is left).
+struct InlineDone {
+    session: Arc<Session>,
+    id: RequestId,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for InlineDone {
+    fn drop(&mut self) {
+        let mut in_flight = self
+            .session
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Entry::Occupied(entry) = in_flight.entry(self.id.clone())
+            && matches!(entry.get(), Stop::Inline(stop) if Arc::ptr_eq(stop, &self.stop))
+        {
+            entry.remove();
+        }
+        if in_flight.is_empty() {
+            self.session.idle.notify_waiters();
+        }
+    }
 }
 
 impl Session {
@@ -446,34 +520,81 @@ impl Session {
         let session = Arc::clone(self);
         let task_id = id.clone();
         let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
-        if in_flight.contains_key(&id) {
-            // Two requests with one id raced past `handle_incoming`: the later one is refused.
+        if let Some(refusal) = self.refusal(&in_flight, &id) {
             drop(in_flight);
-            reply(Encoded::error(Some(&id), &duplicate_id(&id)));
-            return;
-        }
-        let max = self.core.limits.max_requests_in_flight;
-        if in_flight.len() >= max {
-            drop(in_flight);
-            reply(Encoded::error(Some(&id), &too_many_requests(max)));
+            reply(Encoded::error(Some(&id), &refusal));
             return;
         }
         let handle = tokio::spawn(async move {
-            let bytes = match CatchUnwind(fut).await {
-                Ok(bytes) => bytes,
-                Err(panic) => Encoded::error(
-                    Some(&task_id),
-                    &ErrorObject::internal(panic_text(
-                        "the request handler",
-                        &panic,
-                        session.core.show_panic_details,
-                    )),
-                ),
-            };
-            reply(bytes);
+            let outcome = CatchUnwind(fut).await;
+            reply(session.settle(&task_id, outcome));
             session.finished(&task_id);
         });
-        in_flight.insert(id, handle.abort_handle());
+        in_flight.insert(id, Stop::Task(handle.abort_handle()));
+    }
+
+    /// [`Session::spawn_request`] for a caller that runs the request on its own task (the
+    /// in-memory client's `request`): the same admission, cancellation and drain, without a
+    /// task of its own and the two thread hand-offs one costs (to a worker and back). `None`
+    /// when the request was refused at once (through `reply`).
+    pub(crate) fn inline_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        fut: PendingReply,
+        reply: impl FnOnce(Encoded) + Send + 'static,
+    ) -> Option<InlineRequest> {
+        let mut in_flight = self.in_flight.lock().expect("in-flight map poisoned");
+        if let Some(refusal) = self.refusal(&in_flight, &id) {
+            drop(in_flight);
+            reply(Encoded::error(Some(&id), &refusal));
+            return None;
+        }
+        let stop = Arc::new(tokio::sync::Notify::new());
+        in_flight.insert(id.clone(), Stop::Inline(Arc::clone(&stop)));
+        drop(in_flight);
+        let done = InlineDone {
+            session: Arc::clone(self),
+            id,
+            stop: Arc::clone(&stop),
+        };
+        Some(InlineRequest(Some(Box::pin(async move {
+            // `cancel` and `drain` take the entry out, then notify: a stored permit, so a
+            // stop that comes before the first poll is seen too.
+            let outcome = tokio::select! {
+                biased;
+                () = stop.notified() => None,
+                outcome = CatchUnwind(fut) => Some(outcome),
+            };
+            if let Some(outcome) = outcome {
+                reply(done.session.settle(&done.id, outcome));
+            }
+            drop(done);
+        }))))
+    }
+
+    /// Why a request may not start: its id is already in flight, or the session is full.
+    fn refusal(&self, in_flight: &HashMap<RequestId, Stop>, id: &RequestId) -> Option<ErrorObject> {
+        if in_flight.contains_key(id) {
+            // Two requests with one id raced past `handle_incoming`: the later one is refused.
+            return Some(duplicate_id(id));
+        }
+        let max = self.core.limits.max_requests_in_flight;
+        (in_flight.len() >= max).then(|| too_many_requests(max))
+    }
+
+    /// A finished request's response, or the error its handler's panic becomes.
+    fn settle(&self, id: &RequestId, outcome: Result<Encoded, String>) -> Encoded {
+        match outcome {
+            Ok(bytes) => bytes,
+            Err(panic) => Encoded::error(
+                Some(id),
+                &ErrorObject::internal(panic_text(
+                    "the request handler",
+                    &panic,
+                    self.core.show_panic_details,
+                )),
+            ),
+        }
     }
 
     /// Whether the session has as many requests in flight as it may.
@@ -509,7 +630,7 @@ impl Session {
             return;
         };
         self.signal_cancelled(id);
-        handle.abort();
+        handle.stop();
         tracing::debug!(id = ?crate::escape::Escaped(&id.to_string()), "request cancelled by the client");
         if self
             .in_flight
@@ -547,7 +668,7 @@ impl Session {
             drop(in_flight);
             for (id, h) in stopped {
                 self.signal_cancelled(&id);
-                h.abort();
+                h.stop();
             }
         }
     }
