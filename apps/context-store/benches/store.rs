@@ -14,12 +14,17 @@
 //!   `Store::append / plain SQL` does nearly the same work on both sides: its spread is the noise
 //!   floor of the run. SQLite's files go where `TMPDIR` says (on a tmpfs, `fsync` is free and
 //!   the CPU's share shows).
+//! - Concurrent appends: the same three arms with `CTX_BENCH_CLIENTS` appenders each at once,
+//!   each on a context of its own (for the tool, a client and session each over one store),
+//!   the same rounds and checkpoints; the baseline's SQLite pool is one connection, so that its
+//!   appends queue for SQLite's one writer in the pool rather than in SQLite's busy handler.
 //! - Search: `search_messages` at 100k messages in 100 contexts, p50/p99.
 //!
 //! `cargo bench -p context-store` (Postgres from Debian's `postgresql`, as the tests start it).
 //! `CTX_BENCH_ROUNDS` (default 8 per arm), `CTX_BENCH_APPENDS` (appends per round, default
 //! 500), `CTX_BENCH_WARMUP` (appends per arm before the rounds, default 200) and
-//! `CTX_BENCH_MESSAGES` (default 100000; 0 skips search) scale it. `CTX_BENCH_ENGINES`
+//! `CTX_BENCH_MESSAGES` (default 100000; 0 skips search) and `CTX_BENCH_CLIENTS` (default 4;
+//! 0 or 1 skips the concurrent rows) scale it. `CTX_BENCH_ENGINES`
 //! (`sqlite,postgres`) picks the engines and `CTX_BENCH_ARM` (`store`, `direct` or `plain`)
 //! runs one arm alone, for instruction counts under callgrind.
 
@@ -116,8 +121,8 @@ impl ToolArm {
 /// same migrations' triggers), committed before the next; on SQLite with the same WAL and
 /// `synchronous=FULL` settings as the store.
 enum PlainArm {
-    Sqlite(sqlx::SqlitePool, usize),
-    Postgres(sqlx::PgPool, usize),
+    Sqlite(sqlx::SqlitePool, String, usize),
+    Postgres(sqlx::PgPool, String, usize),
 }
 
 const PLAIN_ID: &str = "ffffffffffffffffffffffffffffffff";
@@ -143,12 +148,12 @@ fn sqlite_options(dir: &std::path::Path) -> sqlx::sqlite::SqliteConnectOptions {
 }
 
 macro_rules! plain_append {
-    ($pool:expr, $next:expr, $sql:expr) => {{
+    ($pool:expr, $id:expr, $next:expr, $sql:expr) => {{
         let seqs: Vec<i64> = sqlx::query_scalar($sql)
             .bind(content(*$next))
             .bind(12i64)
             .bind(context_store::store::now_ms())
-            .bind(PLAIN_ID)
+            .bind(&*$id)
             .fetch_all(&*$pool)
             .await
             .unwrap();
@@ -159,31 +164,56 @@ macro_rules! plain_append {
 
 impl PlainArm {
     async fn new(url: &str) -> PlainArm {
+        PlainArm::open(url).await.with_id(PLAIN_ID).await
+    }
+
+    /// The baseline's pool, without a context: one connection on SQLite (one writer at a
+    /// time, as the engine allows; appends wait in the pool's queue, not in SQLite's busy
+    /// handler), the store's size on Postgres.
+    async fn open(url: &str) -> PlainArm {
         if let Some(dir) = url.strip_prefix("sqlite://") {
-            let pool = sqlx::SqlitePool::connect_with(sqlite_options(std::path::Path::new(dir)))
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(sqlite_options(std::path::Path::new(dir)))
                 .await
                 .unwrap();
-            sqlx::query(PLAIN_CREATE)
-                .bind(PLAIN_ID)
-                .execute(&pool)
-                .await
-                .unwrap();
-            PlainArm::Sqlite(pool, 0)
+            PlainArm::Sqlite(pool, String::new(), 0)
         } else {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(PLAIN_CREATE)
-                .bind(PLAIN_ID)
-                .execute(&pool)
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
                 .await
                 .unwrap();
-            PlainArm::Postgres(pool, 0)
+            PlainArm::Postgres(pool, String::new(), 0)
+        }
+    }
+
+    /// The same pool, appending to a new context `id` of its own.
+    async fn with_id(&self, id: &str) -> PlainArm {
+        match self {
+            PlainArm::Sqlite(pool, ..) => {
+                sqlx::query(PLAIN_CREATE)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                PlainArm::Sqlite(pool.clone(), id.to_string(), 0)
+            }
+            PlainArm::Postgres(pool, ..) => {
+                sqlx::query(PLAIN_CREATE)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                PlainArm::Postgres(pool.clone(), id.to_string(), 0)
+            }
         }
     }
 
     async fn append(&mut self) {
         match self {
-            PlainArm::Sqlite(pool, next) => plain_append!(pool, next, PLAIN_SQLITE),
-            PlainArm::Postgres(pool, next) => plain_append!(pool, next, PLAIN_POSTGRES),
+            PlainArm::Sqlite(pool, id, next) => plain_append!(pool, id, next, PLAIN_SQLITE),
+            PlainArm::Postgres(pool, id, next) => plain_append!(pool, id, next, PLAIN_POSTGRES),
         }
     }
 }
@@ -225,7 +255,11 @@ struct DirectArm {
 
 impl DirectArm {
     async fn new(store: &Store) -> DirectArm {
-        let id = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee".to_string();
+        DirectArm::with_id(store, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee").await
+    }
+
+    async fn with_id(store: &Store, id: &str) -> DirectArm {
+        let id = id.to_string();
         store
             .create("direct", &id, "direct", &Default::default())
             .await
@@ -372,6 +406,134 @@ async fn appends(
     ratios(name, "tool / Store::append", &tool_m, &direct_m, plan);
 }
 
+/// One of the appenders of the concurrent rows, each on a context of its own.
+enum Appender {
+    Tool(Box<ToolArm>),
+    Direct(DirectArm, usize),
+    Plain(PlainArm),
+}
+
+impl Appender {
+    async fn append(&mut self) {
+        match self {
+            Appender::Tool(a) => a.append().await,
+            Appender::Direct(a, next) => {
+                a.append(*next).await;
+                *next += 1;
+            }
+            Appender::Plain(a) => a.append().await,
+        }
+    }
+}
+
+/// `per` appends by every appender at once, each appender on a task of its own: the
+/// appenders back, every append's latency, and the time from the start to the last answer.
+async fn together(
+    appenders: Vec<Appender>,
+    per: usize,
+) -> (Vec<Appender>, Vec<Duration>, Duration) {
+    let start = Instant::now();
+    let tasks: Vec<_> = appenders
+        .into_iter()
+        .map(|mut a| {
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per);
+                for _ in 0..per {
+                    let t = Instant::now();
+                    a.append().await;
+                    lat.push(t.elapsed());
+                }
+                (a, lat)
+            })
+        })
+        .collect();
+    let mut back = Vec::with_capacity(tasks.len());
+    let mut all = Vec::with_capacity(tasks.len() * per);
+    for task in tasks {
+        let (a, lat) = task.await.unwrap();
+        back.push(a);
+        all.extend(lat);
+    }
+    (back, all, start.elapsed())
+}
+
+/// The concurrent rows: `clients` appenders per arm at once, each on a context of its own
+/// (for the tool, a client and session of its own over the one store), `plan.appends` appends
+/// per round in all, the arms' order reversed every round, each round from a checkpointed log.
+/// A server's throughput comes from concurrent clients: here the MCP call's own work can
+/// overlap the commits' waits, which one client after another cannot show.
+async fn concurrent_appends(
+    name: &str,
+    store: &Store,
+    direct_store: &Store,
+    baseline_url: &str,
+    checkpoint: &Checkpoint,
+    plan: &Plan,
+    clients: usize,
+) {
+    let plain_pool = PlainArm::open(baseline_url).await;
+    let mut arms: [Vec<Appender>; 3] = Default::default();
+    for i in 0..clients {
+        arms[Arm::Tool as usize].push(Appender::Tool(Box::new(ToolArm::new(store).await)));
+        let id = format!("{:032x}", 0xd1_0000 + i);
+        arms[Arm::Direct as usize].push(Appender::Direct(
+            DirectArm::with_id(direct_store, &id).await,
+            0,
+        ));
+        let id = format!("{:032x}", 0xb1_0000 + i);
+        arms[Arm::Plain as usize].push(Appender::Plain(plain_pool.with_id(&id).await));
+    }
+    let per = plan.appends.div_ceil(clients);
+    let mut measured: [Measured; 3] = Default::default();
+    for round in 0..=plan.rounds {
+        let mut order = ARMS;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for arm in order.into_iter().filter(|a| plan.arms.contains(a)) {
+            let n = if round == 0 {
+                plan.warmup.div_ceil(clients)
+            } else {
+                per
+            };
+            checkpoint.run().await;
+            let (back, lat, took) = together(std::mem::take(&mut arms[arm as usize]), n).await;
+            arms[arm as usize] = back;
+            if round > 0 {
+                let m = &mut measured[arm as usize];
+                m.rates.push(lat.len() as f64 / took.as_secs_f64());
+                m.lat.extend(lat);
+                m.time += took;
+            }
+        }
+    }
+    let [tool_m, direct_m, plain_m] = measured;
+    let name = format!("{name}, {clients} clients");
+    for (arm, label, m) in [
+        (Arm::Tool, "append_messages (MCP tool)", &tool_m),
+        (Arm::Direct, "Store::append (no MCP)", &direct_m),
+        (Arm::Plain, "plain SQL insert", &plain_m),
+    ] {
+        if plan.arms.contains(&arm) {
+            show(&format!("{name}: {label}"), &figures(m.lat.clone(), m.time));
+        }
+    }
+    let plan = Plan {
+        appends: per * clients,
+        arms: plan.arms.clone(),
+        ..*plan
+    };
+    ratios(&name, "tool / plain SQL", &tool_m, &plain_m, &plan);
+    ratios(
+        &name,
+        "Store::append / plain SQL",
+        &direct_m,
+        &plain_m,
+        &plan,
+    );
+    ratios(&name, "tool / Store::append", &tool_m, &direct_m, &plan);
+}
+
 const WORDS: &[&str] = &[
     "lisbon", "train", "hotel", "budget", "river", "museum", "coffee", "ticket", "harbour", "tram",
     "castle", "market", "sunset", "ferry", "garden", "bridge", "library", "station",
@@ -460,6 +622,7 @@ async fn main() {
         },
     };
     let messages = env_num("CTX_BENCH_MESSAGES", 100_000);
+    let clients = env_num("CTX_BENCH_CLIENTS", 4);
     let engines = std::env::var("CTX_BENCH_ENGINES").unwrap_or("sqlite,postgres".into());
     context_store::warm_tokenizer().await;
 
@@ -480,6 +643,18 @@ async fn main() {
         let base = format!("sqlite://{}", base_dir.0.display());
         let checkpoint = Checkpoint::Sqlite(checkpoints);
         appends("sqlite", &store, &direct, &base, &checkpoint, &plan).await;
+        if clients > 1 {
+            concurrent_appends(
+                "sqlite",
+                &store,
+                &direct,
+                &base,
+                &checkpoint,
+                &plan,
+                clients,
+            )
+            .await;
+        }
         if messages > 0 {
             let search = search_at(&store, messages).await;
             show(&format!("sqlite: search at {messages} messages"), &search);
@@ -498,6 +673,18 @@ async fn main() {
         let admin = sqlx::PgPool::connect(&pg.url("postgres")).await.unwrap();
         let checkpoint = Checkpoint::Postgres(admin);
         appends("postgres", &store, &direct, &base, &checkpoint, &plan).await;
+        if clients > 1 {
+            concurrent_appends(
+                "postgres",
+                &store,
+                &direct,
+                &base,
+                &checkpoint,
+                &plan,
+                clients,
+            )
+            .await;
+        }
         if messages > 0 {
             let search = search_at(&store, messages).await;
             show(&format!("postgres: search at {messages} messages"), &search);
