@@ -184,7 +184,13 @@ pub enum Engine {
 
 #[derive(Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    /// Readers, and the one writer SQLite allows at a time: writes wait their turn in the
+    /// writer's queue, handed the connection as the previous commit ends, instead of polling
+    /// for the file's lock in SQLite's busy handler (which sleeps between tries).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -194,11 +200,21 @@ pub struct Store {
     pool: Pool,
 }
 
-/// Runs the same code on whichever pool the store has.
+/// Runs the same code on whichever pool the store has: for reading.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            Pool::Sqlite($pool) => $body,
+            Pool::Sqlite { read: $pool, .. } => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs the same code on whichever pool the store has: for writing.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite { write: $pool, .. } => $body,
             Pool::Postgres($pool) => $body,
         }
     };
@@ -271,19 +287,26 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let cannot_open = |e| format!("cannot open {}: {e}", dir.join(SQLITE_FILE).display());
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
             .await
-            .map_err(|e| format!("cannot open {}: {e}", dir.join(SQLITE_FILE).display()))?;
+            .map_err(cannot_open)?;
         Migrator::new(Embedded(SQLITE_MIGRATIONS))
             .await
             .map_err(|e| e.to_string())?
-            .run(&pool)
+            .run(&write)
             .await
             .map_err(|e| format!("migrating {}: {e}", dir.join(SQLITE_FILE).display()))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(cannot_open)?;
         Ok(Store {
-            pool: Pool::Sqlite(pool),
+            pool: Pool::Sqlite { read, write },
         })
     }
 
@@ -327,7 +350,7 @@ impl Store {
     /// The engine in use.
     pub fn engine(&self) -> Engine {
         match self.pool {
-            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Sqlite { .. } => Engine::Sqlite,
             Pool::Postgres(_) => Engine::Postgres,
         }
     }
@@ -338,9 +361,15 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the pool (waiting for connections in use).
+    /// Closes the pools (waiting for connections in use).
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await);
+        match &self.pool {
+            Pool::Sqlite { read, write } => {
+                write.close().await;
+                read.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// Creates a context owned by `owner`.
@@ -353,7 +382,7 @@ impl Store {
     ) -> Result<ContextInfo, StoreError> {
         let now = now_ms();
         let meta = Value::Object(metadata.clone()).to_string();
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "INSERT INTO contexts (id, owner, title, metadata, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5)",
         )
@@ -428,7 +457,7 @@ impl Store {
         patch: Option<&Map<String, Value>>,
         max_metadata_bytes: usize,
     ) -> Result<ContextInfo, StoreError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             // Takes the row's write lock first (Postgres) or the database's (SQLite), so that
             // two merges of one context cannot lose each other's keys.
@@ -475,7 +504,7 @@ impl Store {
 
     /// Deletes a context and its messages.
     pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let gone = sqlx::query("DELETE FROM contexts WHERE id = $1 AND ($2 OR owner = $3) RETURNING id")
                 .bind(id)
@@ -514,7 +543,7 @@ impl Store {
         let now = now_ms();
         let not_found = || StoreError::NotFound(id.to_string());
         match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { write: pool, .. } => {
                 // `fetch_all`: the statement runs to its end, where SQLite commits (alone) or
                 // releases it (in the transaction), before the answer is read.
                 if let [m] = messages {
@@ -668,7 +697,7 @@ impl Store {
         id: &str,
         max_tokens: i64,
     ) -> Result<Trimmed, StoreError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             // The write lock first, so that no append lands between the count and the delete.
             let locked = sqlx::query(
@@ -738,7 +767,7 @@ impl Store {
             ));
         }
         let rows = match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { read: pool, .. } => {
                 // Each word quoted: FTS5 operators in the query are searched for as text.
                 let fts: String = words
                     .iter()
