@@ -276,6 +276,41 @@ async fn objects_and_arrays_sent_as_json_text_are_parsed_where_the_schema_wants_
     );
 }
 
+#[tokio::test]
+async fn a_client_calls_a_tool_with_arguments_of_its_own_serializable_type() {
+    #[derive(serde::Serialize)]
+    struct Range {
+        from: u32,
+        to: u32,
+    }
+    #[derive(serde::Serialize)]
+    struct Args<'a> {
+        window: Range,
+        numbers: &'a [u32],
+    }
+    let c = Client::connect(Server::empty("first-day").tool(tool_def("window_sum")))
+        .await
+        .unwrap();
+    let numbers = [1, 2, 3, 4, 5];
+    let args = Args {
+        window: Range { from: 2, to: 4 },
+        numbers: &numbers,
+    };
+    // By reference and by value: the same call as `json!({…})` gives.
+    let r = c.call_tool("window_sum", &args).await.unwrap();
+    assert!(!r.is_error, "{}", r.text_joined());
+    assert_eq!(r.structured_content, Some(json!({"result": 9})));
+    let r = c.call_tool("window_sum", args).await.unwrap();
+    assert_eq!(r.structured_content, Some(json!({"result": 9})));
+    // A type that is not an object is refused by the server like any other bad arguments.
+    let r = c.call_tool("window_sum", [1, 2]).await.unwrap_err();
+    assert!(
+        r.to_string()
+            .contains("Invalid params: `arguments`: invalid type: sequence, expected a map"),
+        "{r}"
+    );
+}
+
 // ---------------------------------------------------------------- structured results without their text copy
 
 #[derive(serde::Serialize, schemars::JsonSchema)]

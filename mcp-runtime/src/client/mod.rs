@@ -1144,15 +1144,19 @@ impl Client {
     }
 
     /// Calls a tool. A tool that fails is still `Ok`, with `is_error` set.
-    pub async fn call_tool(
+    ///
+    /// `arguments` is anything that serializes to a JSON object: a `json!({…})` value, or a
+    /// struct of your own with `#[derive(Serialize)]` (or a reference to one), which is
+    /// written to the wire directly, with no `Value` built on the way.
+    pub async fn call_tool<A: Serialize>(
         &self,
         name: &str,
-        arguments: Value,
+        arguments: A,
     ) -> Result<CallToolResult, ClientError> {
         #[derive(Serialize)]
-        struct Params<'a> {
+        struct Params<'a, A> {
             name: &'a str,
-            arguments: &'a Value,
+            arguments: &'a A,
         }
         let params = Params {
             name,

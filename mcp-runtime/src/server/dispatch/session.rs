@@ -859,8 +859,23 @@ pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
 ) -> Result<T, ErrorObject> {
     let raw =
         params.ok_or_else(|| ErrorObject::invalid_params("Invalid params: missing `params`"))?;
-    serde_json::from_str(raw.get())
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+    serde_json::from_str(raw.get()).map_err(|e| {
+        // Only this error path reads the params again, tracking where the failure lies, so
+        // that the message names the field (`arguments`, `_meta.progressToken`).
+        let mut again = serde_json::Deserializer::from_str(raw.get());
+        let path = match serde_path_to_error::deserialize::<_, T>(&mut again) {
+            Err(tracked) => tracked.path().to_string(),
+            Ok(_) => String::new(),
+        };
+        if path.is_empty() || path == "." {
+            ErrorObject::invalid_params(format!("Invalid params: {e}"))
+        } else {
+            ErrorObject::invalid_params(format!(
+                "Invalid params: `{}`: {e}",
+                crate::escape::Escaped(&path)
+            ))
+        }
+    })
 }
 
 /// Parses params that may be absent.
