@@ -102,12 +102,29 @@ impl ToolArm {
     }
 
     async fn append(&mut self) {
+        // The arguments as a client written in Rust sends them, serialized straight from
+        // its own types: the client's share of the call is not the server's.
+        #[derive(serde::Serialize)]
+        struct Message<'a> {
+            role: &'a str,
+            content: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Append<'a> {
+            context_id: &'a str,
+            messages: [Message<'a>; 1],
+        }
+        let text = content(self.next);
+        let args = Append {
+            context_id: &self.id,
+            messages: [Message {
+                role: "user",
+                content: &text,
+            }],
+        };
         let r = self
             .client
-            .call_tool(
-                "append_messages",
-                json!({"context_id": self.id, "messages": [{"role": "user", "content": content(self.next)}]}),
-            )
+            .call_tool("append_messages", &args)
             .await
             .unwrap();
         assert!(!r.is_error);
