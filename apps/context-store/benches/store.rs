@@ -142,7 +142,6 @@ enum PlainArm {
     Postgres(sqlx::PgPool, String, usize),
 }
 
-const PLAIN_ID: &str = "ffffffffffffffffffffffffffffffff";
 const PLAIN_CREATE: &str = "INSERT INTO contexts (id, owner, title, metadata, created_at, updated_at) \
      VALUES ($1, 'plain', 'plain', '{}', 0, 0)";
 const PLAIN_SQLITE: &str = "INSERT INTO messages (context_id, seq, role, content, metadata, tokens, created_at) \
@@ -180,10 +179,6 @@ macro_rules! plain_append {
 }
 
 impl PlainArm {
-    async fn new(url: &str) -> PlainArm {
-        PlainArm::open(url).await.with_id(PLAIN_ID).await
-    }
-
     /// The baseline's pool, without a context: one connection on SQLite (one writer at a
     /// time, as the engine allows; appends wait in the pool's queue, not in SQLite's busy
     /// handler), the store's size on Postgres.
@@ -271,11 +266,7 @@ struct DirectArm {
 }
 
 impl DirectArm {
-    async fn new(store: &Store) -> DirectArm {
-        DirectArm::with_id(store, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee").await
-    }
-
-    async fn with_id(store: &Store, id: &str) -> DirectArm {
+    async fn new(store: &Store, id: &str) -> DirectArm {
         let id = id.to_string();
         store
             .create("direct", &id, "direct", &Default::default())
@@ -330,6 +321,10 @@ struct Plan {
     appends: usize,
     warmup: usize,
     arms: Vec<Arm>,
+    /// Appenders per arm in the concurrent rows (none below 2).
+    clients: usize,
+    /// Messages for the search row (none at 0).
+    messages: usize,
 }
 
 #[derive(Default)]
@@ -357,73 +352,7 @@ fn ratios(name: &str, what: &str, a: &Measured, b: &Measured, plan: &Plan) {
     );
 }
 
-/// Rounds of `plan.appends` appends per arm, the order of the arms reversed every round
-/// (ABC CBA …), each arm's round starting from a checkpointed log.
-async fn appends(
-    name: &str,
-    store: &Store,
-    direct_store: &Store,
-    baseline_url: &str,
-    checkpoint: &Checkpoint,
-    plan: &Plan,
-) {
-    let mut tool = ToolArm::new(store).await;
-    let mut direct = DirectArm::new(direct_store).await;
-    let mut plain = PlainArm::new(baseline_url).await;
-    let mut direct_next = 0;
-    let mut measured: [Measured; 3] = Default::default();
-    for round in 0..=plan.rounds {
-        let mut order = ARMS;
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for arm in order.into_iter().filter(|a| plan.arms.contains(a)) {
-            // Round 0 is the warm-up: every arm's statements prepared, caches filled.
-            let n = if round == 0 {
-                plan.warmup
-            } else {
-                plan.appends
-            };
-            checkpoint.run().await;
-            let m = &mut measured[arm as usize];
-            let start = Instant::now();
-            for _ in 0..n {
-                let t = Instant::now();
-                match arm {
-                    Arm::Tool => tool.append().await,
-                    Arm::Direct => {
-                        direct.append(direct_next).await;
-                        direct_next += 1;
-                    }
-                    Arm::Plain => plain.append().await,
-                }
-                if round > 0 {
-                    m.lat.push(t.elapsed());
-                }
-            }
-            let took = start.elapsed();
-            if round > 0 {
-                m.time += took;
-                m.rates.push(n as f64 / took.as_secs_f64());
-            }
-        }
-    }
-    let [tool_m, direct_m, plain_m] = measured;
-    for (arm, label, m) in [
-        (Arm::Tool, "append_messages (MCP tool)", &tool_m),
-        (Arm::Direct, "Store::append (no MCP)", &direct_m),
-        (Arm::Plain, "plain SQL insert", &plain_m),
-    ] {
-        if plan.arms.contains(&arm) {
-            show(&format!("{name}: {label}"), &figures(m.lat.clone(), m.time));
-        }
-    }
-    ratios(name, "tool / plain SQL", &tool_m, &plain_m, plan);
-    ratios(name, "Store::append / plain SQL", &direct_m, &plain_m, plan);
-    ratios(name, "tool / Store::append", &tool_m, &direct_m, plan);
-}
-
-/// One of the appenders of the concurrent rows, each on a context of its own.
+/// One of an arm's appenders, each on a context of its own.
 enum Appender {
     Tool(Box<ToolArm>),
     Direct(DirectArm, usize),
@@ -441,25 +370,36 @@ impl Appender {
             Appender::Plain(a) => a.append().await,
         }
     }
+
+    /// `n` appends, one after another: every append's latency.
+    async fn run(&mut self, n: usize) -> Vec<Duration> {
+        let mut lat = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            self.append().await;
+            lat.push(t.elapsed());
+        }
+        lat
+    }
 }
 
-/// `per` appends by every appender at once, each appender on a task of its own: the
-/// appenders back, every append's latency, and the time from the start to the last answer.
+/// `per` appends by every appender at once: the appenders back, every append's latency, and
+/// the time from the start to the last answer. One appender runs on this task, as a client
+/// awaiting its calls does; several run on a task each.
 async fn together(
-    appenders: Vec<Appender>,
+    mut appenders: Vec<Appender>,
     per: usize,
 ) -> (Vec<Appender>, Vec<Duration>, Duration) {
     let start = Instant::now();
+    if let [one] = appenders.as_mut_slice() {
+        let lat = one.run(per).await;
+        return (appenders, lat, start.elapsed());
+    }
     let tasks: Vec<_> = appenders
         .into_iter()
         .map(|mut a| {
             tokio::spawn(async move {
-                let mut lat = Vec::with_capacity(per);
-                for _ in 0..per {
-                    let t = Instant::now();
-                    a.append().await;
-                    lat.push(t.elapsed());
-                }
+                let lat = a.run(per).await;
                 (a, lat)
             })
         })
@@ -474,12 +414,13 @@ async fn together(
     (back, all, start.elapsed())
 }
 
-/// The concurrent rows: `clients` appenders per arm at once, each on a context of its own
-/// (for the tool, a client and session of its own over the one store), `plan.appends` appends
-/// per round in all, the arms' order reversed every round, each round from a checkpointed log.
-/// A server's throughput comes from concurrent clients: here the MCP call's own work can
-/// overlap the commits' waits, which one client after another cannot show.
-async fn concurrent_appends(
+/// The append rows with `clients` appenders per arm at once, each on a context of its own (for
+/// the tool, a client and session of its own over the one store): after a warm-up round,
+/// `plan.rounds` rounds of `plan.appends` appends per arm in all, the order of the arms
+/// reversed every round (ABC CBA …), each arm's round starting from a checkpointed log. One
+/// client shows the MCP call's cost on each append; several show whether it overlaps the
+/// commits' waits, as a server's concurrent clients make it.
+async fn appends(
     name: &str,
     store: &Store,
     direct_store: &Store,
@@ -491,14 +432,14 @@ async fn concurrent_appends(
     let plain_pool = PlainArm::open(baseline_url).await;
     let mut arms: [Vec<Appender>; 3] = Default::default();
     for i in 0..clients {
+        // Ids of their own for every appender of every row.
+        let id = |arm: u128| format!("{:032x}", arm << 64 | (clients as u128) << 32 | i as u128);
         arms[Arm::Tool as usize].push(Appender::Tool(Box::new(ToolArm::new(store).await)));
-        let id = format!("{:032x}", 0xd1_0000 + i);
         arms[Arm::Direct as usize].push(Appender::Direct(
-            DirectArm::with_id(direct_store, &id).await,
+            DirectArm::new(direct_store, &id(0xd)).await,
             0,
         ));
-        let id = format!("{:032x}", 0xb1_0000 + i);
-        arms[Arm::Plain as usize].push(Appender::Plain(plain_pool.with_id(&id).await));
+        arms[Arm::Plain as usize].push(Appender::Plain(plain_pool.with_id(&id(0xb)).await));
     }
     let per = plan.appends.div_ceil(clients);
     let mut measured: [Measured; 3] = Default::default();
@@ -508,6 +449,7 @@ async fn concurrent_appends(
             order.reverse();
         }
         for arm in order.into_iter().filter(|a| plan.arms.contains(a)) {
+            // Round 0 is the warm-up: every arm's statements prepared, caches filled.
             let n = if round == 0 {
                 plan.warmup.div_ceil(clients)
             } else {
@@ -525,7 +467,11 @@ async fn concurrent_appends(
         }
     }
     let [tool_m, direct_m, plain_m] = measured;
-    let name = format!("{name}, {clients} clients");
+    let name = if clients == 1 {
+        name.to_string()
+    } else {
+        format!("{name}, {clients} clients")
+    };
     for (arm, label, m) in [
         (Arm::Tool, "append_messages (MCP tool)", &tool_m),
         (Arm::Direct, "Store::append (no MCP)", &direct_m),
@@ -622,6 +568,28 @@ fn show(name: &str, f: &Figures) {
     );
 }
 
+/// One engine's rows: appends with one client, then with `plan.clients`, then search.
+async fn rows(
+    name: &str,
+    store: &Store,
+    direct: &Store,
+    base: &str,
+    checkpoint: &Checkpoint,
+    plan: &Plan,
+) {
+    appends(name, store, direct, base, checkpoint, plan, 1).await;
+    if plan.clients > 1 {
+        appends(name, store, direct, base, checkpoint, plan, plan.clients).await;
+    }
+    if plan.messages > 0 {
+        let search = search_at(store, plan.messages).await;
+        show(
+            &format!("{name}: search at {} messages", plan.messages),
+            &search,
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -637,9 +605,9 @@ async fn main() {
             Ok("plain") => vec![Arm::Plain],
             _ => ARMS.to_vec(),
         },
+        clients: env_num("CTX_BENCH_CLIENTS", 4),
+        messages: env_num("CTX_BENCH_MESSAGES", 100_000),
     };
-    let messages = env_num("CTX_BENCH_MESSAGES", 100_000);
-    let clients = env_num("CTX_BENCH_CLIENTS", 4);
     let engines = std::env::var("CTX_BENCH_ENGINES").unwrap_or("sqlite,postgres".into());
     context_store::warm_tokenizer().await;
 
@@ -659,23 +627,7 @@ async fn main() {
         }
         let base = format!("sqlite://{}", base_dir.0.display());
         let checkpoint = Checkpoint::Sqlite(checkpoints);
-        appends("sqlite", &store, &direct, &base, &checkpoint, &plan).await;
-        if clients > 1 {
-            concurrent_appends(
-                "sqlite",
-                &store,
-                &direct,
-                &base,
-                &checkpoint,
-                &plan,
-                clients,
-            )
-            .await;
-        }
-        if messages > 0 {
-            let search = search_at(&store, messages).await;
-            show(&format!("sqlite: search at {messages} messages"), &search);
-        }
+        rows("sqlite", &store, &direct, &base, &checkpoint, &plan).await;
     }
 
     if engines.contains("postgres") {
@@ -689,22 +641,6 @@ async fn main() {
         let store = Store::open(&url).await.unwrap();
         let admin = sqlx::PgPool::connect(&pg.url("postgres")).await.unwrap();
         let checkpoint = Checkpoint::Postgres(admin);
-        appends("postgres", &store, &direct, &base, &checkpoint, &plan).await;
-        if clients > 1 {
-            concurrent_appends(
-                "postgres",
-                &store,
-                &direct,
-                &base,
-                &checkpoint,
-                &plan,
-                clients,
-            )
-            .await;
-        }
-        if messages > 0 {
-            let search = search_at(&store, messages).await;
-            show(&format!("postgres: search at {messages} messages"), &search);
-        }
+        rows("postgres", &store, &direct, &base, &checkpoint, &plan).await;
     }
 }
