@@ -435,6 +435,56 @@ async fn listen_is_acknowledged_and_tags_what_it_asked_for() {
     ));
 }
 
+/// A change made the moment the client reads the acknowledgment is heard, after it. The tap
+/// runs as the in-memory session hands the acknowledgment over, before the listen request's
+/// own code goes on: the listener must be registered by then, and what it is offered must
+/// wait for the acknowledgment, which is the stream's first message.
+#[tokio::test]
+async fn a_change_made_as_the_acknowledgment_arrives_is_heard_after_it() {
+    const ACK: &str = "notifications/subscriptions/acknowledged";
+    let server = server();
+    let on_ack = server.handle();
+    let changes = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&changes);
+    let tap = MessageTap::new(move |direction, bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        if direction == Direction::Received && text.contains(ACK) {
+            counted.fetch_add(1, Ordering::SeqCst);
+            on_ack.notify_resource_updated("people://ada/profile");
+        }
+    });
+    let c = Client::connect_with(
+        server,
+        ClientOptions {
+            protocol_version: REVISION.into(),
+            on_message: Some(tap),
+            ..ClientOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let sub = c
+        .listen(&ListenFilter {
+            resource_subscriptions: vec!["people://ada/profile".into()],
+            ..ListenFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(changes.load(Ordering::SeqCst), 1);
+    let next = || async {
+        tokio::time::timeout(Duration::from_secs(5), c.next_notification())
+            .await
+            .expect("a notification")
+            .expect("the connection is open")
+    };
+    let first = next().await;
+    assert_eq!(first.method, ACK);
+    let updated = next().await;
+    assert_eq!(updated.method, "notifications/resources/updated");
+    assert_eq!(updated.params["uri"], "people://ada/profile");
+    assert_eq!(updated.subscription_id(), Some(sub.id.clone()));
+}
+
 #[tokio::test]
 async fn over_http_the_routing_headers_go_with_each_request_and_closing_cancels() {
     let server = server();

@@ -30,6 +30,10 @@ pub(crate) struct Filter {
     task_ids: Vec<String>,
 }
 
+/// Events offered to a listener before its acknowledgment has gone out, at most: the window
+/// is the time between registering it and sending the acknowledgment.
+const MAX_EARLY_EVENTS: usize = 256;
+
 /// One open `subscriptions/listen`.
 pub(crate) struct Listener {
     id: RequestId,
@@ -37,9 +41,51 @@ pub(crate) struct Listener {
     out: Outbound,
     /// Who listens (with the scopes it holds now): it hears only of what it may see.
     principal: Mutex<Principal>,
+    /// Until the acknowledgment has gone out, the events offered meanwhile (`Some`), sent
+    /// after it in order: the acknowledgment is the stream's first message, and a change made
+    /// once the client has read it is heard.
+    early: Mutex<Option<Vec<Vec<u8>>>>,
 }
 
 impl Listener {
+    /// Sends an event, or keeps it for after the acknowledgment.
+    fn send(&self, bytes: Vec<u8>) {
+        {
+            let mut early = self.early.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(kept) = early.as_mut() {
+                if kept.len() < MAX_EARLY_EVENTS {
+                    kept.push(bytes);
+                }
+                return;
+            }
+        }
+        let _ = self.out.send(bytes);
+    }
+
+    /// Sends the acknowledgment, then what was offered before it, in order. No lock is held
+    /// while sending: a sink may hand the message to code that offers another event (an
+    /// in-memory client's tap, say), which is then kept and sent here.
+    fn acknowledge(&self, ack: Option<Vec<u8>>) {
+        if let Some(ack) = ack {
+            let _ = self.out.send(ack);
+        }
+        loop {
+            let kept = {
+                let mut early = self.early.lock().unwrap_or_else(|e| e.into_inner());
+                match early.as_mut() {
+                    Some(kept) if !kept.is_empty() => std::mem::take(kept),
+                    _ => {
+                        *early = None;
+                        return;
+                    }
+                }
+            };
+            for bytes in kept {
+                let _ = self.out.send(bytes);
+            }
+        }
+    }
+
     fn principal(&self) -> Principal {
         self.principal
             .lock()
@@ -76,7 +122,7 @@ impl Listener {
         }
         params.insert("_meta".into(), self.tag());
         if let Ok(bytes) = encode_request(None, method, Some(&params)) {
-            let _ = self.out.send(bytes);
+            self.send(bytes);
         }
     }
 
@@ -88,7 +134,7 @@ impl Listener {
         let mut params = detailed.clone();
         params.insert("_meta".into(), self.tag());
         if let Ok(bytes) = encode_request(None, "notifications/tasks", Some(&params)) {
-            let _ = self.out.send(bytes);
+            self.send(bytes);
         }
     }
 
@@ -137,6 +183,7 @@ pub(crate) fn listen(
         filter: p.notifications,
         out,
         principal: Mutex::new(principal),
+        early: Mutex::new(Some(Vec::new())),
     });
     let mut honored = Map::new();
     let f = &listener.filter;
@@ -161,11 +208,12 @@ pub(crate) fn listen(
     let mut ack = Map::new();
     ack.insert("notifications".into(), Value::Object(honored));
     ack.insert("_meta".into(), listener.tag());
-    if let Ok(bytes) = encode_request(None, "notifications/subscriptions/acknowledged", Some(&ack))
-    {
-        let _ = listener.out.send(bytes);
-    }
+    // Registered first, so that a change made once the client has read the acknowledgment
+    // reaches it; what is offered before the acknowledgment has gone out follows it.
     let registered = core.listen(&listener);
+    listener.acknowledge(
+        encode_request(None, "notifications/subscriptions/acknowledged", Some(&ack)).ok(),
+    );
     Ok(Reply::Later(
         id,
         Box::pin(async move {
