@@ -374,6 +374,14 @@ async fn the_log_level_goes_in_the_meta_of_later_requests() {
     ));
 }
 
+/// The next notification, within 5 s.
+async fn next(c: &Client) -> mcp_runtime::client::Notification {
+    tokio::time::timeout(Duration::from_secs(5), c.next_notification())
+        .await
+        .expect("a notification")
+        .expect("the connection is open")
+}
+
 #[tokio::test]
 async fn listen_is_acknowledged_and_tags_what_it_asked_for() {
     let (sent, asked) = (Sent::default(), Asked::default());
@@ -396,21 +404,15 @@ async fn listen_is_acknowledged_and_tags_what_it_asked_for() {
         sub.notifications.resource_subscriptions,
         ["people://ada/profile"]
     );
-    let next = || async {
-        tokio::time::timeout(Duration::from_secs(5), c.next_notification())
-            .await
-            .expect("a notification")
-            .expect("the connection is open")
-    };
-    let ack = next().await;
+    let ack = next(&c).await;
     assert_eq!(ack.method, "notifications/subscriptions/acknowledged");
     assert_eq!(ack.subscription_id(), Some(sub.id.clone()));
     assert!(handle.disable_tool("chatty"));
-    let changed = next().await;
+    let changed = next(&c).await;
     assert_eq!(changed.method, "notifications/tools/list_changed");
     assert_eq!(changed.subscription_id(), Some(sub.id.clone()));
     handle.notify_resource_updated("people://ada/profile");
-    let updated = next().await;
+    let updated = next(&c).await;
     assert_eq!(updated.method, "notifications/resources/updated");
     assert_eq!(updated.params["uri"], "people://ada/profile");
     c.cancel(&sub.id, "enough").await.unwrap();
@@ -471,15 +473,9 @@ async fn a_change_made_as_the_acknowledgment_arrives_is_heard_after_it() {
         .await
         .unwrap();
     assert_eq!(changes.load(Ordering::SeqCst), 1);
-    let next = || async {
-        tokio::time::timeout(Duration::from_secs(5), c.next_notification())
-            .await
-            .expect("a notification")
-            .expect("the connection is open")
-    };
-    let first = next().await;
+    let first = next(&c).await;
     assert_eq!(first.method, ACK);
-    let updated = next().await;
+    let updated = next(&c).await;
     assert_eq!(updated.method, "notifications/resources/updated");
     assert_eq!(updated.params["uri"], "people://ada/profile");
     assert_eq!(updated.subscription_id(), Some(sub.id.clone()));
