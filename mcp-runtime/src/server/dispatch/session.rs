@@ -863,17 +863,14 @@ pub(crate) fn parse_params<'a, T: Deserialize<'a>>(
         // Only this error path reads the params again, tracking where the failure lies, so
         // that the message names the field (`arguments`, `_meta.progressToken`).
         let mut again = serde_json::Deserializer::from_str(raw.get());
-        let path = match serde_path_to_error::deserialize::<_, T>(&mut again) {
-            Err(tracked) => tracked.path().to_string(),
-            Ok(_) => String::new(),
-        };
-        if path.is_empty() || path == "." {
+        let mut path = String::new();
+        if let Err(tracked) = serde_path_to_error::deserialize::<_, T>(&mut again) {
+            crate::server::handlers::call::push_path(&mut path, tracked.path());
+        }
+        if path.is_empty() {
             ErrorObject::invalid_params(format!("Invalid params: {e}"))
         } else {
-            ErrorObject::invalid_params(format!(
-                "Invalid params: `{}`: {e}",
-                crate::escape::Escaped(&path)
-            ))
+            ErrorObject::invalid_params(format!("Invalid params: `{path}`: {e}"))
         }
     })
 }

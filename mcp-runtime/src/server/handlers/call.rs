@@ -191,29 +191,36 @@ impl<'a> ToolCall<'a> {
 /// deserializes again with the path tracked, so a call whose arguments deserialize pays
 /// nothing for it.
 fn located<T: DeserializeOwned>(name: &str, value: &Value, first: serde_json::Error) -> String {
-    use serde_path_to_error::Segment;
     let Err(tracked) = serde_path_to_error::deserialize::<_, T>(value) else {
         // Deserializing the same value cannot succeed the second time; say what failed first.
         return format!("`{name}`: {first}");
     };
     let mut path = name.to_string();
-    for segment in tracked.path().iter() {
+    push_path(&mut path, tracked.path());
+    format!("`{path}`: {}", tracked.into_inner())
+}
+
+/// Appends where a deserialization failed to `out`: `[i]` for an element, `.key` for a field
+/// (without the dot at the start of an empty `out`).
+pub(crate) fn push_path(out: &mut String, path: &serde_path_to_error::Path) {
+    use serde_path_to_error::Segment;
+    for segment in path.iter() {
+        if !out.is_empty() && !matches!(segment, Segment::Seq { .. }) {
+            out.push('.');
+        }
         match segment {
             Segment::Seq { index } => {
-                let _ = write!(path, "[{index}]");
+                let _ = write!(out, "[{index}]");
             }
             // A map's key is the client's text (a field's name is the type's): escaped and
             // cut like every client string an error quotes.
             Segment::Map { key } => {
-                let _ = write!(path, ".{}", crate::escape::Escaped(key));
+                let _ = write!(out, "{}", crate::escape::Escaped(key));
             }
-            Segment::Enum { variant } => {
-                let _ = write!(path, ".{variant}");
-            }
-            Segment::Unknown => path.push_str(".?"),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
         }
     }
-    format!("`{path}`: {}", tracked.into_inner())
 }
 
 /// Static facts about one argument, emitted by the macro.
