@@ -137,9 +137,17 @@ impl ToolArm {
 /// it, maintains the full-text index and moves the context's counters (on SQLite through the
 /// same migrations' triggers), committed before the next; on SQLite with the same WAL and
 /// `synchronous=FULL` settings as the store.
-enum PlainArm {
-    Sqlite(sqlx::SqlitePool, String, usize),
-    Postgres(sqlx::PgPool, String, usize),
+struct PlainArm {
+    pool: PlainPool,
+    id: String,
+    next: usize,
+}
+
+/// The baseline's pool, shared by its appenders.
+#[derive(Clone)]
+enum PlainPool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
 }
 
 const PLAIN_CREATE: &str = "INSERT INTO contexts (id, owner, title, metadata, created_at, updated_at) \
@@ -163,70 +171,66 @@ fn sqlite_options(dir: &std::path::Path) -> sqlx::sqlite::SqliteConnectOptions {
         .busy_timeout(Duration::from_secs(10))
 }
 
-macro_rules! plain_append {
-    ($pool:expr, $id:expr, $next:expr, $sql:expr) => {{
-        let seqs: Vec<i64> = sqlx::query_scalar($sql)
-            .bind(content(*$next))
-            .bind(12i64)
-            .bind(context_store::store::now_ms())
-            .bind(&*$id)
-            .fetch_all(&*$pool)
-            .await
-            .unwrap();
-        *$next += 1;
-        assert_eq!(seqs, [*$next as i64]);
-    }};
+/// Runs the same code on either engine's pool (sqlx's queries are typed by engine).
+macro_rules! on_plain {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            PlainPool::Sqlite($p) => $body,
+            PlainPool::Postgres($p) => $body,
+        }
+    };
 }
 
-impl PlainArm {
-    /// The baseline's pool, without a context: one connection on SQLite (one writer at a
-    /// time, as the engine allows; appends wait in the pool's queue, not in SQLite's busy
-    /// handler), the store's size on Postgres.
-    async fn open(url: &str) -> PlainArm {
+impl PlainPool {
+    /// One connection on SQLite (one writer at a time, as the engine allows; appends wait in
+    /// the pool's queue, not in SQLite's busy handler), the store's size on Postgres.
+    async fn open(url: &str) -> PlainPool {
         if let Some(dir) = url.strip_prefix("sqlite://") {
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(sqlite_options(std::path::Path::new(dir)))
                 .await
                 .unwrap();
-            PlainArm::Sqlite(pool, String::new(), 0)
+            PlainPool::Sqlite(pool)
         } else {
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(16)
                 .connect(url)
                 .await
                 .unwrap();
-            PlainArm::Postgres(pool, String::new(), 0)
+            PlainPool::Postgres(pool)
         }
     }
 
-    /// The same pool, appending to a new context `id` of its own.
-    async fn with_id(&self, id: &str) -> PlainArm {
-        match self {
-            PlainArm::Sqlite(pool, ..) => {
-                sqlx::query(PLAIN_CREATE)
-                    .bind(id)
-                    .execute(pool)
-                    .await
-                    .unwrap();
-                PlainArm::Sqlite(pool.clone(), id.to_string(), 0)
-            }
-            PlainArm::Postgres(pool, ..) => {
-                sqlx::query(PLAIN_CREATE)
-                    .bind(id)
-                    .execute(pool)
-                    .await
-                    .unwrap();
-                PlainArm::Postgres(pool.clone(), id.to_string(), 0)
-            }
+    /// An appender on a new context `id` of its own.
+    async fn arm(&self, id: &str) -> PlainArm {
+        on_plain!(self, pool => {
+            sqlx::query(PLAIN_CREATE).bind(id).execute(pool).await.unwrap();
+        });
+        PlainArm {
+            pool: self.clone(),
+            id: id.to_string(),
+            next: 0,
         }
     }
+}
 
+impl PlainArm {
     async fn append(&mut self) {
-        match self {
-            PlainArm::Sqlite(pool, id, next) => plain_append!(pool, id, next, PLAIN_SQLITE),
-            PlainArm::Postgres(pool, id, next) => plain_append!(pool, id, next, PLAIN_POSTGRES),
-        }
+        let sql = match self.pool {
+            PlainPool::Sqlite(_) => PLAIN_SQLITE,
+            PlainPool::Postgres(_) => PLAIN_POSTGRES,
+        };
+        let seqs: Vec<i64> = on_plain!(&self.pool, pool => sqlx::query_scalar(sql)
+            .bind(content(self.next))
+            .bind(12i64)
+            .bind(context_store::store::now_ms())
+            .bind(&self.id)
+            .fetch_all(pool)
+            .await
+            .unwrap());
+        self.next += 1;
+        assert_eq!(seqs, [self.next as i64]);
     }
 }
 
@@ -263,6 +267,7 @@ struct DirectArm {
     store: Store,
     caller: Caller,
     id: String,
+    next: usize,
 }
 
 impl DirectArm {
@@ -279,13 +284,14 @@ impl DirectArm {
                 admin: false,
             },
             id,
+            next: 0,
         }
     }
 
-    async fn append(&mut self, i: usize) {
+    async fn append(&mut self) {
         let m = NewMessage {
             role: Role::User,
-            content: content(i),
+            content: content(self.next),
             metadata: "{}".into(),
             tokens: 12,
         };
@@ -293,6 +299,7 @@ impl DirectArm {
             .append(&self.caller, &self.id, std::slice::from_ref(&m))
             .await
             .unwrap();
+        self.next += 1;
     }
 }
 
@@ -355,7 +362,7 @@ fn ratios(name: &str, what: &str, a: &Measured, b: &Measured, plan: &Plan) {
 /// One of an arm's appenders, each on a context of its own.
 enum Appender {
     Tool(Box<ToolArm>),
-    Direct(DirectArm, usize),
+    Direct(DirectArm),
     Plain(PlainArm),
 }
 
@@ -363,10 +370,7 @@ impl Appender {
     async fn append(&mut self) {
         match self {
             Appender::Tool(a) => a.append().await,
-            Appender::Direct(a, next) => {
-                a.append(*next).await;
-                *next += 1;
-            }
+            Appender::Direct(a) => a.append().await,
             Appender::Plain(a) => a.append().await,
         }
     }
@@ -429,7 +433,7 @@ async fn appends(
     plan: &Plan,
     clients: usize,
 ) {
-    let plain_pool = PlainArm::open(baseline_url).await;
+    let plain_pool = PlainPool::open(baseline_url).await;
     let mut arms: [Vec<Appender>; 3] = Default::default();
     for i in 0..clients {
         // Ids of their own for every appender of every row.
@@ -437,9 +441,8 @@ async fn appends(
         arms[Arm::Tool as usize].push(Appender::Tool(Box::new(ToolArm::new(store).await)));
         arms[Arm::Direct as usize].push(Appender::Direct(
             DirectArm::new(direct_store, &id(0xd)).await,
-            0,
         ));
-        arms[Arm::Plain as usize].push(Appender::Plain(plain_pool.with_id(&id(0xb)).await));
+        arms[Arm::Plain as usize].push(Appender::Plain(plain_pool.arm(&id(0xb)).await));
     }
     let per = plan.appends.div_ceil(clients);
     let mut measured: [Measured; 3] = Default::default();
